@@ -1,0 +1,445 @@
+// layerscope-cli: the workbench's analyses without a GUI, for scripts and batch machines.
+//   layerscope-cli info --model DIR [--json]
+//   layerscope-cli eval --model DIR --data PATH [--seq-len N] [--stride S] [--max-tokens T]
+//                       [--per-token FILE.csv] [--threads N] [--json]
+// Exit codes: 0 success, 2 bad input or usage (one "error: ..." line on stderr),
+// 1 internal failure, 130 interrupted.
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/perplexity.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "data/dataset.h"
+#include "model/model.h"
+#include "data/demo_corpus.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/word_level.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kUsage =
+    "usage: layerscope-cli <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  info  --model DIR [--json]\n"
+    "        architecture, layers, heads, dims and parameter count of a model folder\n"
+    "  eval  --model DIR --data PATH [--seq-len N] [--stride S] [--max-tokens T]\n"
+    "        [--per-token FILE.csv] [--threads N] [--json]\n"
+    "        perplexity over a dataset: UTF-8 text (.txt/.raw/.tokens, tokenized with the\n"
+    "        model folder's tokenizer) or token ids (.npy, 1-D int32/int64/uint16).\n"
+    "        seq-len defaults to min(1024, context); stride defaults to seq-len (with\n"
+    "        stride < seq-len only the last stride tokens of each window are scored).\n"
+    "  train --data PATH --out DIR [--tokenizer MODEL_DIR | --word-vocab K] [--layout gpt2|llama]\n"
+    "        [--dim 64] [--heads 4] [--ffn-dim 256] [--layers 2] [--seq-len 128] [--samples N]\n"
+    "        [--lr 1e-3] [--weight-decay 0.01] [--batch-size 16] [--epochs 20] [--patience 3]\n"
+    "        [--eval-every STEPS] [--val-fraction 0.1] [--seed 0] [--overwrite] [--json]\n"
+    "        trains a small decoder-only transformer; the best checkpoint (by validation loss)\n"
+    "        is saved to DIR as config.json + model.safetensors + the tokenizer. Text data gets\n"
+    "        a word-level vocabulary of the K most frequent words (default 4096) unless\n"
+    "        --tokenizer reuses a model folder's tokenizer. Ctrl-C keeps the best checkpoint.\n"
+    "  demo-corpus --out FILE [--words 200000] [--seed 1] [--labels FILE.npy]\n"
+    "        writes the built-in demo corpus (text whose easy and hard words are known) and,\n"
+    "        optionally, one label per word: 0 random, 1 determined by context, 2 sentence start.\n";
+
+// --key value options after the command; flags listed in `flags` take no value.
+struct Args {
+    std::string command;
+    std::map<std::string, std::string> values;
+
+    std::optional<std::string> get(const std::string& key) const {
+        auto it = values.find(key);
+        if (it == values.end()) return std::nullopt;
+        return it->second;
+    }
+    bool flag(const std::string& key) const { return values.count(key) != 0; }
+    std::string require(const std::string& key) const {
+        auto v = get(key);
+        if (!v) throw ls::Error("missing required option --" + key + " (see layerscope-cli --help)");
+        return *v;
+    }
+    double real(const std::string& key, double fallback) const {
+        auto v = get(key);
+        if (!v) return fallback;
+        size_t used = 0;
+        double x = 0;
+        try {
+            x = std::stod(*v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs a number, got '" + *v + "'");
+        return x;
+    }
+    int64_t integer(const std::string& key, int64_t fallback, int64_t minimum) const {
+        auto v = get(key);
+        if (!v) return fallback;
+        size_t used = 0;
+        int64_t n = 0;
+        try {
+            n = std::stoll(*v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs an integer, got '" + *v + "'");
+        if (n < minimum) throw ls::Error("--" + key + " must be at least " + std::to_string(minimum) + ", got " + *v);
+        return n;
+    }
+};
+
+Args parseArgs(int argc, char** argv, const std::vector<std::string>& known, const std::vector<std::string>& flags) {
+    Args args;
+    args.command = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) != 0) throw ls::Error("unexpected argument '" + a + "'");
+        std::string key = a.substr(2), value;
+        const auto eq = key.find('=');
+        const bool inlineValue = eq != std::string::npos;
+        if (inlineValue) {
+            value = key.substr(eq + 1);
+            key = key.substr(0, eq);
+        }
+        const bool isFlag = std::find(flags.begin(), flags.end(), key) != flags.end();
+        if (!isFlag && std::find(known.begin(), known.end(), key) == known.end())
+            throw ls::Error("unknown option --" + key + " for '" + args.command + "'");
+        if (!isFlag && !inlineValue) {
+            if (i + 1 >= argc) throw ls::Error("option --" + key + " needs a value");
+            value = argv[++i];
+        }
+        args.values[key] = value;
+    }
+    return args;
+}
+
+ls::Progress* g_progress = nullptr;
+void onInterrupt(int) {
+    if (g_progress) g_progress->cancel();
+}
+
+int commandInfo(const Args& args) {
+    const ls::Model model = ls::Model::load(args.require("model"));
+    const ls::ModelConfig& c = model.config();
+    if (args.flag("json")) {
+        json j = {{"model", model.directory().string()},
+                  {"model_type", c.modelType},
+                  {"architecture", model.architectureName()},
+                  {"layers", c.numLayers},
+                  {"heads", c.numHeads},
+                  {"kv_heads", c.numKvHeads},
+                  {"dim", c.hiddenSize},
+                  {"head_dim", c.headDim},
+                  {"ffn_dim", c.intermediateSize},
+                  {"vocab_size", c.vocabSize},
+                  {"context", c.maxPositions},
+                  {"parameters", model.parameterCount()},
+                  {"dtype", model.weightDtype()},
+                  {"tied_embeddings", c.tiedEmbeddings},
+                  {"activation", c.activation}};
+        if (c.modelType == "llama") {
+            j["rope_theta"] = c.ropeTheta;
+            j["rope_scaling"] = c.ropeScalingType.empty() ? json(nullptr) : json(c.ropeScalingType);
+        }
+        std::cout << j.dump(2) << "\n";
+    } else {
+        for (const auto& [key, value] : ls::modelSummary(model)) std::printf("%-16s %s\n", key.c_str(), value.c_str());
+    }
+    return 0;
+}
+
+// Per-token CSV written to FILE.partial and renamed on success, so that an error or
+// an interrupt never leaves a half-written FILE behind.
+class PerTokenCsv {
+public:
+    explicit PerTokenCsv(const fs::path& path) : path_(path), partial_(path.string() + ".partial") {
+        out_.open(partial_, std::ios::binary | std::ios::trunc);
+        if (!out_) throw ls::Error(path, "cannot write the per-token CSV");
+        out_ << "window,position,token_id,target_id,loss\n";
+    }
+    ~PerTokenCsv() {
+        if (!committed_) {
+            out_.close();
+            std::error_code ec;
+            fs::remove(partial_, ec);
+        }
+    }
+    void write(const ls::TokenLoss& t) {
+        char line[128];
+        const int n = std::snprintf(line, sizeof line, "%lld,%d,%d,%d,%.6f\n", static_cast<long long>(t.window),
+                                    t.position, t.tokenId, t.targetId, t.loss);
+        out_.write(line, n);
+    }
+    void commit() {
+        out_.close();
+        if (!out_) throw ls::Error(path_, "writing the per-token CSV failed");
+        fs::rename(partial_, path_);
+        committed_ = true;
+    }
+
+private:
+    fs::path path_, partial_;
+    std::ofstream out_;
+    bool committed_ = false;
+};
+
+int commandEval(const Args& args) {
+    const fs::path modelDir = args.require("model");
+    const fs::path dataPath = args.require("data");
+    const bool asJson = args.flag("json");
+    const ls::Model model = ls::Model::load(modelDir);
+    const ls::ModelConfig& c = model.config();
+
+    ls::PerplexityParams params;
+    params.windows.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
+    params.windows.stride = static_cast<int>(args.integer("stride", params.windows.seqLen, 1));
+    params.windows.maxTokens = args.integer("max-tokens", 0, 2);
+    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
+    if (params.windows.seqLen > c.maxPositions)
+        throw ls::Error("--seq-len " + std::to_string(params.windows.seqLen) + " exceeds the context of " +
+                        modelDir.string() + " (" + std::to_string(c.maxPositions) + " tokens)");
+    if (params.windows.stride > params.windows.seqLen)
+        throw ls::Error("--stride " + std::to_string(params.windows.stride) + " is larger than --seq-len " +
+                        std::to_string(params.windows.seqLen));
+
+    const ls::DataFormat format = ls::detectFormat(dataPath);
+    std::optional<ls::Tokenizer> tokenizer;
+    if (format == ls::DataFormat::Text) {
+        try {
+            tokenizer = ls::Tokenizer::fromModelDir(modelDir);
+        } catch (const ls::Error& e) {
+            throw ls::Error(dataPath, std::string("text data needs the model's tokenizer, which could not be loaded: ") +
+                                          e.what());
+        }
+    }
+    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, c.vocabSize, format);
+
+    std::optional<PerTokenCsv> csv;
+    if (auto p = args.get("per-token")) csv.emplace(*p);
+
+    ls::Progress progress;
+    g_progress = &progress;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    const bool showProgress = !asJson && isatty(STDERR_FILENO);
+    double lastShown = -1;
+    int64_t counted = 0;
+    auto onToken = [&](const ls::TokenLoss& t) {
+        if (csv) csv->write(t);
+        if (showProgress && (++counted % 4096) == 0 && progress.fraction() - lastShown >= 0.01) {
+            lastShown = progress.fraction();
+            std::fprintf(stderr, "\r%s: %3.0f%%", progress.stage().c_str(), 100.0 * lastShown);
+        }
+    };
+    const ls::PerplexityResult r = ls::runPerplexity(model, data.tokens, params, progress, onToken);
+    if (showProgress) std::fprintf(stderr, "\r%*s\r", 60, "");
+    if (csv) csv->commit();
+
+    if (asJson) {
+        json j = {{"model", modelDir.string()},
+                  {"data", dataPath.string()},
+                  {"dataset_tokens", static_cast<int64_t>(data.tokens.size())},
+                  {"seq_len", params.windows.seqLen},
+                  {"stride", params.windows.stride},
+                  {"max_tokens", params.windows.maxTokens},
+                  {"windows", r.windows},
+                  {"tokens", r.tokens},
+                  {"mean_loss", r.meanLoss},
+                  {"ppl", r.ppl},
+                  {"seconds", r.seconds},
+                  {"tokens_per_second", r.tokensPerSecond}};
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("model        %s (%s)\n", modelDir.c_str(), model.architectureName().c_str());
+        std::printf("data         %s (%zu tokens)\n", dataPath.c_str(), data.tokens.size());
+        std::printf("windows      %lld x seq_len %d, stride %d\n", static_cast<long long>(r.windows),
+                    params.windows.seqLen, params.windows.stride);
+        std::printf("scored       %lld tokens\n", static_cast<long long>(r.tokens));
+        std::printf("mean loss    %.6f nats\n", r.meanLoss);
+        std::printf("perplexity   %.4f\n", r.ppl);
+        std::printf("time         %.2f s (%.1f tokens/s)\n", r.seconds, r.tokensPerSecond);
+    }
+    return 0;
+}
+
+// Writes text to path via path.partial + rename.
+void writeFileAtomically(const fs::path& path, const std::string& bytes) {
+    const fs::path partial = path.string() + ".partial";
+    {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) {
+            out.close();
+            fs::remove(partial);
+            throw ls::Error(path, "cannot write");
+        }
+    }
+    fs::rename(partial, path);
+}
+
+int commandDemoCorpus(const Args& args) {
+    const fs::path out = args.require("out");
+    ls::DemoCorpusParams params;
+    params.words = args.integer("words", params.words, 1);
+    params.seed = static_cast<uint64_t>(args.integer("seed", 1, 0));
+    const ls::DemoCorpus corpus = ls::generateDemoCorpus(params);
+    writeFileAtomically(out, corpus.text);
+    if (auto labels = args.get("labels")) {
+        std::vector<int32_t> values;
+        for (ls::DemoLabel l : corpus.labels) values.push_back(static_cast<int32_t>(l));
+        ls::writeNpyInt32(*labels, values);
+    }
+    std::printf("wrote %s: %zu words, %zu bytes\n", out.c_str(), corpus.labels.size(), corpus.text.size());
+    return 0;
+}
+
+// Copies a model folder's tokenizer files into a trained model's folder.
+void copyTokenizerFiles(const fs::path& from, const fs::path& to) {
+    int copied = 0;
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                             "merges.txt"}) {
+        if (fs::exists(from / name)) {
+            fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
+            ++copied;
+        }
+    }
+    if (copied == 0) throw ls::Error(from, "has no tokenizer files to reuse");
+}
+
+int commandTrain(const Args& args) {
+    const fs::path dataPath = args.require("data");
+    const fs::path outDir = args.require("out");
+    const bool asJson = args.flag("json");
+    ls::TrainParams p;
+    p.layout = args.get("layout").value_or(p.layout);
+    p.dim = static_cast<int>(args.integer("dim", p.dim, 1));
+    p.numHeads = static_cast<int>(args.integer("heads", p.numHeads, 1));
+    p.ffnDim = static_cast<int>(args.integer("ffn-dim", p.ffnDim, 1));
+    p.numLayers = static_cast<int>(args.integer("layers", p.numLayers, 1));
+    p.seqLen = static_cast<int>(args.integer("seq-len", p.seqLen, 2));
+    p.numSamples = args.integer("samples", 0, 0);
+    p.learningRate = args.real("lr", p.learningRate);
+    p.weightDecay = args.real("weight-decay", p.weightDecay);
+    p.batchSize = static_cast<int>(args.integer("batch-size", p.batchSize, 1));
+    p.maxEpochs = static_cast<int>(args.integer("epochs", p.maxEpochs, 1));
+    p.patience = static_cast<int>(args.integer("patience", p.patience, 1));
+    p.evalEvery = static_cast<int>(args.integer("eval-every", 0, 0));
+    p.validationFraction = args.real("val-fraction", p.validationFraction);
+    p.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
+    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
+    if (fs::exists(outDir / "config.json") && !args.flag("overwrite"))
+        throw ls::Error(outDir, "already holds a model (config.json); pass --overwrite to replace it");
+
+    // The tokenizer decides the vocabulary; validate options before touching the disk.
+    const ls::DataFormat format = ls::detectFormat(dataPath);
+    std::optional<ls::Tokenizer> tokenizer;
+    std::string wordLevelJson;
+    int vocabSize = 0;
+    if (auto from = args.get("tokenizer")) {
+        tokenizer = ls::Tokenizer::fromModelDir(*from);
+        vocabSize = tokenizer->vocabSize();
+    } else if (format == ls::DataFormat::Text) {
+        const int64_t k = args.integer("word-vocab", 4096, 1);
+        const std::string text = ls::readFileBytes(dataPath);
+        ls::requireValidUtf8(text, dataPath);
+        wordLevelJson = ls::buildWordLevelTokenizerJson(text, static_cast<int>(k));
+        fs::create_directories(outDir);
+        writeFileAtomically(outDir / "tokenizer.json", wordLevelJson);
+        tokenizer = ls::Tokenizer::fromTokenizerJson(outDir / "tokenizer.json");
+        vocabSize = tokenizer->vocabSize();
+    } else {
+        vocabSize = static_cast<int>(args.integer("vocab-size", 0, 2));
+        if (vocabSize == 0) throw ls::Error(dataPath, "token-id data needs --vocab-size or --tokenizer MODEL_DIR");
+    }
+    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, vocabSize, format);
+    ls::validateTrainParams(p, vocabSize, static_cast<int64_t>(data.tokens.size()));
+    fs::create_directories(outDir);
+    if (auto from = args.get("tokenizer")) copyTokenizerFiles(*from, outDir);
+
+    ls::Progress progress;
+    g_progress = &progress;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    if (!asJson)
+        std::printf("training %s layout: dim %d, %d heads, ffn %d, %d layers, seq_len %d, vocab %d, %zu tokens\n",
+                    p.layout.c_str(), p.dim, p.numHeads, p.ffnDim, p.numLayers, p.seqLen, vocabSize, data.tokens.size());
+    auto onPoint = [&](const ls::TrainPoint& pt) {
+        if (asJson) return;
+        if (pt.valLoss >= 0)
+            std::printf("step %6lld  epoch %5.2f  train %.4f  val %.4f%s\n", static_cast<long long>(pt.step), pt.epoch,
+                        pt.trainLoss, pt.valLoss, pt.improved ? "  (best, saved)" : "");
+        else
+            std::printf("step %6lld  epoch %5.2f  train %.4f\n", static_cast<long long>(pt.step), pt.epoch, pt.trainLoss);
+        std::fflush(stdout);
+    };
+    const ls::TrainResult r = ls::trainModel(data.tokens, vocabSize, p, outDir, progress, onPoint);
+
+    std::string outcome = r.canceled ? "canceled" : r.stoppedEarly ? "stopped early (patience)" : "finished all epochs";
+    if (asJson) {
+        json j = {{"out", outDir.string()},         {"outcome", r.canceled ? "canceled" : r.stoppedEarly ? "early_stop" : "max_epochs"},
+                  {"saved", r.saved},               {"steps", r.steps},
+                  {"best_val_loss", r.bestValLoss}, {"best_step", r.bestStep},
+                  {"train_samples", r.trainSamples}, {"validation_samples", r.validationSamples},
+                  {"vocab_size", vocabSize},        {"seconds", r.seconds}};
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%s after %lld steps in %.1f s\n", outcome.c_str(), static_cast<long long>(r.steps), r.seconds);
+        if (r.saved)
+            std::printf("best validation loss %.4f at step %lld, saved in %s\n", r.bestValLoss,
+                        static_cast<long long>(r.bestStep), outDir.c_str());
+        else
+            std::printf("no checkpoint was saved (canceled before the first validation)\n");
+    }
+    if (r.canceled) return 130;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    try {
+        if (command == "info") return commandInfo(parseArgs(argc, argv, {"model"}, {"json"}));
+        if (command == "eval")
+            return commandEval(parseArgs(argc, argv,
+                                         {"model", "data", "seq-len", "stride", "max-tokens", "per-token", "threads"},
+                                         {"json"}));
+        if (command == "train")
+            return commandTrain(parseArgs(argc, argv,
+                                          {"data", "out", "tokenizer", "word-vocab", "vocab-size", "layout", "dim", "heads",
+                                           "ffn-dim", "layers", "seq-len", "samples", "lr", "weight-decay", "batch-size",
+                                           "epochs", "patience", "eval-every", "val-fraction", "seed", "threads"},
+                                          {"json", "overwrite"}));
+        if (command == "demo-corpus")
+            return commandDemoCorpus(parseArgs(argc, argv, {"out", "words", "seed", "labels"}, {}));
+        std::fprintf(stderr, "error: unknown command '%s'\n%s", command.c_str(), kUsage);
+        return 2;
+    } catch (const ls::Canceled&) {
+        std::fprintf(stderr, "\ninterrupted: nothing was written\n");
+        return 130;
+    } catch (const ls::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: internal failure: %s\n", e.what());
+        return 1;
+    }
+}

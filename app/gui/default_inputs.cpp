@@ -1,0 +1,5 @@
+#include "default_inputs.h"
+
+DefaultInputs resolveDefaultInputs() {
+    return {};
+}

@@ -1,0 +1,461 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTimer>
+#include <QToolBar>
+#include <filesystem>
+#include <iostream>
+
+#include "analysis/perplexity.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "loss_histogram_view.h"
+#include "model/model.h"
+#include "model_summary_view.h"
+#include "task_progress_bar.h"
+#include "task_runner.h"
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+std::filesystem::path toPath(const QString& path) {
+    return std::filesystem::path(QFile::encodeName(path).toStdString());
+}
+
+QString fromPath(const std::filesystem::path& path) {
+    return QFile::decodeName(QByteArray::fromStdString(path.string()));
+}
+
+QString number(qint64 n) { return QLocale().toString(n); }
+
+// Status-bar form of an error: its first line (c10 errors append a C++ backtrace).
+QString firstLine(const QString& message) { return message.section('\n', 0, 0); }
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("LayerScope"));
+    setWindowIcon(QIcon(QStringLiteral(":/icons/layerscope.svg")));
+
+    histogram_ = new ls::widgets::LossHistogramView(this);
+    hint_ = new QLabel(this);
+    hint_->setAlignment(Qt::AlignCenter);
+    hint_->setWordWrap(true);
+    hint_->setMargin(40);
+    central_ = new QStackedWidget(this);
+    central_->addWidget(hint_);
+    central_->addWidget(histogram_);
+    setCentralWidget(central_);
+
+    summary_ = new ls::widgets::ModelSummaryView(this);
+    auto* dock = new QDockWidget(tr("Summary"), this);
+    dock->setObjectName("summaryDock");
+    dock->setWidget(summary_);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+    resizeDocks({dock}, {340}, Qt::Horizontal);
+
+    taskBar_ = new ls::widgets::TaskProgressBar(this);
+    taskBar_->setMinimumWidth(520);
+    statusBar()->addPermanentWidget(taskBar_);
+    runner_ = new TaskRunner(taskBar_, this);
+    connect(runner_, &TaskRunner::busyChanged, this, &MainWindow::updateActions);
+
+    createActions();
+    createEvaluationBar();
+    updateSummary();
+    updateHint();
+    updateActions();
+    resize(1280, 800);
+}
+
+MainWindow::~MainWindow() {
+    // Workers hold shared_ptr copies of their inputs, but their callbacks touch this window.
+    runner_->cancelAndWait();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    runner_->cancelAndWait();
+    event->accept();
+}
+
+void MainWindow::createActions() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    openModelAction_ = file->addAction(tr("Open &Model Folder…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(
+            this, tr("Open Model Folder (config.json + model.safetensors)"),
+            model_ ? fromPath(model_->directory()) : QString());
+        if (!dir.isEmpty())
+            openModel(dir);
+    });
+    openModelAction_->setShortcut(QKeySequence::Open);
+    openDatasetAction_ = file->addAction(tr("Open &Dataset…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open Dataset"), dataset_ ? fromPath(dataset_->path) : QString(),
+            tr("Datasets (*.txt *.raw *.tokens *.npy);;Token ids (*.npy);;Text (*.txt *.raw *.tokens);;All files (*)"));
+        if (!path.isEmpty())
+            openDataset(path);
+    });
+    openDatasetAction_->setShortcut(Qt::CTRL | Qt::Key_D);
+    QMenu* exportMenu = file->addMenu(tr("&Export Histogram"));
+    for (const QString& suffix : {QStringLiteral("png"), QStringLiteral("pdf"),
+                                  QStringLiteral("svg"), QStringLiteral("csv")}) {
+        exportActions_ << exportMenu->addAction(tr("As %1…").arg(suffix.toUpper()), this,
+                                                [this, suffix] { exportHistogram(suffix); });
+    }
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* analysis = menuBar()->addMenu(tr("&Analysis"));
+    evaluateAction_ = analysis->addAction(tr("&Evaluate Perplexity"), this, [this] { evaluate(); });
+    evaluateAction_->setShortcut(Qt::CTRL | Qt::Key_R);
+    evaluateAction_->setToolTip(tr("Perplexity and per-token loss of the model on the dataset (Ctrl+R)"));
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About LayerScope"), this, [this] {
+        QMessageBox::about(this, tr("About LayerScope"),
+                           tr("<b>LayerScope %1</b><p>A workbench for looking inside small "
+                              "transformer language models.</p>")
+                               .arg(QStringLiteral(LAYERSCOPE_VERSION)));
+    });
+}
+
+void MainWindow::createEvaluationBar() {
+    QToolBar* bar = addToolBar(tr("Evaluation"));
+    bar->setObjectName("evaluationBar");
+    bar->setMovable(false);
+
+    seqLenSpin_ = new QSpinBox(bar);
+    seqLenSpin_->setRange(2, 1 << 20);
+    seqLenSpin_->setValue(1024);
+    seqLenSpin_->setToolTip(tr("Tokens per window (at most the model's context)"));
+    strideSpin_ = new QSpinBox(bar);
+    strideSpin_->setRange(0, 1 << 20);
+    strideSpin_->setSpecialValueText(tr("= seq len"));
+    strideSpin_->setToolTip(tr("Step between window starts; smaller than seq len gives every "
+                               "scored token more context"));
+    maxTokensSpin_ = new QSpinBox(bar);
+    maxTokensSpin_->setRange(0, std::numeric_limits<int>::max());
+    maxTokensSpin_->setSingleStep(1000);
+    maxTokensSpin_->setSpecialValueText(tr("all"));
+    maxTokensSpin_->setToolTip(tr("Evaluate only the first N tokens of the dataset"));
+
+    bar->addWidget(new QLabel(tr(" Seq len "), bar));
+    bar->addWidget(seqLenSpin_);
+    bar->addWidget(new QLabel(tr("  Stride "), bar));
+    bar->addWidget(strideSpin_);
+    bar->addWidget(new QLabel(tr("  Max tokens "), bar));
+    bar->addWidget(maxTokensSpin_);
+    bar->addSeparator();
+    bar->addAction(evaluateAction_);
+    bar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+}
+
+void MainWindow::setWindowParams(const ls::WindowParams& params) {
+    seqLenSpin_->setValue(params.seqLen);
+    strideSpin_->setValue(params.stride);
+    maxTokensSpin_->setValue(int(std::min<int64_t>(params.maxTokens, maxTokensSpin_->maximum())));
+}
+
+ls::WindowParams MainWindow::windowParams() const {
+    ls::WindowParams params;
+    params.seqLen = seqLenSpin_->value();
+    params.stride = strideSpin_->value();
+    params.maxTokens = maxTokensSpin_->value();
+    return params;
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+bool MainWindow::handleOutcome(const QString& what, const TaskOutcome& outcome) {
+    switch (outcome.status) {
+    case TaskOutcome::Finished:
+        return true;
+    case TaskOutcome::Canceled:
+        lastError_ = tr("%1: canceled").arg(what);
+        statusBar()->showMessage(tr("Canceled"));
+        return false;
+    case TaskOutcome::Failed:
+        reportError(what, outcome.message);
+        return false;
+    }
+    return false;
+}
+
+void MainWindow::reportError(const QString& what, const QString& message) {
+    lastError_ = tr("%1 failed: %2").arg(what, message);
+    statusBar()->showMessage(tr("%1 failed: %2").arg(what, firstLine(message)));
+    if (startup_.batch())
+        return;  // unattended: finishStartup() prints it; a dialog would block
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("%1 failed").arg(what), message,
+                                QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();  // window-modal without a nested event loop
+}
+
+void MainWindow::openModel(const QString& dir, Then then) {
+    struct Loaded {
+        std::shared_ptr<const ls::Model> model;
+        std::shared_ptr<const ls::Tokenizer> tokenizer;
+        QString tokenizerNote;
+    };
+    auto loaded = std::make_shared<Loaded>();
+    const std::filesystem::path path = toPath(dir);
+    statusBar()->showMessage(tr("Loading model from %1…").arg(dir));
+    runner_->start(
+        tr("Loading model"),
+        [loaded, path](ls::Progress& progress) {
+            progress.setStage("Reading weights");
+            loaded->model = std::make_shared<const ls::Model>(ls::Model::load(path));
+            progress.setStage("Reading tokenizer");
+            progress.setFraction(0.9);
+            // A model without tokenizer files still evaluates .npy token ids.
+            try {
+                loaded->tokenizer = std::make_shared<const ls::Tokenizer>(ls::Tokenizer::fromModelDir(path));
+            } catch (const ls::Error& e) {
+                loaded->tokenizerNote = QString::fromStdString(e.what());
+            }
+            progress.setFraction(1.0);
+        },
+        [this, loaded, dir, then](const TaskOutcome& outcome) {
+            if (!handleOutcome(tr("Loading the model"), outcome)) {
+                if (then) then(false);
+                return;
+            }
+            model_ = loaded->model;
+            tokenizer_ = loaded->tokenizer;
+            tokenizerNote_ = loaded->tokenizerNote;
+            lastResult_.reset();
+            histogram_->clear();
+            setWindowTitle(tr("%1 — LayerScope").arg(QFileInfo(dir).fileName()));
+
+            QStringList notes{tr("Loaded %1 (%2)").arg(QString::fromStdString(model_->architectureName()), dir)};
+            const int context = model_->config().maxPositions;
+            if (context > 1) {
+                if (seqLenSpin_->value() > context)
+                    notes << tr("seq len lowered to the model's context (%1)").arg(context);
+                seqLenSpin_->setMaximum(context);  // clamps the value too
+            }
+            if (!tokenizer_)
+                notes << tr("no tokenizer, so only token-id .npy datasets: %1").arg(firstLine(tokenizerNote_));
+            statusBar()->showMessage(notes.join(" · "));
+            updateSummary();
+            updateHint();
+            updateActions();
+
+            // A dataset read for the previous model is re-read with this model's tokenizer
+            // and vocabulary.
+            if (dataset_) {
+                openDataset(fromPath(dataset_->path), then);
+                return;
+            }
+            if (then) then(true);
+        });
+}
+
+void MainWindow::openDataset(const QString& path, Then then) {
+    auto loaded = std::make_shared<ls::Dataset>();
+    auto tokenizer = tokenizer_;  // may be null: fine for .npy token ids
+    const int32_t vocab = model_ ? model_->config().vocabSize : 0;
+    const std::filesystem::path file = toPath(path);
+    runner_->start(
+        tr("Loading dataset"),
+        [loaded, tokenizer, vocab, file](ls::Progress& progress) {
+            progress.setStage("Reading and tokenizing");
+            *loaded = ls::loadDataset(file, tokenizer.get(), vocab);
+            progress.setFraction(1.0);
+        },
+        [this, loaded, path, then](const TaskOutcome& outcome) {
+            if (!handleOutcome(tr("Loading the dataset"), outcome)) {
+                if (then) then(false);
+                return;
+            }
+            dataset_ = loaded;
+            statusBar()->showMessage(tr("Loaded %1: %2 tokens").arg(path, number(qint64(loaded->tokens.size()))));
+            updateSummary();
+            updateHint();
+            updateActions();
+            if (then) then(true);
+        });
+}
+
+void MainWindow::evaluate(Then then) {
+    if (!model_ || !dataset_) {
+        reportError(tr("Evaluation"), model_ ? tr("open a dataset first (File > Open Dataset…)")
+                                             : tr("open a model folder first (File > Open Model Folder…)"));
+        if (then) then(false);
+        return;
+    }
+    ls::PerplexityParams params;
+    params.windows = windowParams();
+    auto model = model_;
+    auto dataset = dataset_;
+    auto result = std::make_shared<ls::PerplexityResult>();
+    statusBar()->showMessage(tr("Evaluating…"));
+    runner_->start(
+        tr("Evaluating"),
+        [model, dataset, params, result](ls::Progress& progress) {
+            *result = ls::runPerplexity(*model, dataset->tokens, params, progress);
+        },
+        [this, result, params, then](const TaskOutcome& outcome) {
+            if (!handleOutcome(tr("Evaluation"), outcome)) {
+                if (then) then(false);
+                return;
+            }
+            lastRunParams_ = params.windows;
+            showResult(*result);
+            lastResult_ = result;
+            updateSummary();
+            updateActions();
+            if (then) then(true);
+        });
+}
+
+void MainWindow::showResult(const ls::PerplexityResult& result) {
+    histogram_->setLosses(std::vector<double>(result.losses.begin(), result.losses.end()));
+    histogram_->setTitle(tr("Per-token loss — %1 on %2")
+                             .arg(QFileInfo(fromPath(model_->directory())).fileName(),
+                                  QFileInfo(fromPath(dataset_->path)).fileName()));
+    central_->setCurrentWidget(histogram_);
+    statusBar()->showMessage(tr("Perplexity %1 over %2 tokens in %3 s (%4 tokens/s)")
+                                 .arg(result.ppl, 0, 'f', 3)
+                                 .arg(number(result.tokens))
+                                 .arg(result.seconds, 0, 'f', 1)
+                                 .arg(result.tokensPerSecond, 0, 'f', 0));
+}
+
+// ---- views -----------------------------------------------------------------------------
+
+void MainWindow::updateSummary() {
+    QList<ls::widgets::SummarySection> sections;
+    if (model_) {
+        ls::widgets::SummarySection section{tr("Model"), {}};
+        for (const auto& [key, value] : ls::modelSummary(*model_))
+            section.rows.append({QString::fromStdString(key), QString::fromStdString(value)});
+        section.rows.append({tr("Folder"), fromPath(model_->directory())});
+        section.rows.append({tr("Tokenizer"), tokenizer_ ? fromPath(tokenizer_->source())
+                                                         : tr("none")});
+        sections << section;
+    } else {
+        sections << ls::widgets::SummarySection{tr("Model"), {{tr("Folder"), tr("none loaded")}}};
+    }
+    if (dataset_) {
+        sections << ls::widgets::SummarySection{
+            tr("Dataset"),
+            {{tr("File"), fromPath(dataset_->path)},
+             {tr("Format"), dataset_->format == ls::DataFormat::Npy ? tr("token ids (.npy)") : tr("text")},
+             {tr("Tokens"), number(qint64(dataset_->tokens.size()))}}};
+    }
+    if (lastResult_) {
+        const ls::PerplexityResult& r = *lastResult_;
+        const ls::WindowParams& w = lastRunParams_;
+        sections << ls::widgets::SummarySection{
+            tr("Last run"),
+            {{tr("Seq len / stride"), tr("%1 / %2").arg(w.seqLen).arg(w.stride > 0 ? w.stride : w.seqLen)},
+             {tr("Windows"), number(r.windows)},
+             {tr("Scored tokens"), number(r.tokens)},
+             {tr("Mean loss"), tr("%1 nats").arg(r.meanLoss, 0, 'f', 4)},
+             {tr("Perplexity"), QString::number(r.ppl, 'f', 3)},
+             {tr("Time"), tr("%1 s (%2 tokens/s)").arg(r.seconds, 0, 'f', 2).arg(r.tokensPerSecond, 0, 'f', 0)}}};
+    }
+    summary_->setSections(sections);
+}
+
+void MainWindow::updateHint() {
+    QString text;
+    if (!model_)
+        text = tr("<h2>No model loaded</h2>"
+                  "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
+                  "<b>File › Open Model Folder…</b>,<br>then a dataset (UTF-8 text or token ids "
+                  "in .npy) with <b>File › Open Dataset…</b>, and press <b>Evaluate</b>.</p>"
+                  "<p>From a terminal: <tt>layerscope --model DIR --data FILE --run</tt></p>");
+    else if (!dataset_)
+        text = tr("<h2>Model loaded</h2><p>Open a dataset with <b>File › Open Dataset…</b>, "
+                  "then press <b>Evaluate</b>.</p>");
+    else
+        text = tr("<h2>Ready</h2><p>Press <b>Evaluate</b> (Ctrl+R) for the perplexity and the "
+                  "per-token loss histogram.</p>");
+    hint_->setText(text);
+    if (!lastResult_)
+        central_->setCurrentWidget(hint_);
+}
+
+void MainWindow::updateActions() {
+    const bool idle = !runner_->isBusy();
+    openModelAction_->setEnabled(idle);
+    openDatasetAction_->setEnabled(idle);
+    evaluateAction_->setEnabled(idle && model_ && dataset_);
+    for (QAction* action : exportActions_)
+        action->setEnabled(idle && histogram_->hasData());
+    for (QSpinBox* spin : {seqLenSpin_, strideSpin_, maxTokensSpin_})
+        spin->setEnabled(idle);
+}
+
+void MainWindow::exportHistogram(const QString& suffix) {
+    const QString filter = suffix == "csv" ? tr("CSV (*.csv)") : tr("%1 (*.%2)").arg(suffix.toUpper(), suffix);
+    QString path = QFileDialog::getSaveFileName(this, tr("Export Histogram"),
+                                                QStringLiteral("loss-histogram.%1").arg(suffix), filter);
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += '.' + suffix;
+    QString error;
+    if (histogram_->exportTo(path, {}, &error))
+        statusBar()->showMessage(tr("Saved %1").arg(path));
+    else
+        reportError(tr("Export"), error);
+}
+
+// ---- command line ----------------------------------------------------------------------
+
+void MainWindow::startWith(const StartupOptions& options) {
+    startup_ = options;
+    // The steps run one after another; any failure ends the chain.
+    const Then finish = [this](bool ok) { finishStartup(ok); };
+    const Then run = [this, finish](bool ok) {
+        if (ok && startup_.run)
+            evaluate(finish);
+        else
+            finish(ok);
+    };
+    const Then data = [this, run](bool ok) {
+        if (ok && !startup_.dataPath.isEmpty())
+            openDataset(startup_.dataPath, run);
+        else
+            run(ok);
+    };
+    if (!options.modelDir.isEmpty())
+        openModel(options.modelDir, data);
+    else
+        data(true);
+}
+
+void MainWindow::finishStartup(bool ok) {
+    if (!ok && startup_.batch())
+        std::cerr << "layerscope: " << lastError_.toStdString() << std::endl;
+    if (!startup_.screenshot.isEmpty()) {
+        // Let layout and the last replot settle before grabbing what a person would see.
+        QTimer::singleShot(500, this, [this, ok] {
+            const bool saved = window()->grab().save(startup_.screenshot);
+            if (!saved)
+                std::cerr << "layerscope: could not write " << startup_.screenshot.toStdString() << std::endl;
+            QApplication::exit(ok && saved ? 0 : 1);
+        });
+    } else if (startup_.quitAfterRun) {
+        QTimer::singleShot(0, qApp, [ok] { QApplication::exit(ok ? 0 : 1); });
+    }
+}

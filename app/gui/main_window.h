@@ -1,0 +1,103 @@
+#pragma once
+// The LayerScope main window: open a model folder and a dataset, evaluate perplexity in a
+// worker, show the per-token loss histogram and export it.
+// Every analysis follows the same path: core function -> TaskRunner -> view -> export.
+#include <QMainWindow>
+#include <QString>
+#include <functional>
+#include <memory>
+
+#include "data/windows.h"
+
+namespace ls {
+class Model;
+class Tokenizer;
+struct Dataset;
+struct PerplexityResult;
+namespace widgets {
+class LossHistogramView;
+class ModelSummaryView;
+class TaskProgressBar;
+}  // namespace widgets
+}  // namespace ls
+
+class QAction;
+class QLabel;
+class QSpinBox;
+class QStackedWidget;
+class TaskRunner;
+struct TaskOutcome;
+
+// What the command line asked for; see main.cpp.
+struct StartupOptions {
+    QString modelDir;
+    QString dataPath;
+    bool run = false;          // evaluate once model and data are loaded
+    QString screenshot;        // save window()->grab() here, then quit
+    bool quitAfterRun = false;
+    // Unattended: no message boxes, errors to stderr, exit code tells the result.
+    bool batch() const { return !screenshot.isEmpty() || quitAfterRun; }
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void setWindowParams(const ls::WindowParams& params);
+    ls::WindowParams windowParams() const;
+
+    // Loads what the options name, one step after the other, then runs/screenshots/quits.
+    void startWith(const StartupOptions& options);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    // Continuation after a step: ok == false if it failed or was canceled.
+    using Then = std::function<void(bool ok)>;
+
+    void createActions();
+    void createEvaluationBar();
+    void openModel(const QString& dir, Then then = {});
+    void openDataset(const QString& path, Then then = {});
+    void evaluate(Then then = {});
+    void exportHistogram(const QString& suffix);
+    void finishStartup(bool ok);
+
+    // True if the task finished; otherwise reports the cancel/failure for `what`.
+    bool handleOutcome(const QString& what, const TaskOutcome& outcome);
+    void reportError(const QString& what, const QString& message);
+    void showResult(const ls::PerplexityResult& result);
+    void updateSummary();
+    void updateActions();
+    void updateHint();
+
+    // State on the GUI thread; workers get shared_ptr copies, so a reload cannot pull
+    // an object out from under a running task.
+    std::shared_ptr<const ls::Model> model_;
+    std::shared_ptr<const ls::Tokenizer> tokenizer_;
+    QString tokenizerNote_;  // why there is no tokenizer, if there is none
+    std::shared_ptr<const ls::Dataset> dataset_;
+    std::shared_ptr<const ls::PerplexityResult> lastResult_;
+    ls::WindowParams lastRunParams_;
+
+    StartupOptions startup_;
+    QString lastError_;
+
+    ls::widgets::LossHistogramView* histogram_ = nullptr;
+    ls::widgets::ModelSummaryView* summary_ = nullptr;
+    ls::widgets::TaskProgressBar* taskBar_ = nullptr;
+    TaskRunner* runner_ = nullptr;
+    QStackedWidget* central_ = nullptr;
+    QLabel* hint_ = nullptr;
+    QSpinBox* seqLenSpin_ = nullptr;
+    QSpinBox* strideSpin_ = nullptr;
+    QSpinBox* maxTokensSpin_ = nullptr;
+
+    QAction* openModelAction_ = nullptr;
+    QAction* openDatasetAction_ = nullptr;
+    QAction* evaluateAction_ = nullptr;
+    QList<QAction*> exportActions_;
+};

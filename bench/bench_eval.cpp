@@ -1,0 +1,131 @@
+// Eval throughput benchmark: a GPT-2-small-shaped model (12 layers, 768 dim, 12 heads,
+// 50257 vocab, random weights written here) evaluated at seq_len 1024, next to this
+// machine's measured fp32 matmul GFLOP/s and the fraction of that roofline achieved.
+//   bench_eval [--windows N] [--seq-len T] [--keep DIR]
+// Prints figures; asserts nothing.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "analysis/perplexity.h"
+#include "model/model.h"
+#include "model/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds(std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Best-of-5 GFLOP/s of a square fp32 matmul, the roofline the eval is measured against.
+double matmulGflops(int64_t n) {
+    torch::InferenceMode guard;
+    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    auto c = torch::mm(a, b);  // warm-up
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const int iters = 10;
+        for (int i = 0; i < iters; ++i) c = torch::mm(a, b);
+        best = std::max(best, 2.0 * n * n * n * iters / seconds(t0) / 1e9);
+    }
+    return best;
+}
+
+// Writes config.json + model.safetensors of a random GPT-2 small into dir.
+void writeGpt2Small(const fs::path& dir, int64_t layers, int64_t dim, int64_t vocab, int64_t ctx) {
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << "{\"model_type\": \"gpt2\", \"n_layer\": " << layers << ", \"n_head\": 12, "
+                                       << "\"n_embd\": " << dim << ", \"n_positions\": " << ctx
+                                       << ", \"vocab_size\": " << vocab << ", \"activation_function\": \"gelu_new\"}\n";
+    torch::manual_seed(0);
+    std::vector<torch::Tensor> keep;
+    std::vector<ls::StTensorToWrite> tensors;
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, double stdev, double mean = 0) {
+        keep.push_back((torch::randn(shape) * stdev + mean).contiguous());
+        tensors.push_back({name, "F32", shape, keep.back().data_ptr(), static_cast<uint64_t>(keep.back().nbytes())});
+    };
+    add("wte.weight", {vocab, dim}, 0.02);
+    add("wpe.weight", {ctx, dim}, 0.01);
+    for (int64_t l = 0; l < layers; ++l) {
+        const std::string p = "h." + std::to_string(l) + ".";
+        add(p + "ln_1.weight", {dim}, 0.02, 1.0);
+        add(p + "ln_1.bias", {dim}, 0.02);
+        add(p + "attn.c_attn.weight", {dim, 3 * dim}, 0.02);
+        add(p + "attn.c_attn.bias", {3 * dim}, 0.02);
+        add(p + "attn.c_proj.weight", {dim, dim}, 0.02);
+        add(p + "attn.c_proj.bias", {dim}, 0.02);
+        add(p + "ln_2.weight", {dim}, 0.02, 1.0);
+        add(p + "ln_2.bias", {dim}, 0.02);
+        add(p + "mlp.c_fc.weight", {dim, 4 * dim}, 0.02);
+        add(p + "mlp.c_fc.bias", {4 * dim}, 0.02);
+        add(p + "mlp.c_proj.weight", {4 * dim, dim}, 0.02);
+        add(p + "mlp.c_proj.bias", {dim}, 0.02);
+    }
+    add("ln_f.weight", {dim}, 0.02, 1.0);
+    add("ln_f.bias", {dim}, 0.02);
+    ls::writeSafetensors(dir / "model.safetensors", tensors);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int64_t windows = 4, seqLen = 1024;
+    fs::path keepDir;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--windows")) windows = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seq-len")) seqLen = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--keep")) keepDir = argv[i + 1];
+    }
+    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
+    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    const double gflops = matmulGflops(1024);
+    std::printf("matmul 1024^3 fp32 %.1f GFLOP/s (best of 5)\n", gflops);
+
+    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
+    auto t0 = std::chrono::steady_clock::now();
+    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
+    t0 = std::chrono::steady_clock::now();
+    const ls::Model model = ls::Model::load(dir);
+    std::printf("load               %.2f s (%lld parameters)\n", seconds(t0), static_cast<long long>(model.parameterCount()));
+
+    std::mt19937 rng(1);
+    std::vector<int32_t> ids(static_cast<size_t>(windows * seqLen));
+    for (auto& id : ids) id = static_cast<int32_t>(rng() % vocab);
+    ls::PerplexityParams params;
+    params.windows.seqLen = static_cast<int>(seqLen);
+    ls::Progress progress;
+    // Warm-up window (allocator, thread pool), then the timed run.
+    {
+        std::vector<int32_t> warm(ids.begin(), ids.begin() + seqLen);
+        ls::runPerplexity(model, warm, params, progress);
+    }
+    const ls::PerplexityResult r = ls::runPerplexity(model, ids, params, progress);
+    const double inputTokensPerSecond = windows * seqLen / r.seconds;
+
+    // Forward FLOPs per input token: 2 x (block weights) + attention scores and mixing over
+    // the full T x T matrices (4 T D per layer) + the output head on the scored positions.
+    const double blockFlops = 2.0 * layers * 12.0 * dim * dim;
+    const double attnFlops = 4.0 * seqLen * dim * layers;
+    const double headFlops = 2.0 * vocab * dim * (seqLen - 1) / seqLen;
+    const double flopsPerToken = blockFlops + attnFlops + headFlops;
+    const double achieved = inputTokensPerSecond * flopsPerToken / 1e9;
+    std::printf("eval               %lld windows x %lld tokens in %.2f s\n", static_cast<long long>(windows),
+                static_cast<long long>(seqLen), r.seconds);
+    std::printf("throughput         %.1f tokens/s (scored: %.1f tokens/s)\n", inputTokensPerSecond, r.tokensPerSecond);
+    std::printf("model FLOPs/token  %.1f MFLOP\n", flopsPerToken / 1e6);
+    std::printf("achieved           %.1f GFLOP/s = %.0f%% of the matmul roofline (%.1f tokens/s at 100%%)\n", achieved,
+                100.0 * achieved / gflops, gflops * 1e9 / flopsPerToken);
+    std::printf("mean loss          %.4f (random weights: about ln(%lld) = %.2f expected)\n", r.meanLoss,
+                static_cast<long long>(vocab), std::log(static_cast<double>(vocab)));
+    return 0;
+}

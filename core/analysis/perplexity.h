@@ -1,0 +1,46 @@
+#pragma once
+// Perplexity with sliding windows (see data/windows.h for which tokens are scored).
+// Streams window by window: memory is the model plus one window's activations plus one
+// float per scored token (the per-token losses the histogram needs).
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/windows.h"
+
+namespace ls {
+
+class Model;
+
+struct PerplexityParams {
+    WindowParams windows;
+};
+
+// One scored prediction: at `position` of window `window`, token `tokenId` predicts `targetId`.
+struct TokenLoss {
+    int64_t window = 0;
+    int position = 0;
+    int32_t tokenId = 0;
+    int32_t targetId = 0;
+    float loss = 0.f;  // -log softmax(logits)[target], nats
+};
+
+struct PerplexityResult {
+    int64_t tokens = 0;            // scored predictions
+    int64_t windows = 0;           // windows evaluated
+    double meanLoss = 0.0;         // nats
+    double ppl = 0.0;              // exp(meanLoss)
+    double seconds = 0.0;
+    double tokensPerSecond = 0.0;  // scored tokens / second
+    std::vector<float> losses;     // (tokens,) in stream order
+};
+
+// Calls perToken (if set) for each scored prediction in stream order, from the calling
+// thread. Throws ls::Canceled if progress.isCanceled() between windows, ls::Error on
+// bad input (seq_len beyond the model's context, ids outside the vocabulary, no tokens).
+PerplexityResult runPerplexity(const Model& model, const std::vector<int32_t>& tokens,
+                               const PerplexityParams& params, Progress& progress,
+                               const std::function<void(const TokenLoss&)>& perToken = {});
+
+}  // namespace ls

@@ -1,0 +1,370 @@
+// Loading a Hugging Face model folder into float32 LibTorch weights.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "common/error.h"
+#include "model/config_internal.h"
+#include "model/transformer_internal.h"
+
+namespace ls {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// All tensors of a checkpoint, possibly spread over shards, by name.
+class Checkpoint {
+public:
+    explicit Checkpoint(const fs::path& dir) {
+        const fs::path single = dir / "model.safetensors";
+        const fs::path index = dir / "model.safetensors.index.json";
+        if (fs::exists(single)) {
+            addFile(single);
+        } else if (fs::exists(index)) {
+            readIndex(dir, index);
+        } else {
+            throw Error(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
+        }
+    }
+
+    bool has(const std::string& name) const { return byName_.count(name) != 0; }
+
+    const StTensor& tensor(const std::string& name) const {
+        auto it = byName_.find(name);
+        if (it == byName_.end()) throw Error(fileFor(name), "required tensor '" + name + "' is missing");
+        return *it->second.first;
+    }
+
+    fs::path fileFor(const std::string& name) const {
+        auto it = byName_.find(name);
+        return it == byName_.end() ? files_.front()->path() : it->second.second->path();
+    }
+
+    std::set<std::string> dtypesUsed(const std::set<std::string>& names) const {
+        std::set<std::string> out;
+        for (const auto& n : names) out.insert(tensor(n).dtypeName);
+        return out;
+    }
+
+private:
+    void addFile(const fs::path& file) {
+        files_.push_back(std::make_unique<SafetensorsFile>(file));
+        const SafetensorsFile* f = files_.back().get();
+        for (const auto& [name, t] : f->tensors()) byName_[name] = {&t, f};
+    }
+
+    void readIndex(const fs::path& dir, const fs::path& index) {
+        std::ifstream in(index, std::ios::binary);
+        if (!in) throw Error(index, "cannot open");
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(index, std::string("invalid JSON: ") + e.what());
+        }
+        if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+            throw Error(index, "has no 'weight_map' object");
+        std::set<std::string> shards;
+        for (const auto& [name, file] : j["weight_map"].items()) {
+            if (!file.is_string()) throw Error(index, "weight_map entry '" + name + "' is not a file name");
+            shards.insert(file.get<std::string>());
+        }
+        if (shards.empty()) throw Error(index, "weight_map is empty");
+        for (const auto& shard : shards) {
+            const fs::path file = dir / shard;
+            if (!fs::exists(file)) throw Error(index, "refers to shard '" + shard + "', which does not exist");
+            addFile(file);
+        }
+    }
+
+    std::vector<std::unique_ptr<SafetensorsFile>> files_;
+    std::map<std::string, std::pair<const StTensor*, const SafetensorsFile*>> byName_;
+};
+
+torch::ScalarType torchType(StDtype d) {
+    switch (d) {
+        case StDtype::F64: return torch::kFloat64;
+        case StDtype::F32: return torch::kFloat32;
+        case StDtype::F16: return torch::kFloat16;
+        case StDtype::BF16: return torch::kBFloat16;
+        default: return torch::ScalarType::Undefined;
+    }
+}
+
+// Builds LayerWeights/ModelWeights from a checkpoint, checking every shape.
+class WeightLoader {
+public:
+    WeightLoader(const Checkpoint& ckpt, std::string prefix) : ckpt_(ckpt), prefix_(std::move(prefix)) {}
+
+    // Copies the tensor out of the mapping (it may be unaligned) and upcasts to float32.
+    torch::Tensor load(const std::string& shortName, std::vector<int64_t> expectedShape) {
+        const std::string name = prefix_ + shortName;
+        const StTensor& t = ckpt_.tensor(name);
+        used_.insert(name);
+        if (t.shape != expectedShape)
+            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has shape " + shapeString(t.shape) +
+                                                 ", expected " + shapeString(expectedShape));
+        const auto type = torchType(t.dtype);
+        if (type == torch::ScalarType::Undefined)
+            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has dtype " + t.dtypeName +
+                                                 "; supported: F32, F16, BF16, F64");
+        torch::Tensor raw = torch::empty(expectedShape, torch::TensorOptions().dtype(type));
+        std::memcpy(raw.data_ptr(), t.data, t.bytes);
+        return raw.to(torch::kFloat32).contiguous();
+    }
+
+    torch::Tensor loadOptional(const std::string& shortName, std::vector<int64_t> shape, bool wanted) {
+        if (!wanted) return {};
+        return load(shortName, std::move(shape));
+    }
+
+    bool has(const std::string& shortName) const { return ckpt_.has(prefix_ + shortName); }
+    const std::set<std::string>& used() const { return used_; }
+
+private:
+    static std::string shapeString(const std::vector<int64_t>& s) {
+        std::string out = "[";
+        for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+        return out + "]";
+    }
+    const Checkpoint& ckpt_;
+    std::string prefix_;
+    std::set<std::string> used_;
+};
+
+void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, std::set<std::string>& used) {
+    // Published gpt2 checkpoints have bare names; GPT2LMHeadModel.save_pretrained adds "transformer.".
+    const std::string prefix = ckpt.has("transformer.wte.weight") ? "transformer." : "";
+    WeightLoader ld(ckpt, prefix);
+    const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
+    w.tokenEmbedding = ld.load("wte.weight", {V, D});
+    w.positionEmbedding = ld.load("wpe.weight", {c.maxPositions, D});
+    for (int i = 0; i < c.numLayers; ++i) {
+        const std::string p = "h." + std::to_string(i) + ".";
+        LayerWeights L;
+        L.norm1Weight = ld.load(p + "ln_1.weight", {D});
+        L.norm1Bias = ld.load(p + "ln_1.bias", {D});
+        L.norm2Weight = ld.load(p + "ln_2.weight", {D});
+        L.norm2Bias = ld.load(p + "ln_2.bias", {D});
+        // GPT-2's Conv1D stores (in, out); transpose once to Linear's (out, in).
+        torch::Tensor qkv = ld.load(p + "attn.c_attn.weight", {D, 3 * D}).t();  // (3D, D)
+        torch::Tensor qkvBias = ld.load(p + "attn.c_attn.bias", {3 * D});
+        auto parts = qkv.split(D, 0);
+        auto biasParts = qkvBias.split(D, 0);
+        L.qWeight = parts[0].contiguous();
+        L.kWeight = parts[1].contiguous();
+        L.vWeight = parts[2].contiguous();
+        L.qBias = biasParts[0].contiguous();
+        L.kBias = biasParts[1].contiguous();
+        L.vBias = biasParts[2].contiguous();
+        L.oWeight = ld.load(p + "attn.c_proj.weight", {D, D}).t().contiguous();
+        L.oBias = ld.load(p + "attn.c_proj.bias", {D});
+        L.upWeight = ld.load(p + "mlp.c_fc.weight", {D, F}).t().contiguous();  // (F, D)
+        L.upBias = ld.load(p + "mlp.c_fc.bias", {F});
+        L.downWeight = ld.load(p + "mlp.c_proj.weight", {F, D}).t().contiguous();  // (D, F)
+        L.downBias = ld.load(p + "mlp.c_proj.bias", {D});
+        w.layers.push_back(std::move(L));
+    }
+    w.finalNormWeight = ld.load("ln_f.weight", {D});
+    w.finalNormBias = ld.load("ln_f.bias", {D});
+    used = ld.used();
+    if (!c.tiedEmbeddings && ckpt.has("lm_head.weight")) {
+        WeightLoader head(ckpt, "");
+        w.head = head.load("lm_head.weight", {V, D});
+        used.insert("lm_head.weight");
+    } else {
+        w.head = w.tokenEmbedding;
+    }
+}
+
+void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, std::set<std::string>& used) {
+    WeightLoader ld(ckpt, "model.");
+    const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
+    const int64_t qOut = int64_t(c.numHeads) * c.headDim, kvOut = int64_t(c.numKvHeads) * c.headDim;
+    w.tokenEmbedding = ld.load("embed_tokens.weight", {V, D});
+    for (int i = 0; i < c.numLayers; ++i) {
+        const std::string p = "layers." + std::to_string(i) + ".";
+        LayerWeights L;
+        L.norm1Weight = ld.load(p + "input_layernorm.weight", {D});
+        L.norm2Weight = ld.load(p + "post_attention_layernorm.weight", {D});
+        L.qWeight = ld.load(p + "self_attn.q_proj.weight", {qOut, D});
+        L.kWeight = ld.load(p + "self_attn.k_proj.weight", {kvOut, D});
+        L.vWeight = ld.load(p + "self_attn.v_proj.weight", {kvOut, D});
+        L.oWeight = ld.load(p + "self_attn.o_proj.weight", {D, qOut});
+        L.qBias = ld.loadOptional(p + "self_attn.q_proj.bias", {qOut}, c.attentionBias);
+        L.kBias = ld.loadOptional(p + "self_attn.k_proj.bias", {kvOut}, c.attentionBias);
+        L.vBias = ld.loadOptional(p + "self_attn.v_proj.bias", {kvOut}, c.attentionBias);
+        L.oBias = ld.loadOptional(p + "self_attn.o_proj.bias", {D}, c.attentionBias);
+        L.gateWeight = ld.load(p + "mlp.gate_proj.weight", {F, D});
+        L.upWeight = ld.load(p + "mlp.up_proj.weight", {F, D});
+        L.downWeight = ld.load(p + "mlp.down_proj.weight", {D, F});
+        L.gateBias = ld.loadOptional(p + "mlp.gate_proj.bias", {F}, c.mlpBias);
+        L.upBias = ld.loadOptional(p + "mlp.up_proj.bias", {F}, c.mlpBias);
+        L.downBias = ld.loadOptional(p + "mlp.down_proj.bias", {D}, c.mlpBias);
+        w.layers.push_back(std::move(L));
+    }
+    w.finalNormWeight = ld.load("norm.weight", {D});
+    used = ld.used();
+    if (c.tiedEmbeddings) {
+        w.head = w.tokenEmbedding;
+    } else {
+        if (!ckpt.has("lm_head.weight"))
+            throw Error(ckpt.fileFor("model.norm.weight"),
+                        "required tensor 'lm_head.weight' is missing (tie_word_embeddings is false)");
+        WeightLoader head(ckpt, "");
+        w.head = head.load("lm_head.weight", {V, D});
+        used.insert("lm_head.weight");
+    }
+    w.ropeInvFreq = ropeInverseFrequencies(c);
+}
+
+int64_t countParameters(const ModelWeights& w) {
+    int64_t n = 0;
+    for (const auto& t : parameterList(w)) n += t.numel();
+    return n;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> parameterList(const ModelWeights& w) {
+    std::set<const void*> seen;  // a tied head shares storage with the embedding
+    std::vector<torch::Tensor> out;
+    auto add = [&](const torch::Tensor& t) {
+        if (t.defined() && seen.insert(t.data_ptr()).second) out.push_back(t);
+    };
+    add(w.tokenEmbedding);
+    add(w.positionEmbedding);
+    for (const auto& L : w.layers)
+        for (const auto* t : {&L.norm1Weight, &L.norm1Bias, &L.norm2Weight, &L.norm2Bias, &L.qWeight,
+                              &L.kWeight, &L.vWeight, &L.oWeight, &L.qBias, &L.kBias, &L.vBias, &L.oBias,
+                              &L.gateWeight, &L.upWeight, &L.downWeight, &L.gateBias, &L.upBias, &L.downBias})
+            add(*t);
+    add(w.finalNormWeight);
+    add(w.finalNormBias);
+    add(w.head);
+    return out;
+}
+
+// RoPE inverse frequencies (hd/2), with HF's "linear" or "llama3" scaling applied.
+torch::Tensor ropeInverseFrequencies(const ModelConfig& c) {
+    const int64_t half = c.headDim / 2;
+    std::vector<float> inv(half);
+    for (int64_t i = 0; i < half; ++i) {
+        // HF: 1 / theta ** (arange(0, hd, 2).float() / hd), computed in float32
+        const float exponent = static_cast<float>(2 * i) / static_cast<float>(c.headDim);
+        float f = 1.0f / std::pow(static_cast<float>(c.ropeTheta), exponent);
+        if (c.ropeScalingType == "linear") {
+            f /= static_cast<float>(c.ropeScalingFactor);
+        } else if (c.ropeScalingType == "llama3") {
+            // transformers' _compute_llama3_parameters
+            const double factor = c.ropeScalingFactor, low = c.ropeLowFreqFactor, high = c.ropeHighFreqFactor;
+            const double oldContext = c.ropeOriginalMaxPositions;
+            const double lowFreqWavelen = oldContext / low, highFreqWavelen = oldContext / high;
+            const double wavelen = 2.0 * M_PI / f;
+            if (wavelen > lowFreqWavelen) {
+                f = static_cast<float>(f / factor);
+            } else if (wavelen >= highFreqWavelen) {  // medium band: smooth interpolation
+                const double smooth = (oldContext / wavelen - low) / (high - low);
+                f = static_cast<float>((1 - smooth) * f / factor + smooth * f);
+            }
+        }
+        inv[i] = f;
+    }
+    return torch::from_blob(inv.data(), {half}, torch::kFloat32).clone();
+}
+
+Model Model::load(const std::filesystem::path& dirIn) {
+    const fs::path dir = dirIn;
+    if (!fs::exists(dir)) throw Error(dir, "model folder does not exist");
+    if (!fs::is_directory(dir)) throw Error(dir, "is not a folder (a model is a folder with config.json and model.safetensors)");
+    auto impl = std::make_shared<Impl>();
+    impl->directory = dir;
+    impl->config = parseModelConfig(dir / "config.json");
+    const ModelConfig& c = impl->config;
+
+    Checkpoint ckpt(dir);
+    std::set<std::string> used;
+    try {
+        torch::InferenceMode guard;
+        if (c.modelType == "gpt2")
+            loadGpt2(ckpt, c, impl->weights, used);
+        else
+            loadLlama(ckpt, c, impl->weights, used);
+    } catch (const c10::Error& e) {
+        throw Error(dir, std::string("failed to read weights: ") + e.what_without_backtrace());
+    }
+    std::string dtypes;
+    for (const auto& d : ckpt.dtypesUsed(used)) dtypes += (dtypes.empty() ? "" : "+") + d;
+    impl->weightDtype = dtypes;
+    impl->parameterCount = countParameters(impl->weights);
+    return Model(std::move(impl));
+}
+
+const ModelConfig& Model::config() const { return impl_->config; }
+const std::filesystem::path& Model::directory() const { return impl_->directory; }
+int64_t Model::parameterCount() const { return impl_->parameterCount; }
+std::string Model::weightDtype() const { return impl_->weightDtype; }
+std::string Model::architectureName() const { return impl_->config.modelType == "gpt2" ? "GPT-2" : "Llama"; }
+
+void checkTokenIds(const ModelConfig& c, const int32_t* ids, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (ids[i] < 0 || ids[i] >= c.vocabSize)
+            throw Error("token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                        " is outside the model's vocabulary (0.." + std::to_string(c.vocabSize - 1) + ")");
+}
+
+std::vector<float> Model::logits(const std::vector<int32_t>& ids) const {
+    const ModelConfig& c = impl_->config;
+    if (ids.empty()) throw Error("logits: no tokens given");
+    if (static_cast<int64_t>(ids.size()) > c.maxPositions)
+        throw Error("logits: " + std::to_string(ids.size()) + " tokens exceed the model's context of " +
+                    std::to_string(c.maxPositions));
+    checkTokenIds(c, ids.data(), static_cast<int64_t>(ids.size()));
+    torch::InferenceMode guard;
+    torch::Tensor input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
+    torch::Tensor out = impl_->forward(input).squeeze(0).contiguous();  // (T, V)
+    return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+int setComputeThreads(int threads) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    return torch::get_num_threads();
+}
+
+std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model) {
+    const ModelConfig& c = model.config();
+    auto withCommas = [](int64_t v) {
+        std::string s = std::to_string(v);
+        for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+        return s;
+    };
+    std::vector<std::pair<std::string, std::string>> out = {
+        {"Folder", model.directory().string()},
+        {"Architecture", model.architectureName() + " (model_type " + c.modelType + ")"},
+        {"Layers", std::to_string(c.numLayers)},
+        {"Attention heads", std::to_string(c.numHeads) +
+                                (c.numKvHeads != c.numHeads ? " (" + std::to_string(c.numKvHeads) + " key/value)" : "")},
+        {"Hidden size", std::to_string(c.hiddenSize) + " (head dim " + std::to_string(c.headDim) + ")"},
+        {"FFN size", std::to_string(c.intermediateSize) + " (" + c.activation + ")"},
+        {"Vocabulary", withCommas(c.vocabSize)},
+        {"Context", withCommas(c.maxPositions)},
+        {"Parameters", withCommas(model.parameterCount())},
+        {"Weights", model.weightDtype() + " (computed in float32)"},
+        {"Output head", c.tiedEmbeddings ? "tied to embeddings" : "separate"},
+    };
+    if (c.modelType == "llama") {
+        std::string rope = "theta " + std::to_string(static_cast<long long>(c.ropeTheta));
+        if (!c.ropeScalingType.empty()) rope += ", " + c.ropeScalingType + " scaling x" + std::to_string(c.ropeScalingFactor);
+        out.push_back({"RoPE", rope});
+    }
+    return out;
+}
+
+}  // namespace ls

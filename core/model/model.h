@@ -1,0 +1,66 @@
+#pragma once
+// A causal language model loaded from a Hugging Face folder (config.json +
+// model.safetensors or a sharded index). Plain C++ interface; the LibTorch weights and the
+// forward pass live behind Model::Impl (model/transformer_internal.h, core only).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ls {
+
+struct ModelConfig {
+    std::string modelType;        // "gpt2" or "llama"
+    int numLayers = 0;
+    int numHeads = 0;
+    int numKvHeads = 0;           // == numHeads unless grouped-query attention
+    int hiddenSize = 0;           // dim
+    int headDim = 0;              // hiddenSize / numHeads unless config says otherwise
+    int intermediateSize = 0;     // FFN inner dim
+    int vocabSize = 0;
+    int maxPositions = 0;         // n_positions / max_position_embeddings
+    double normEps = 1e-5;
+    std::string activation;       // "gelu_new", "silu", ...
+    bool tiedEmbeddings = true;
+    // Llama only
+    double ropeTheta = 10000.0;
+    std::string ropeScalingType;  // "" (none), "linear", "llama3"
+    double ropeScalingFactor = 1.0;
+    double ropeLowFreqFactor = 1.0, ropeHighFreqFactor = 4.0;
+    int ropeOriginalMaxPositions = 0;
+    bool attentionBias = false, mlpBias = false;
+    std::string torchDtype;       // as declared in config.json, informational
+};
+
+class Model {
+public:
+    // Throws ls::Error naming the file and the problem.
+    static Model load(const std::filesystem::path& dir);
+
+    const ModelConfig& config() const;
+    const std::filesystem::path& directory() const;
+    int64_t parameterCount() const;      // unique parameters (a tied head counts once)
+    std::string weightDtype() const;     // dtype stored in the safetensors files ("F32", "F16", "BF16", mixed)
+    std::string architectureName() const;// "GPT-2" or "Llama"
+
+    // Logits for one sequence: ids (T,) -> (T * vocab) float32, row-major (T, vocab).
+    // Throws ls::Error if T exceeds the context or an id is outside the vocabulary.
+    std::vector<float> logits(const std::vector<int32_t>& ids) const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    explicit Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+    std::shared_ptr<Impl> impl_;
+};
+
+// LibTorch intra-op threads for every forward pass in this process. 0 = one per core
+// (Debian's OpenMP build otherwise starts with a single thread). Returns the number set.
+int setComputeThreads(int threads = 0);
+
+// Human summary lines (architecture, layers, heads, dims, parameters), for CLI and GUI.
+std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model);
+
+}  // namespace ls

@@ -1,0 +1,105 @@
+// The forward pass of GPT-2 and Llama blocks in float32, following Hugging Face's
+// modeling_gpt2.py / modeling_llama.py. Shapes: B batch, T tokens, D hidden, H heads,
+// KVH key/value heads, hd head dim, F FFN dim, V vocabulary.
+#include <cmath>
+
+#include "model/transformer_internal.h"
+
+namespace ls {
+
+namespace {
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+    return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+}
+
+// GPT-2: LayerNorm; Llama: RMSNorm x * rsqrt(mean(x^2) + eps) * w. (..., D) -> (..., D)
+torch::Tensor norm(const ModelConfig& c, const torch::Tensor& x, const torch::Tensor& weight,
+                   const torch::Tensor& bias) {
+    if (c.modelType == "gpt2") return at::layer_norm(x, {x.size(-1)}, weight, bias, c.normEps);
+    return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + c.normEps) * weight;
+}
+
+torch::Tensor activation(const std::string& name, const torch::Tensor& x) {
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh") return at::gelu(x, "tanh");  // same formula
+    if (name == "gelu") return at::gelu(x);
+    if (name == "relu") return at::relu(x);
+    return at::silu(x);  // silu / swish
+}
+
+// rotate_half RoPE on (B, T, heads, hd) with cos/sin (1, T, 1, hd)
+torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+    const int64_t half = x.size(-1) / 2;
+    auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+    return x * cos + rotated * sin;
+}
+
+}  // namespace
+
+torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
+    return at::linear(norm(config, residual, weights.finalNormWeight, weights.finalNormBias), weights.head);
+}
+
+torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOptions& options) const {
+    const ModelConfig& c = config;
+    const ModelWeights& w = weights;
+    const int64_t B = ids.size(0), T = ids.size(1);
+    const int64_t H = c.numHeads, KVH = c.numKvHeads, hd = c.headDim;
+    const bool llama = c.modelType == "llama";
+
+    torch::Tensor x = w.tokenEmbedding.index_select(0, ids.reshape({-1})).view({B, T, -1});  // (B, T, D)
+    torch::Tensor cos, sin;
+    if (llama) {
+        auto positions = torch::arange(T, torch::kFloat32);
+        auto freqs = torch::outer(positions, w.ropeInvFreq);  // (T, hd/2)
+        auto emb = torch::cat({freqs, freqs}, -1);             // (T, hd)
+        cos = emb.cos().view({1, T, 1, hd});
+        sin = emb.sin().view({1, T, 1, hd});
+    } else {
+        x = x + w.positionEmbedding.narrow(0, 0, T).unsqueeze(0);
+    }
+    // true above the diagonal: future positions a token must not attend to. (T, T)
+    const torch::Tensor future = torch::ones({T, T}, torch::kBool).triu(1);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+
+    if (options.observeResidual) options.observeResidual(0, x);
+    for (int l = 0; l < c.numLayers; ++l) {
+        const LayerWeights& L = w.layers[l];
+        // --- attention ---
+        torch::Tensor h = norm(c, x, L.norm1Weight, L.norm1Bias);
+        torch::Tensor q = linear(h, L.qWeight, L.qBias).view({B, T, H, hd});
+        torch::Tensor k = linear(h, L.kWeight, L.kBias).view({B, T, KVH, hd});
+        torch::Tensor v = linear(h, L.vWeight, L.vBias).view({B, T, KVH, hd});
+        if (llama) {
+            q = applyRope(q, cos, sin);
+            k = applyRope(k, cos, sin);
+        }
+        q = q.permute({0, 2, 1, 3});  // (B, H, T, hd)
+        k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
+        v = v.permute({0, 2, 1, 3});
+        if (KVH != H) {  // grouped-query attention: kv head j serves query heads j*rep .. j*rep+rep-1
+            k = k.repeat_interleave(H / KVH, 1);
+            v = v.repeat_interleave(H / KVH, 1);
+        }
+        torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale);  // (B, H, T, T)
+        torch::Tensor weightsAttn;
+        if (options.attentionWeights) weightsAttn = options.attentionWeights(l, scores);
+        if (!weightsAttn.defined())
+            weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
+        torch::Tensor heads = torch::matmul(weightsAttn, v).permute({0, 2, 1, 3}).contiguous();  // (B, T, H, hd)
+        if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
+        x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
+        // --- MLP ---
+        h = norm(c, x, L.norm2Weight, L.norm2Bias);
+        torch::Tensor inner = llama ? activation(c.activation, linear(h, L.gateWeight, L.gateBias)) *
+                                          linear(h, L.upWeight, L.upBias)
+                                    : activation(c.activation, linear(h, L.upWeight, L.upBias));  // (B, T, F)
+        x = x + linear(inner, L.downWeight, L.downBias);
+        if (options.observeResidual) options.observeResidual(l + 1, x);
+    }
+    if (!options.computeLogits) return {};
+    const int64_t to = options.logitsTo < 0 ? T : options.logitsTo;
+    return logitLens(x.narrow(1, options.logitsFrom, to - options.logitsFrom));  // (B, to - from, V)
+}
+
+}  // namespace ls

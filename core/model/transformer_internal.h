@@ -1,0 +1,90 @@
+#pragma once
+// Model internals: LibTorch weights and the forward pass. Included only by core's .cpp
+// files (never by Qt code: Qt's `slots` macro breaks <torch/torch.h>).
+// All weights are float32 on the CPU, whatever dtype the checkpoint stored.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "model/model.h"
+#include "model/safetensors.h"
+
+namespace ls {
+
+struct LayerWeights {
+    // Pre-attention and pre-MLP norms: (D). GPT-2 LayerNorm has biases, Llama RMSNorm not.
+    torch::Tensor norm1Weight, norm1Bias, norm2Weight, norm2Bias;
+    // Attention projections in torch.nn.Linear layout (out, in) so at::linear hits BLAS:
+    //   q: (H*hd, D), k/v: (KVH*hd, D), o: (D, H*hd); biases (out) or undefined.
+    torch::Tensor qWeight, kWeight, vWeight, oWeight, qBias, kBias, vBias, oBias;
+    // MLP. GPT-2: up = c_fc (F, D), down = c_proj (D, F). Llama adds gate (F, D).
+    torch::Tensor gateWeight, upWeight, downWeight, gateBias, upBias, downBias;
+};
+
+struct ModelWeights {
+    torch::Tensor tokenEmbedding;     // (V, D)
+    torch::Tensor positionEmbedding;  // (P, D), GPT-2 only
+    std::vector<LayerWeights> layers;
+    torch::Tensor finalNormWeight, finalNormBias;  // (D); bias GPT-2 only
+    torch::Tensor head;               // (V, D); the same storage as tokenEmbedding when tied
+    torch::Tensor ropeInvFreq;        // (hd/2) float32, Llama only, scaling already applied
+};
+
+// What a caller wants from one forward pass. Capture points are observers: nothing is
+// materialised unless somebody asks. Interventions are parameters, not model copies.
+struct ForwardOptions {
+    // Called with h_0 .. h_L (index 0 = block 1's input, l = block l's output): (B, T, D).
+    std::function<void(int index, const torch::Tensor& residual)> observeResidual;
+    // Called per layer with the heads' outputs before the output projection: (B, T, H, hd).
+    // It may modify the tensor in place (zero / mean head ablation).
+    std::function<void(int layer, torch::Tensor& headOutputs)> editHeadOutputs;
+    // Replaces softmax attention for a layer when set: gets the scaled scores q.k/sqrt(hd)
+    // (B, H, T, T) with the causal mask NOT applied, returns weights (B, H, T, T) that are
+    // zero above the diagonal; return an undefined tensor to keep softmax for that layer.
+    std::function<torch::Tensor(int layer, const torch::Tensor& scores)> attentionWeights;
+    // Logits are computed for positions [logitsFrom, logitsTo) only (the head is ~1/3 of
+    // GPT-2's FLOPs); logitsTo < 0 means T. computeLogits=false skips the head entirely.
+    bool computeLogits = true;
+    int64_t logitsFrom = 0;
+    int64_t logitsTo = -1;
+};
+
+struct Model::Impl {
+    ModelConfig config;
+    std::filesystem::path directory;
+    ModelWeights weights;
+    std::string weightDtype;
+    int64_t parameterCount = 0;
+
+    // ids: (B, T) int64 -> logits (B, logitsTo - logitsFrom, V) float32 (undefined tensor
+    // when computeLogits is false). Must run under torch::InferenceMode.
+    torch::Tensor forward(const torch::Tensor& ids, const ForwardOptions& options = {}) const;
+
+    // final norm then head: (..., D) -> (..., V)
+    torch::Tensor logitLens(const torch::Tensor& residual) const;
+};
+
+}  // namespace ls
+
+namespace ls {
+// RoPE inverse frequencies (hd/2) float32 with the config's scaling applied.
+torch::Tensor ropeInverseFrequencies(const ModelConfig& config);
+// Throws ls::Error naming the first id outside [0, vocab).
+void checkTokenIds(const ModelConfig& config, const int32_t* ids, int64_t count);
+}  // namespace ls
+
+namespace ls {
+// Fresh weights for a config (GPT-2 style init: normal(0, 0.02), norms 1, biases 0), with
+// the head tied to the embedding when config.tiedEmbeddings. Deterministic for a seed.
+ModelWeights initializeWeights(const ModelConfig& config, uint64_t seed);
+
+// Every distinct trainable tensor of the weights (a tied head appears once).
+std::vector<torch::Tensor> parameterList(const ModelWeights& weights);
+
+// Writes config.json + model.safetensors (float32) in the Hugging Face layout of
+// config.modelType ("gpt2": Conv1D layout, fused c_attn; "llama": q/k/v/o_proj ...), so
+// Model::load and other tools read it back. Files appear atomically (".partial" + rename).
+void saveModelFolder(const std::filesystem::path& dir, const ModelConfig& config, const ModelWeights& weights);
+}  // namespace ls

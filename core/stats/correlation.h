@@ -1,0 +1,21 @@
+#pragma once
+// Correlation coefficients, computed in double.
+//   pearson:  np.corrcoef(x, y)[0, 1]
+//   spearman: Pearson correlation of the ranks, ties get their average rank
+//             (scipy.stats.spearmanr).
+// x and y must have the same length (else ls::Error). Pairs where either value is NaN
+// are left out. Fewer than 2 pairs, or a constant x or y, give NaN (as numpy does).
+#include <vector>
+
+namespace ls {
+
+double pearson(const std::vector<float>& x, const std::vector<float>& y);
+double pearson(const std::vector<double>& x, const std::vector<double>& y);
+
+double spearman(const std::vector<float>& x, const std::vector<float>& y);
+double spearman(const std::vector<double>& x, const std::vector<double>& y);
+
+// 1-based ranks, ties averaged (scipy.stats.rankdata(method="average")). No NaNs allowed.
+std::vector<double> averageRanks(const std::vector<double>& values);
+
+}  // namespace ls

@@ -1,0 +1,383 @@
+// layerscope-cli end to end, against the independent reference of
+// tests/reference/make_model.py (its float64 forward + Hugging Face's sliding-window loop).
+//
+//   eval: for several (seq_len, stride, max_tokens), on .npy ids (int32, int64, uint16):
+//         tokens / windows exactly, mean_loss and ppl within 1e-4 relative, the per-token
+//         CSV row by row (window, position, token_id, target_id exactly, loss within 1e-3).
+//   info: --json fields against the generated model's numbers.
+//   bad input: exit code 2, one "error: ..." line on stderr naming the file or option, no
+//         partial --per-token file left behind.
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+#include "model_reference_support.h"
+
+using namespace reftest;
+
+namespace {
+
+QString cli() { return QStringLiteral(LAYERSCOPE_CLI); }
+
+constexpr double kMeanLossRelTol = 1e-4;
+constexpr double kTokenLossAbsTol = 1e-3;
+
+ProcResult runCli(const QStringList& args) { return runProcess(cli(), args, 180000); }
+
+// The whole of stdout must be one JSON object.
+QJsonObject parseJsonStdout(const QByteArray& out, QString* error) {
+    QJsonParseError pe;
+    QJsonDocument doc = QJsonDocument::fromJson(out.trimmed(), &pe);
+    if (pe.error != QJsonParseError::NoError || !doc.isObject()) {
+        *error = "stdout is not one JSON object (" + pe.errorString() + "): " + QString::fromUtf8(out.left(2000));
+        return {};
+    }
+    return doc.object();
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir base_;
+    QString gpt2_, llama_;
+    QStringList report_;
+
+private slots:
+    void initTestCase();
+    void evalMatchesReference_data();
+    void evalMatchesReference();
+    void evalHumanOutput();
+    void info_data();
+    void info();
+    void badInput_data();
+    void badInput();
+    void cleanupTestCase();
+};
+
+void TestCli::initTestCase() {
+    QVERIFY2(QFileInfo::exists(cli()), qPrintable("no CLI at " + cli()));
+    QVERIFY2(QFileInfo::exists(python()), qPrintable("no python at " + python()));
+    QVERIFY(base_.isValid());
+    gpt2_ = base_.filePath("gpt2");
+    llama_ = base_.filePath("llama");
+    // GPT-2, float32, context 128, vocab 300, a 400-token eval stream.
+    QString err = makeModel(gpt2_, {"--arch", "gpt2", "--dtype", "f32", "--vocab", "300", "--ctx", "128",
+                                    "--seed", "101", "--eval-tokens", "400",
+                                    "--eval-windows", "128", "128", "0",
+                                    "--eval-windows", "64", "64", "0",
+                                    "--eval-windows", "64", "16", "0",
+                                    "--eval-windows", "50", "20", "333",
+                                    "--eval-windows", "32", "32", "97",
+                                    "--eval-windows", "64", "32", "0",
+                                    "--eval-windows", "128", "1", "150",
+                                    "--eval-windows", "2", "1", "20"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    // Llama, bf16 weights, GQA, untied, llama3 rope scaling.
+    err = makeModel(llama_, {"--arch", "llama", "--dtype", "bf16", "--vocab", "300", "--ctx", "128",
+                             "--tied", "0", "--kv-heads", "2", "--rope-scaling", "llama3", "--rope-orig-max", "64",
+                             "--seed", "102", "--eval-tokens", "300",
+                             "--eval-windows", "128", "128", "0",
+                             "--eval-windows", "100", "37", "0"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+}
+
+void TestCli::evalMatchesReference_data() {
+    QTest::addColumn<QString>("model");       // "gpt2" | "llama"
+    QTest::addColumn<QString>("data");        // file in the model folder
+    QTest::addColumn<QStringList>("options"); // window options passed to the CLI
+    QTest::addColumn<QString>("refFile");     // ref_eval_*.json
+
+    QTest::newRow("gpt2 defaults (seq 128 = context, stride = seq)")
+        << "gpt2" << "eval_ids.npy" << QStringList{} << "ref_eval_128_128_0.json";
+    QTest::newRow("gpt2 --seq-len 64 (stride defaults to seq-len)")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "64"} << "ref_eval_64_64_0.json";
+    QTest::newRow("gpt2 seq 64 stride 16")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "64", "--stride", "16"} << "ref_eval_64_16_0.json";
+    QTest::newRow("gpt2 seq 50 stride 20 max 333")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "50", "--stride", "20", "--max-tokens", "333"}
+        << "ref_eval_50_20_333.json";
+    QTest::newRow("gpt2 seq 32 stride 32 max 97 (1-token last window)")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "32", "--stride", "32", "--max-tokens", "97"}
+        << "ref_eval_32_32_97.json";
+    QTest::newRow("gpt2 int64 ids seq 64 stride 32")
+        << "gpt2" << "eval_ids_i64.npy" << QStringList{"--seq-len", "64", "--stride", "32"} << "ref_eval_64_32_0.json";
+    QTest::newRow("gpt2 uint16 ids seq 64 stride 32")
+        << "gpt2" << "eval_ids_u16.npy" << QStringList{"--seq-len", "64", "--stride", "32"} << "ref_eval_64_32_0.json";
+    QTest::newRow("gpt2 seq 128 stride 1 max 150")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "128", "--stride", "1", "--max-tokens", "150"}
+        << "ref_eval_128_1_150.json";
+    QTest::newRow("gpt2 seq 2 stride 1 max 20")
+        << "gpt2" << "eval_ids.npy" << QStringList{"--seq-len", "2", "--stride", "1", "--max-tokens", "20"}
+        << "ref_eval_2_1_20.json";
+    QTest::newRow("llama bf16 defaults")
+        << "llama" << "eval_ids.npy" << QStringList{} << "ref_eval_128_128_0.json";
+    QTest::newRow("llama bf16 seq 100 stride 37")
+        << "llama" << "eval_ids.npy" << QStringList{"--seq-len", "100", "--stride", "37"} << "ref_eval_100_37_0.json";
+}
+
+void TestCli::evalMatchesReference() {
+    QFETCH(QString, model);
+    QFETCH(QString, data);
+    QFETCH(QStringList, options);
+    QFETCH(QString, refFile);
+    const QString dir = model == "gpt2" ? gpt2_ : llama_;
+    const QJsonObject ref = readJsonObject(dir + "/" + refFile);
+    QVERIFY2(!ref.isEmpty(), qPrintable("no reference " + refFile));
+    QTemporaryDir tmp;
+    const QString csv = tmp.filePath("per_token.csv");
+
+    QStringList args{"eval", "--model", dir, "--data", dir + "/" + data, "--per-token", csv, "--json"};
+    args += options;
+    const ProcResult r = runCli(args);
+    QVERIFY2(r.finished && !r.crashed && r.exitCode == 0, qPrintable(r.describe("layerscope-cli " + args.join(' '))));
+
+    QString jerr;
+    const QJsonObject j = parseJsonStdout(r.out, &jerr);
+    QVERIFY2(jerr.isEmpty(), qPrintable(jerr));
+    for (const char* key : {"tokens", "mean_loss", "ppl", "seconds", "tokens_per_second", "windows", "seq_len", "stride"})
+        QVERIFY2(j.contains(key), qPrintable(QString("JSON lacks '%1': %2").arg(key, QString::fromUtf8(r.out))));
+
+    const qint64 refTokens = ref["tokens"].toInteger();
+    const double refMean = ref["mean_loss"].toDouble();
+    const double refPpl = ref["ppl"].toDouble();
+    const double gotMean = j["mean_loss"].toDouble();
+    const double gotPpl = j["ppl"].toDouble();
+    const QString line = QString("%1: tokens %2/%3 windows %4/%5 mean_loss %6 vs %7 (rel %8) ppl %9 vs %10")
+                             .arg(QTest::currentDataTag())
+                             .arg(j["tokens"].toInteger()).arg(refTokens)
+                             .arg(j["windows"].toInteger()).arg(ref["windows"].toInteger())
+                             .arg(gotMean, 0, 'g', 9).arg(refMean, 0, 'g', 9)
+                             .arg(std::abs(gotMean - refMean) / refMean, 0, 'e', 2)
+                             .arg(gotPpl, 0, 'g', 9).arg(refPpl, 0, 'g', 9);
+    QCOMPARE(j["tokens"].toInteger(), refTokens);
+    QCOMPARE(j["seq_len"].toInteger(), ref["seq_len"].toInteger());
+    QCOMPARE(j["stride"].toInteger(), ref["stride"].toInteger());
+    QVERIFY2(std::abs(gotMean - refMean) <= kMeanLossRelTol * std::abs(refMean), qPrintable(line));
+    QVERIFY2(std::abs(gotPpl - refPpl) <= kMeanLossRelTol * refPpl, qPrintable(line));
+    QVERIFY2(std::abs(gotPpl - std::exp(gotMean)) <= 1e-6 * gotPpl, qPrintable("ppl != exp(mean_loss): " + line));
+    QVERIFY(j["seconds"].toDouble() >= 0);
+    QVERIFY(j["tokens_per_second"].toDouble() > 0);
+    QCOMPARE(j["windows"].toInteger(), ref["windows"].toInteger());
+
+    // Per-token CSV.
+    QFile f(csv);
+    QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable("no per-token file " + csv));
+    QList<QByteArray> lines = f.readAll().split('\n');
+    while (!lines.isEmpty() && lines.last().trimmed().isEmpty()) lines.removeLast();
+    QVERIFY(!lines.isEmpty());
+    QCOMPARE(QString::fromUtf8(lines[0].trimmed()), QString("window,position,token_id,target_id,loss"));
+    const QJsonArray rows = ref["per_token"].toArray();
+    QCOMPARE(qint64(lines.size() - 1), qint64(rows.size()));
+    double maxLossErr = 0;
+    int worst = -1;
+    for (int i = 0; i < rows.size(); ++i) {
+        const QList<QByteArray> cells = lines[i + 1].trimmed().split(',');
+        QVERIFY2(cells.size() == 5, qPrintable(QString("row %1: '%2'").arg(i + 1).arg(QString::fromUtf8(lines[i + 1]))));
+        const QJsonArray want = rows[i].toArray();
+        for (int c = 0; c < 4; ++c) {
+            bool ok = false;
+            const qint64 v = cells[c].toLongLong(&ok);
+            QVERIFY2(ok && v == want[c].toInteger(),
+                     qPrintable(QString("CSV row %1 column %2: got '%3' want %4 (line '%5')")
+                                    .arg(i + 1).arg(c).arg(QString::fromUtf8(cells[c])).arg(want[c].toInteger())
+                                    .arg(QString::fromUtf8(lines[i + 1]))));
+        }
+        bool ok = false;
+        const double loss = cells[4].toDouble(&ok);
+        QVERIFY2(ok && std::isfinite(loss), qPrintable(QString("row %1 loss '%2'").arg(i + 1).arg(QString::fromUtf8(cells[4]))));
+        const double e = std::abs(loss - want[4].toDouble());
+        if (e > maxLossErr) {
+            maxLossErr = e;
+            worst = i;
+        }
+    }
+    const QString full = line + QString("; csv rows %1, max per-token loss err %2 (row %3)")
+                                    .arg(rows.size()).arg(maxLossErr, 0, 'e', 2).arg(worst + 1);
+    qInfo().noquote() << full;
+    report_ << full;
+    QVERIFY2(maxLossErr <= kTokenLossAbsTol, qPrintable(full));
+}
+
+void TestCli::evalHumanOutput() {
+    const ProcResult r = runCli({"eval", "--model", gpt2_, "--data", gpt2_ + "/eval_ids.npy", "--seq-len", "64"});
+    QVERIFY2(r.finished && !r.crashed && r.exitCode == 0, qPrintable(r.describe("eval without --json")));
+    QVERIFY2(!r.out.trimmed().isEmpty(), "eval without --json printed nothing");
+    // The reference perplexity appears (to 2 decimals) in the human output.
+    const double ppl = readJsonObject(gpt2_ + "/ref_eval_64_64_0.json")["ppl"].toDouble();
+    const QString out = QString::fromUtf8(r.out);
+    QVERIFY2(out.contains(QString::number(ppl, 'f', 2)) || out.contains(QString::number(ppl, 'g', 4)) ||
+                 out.contains(QString::number(ppl, 'g', 5)),
+             qPrintable(QString("human output does not show ppl %1:\n%2").arg(ppl).arg(out)));
+}
+
+void TestCli::info_data() {
+    QTest::addColumn<QString>("model");
+    QTest::newRow("gpt2 f32") << "gpt2";
+    QTest::newRow("llama bf16 GQA untied") << "llama";
+}
+
+void TestCli::info() {
+    QFETCH(QString, model);
+    const QString dir = model == "gpt2" ? gpt2_ : llama_;
+    const QJsonObject ref = readJsonObject(dir + "/reference.json");
+    const ProcResult r = runCli({"info", "--model", dir, "--json"});
+    QVERIFY2(r.finished && !r.crashed && r.exitCode == 0, qPrintable(r.describe("info --json")));
+    QString jerr;
+    const QJsonObject j = parseJsonStdout(r.out, &jerr);
+    QVERIFY2(jerr.isEmpty(), qPrintable(jerr));
+    qInfo().noquote() << "info --json:" << QString::fromUtf8(r.out.trimmed());
+    for (const char* key : {"model_type", "architecture", "layers", "heads", "kv_heads", "dim", "ffn_dim",
+                            "vocab_size", "context", "parameters", "dtype"})
+        QVERIFY2(j.contains(key), qPrintable(QString("info JSON lacks '%1': %2").arg(key, QString::fromUtf8(r.out))));
+    QCOMPARE(j["model_type"].toString(), ref["model_type"].toString());
+    QCOMPARE(j["architecture"].toString(), ref["architecture"].toString());
+    for (const char* key : {"layers", "heads", "kv_heads", "dim", "ffn_dim", "vocab_size", "context", "parameters"})
+        QVERIFY2(j[key].toInteger() == ref[key].toInteger(),
+                 qPrintable(QString("%1: got %2 want %3").arg(key).arg(j[key].toInteger()).arg(ref[key].toInteger())));
+    // dtype as stored: "F32"/"BF16" (safetensors names) or "float32"/"bfloat16".
+    const QString dt = j["dtype"].toString().toUpper();
+    const QString want = ref["dtype"].toString();
+    const QString torchName = want == "F32" ? "FLOAT32" : want == "F16" ? "FLOAT16" : "BFLOAT16";
+    QVERIFY2(dt == want || dt == torchName, qPrintable("dtype " + j["dtype"].toString() + " want " + want));
+
+    const ProcResult h = runCli({"info", "--model", dir});
+    QVERIFY2(h.finished && !h.crashed && h.exitCode == 0, qPrintable(h.describe("info")));
+    QVERIFY(!h.out.trimmed().isEmpty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input. Placeholders in args: {M} the GPT-2 model folder, {T} a fresh temp dir,
+// {CSV} = {T}/out.csv (checked not to exist afterwards).
+// ---------------------------------------------------------------------------------------
+void TestCli::badInput_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("mustMention");  // every one of these in the error line
+    QTest::addColumn<int>("exitCode");
+
+    const QStringList ev{"eval", "--model", "{M}", "--per-token", "{CSV}", "--json"};
+    QTest::newRow("no arguments") << QStringList{} << QStringList{"error: "} << 2;
+    QTest::newRow("unknown command") << QStringList{"frobnicate", "--model", "{M}"} << QStringList{"frobnicate"} << 2;
+    QTest::newRow("info without --model") << QStringList{"info", "--json"} << QStringList{"--model"} << 2;
+    QTest::newRow("eval without --model")
+        << QStringList{"eval", "--data", "{M}/eval_ids.npy", "--per-token", "{CSV}"} << QStringList{"--model"} << 2;
+    QTest::newRow("eval without --data")
+        << QStringList{"eval", "--model", "{M}", "--per-token", "{CSV}"} << QStringList{"--data"} << 2;
+    QTest::newRow("unknown option")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--bogus-option", "3"}) << QStringList{"--bogus-option"} << 2;
+    QTest::newRow("option without value")
+        << QStringList{"eval", "--model", "{M}", "--per-token", "{CSV}", "--data"} << QStringList{"--data"} << 2;
+    QTest::newRow("nonexistent model folder")
+        << QStringList{"info", "--model", "{T}/no-such-model"} << QStringList{"no-such-model"} << 2;
+    QTest::newRow("eval nonexistent model folder")
+        << QStringList{"eval", "--model", "{T}/no-such-model", "--data", "{M}/eval_ids.npy", "--per-token", "{CSV}"}
+        << QStringList{"no-such-model"} << 2;
+    QTest::newRow("model folder with broken config.json")
+        << QStringList{"eval", "--model", "{T}/broken", "--data", "{M}/eval_ids.npy", "--per-token", "{CSV}"}
+        << QStringList{"config.json"} << 2;
+    QTest::newRow("nonexistent data file")
+        << (ev + QStringList{"--data", "{T}/missing-data.npy"}) << QStringList{"missing-data.npy"} << 2;
+    QTest::newRow("empty data file (0 bytes .npy)")
+        << (ev + QStringList{"--data", "{T}/empty.npy"}) << QStringList{"empty.npy"} << 2;
+    QTest::newRow("npy with zero tokens")
+        << (ev + QStringList{"--data", "{T}/zero-tokens.npy"}) << QStringList{"zero-tokens.npy"} << 2;
+    QTest::newRow("npy float32")
+        << (ev + QStringList{"--data", "{T}/floats.npy"}) << QStringList{"floats.npy"} << 2;
+    QTest::newRow("npy 2-D")
+        << (ev + QStringList{"--data", "{T}/matrix.npy"}) << QStringList{"matrix.npy"} << 2;
+    QTest::newRow("npy truncated data")
+        << (ev + QStringList{"--data", "{T}/short.npy"}) << QStringList{"short.npy"} << 2;
+    QTest::newRow("ids beyond vocab (300 with vocab 300, late in the stream)")
+        << (ev + QStringList{"--data", "{T}/beyond-vocab.npy"}) << QStringList{"beyond-vocab.npy"} << 2;
+    QTest::newRow("negative id")
+        << (ev + QStringList{"--data", "{T}/negative.npy"}) << QStringList{"negative.npy"} << 2;
+    QTest::newRow("--seq-len larger than context")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--seq-len", "129"}) << QStringList{"--seq-len"} << 2;
+    QTest::newRow("--seq-len 1")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--seq-len", "1"}) << QStringList{"--seq-len"} << 2;
+    QTest::newRow("--seq-len not a number")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--seq-len", "abc"}) << QStringList{"--seq-len"} << 2;
+    QTest::newRow("--stride 0")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--stride", "0"}) << QStringList{"--stride"} << 2;
+    QTest::newRow("--stride -4")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--stride", "-4"}) << QStringList{"--stride"} << 2;
+    QTest::newRow("--stride larger than --seq-len")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--seq-len", "32", "--stride", "64"})
+        << QStringList{"--stride"} << 2;
+    QTest::newRow("--max-tokens -5")
+        << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--max-tokens", "-5"}) << QStringList{"--max-tokens"} << 2;
+    QTest::newRow("text data, model folder without tokenizer")
+        << (ev + QStringList{"--data", "{T}/text.txt"}) << QStringList{"tokenizer"} << 2;
+    QTest::newRow("--per-token in a missing directory")
+        << QStringList{"eval", "--model", "{M}", "--data", "{M}/eval_ids.npy", "--per-token", "{T}/no-dir/x.csv"}
+        << QStringList{"x.csv"} << 2;
+}
+
+void TestCli::badInput() {
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, mustMention);
+    QFETCH(int, exitCode);
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString T = tmp.path();
+    const QString csv = T + "/out.csv";
+    // Data files for the cases.
+    QVERIFY(writeFile(T + "/empty.npy", QByteArray()));
+    QVERIFY(writeNpyRaw(T + "/zero-tokens.npy", "<i4", {0}, QByteArray()));
+    {
+        std::vector<float> v(50, 1.0f);
+        QVERIFY(writeNpyRaw(T + "/floats.npy", "<f4", {50}, QByteArray(reinterpret_cast<const char*>(v.data()), 200)));
+        std::vector<int32_t> m(40, 3);
+        QVERIFY(writeNpyRaw(T + "/matrix.npy", "<i4", {4, 10}, QByteArray(reinterpret_cast<const char*>(m.data()), 160)));
+        QVERIFY(writeNpyRaw(T + "/short.npy", "<i4", {100}, QByteArray(reinterpret_cast<const char*>(m.data()), 160)));
+        std::vector<int32_t> ids(260);
+        for (int i = 0; i < 260; ++i) ids[i] = (i * 37) % 300;
+        ids[250] = 300;  // beyond vocab, in the second window
+        QVERIFY(writeNpyInt32(T + "/beyond-vocab.npy", ids));
+        ids[250] = 5;
+        ids[200] = -1;
+        QVERIFY(writeNpyInt32(T + "/negative.npy", ids));
+    }
+    QVERIFY(writeFile(T + "/text.txt", "Hello world, this is a small text file.\n"));
+    QVERIFY(copyDir(gpt2_, T + "/broken"));
+    QVERIFY(writeFile(T + "/broken/config.json", "{\"model_type\": \"gpt2\", "));
+
+    QStringList real;
+    for (QString a : args) {
+        a.replace("{CSV}", csv).replace("{M}", gpt2_).replace("{T}", T);
+        real << a;
+    }
+    const ProcResult r = runCli(real);
+    const QString err = QString::fromUtf8(r.err);
+    const QStringList errLines = err.split('\n', Qt::SkipEmptyParts);
+    const QString line = QString("%1 -> exit %2%3, stderr: %4")
+                             .arg(QTest::currentDataTag()).arg(r.exitCode).arg(r.crashed ? " (CRASHED)" : "")
+                             .arg(err.trimmed());
+    qInfo().noquote() << line;
+    report_ << line;
+    QVERIFY2(r.started && r.finished, qPrintable(r.describe("did not finish")));
+    QVERIFY2(!r.crashed, qPrintable(line));
+    QVERIFY2(r.exitCode == exitCode, qPrintable(QString("exit code %1, want %2: ").arg(r.exitCode).arg(exitCode) + line));
+    QVERIFY2(errLines.size() == 1, qPrintable("stderr is not a single line: " + line));
+    QVERIFY2(errLines[0].startsWith("error: "), qPrintable("stderr does not start with 'error: ': " + line));
+    for (const QString& m : mustMention)
+        QVERIFY2(errLines[0].contains(m), qPrintable(QString("error line does not name '%1': %2").arg(m, line)));
+    QVERIFY2(!QFileInfo::exists(csv), qPrintable("partial --per-token file left behind: " + line));
+    QVERIFY2(!QFileInfo::exists(T + "/no-dir/x.csv"), "per-token file created in a missing directory");
+    // Nothing that looks like a result on stdout.
+    QVERIFY2(!r.out.contains("\"mean_loss\""), qPrintable("result JSON printed despite the error: " + QString::fromUtf8(r.out)));
+}
+
+void TestCli::cleanupTestCase() {
+    qInfo().noquote() << "==== summary ====";
+    for (const QString& l : report_) qInfo().noquote() << l;
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

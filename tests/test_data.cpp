@@ -1,0 +1,738 @@
+// core/data against the reference tools: .npy files written by numpy itself, UTF-8
+// validity as Python decides it, and windows from a literal copy of the Hugging Face
+// sliding-window perplexity loop. Python is LAYERSCOPE_PYTHON (Debian's, with numpy).
+#include <QDir>
+#include <QFile>
+#include <QHash>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <limits>
+#include <optional>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/windows.h"
+#include "tokenizer/tokenizer.h"
+
+Q_DECLARE_METATYPE(ls::DataFormat)
+
+namespace {
+
+struct PythonRun {
+    bool ok = false;
+    QByteArray out;
+    QString error;
+};
+
+PythonRun runPython(const char* script, const QStringList& args, const QByteArray& input = {}) {
+    QProcess python;
+    python.start(LAYERSCOPE_PYTHON, QStringList{"-c", script} + args);
+    if (!input.isEmpty()) python.write(input);
+    python.closeWriteChannel();
+    PythonRun run;
+    if (!python.waitForFinished(300000) || python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0) {
+        run.error = "python failed: " + QString::fromUtf8(python.readAllStandardError());
+        return run;
+    }
+    run.ok = true;
+    run.out = python.readAllStandardOutput();
+    return run;
+}
+
+// Runs the snippet (argv[3]) to write `path` (argv[1]). If it sets `expected`, those values
+// are also written to `raw` (argv[2]) as little-endian int64 for an exact comparison.
+const char* kNpyWriter = R"PY(
+import sys
+import numpy as np
+path, raw = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(0)
+
+def save(a, version=None):  # numpy's own writer
+    with open(path, 'wb') as f:
+        np.lib.format.write_array(f, np.asanyarray(a), version=version, allow_pickle=False)
+
+def hand_written(header, data=b'', version=(1, 0), magic=b'\x93NUMPY'):
+    size_bytes = 2 if version[0] == 1 else 4
+    h = header.encode('latin1')
+    h += b' ' * (-(len(magic) + 2 + size_bytes + len(h) + 1) % 64) + b'\n'
+    with open(path, 'wb') as f:
+        f.write(magic + bytes(version) + len(h).to_bytes(size_bytes, 'little') + h + data)
+
+def cut(n):  # keeps the first n bytes (n < 0: drops the last -n)
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:n])
+
+expected = None
+exec(sys.argv[3])
+if expected is not None:
+    np.asarray(expected).astype('<i8').tofile(raw)
+)PY";
+
+template <typename F>
+QString errorOf(F&& f) {
+    try {
+        f();
+    } catch (const ls::Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+QString str(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
+
+std::vector<int32_t> readRawInt64(const QString& file) {
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    const QByteArray bytes = f.readAll();
+    std::vector<int32_t> values(size_t(bytes.size() / 8));
+    for (size_t i = 0; i < values.size(); ++i) {
+        qint64 v = 0;
+        memcpy(&v, bytes.constData() + i * 8, 8);  // the test machine is little-endian
+        values[i] = int32_t(v);
+    }
+    return values;
+}
+
+// Windows as "begin,length,firstScored;..." and the scored stream positions as runs "a-b,..."
+// (inclusive), the format the Python reference prints.
+QString runs(const std::vector<int64_t>& positions) {
+    QStringList parts;
+    for (size_t i = 0; i < positions.size();) {
+        size_t j = i;
+        while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1) ++j;
+        parts << QString("%1-%2").arg(positions[i]).arg(positions[j]);
+        i = j + 1;
+    }
+    return parts.join(',');
+}
+
+QString describe(const std::vector<ls::Window>& windows) {
+    QStringList parts;
+    std::vector<int64_t> scored;
+    for (const ls::Window& w : windows) {
+        parts << QString("%1,%2,%3").arg(w.begin).arg(w.length).arg(w.firstScored);
+        for (int p = w.firstScored; p < w.length; ++p) scored.push_back(w.begin + p);
+    }
+    return parts.join(';') + '|' + runs(scored);
+}
+
+// The Hugging Face loop, literally; input lines "N seqLen stride maxTokens".
+const char* kWindowReference = R"PY(
+import sys
+def runs(xs):
+    out, i = [], 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
+            j += 1
+        out.append(f'{xs[i]}-{xs[j]}')
+        i = j + 1
+    return ','.join(out)
+
+for line in sys.stdin:
+    n, seq_len, stride, max_tokens = map(int, line.split())
+    stride = stride or seq_len
+    ids = list(range(n))[:max_tokens] if max_tokens > 0 else list(range(n))  # token i is stream index i
+    windows, scored, prev_end = [], [], 0
+    for begin in range(0, len(ids), stride):
+        end = min(begin + seq_len, len(ids))
+        trg_len = end - prev_end
+        target_ids = ids[begin:end]
+        target_ids[:-trg_len] = [-100] * len(target_ids[:-trg_len])
+        # the model shifts labels by one: label 0 has no logits before it
+        mine = [p for p in range(1, len(target_ids)) if target_ids[p] != -100]
+        if mine:
+            windows.append(f'{begin},{end - begin},{mine[0]}')
+            scored += [target_ids[p] for p in mine]
+        prev_end = end
+        if end == len(ids):
+            break
+    print(';'.join(windows) + '|' + runs(scored))
+)PY";
+
+struct WindowCase {
+    int64_t n;
+    int seqLen, stride;
+    int64_t maxTokens;
+    QString key() const { return QString("N=%1 seq=%2 stride=%3 max=%4").arg(n).arg(seqLen).arg(stride).arg(maxTokens); }
+};
+
+std::vector<WindowCase> windowCases() {
+    std::vector<WindowCase> cases;
+    for (int64_t n : {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 16, 17, 33, 100, 257, 1000, 2049}) {
+        for (int seqLen : {2, 3, 4, 5, 8, 16, 100, 1024}) {
+            QList<int> strides;
+            for (int s : {0, 1, 2, 3, seqLen / 2, seqLen - 1, seqLen})
+                if (s >= 0 && s <= seqLen && (s == 0 || s >= 1) && !strides.contains(s)) strides << s;
+            QList<int64_t> maxima;
+            for (int64_t m : {int64_t(0), int64_t(1), int64_t(5), n / 2, n - 1, n + 3})
+                if (m >= 0 && !maxima.contains(m)) maxima << m;
+            for (int stride : strides)
+                for (int64_t maxTokens : maxima) cases.push_back({n, seqLen, stride, maxTokens});
+        }
+    }
+    return cases;
+}
+
+}  // namespace
+
+class TestData : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+
+    void npyFromNumpy_data();
+    void npyFromNumpy();
+    void npyRejected_data();
+    void npyRejected();
+    void npyWriteRoundTrip_data();
+    void npyWriteRoundTrip();
+
+    void detectFormat_data();
+    void detectFormat();
+    void loadDatasetNpy();
+    void loadDatasetErrors_data();
+    void loadDatasetErrors();
+
+    void utf8Invalid_data();
+    void utf8Invalid();
+    void utf8Valid_data();
+    void utf8Valid();
+    void utf8AgainstPython();
+    void textWithTokenizer_data();
+    void textWithTokenizer();
+
+    void windowsAgainstHuggingFace_data();
+    void windowsAgainstHuggingFace();
+    void windowsByHand_data();
+    void windowsByHand();
+    void windowsBadOptions_data();
+    void windowsBadOptions();
+
+private:
+    QString newPath(const QString& name) { return dir_.filePath(QString::number(++counter_) + "-" + name); }
+    // Writes `path` with the kNpyWriter snippet; returns the expected ids file or "".
+    bool writeWithPython(const QString& path, const QString& snippet, QString* rawPath);
+    bool writeFile(const QString& path, const QByteArray& bytes);
+
+    QTemporaryDir dir_;
+    int counter_ = 0;
+    QHash<QString, QString> windowReference_;  // WindowCase::key() -> describe() of the HF loop
+};
+
+void TestData::initTestCase() {
+    QVERIFY(dir_.isValid());
+    QByteArray input;
+    for (const WindowCase& c : windowCases())
+        input += QString("%1 %2 %3 %4\n").arg(c.n).arg(c.seqLen).arg(c.stride).arg(c.maxTokens).toUtf8();
+    const PythonRun run = runPython(kWindowReference, {}, input);
+    QVERIFY2(run.ok, qPrintable(run.error));
+    const QList<QByteArray> lines = run.out.split('\n');
+    const std::vector<WindowCase> cases = windowCases();
+    QVERIFY(size_t(lines.size()) >= cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) windowReference_.insert(cases[i].key(), QString::fromUtf8(lines[int(i)]));
+}
+
+bool TestData::writeWithPython(const QString& path, const QString& snippet, QString* rawPath) {
+    const QString raw = path + ".expected";
+    const PythonRun run = runPython(kNpyWriter, {path, raw, snippet});
+    if (!run.ok) qWarning("%s", qPrintable(run.error));
+    *rawPath = QFile::exists(raw) ? raw : QString();
+    return run.ok;
+}
+
+bool TestData::writeFile(const QString& path, const QByteArray& bytes) {
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+// ---- .npy ---------------------------------------------------------------------------
+
+void TestData::npyFromNumpy_data() {
+    QTest::addColumn<QString>("snippet");  // must set `expected`
+    QTest::newRow("int32 v1.0") << "expected = np.arange(1000, dtype=np.int32) * 7; save(expected, (1, 0))";
+    QTest::newRow("int32 extremes") << "expected = np.array([0, 1, 2**31 - 1], dtype=np.int32); save(expected)";
+    QTest::newRow("int32 v2.0") << "expected = rng.integers(0, 50257, size=999, dtype=np.int32); save(expected, (2, 0))";
+    QTest::newRow("int32 v3.0") << "expected = rng.integers(0, 50257, size=10, dtype=np.int32); save(expected, (3, 0))";
+    QTest::newRow("int64 v1.0") << "expected = rng.integers(0, 2**31, size=5000, dtype=np.int64); save(expected, (1, 0))";
+    QTest::newRow("int64 v2.0") << "expected = rng.integers(0, 2**31, size=5000, dtype=np.int64); save(expected, (2, 0))";
+    QTest::newRow("uint16") << "expected = rng.integers(0, 65536, size=5000).astype(np.uint16); save(expected)";
+    QTest::newRow("uint16 extremes") << "expected = np.array([0, 65535], dtype=np.uint16); save(expected)";
+    QTest::newRow("uint8") << "expected = np.arange(256, dtype=np.uint8); save(expected)";
+    QTest::newRow("int8") << "expected = np.arange(128, dtype=np.int8); save(expected)";
+    QTest::newRow("int16") << "expected = rng.integers(0, 32768, size=100).astype(np.int16); save(expected)";
+    QTest::newRow("uint32") << "expected = np.array([0, 5, 2**31 - 1], dtype=np.uint32); save(expected)";
+    QTest::newRow("uint64") << "expected = np.array([3, 2**31 - 1], dtype=np.uint64); save(expected)";
+    QTest::newRow("one value") << "expected = np.array([42], dtype=np.int32); save(expected)";
+    QTest::newRow("no values") << "expected = np.zeros(0, dtype=np.int32); save(expected)";
+    QTest::newRow("int32 many chunks") << "expected = rng.integers(0, 50257, size=3_000_001, dtype=np.int32); save(expected)";
+    QTest::newRow("int64 many chunks") << "expected = rng.integers(0, 2**31, size=400_003, dtype=np.int64); save(expected)";
+    QTest::newRow("uint16 many chunks") << "expected = rng.integers(0, 65536, size=1_000_001).astype(np.uint16); save(expected)";
+    QTest::newRow("1-D fortran_order True")
+        << "expected = np.arange(5, dtype='<i4'); "
+           "hand_written(\"{'descr': '<i4', 'fortran_order': True, 'shape': (5,), }\", expected.tobytes())";
+    QTest::newRow("header with double quotes, no trailing comma")
+        << "expected = np.arange(3, dtype='<i4'); "
+           "hand_written('{\"descr\": \"<i4\", \"shape\": (3,), \"fortran_order\": False}', expected.tobytes())";
+    QTest::newRow("bytes after the data are ignored (as np.load does)")
+        << "expected = np.arange(4, dtype='<i4'); "
+           "hand_written(\"{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }\", expected.tobytes() + b'xyz')";
+}
+
+void TestData::npyFromNumpy() {
+    QFETCH(QString, snippet);
+    const QString path = newPath("ids.npy");
+    QString raw;
+    QVERIFY(writeWithPython(path, snippet, &raw));
+    QVERIFY(!raw.isEmpty());
+    const std::vector<int32_t> expected = readRawInt64(raw);
+    std::vector<int32_t> got;
+    const QString error = errorOf([&] { got = ls::readNpyTokenIds(path.toStdString()); });
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(got.size(), expected.size());
+    QVERIFY(got == expected);
+}
+
+void TestData::npyRejected_data() {
+    QTest::addColumn<QString>("snippet");
+    QTest::addColumn<QStringList>("fragments");  // all must be in the message
+    QTest::newRow("float32") << "save(np.arange(10, dtype=np.float32))" << QStringList{"floating-point", "'<f4'"};
+    QTest::newRow("float64") << "save(np.arange(10, dtype=np.float64))" << QStringList{"floating-point", "'<f8'"};
+    QTest::newRow("bool") << "save(np.array([True, False]))" << QStringList{"unsupported dtype", "'|b1'"};
+    QTest::newRow("structured") << "save(np.zeros(3, dtype=[('a', '<i4')]))" << QStringList{"structured"};
+    QTest::newRow("2-D") << "save(np.zeros((3, 4), np.int32))" << QStringList{"shape (3, 4)", "1-D"};
+    QTest::newRow("(N, 1)") << "save(np.zeros((5, 1), np.int32))" << QStringList{"shape (5, 1)", "1-D"};
+    QTest::newRow("scalar") << "save(np.array(7, np.int32))" << QStringList{"shape ()", "1-D"};
+    QTest::newRow("fortran 2-D") << "save(np.asfortranarray(np.zeros((3, 4), np.int32)))"
+                                 << QStringList{"Fortran", "shape (3, 4)", "1-D"};
+    QTest::newRow("big-endian int32") << "save(np.arange(10, dtype='>i4'))" << QStringList{"big-endian", "'>i4'"};
+    QTest::newRow("big-endian uint16") << "save(np.arange(10, dtype='>u2'))" << QStringList{"big-endian", "'>u2'"};
+    QTest::newRow("truncated data") << "save(np.arange(100, dtype=np.int32)); cut(-3)"
+                                    << QStringList{"truncated", "100 values"};
+    QTest::newRow("truncated data, int64") << "save(np.arange(100, dtype=np.int64)); cut(-8)"
+                                           << QStringList{"truncated", "100 values"};
+    QTest::newRow("truncated header") << "save(np.arange(100, dtype=np.int32)); cut(40)"
+                                      << QStringList{"truncated", "header"};
+    QTest::newRow("magic, no version") << "save(np.arange(100, dtype=np.int32)); cut(7)" << QStringList{"truncated", "header"};
+    QTest::newRow("bad magic") << "save(np.arange(10, dtype=np.int32)); d = open(path, 'rb').read(); "
+                                  "open(path, 'wb').write(b'\\x93NUMPZ' + d[6:])"
+                               << QStringList{"not a .npy file"};
+    QTest::newRow("text named .npy") << "open(path, 'w').write('hello world')" << QStringList{"not a .npy file"};
+    QTest::newRow("version 4.0") << "hand_written(\"{'descr': '<i4', 'fortran_order': False, 'shape': (0,), }\", version=(4, 0))"
+                                 << QStringList{"version 4.0"};
+    QTest::newRow("version 1.1") << "hand_written(\"{'descr': '<i4', 'fortran_order': False, 'shape': (0,), }\", version=(1, 1))"
+                                 << QStringList{"version 1.1"};
+    QTest::newRow("missing key") << "hand_written(\"{'descr': '<i4', 'shape': (5,), }\", bytes(20))"
+                                 << QStringList{"malformed .npy header", "fortran_order"};
+    QTest::newRow("unknown key") << "hand_written(\"{'descr': '<i4', 'fortran_order': False, 'shape': (5,), 'x': 1}\", bytes(20))"
+                                 << QStringList{"malformed .npy header", "'x'"};
+    QTest::newRow("garbage header") << "hand_written('hello', bytes(20))" << QStringList{"malformed .npy header"};
+    QTest::newRow("bad shape") << "hand_written(\"{'descr': '<i4', 'fortran_order': False, 'shape': (-5,), }\", bytes(20))"
+                               << QStringList{"malformed .npy header", "shape"};
+    QTest::newRow("huge shape") << "hand_written(\"{'descr': '<i8', 'fortran_order': False, 'shape': (9223372036854775807,), }\", bytes(16))"
+                                << QStringList{"truncated", "9223372036854775807 values"};
+    QTest::newRow("negative int32") << "save(np.array([1, -2, 3], np.int32))" << QStringList{"-2", "index 1", "negative"};
+    QTest::newRow("negative int64 late") << "a = np.arange(300000, dtype=np.int64); a[299999] = -1; save(a)"
+                                         << QStringList{"-1", "index 299999", "negative"};
+    QTest::newRow("negative int16") << "save(np.array([0, -32768], np.int16))" << QStringList{"-32768", "index 1"};
+    QTest::newRow("int64 above int32") << "save(np.array([0, 1, 2**31], np.int64))" << QStringList{"2147483648", "index 2", "int32"};
+    QTest::newRow("uint32 above int32") << "save(np.array([2**32 - 1], np.uint32))" << QStringList{"4294967295", "index 0", "int32"};
+    QTest::newRow("uint64 maximum") << "save(np.array([2**64 - 1], np.uint64))" << QStringList{"18446744073709551615", "int32"};
+}
+
+void TestData::npyRejected() {
+    QFETCH(QString, snippet);
+    QFETCH(QStringList, fragments);
+    const QString path = newPath("bad.npy");
+    QString raw;
+    QVERIFY(writeWithPython(path, snippet, &raw));
+    const QString message = errorOf([&] { ls::readNpyTokenIds(path.toStdString()); });
+    QVERIFY2(message.startsWith(path + ": "), qPrintable("no error naming the file: " + message));
+    for (const QString& fragment : fragments) QVERIFY2(message.contains(fragment), qPrintable(message));
+    // and the same through loadDataset
+    const QString viaLoad = errorOf([&] { ls::loadDataset(path.toStdString(), nullptr, 0); });
+    QCOMPARE(viaLoad, message);
+}
+
+void TestData::npyWriteRoundTrip_data() {
+    QTest::addColumn<QVector<int>>("values");
+    QTest::newRow("empty") << QVector<int>{};
+    QTest::newRow("one") << QVector<int>{7};
+    QTest::newRow("extremes") << QVector<int>{0, 1, 255, 256, 65535, 65536, std::numeric_limits<int32_t>::max()};
+    QVector<int> many;
+    for (int i = 0; i < 600000; ++i) many << (i * 7919) % 50257;
+    QTest::newRow("600k, several chunks") << many;
+}
+
+void TestData::npyWriteRoundTrip() {
+    QFETCH(QVector<int>, values);
+    const std::vector<int32_t> ids(values.begin(), values.end());
+    const QString path = newPath("written.npy");
+    ls::writeNpyInt32(path.toStdString(), ids);
+    QVERIFY(ls::readNpyTokenIds(path.toStdString()) == ids);
+
+    // numpy reads it back as a C-order 1-D int32 array, data aligned to 64 bytes
+    const QString raw = path + ".raw";
+    const PythonRun run = runPython(R"PY(
+import sys
+import numpy as np
+with open(sys.argv[1], 'rb') as f:
+    version = np.lib.format.read_magic(f)
+    shape, fortran, dtype = np.lib.format._read_array_header(f, version)
+    print(version, shape, fortran, dtype.str, f.tell() % 64)
+a = np.load(sys.argv[1])
+a.astype('<i8').tofile(sys.argv[2])
+)PY",
+                                    {path, raw});
+    QVERIFY2(run.ok, qPrintable(run.error));
+    QCOMPARE(run.out.trimmed(), QString("(1, 0) (%1,) False <i4 0").arg(ids.size()).toUtf8());
+    QVERIFY(readRawInt64(raw) == ids);
+}
+
+// ---- loadDataset ----------------------------------------------------------------------
+
+void TestData::detectFormat_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("snippet");
+    QTest::addColumn<ls::DataFormat>("format");
+    QTest::newRow(".npy") << "a.npy" << "save(np.arange(3, dtype=np.int32))" << ls::DataFormat::Npy;
+    QTest::newRow(".NPY") << "a.NPY" << "open(path, 'w').write('x')" << ls::DataFormat::Npy;
+    QTest::newRow("npy content, .bin name") << "a.bin" << "save(np.arange(3, dtype=np.int32))" << ls::DataFormat::Npy;
+    QTest::newRow(".txt") << "a.txt" << "open(path, 'w').write('hello')" << ls::DataFormat::Text;
+    QTest::newRow(".raw") << "wiki.test.raw" << "open(path, 'w').write(' = Title = \\n')" << ls::DataFormat::Text;
+    QTest::newRow(".tokens") << "wiki.test.tokens" << "open(path, 'w').write('x')" << ls::DataFormat::Text;
+    QTest::newRow("no extension") << "data" << "open(path, 'w').write('x')" << ls::DataFormat::Text;
+    QTest::newRow("empty .txt") << "e.txt" << "open(path, 'w').close()" << ls::DataFormat::Text;
+}
+
+void TestData::detectFormat() {
+    QFETCH(QString, name);
+    QFETCH(QString, snippet);
+    QFETCH(ls::DataFormat, format);
+    const QString path = newPath(name);
+    QString raw;
+    QVERIFY(writeWithPython(path, snippet, &raw));
+    QCOMPARE(ls::detectFormat(path.toStdString()), format);
+}
+
+void TestData::loadDatasetNpy() {
+    const QString path = newPath("ids.bin");  // npy content, detected by its magic
+    QString raw;
+    QVERIFY(writeWithPython(path, "expected = np.array([5, 0, 50256, 17], np.uint16); save(expected)", &raw));
+    const ls::Dataset d = ls::loadDataset(path.toStdString(), nullptr, 50257);
+    QCOMPARE(d.format, ls::DataFormat::Npy);
+    QCOMPARE(str(d.path), path);
+    QVERIFY(d.tokens == std::vector<int32_t>({5, 0, 50256, 17}));
+    // vocabSize 0 means "don't check"
+    QVERIFY(ls::loadDataset(path.toStdString(), nullptr, 0).tokens == d.tokens);
+}
+
+void TestData::loadDatasetErrors_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("snippet");  // "" leaves the file missing
+    QTest::addColumn<int>("vocabSize");
+    QTest::addColumn<ls::DataFormat>("format");
+    QTest::addColumn<QStringList>("fragments");
+    const auto Auto = ls::DataFormat::Auto;
+    QTest::newRow("empty .txt") << "e.txt" << "open(path, 'w').close()" << 0 << Auto << QStringList{"the dataset is empty"};
+    QTest::newRow("empty .npy file") << "e.npy" << "open(path, 'w').close()" << 0 << Auto << QStringList{"the dataset is empty"};
+    QTest::newRow("empty, forced text") << "e" << "open(path, 'w').close()" << 0 << ls::DataFormat::Text
+                                        << QStringList{"the dataset is empty"};
+    QTest::newRow("npy with 0 tokens") << "z.npy" << "save(np.zeros(0, np.int32))" << 0 << Auto << QStringList{"the dataset is empty"};
+    QTest::newRow("id >= vocab") << "v.npy" << "save(np.array([1, 2, 50257, 50258], np.int32))" << 50257 << Auto
+                                 << QStringList{"token id 50257 at index 2", "vocabulary", "50257"};
+    QTest::newRow("id == vocab - 1 is fine, next is not") << "w.npy" << "save(np.array([9, 10], np.int64))" << 10 << Auto
+                                                          << QStringList{"token id 10 at index 1"};
+    QTest::newRow("missing file") << "missing.txt" << "" << 0 << Auto << QStringList{"does not exist"};
+    QTest::newRow("missing file, forced npy") << "missing.npy" << "" << 0 << ls::DataFormat::Npy << QStringList{"does not exist"};
+    QTest::newRow("text without tokenizer") << "t.txt" << "open(path, 'w').write('hello')" << 0 << Auto
+                                            << QStringList{"tokenizer"};
+    QTest::newRow("npy forced as text, no tokenizer") << "n.npy" << "save(np.arange(3, dtype=np.int32))" << 0
+                                                      << ls::DataFormat::Text << QStringList{"tokenizer"};
+    QTest::newRow("text forced as npy") << "t.txt" << "open(path, 'w').write('hello world, no magic here')" << 0
+                                        << ls::DataFormat::Npy << QStringList{"not a .npy file"};
+}
+
+void TestData::loadDatasetErrors() {
+    QFETCH(QString, name);
+    QFETCH(QString, snippet);
+    QFETCH(int, vocabSize);
+    QFETCH(ls::DataFormat, format);
+    QFETCH(QStringList, fragments);
+    const QString path = newPath(name);
+    QString raw;
+    if (!snippet.isEmpty()) QVERIFY(writeWithPython(path, snippet, &raw));
+    const QString message = errorOf([&] { ls::loadDataset(path.toStdString(), nullptr, vocabSize, format); });
+    QVERIFY2(message.startsWith(path + ": "), qPrintable("no error naming the file: " + message));
+    for (const QString& fragment : fragments) QVERIFY2(message.contains(fragment), qPrintable(message));
+}
+
+// ---- UTF-8 ----------------------------------------------------------------------------
+
+void TestData::utf8Invalid_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<int>("offset");
+    QTest::addColumn<int>("line");
+    QTest::addColumn<QString>("fragment");
+    QTest::newRow("lone continuation byte") << QByteArray("ab\x80" "cd") << 2 << 1 << "unexpected continuation byte 0x80";
+    QTest::newRow("continuation on line 2") << QByteArray("line1\nxy\xBFz") << 8 << 2 << "continuation byte 0xBF";
+    QTest::newRow("overlong '/' (C0 AF)") << QByteArray("a\xC0\xAF") << 1 << 1 << "overlong encoding of U+002F";
+    QTest::newRow("overlong C1 BF") << QByteArray("\xC1\xBF") << 0 << 1 << "overlong encoding of U+007F";
+    QTest::newRow("overlong 3 bytes") << QByteArray("\n\n\xE0\x80\xAF") << 2 << 3 << "overlong encoding of U+002F";
+    QTest::newRow("overlong 3 bytes, U+07FF") << QByteArray("\xE0\x9F\xBF") << 0 << 1 << "overlong encoding of U+07FF";
+    QTest::newRow("overlong 4 bytes") << QByteArray("\xF0\x80\x80\xAF") << 0 << 1 << "overlong";
+    QTest::newRow("overlong 4 bytes, U+FFFF") << QByteArray("\xF0\x8F\xBF\xBF") << 0 << 1 << "overlong encoding of U+FFFF";
+    QTest::newRow("high surrogate") << QByteArray("ok \xED\xA0\x80") << 3 << 1 << "surrogate U+D800";
+    QTest::newRow("low surrogate") << QByteArray("\xED\xBF\xBF") << 0 << 1 << "surrogate U+DFFF";
+    QTest::newRow("above U+10FFFF") << QByteArray("\xF4\x90\x80\x80") << 0 << 1 << "U+110000 is above U+10FFFF";
+    QTest::newRow("F5 lead") << QByteArray("x\xF5\x80\x80\x80") << 1 << 1 << "above U+10FFFF";
+    QTest::newRow("byte FF") << QByteArray("x\xFF") << 1 << 1 << "0xFF never appears";
+    QTest::newRow("byte FE") << QByteArray("\xFE") << 0 << 1 << "0xFE never appears";
+    QTest::newRow("byte F8") << QByteArray("\xF8\x88\x80\x80\x80") << 0 << 1 << "0xF8 never appears";
+    QTest::newRow("truncated 2-byte at EOF") << QByteArray("abc\xC3") << 3 << 1 << "cut off by the end";
+    QTest::newRow("truncated 3-byte at EOF") << QByteArray("abc\xE2\x82") << 3 << 1 << "cut off by the end";
+    QTest::newRow("truncated 4-byte at EOF") << QByteArray("\n\xF0\x9F\x98") << 1 << 2 << "cut off by the end";
+    QTest::newRow("missing continuation") << QByteArray("\xE2\x28\xA1") << 0 << 1 << "missing a continuation byte (found 0x28)";
+    QTest::newRow("missing continuation, 2nd") << QByteArray("\xE2\x82\x28") << 0 << 1 << "missing a continuation byte";
+    QTest::newRow("BOM then invalid") << QByteArray("\xEF\xBB\xBF\x80") << 3 << 1 << "continuation";
+    QTest::newRow("after 1000 ASCII bytes") << QByteArray(1000, 'a') + "\xC3(" << 1000 << 1 << "missing a continuation";
+    QTest::newRow("after valid multi-byte") << QByteArray("\xE2\x82\xAC\n\xF0\x9F\x98\x80\n\xC3\xA9\xC3") << 12 << 3
+                                            << "cut off";
+    QByteArray lines;
+    for (int i = 0; i < 50; ++i) lines += "line of text ok\n";
+    QTest::newRow("line 51") << lines + "\xA0" << 50 * 16 << 51 << "continuation";
+}
+
+void TestData::utf8Invalid() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(int, offset);
+    QFETCH(int, line);
+    QFETCH(QString, fragment);
+    const QString message = errorOf([&] {
+        ls::requireValidUtf8(std::string_view(bytes.constData(), size_t(bytes.size())), "corpus.txt");
+    });
+    QVERIFY2(message.startsWith(QString("corpus.txt: invalid UTF-8 at byte %1 (line %2): ").arg(offset).arg(line)),
+             qPrintable(message));
+    QVERIFY2(message.contains(fragment), qPrintable(message));
+}
+
+void TestData::utf8Valid_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::newRow("empty") << QByteArray();
+    QTest::newRow("ASCII") << QByteArray("hello world\n");
+    QTest::newRow("NUL bytes") << QByteArray("a\0b", 3);
+    QTest::newRow("2-byte") << QByteArray("h\xC3\xA9llo w\xC3\xB6rld");
+    QTest::newRow("U+0080 and U+07FF") << QByteArray("\xC2\x80\xDF\xBF");
+    QTest::newRow("U+0800, U+D7FF, U+E000, U+FFFF") << QByteArray("\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xEF\xBF\xBF");
+    QTest::newRow("U+10000 and U+10FFFF") << QByteArray("\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+    QTest::newRow("emoji") << QByteArray("\xF0\x9F\x91\x8B hi");
+    QTest::newRow("BOM") << QByteArray("\xEF\xBB\xBFtext");
+    QTest::newRow("long mixed") << QByteArray(1001, 'x') + "\xE2\x82\xAC" + QByteArray(13, 'y');
+}
+
+void TestData::utf8Valid() {
+    QFETCH(QByteArray, bytes);
+    const QString message = errorOf([&] {
+        ls::requireValidUtf8(std::string_view(bytes.constData(), size_t(bytes.size())), "corpus.txt");
+    });
+    QVERIFY2(message.isEmpty(), qPrintable(message));
+}
+
+// Random byte strings, rich in UTF-8 boundary bytes: Python's strict decoder says where the
+// first error starts; we must name the same byte.
+void TestData::utf8AgainstPython() {
+    const PythonRun run = runPython(R"PY(
+import random
+random.seed(1)
+interesting = [0x00, 0x41, 0x0A, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+               0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFE, 0xFF]
+for _ in range(20000):
+    n = random.randint(0, 12)
+    b = bytes(random.choice(interesting) if random.random() < 0.8 else random.randint(0, 255) for _ in range(n))
+    try:
+        b.decode('utf-8')
+        where = -1
+    except UnicodeDecodeError as e:
+        where = e.start
+    print(b.hex(), where)
+)PY",
+                                    {});
+    QVERIFY2(run.ok, qPrintable(run.error));
+    int checked = 0, invalid = 0;
+    for (const QByteArray& line : run.out.split('\n')) {
+        if (line.isEmpty()) continue;
+        const QList<QByteArray> parts = line.split(' ');
+        const QByteArray bytes = QByteArray::fromHex(parts[0]);
+        const int where = parts.value(1).toInt();
+        const QString message = errorOf([&] {
+            ls::requireValidUtf8(std::string_view(bytes.constData(), size_t(bytes.size())), "f");
+        });
+        const QString expected = where < 0 ? QString() : QString("f: invalid UTF-8 at byte %1 ").arg(where);
+        if (where < 0 ? !message.isEmpty() : !message.startsWith(expected))
+            QFAIL(qPrintable(QString("bytes %1: Python says %2, we say '%3'").arg(QString(parts[0])).arg(where).arg(message)));
+        ++checked;
+        invalid += where >= 0;
+    }
+    QCOMPARE(checked, 20000);
+    QVERIFY(invalid > 1000 && invalid < 19000);  // both kinds well represented
+}
+
+// Text goes through the real tokenizer (a tiny GPT-2 style one made here): loadDataset must
+// give exactly tokenizer.encode(text without BOM, true).
+void TestData::textWithTokenizer_data() {
+    QTest::addColumn<QByteArray>("content");  // the file
+    QTest::addColumn<QByteArray>("text");     // what must be encoded; empty: an error is expected
+    QTest::addColumn<QString>("error");
+    QTest::newRow("ASCII") << QByteArray("hello world\n") << QByteArray("hello world\n") << "";
+    QTest::newRow("BOM stripped") << QByteArray("\xEF\xBB\xBFhello world\n") << QByteArray("hello world\n") << "";
+    QTest::newRow("multi-byte") << QByteArray("h\xC3\xA9llo \xF0\x9F\x91\x8B w\xC3\xB6rld") << QByteArray("h\xC3\xA9llo \xF0\x9F\x91\x8B w\xC3\xB6rld") << "";
+    QTest::newRow("only a BOM") << QByteArray("\xEF\xBB\xBF") << QByteArray() << "the dataset is empty";
+    QTest::newRow("invalid UTF-8") << QByteArray("ok\n\xEF\xBB") << QByteArray() << "invalid UTF-8 at byte 3 (line 2)";
+    QTest::newRow("invalid after BOM, file offset") << QByteArray("\xEF\xBB\xBF\xFF") << QByteArray() << "invalid UTF-8 at byte 3 (line 1)";
+}
+
+void TestData::textWithTokenizer() {
+    QFETCH(QByteArray, content);
+    QFETCH(QByteArray, text);
+    QFETCH(QString, error);
+
+    // vocab.json: GPT-2's 256 byte symbols plus one merge and <|endoftext|>
+    const QString modelDir = dir_.filePath("tiny-tokenizer");
+    if (!QFile::exists(modelDir + "/vocab.json")) {
+        QDir().mkpath(modelDir);
+        const PythonRun run = runPython(R"PY(
+import json, sys
+bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+cs = bs[:]
+n = 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b)
+        cs.append(256 + n)
+        n += 1
+vocab = {chr(c): i for i, c in enumerate(cs)}
+vocab['he'] = 256
+vocab['<|endoftext|>'] = 257
+json.dump(vocab, open(sys.argv[1] + '/vocab.json', 'w'))
+open(sys.argv[1] + '/merges.txt', 'w').write('#version: 0.2\nh e\n')
+)PY",
+                                        {modelDir});
+        QVERIFY2(run.ok, qPrintable(run.error));
+    }
+    std::optional<ls::Tokenizer> tokenizer;
+    const QString loadError = errorOf([&] {
+        tokenizer = ls::Tokenizer::fromVocabAndMerges((modelDir + "/vocab.json").toStdString(),
+                                                      (modelDir + "/merges.txt").toStdString());
+    });
+    QVERIFY2(loadError.isEmpty(), qPrintable("the tokenizer did not load: " + loadError));
+
+    const QString path = newPath("corpus.txt");
+    QVERIFY(writeFile(path, content));
+    ls::Dataset d;
+    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer, tokenizer->vocabSize()); });
+    if (!error.isEmpty()) {
+        QVERIFY2(message.startsWith(path + ": ") && message.contains(error), qPrintable(message));
+        return;
+    }
+    QVERIFY2(message.isEmpty(), qPrintable(message));
+    QCOMPARE(d.format, ls::DataFormat::Text);
+    const std::vector<int32_t> expected = tokenizer->encode(std::string_view(text.constData(), size_t(text.size())), true);
+    QVERIFY(!expected.empty());
+    QVERIFY(d.tokens == expected);
+    // a vocabulary smaller than the ids used is caught
+    const QString small = errorOf([&] { ls::loadDataset(path.toStdString(), &*tokenizer, 2); });
+    QVERIFY2(small.startsWith(path + ": ") && small.contains("vocabulary"), qPrintable(small));
+}
+
+// ---- windows --------------------------------------------------------------------------
+
+void TestData::windowsAgainstHuggingFace_data() {
+    QTest::addColumn<qint64>("n");
+    QTest::addColumn<int>("seqLen");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<qint64>("maxTokens");
+    for (const WindowCase& c : windowCases())
+        QTest::newRow(qPrintable(c.key())) << qint64(c.n) << c.seqLen << c.stride << qint64(c.maxTokens);
+}
+
+void TestData::windowsAgainstHuggingFace() {
+    QFETCH(qint64, n);
+    QFETCH(int, seqLen);
+    QFETCH(int, stride);
+    QFETCH(qint64, maxTokens);
+    const WindowCase c{n, seqLen, stride, maxTokens};
+    QVERIFY(windowReference_.contains(c.key()));
+    const std::vector<ls::Window> windows = ls::makeWindows(n, {seqLen, stride, maxTokens});
+    QCOMPARE(describe(windows), windowReference_.value(c.key()));
+
+    // and the documented invariants
+    const int64_t used = maxTokens > 0 ? std::min(n, maxTokens) : n;
+    int64_t scored = 0;
+    for (const ls::Window& w : windows) {
+        QVERIFY(w.length >= 2 && w.length <= seqLen);
+        QVERIFY(w.begin + w.length <= used);
+        QVERIFY(w.firstScored >= 1 && w.scoredCount() >= 1);
+        QCOMPARE(w.begin % (stride ? stride : seqLen), int64_t(0));
+        scored += w.scoredCount();
+    }
+    // every token after the first is scored exactly once when windows overlap or touch
+    if (stride == 0 || stride == seqLen)
+        QCOMPARE(scored, used - int64_t(windows.size()) - (used % seqLen == 1 ? 1 : 0));
+    else
+        QCOMPARE(scored, std::max<int64_t>(used - 1, 0));
+}
+
+void TestData::windowsByHand_data() {
+    QTest::addColumn<qint64>("n");
+    QTest::addColumn<int>("seqLen");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<qint64>("maxTokens");
+    QTest::addColumn<QString>("windows");  // "begin,length,firstScored;..."
+    QTest::newRow("chunks") << qint64(10) << 4 << 0 << qint64(0) << "0,4,1;4,4,1;8,2,1";
+    QTest::newRow("last chunk of one token dropped") << qint64(9) << 4 << 4 << qint64(0) << "0,4,1;4,4,1";
+    QTest::newRow("stride 2") << qint64(10) << 4 << 2 << qint64(0) << "0,4,1;2,4,2;4,4,2;6,4,2";
+    QTest::newRow("stride 3, short tail") << qint64(10) << 4 << 3 << qint64(0) << "0,4,1;3,4,3;6,4,3";
+    QTest::newRow("stride 1") << qint64(5) << 3 << 1 << qint64(0) << "0,3,1;1,3,2;2,3,2";
+    QTest::newRow("maxTokens truncates") << qint64(100) << 4 << 0 << qint64(6) << "0,4,1;4,2,1";
+    QTest::newRow("maxTokens above N") << qint64(5) << 8 << 0 << qint64(50) << "0,5,1";
+    QTest::newRow("stream shorter than a window") << qint64(3) << 1024 << 512 << qint64(0) << "0,3,1";
+    QTest::newRow("one token") << qint64(1) << 4 << 0 << qint64(0) << "";
+    QTest::newRow("no tokens") << qint64(0) << 4 << 0 << qint64(0) << "";
+}
+
+void TestData::windowsByHand() {
+    QFETCH(qint64, n);
+    QFETCH(int, seqLen);
+    QFETCH(int, stride);
+    QFETCH(qint64, maxTokens);
+    QFETCH(QString, windows);
+    QCOMPARE(describe(ls::makeWindows(n, {seqLen, stride, maxTokens})).section('|', 0, 0), windows);
+}
+
+void TestData::windowsBadOptions_data() {
+    QTest::addColumn<int>("seqLen");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<qint64>("maxTokens");
+    QTest::addColumn<QString>("prefix");
+    QTest::newRow("seq-len 1") << 1 << 0 << qint64(0) << "--seq-len";
+    QTest::newRow("seq-len 0") << 0 << 0 << qint64(0) << "--seq-len";
+    QTest::newRow("seq-len -5") << -5 << 1 << qint64(0) << "--seq-len";
+    QTest::newRow("stride -1") << 8 << -1 << qint64(0) << "--stride";
+    QTest::newRow("stride > seq-len") << 8 << 9 << qint64(0) << "--stride";
+    QTest::newRow("max-tokens -1") << 8 << 4 << qint64(-1) << "--max-tokens";
+}
+
+void TestData::windowsBadOptions() {
+    QFETCH(int, seqLen);
+    QFETCH(int, stride);
+    QFETCH(qint64, maxTokens);
+    QFETCH(QString, prefix);
+    const QString message = errorOf([&] { ls::makeWindows(100, {seqLen, stride, maxTokens}); });
+    QVERIFY2(message.startsWith(prefix + ": "), qPrintable(message));
+}
+
+QTEST_GUILESS_MAIN(TestData)
+#include "test_data.moc"

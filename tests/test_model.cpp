@@ -1,0 +1,686 @@
+// The model runtime against an independent reference.
+//
+// Golden logits: tests/reference/make_model.py writes small random GPT-2 / Llama folders
+// laid out like published Hugging Face checkpoints, plus logits from its own float64
+// forward pass on the weights as stored. ls::Model must reproduce them within
+//   max |got - ref| <= kRelTol * max(1, max |ref|)
+// (the runtime computes in float32; a float32 forward is ~1e-5 relative off, the typical
+// mistakes, e.g. erf GELU instead of gelu_new or unrounded weights, are >= 5x the
+// tolerance: see tests/reference/check_reference.py), with the same argmax per position.
+//
+// Bad input: every broken folder / file must throw ls::Error naming the file (or tensor)
+// and the problem; nothing may crash or throw anything else.
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "common/error.h"
+#include "model/model.h"
+#include "model_reference_support.h"
+
+using namespace reftest;
+
+namespace {
+
+constexpr double kRelTol = 5e-5;      // of max(1, max |ref logit|)
+constexpr double kLossTol = 2e-4;     // absolute, nats, per next-token loss
+
+struct Outcome {
+    bool threwLsError = false;
+    bool threwOther = false;
+    QString message;
+};
+
+Outcome tryLoad(const QString& dir) {
+    Outcome o;
+    try {
+        ls::Model m = ls::Model::load(dir.toStdString());
+        (void)m;
+    } catch (const ls::Error& e) {
+        o.threwLsError = true;
+        o.message = QString::fromStdString(e.what());
+    } catch (const std::exception& e) {
+        o.threwOther = true;
+        o.message = QString::fromStdString(e.what());
+    } catch (...) {
+        o.threwOther = true;
+        o.message = "unknown exception";
+    }
+    return o;
+}
+
+}  // namespace
+
+class TestModel : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir base_;
+    QString gpt2Dir_, llamaDir_, shardedDir_;
+    QStringList report_;
+
+private slots:
+    void initTestCase();
+    void referenceSelfCheck();
+    void goldenLogits_data();
+    void goldenLogits();
+    void badInput_data();
+    void badInput();
+    void logitsBadInput();
+    void cleanupTestCase();
+};
+
+void TestModel::initTestCase() {
+    QVERIFY2(QFileInfo::exists(python()), qPrintable("no python at " + python()));
+    QVERIFY2(QFileInfo::exists(makeModelScript()), qPrintable(makeModelScript()));
+    QVERIFY(base_.isValid());
+    gpt2Dir_ = base_.filePath("gpt2");
+    llamaDir_ = base_.filePath("llama");
+    shardedDir_ = base_.filePath("llama-sharded");
+    QString err = makeModel(gpt2Dir_, {"--arch", "gpt2", "--dtype", "f32", "--dim", "32", "--ctx", "64",
+                                       "--vocab", "200", "--tokens", "16"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    err = makeModel(llamaDir_, {"--arch", "llama", "--dtype", "f32", "--dim", "32", "--ctx", "64",
+                                "--vocab", "200", "--tokens", "16", "--kv-heads", "2", "--tied", "0"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    err = makeModel(shardedDir_, {"--arch", "llama", "--dtype", "bf16", "--dim", "32", "--ctx", "64",
+                                  "--vocab", "200", "--tokens", "16", "--sharded"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+}
+
+// The reference itself: two independent formulations agree, and the mistakes the golden
+// tests must catch move the logits well beyond the tolerance.
+void TestModel::referenceSelfCheck() {
+    ProcResult r = runProcess(python(), {sourceDir() + "/tests/reference/check_reference.py"}, 300000);
+    QVERIFY2(r.finished && !r.crashed && r.exitCode == 0, qPrintable(r.describe("check_reference.py")));
+}
+
+void TestModel::goldenLogits_data() {
+    QTest::addColumn<QStringList>("args");
+    const QStringList dtypes{"f32", "f16", "bf16"};
+    const QStringList small{"--vocab", "300", "--ctx", "128", "--tokens", "64"};
+    for (const QString& dt : dtypes) {
+        QStringList g{"--arch", "gpt2", "--dtype", dt};
+        g += small;
+        QTest::newRow(qPrintable("gpt2-" + dt + "-plain")) << g;
+        QTest::newRow(qPrintable("gpt2-" + dt + "-transformer-prefix-buffers"))
+            << (g + QStringList{"--prefix", "--buffers", "--seed", "7"});
+        QTest::newRow(qPrintable("gpt2-" + dt + "-sharded")) << (g + QStringList{"--sharded", "--seed", "8"});
+    }
+    for (const QString& dt : dtypes) {
+        QStringList l{"--arch", "llama", "--dtype", dt};
+        l += small;
+        QTest::newRow(qPrintable("llama-" + dt + "-tied-mha")) << (l + QStringList{"--tied", "1"});
+        QTest::newRow(qPrintable("llama-" + dt + "-untied-gqa"))
+            << (l + QStringList{"--tied", "0", "--kv-heads", "2", "--seed", "11"});
+        QTest::newRow(qPrintable("llama-" + dt + "-rope-llama3"))
+            << (l + QStringList{"--kv-heads", "1", "--rope-scaling", "llama3", "--rope-orig-max", "64",
+                                "--seed", "12"});
+        QTest::newRow(qPrintable("llama-" + dt + "-head-dim"))
+            << (l + QStringList{"--head-dim", "32", "--kv-heads", "2", "--tied", "0", "--seed", "13"});
+    }
+    // Variants, float32.
+    QTest::newRow("gpt2-n_inner-eps-tiekey-3layers")
+        << QStringList{"--arch", "gpt2", "--ffn", "96", "--eps", "0.02", "--tied-key", "1", "--layers", "3",
+                       "--dim", "48", "--heads", "3", "--vocab", "500", "--ctx", "64", "--tokens", "40",
+                       "--seed", "21"};
+    QTest::newRow("gpt2-full-context-shuffled")
+        << QStringList{"--arch", "gpt2", "--ctx", "48", "--tokens", "48", "--shuffle", "--prefix", "--seed", "22"};
+    QTest::newRow("llama-sharded-eps")
+        << QStringList{"--arch", "llama", "--sharded", "--tied", "0", "--eps", "0.02", "--kv-heads", "2",
+                       "--seed", "23"};
+    QTest::newRow("llama-rope-llama3-old-type-key")
+        << QStringList{"--arch", "llama", "--rope-scaling", "llama3-type", "--rope-orig-max", "32",
+                       "--rope-factor", "4", "--rope-high", "2", "--seed", "24"};
+    QTest::newRow("llama-rope-llama3-published-numbers")
+        << QStringList{"--arch", "llama", "--rope-scaling", "llama3", "--rope-theta", "500000",
+                       "--seed", "25"};
+    QTest::newRow("llama-rope-linear")
+        << QStringList{"--arch", "llama", "--rope-scaling", "linear", "--rope-factor", "4", "--seed", "26"};
+    QTest::newRow("llama-theta-8heads-full-context")
+        << QStringList{"--arch", "llama", "--heads", "8", "--kv-heads", "4", "--rope-theta", "1000",
+                       "--ctx", "40", "--tokens", "40", "--seed", "27"};
+    QTest::newRow("llama-attention-mlp-bias")
+        << QStringList{"--arch", "llama", "--attn-bias", "1", "--mlp-bias", "1", "--kv-heads", "2",
+                       "--tied", "0", "--seed", "28"};
+}
+
+void TestModel::goldenLogits() {
+    QFETCH(QStringList, args);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString dir = tmp.filePath("model");
+    const QString err = makeModel(dir, args);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+
+    const QJsonObject ref = readJsonObject(dir + "/reference.json");
+    const QJsonObject cfgJson = readJsonObject(dir + "/config.json");
+    QVERIFY(!ref.isEmpty() && !cfgJson.isEmpty());
+    const Npy ids = readNpy(dir + "/input_ids.npy");
+    const Npy refLogits = readNpy(dir + "/ref_logits.npy");
+    const Npy refLosses = readNpy(dir + "/ref_losses.npy");
+    QVERIFY2(ids.error.isEmpty(), qPrintable(ids.error));
+    QVERIFY2(refLogits.error.isEmpty(), qPrintable(refLogits.error));
+    QVERIFY2(refLosses.error.isEmpty(), qPrintable(refLosses.error));
+    const int T = int(ids.values.size());
+    const int V = ref["vocab_size"].toInt();
+    QCOMPARE(refLogits.shape.size(), size_t(2));
+    QCOMPARE(refLogits.shape[0], int64_t(T));
+    QCOMPARE(refLogits.shape[1], int64_t(V));
+
+    std::unique_ptr<ls::Model> model;
+    try {
+        model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString()));
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("Model::load threw: ") + e.what()));
+    }
+
+    // Configuration as parsed.
+    const ls::ModelConfig& c = model->config();
+    const bool llama = ref["arch"].toString() == "llama";
+    QCOMPARE(QString::fromStdString(c.modelType), ref["model_type"].toString());
+    QCOMPARE(c.numLayers, ref["layers"].toInt());
+    QCOMPARE(c.numHeads, ref["heads"].toInt());
+    QCOMPARE(c.numKvHeads, ref["kv_heads"].toInt());
+    QCOMPARE(c.hiddenSize, ref["dim"].toInt());
+    QCOMPARE(c.headDim, ref["head_dim"].toInt());
+    QCOMPARE(c.intermediateSize, ref["ffn_dim"].toInt());
+    QCOMPARE(c.vocabSize, V);
+    QCOMPARE(c.maxPositions, ref["context"].toInt());
+    QCOMPARE(c.tiedEmbeddings, ref["tied"].toBool());
+    const double eps = llama ? cfgJson["rms_norm_eps"].toDouble() : cfgJson["layer_norm_epsilon"].toDouble();
+    QVERIFY2(std::abs(c.normEps - eps) <= 1e-12 * eps, qPrintable(QString("normEps %1 vs %2").arg(c.normEps).arg(eps)));
+    if (llama) {
+        QCOMPARE(c.ropeTheta, cfgJson["rope_theta"].toDouble());
+        QCOMPARE(QString::fromStdString(c.activation), QString("silu"));
+        const QJsonObject rs = cfgJson["rope_scaling"].toObject();
+        if (rs.isEmpty()) {
+            QVERIFY2(c.ropeScalingType.empty() || c.ropeScalingType == "default",
+                     c.ropeScalingType.c_str());
+        } else {
+            const QString kind = rs.contains("rope_type") ? rs["rope_type"].toString() : rs["type"].toString();
+            QCOMPARE(QString::fromStdString(c.ropeScalingType), kind);
+            QCOMPARE(c.ropeScalingFactor, rs["factor"].toDouble());
+            if (kind == "llama3") {
+                QCOMPARE(c.ropeLowFreqFactor, rs["low_freq_factor"].toDouble());
+                QCOMPARE(c.ropeHighFreqFactor, rs["high_freq_factor"].toDouble());
+                QCOMPARE(c.ropeOriginalMaxPositions, rs["original_max_position_embeddings"].toInt());
+            }
+        }
+        QCOMPARE(c.attentionBias, cfgJson["attention_bias"].toBool());
+        QCOMPARE(c.mlpBias, cfgJson["mlp_bias"].toBool());
+    } else {
+        QCOMPARE(QString::fromStdString(c.activation), QString("gelu_new"));
+    }
+    QCOMPARE(QString::fromStdString(c.torchDtype), cfgJson["torch_dtype"].toString());
+    QCOMPARE(qint64(model->parameterCount()), qint64(ref["parameters"].toInteger()));
+    QCOMPARE(QString::fromStdString(model->weightDtype()), ref["dtype"].toString());
+    QCOMPARE(QString::fromStdString(model->architectureName()), ref["architecture"].toString());
+    QVERIFY(!ls::modelSummary(*model).empty());
+
+    // Logits.
+    std::vector<int32_t> input(T);
+    for (int t = 0; t < T; ++t) input[t] = int32_t(ids.values[t]);
+    std::vector<float> got;
+    try {
+        got = model->logits(input);
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("logits threw: ") + e.what()));
+    }
+    QCOMPARE(qint64(got.size()), qint64(T) * V);
+    double maxRef = 0, maxErr = 0;
+    int worstT = 0, worstV = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        maxRef = std::max(maxRef, std::abs(refLogits.values[i]));
+        const double e = std::abs(double(got[i]) - refLogits.values[i]);
+        if (!(e <= maxErr)) {  // also catches NaN
+            maxErr = std::isnan(e) ? INFINITY : e;
+            worstT = int(i / V);
+            worstV = int(i % V);
+        }
+    }
+    const double tol = kRelTol * std::max(1.0, maxRef);
+    // Argmax per position (rows whose top two reference logits are closer than 2*tol are
+    // genuinely ambiguous and not counted).
+    int argmaxMismatch = 0, firstMismatch = -1;
+    for (int t = 0; t < T; ++t) {
+        const double* r = refLogits.values.data() + size_t(t) * V;
+        const float* g = got.data() + size_t(t) * V;
+        int ra = int(std::max_element(r, r + V) - r);
+        int ga = int(std::max_element(g, g + V) - g);
+        double second = -INFINITY;
+        for (int v = 0; v < V; ++v)
+            if (v != ra) second = std::max(second, r[v]);
+        if (ra != ga && r[ra] - second > 2 * tol) {
+            ++argmaxMismatch;
+            if (firstMismatch < 0) firstMismatch = t;
+        }
+    }
+    // Next-token losses from the runtime's logits vs the reference losses.
+    double maxLossErr = 0;
+    for (int t = 0; t + 1 < T; ++t) {
+        const float* g = got.data() + size_t(t) * V;
+        double m = -INFINITY;
+        for (int v = 0; v < V; ++v) m = std::max(m, double(g[v]));
+        double s = 0;
+        for (int v = 0; v < V; ++v) s += std::exp(double(g[v]) - m);
+        const double loss = m + std::log(s) - g[int(input[t + 1])];
+        maxLossErr = std::max(maxLossErr, std::abs(loss - refLosses.values[t]));
+    }
+    const QString line = QString("%1: T=%2 V=%3 max|ref|=%4 max err=%5 (tol %6, ratio %7) at [t=%8, v=%9] "
+                                 "got %10 want %11; argmax mismatches %12; max loss err %13")
+                             .arg(QTest::currentDataTag()).arg(T).arg(V).arg(maxRef, 0, 'g', 4)
+                             .arg(maxErr, 0, 'e', 2).arg(tol, 0, 'e', 2).arg(maxErr / tol, 0, 'f', 3)
+                             .arg(worstT).arg(worstV)
+                             .arg(got.empty() ? 0.0 : double(got[size_t(worstT) * V + worstV]), 0, 'g', 7)
+                             .arg(refLogits.values[size_t(worstT) * V + worstV], 0, 'g', 7)
+                             .arg(argmaxMismatch).arg(maxLossErr, 0, 'e', 2);
+    qInfo().noquote() << line;
+    report_ << line;
+    QVERIFY2(maxErr <= tol, qPrintable(line));
+    QVERIFY2(argmaxMismatch == 0, qPrintable(line + QString(" (first at t=%1)").arg(firstMismatch)));
+    QVERIFY2(maxLossErr <= kLossTol, qPrintable(line));
+
+    // Causality / no state between calls: a prefix gives the same rows.
+    const int half = T / 2 + 1;
+    std::vector<int32_t> prefix(input.begin(), input.begin() + half);
+    std::vector<float> gotPrefix = model->logits(prefix);
+    QCOMPARE(qint64(gotPrefix.size()), qint64(half) * V);
+    double prefixErr = 0;
+    for (size_t i = 0; i < gotPrefix.size(); ++i)
+        prefixErr = std::max(prefixErr, std::abs(double(gotPrefix[i]) - refLogits.values[i]));
+    QVERIFY2(prefixErr <= tol, qPrintable(QString("prefix of %1 tokens: max err %2 > tol %3")
+                                              .arg(half).arg(prefixErr).arg(tol)));
+    // Single token.
+    std::vector<float> one = model->logits({input[0]});
+    QCOMPARE(qint64(one.size()), qint64(V));
+    double oneErr = 0;
+    for (int v = 0; v < V; ++v) oneErr = std::max(oneErr, std::abs(double(one[v]) - refLogits.values[v]));
+    QVERIFY2(oneErr <= tol, qPrintable(QString("single token: max err %1 > tol %2").arg(oneErr).arg(tol)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------------------
+// Each case: which base model to copy, a mutation, what the message must name, and words of
+// which at least one must appear (the problem).
+using Mutation = std::function<QString(const QString& dir)>;  // returns "" or a setup error
+Q_DECLARE_METATYPE(Mutation)
+
+namespace {
+
+const QStringList kMissingWords{"missing", "not found", "no such", "does not exist", "doesn't exist",
+                                "cannot open", "can't open", "could not open", "cannot read", "not exist",
+                                "no config", "no model", "absent"};
+const QStringList kBeyondWords{"beyond", "exceed", "past", "end", "truncat", "larger", "outside",
+                               "only", "short", "bytes", "size", "out of range", "out of bounds"};
+
+QString setJson(const QString& path, const std::function<void(QJsonObject&)>& edit) {
+    QJsonObject o = readJsonObject(path);
+    if (o.isEmpty()) return "cannot read " + path;
+    edit(o);
+    return writeFile(path, QJsonDocument(o).toJson()) ? QString() : "cannot write " + path;
+}
+
+QString editSt(const QString& path, const std::function<QString(StFile&)>& edit) {
+    StFile f = readSafetensors(path);
+    if (!f.ok) return "cannot parse " + path;
+    QString e = edit(f);
+    if (!e.isEmpty()) return e;
+    return writeSafetensors(path, f) ? QString() : "cannot write " + path;
+}
+
+QString removeFile(const QString& path) { return QFile::remove(path) ? QString() : "cannot remove " + path; }
+
+QString retypeTensor(const QString& path, const QString& name, const QString& dtype) {
+    // Replace an F32 tensor by a 1-byte dtype with the same shape (consistent offsets), so the
+    // only problem is the dtype.
+    return editSt(path, [&](StFile& f) -> QString {
+        int i = indexOf(f, name);
+        if (i < 0) return "no tensor " + name;
+        f.entries[i].dtype = dtype;
+        f.entries[i].data = QByteArray(f.entries[i].data.size() / 4, '\x01');
+        return {};
+    });
+}
+
+QString overrideOffsets(const QString& path, const QString& name,
+                        const std::function<QPair<qint64, qint64>(QPair<qint64, qint64>, qint64)>& fn) {
+    StFile f = readSafetensors(path);
+    if (!f.ok) return "cannot parse " + path;
+    if (indexOf(f, name) < 0) return "no tensor " + name;
+    const qint64 total = dataOf(f).size();
+    QMap<QString, QPair<qint64, qint64>> ov;
+    ov[name] = fn(naturalOffsets(f, name), total);
+    return writeSafetensors(path, f, ov) ? QString() : "cannot write";
+}
+
+}  // namespace
+
+void TestModel::badInput_data() {
+    QTest::addColumn<QString>("baseModel");   // "gpt2" | "llama" | "sharded" | "" (none)
+    QTest::addColumn<Mutation>("mutate");
+    QTest::addColumn<QStringList>("mustMention");  // every one of these
+    QTest::addColumn<QStringList>("anyWord");      // at least one of these
+
+    auto st = [](const QString& d) { return d + "/model.safetensors"; };
+
+    QTest::newRow("missing directory") << QString("") << Mutation([](const QString&) { return QString(); })
+                                       << QStringList{"no-such-model-dir"} << kMissingWords;
+    QTest::newRow("missing config.json")
+        << "gpt2" << Mutation([](const QString& d) { return removeFile(d + "/config.json"); })
+        << QStringList{"config.json"} << kMissingWords;
+    QTest::newRow("invalid JSON config")
+        << "gpt2" << Mutation([](const QString& d) {
+               return writeFile(d + "/config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2,,}") ? QString() : "w";
+           })
+        << QStringList{"config.json"} << QStringList{"json", "parse", "invalid", "syntax", "malformed"};
+    QTest::newRow("config not an object")
+        << "gpt2" << Mutation([](const QString& d) { return writeFile(d + "/config.json", "[1, 2]") ? QString() : "w"; })
+        << QStringList{"config.json"} << QStringList{"object", "json", "invalid", "expected", "model_type"};
+    QTest::newRow("unknown model_type bert")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["model_type"] = "bert"; });
+           })
+        << QStringList{"config.json", "bert"} << QStringList{"unsupported", "unknown", "not supported"};
+    QTest::newRow("config missing n_layer")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o.remove("n_layer"); });
+           })
+        << QStringList{"config.json", "n_layer"} << kMissingWords;
+    QTest::newRow("config n_embd is a string")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["n_embd"] = "thirty-two"; });
+           })
+        << QStringList{"config.json", "n_embd"} << QStringList{"integer", "number", "type", "invalid", "expected"};
+    QTest::newRow("config vocab_size 0")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["vocab_size"] = 0; });
+           })
+        << QStringList{"config.json", "vocab_size"} << QStringList{"positive", "invalid", "must", "> 0", "zero", ">= 1", "at least"};
+    QTest::newRow("gpt2 n_embd not divisible by n_head")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["n_head"] = 5; });
+           })
+        << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
+    QTest::newRow("llama hidden_size not divisible by heads")
+        << "llama" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["num_attention_heads"] = 3; });
+           })
+        << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
+    QTest::newRow("llama heads not divisible by kv heads")
+        << "llama" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["num_key_value_heads"] = 3; });
+           })
+        << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
+    QTest::newRow("llama unknown rope_scaling type")
+        << "llama" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) {
+                   o["rope_scaling"] = QJsonObject{{"rope_type", "warp-drive"}, {"factor", 2.0}};
+               });
+           })
+        << QStringList{"config.json", "warp-drive"} << QStringList{"unsupported", "unknown", "not supported"};
+    QTest::newRow("missing model.safetensors")
+        << "gpt2" << Mutation([st](const QString& d) { return removeFile(st(d)); })
+        << QStringList{"model.safetensors"} << kMissingWords;
+    QTest::newRow("empty safetensors file")
+        << "gpt2" << Mutation([st](const QString& d) { return writeFile(st(d), "") ? QString() : "w"; })
+        << QStringList{"model.safetensors"} << (kBeyondWords + QStringList{"empty", "header", "small"});
+    QTest::newRow("truncated mid-data")
+        << "gpt2" << Mutation([st](const QString& d) {
+               QByteArray b = readFile(st(d));
+               return writeFile(st(d), b.left(b.size() - b.size() / 3)) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << kBeyondWords;
+    QTest::newRow("truncated mid-header")
+        << "gpt2" << Mutation([st](const QString& d) {
+               QByteArray b = readFile(st(d));
+               return writeFile(st(d), b.left(200)) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << (kBeyondWords + QStringList{"header"});
+    QTest::newRow("header length bigger than file")
+        << "gpt2" << Mutation([st](const QString& d) {
+               QByteArray b = readFile(st(d));
+               qToLittleEndian<quint64>(quint64(b.size()) + 1000, reinterpret_cast<uchar*>(b.data()));
+               return writeFile(st(d), b) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << (kBeyondWords + QStringList{"header"});
+    QTest::newRow("header length absurd (2^63)")
+        << "gpt2" << Mutation([st](const QString& d) {
+               QByteArray b = readFile(st(d));
+               qToLittleEndian<quint64>(quint64(1) << 63, reinterpret_cast<uchar*>(b.data()));
+               return writeFile(st(d), b) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << (kBeyondWords + QStringList{"header"});
+    QTest::newRow("header JSON invalid")
+        << "gpt2" << Mutation([st](const QString& d) {
+               StFile f = readSafetensors(st(d));
+               QByteArray h = headerJson(f);
+               const int n = int(h.size());
+               h = h.left(n / 2) + QByteArray(n - n / 2, ' ');  // unterminated JSON, same length
+               return writeFile(st(d), assembleSafetensors(h, dataOf(f))) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << QStringList{"json", "parse", "invalid", "syntax", "malformed", "header"};
+    QTest::newRow("header not an object")
+        << "gpt2" << Mutation([st](const QString& d) {
+               StFile f = readSafetensors(st(d));
+               return writeFile(st(d), assembleSafetensors("[1,2,3]", dataOf(f))) ? QString() : "w";
+           })
+        << QStringList{"model.safetensors"} << QStringList{"object", "json", "invalid", "header", "expected"};
+    QTest::newRow("data_offsets end beyond file")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return overrideOffsets(st(d), "ln_f.weight", [](QPair<qint64, qint64> o, qint64 total) {
+                   return QPair<qint64, qint64>(total - 16, total - 16 + (o.second - o.first) + 64);
+               });
+           })
+        << QStringList{"model.safetensors", "ln_f.weight"} << kBeyondWords;
+    QTest::newRow("data_offsets begin > end")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return overrideOffsets(st(d), "wpe.weight", [](QPair<qint64, qint64> o, qint64) {
+                   return QPair<qint64, qint64>(o.second, o.first);
+               });
+           })
+        << QStringList{"model.safetensors", "wpe.weight"}
+        << QStringList{"begin", "offset", "end", "invalid", "negative", "before", "greater", "size", "bytes"};
+    QTest::newRow("data_offsets size != shape * dtype")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return overrideOffsets(st(d), "h.0.ln_2.bias", [](QPair<qint64, qint64> o, qint64) {
+                   return QPair<qint64, qint64>(o.first, o.second - 4);
+               });
+           })
+        << QStringList{"model.safetensors", "h.0.ln_2.bias"}
+        << QStringList{"size", "bytes", "shape", "match", "expected"};
+    QTest::newRow("dtype I8")
+        << "gpt2" << Mutation([st](const QString& d) { return retypeTensor(st(d), "h.1.ln_1.weight", "I8"); })
+        << QStringList{"model.safetensors", "h.1.ln_1.weight", "I8"}
+        << QStringList{"dtype", "type", "unsupported", "not supported"};
+    QTest::newRow("dtype U8")
+        << "llama" << Mutation([st](const QString& d) { return retypeTensor(st(d), "model.norm.weight", "U8"); })
+        << QStringList{"model.safetensors", "model.norm.weight", "U8"}
+        << QStringList{"dtype", "type", "unsupported", "not supported"};
+    QTest::newRow("dtype BOOL")
+        << "gpt2" << Mutation([st](const QString& d) { return retypeTensor(st(d), "ln_f.bias", "BOOL"); })
+        << QStringList{"model.safetensors", "ln_f.bias", "BOOL"}
+        << QStringList{"dtype", "type", "unsupported", "not supported"};
+    QTest::newRow("dtype unknown name")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "ln_f.bias");
+                   if (i < 0) return "no ln_f.bias";
+                   f.entries[i].dtype = "Q4_K";
+                   return {};
+               });
+           })
+        << QStringList{"model.safetensors", "ln_f.bias", "Q4_K"}
+        << QStringList{"dtype", "type", "unsupported", "not supported", "unknown"};
+    QTest::newRow("required tensor missing (gpt2)")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "h.1.mlp.c_fc.weight");
+                   if (i < 0) return "no tensor";
+                   f.entries.removeAt(i);
+                   return {};
+               });
+           })
+        << QStringList{"h.1.mlp.c_fc.weight"} << kMissingWords;
+    QTest::newRow("required tensor missing (llama lm_head, untied)")
+        << "llama" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "lm_head.weight");
+                   if (i < 0) return "no tensor";
+                   f.entries.removeAt(i);
+                   return {};
+               });
+           })
+        << QStringList{"lm_head.weight"} << kMissingWords;
+    QTest::newRow("tensor of the wrong shape")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "h.0.attn.c_proj.weight");  // (32, 32) -> (32, 16)
+                   if (i < 0) return "no tensor";
+                   f.entries[i].shape = QJsonArray{32, 16};
+                   f.entries[i].data = f.entries[i].data.left(32 * 16 * 4);
+                   return {};
+               });
+           })
+        << QStringList{"h.0.attn.c_proj.weight"} << QStringList{"shape", "expected", "dimension"};
+    QTest::newRow("llama k_proj shape for wrong kv heads")
+        << "llama" << Mutation([st](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["num_key_value_heads"] = 4; });
+           })
+        << QStringList{"k_proj"} << QStringList{"shape", "expected", "dimension"};
+    QTest::newRow("embedding rows != vocab_size")
+        << "gpt2" << Mutation([](const QString& d) {
+               return setJson(d + "/config.json", [](QJsonObject& o) { o["vocab_size"] = 250; });
+           })
+        << QStringList{"wte.weight"} << QStringList{"shape", "expected", "dimension", "vocab"};
+    QTest::newRow("sharded: missing shard")
+        << "sharded" << Mutation([](const QString& d) { return removeFile(d + "/model-00002-of-00002.safetensors"); })
+        << QStringList{"model-00002-of-00002.safetensors"} << kMissingWords;
+    QTest::newRow("sharded: index invalid JSON")
+        << "sharded" << Mutation([](const QString& d) {
+               return writeFile(d + "/model.safetensors.index.json", "{\"weight_map\": {") ? QString() : "w";
+           })
+        << QStringList{"model.safetensors.index.json"} << QStringList{"json", "parse", "invalid", "syntax", "malformed"};
+    QTest::newRow("sharded: index without weight_map")
+        << "sharded" << Mutation([](const QString& d) {
+               return writeFile(d + "/model.safetensors.index.json", "{\"metadata\": {}}") ? QString() : "w";
+           })
+        << QStringList{"model.safetensors.index.json", "weight_map"} << (kMissingWords + QStringList{"no "});
+    QTest::newRow("sharded: tensor listed in the index but absent from its shard")
+        << "sharded" << Mutation([](const QString& d) {
+               const QString shard = d + "/" + readJsonObject(d + "/model.safetensors.index.json")["weight_map"]
+                                                   .toObject()["model.norm.weight"].toString();
+               return editSt(shard, [](StFile& f) -> QString {
+                   int i = indexOf(f, "model.norm.weight");
+                   if (i < 0) return "no tensor";
+                   f.entries.removeAt(i);
+                   return {};
+               });
+           })
+        << QStringList{"model.norm.weight"} << (kMissingWords + QStringList{"not in", "lacks", "does not contain"});
+    QTest::newRow("sharded: index lists no shard for a required tensor")
+        << "sharded" << Mutation([](const QString& d) {
+               const QString idx = d + "/model.safetensors.index.json";
+               const QString shard = d + "/" + readJsonObject(idx)["weight_map"].toObject()["model.layers.1.mlp.up_proj.weight"].toString();
+               QString e = editSt(shard, [](StFile& f) -> QString {
+                   int i = indexOf(f, "model.layers.1.mlp.up_proj.weight");
+                   if (i < 0) return "no tensor";
+                   f.entries.removeAt(i);
+                   return {};
+               });
+               if (!e.isEmpty()) return e;
+               return setJson(idx, [](QJsonObject& o) {
+                   QJsonObject wm = o["weight_map"].toObject();
+                   wm.remove("model.layers.1.mlp.up_proj.weight");
+                   o["weight_map"] = wm;
+               });
+           })
+        << QStringList{"model.layers.1.mlp.up_proj.weight"} << kMissingWords;
+}
+
+void TestModel::badInput() {
+    QFETCH(QString, baseModel);
+    QFETCH(Mutation, mutate);
+    QFETCH(QStringList, mustMention);
+    QFETCH(QStringList, anyWord);
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QString dir = tmp.filePath("no-such-model-dir");
+    if (!baseModel.isEmpty()) {
+        dir = tmp.filePath("model");
+        const QString src = baseModel == "gpt2" ? gpt2Dir_ : baseModel == "llama" ? llamaDir_ : shardedDir_;
+        QVERIFY(copyDir(src, dir));
+    }
+    const QString setup = mutate(dir);
+    QVERIFY2(setup.isEmpty(), qPrintable("test setup: " + setup));
+
+    const Outcome o = tryLoad(dir);
+    const QString line = QString("%1 -> %2: %3")
+                             .arg(QTest::currentDataTag(),
+                                  o.threwLsError ? "ls::Error" : o.threwOther ? "OTHER EXCEPTION" : "NO ERROR",
+                                  o.message);
+    qInfo().noquote() << line;
+    report_ << line;
+    QVERIFY2(!o.threwOther, qPrintable("expected ls::Error, got another exception: " + o.message));
+    QVERIFY2(o.threwLsError, "Model::load accepted the broken model");
+    for (const QString& m : mustMention)
+        QVERIFY2(o.message.contains(m), qPrintable(QString("message does not name '%1': %2").arg(m, o.message)));
+    QVERIFY2(mentionsAny(o.message, anyWord),
+             qPrintable(QString("message names no problem word of [%1]: %2").arg(anyWord.join(", "), o.message)));
+}
+
+void TestModel::logitsBadInput() {
+    ls::Model model = ls::Model::load(gpt2Dir_.toStdString());  // vocab 200, context 64
+    auto expectError = [&](const std::vector<int32_t>& ids, const QStringList& anyWord, const char* what) {
+        QString msg;
+        bool lsErr = false, other = false;
+        try {
+            model.logits(ids);
+        } catch (const ls::Error& e) {
+            lsErr = true;
+            msg = e.what();
+        } catch (const std::exception& e) {
+            other = true;
+            msg = e.what();
+        }
+        const QString line = QString("logits(%1) -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
+        qInfo().noquote() << line;
+        report_ << line;
+        QVERIFY2(lsErr, qPrintable(line));
+        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+    };
+    std::vector<int32_t> ids(10, 5);
+    ids[7] = 200;
+    expectError(ids, {"vocab", "200"}, "id == vocab");
+    ids[7] = 123456;
+    expectError(ids, {"vocab", "123456"}, "id 123456");
+    ids[7] = -1;
+    expectError(ids, {"vocab", "-1", "negative"}, "id -1");
+    expectError(std::vector<int32_t>(65, 3), {"context", "64", "65", "too many", "maximum", "positions"}, "65 tokens > context 64");
+    expectError(std::vector<int32_t>(100000, 3), {"context", "64", "100000", "too many", "maximum", "positions"}, "100000 tokens");
+    // Exactly the context is fine.
+    std::vector<float> full = model.logits(std::vector<int32_t>(64, 3));
+    QCOMPARE(qint64(full.size()), qint64(64) * 200);
+    for (float v : full) QVERIFY(std::isfinite(v));
+    // Empty input: either an empty result or an ls::Error, never a crash.
+    try {
+        std::vector<float> none = model.logits({});
+        QVERIFY(none.empty());
+    } catch (const ls::Error&) {
+    }
+}
+
+void TestModel::cleanupTestCase() {
+    qInfo().noquote() << "==== summary ====";
+    for (const QString& l : report_) qInfo().noquote() << l;
+}
+
+QTEST_GUILESS_MAIN(TestModel)
+#include "test_model.moc"

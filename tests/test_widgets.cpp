@@ -1,0 +1,352 @@
+// Widgets, offscreen: binning and summary numbers, what the histogram view draws and
+// exports (bars, ranges, PNG pixels, SVG/PDF magic, CSV rows), ETA text, summary table,
+// progress bar.
+#include <QFile>
+#include <QImage>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <qcustomplot.h>
+#include <random>
+
+#include "histogram.h"
+#include "loss_histogram_view.h"
+#include "model_summary_view.h"
+#include "task_progress_bar.h"
+
+using namespace ls::widgets;
+
+Q_DECLARE_METATYPE(std::vector<double>)
+Q_DECLARE_METATYPE(std::vector<int64_t>)
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInf = std::numeric_limits<double>::infinity();
+
+// Loss-like values: a gamma distribution (mean 2.5 nats), fixed seed.
+std::vector<double> sampleLosses(int n) {
+    std::mt19937 rng(1234);
+    std::gamma_distribution<double> gamma(2.0, 1.25);
+    std::vector<double> v(n);
+    for (double& x : v)
+        x = gamma(rng);
+    return v;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+}  // namespace
+
+class TestWidgets : public QObject {
+    Q_OBJECT
+private slots:
+    void binValues_data();
+    void binValues();
+    void summarize_data();
+    void summarize();
+    void eta_data();
+    void eta();
+
+    void histogramDrawsBins();
+    void histogramRebinsAndLogY();
+    void histogramEmpty();
+    void exportPng();
+    void exportSvgAndPdf();
+    void exportCsv();
+    void exportUnknownSuffix();
+
+    void summaryTable();
+    void progressBar();
+};
+
+// ---- binning and summary ---------------------------------------------------------------
+
+void TestWidgets::binValues_data() {
+    QTest::addColumn<std::vector<double>>("values");
+    QTest::addColumn<int>("binCount");
+    QTest::addColumn<std::vector<int64_t>>("counts");
+    QTest::addColumn<double>("lo");
+    QTest::addColumn<double>("hi");
+    QTest::addColumn<qint64>("skipped");
+
+    QTest::newRow("one per bin") << std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} << 10
+                                 << std::vector<int64_t>(10, 1) << 0.0 << 9.0 << qint64(0);
+    QTest::newRow("max in last bin") << std::vector<double>{0, 1, 2, 2} << 2
+                                     << std::vector<int64_t>{1, 3} << 0.0 << 2.0 << qint64(0);
+    QTest::newRow("all equal widened") << std::vector<double>{3, 3, 3} << 4
+                                       << std::vector<int64_t>{0, 0, 3, 0} << 2.5 << 3.5 << qint64(0);
+    QTest::newRow("non-finite skipped") << std::vector<double>{1, kNaN, kInf, 2} << 1
+                                        << std::vector<int64_t>{2} << 1.0 << 2.0 << qint64(2);
+    QTest::newRow("empty") << std::vector<double>{} << 5 << std::vector<int64_t>{} << 0.0 << 0.0
+                           << qint64(0);
+}
+
+void TestWidgets::binValues() {
+    QFETCH(std::vector<double>, values);
+    QFETCH(int, binCount);
+    QFETCH(std::vector<int64_t>, counts);
+    QFETCH(double, lo);
+    QFETCH(double, hi);
+    QFETCH(qint64, skipped);
+
+    const HistogramBins bins = ls::widgets::binValues(values, binCount);
+    QCOMPARE(bins.counts, counts);
+    QCOMPARE(bins.lo, lo);
+    QCOMPARE(bins.hi, hi);
+    QCOMPARE(qint64(bins.skipped), skipped);
+    if (!counts.empty()) {
+        QCOMPARE(bins.binLo(0), lo);
+        QCOMPARE(bins.binHi(bins.size() - 1), hi);
+    }
+}
+
+void TestWidgets::summarize_data() {
+    QTest::addColumn<std::vector<double>>("values");
+    QTest::addColumn<qint64>("count");
+    QTest::addColumn<double>("mean");
+    QTest::addColumn<double>("median");
+
+    QTest::newRow("odd") << std::vector<double>{100, 2, 4, 1, 3} << qint64(5) << 22.0 << 3.0;
+    QTest::newRow("even") << std::vector<double>{4, 1, 3, 2} << qint64(4) << 2.5 << 2.5;
+    QTest::newRow("even, skewed") << std::vector<double>{10, 0, 0, 2} << qint64(4) << 3.0 << 1.0;
+    QTest::newRow("single") << std::vector<double>{5} << qint64(1) << 5.0 << 5.0;
+    QTest::newRow("NaN left out") << std::vector<double>{1, kNaN, 3} << qint64(2) << 2.0 << 2.0;
+    QTest::newRow("empty") << std::vector<double>{} << qint64(0) << 0.0 << 0.0;
+}
+
+void TestWidgets::summarize() {
+    QFETCH(std::vector<double>, values);
+    QFETCH(qint64, count);
+    QFETCH(double, mean);
+    QFETCH(double, median);
+
+    const ValueSummary s = ls::widgets::summarize(values);
+    QCOMPARE(qint64(s.count), count);
+    QCOMPARE(s.mean, mean);
+    QCOMPARE(s.median, median);
+}
+
+void TestWidgets::eta_data() {
+    QTest::addColumn<double>("elapsed");
+    QTest::addColumn<double>("fraction");
+    QTest::addColumn<QString>("text");
+
+    QTest::newRow("half done after 10 s") << 10.0 << 0.5 << "~10 s left";
+    QTest::newRow("rounds up") << 10.0 << 0.6 << "~7 s left";  // 6.67 s
+    QTest::newRow("minutes") << 30.0 << 0.25 << "~1 min 30 s left";
+    QTest::newRow("zero-padded seconds") << 65.0 << 0.5 << "~1 min 05 s left";
+    QTest::newRow("hours") << 3600.0 << 0.5 << "~1 h 00 min left";
+    QTest::newRow("done") << 12.0 << 1.0 << "~0 s left";
+    QTest::newRow("nothing done yet") << 10.0 << 0.0 << "";
+    QTest::newRow("too early to tell") << 0.5 << 0.5 << "";
+}
+
+void TestWidgets::eta() {
+    QFETCH(double, elapsed);
+    QFETCH(double, fraction);
+    QFETCH(QString, text);
+    QCOMPARE(formatEta(estimateSecondsLeft(elapsed, fraction)), text);
+}
+
+// ---- histogram view --------------------------------------------------------------------
+
+void TestWidgets::histogramDrawsBins() {
+    const std::vector<double> losses = sampleLosses(1000);
+    LossHistogramView view;
+    view.resize(800, 500);
+    view.setBinCount(25);
+    view.setLosses(losses);
+
+    // The bars hold one data point per bin, at the bin centers, with the bin counts.
+    QCPBars* bars = view.bars();
+    QCOMPARE(bars->data()->size(), 25);
+    double sum = 0;
+    int i = 0;
+    for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it, ++i) {
+        QCOMPARE(it->key, view.bins().binCenter(i));
+        QCOMPARE(it->value, double(view.bins().counts[i]));
+        sum += it->value;
+    }
+    QCOMPARE(sum, 1000.0);
+    QCOMPARE(bars->width(), view.bins().width());
+
+    // The axes show all of the data.
+    const auto [mn, mx] = std::minmax_element(losses.begin(), losses.end());
+    const QCPRange x = view.plot()->xAxis->range();
+    QVERIFY(x.lower <= *mn && x.upper >= *mx);
+    const QCPRange y = view.plot()->yAxis->range();
+    QCOMPARE(y.lower, 0.0);
+    QVERIFY(y.upper >= view.bins().maxCount());
+
+    // Summary numbers from the data it was given.
+    const double mean = std::accumulate(losses.begin(), losses.end(), 0.0) / losses.size();
+    QCOMPARE(view.summary().count, int64_t(1000));
+    QVERIFY(qAbs(view.summary().mean - mean) < 1e-12);
+    QVERIFY(view.summaryText().contains("PPL"));
+    QVERIFY(view.summaryText().contains(QString::number(std::exp(mean), 'f', 2)));
+}
+
+void TestWidgets::histogramRebinsAndLogY() {
+    LossHistogramView view;
+    view.setLosses(sampleLosses(500));
+    view.setBinCount(40);
+    QCOMPARE(view.bars()->data()->size(), 40);
+    QCOMPARE(view.bins().total(), int64_t(500));
+
+    view.setLogY(true);
+    QCPAxis* y = view.plot()->yAxis;
+    QCOMPARE(y->scaleType(), QCPAxis::stLogarithmic);
+    QVERIFY(y->range().lower > 0 && y->range().lower <= 1);  // a bar of 1 token still shows
+    QVERIFY(y->range().upper >= view.bins().maxCount());
+
+    view.setLogY(false);
+    QCOMPARE(y->scaleType(), QCPAxis::stLinear);
+    QCOMPARE(y->range().lower, 0.0);
+}
+
+void TestWidgets::histogramEmpty() {
+    LossHistogramView view;
+    view.setLosses({1, 2, 3});
+    QVERIFY(view.hasData());
+    view.clear();
+    QVERIFY(!view.hasData());
+    QCOMPARE(view.bars()->data()->size(), 0);
+    QCOMPARE(view.summary().count, int64_t(0));
+    QVERIFY(!view.summaryText().contains("PPL"));
+}
+
+void TestWidgets::exportPng() {
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setLosses(sampleLosses(2000));
+    const QString path = dir.filePath("hist.png");
+    QString error;
+    QVERIFY2(view.exportTo(path, QSize(640, 400), &error), qPrintable(error));
+
+    const QImage image(path);
+    QCOMPARE(image.size(), QSize(640, 400));
+    // Something was drawn on the white background, and a good part of it is the blue bars.
+    int nonWhite = 0, bluish = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x) {
+            const QColor c = image.pixelColor(x, y);
+            if (c != Qt::white)
+                ++nonWhite;
+            if (c.blue() > c.red() + 40 && c.blue() > c.green() + 20)
+                ++bluish;
+        }
+    }
+    const int pixels = 640 * 400;
+    QVERIFY2(nonWhite > pixels / 20, qPrintable(QString("only %1 non-white pixels").arg(nonWhite)));
+    QVERIFY2(bluish > pixels / 20, qPrintable(QString("only %1 bar-coloured pixels").arg(bluish)));
+}
+
+void TestWidgets::exportSvgAndPdf() {
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setLosses(sampleLosses(2000));
+    QString error;
+
+    const QString svgPath = dir.filePath("hist.svg");
+    QVERIFY2(view.exportTo(svgPath, QSize(640, 400), &error), qPrintable(error));
+    const QByteArray svg = readAll(svgPath);
+    QVERIFY(svg.startsWith("<?xml"));
+    QVERIFY(svg.contains("<svg"));
+    QVERIFY(svg.contains("viewBox=\"0 0 640 400\""));  // the requested size
+    QVERIFY(svg.size() > 5000);              // bars, ticks and labels, not an empty page
+
+    const QString pdfPath = dir.filePath("hist.pdf");
+    QVERIFY2(view.exportTo(pdfPath, QSize(640, 400), &error), qPrintable(error));
+    const QByteArray pdf = readAll(pdfPath);
+    QVERIFY(pdf.startsWith("%PDF-"));
+    QVERIFY(pdf.size() > 1000);
+}
+
+void TestWidgets::exportCsv() {
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setBinCount(12);
+    view.setLosses(sampleLosses(777));
+    const QString path = dir.filePath("hist.csv");
+    QString error;
+    QVERIFY2(view.exportTo(path, {}, &error), qPrintable(error));
+
+    const QStringList lines = QString::fromUtf8(readAll(path)).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 1 + 12);
+    QCOMPARE(lines[0], QString("bin_lo,bin_hi,count"));
+    qint64 total = 0;
+    for (int i = 0; i < 12; ++i) {
+        const QStringList cells = lines[i + 1].split(',');
+        QCOMPARE(cells.size(), 3);
+        QCOMPARE(cells[0].toDouble(), view.bins().binLo(i));  // edges round-trip exactly
+        QCOMPARE(cells[1].toDouble(), view.bins().binHi(i));
+        QCOMPARE(cells[2].toLongLong(), qint64(view.bins().counts[i]));
+        total += cells[2].toLongLong();
+    }
+    QCOMPARE(total, qint64(777));
+}
+
+void TestWidgets::exportUnknownSuffix() {
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setLosses({1, 2});
+    QString error;
+    QVERIFY(!view.exportTo(dir.filePath("hist.bmpx"), {}, &error));
+    QVERIFY(error.contains("hist.bmpx"));
+    QVERIFY(!view.exportTo(dir.filePath("missing-dir/hist.csv"), {}, &error));
+    QVERIFY(error.contains("hist.csv"));
+}
+
+// ---- summary table and progress bar ----------------------------------------------------
+
+void TestWidgets::summaryTable() {
+    ModelSummaryView view;
+    view.setSections({{"Model", {{"Architecture", "GPT-2"}, {"Layers", "12"}}},
+                      {"Dataset", {{"Tokens", "5,000"}}}});
+    QCOMPARE(view.table()->rowCount(), 2 + 2 + 1);  // two titles, three rows
+    QCOMPARE(view.table()->item(2, 0)->text(), QString("Layers"));
+    QCOMPARE(view.table()->item(2, 1)->text(), QString("12"));
+    QCOMPARE(view.table()->columnSpan(0, 0), 2);  // section title spans the table
+    QCOMPARE(view.toText(), QString("Model\nArchitecture: GPT-2\nLayers: 12\nDataset\nTokens: 5,000"));
+    view.clear();
+    QCOMPARE(view.table()->rowCount(), 0);
+}
+
+void TestWidgets::progressBar() {
+    TaskProgressBar bar;
+    QSignalSpy cancel(&bar, &TaskProgressBar::cancelRequested);
+    QVERIFY(!bar.isActive());
+    bar.start("Evaluating");
+    QVERIFY(bar.isActive());
+    QCOMPARE(bar.stageText(), QString("Evaluating"));
+
+    bar.setProgress(0.25, "window 3/12");
+    QCOMPARE(bar.fraction(), 0.25);
+    QCOMPARE(bar.stageText(), QString("window 3/12"));
+    QCOMPARE(bar.etaText(), QString());  // less than a second in: no estimate yet
+    bar.setProgress(0.5, "");
+    QCOMPARE(bar.stageText(), QString("Evaluating"));  // empty stage falls back to the title
+
+    auto* button = bar.findChild<QPushButton*>();
+    QVERIFY(button);
+    button->click();
+    QCOMPARE(cancel.count(), 1);
+    QVERIFY(!button->isEnabled());
+    bar.setProgress(0.6, "window 7/12");
+    QVERIFY(bar.stageText().startsWith("Canceling"));  // stays until the task ends
+
+    bar.finish();
+    QVERIFY(!bar.isActive());
+}
+
+QTEST_MAIN(TestWidgets)
+#include "test_widgets.moc"

@@ -1,0 +1,74 @@
+#pragma once
+// Histogram of per-token loss: bars = tokens per loss bin (x: loss in nats, y: tokens),
+// a summary line computed from the values it was given, a bin-count spin box, a log-y
+// toggle and export (PNG, PDF, SVG by suffix, CSV of the bins).
+#include <QSharedPointer>
+#include <QWidget>
+#include <vector>
+
+#include "histogram.h"
+
+class QCheckBox;
+class QCPAxisTicker;
+class QCPBars;
+class QCPItemStraightLine;
+class QCPItemText;
+class QCPTextElement;
+class QCustomPlot;
+class QLabel;
+class QSpinBox;
+
+namespace ls::widgets {
+
+class LossHistogramView : public QWidget {
+    Q_OBJECT
+public:
+    explicit LossHistogramView(QWidget* parent = nullptr);
+
+    // Per-token losses (nats). Non-finite values are left out of bins and summary.
+    void setLosses(std::vector<double> losses);
+    void clear();
+    bool hasData() const { return !bins_.counts.empty(); }
+    void setTitle(const QString& title);
+
+    void setBinCount(int bins);
+    int binCount() const;
+    void setLogY(bool on);
+    bool logY() const;
+
+    const HistogramBins& bins() const { return bins_; }
+    const ValueSummary& summary() const { return summary_; }
+    QString summaryText() const;
+    QCustomPlot* plot() const { return plot_; }
+    QCPBars* bars() const { return bars_; }
+
+    // .png/.pdf/.svg -> image (size empty = as on screen), .csv -> bins. False + *error
+    // (naming the file) on failure.
+    bool exportTo(const QString& path, QSize size = {}, QString* error = nullptr) const;
+    // Rows "bin_lo,bin_hi,count", one per bin, after that header line.
+    bool exportCsv(const QString& path, QString* error = nullptr) const;
+
+private:
+    void rebin();       // values_ -> bins_, then redraw()
+    void redraw();      // bins_/summary_ -> bars, markers, ranges, labels
+    void updateYAxis();
+
+    std::vector<double> values_;
+    HistogramBins bins_;
+    ValueSummary summary_;
+
+    QLabel* summaryLabel_ = nullptr;
+    QSpinBox* binSpin_ = nullptr;
+    QCheckBox* logYCheck_ = nullptr;
+    QCustomPlot* plot_ = nullptr;
+    QCPTextElement* title_ = nullptr;
+    QCPBars* bars_ = nullptr;
+    QCPItemStraightLine* meanLine_ = nullptr;
+    QCPItemStraightLine* medianLine_ = nullptr;
+    QCPItemText* meanLabel_ = nullptr;
+    QCPItemText* medianLabel_ = nullptr;
+    QSharedPointer<QCPAxisTicker> linearTicker_;
+    QSharedPointer<QCPAxisTicker> logTicker_;
+};
+
+}  // namespace ls::widgets
