@@ -99,17 +99,20 @@ int main(int argc, char** argv) {
     std::printf("load               %.2f s (%lld parameters)\n", seconds(t0), static_cast<long long>(model.parameterCount()));
 
     std::mt19937 rng(1);
-    std::vector<int32_t> ids(static_cast<size_t>(windows * seqLen));
-    for (auto& id : ids) id = static_cast<int32_t>(rng() % vocab);
+    ls::Dataset data;  // random ids, one document
+    data.tokens.resize(static_cast<size_t>(windows * seqLen));
+    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
+    data.documentStarts = {0};
     ls::PerplexityParams params;
     params.windows.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;
     // Warm-up window (allocator, thread pool), then the timed run.
     {
-        std::vector<int32_t> warm(ids.begin(), ids.begin() + seqLen);
+        ls::Dataset warm = data;
+        warm.tokens.resize(static_cast<size_t>(seqLen));
         ls::runPerplexity(model, warm, params, progress);
     }
-    const ls::PerplexityResult r = ls::runPerplexity(model, ids, params, progress);
+    const ls::PerplexityResult r = ls::runPerplexity(model, data, params, progress);
     const double inputTokensPerSecond = windows * seqLen / r.seconds;
 
     // Forward FLOPs per input token: 2 x (block weights) + attention scores and mixing over

@@ -176,6 +176,128 @@ std::vector<WindowCase> windowCases() {
     return cases;
 }
 
+// The same loop run inside each document (respect = 1) or over the packed stream (0);
+// input lines "seqLen stride maxTokens maxWindows respect len1,len2,...".
+const char* kDocumentWindowReference = R"PY(
+import sys
+def runs(xs):
+    out, i = [], 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
+            j += 1
+        out.append(f'{xs[i]}-{xs[j]}')
+        i = j + 1
+    return ','.join(out)
+
+def hf(ids, seq_len, stride):  # ids are stream positions
+    windows, prev_end = [], 0
+    for begin in range(0, len(ids), stride):
+        end = min(begin + seq_len, len(ids))
+        trg_len = end - prev_end
+        target_ids = ids[begin:end]
+        target_ids[:-trg_len] = [-100] * len(target_ids[:-trg_len])
+        mine = [p for p in range(1, len(target_ids)) if target_ids[p] != -100]
+        if mine:
+            windows.append((f'{ids[begin]},{end - begin},{mine[0]}', [target_ids[p] for p in mine]))
+        prev_end = end
+        if end == len(ids):
+            break
+    return windows
+
+for line in sys.stdin:
+    seq_len, stride, max_tokens, max_windows, respect, lengths = line.split()
+    seq_len, stride, max_tokens, max_windows, respect = map(int, (seq_len, stride, max_tokens, max_windows, respect))
+    stride = stride or seq_len
+    lengths = [int(x) for x in lengths.split(',')]
+    stream = list(range(sum(lengths)))
+    if max_tokens > 0:
+        stream = stream[:max_tokens]
+    docs, start = [], 0
+    for n in (lengths if respect else [sum(lengths)]):
+        docs.append(stream[start:start + n])
+        start += n
+    windows = [w for ids in docs for w in hf(ids, seq_len, stride)]
+    if max_windows > 0:
+        windows = windows[:max_windows]
+    print(';'.join(w for w, _ in windows) + '|' + runs([p for _, scored in windows for p in scored]))
+)PY";
+
+struct DocumentWindowCase {
+    std::vector<int64_t> lengths;  // tokens per document
+    int seqLen, stride;
+    int64_t maxTokens, maxWindows;
+    bool respect;
+    QString lengthsText() const {
+        QStringList parts;
+        for (int64_t n : lengths) parts << QString::number(n);
+        return parts.join(',');
+    }
+    QString key() const {
+        return QString("%1 %2 %3 %4 %5 %6").arg(seqLen).arg(stride).arg(maxTokens).arg(maxWindows).arg(int(respect)).arg(lengthsText());
+    }
+    std::vector<int64_t> starts() const {
+        std::vector<int64_t> result;
+        int64_t at = 0;
+        for (int64_t n : lengths) {
+            result.push_back(at);
+            at += n;
+        }
+        return result;
+    }
+    int64_t total() const {
+        int64_t sum = 0;
+        for (int64_t n : lengths) sum += n;
+        return sum;
+    }
+};
+
+std::vector<DocumentWindowCase> documentWindowCases() {
+    std::vector<std::vector<int64_t>> layouts = {{1}, {7}, {1, 1, 1}, {2, 2}, {3, 1, 7}, {10, 10}, {2, 9, 1, 16, 4}, {4, 0, 6}};
+    uint32_t state = 12345;  // a fixed LCG: the same layouts on every run
+    const auto next = [&](uint32_t n) {
+        state = state * 1664525u + 1013904223u;
+        return (state >> 8) % n;
+    };
+    for (int k = 0; k < 16; ++k) {
+        std::vector<int64_t> layout(1 + next(12));
+        for (int64_t& n : layout) n = 1 + next(k < 8 ? 6 : 40);
+        layouts.push_back(layout);
+    }
+    std::vector<DocumentWindowCase> cases;
+    for (const auto& lengths : layouts) {
+        int64_t total = 0;
+        for (int64_t n : lengths) total += n;
+        for (int seqLen : {2, 3, 5, 8}) {
+            QList<int> strides;
+            for (int s : {0, 1, seqLen / 2, seqLen - 1})
+                if (!strides.contains(s)) strides << s;
+            for (int stride : strides)
+                for (int64_t maxTokens : {int64_t(0), total / 2 + 1})
+                    for (int64_t maxWindows : {0, 1, 4})
+                        for (bool respect : {false, true})
+                            cases.push_back({lengths, seqLen, stride, maxTokens, maxWindows, respect});
+        }
+    }
+    return cases;
+}
+
+// A hand-made .npy (format 1.0) holding `data` under the header `dict`.
+QByteArray npyBytes(const QByteArray& dict, const QByteArray& data) {
+    QByteArray header = dict;
+    header += QByteArray(int((64 - (10 + header.size() + 1) % 64) % 64), ' ') + '\n';
+    return QByteArray("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xFF) + char(header.size() >> 8) + header + data;
+}
+
+// uint16 ids, little-endian, as nanoGPT writes its .bin files.
+QByteArray binBytes(const QVector<int>& ids) {
+    QByteArray bytes;
+    for (int id : ids) bytes += char(id & 0xFF), bytes += char((id >> 8) & 0xFF);
+    return bytes;
+}
+
+std::string bytes(const QByteArray& b) { return std::string(b.constData(), size_t(b.size())); }
+
 }  // namespace
 
 class TestData : public QObject {
@@ -212,6 +334,27 @@ private slots:
     void windowsBadOptions_data();
     void windowsBadOptions();
 
+    void formatNames();
+    void detectFormatFromContent_data();
+    void detectFormatFromContent();
+    void renderPrompt_data();
+    void renderPrompt();
+    void alpacaRecords_data();
+    void alpacaRecords();
+    void textDocuments_data();
+    void textDocuments();
+    void binTokenIds();
+    void badInputs_data();
+    void badInputs();
+    void templateErrors();
+
+    void windowsOverDocuments_data();
+    void windowsOverDocuments();
+    void windowsOverDocumentsByHand_data();
+    void windowsOverDocumentsByHand();
+    void summarizeByHand_data();
+    void summarizeByHand();
+
 private:
     QString newPath(const QString& name) { return dir_.filePath(QString::number(++counter_) + "-" + name); }
     // Writes `path` with the kNpyWriter snippet; returns the expected ids file or "".
@@ -221,10 +364,41 @@ private:
     QTemporaryDir dir_;
     int counter_ = 0;
     QHash<QString, QString> windowReference_;  // WindowCase::key() -> describe() of the HF loop
+    QHash<QString, QString> documentWindowReference_;  // DocumentWindowCase::key() -> the same
+    std::optional<ls::Tokenizer> tokenizer_;  // the tiny GPT-2 style one
 };
 
 void TestData::initTestCase() {
     QVERIFY(dir_.isValid());
+
+    // A tiny GPT-2 style tokenizer: the 256 byte symbols plus one merge ("he") and <|endoftext|>
+    const QString modelDir = dir_.filePath("tiny-tokenizer");
+    QVERIFY(QDir().mkpath(modelDir));
+    const PythonRun vocab = runPython(R"PY(
+import json, sys
+bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+cs = bs[:]
+n = 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b)
+        cs.append(256 + n)
+        n += 1
+vocab = {chr(c): i for i, c in enumerate(cs)}
+vocab['he'] = 256
+vocab['<|endoftext|>'] = 257
+json.dump(vocab, open(sys.argv[1] + '/vocab.json', 'w'))
+open(sys.argv[1] + '/merges.txt', 'w').write('#version: 0.2\nh e\n')
+)PY",
+                                      {modelDir});
+    QVERIFY2(vocab.ok, qPrintable(vocab.error));
+    const QString loadError = errorOf([&] {
+        tokenizer_ = ls::Tokenizer::fromVocabAndMerges((modelDir + "/vocab.json").toStdString(),
+                                                       (modelDir + "/merges.txt").toStdString());
+    });
+    QVERIFY2(loadError.isEmpty(), qPrintable("the tokenizer did not load: " + loadError));
+    QCOMPARE(tokenizer_->eosId(), std::optional<int32_t>(257));
+
     QByteArray input;
     for (const WindowCase& c : windowCases())
         input += QString("%1 %2 %3 %4\n").arg(c.n).arg(c.seqLen).arg(c.stride).arg(c.maxTokens).toUtf8();
@@ -234,6 +408,16 @@ void TestData::initTestCase() {
     const std::vector<WindowCase> cases = windowCases();
     QVERIFY(size_t(lines.size()) >= cases.size());
     for (size_t i = 0; i < cases.size(); ++i) windowReference_.insert(cases[i].key(), QString::fromUtf8(lines[int(i)]));
+
+    QByteArray documentInput;
+    const std::vector<DocumentWindowCase> documentCases = documentWindowCases();
+    for (const DocumentWindowCase& c : documentCases) documentInput += c.key().toUtf8() + '\n';
+    const PythonRun documentRun = runPython(kDocumentWindowReference, {}, documentInput);
+    QVERIFY2(documentRun.ok, qPrintable(documentRun.error));
+    const QList<QByteArray> documentLines = documentRun.out.split('\n');
+    QVERIFY(size_t(documentLines.size()) >= documentCases.size());
+    for (size_t i = 0; i < documentCases.size(); ++i)
+        documentWindowReference_.insert(documentCases[i].key(), QString::fromUtf8(documentLines[int(i)]));
 }
 
 bool TestData::writeWithPython(const QString& path, const QString& snippet, QString* rawPath) {
@@ -363,7 +547,7 @@ void TestData::npyWriteRoundTrip_data() {
     QTest::newRow("one") << QVector<int>{7};
     QTest::newRow("extremes") << QVector<int>{0, 1, 255, 256, 65535, 65536, std::numeric_limits<int32_t>::max()};
     QVector<int> many;
-    for (int i = 0; i < 600000; ++i) many << (i * 7919) % 50257;
+    for (int i = 0; i < 600000; ++i) many << int(qint64(i) * 7919 % 50257);
     QTest::newRow("600k, several chunks") << many;
 }
 
@@ -402,8 +586,8 @@ void TestData::detectFormat_data() {
     QTest::newRow(".NPY") << "a.NPY" << "open(path, 'w').write('x')" << ls::DataFormat::Npy;
     QTest::newRow("npy content, .bin name") << "a.bin" << "save(np.arange(3, dtype=np.int32))" << ls::DataFormat::Npy;
     QTest::newRow(".txt") << "a.txt" << "open(path, 'w').write('hello')" << ls::DataFormat::Text;
-    QTest::newRow(".raw") << "wiki.test.raw" << "open(path, 'w').write(' = Title = \\n')" << ls::DataFormat::Text;
-    QTest::newRow(".tokens") << "wiki.test.tokens" << "open(path, 'w').write('x')" << ls::DataFormat::Text;
+    QTest::newRow(".raw") << "wiki.test.raw" << "open(path, 'w').write(' = Title = \\n')" << ls::DataFormat::WikiText;
+    QTest::newRow(".tokens") << "wiki.test.tokens" << "open(path, 'w').write('x')" << ls::DataFormat::WikiText;
     QTest::newRow("no extension") << "data" << "open(path, 'w').write('x')" << ls::DataFormat::Text;
     QTest::newRow("empty .txt") << "e.txt" << "open(path, 'w').close()" << ls::DataFormat::Text;
 }
@@ -465,7 +649,9 @@ void TestData::loadDatasetErrors() {
     const QString path = newPath(name);
     QString raw;
     if (!snippet.isEmpty()) QVERIFY(writeWithPython(path, snippet, &raw));
-    const QString message = errorOf([&] { ls::loadDataset(path.toStdString(), nullptr, vocabSize, format); });
+    ls::DatasetOptions options;
+    options.format = format;
+    const QString message = errorOf([&] { ls::loadDataset(path.toStdString(), nullptr, vocabSize, options); });
     QVERIFY2(message.startsWith(path + ": "), qPrintable("no error naming the file: " + message));
     for (const QString& fragment : fragments) QVERIFY2(message.contains(fragment), qPrintable(message));
 }
@@ -499,7 +685,7 @@ void TestData::utf8Invalid_data() {
     QTest::newRow("missing continuation, 2nd") << QByteArray("\xE2\x82\x28") << 0 << 1 << "missing a continuation byte";
     QTest::newRow("BOM then invalid") << QByteArray("\xEF\xBB\xBF\x80") << 3 << 1 << "continuation";
     QTest::newRow("after 1000 ASCII bytes") << QByteArray(1000, 'a') + "\xC3(" << 1000 << 1 << "missing a continuation";
-    QTest::newRow("after valid multi-byte") << QByteArray("\xE2\x82\xAC\n\xF0\x9F\x98\x80\n\xC3\xA9\xC3") << 12 << 3
+    QTest::newRow("after valid multi-byte") << QByteArray("\xE2\x82\xAC\n\xF0\x9F\x98\x80\n\xC3\xA9\xC3") << 11 << 3
                                             << "cut off";
     QByteArray lines;
     for (int i = 0; i < 50; ++i) lines += "line of text ok\n";
@@ -599,51 +785,23 @@ void TestData::textWithTokenizer() {
     QFETCH(QByteArray, text);
     QFETCH(QString, error);
 
-    // vocab.json: GPT-2's 256 byte symbols plus one merge and <|endoftext|>
-    const QString modelDir = dir_.filePath("tiny-tokenizer");
-    if (!QFile::exists(modelDir + "/vocab.json")) {
-        QDir().mkpath(modelDir);
-        const PythonRun run = runPython(R"PY(
-import json, sys
-bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
-cs = bs[:]
-n = 0
-for b in range(256):
-    if b not in bs:
-        bs.append(b)
-        cs.append(256 + n)
-        n += 1
-vocab = {chr(c): i for i, c in enumerate(cs)}
-vocab['he'] = 256
-vocab['<|endoftext|>'] = 257
-json.dump(vocab, open(sys.argv[1] + '/vocab.json', 'w'))
-open(sys.argv[1] + '/merges.txt', 'w').write('#version: 0.2\nh e\n')
-)PY",
-                                        {modelDir});
-        QVERIFY2(run.ok, qPrintable(run.error));
-    }
-    std::optional<ls::Tokenizer> tokenizer;
-    const QString loadError = errorOf([&] {
-        tokenizer = ls::Tokenizer::fromVocabAndMerges((modelDir + "/vocab.json").toStdString(),
-                                                      (modelDir + "/merges.txt").toStdString());
-    });
-    QVERIFY2(loadError.isEmpty(), qPrintable("the tokenizer did not load: " + loadError));
-
+    QVERIFY(tokenizer_);
     const QString path = newPath("corpus.txt");
     QVERIFY(writeFile(path, content));
     ls::Dataset d;
-    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer, tokenizer->vocabSize()); });
+    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer_, tokenizer_->vocabSize()); });
     if (!error.isEmpty()) {
         QVERIFY2(message.startsWith(path + ": ") && message.contains(error), qPrintable(message));
         return;
     }
     QVERIFY2(message.isEmpty(), qPrintable(message));
     QCOMPARE(d.format, ls::DataFormat::Text);
-    const std::vector<int32_t> expected = tokenizer->encode(std::string_view(text.constData(), size_t(text.size())), true);
+    const std::vector<int32_t> expected = tokenizer_->encode(std::string_view(text.constData(), size_t(text.size())), true);
     QVERIFY(!expected.empty());
-    QVERIFY(d.tokens == expected);
+    QVERIFY(d.tokens == expected);  // one paragraph: one document
+    QVERIFY(d.documentStarts == std::vector<int64_t>{0});
     // a vocabulary smaller than the ids used is caught
-    const QString small = errorOf([&] { ls::loadDataset(path.toStdString(), &*tokenizer, 2); });
+    const QString small = errorOf([&] { ls::loadDataset(path.toStdString(), &*tokenizer_, 2); });
     QVERIFY2(small.startsWith(path + ": ") && small.contains("vocabulary"), qPrintable(small));
 }
 
@@ -694,7 +852,7 @@ void TestData::windowsByHand_data() {
     QTest::newRow("chunks") << qint64(10) << 4 << 0 << qint64(0) << "0,4,1;4,4,1;8,2,1";
     QTest::newRow("last chunk of one token dropped") << qint64(9) << 4 << 4 << qint64(0) << "0,4,1;4,4,1";
     QTest::newRow("stride 2") << qint64(10) << 4 << 2 << qint64(0) << "0,4,1;2,4,2;4,4,2;6,4,2";
-    QTest::newRow("stride 3, short tail") << qint64(10) << 4 << 3 << qint64(0) << "0,4,1;3,4,3;6,4,3";
+    QTest::newRow("stride 3, short tail") << qint64(10) << 4 << 3 << qint64(0) << "0,4,1;3,4,1;6,4,1";
     QTest::newRow("stride 1") << qint64(5) << 3 << 1 << qint64(0) << "0,3,1;1,3,2;2,3,2";
     QTest::newRow("maxTokens truncates") << qint64(100) << 4 << 0 << qint64(6) << "0,4,1;4,2,1";
     QTest::newRow("maxTokens above N") << qint64(5) << 8 << 0 << qint64(50) << "0,5,1";
@@ -732,6 +890,627 @@ void TestData::windowsBadOptions() {
     QFETCH(QString, prefix);
     const QString message = errorOf([&] { ls::makeWindows(100, {seqLen, stride, maxTokens}); });
     QVERIFY2(message.startsWith(prefix + ": "), qPrintable(message));
+}
+
+// ---- formats ------------------------------------------------------------------------
+
+void TestData::formatNames() {
+    using F = ls::DataFormat;
+    const QList<QPair<F, QString>> names = {{F::Auto, "auto"},           {F::Text, "text"},
+                                            {F::WikiText, "wikitext"},   {F::AlpacaJson, "alpaca-json"},
+                                            {F::AlpacaJsonl, "alpaca-jsonl"}, {F::Npy, "npy"},
+                                            {F::Bin, "bin"}};
+    for (const auto& [format, name] : names) {
+        QCOMPARE(QString(ls::dataFormatName(format)), name);
+        QCOMPARE(ls::parseDataFormat(name.toStdString()), format);
+        const bool needsTokenizer = format == F::Text || format == F::WikiText || format == F::AlpacaJson ||
+                                    format == F::AlpacaJsonl;
+        QCOMPARE(ls::formatNeedsTokenizer(format), needsTokenizer);
+    }
+    const QString message = errorOf([] { ls::parseDataFormat("csv"); });
+    QVERIFY2(message.startsWith("--format: ") && message.contains("'csv'") && message.contains("alpaca-jsonl"),
+             qPrintable(message));
+}
+
+void TestData::detectFormatFromContent_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<ls::DataFormat>("format");
+    using F = ls::DataFormat;
+    const QByteArray array = R"([{"instruction": "a", "output": "b"}])";
+    const QByteArray lines = "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"output\": \"d\"}\n";
+    const QByteArray wiki = " \n = Valkyria Chronicles III = \n \n Senjō no Valkyria 3 .\n \n = = Gameplay = = \n";
+    QTest::newRow("JSON array, .json") << "a.json" << array << F::AlpacaJson;
+    QTest::newRow("JSON array, no extension") << "data" << array << F::AlpacaJson;
+    QTest::newRow("JSON array, .txt (content first)") << "a.txt" << array << F::AlpacaJson;
+    QTest::newRow("JSON array after BOM and blank lines") << "data" << QByteArray("\xEF\xBB\xBF \r\n\t[\n  {\"x\": 1}]")
+                                                          << F::AlpacaJson;
+    QTest::newRow("empty JSON array") << "data" << QByteArray("[]") << F::AlpacaJson;
+    QTest::newRow("array of strings") << "data" << QByteArray("[\"a\"]") << F::AlpacaJson;
+    QTest::newRow("array of numbers, .json (by name)") << "a.json" << QByteArray("[1, 2]") << F::AlpacaJson;
+    QTest::newRow("JSONL, .jsonl") << "a.jsonl" << lines << F::AlpacaJsonl;
+    QTest::newRow("JSONL, no extension") << "data" << lines << F::AlpacaJsonl;
+    QTest::newRow("JSONL named .json") << "a.json" << lines << F::AlpacaJsonl;
+    QTest::newRow("one record, long line cut by the sniff")
+        << "data" << "{\"instruction\": \"" + QByteArray(10000, 'x') + "\", \"output\": \"\xC3\xA9\"}" << F::AlpacaJsonl;
+    QTest::newRow("'[Verse 1]' is text") << "song.txt" << QByteArray("[Verse 1]\nla la\n") << F::Text;
+    QTest::newRow("'{{Infobox' is text") << "page" << QByteArray("{{Infobox person}}\n") << F::Text;
+    QTest::newRow("WikiText, .txt") << "wiki.txt" << wiki << F::WikiText;
+    QTest::newRow("WikiText, no extension") << "wiki" << wiki << F::WikiText;
+    QTest::newRow("WikiText heading without spaces around") << "wiki" << QByteArray("= Title =\ntext\n") << F::WikiText;
+    QTest::newRow("WikiText heading, CRLF") << "wiki" << QByteArray(" = Title = \r\ntext\r\n") << F::WikiText;
+    QTest::newRow("only a section heading is text") << "a" << QByteArray(" = = Section = = \ntext\n") << F::Text;
+    QTest::newRow("'a = b = c' is text") << "a" << QByteArray("a = b = c\n") << F::Text;
+    QTest::newRow("heading after 4 KB is not seen") << "a" << QByteArray(5000, 'x') + "\n = Title = \n" << F::Text;
+    QTest::newRow(".raw by name") << "wiki.train.raw" << QByteArray("plain text\n") << F::WikiText;
+    QTest::newRow(".tokens by name") << "wiki.valid.tokens" << QByteArray("plain text\n") << F::WikiText;
+    QTest::newRow(".bin") << "train.bin" << binBytes({1, 2, 50256}) << F::Bin;
+    QTest::newRow(".BIN") << "TRAIN.BIN" << binBytes({1, 2, 3}) << F::Bin;
+    QTest::newRow(".bin starting with '[' (id 91)") << "val.bin" << binBytes({91, 5, 7}) << F::Bin;
+    QTest::newRow(".bin starting with '{' and spaces") << "val.bin" << binBytes({0x207B, 0x2020, 300}) << F::Bin;
+    QTest::newRow(".npy content, no extension") << "ids" << npyBytes("{'descr': '<i4', 'fortran_order': False, 'shape': (0,), }", {})
+                                                << F::Npy;
+    QTest::newRow("empty .jsonl") << "e.jsonl" << QByteArray() << F::AlpacaJsonl;
+    QTest::newRow("empty .json") << "e.json" << QByteArray() << F::AlpacaJson;
+    QTest::newRow("plain text") << "notes" << QByteArray("Hello.\n\nWorld.\n") << F::Text;
+    QTest::newRow("binary, no extension") << "blob" << QByteArray("\x00\x01\x02", 3) << F::Text;
+}
+
+void TestData::detectFormatFromContent() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    QFETCH(ls::DataFormat, format);
+    const QString path = newPath(name);
+    QVERIFY(writeFile(path, content));
+    QCOMPARE(ls::detectFormat(path.toStdString()), format);
+}
+
+// ---- Alpaca -------------------------------------------------------------------------
+
+void TestData::renderPrompt_data() {
+    QTest::addColumn<QString>("tmpl");
+    QTest::addColumn<QString>("instruction");
+    QTest::addColumn<QString>("input");
+    QTest::addColumn<QString>("output");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("default") << ls::kAlpacaTemplate << "Add." << "2 3" << "5"
+                             << "Below is an instruction that describes a task, paired with an input that provides "
+                                "further context. Write a response that appropriately completes the request.\n\n"
+                                "### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5";
+    QTest::newRow("default, no input") << ls::kAlpacaTemplateNoInput << "Say hi." << "" << "Hi!"
+                                       << "Below is an instruction that describes a task. Write a response that "
+                                          "appropriately completes the request.\n\n"
+                                          "### Instruction:\nSay hi.\n\n### Response:\nHi!";
+    QTest::newRow("fields are not substituted again") << "{instruction}|{input}|{output}" << "{input}" << "{output}"
+                                                      << "{instruction}" << "{input}|{output}|{instruction}";
+    QTest::newRow("unknown placeholders and lone braces stay") << "{x} {instruction} { }{" << "A" << "" << ""
+                                                               << "{x} A { }{";
+    QTest::newRow("double braces") << "{{instruction}}" << "A" << "" << "" << "{A}";
+    QTest::newRow("repeated") << "{output}{output}-{input}" << "" << "I" << "B" << "BB-I";
+    QTest::newRow("no placeholders") << "plain" << "A" << "B" << "C" << "plain";
+    QTest::newRow("empty template") << "" << "A" << "B" << "C" << "";
+    QTest::newRow("cut placeholder") << "{instruction" << "A" << "" << "" << "{instruction";
+    QTest::newRow("UTF-8") << "«{instruction}» → {output}" << "café" << "" << "日本" << "«café» → 日本";
+}
+
+void TestData::renderPrompt() {
+    QFETCH(QString, tmpl);
+    QFETCH(QString, instruction);
+    QFETCH(QString, input);
+    QFETCH(QString, output);
+    QFETCH(QString, expected);
+    const std::string got = ls::renderPrompt(tmpl.toStdString(), instruction.toStdString(), input.toStdString(),
+                                             output.toStdString());
+    QCOMPARE(QString::fromStdString(got), expected);
+}
+
+// Records go through renderPrompt and the tiny tokenizer; every document must decode to
+// exactly the expected prompt followed by <|endoftext|>.
+void TestData::alpacaRecords_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<ls::DataFormat>("format");  // Auto: detected, expected JSON or JSONL by name
+    QTest::addColumn<QStringList>("templates");  // empty: the defaults; else {with input, without}
+    QTest::addColumn<qint64>("maxDocuments");
+    QTest::addColumn<QStringList>("prompts");
+    using F = ls::DataFormat;
+    const QString head = "Below is an instruction that describes a task, paired with an input that provides further "
+                         "context. Write a response that appropriately completes the request.\n\n";
+    const QString headNoInput = "Below is an instruction that describes a task. Write a response that appropriately "
+                                "completes the request.\n\n";
+    const QStringList custom = {"Q: {instruction} [{input}]\nA: {output}", "Q: {instruction}\nA: {output}"};
+    QTest::newRow("default template, with input")
+        << "a.json" << QByteArray(R"([{"instruction": "Add.", "input": "2 3", "output": "5"}])") << F::Auto
+        << QStringList() << qint64(0)
+        << QStringList{head + "### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5"};
+    QTest::newRow("default template, empty / missing / null input")
+        << "a.json"
+        << QByteArray(R"([{"instruction": "A", "input": "", "output": "1"}, {"instruction": "B", "output": "2"},
+                          {"instruction": "C", "input": null, "output": "3"}])")
+        << F::Auto << QStringList() << qint64(0)
+        << QStringList{headNoInput + "### Instruction:\nA\n\n### Response:\n1",
+                       headNoInput + "### Instruction:\nB\n\n### Response:\n2",
+                       headNoInput + "### Instruction:\nC\n\n### Response:\n3"};
+    QTest::newRow("custom templates")
+        << "a.json"
+        << QByteArray(R"([{"instruction": "x", "input": "y", "output": "z"}, {"instruction": "p", "output": "q"}])")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: x [y]\nA: z", "Q: p\nA: q"};
+    QTest::newRow("other fields ignored, escapes, UTF-8")
+        << "a.json"
+        << QByteArray(R"([{"id": 7, "instruction": "caf\u00e9 \"q\"\n", "meta": {"k": [1, null]}, "output": "日本", "text": 5}])")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: café \"q\"\n\nA: 日本"};
+    QTest::newRow("braces in fields stay")
+        << "a.json" << QByteArray(R"([{"instruction": "{output}", "input": "{input}", "output": "{instruction}"}])")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: {output} [{input}]\nA: {instruction}"};
+    QTest::newRow("JSON, no extension, BOM, pretty-printed")
+        << "records" << QByteArray("\xEF\xBB\xBF[\n  {\n    \"instruction\": \"a\",\n    \"output\": \"b\"\n  }\n]\n")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: a\nA: b"};
+    QTest::newRow("maxDocuments 2 of 3 (JSON)")
+        << "a.json"
+        << QByteArray(R"([{"instruction": "1", "output": "a"}, {"instruction": "2", "output": "b"}, {"instruction": "3", "output": "c"}])")
+        << F::Auto << custom << qint64(2) << QStringList{"Q: 1\nA: a", "Q: 2\nA: b"};
+    QTest::newRow("JSONL, blank lines and CRLF")
+        << "a.jsonl"
+        << QByteArray("{\"instruction\": \"1\", \"output\": \"a\"}\r\n\r\n  \n{\"instruction\": \"2\", \"input\": \"i\", "
+                      "\"output\": \"b\"}\r\n")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: 1\nA: a", "Q: 2 [i]\nA: b"};
+    QTest::newRow("JSONL, no extension, no final newline")
+        << "records" << QByteArray("{\"instruction\": \"1\", \"output\": \"a\"}\n{\"instruction\": \"2\", \"output\": \"b\"}")
+        << F::Auto << custom << qint64(0) << QStringList{"Q: 1\nA: a", "Q: 2\nA: b"};
+    QTest::newRow("JSONL, maxDocuments: later lines are not read")
+        << "a.jsonl" << QByteArray("{\"instruction\": \"1\", \"output\": \"a\"}\n\nnot json at all\n") << F::Auto
+        << custom << qint64(1) << QStringList{"Q: 1\nA: a"};
+    QTest::newRow("forced alpaca-jsonl on a .txt") << "a.txt" << QByteArray("{\"instruction\": \"1\", \"output\": \"a\"}\n")
+                                                   << F::AlpacaJsonl << custom << qint64(0) << QStringList{"Q: 1\nA: a"};
+    QTest::newRow("template with only {output}")
+        << "a.json" << QByteArray(R"([{"instruction": "1", "output": "a"}])") << F::Auto
+        << QStringList{"{output}", "{output}!"} << qint64(0) << QStringList{"a!"};
+}
+
+void TestData::alpacaRecords() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    QFETCH(ls::DataFormat, format);
+    QFETCH(QStringList, templates);
+    QFETCH(qint64, maxDocuments);
+    QFETCH(QStringList, prompts);
+    QVERIFY(tokenizer_);
+    const QString path = newPath(name);
+    QVERIFY(writeFile(path, content));
+    ls::DatasetOptions options;
+    options.format = format;
+    options.maxDocuments = maxDocuments;
+    if (!templates.isEmpty()) {
+        options.promptTemplate = templates[0].toStdString();
+        options.promptTemplateNoInput = templates[1].toStdString();
+    }
+    ls::Dataset d;
+    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer_, 0, options); });
+    QVERIFY2(message.isEmpty(), qPrintable(message));
+    const ls::DataFormat expectedFormat =
+        format != ls::DataFormat::Auto ? format
+        : content.trimmed().startsWith("\xEF\xBB\xBF[") || content.trimmed().startsWith('[') ? ls::DataFormat::AlpacaJson
+                                                                                             : ls::DataFormat::AlpacaJsonl;
+    QCOMPARE(d.format, expectedFormat);
+    QCOMPARE(d.documents(), qint64(prompts.size()));
+
+    std::vector<int32_t> expected;
+    for (int i = 0; i < prompts.size(); ++i) {
+        QCOMPARE(d.documentStarts[size_t(i)], int64_t(expected.size()));
+        std::vector<int32_t> ids = tokenizer_->encode(prompts[i].toStdString(), true);
+        ids.push_back(257);  // EOS
+        expected.insert(expected.end(), ids.begin(), ids.end());
+        // the rendered text, read back from the ids
+        const size_t end = i + 1 < prompts.size() ? size_t(d.documentStarts[size_t(i) + 1]) : d.tokens.size();
+        const std::vector<int32_t> document(d.tokens.begin() + d.documentStarts[size_t(i)], d.tokens.begin() + int64_t(end));
+        QCOMPARE(QString::fromStdString(tokenizer_->decode(document)), prompts[i] + "<|endoftext|>");
+    }
+    QVERIFY(d.tokens == expected);
+}
+
+// ---- text documents -------------------------------------------------------------------
+
+void TestData::textDocuments_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<ls::DataFormat>("format");  // forced; Auto: detected
+    QTest::addColumn<qint64>("maxDocuments");
+    QTest::addColumn<ls::DataFormat>("read");  // the format read
+    QTest::addColumn<QList<QByteArray>>("documents");
+    using F = ls::DataFormat;
+    using Docs = QList<QByteArray>;
+    QTest::newRow("one paragraph") << "a.txt" << QByteArray("hello world\nsecond line\n") << F::Auto << qint64(0) << F::Text
+                                   << Docs{"hello world\nsecond line\n"};
+    QTest::newRow("two paragraphs") << "a.txt" << QByteArray("p1 a\np1 b\n\np2\n") << F::Auto << qint64(0) << F::Text
+                                    << Docs{"p1 a\np1 b\n\n", "p2\n"};
+    QTest::newRow("several blank lines, no final newline") << "a.txt" << QByteArray("p1\n\n\n\np2") << F::Auto << qint64(0)
+                                                           << F::Text << Docs{"p1\n\n\n\n", "p2"};
+    QTest::newRow("whitespace-only lines are blank") << "a.txt" << QByteArray("p1\n \t \n  \np2\n") << F::Auto << qint64(0)
+                                                     << F::Text << Docs{"p1\n \t \n  \n", "p2\n"};
+    QTest::newRow("indented line is not blank") << "a.txt" << QByteArray("p1\n  indented\n") << F::Auto << qint64(0)
+                                                << F::Text << Docs{"p1\n  indented\n"};
+    QTest::newRow("CRLF") << "a.txt" << QByteArray("p1\r\n\r\np2\r\n") << F::Auto << qint64(0) << F::Text
+                          << Docs{"p1\r\n\r\n", "p2\r\n"};
+    QTest::newRow("leading blank lines are dropped") << "a.txt" << QByteArray("\n \n\np1\n\n\n") << F::Auto << qint64(0)
+                                                     << F::Text << Docs{"p1\n\n\n"};
+    QTest::newRow("BOM") << "a.txt" << QByteArray("\xEF\xBB\xBFp1\n\np2\n") << F::Auto << qint64(0) << F::Text
+                         << Docs{"p1\n\n", "p2\n"};
+    QTest::newRow("UTF-8") << "a.txt" << QByteArray("caf\xC3\xA9\n\n\xF0\x9F\x91\x8B\n") << F::Auto << qint64(0) << F::Text
+                           << Docs{"caf\xC3\xA9\n\n", "\xF0\x9F\x91\x8B\n"};
+    QTest::newRow("maxDocuments 2 of 3") << "a.txt" << QByteArray("p1\n\np2\n\np3\n") << F::Auto << qint64(2) << F::Text
+                                         << Docs{"p1\n\n", "p2\n\n"};
+    QTest::newRow("maxDocuments above the count") << "a.txt" << QByteArray("p1\n\np2\n") << F::Auto << qint64(9) << F::Text
+                                                  << Docs{"p1\n\n", "p2\n"};
+    const QByteArray wiki = " \n = Alpha = \n \n Alpha text .\n \n = = Section = = \n \n More alpha .\n \n"
+                            " = Beta = \n \n Beta text .\n \n";
+    const QByteArray alpha = " = Alpha = \n \n Alpha text .\n \n = = Section = = \n \n More alpha .\n \n";
+    const QByteArray beta = " = Beta = \n \n Beta text .\n \n";
+    QTest::newRow("WikiText articles (.raw)") << "wiki.test.raw" << wiki << F::Auto << qint64(0) << F::WikiText
+                                              << Docs{alpha, beta};
+    QTest::newRow("WikiText detected in a .txt") << "wiki.txt" << wiki << F::Auto << qint64(0) << F::WikiText
+                                                 << Docs{alpha, beta};
+    QTest::newRow("WikiText, maxDocuments 1") << "wiki.test.tokens" << wiki << F::Auto << qint64(1) << F::WikiText
+                                              << Docs{alpha};
+    QTest::newRow("WikiText, text before the first heading") << "w.raw" << QByteArray("Intro\n = A = \nx\n = B = \n")
+                                                             << F::Auto << qint64(0) << F::WikiText
+                                                             << Docs{"Intro\n", " = A = \nx\n", " = B = \n"};
+    QTest::newRow("WikiText read as plain text: paragraphs") << "wiki.txt" << wiki << F::Text << qint64(0) << F::Text
+                                                             << Docs{" = Alpha = \n \n", " Alpha text .\n \n",
+                                                                     " = = Section = = \n \n", " More alpha .\n \n",
+                                                                     " = Beta = \n \n", " Beta text .\n \n"};
+    QTest::newRow("text forced as WikiText without headings") << "a.txt" << QByteArray("p1\n\np2\n") << F::WikiText
+                                                              << qint64(0) << F::WikiText << Docs{"p1\n\np2\n"};
+}
+
+void TestData::textDocuments() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    QFETCH(ls::DataFormat, format);
+    QFETCH(qint64, maxDocuments);
+    QFETCH(ls::DataFormat, read);
+    QFETCH(QList<QByteArray>, documents);
+    QVERIFY(tokenizer_);
+    const QString path = newPath(name);
+    QVERIFY(writeFile(path, content));
+    ls::DatasetOptions options;
+    options.format = format;
+    options.maxDocuments = maxDocuments;
+    ls::Dataset d;
+    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer_, 258, options); });
+    QVERIFY2(message.isEmpty(), qPrintable(message));
+    QCOMPARE(d.format, read);
+
+    std::vector<int32_t> expected;
+    std::vector<int64_t> starts;
+    for (const QByteArray& document : documents) {
+        starts.push_back(int64_t(expected.size()));
+        const std::vector<int32_t> ids = tokenizer_->encode(bytes(document), true);
+        expected.insert(expected.end(), ids.begin(), ids.end());
+    }
+    QCOMPARE(d.documentStarts, starts);
+    QVERIFY(d.tokens == expected);
+    QCOMPARE(QByteArray::fromStdString(tokenizer_->decode(d.tokens)), documents.join());
+}
+
+// ---- .bin ---------------------------------------------------------------------------
+
+void TestData::binTokenIds() {
+    const QString path = newPath("train.bin");
+    QVERIFY(writeFile(path, binBytes({5, 0, 50256, 17, 65535, 91})));
+    const ls::Dataset d = ls::loadDataset(path.toStdString(), nullptr, 0);
+    QCOMPARE(d.format, ls::DataFormat::Bin);
+    QVERIFY(d.tokens == std::vector<int32_t>({5, 0, 50256, 17, 65535, 91}));
+    QVERIFY(d.documentStarts == std::vector<int64_t>{0});
+
+    // larger than one read chunk (1 MiB)
+    QVector<int> many;
+    for (int i = 0; i < 700001; ++i) many << int(qint64(i) * 7919 % 65536);
+    const QString large = newPath("large.bin");
+    QVERIFY(writeFile(large, binBytes(many)));
+    const ls::Dataset l = ls::loadDataset(large.toStdString(), nullptr, 65536);
+    QVERIFY(l.tokens == std::vector<int32_t>(many.begin(), many.end()));
+
+    // forced: a .dat file of uint16 ids
+    const QString dat = newPath("ids.dat");
+    QVERIFY(writeFile(dat, binBytes({1, 2, 3})));
+    ls::DatasetOptions options;
+    options.format = ls::DataFormat::Bin;
+    QVERIFY(ls::loadDataset(dat.toStdString(), nullptr, 0, options).tokens == std::vector<int32_t>({1, 2, 3}));
+}
+
+// ---- bad input ------------------------------------------------------------------------
+
+// Every case: one ls::Error "<file>: <problem>" with all the fragments.
+void TestData::badInputs_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<ls::DataFormat>("format");
+    QTest::addColumn<bool>("withTokenizer");
+    QTest::addColumn<int>("vocabSize");
+    QTest::addColumn<QStringList>("fragments");
+    using F = ls::DataFormat;
+    const QStringList empty{"the dataset is empty"};
+    QTest::newRow("empty .txt") << "e.txt" << QByteArray() << F::Auto << true << 0 << empty;
+    QTest::newRow("empty .json") << "e.json" << QByteArray() << F::Auto << true << 0 << empty;
+    QTest::newRow("empty .jsonl") << "e.jsonl" << QByteArray() << F::Auto << true << 0 << empty;
+    QTest::newRow("empty .bin") << "e.bin" << QByteArray() << F::Auto << false << 0 << empty;
+    QTest::newRow("empty .raw") << "e.raw" << QByteArray() << F::Auto << true << 0 << empty;
+    QTest::newRow("only whitespace .txt") << "w.txt" << QByteArray(" \n\n\t\r\n") << F::Auto << true << 0 << empty;
+    QTest::newRow("only whitespace .raw") << "w.raw" << QByteArray(" \n \n") << F::Auto << true << 0 << empty;
+    QTest::newRow("empty JSON array") << "a.json" << QByteArray(" [ ] ") << F::Auto << true << 0 << empty;
+    QTest::newRow("JSONL of blank lines") << "a.jsonl" << QByteArray("\n  \n\r\n") << F::Auto << true << 0 << empty;
+    QTest::newRow("invalid JSON: trailing comma")
+        << "a.json" << QByteArray(R"([{"instruction": "a", "output": "b",}])") << F::Auto << true << 0
+        << QStringList{"invalid JSON", "line 1, column 37"};
+    QTest::newRow("invalid JSON on line 3") << "a.json" << QByteArray("[\n {\"instruction\": \"a\",\n  \"output\": }\n]")
+                                            << F::Auto << true << 0 << QStringList{"invalid JSON", "line 3, column"};
+    QTest::newRow("truncated JSON") << "a.json" << QByteArray(R"([{"instruction": "a")") << F::Auto << true << 0
+                                    << QStringList{"invalid JSON", "line 1"};
+    QTest::newRow("JSON object instead of array (forced)")
+        << "a.json" << QByteArray(R"({"instruction": "a", "output": "b"})") << F::AlpacaJson << true << 0
+        << QStringList{"expected a JSON array of records", "found an object", "alpaca-jsonl"};
+    QTest::newRow("pretty-printed JSON object (read as JSONL)") << "a.json" << QByteArray("{\n  \"data\": []\n}\n") << F::Auto
+                                                                << true << 0
+                                                                << QStringList{"line 1: invalid JSON", "one complete record per line", "column"};
+    QTest::newRow("JSON string at the top") << "a.json" << QByteArray("\"text\"") << F::Auto << true << 0
+                                            << QStringList{"expected a JSON array", "found a string"};
+    QTest::newRow("array of strings") << "a.json" << QByteArray(R"(["a", "b"])") << F::Auto << true << 0
+                                      << QStringList{"record 0: expected an object", "found a string"};
+    QTest::newRow("array of numbers") << "a.json" << QByteArray("[1, 2]") << F::Auto << true << 0
+                                      << QStringList{"record 0: expected an object", "found a number"};
+    QTest::newRow("nested array") << "a.json" << QByteArray(R"([{"instruction": "a", "output": "b"}, [1]])") << F::Auto
+                                  << true << 0 << QStringList{"record 1: expected an object", "found an array"};
+    QTest::newRow("missing output") << "a.json"
+                                    << QByteArray(R"([{"instruction": "a", "output": "b"}, {"instruction": "c"}])")
+                                    << F::Auto << true << 0 << QStringList{"record 1: field 'output' is missing"};
+    QTest::newRow("missing instruction") << "a.json" << QByteArray(R"([{"input": "a", "output": "b"}])") << F::Auto << true
+                                         << 0 << QStringList{"record 0: field 'instruction' is missing"};
+    QTest::newRow("number instead of string") << "a.json" << QByteArray(R"([{"instruction": 5, "output": "b"}])")
+                                              << F::Auto << true << 0
+                                              << QStringList{"record 0: field 'instruction' is not a string (it is a number)"};
+    QTest::newRow("input is a list") << "a.json" << QByteArray(R"([{"instruction": "a", "input": ["x"], "output": "b"}])")
+                                     << F::Auto << true << 0
+                                     << QStringList{"record 0: field 'input' is not a string (it is an array)"};
+    QTest::newRow("output null") << "a.json" << QByteArray(R"([{"instruction": "a", "output": null}])") << F::Auto << true
+                                 << 0 << QStringList{"record 0: field 'output' is not a string (it is null)"};
+    QTest::newRow("output boolean at record 12")
+        << "a.json"
+        << "[" + QByteArray(R"({"instruction": "a", "output": "b"}, )").repeated(12) + R"({"instruction": "a", "output": true}])"
+        << F::Auto << true << 0 << QStringList{"record 12: field 'output' is not a string (it is a boolean)"};
+    QTest::newRow("JSONL: missing instruction on line 3")
+        << "a.jsonl" << QByteArray("{\"instruction\": \"a\", \"output\": \"b\"}\n\n{\"output\": \"b\"}\n") << F::Auto << true
+        << 0 << QStringList{"line 3: field 'instruction' is missing"};
+    QTest::newRow("JSONL: number on line 2")
+        << "a.jsonl" << QByteArray("{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"a\", \"output\": 1.5}\n")
+        << F::Auto << true << 0 << QStringList{"line 2: field 'output' is not a string (it is a number)"};
+    QTest::newRow("JSONL: array on a line") << "a.jsonl" << QByteArray("[{\"instruction\": \"a\", \"output\": \"b\"}]\n")
+                                            << F::AlpacaJsonl << true << 0
+                                            << QStringList{"line 1: expected an object", "found an array"};
+    QTest::newRow("JSONL: invalid line 3") << "a.jsonl"
+                                           << QByteArray("{\"instruction\": \"a\", \"output\": \"b\"}\n\n{\"instruction\": }\n")
+                                           << F::Auto << true << 0
+                                           << QStringList{"line 3: invalid JSON", "at column 17"};
+    QTest::newRow("JSONL: two records on one line")
+        << "a.jsonl" << QByteArray("{\"instruction\": \"a\", \"output\": \"b\"} {\"instruction\": \"a\", \"output\": \"b\"}\n")
+        << F::Auto << true << 0 << QStringList{"line 1: invalid JSON", "end of input"};
+    QTest::newRow("non-UTF-8 text") << "a.txt" << QByteArray("ok\n\xC3(") << F::Auto << true << 0
+                                    << QStringList{"invalid UTF-8 at byte 3 (line 2)"};
+    QTest::newRow("non-UTF-8 JSON") << "a.json" << QByteArray("[{\"instruction\": \"\xFF\", \"output\": \"b\"}]") << F::Auto
+                                    << true << 0 << QStringList{"invalid UTF-8 at byte 18 (line 1)", "0xFF"};
+    QTest::newRow("non-UTF-8 JSONL") << "a.jsonl" << QByteArray("{\"instruction\": \"a\", \"output\": \"b\"}\n{\"output\": \"\xED\xA0\x80\"}")
+                                     << F::Auto << true << 0 << QStringList{"invalid UTF-8 at byte", "(line 2)", "surrogate"};
+    QTest::newRow("non-UTF-8 WikiText") << "w.raw" << QByteArray(" = A = \n\x80") << F::Auto << true << 0
+                                        << QStringList{"invalid UTF-8 at byte 8 (line 2)"};
+    QTest::newRow(".npy float32") << "f.npy"
+                                  << npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", QByteArray(8, '\0'))
+                                  << F::Auto << false << 0 << QStringList{"floating-point", "'<f4'"};
+    QTest::newRow(".npy rank 2") << "r.npy"
+                                 << npyBytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }", QByteArray(16, '\0'))
+                                 << F::Auto << false << 0 << QStringList{"shape (2, 2)", "1-D"};
+    QTest::newRow("odd .bin") << "o.bin" << QByteArray("\x01\x00\x02\x00\x03", 5) << F::Auto << false << 0
+                              << QStringList{"odd number of bytes (5)", "uint16"};
+    QTest::newRow("odd .bin of one byte") << "o.bin" << QByteArray("\x01", 1) << F::Auto << false << 0
+                                          << QStringList{"odd number of bytes (1)"};
+    QTest::newRow(".bin ids beyond vocab") << "v.bin" << binBytes({1, 2, 50257, 3}) << F::Auto << false << 50257
+                                           << QStringList{"token id 50257 at index 2", "vocabulary [0, 50257)"};
+    QTest::newRow("text ids beyond vocab") << "v.txt" << QByteArray("hello\n") << F::Auto << true << 100
+                                           << QStringList{"token id 256 at index 0", "vocabulary [0, 100)"};
+    QTest::newRow("Alpaca EOS beyond vocab")
+        << "v.json" << QByteArray(R"([{"instruction": "a", "output": "b"}])") << F::Auto << true << 257
+        << QStringList{"token id 257 at index", "vocabulary [0, 257)"};
+    QTest::newRow("JSON without tokenizer") << "a.json" << QByteArray(R"([{"instruction": "a", "output": "b"}])")
+                                            << F::Auto << false << 0 << QStringList{"alpaca-json data needs a tokenizer"};
+    QTest::newRow("WikiText without tokenizer") << "a.raw" << QByteArray(" = A = \n") << F::Auto << false << 0
+                                                << QStringList{"wikitext data needs a tokenizer"};
+    QTest::newRow("missing .jsonl") << "missing.jsonl" << QByteArray() << F::Auto << true << 0
+                                    << QStringList{"does not exist"};
+}
+
+void TestData::badInputs() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    QFETCH(ls::DataFormat, format);
+    QFETCH(bool, withTokenizer);
+    QFETCH(int, vocabSize);
+    QFETCH(QStringList, fragments);
+    QVERIFY(tokenizer_);
+    const QString path = newPath(name);
+    if (!name.startsWith("missing")) QVERIFY(writeFile(path, content));
+    ls::DatasetOptions options;
+    options.format = format;
+    const QString message = errorOf([&] {
+        ls::loadDataset(path.toStdString(), withTokenizer ? &*tokenizer_ : nullptr, vocabSize, options);
+    });
+    QVERIFY2(message.startsWith(path + ": "), qPrintable("no error naming the file: " + message));
+    for (const QString& fragment : fragments) QVERIFY2(message.contains(fragment), qPrintable(message));
+}
+
+void TestData::templateErrors() {
+    QVERIFY(tokenizer_);
+    const QString path = newPath("a.json");
+    QVERIFY(writeFile(path, R"([{"instruction": "a", "output": "b"}])"));
+    const auto load = [&](const std::string& withInput, const std::string& withoutInput) {
+        ls::DatasetOptions options;
+        options.promptTemplate = withInput;
+        options.promptTemplateNoInput = withoutInput;
+        return errorOf([&] { ls::loadDataset(path.toStdString(), &*tokenizer_, 0, options); });
+    };
+    QString message = load("Answer: {input}", ls::kAlpacaTemplateNoInput);
+    QVERIFY2(message.startsWith("--prompt-template: ") && message.contains("{instruction}"), qPrintable(message));
+    message = load(ls::kAlpacaTemplate, "no placeholders");
+    QVERIFY2(message.startsWith("--prompt-template-no-input: "), qPrintable(message));
+    QVERIFY2(load("{instruction}", "{output}").isEmpty(), "one placeholder is enough");
+
+    // templates only matter for Alpaca data
+    const QString text = newPath("a.txt");
+    QVERIFY(writeFile(text, "hello\n"));
+    ls::DatasetOptions options;
+    options.promptTemplate = "";
+    QVERIFY(errorOf([&] { ls::loadDataset(text.toStdString(), &*tokenizer_, 0, options); }).isEmpty());
+}
+
+// ---- windows over documents -------------------------------------------------------------
+
+void TestData::windowsOverDocuments_data() {
+    QTest::addColumn<QString>("key");
+    for (const DocumentWindowCase& c : documentWindowCases()) QTest::newRow(qPrintable(c.key())) << c.key();
+}
+
+void TestData::windowsOverDocuments() {
+    QFETCH(QString, key);
+    const std::vector<DocumentWindowCase> cases = documentWindowCases();
+    const auto c = std::find_if(cases.begin(), cases.end(), [&](const DocumentWindowCase& x) { return x.key() == key; });
+    QVERIFY(c != cases.end());
+    QVERIFY(documentWindowReference_.contains(key));
+    ls::WindowParams params;
+    params.seqLen = c->seqLen;
+    params.stride = c->stride;
+    params.maxTokens = c->maxTokens;
+    params.maxWindows = c->maxWindows;
+    params.respectDocuments = c->respect;
+    const std::vector<int64_t> starts = c->starts();
+    const std::vector<ls::Window> windows = ls::makeWindows(c->total(), starts, params);
+    QCOMPARE(describe(windows), documentWindowReference_.value(key));
+
+    // invariants: a window never crosses a document boundary when documents are respected
+    if (c->maxWindows > 0) QVERIFY(int64_t(windows.size()) <= c->maxWindows);
+    const int64_t used = c->maxTokens > 0 ? std::min(c->total(), c->maxTokens) : c->total();
+    for (const ls::Window& w : windows) {
+        QVERIFY(w.begin + w.length <= used);
+        if (!c->respect) continue;
+        const auto document = std::upper_bound(starts.begin(), starts.end(), w.begin) - 1;
+        const int64_t documentEnd = document + 1 == starts.end() ? c->total() : *(document + 1);
+        QVERIFY2(w.begin + w.length <= documentEnd, qPrintable(QString("window at %1 crosses a boundary").arg(w.begin)));
+    }
+    // packed windows are the single-stream windows
+    if (!c->respect && c->maxWindows == 0)
+        QCOMPARE(describe(windows), describe(ls::makeWindows(c->total(), {c->seqLen, c->stride, c->maxTokens})));
+}
+
+void TestData::windowsOverDocumentsByHand_data() {
+    QTest::addColumn<QVector<qint64>>("starts");
+    QTest::addColumn<qint64>("n");
+    QTest::addColumn<int>("seqLen");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<qint64>("maxTokens");
+    QTest::addColumn<qint64>("maxWindows");
+    QTest::addColumn<bool>("respect");
+    QTest::addColumn<QString>("windows");  // "begin,length,firstScored;..."
+    const QVector<qint64> three{0, 5, 12};
+    QTest::newRow("respected: 1-token tail of doc 0 dropped")
+        << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << true << "0,4,1;5,4,1;9,3,1;12,4,1;16,4,1";
+    QTest::newRow("packed: across boundaries") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << false
+                                               << "0,4,1;4,4,1;8,4,1;12,4,1;16,4,1";
+    QTest::newRow("maxWindows 2, respected") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(2) << true
+                                             << "0,4,1;5,4,1";
+    QTest::newRow("maxWindows 3, packed") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(3) << false
+                                          << "0,4,1;4,4,1;8,4,1";
+    QTest::newRow("maxTokens cuts doc 1") << three << qint64(20) << 4 << 0 << qint64(7) << qint64(0) << true
+                                          << "0,4,1;5,2,1";
+    QTest::newRow("maxTokens at a boundary") << three << qint64(20) << 4 << 0 << qint64(12) << qint64(0) << true
+                                             << "0,4,1;5,4,1;9,3,1";
+    const QVector<qint64> four{0, 1, 3, 10};
+    QTest::newRow("stride 2 inside documents") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << true
+                                               << "1,2,1;3,4,1;5,4,2;7,3,2";
+    QTest::newRow("stride 2 packed") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << false
+                                     << "0,4,1;2,4,2;4,4,2;6,4,2;8,3,2";
+    QTest::newRow("no document starts: one stream") << QVector<qint64>{} << qint64(10) << 4 << 0 << qint64(0) << qint64(0)
+                                                    << true << "0,4,1;4,4,1;8,2,1";
+    QTest::newRow("all documents of one token") << QVector<qint64>{0, 1, 2} << qint64(3) << 4 << 0 << qint64(0)
+                                                << qint64(0) << true << "";
+}
+
+void TestData::windowsOverDocumentsByHand() {
+    QFETCH(QVector<qint64>, starts);
+    QFETCH(qint64, n);
+    QFETCH(int, seqLen);
+    QFETCH(int, stride);
+    QFETCH(qint64, maxTokens);
+    QFETCH(qint64, maxWindows);
+    QFETCH(bool, respect);
+    QFETCH(QString, windows);
+    ls::WindowParams params{seqLen, stride, maxTokens, maxWindows, respect};
+    const std::vector<int64_t> documentStarts(starts.begin(), starts.end());
+    QCOMPARE(describe(ls::makeWindows(n, documentStarts, params)).section('|', 0, 0), windows);
+
+    // and the checks on options and starts
+    params.maxWindows = -1;
+    QVERIFY(errorOf([&] { ls::makeWindows(n, documentStarts, params); }).startsWith("--max-windows: "));
+    params.maxWindows = 0;
+    QVERIFY(!errorOf([&] { ls::makeWindows(n, {0, 5, 3}, params); }).isEmpty());
+    QVERIFY(!errorOf([&] { ls::makeWindows(n, {2, 5}, params); }).isEmpty());
+}
+
+void TestData::summarizeByHand_data() {
+    QTest::addColumn<QVector<qint64>>("starts");
+    QTest::addColumn<qint64>("n");
+    QTest::addColumn<int>("seqLen");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<qint64>("maxTokens");
+    QTest::addColumn<qint64>("maxWindows");
+    QTest::addColumn<bool>("respect");
+    QTest::addColumn<QVector<qint64>>("summary");  // documents, tokens, windows, scored
+    const QVector<qint64> three{0, 5, 12};
+    const QVector<qint64> four{0, 1, 3, 10};
+    // windows 0-3 | 5-8, 9-11 | 12-15, 16-19: token 4 is in no window
+    QTest::newRow("respected chunks") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << true
+                                      << QVector<qint64>{3, 19, 5, 14};
+    // 5 windows of 4 over 0-19: every token, 5 x 3 predictions
+    QTest::newRow("packed chunks") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << false
+                                   << QVector<qint64>{3, 20, 5, 15};
+    // doc 0 (1 token) and doc 3 (1 token) have no window; 1,2,1 | 3,4,1; 5,4,2; 7,3,2 -> 1 + 3 + 2 + 1
+    QTest::newRow("stride 2, respected") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << true
+                                         << QVector<qint64>{2, 9, 4, 7};
+    // overlapping windows over 0-10 cover all 11 tokens and score each after the first once
+    QTest::newRow("stride 2, packed") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << false
+                                      << QVector<qint64>{4, 11, 5, 10};
+    // 1,2,1 and 3,4,1: tokens 1-6
+    QTest::newRow("stride 2, respected, 2 windows") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(2) << true
+                                                    << QVector<qint64>{2, 6, 2, 4};
+    // 6 tokens: 1,2,1 and 3,3,1
+    QTest::newRow("stride 2, respected, 6 tokens") << four << qint64(11) << 4 << 2 << qint64(6) << qint64(0) << true
+                                                   << QVector<qint64>{2, 5, 2, 3};
+    // one window 0-7 over docs [0,4) and [4,8); the empty document between them does not count
+    QTest::newRow("empty document not counted") << QVector<qint64>{0, 4, 4} << qint64(8) << 8 << 0 << qint64(0)
+                                                << qint64(0) << false << QVector<qint64>{2, 8, 1, 7};
+    QTest::newRow("no windows") << QVector<qint64>{0, 1} << qint64(2) << 4 << 0 << qint64(0) << qint64(0) << true
+                                << QVector<qint64>{0, 0, 0, 0};
+}
+
+void TestData::summarizeByHand() {
+    QFETCH(QVector<qint64>, starts);
+    QFETCH(qint64, n);
+    QFETCH(int, seqLen);
+    QFETCH(int, stride);
+    QFETCH(qint64, maxTokens);
+    QFETCH(qint64, maxWindows);
+    QFETCH(bool, respect);
+    QFETCH(QVector<qint64>, summary);
+    const std::vector<int64_t> documentStarts(starts.begin(), starts.end());
+    const std::vector<ls::Window> windows =
+        ls::makeWindows(n, documentStarts, {seqLen, stride, maxTokens, maxWindows, respect});
+    const ls::WindowSummary s = ls::summarizeWindows(windows, documentStarts);
+    QCOMPARE((QVector<qint64>{s.documents, s.tokens, s.windows, s.scoredTokens}), summary);
 }
 
 QTEST_GUILESS_MAIN(TestData)

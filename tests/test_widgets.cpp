@@ -1,9 +1,10 @@
 // Widgets, offscreen: binning and summary numbers, what the histogram view draws and
 // exports (bars, ranges, PNG pixels, SVG/PDF magic, CSV rows), ETA text, summary table,
-// progress bar.
+// progress bar, the token preview's boxes and pixels, the training curve's graphs.
 #include <QFile>
 #include <QImage>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -18,6 +19,8 @@
 #include "loss_histogram_view.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
+#include "token_preview_view.h"
+#include "training_curve_view.h"
 
 using namespace ls::widgets;
 
@@ -66,6 +69,14 @@ private slots:
 
     void summaryTable();
     void progressBar();
+
+    void visibleWhitespace_data();
+    void visibleWhitespace();
+    void previewBoxes();
+    void previewWrapsAndHitTests();
+    void previewPaintsAlternatingBoxes();
+    void trainingCurveGraphs();
+    void trainingCurveExport();
 };
 
 // ---- binning and summary ---------------------------------------------------------------
@@ -346,6 +357,203 @@ void TestWidgets::progressBar() {
 
     bar.finish();
     QVERIFY(!bar.isActive());
+}
+
+// ---- token preview ---------------------------------------------------------------------
+
+void TestWidgets::visibleWhitespace_data() {
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("label");
+    QTest::newRow("word") << "cat" << "cat";
+    QTest::newRow("leading space") << " the" << QString::fromUtf8("·the");
+    QTest::newRow("newline") << "\n" << QString::fromUtf8("↵");
+    QTest::newRow("CRLF") << "\r\n" << QString::fromUtf8("↵");
+    QTest::newRow("tab and spaces") << "\t  x" << QString::fromUtf8("→··x");
+    QTest::newRow("empty") << "" << QString::fromUtf8("∅");
+}
+
+void TestWidgets::visibleWhitespace() {
+    QFETCH(QString, text);
+    QFETCH(QString, label);
+    QCOMPARE(TokenPreviewView::visibleWhitespace(text), label);
+}
+
+namespace {
+
+// Two windows: "Hello world\n" + "Next" and one context token + "x".
+QList<PreviewWindow> sampleWindows() {
+    PreviewWindow first{"Window 1", {}, {}};
+    first.tokens = {{"Hello", 15496, "id 15496", true},
+                    {" world", 995, "id 995", false},
+                    {"\n", 198, "id 198", false},
+                    {"Next", 10019, "id 10019", false}};
+    PreviewWindow second{"Window 2", {{"a", 1, "id 1", true}, {" x", 2, "id 2", false}}, "… 3 more tokens"};
+    return {first, second};
+}
+
+}  // namespace
+
+void TestWidgets::previewBoxes() {
+    TokenPreviewView view;
+    view.resize(600, 300);
+    view.show();  // lays the viewport out
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setWindows(sampleWindows());
+
+    // One box per token, in order, with visible whitespace.
+    const QVector<TokenPreviewView::Box>& boxes = view.boxes();
+    QCOMPARE(boxes.size(), 6);
+    QStringList labels;
+    for (const auto& box : boxes)
+        labels << box.label;
+    QCOMPARE(labels, QStringList({"Hello", QString::fromUtf8("·world"), QString::fromUtf8("↵"), "Next", "a",
+                                  QString::fromUtf8("·x")}));
+    QCOMPARE(boxes[1].window, 0);
+    QCOMPARE(boxes[1].token, 1);
+    QCOMPARE(boxes[4].window, 1);
+    QCOMPARE(boxes[4].token, 0);
+
+    // Same row until the newline token, which ends it; boxes do not overlap.
+    QCOMPARE(boxes[1].rect.top(), boxes[0].rect.top());
+    QCOMPARE(boxes[2].rect.top(), boxes[0].rect.top());
+    QVERIFY(boxes[1].rect.left() > boxes[0].rect.right());
+    QVERIFY(boxes[3].rect.top() > boxes[2].rect.bottom());
+    QCOMPARE(boxes[3].rect.left(), boxes[0].rect.left());
+    // The second window starts below the first (after its title).
+    QVERIFY(boxes[4].rect.top() > boxes[3].rect.bottom() + view.fontMetrics().height());
+    // Each box is wide enough for its label.
+    for (const auto& box : boxes)
+        QVERIFY2(box.rect.width() >= view.fontMetrics().horizontalAdvance(box.label), qPrintable(box.label));
+
+    view.clear();
+    QCOMPARE(view.boxes().size(), 0);
+}
+
+void TestWidgets::previewWrapsAndHitTests() {
+    TokenPreviewView view;
+    view.resize(200, 400);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    PreviewWindow window{"w", {}, {}};
+    for (int i = 0; i < 200; ++i)
+        window.tokens.append({QStringLiteral(" tok%1").arg(i), i, QStringLiteral("id %1").arg(i), false});
+    view.setWindows({window});
+
+    // Rows wrap within the viewport and fill it.
+    QCOMPARE(view.boxes().size(), 200);
+    QSet<int> rows;
+    for (const auto& box : view.boxes()) {
+        QVERIFY(box.rect.right() < view.viewport()->width());
+        rows.insert(box.rect.top());
+    }
+    QVERIFY(rows.size() > 5);
+    QVERIFY(view.contentHeight() > view.viewport()->height());  // so it scrolls
+    QVERIFY(view.verticalScrollBar()->maximum() > 0);
+
+    // Hit tests follow the scroll position.
+    const QRect third = view.boxes()[2].rect;
+    QCOMPARE(view.boxAt(third.center()), 2);
+    QCOMPARE(view.boxAt(QPoint(1, 1)), -1);
+    view.verticalScrollBar()->setValue(view.verticalScrollBar()->maximum());
+    const auto& last = view.boxes().last();
+    QCOMPARE(view.boxAt(last.rect.center() - QPoint(0, view.verticalScrollBar()->value())), 199);
+}
+
+void TestWidgets::previewPaintsAlternatingBoxes() {
+    TokenPreviewView view;
+    view.resize(600, 200);
+    PreviewWindow window{"Window 1", {}, {}};
+    for (const char* word : {"alpha", "beta", "gamma", "delta"})
+        window.tokens.append({QString::fromLatin1(word), 0, {}, false});
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setWindows({window});
+    const QImage image = view.viewport()->grab().toImage();
+
+    // A pixel inside each box, left of its text, has one of two fills that alternate.
+    QList<QColor> fills;
+    for (const auto& box : view.boxes())
+        fills << image.pixelColor(box.rect.left() + 2, box.rect.center().y());
+    QVERIFY2(fills[0] != Qt::white && fills[1] != Qt::white, "boxes are filled");
+    QVERIFY(fills[0] != fills[1]);
+    QCOMPARE(fills[2], fills[0]);
+    QCOMPARE(fills[3], fills[1]);
+    // Between two boxes the background shows.
+    const QRect a = view.boxes()[0].rect, b = view.boxes()[1].rect;
+    QCOMPARE(image.pixelColor((a.right() + b.left()) / 2 + 1, a.center().y()),
+             view.viewport()->palette().color(QPalette::Base));
+}
+
+// ---- training curve --------------------------------------------------------------------
+
+void TestWidgets::trainingCurveGraphs() {
+    TrainingCurveView view;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Validation at steps 20 and 40; the best (lowest) is the second.
+    const QVector<LossCurvePoint> points = {{10, 4.2, nan}, {20, 3.6, 3.7}, {30, 3.1, nan}, {40, 2.9, 3.2}};
+    for (const LossCurvePoint& p : points)
+        view.addPoint(p);
+
+    QCPGraph* train = view.trainGraph();
+    QCOMPARE(train->data()->size(), 4);
+    int i = 0;
+    for (auto it = train->data()->constBegin(); it != train->data()->constEnd(); ++it, ++i) {
+        QCOMPARE(it->key, points[i].step);
+        QCOMPARE(it->value, points[i].trainLoss);
+    }
+    QCPGraph* val = view.validationGraph();
+    QCOMPARE(val->data()->size(), 2);
+    QCOMPARE(val->data()->at(0)->key, 20.0);
+    QCOMPARE(val->data()->at(0)->value, 3.7);
+    QCOMPARE(val->data()->at(1)->key, 40.0);
+    QCOMPARE(view.bestGraph()->data()->size(), 1);
+    QCOMPARE(view.bestGraph()->data()->at(0)->key, 40.0);
+    QCOMPARE(view.bestGraph()->data()->at(0)->value, 3.2);
+
+    // A worse validation keeps the best where it was.
+    view.addPoint({50, 2.8, 3.5});
+    QCOMPARE(view.bestGraph()->data()->at(0)->key, 40.0);
+
+    // The axes show all points: steps from 0, losses with some room.
+    const QCPRange x = view.plot()->xAxis->range(), y = view.plot()->yAxis->range();
+    QCOMPARE(x.lower, 0.0);
+    QVERIFY(x.upper >= 50);
+    QVERIFY(y.lower >= 0 && y.lower < 2.8);
+    QVERIFY(y.upper > 4.2);
+
+    view.clear();
+    QCOMPARE(view.trainGraph()->data()->size(), 0);
+    QCOMPARE(view.validationGraph()->data()->size(), 0);
+    QCOMPARE(view.bestGraph()->data()->size(), 0);
+    QCOMPARE(view.points().size(), 0);
+}
+
+void TestWidgets::trainingCurveExport() {
+    QTemporaryDir dir;
+    TrainingCurveView view;
+    QVector<LossCurvePoint> points;
+    for (int step = 1; step <= 100; ++step)
+        points.append({double(step), 5.0 * std::exp(-step / 30.0) + 1.0,
+                       step % 20 == 0 ? 5.2 * std::exp(-step / 30.0) + 1.1 : std::numeric_limits<double>::quiet_NaN()});
+    view.setPoints(points);
+    const QString path = dir.filePath("curve.png");
+    QString error;
+    QVERIFY2(view.exportTo(path, QSize(640, 400), &error), qPrintable(error));
+    const QImage image(path);
+    QCOMPARE(image.size(), QSize(640, 400));
+    // Both curves were drawn: blue (train) and orange (validation) pixels.
+    int blue = 0, orange = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x) {
+            const QColor c = image.pixelColor(x, y);
+            if (c.blue() > c.red() + 60 && c.blue() > c.green() + 20)
+                ++blue;
+            if (c.red() > 180 && c.green() > 60 && c.green() < 140 && c.blue() < 60)
+                ++orange;
+        }
+    }
+    QVERIFY2(blue > 300, qPrintable(QString("only %1 train-curve pixels").arg(blue)));
+    QVERIFY2(orange > 100, qPrintable(QString("only %1 validation-curve pixels").arg(orange)));
 }
 
 QTEST_MAIN(TestWidgets)

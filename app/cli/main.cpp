@@ -20,13 +20,13 @@
 
 #include "analysis/perplexity.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "common/progress.h"
 #include "data/dataset.h"
 #include "model/model.h"
 #include "data/demo_corpus.h"
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/word_level.h"
-#include "train/trainer.h"
+#include "train/train_job.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -40,11 +40,17 @@ const char* kUsage =
     "  info  --model DIR [--json]\n"
     "        architecture, layers, heads, dims and parameter count of a model folder\n"
     "  eval  --model DIR --data PATH [--seq-len N] [--stride S] [--max-tokens T]\n"
-    "        [--per-token FILE.csv] [--threads N] [--json]\n"
-    "        perplexity over a dataset: UTF-8 text (.txt/.raw/.tokens, tokenized with the\n"
-    "        model folder's tokenizer) or token ids (.npy, 1-D int32/int64/uint16).\n"
-    "        seq-len defaults to min(1024, context); stride defaults to seq-len (with\n"
-    "        stride < seq-len only the last stride tokens of each window are scored).\n"
+    "        [--max-windows W] [--documents pack|respect] [--per-token FILE.csv] [--threads N] [--json]\n"
+    "        perplexity over a dataset. seq-len defaults to min(1024, context); stride defaults\n"
+    "        to seq-len (with stride < seq-len only the last stride tokens of each window are\n"
+    "        scored). --documents respect keeps every window inside one document.\n"
+    "\n"
+    "  dataset options (eval and train):\n"
+    "        --format auto|text|wikitext|alpaca-json|alpaca-jsonl|npy|bin   (default: detected)\n"
+    "        --prompt-template T, --prompt-template-no-input T   Alpaca prompt with {instruction} {input} {output}\n"
+    "        --num-samples N   only the first N documents / records\n"
+    "        Text, WikiText and Alpaca are tokenized with the model folder's tokenizer; .npy holds\n"
+    "        1-D int32/int64/uint16 ids, .bin raw uint16 ids (nanoGPT).\n"
     "  train --data PATH --out DIR [--tokenizer MODEL_DIR | --word-vocab K] [--layout gpt2|llama]\n"
     "        [--dim 64] [--heads 4] [--ffn-dim 256] [--layers 2] [--seq-len 128] [--samples N]\n"
     "        [--lr 1e-3] [--weight-decay 0.01] [--batch-size 16] [--epochs 20] [--patience 3]\n"
@@ -125,6 +131,26 @@ Args parseArgs(int argc, char** argv, const std::vector<std::string>& known, con
         args.values[key] = value;
     }
     return args;
+}
+
+// Dataset options shared by eval and train: --format, --template, --template-no-input,
+// --num-samples (first N documents/records). The format is resolved here so callers know
+// whether a tokenizer is needed.
+ls::DatasetOptions datasetOptions(const Args& args, const fs::path& dataPath) {
+    ls::DatasetOptions o;
+    o.format = ls::parseDataFormat(args.get("format").value_or("auto"));
+    if (o.format == ls::DataFormat::Auto) o.format = ls::detectFormat(dataPath);
+    if (auto t = args.get("prompt-template")) o.promptTemplate = *t;
+    if (auto t = args.get("prompt-template-no-input")) o.promptTemplateNoInput = *t;
+    o.maxDocuments = args.integer("num-samples", 0, 0);
+    return o;
+}
+
+// --documents respect|pack (default pack: windows run across document boundaries).
+bool documentsRespected(const Args& args) {
+    const std::string v = args.get("documents").value_or("pack");
+    if (v != "respect" && v != "pack") throw ls::Error("--documents must be 'respect' or 'pack', got '" + v + "'");
+    return v == "respect";
 }
 
 ls::Progress* g_progress = nullptr;
@@ -208,6 +234,8 @@ int commandEval(const Args& args) {
     params.windows.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
     params.windows.stride = static_cast<int>(args.integer("stride", params.windows.seqLen, 1));
     params.windows.maxTokens = args.integer("max-tokens", 0, 2);
+    params.windows.maxWindows = args.integer("max-windows", 0, 0);
+    params.windows.respectDocuments = documentsRespected(args);
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
     if (params.windows.seqLen > c.maxPositions)
         throw ls::Error("--seq-len " + std::to_string(params.windows.seqLen) + " exceeds the context of " +
@@ -216,17 +244,17 @@ int commandEval(const Args& args) {
         throw ls::Error("--stride " + std::to_string(params.windows.stride) + " is larger than --seq-len " +
                         std::to_string(params.windows.seqLen));
 
-    const ls::DataFormat format = ls::detectFormat(dataPath);
+    const ls::DatasetOptions dataOptions = datasetOptions(args, dataPath);
     std::optional<ls::Tokenizer> tokenizer;
-    if (format == ls::DataFormat::Text) {
+    if (ls::formatNeedsTokenizer(dataOptions.format)) {
         try {
             tokenizer = ls::Tokenizer::fromModelDir(modelDir);
         } catch (const ls::Error& e) {
-            throw ls::Error(dataPath, std::string("text data needs the model's tokenizer, which could not be loaded: ") +
-                                          e.what());
+            throw ls::Error(dataPath, std::string(ls::dataFormatName(dataOptions.format)) +
+                                          " data needs the model's tokenizer, which could not be loaded: " + e.what());
         }
     }
-    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, c.vocabSize, format);
+    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, c.vocabSize, dataOptions);
 
     std::optional<PerTokenCsv> csv;
     if (auto p = args.get("per-token")) csv.emplace(*p);
@@ -245,7 +273,7 @@ int commandEval(const Args& args) {
             std::fprintf(stderr, "\r%s: %3.0f%%", progress.stage().c_str(), 100.0 * lastShown);
         }
     };
-    const ls::PerplexityResult r = ls::runPerplexity(model, data.tokens, params, progress, onToken);
+    const ls::PerplexityResult r = ls::runPerplexity(model, data, params, progress, onToken);
     if (showProgress) std::fprintf(stderr, "\r%*s\r", 60, "");
     if (csv) csv->commit();
 
@@ -276,28 +304,13 @@ int commandEval(const Args& args) {
     return 0;
 }
 
-// Writes text to path via path.partial + rename.
-void writeFileAtomically(const fs::path& path, const std::string& bytes) {
-    const fs::path partial = path.string() + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out) {
-            out.close();
-            fs::remove(partial);
-            throw ls::Error(path, "cannot write");
-        }
-    }
-    fs::rename(partial, path);
-}
-
 int commandDemoCorpus(const Args& args) {
     const fs::path out = args.require("out");
     ls::DemoCorpusParams params;
     params.words = args.integer("words", params.words, 1);
     params.seed = static_cast<uint64_t>(args.integer("seed", 1, 0));
     const ls::DemoCorpus corpus = ls::generateDemoCorpus(params);
-    writeFileAtomically(out, corpus.text);
+    ls::writeFileAtomically(out, corpus.text);
     if (auto labels = args.get("labels")) {
         std::vector<int32_t> values;
         for (ls::DemoLabel l : corpus.labels) values.push_back(static_cast<int32_t>(l));
@@ -305,19 +318,6 @@ int commandDemoCorpus(const Args& args) {
     }
     std::printf("wrote %s: %zu words, %zu bytes\n", out.c_str(), corpus.labels.size(), corpus.text.size());
     return 0;
-}
-
-// Copies a model folder's tokenizer files into a trained model's folder.
-void copyTokenizerFiles(const fs::path& from, const fs::path& to) {
-    int copied = 0;
-    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-                             "merges.txt"}) {
-        if (fs::exists(from / name)) {
-            fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
-            ++copied;
-        }
-    }
-    if (copied == 0) throw ls::Error(from, "has no tokenizer files to reuse");
 }
 
 int commandTrain(const Args& args) {
@@ -341,34 +341,17 @@ int commandTrain(const Args& args) {
     p.validationFraction = args.real("val-fraction", p.validationFraction);
     p.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
-    if (fs::exists(outDir / "config.json") && !args.flag("overwrite"))
-        throw ls::Error(outDir, "already holds a model (config.json); pass --overwrite to replace it");
-
-    // The tokenizer decides the vocabulary; validate options before touching the disk.
-    const ls::DataFormat format = ls::detectFormat(dataPath);
-    std::optional<ls::Tokenizer> tokenizer;
-    std::string wordLevelJson;
-    int vocabSize = 0;
-    if (auto from = args.get("tokenizer")) {
-        tokenizer = ls::Tokenizer::fromModelDir(*from);
-        vocabSize = tokenizer->vocabSize();
-    } else if (format == ls::DataFormat::Text) {
-        const int64_t k = args.integer("word-vocab", 4096, 1);
-        const std::string text = ls::readFileBytes(dataPath);
-        ls::requireValidUtf8(text, dataPath);
-        wordLevelJson = ls::buildWordLevelTokenizerJson(text, static_cast<int>(k));
-        fs::create_directories(outDir);
-        writeFileAtomically(outDir / "tokenizer.json", wordLevelJson);
-        tokenizer = ls::Tokenizer::fromTokenizerJson(outDir / "tokenizer.json");
-        vocabSize = tokenizer->vocabSize();
-    } else {
-        vocabSize = static_cast<int>(args.integer("vocab-size", 0, 2));
-        if (vocabSize == 0) throw ls::Error(dataPath, "token-id data needs --vocab-size or --tokenizer MODEL_DIR");
-    }
-    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, vocabSize, format);
+    ls::TrainDataSpec spec;
+    spec.dataPath = dataPath;
+    spec.options = datasetOptions(args, dataPath);
+    spec.tokenizerDir = args.get("tokenizer").value_or("");
+    spec.wordVocab = static_cast<int>(args.integer("word-vocab", spec.wordVocab, 1));
+    // Everything is read and checked before the output folder is touched.
+    const ls::TrainData data = ls::prepareTrainData(spec);
+    const int vocabSize = data.vocabSize;
+    const bool overwrite = args.flag("overwrite");
+    ls::checkOutputFolder(data, outDir, overwrite);
     ls::validateTrainParams(p, vocabSize, static_cast<int64_t>(data.tokens.size()));
-    fs::create_directories(outDir);
-    if (auto from = args.get("tokenizer")) copyTokenizerFiles(*from, outDir);
 
     ls::Progress progress;
     g_progress = &progress;
@@ -386,7 +369,7 @@ int commandTrain(const Args& args) {
             std::printf("step %6lld  epoch %5.2f  train %.4f\n", static_cast<long long>(pt.step), pt.epoch, pt.trainLoss);
         std::fflush(stdout);
     };
-    const ls::TrainResult r = ls::trainModel(data.tokens, vocabSize, p, outDir, progress, onPoint);
+    const ls::TrainResult r = ls::trainIntoFolder(data, p, outDir, overwrite, progress, onPoint);
 
     std::string outcome = r.canceled ? "canceled" : r.stoppedEarly ? "stopped early (patience)" : "finished all epochs";
     if (asJson) {
@@ -420,17 +403,19 @@ int main(int argc, char** argv) {
         if (command == "info") return commandInfo(parseArgs(argc, argv, {"model"}, {"json"}));
         if (command == "eval")
             return commandEval(parseArgs(argc, argv,
-                                         {"model", "data", "seq-len", "stride", "max-tokens", "per-token", "threads"},
+                                         {"model", "data", "seq-len", "stride", "max-tokens", "max-windows", "documents", "per-token",
+                                          "threads", "format", "prompt-template", "prompt-template-no-input", "num-samples"},
                                          {"json"}));
         if (command == "train")
             return commandTrain(parseArgs(argc, argv,
-                                          {"data", "out", "tokenizer", "word-vocab", "vocab-size", "layout", "dim", "heads",
+                                          {"data", "out", "tokenizer", "word-vocab", "layout", "dim", "heads",
                                            "ffn-dim", "layers", "seq-len", "samples", "lr", "weight-decay", "batch-size",
-                                           "epochs", "patience", "eval-every", "val-fraction", "seed", "threads"},
+                                           "epochs", "patience", "eval-every", "val-fraction", "seed", "threads", "format", "prompt-template",
+                                           "prompt-template-no-input", "num-samples"},
                                           {"json", "overwrite"}));
         if (command == "demo-corpus")
             return commandDemoCorpus(parseArgs(argc, argv, {"out", "words", "seed", "labels"}, {}));
-        std::fprintf(stderr, "error: unknown command '%s'\n%s", command.c_str(), kUsage);
+        std::fprintf(stderr, "error: unknown command '%s' (see layerscope-cli --help)\n", command.c_str());
         return 2;
     } catch (const ls::Canceled&) {
         std::fprintf(stderr, "\ninterrupted: nothing was written\n");

@@ -7,6 +7,7 @@
 
 #include "default_inputs.h"
 #include "main_window.h"
+#include "model/model.h"
 
 namespace {
 
@@ -32,15 +33,16 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName("LayerScope");
     QApplication::setApplicationVersion(LAYERSCOPE_VERSION);
     QApplication::setOrganizationDomain("layerscope.io");
-    QApplication::setDesktopFileName("io.layerscope.LayerScope");
+    QApplication::setDesktopFileName("layerscope");  // packaging/layerscope.desktop
 
     QCommandLineParser parser;
     parser.setApplicationDescription("Look inside small transformer language models.");
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOptions({
-        {"model", "Hugging Face model folder (config.json + model.safetensors).", "DIR"},
-        {"data", "Dataset: UTF-8 text or a 1-D .npy of token ids.", "PATH"},
+        {"model", "Hugging Face model folder (config.json + model.safetensors); default: the built-in demo "
+                  "model and its corpus.", "DIR"},
+        {"data", "Dataset: text, WikiText, Alpaca JSON(L), or token ids (.npy, .bin).", "PATH"},
         {"seq-len", "Tokens per evaluation window (default 1024, at most the context).", "N"},
         {"stride", "Step between window starts (default: seq-len).", "S"},
         {"max-tokens", "Evaluate only the first T tokens (default: all).", "T"},
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
     });
     parser.process(app);
 
+    ls::setComputeThreads(0);  // one per core: Debian's LibTorch starts with a single thread
     ls::WindowParams params;
     int maxTokens = 0;
     if (!readIntOption(parser, "seq-len", 2, params.seqLen) ||
@@ -59,10 +62,15 @@ int main(int argc, char** argv) {
         return 2;
     params.maxTokens = maxTokens;
 
-    const DefaultInputs defaults = resolveDefaultInputs();
     StartupOptions options;
-    options.modelDir = parser.isSet("model") ? parser.value("model") : defaults.modelDir;
-    options.dataPath = parser.isSet("data") ? parser.value("data") : defaults.dataPath;
+    options.modelDir = parser.value("model");
+    options.dataPath = parser.value("data");
+    if (!parser.isSet("model")) {  // open on the demo; its corpus only goes with its model
+        const DefaultInputs demo = resolveDefaultInputs();
+        options.modelDir = demo.modelDir;
+        if (!parser.isSet("data"))
+            options.dataPath = demo.dataPath;
+    }
     options.run = parser.isSet("run");
     options.screenshot = parser.value("screenshot");
     options.quitAfterRun = parser.isSet("quit-after-run");

@@ -11,9 +11,11 @@
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QSpinBox>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTimer>
 #include <QToolBar>
 #include <filesystem>
@@ -21,13 +23,17 @@
 
 #include "analysis/perplexity.h"
 #include "common/error.h"
-#include "data/dataset.h"
+#include "dataset_panel.h"
+#include "dataset_preview.h"
+#include "default_inputs.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
 #include "task_runner.h"
+#include "token_preview_view.h"
 #include "tokenizer/tokenizer.h"
+#include "train_dialog.h"
 
 namespace {
 
@@ -51,13 +57,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setWindowIcon(QIcon(QStringLiteral(":/icons/layerscope.svg")));
 
     histogram_ = new ls::widgets::LossHistogramView(this);
+    preview_ = new ls::widgets::TokenPreviewView(this);
+    preview_->setLegend(tr("One box per token · faded: context only, not scored · hover for id and "
+                           "vocabulary entry"));
+    tabs_ = new QTabWidget(this);
+    tabs_->setDocumentMode(true);
+    tabs_->addTab(preview_, tr("Dataset preview"));
+    tabs_->addTab(histogram_, tr("Per-token loss"));
     hint_ = new QLabel(this);
     hint_->setAlignment(Qt::AlignCenter);
     hint_->setWordWrap(true);
     hint_->setMargin(40);
     central_ = new QStackedWidget(this);
     central_->addWidget(hint_);
-    central_->addWidget(histogram_);
+    central_->addWidget(tabs_);
     setCentralWidget(central_);
 
     summary_ = new ls::widgets::ModelSummaryView(this);
@@ -66,7 +79,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     dock->setWidget(summary_);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
-    resizeDocks({dock}, {340}, Qt::Horizontal);
+
+    datasetPanel_ = new DatasetPanel(this);
+    auto* datasetScroll = new QScrollArea(this);
+    datasetScroll->setWidget(datasetPanel_);
+    datasetScroll->setWidgetResizable(true);
+    datasetScroll->setFrameShape(QFrame::NoFrame);
+    datasetScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    datasetScroll->setMinimumWidth(datasetPanel_->minimumSizeHint().width() +
+                                   datasetScroll->verticalScrollBar()->sizeHint().width());
+    auto* datasetDock = new QDockWidget(tr("Dataset"), this);
+    datasetDock->setObjectName("datasetDock");
+    datasetDock->setWidget(datasetScroll);
+    datasetDock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::RightDockWidgetArea, datasetDock);
+    resizeDocks({dock, datasetDock}, {330, 360}, Qt::Horizontal);
+    connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
+    connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
+        if (dataset_)
+            openDataset(fromPath(dataset_->path));
+    });
+    connect(datasetPanel_, &DatasetPanel::windowsChanged, this, &MainWindow::updatePreview);
 
     taskBar_ = new ls::widgets::TaskProgressBar(this);
     taskBar_->setMinimumWidth(520);
@@ -75,11 +108,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(runner_, &TaskRunner::busyChanged, this, &MainWindow::updateActions);
 
     createActions();
-    createEvaluationBar();
+    createToolBar();
     updateSummary();
     updateHint();
     updateActions();
-    resize(1280, 800);
+    resize(1440, 900);
 }
 
 MainWindow::~MainWindow() {
@@ -88,6 +121,8 @@ MainWindow::~MainWindow() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (trainDialog_)
+        trainDialog_->close();  // cancels a training run; it keeps its best checkpoint
     runner_->cancelAndWait();
     event->accept();
 }
@@ -105,9 +140,15 @@ void MainWindow::createActions() {
     openDatasetAction_ = file->addAction(tr("Open &Dataset…"), this, [this] {
         const QString path = QFileDialog::getOpenFileName(
             this, tr("Open Dataset"), dataset_ ? fromPath(dataset_->path) : QString(),
-            tr("Datasets (*.txt *.raw *.tokens *.npy);;Token ids (*.npy);;Text (*.txt *.raw *.tokens);;All files (*)"));
-        if (!path.isEmpty())
-            openDataset(path);
+            tr("Datasets (*.txt *.raw *.tokens *.json *.jsonl *.npy *.bin);;Text and WikiText (*.txt *.raw *.tokens);;"
+               "Alpaca (*.json *.jsonl);;Token ids (*.npy *.bin);;All files (*)"));
+        if (path.isEmpty())
+            return;
+        // A new file: detect its format again; templates and document count stay.
+        ls::DatasetOptions options = datasetPanel_->datasetOptions();
+        options.format = ls::DataFormat::Auto;
+        datasetPanel_->setDatasetOptions(options);
+        openDataset(path, options);
     });
     openDatasetAction_->setShortcut(Qt::CTRL | Qt::Key_D);
     QMenu* exportMenu = file->addMenu(tr("&Export Histogram"));
@@ -124,6 +165,9 @@ void MainWindow::createActions() {
     evaluateAction_ = analysis->addAction(tr("&Evaluate Perplexity"), this, [this] { evaluate(); });
     evaluateAction_->setShortcut(Qt::CTRL | Qt::Key_R);
     evaluateAction_->setToolTip(tr("Perplexity and per-token loss of the model on the dataset (Ctrl+R)"));
+    analysis->addSeparator();
+    trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
+    trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About LayerScope"), this, [this] {
@@ -134,50 +178,21 @@ void MainWindow::createActions() {
     });
 }
 
-void MainWindow::createEvaluationBar() {
-    QToolBar* bar = addToolBar(tr("Evaluation"));
-    bar->setObjectName("evaluationBar");
+void MainWindow::createToolBar() {
+    QToolBar* bar = addToolBar(tr("Main"));
+    bar->setObjectName("mainToolBar");
     bar->setMovable(false);
-
-    seqLenSpin_ = new QSpinBox(bar);
-    seqLenSpin_->setRange(2, 1 << 20);
-    seqLenSpin_->setValue(1024);
-    seqLenSpin_->setToolTip(tr("Tokens per window (at most the model's context)"));
-    strideSpin_ = new QSpinBox(bar);
-    strideSpin_->setRange(0, 1 << 20);
-    strideSpin_->setSpecialValueText(tr("= seq len"));
-    strideSpin_->setToolTip(tr("Step between window starts; smaller than seq len gives every "
-                               "scored token more context"));
-    maxTokensSpin_ = new QSpinBox(bar);
-    maxTokensSpin_->setRange(0, std::numeric_limits<int>::max());
-    maxTokensSpin_->setSingleStep(1000);
-    maxTokensSpin_->setSpecialValueText(tr("all"));
-    maxTokensSpin_->setToolTip(tr("Evaluate only the first N tokens of the dataset"));
-
-    bar->addWidget(new QLabel(tr(" Seq len "), bar));
-    bar->addWidget(seqLenSpin_);
-    bar->addWidget(new QLabel(tr("  Stride "), bar));
-    bar->addWidget(strideSpin_);
-    bar->addWidget(new QLabel(tr("  Max tokens "), bar));
-    bar->addWidget(maxTokensSpin_);
+    bar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    bar->addAction(openModelAction_);
+    bar->addAction(openDatasetAction_);
     bar->addSeparator();
     bar->addAction(evaluateAction_);
-    bar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    bar->addAction(trainAction_);
 }
 
-void MainWindow::setWindowParams(const ls::WindowParams& params) {
-    seqLenSpin_->setValue(params.seqLen);
-    strideSpin_->setValue(params.stride);
-    maxTokensSpin_->setValue(int(std::min<int64_t>(params.maxTokens, maxTokensSpin_->maximum())));
-}
+void MainWindow::setWindowParams(const ls::WindowParams& params) { datasetPanel_->setWindowParams(params); }
 
-ls::WindowParams MainWindow::windowParams() const {
-    ls::WindowParams params;
-    params.seqLen = seqLenSpin_->value();
-    params.stride = strideSpin_->value();
-    params.maxTokens = maxTokensSpin_->value();
-    return params;
-}
+ls::WindowParams MainWindow::windowParams() const { return datasetPanel_->windowParams(); }
 
 // ---- tasks -----------------------------------------------------------------------------
 
@@ -245,11 +260,10 @@ void MainWindow::openModel(const QString& dir, Then then) {
 
             QStringList notes{tr("Loaded %1 (%2)").arg(QString::fromStdString(model_->architectureName()), dir)};
             const int context = model_->config().maxPositions;
-            if (context > 1) {
-                if (seqLenSpin_->value() > context)
-                    notes << tr("seq len lowered to the model's context (%1)").arg(context);
-                seqLenSpin_->setMaximum(context);  // clamps the value too
-            }
+            const int seqLenBefore = datasetPanel_->windowParams().seqLen;
+            datasetPanel_->setContextLimit(context);
+            if (datasetPanel_->windowParams().seqLen < seqLenBefore)
+                notes << tr("seq len lowered to the model's context (%1)").arg(context);
             if (!tokenizer_)
                 notes << tr("no tokenizer, so only token-id .npy datasets: %1").arg(firstLine(tokenizerNote_));
             statusBar()->showMessage(notes.join(" · "));
@@ -260,7 +274,7 @@ void MainWindow::openModel(const QString& dir, Then then) {
             // A dataset read for the previous model is re-read with this model's tokenizer
             // and vocabulary.
             if (dataset_) {
-                openDataset(fromPath(dataset_->path), then);
+                openDataset(fromPath(dataset_->path), datasetOptions_, then);
                 return;
             }
             if (then) then(true);
@@ -268,24 +282,36 @@ void MainWindow::openModel(const QString& dir, Then then) {
 }
 
 void MainWindow::openDataset(const QString& path, Then then) {
+    openDataset(path, datasetPanel_->datasetOptions(), std::move(then));
+}
+
+void MainWindow::openDataset(const QString& path, const ls::DatasetOptions& options, Then then) {
     auto loaded = std::make_shared<ls::Dataset>();
     auto tokenizer = tokenizer_;  // may be null: fine for .npy token ids
     const int32_t vocab = model_ ? model_->config().vocabSize : 0;
     const std::filesystem::path file = toPath(path);
+    statusBar()->showMessage(tr("Reading %1…").arg(path));
     runner_->start(
         tr("Loading dataset"),
-        [loaded, tokenizer, vocab, file](ls::Progress& progress) {
+        [loaded, tokenizer, vocab, file, options](ls::Progress& progress) {
             progress.setStage("Reading and tokenizing");
-            *loaded = ls::loadDataset(file, tokenizer.get(), vocab);
+            *loaded = ls::loadDataset(file, tokenizer.get(), vocab, options);
             progress.setFraction(1.0);
         },
-        [this, loaded, path, then](const TaskOutcome& outcome) {
+        [this, loaded, path, options, tokenizer, then](const TaskOutcome& outcome) {
             if (!handleOutcome(tr("Loading the dataset"), outcome)) {
                 if (then) then(false);
                 return;
             }
             dataset_ = loaded;
-            statusBar()->showMessage(tr("Loaded %1: %2 tokens").arg(path, number(qint64(loaded->tokens.size()))));
+            datasetTokenizer_ = tokenizer;
+            datasetOptions_ = options;
+            lastResult_.reset();  // it was computed on other tokens
+            histogram_->clear();
+            datasetPanel_->setDataset(dataset_, options);  // updates the windows and the preview
+            tabs_->setCurrentWidget(preview_);
+            statusBar()->showMessage(tr("Loaded %1: %2 documents, %3 tokens")
+                                         .arg(path, number(loaded->documents()), number(qint64(loaded->tokens.size()))));
             updateSummary();
             updateHint();
             updateActions();
@@ -309,7 +335,7 @@ void MainWindow::evaluate(Then then) {
     runner_->start(
         tr("Evaluating"),
         [model, dataset, params, result](ls::Progress& progress) {
-            *result = ls::runPerplexity(*model, dataset->tokens, params, progress);
+            *result = ls::runPerplexity(*model, *dataset, params, progress);
         },
         [this, result, params, then](const TaskOutcome& outcome) {
             if (!handleOutcome(tr("Evaluation"), outcome)) {
@@ -330,7 +356,8 @@ void MainWindow::showResult(const ls::PerplexityResult& result) {
     histogram_->setTitle(tr("Per-token loss — %1 on %2")
                              .arg(QFileInfo(fromPath(model_->directory())).fileName(),
                                   QFileInfo(fromPath(dataset_->path)).fileName()));
-    central_->setCurrentWidget(histogram_);
+    central_->setCurrentWidget(tabs_);
+    tabs_->setCurrentWidget(histogram_);
     statusBar()->showMessage(tr("Perplexity %1 over %2 tokens in %3 s (%4 tokens/s)")
                                  .arg(result.ppl, 0, 'f', 3)
                                  .arg(number(result.tokens))
@@ -346,9 +373,8 @@ void MainWindow::updateSummary() {
         ls::widgets::SummarySection section{tr("Model"), {}};
         for (const auto& [key, value] : ls::modelSummary(*model_))
             section.rows.append({QString::fromStdString(key), QString::fromStdString(value)});
-        section.rows.append({tr("Folder"), fromPath(model_->directory())});
         section.rows.append({tr("Tokenizer"), tokenizer_ ? fromPath(tokenizer_->source())
-                                                         : tr("none")});
+                                                         : tr("none (.npy token ids only)")});
         sections << section;
     } else {
         sections << ls::widgets::SummarySection{tr("Model"), {{tr("Folder"), tr("none loaded")}}};
@@ -357,7 +383,8 @@ void MainWindow::updateSummary() {
         sections << ls::widgets::SummarySection{
             tr("Dataset"),
             {{tr("File"), fromPath(dataset_->path)},
-             {tr("Format"), dataset_->format == ls::DataFormat::Npy ? tr("token ids (.npy)") : tr("text")},
+             {tr("Format"), QString::fromLatin1(ls::dataFormatName(dataset_->format))},
+             {tr("Documents"), number(dataset_->documents())},
              {tr("Tokens"), number(qint64(dataset_->tokens.size()))}}};
     }
     if (lastResult_) {
@@ -366,6 +393,7 @@ void MainWindow::updateSummary() {
         sections << ls::widgets::SummarySection{
             tr("Last run"),
             {{tr("Seq len / stride"), tr("%1 / %2").arg(w.seqLen).arg(w.stride > 0 ? w.stride : w.seqLen)},
+             {tr("Documents"), w.respectDocuments ? tr("respected") : tr("packed")},
              {tr("Windows"), number(r.windows)},
              {tr("Scored tokens"), number(r.tokens)},
              {tr("Mean loss"), tr("%1 nats").arg(r.meanLoss, 0, 'f', 4)},
@@ -375,23 +403,33 @@ void MainWindow::updateSummary() {
     summary_->setSections(sections);
 }
 
+void MainWindow::updatePreview() {
+    if (!dataset_) {
+        preview_->clear();
+        return;
+    }
+    preview_->setPlaceholderText(datasetPanel_->windowError().isEmpty()
+                                     ? tr("No windows: the dataset is shorter than two tokens")
+                                     : datasetPanel_->windowError());
+    preview_->setWindows(previewWindows(*dataset_, datasetTokenizer_.get(), datasetPanel_->windows()));
+}
+
 void MainWindow::updateHint() {
-    QString text;
+    if (dataset_) {
+        central_->setCurrentWidget(tabs_);
+        return;
+    }
     if (!model_)
-        text = tr("<h2>No model loaded</h2>"
-                  "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
-                  "<b>File › Open Model Folder…</b>,<br>then a dataset (UTF-8 text or token ids "
-                  "in .npy) with <b>File › Open Dataset…</b>, and press <b>Evaluate</b>.</p>"
-                  "<p>From a terminal: <tt>layerscope --model DIR --data FILE --run</tt></p>");
-    else if (!dataset_)
-        text = tr("<h2>Model loaded</h2><p>Open a dataset with <b>File › Open Dataset…</b>, "
-                  "then press <b>Evaluate</b>.</p>");
+        hint_->setText(tr("<h2>No model loaded</h2>"
+                          "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
+                          "<b>File › Open Model Folder…</b>,<br>then a dataset (text, WikiText, Alpaca "
+                          "JSON or token ids) with <b>File › Open Dataset…</b>, and press <b>Evaluate</b>.</p>"
+                          "<p>No model yet? <b>Analysis › Train Small Model…</b> makes one from a text file.</p>"
+                          "<p>From a terminal: <tt>layerscope --model DIR --data FILE --run</tt></p>"));
     else
-        text = tr("<h2>Ready</h2><p>Press <b>Evaluate</b> (Ctrl+R) for the perplexity and the "
-                  "per-token loss histogram.</p>");
-    hint_->setText(text);
-    if (!lastResult_)
-        central_->setCurrentWidget(hint_);
+        hint_->setText(tr("<h2>Model loaded</h2><p>Open a dataset with <b>File › Open Dataset…</b>, "
+                          "then press <b>Evaluate</b>.</p>"));
+    central_->setCurrentWidget(hint_);
 }
 
 void MainWindow::updateActions() {
@@ -401,8 +439,31 @@ void MainWindow::updateActions() {
     evaluateAction_->setEnabled(idle && model_ && dataset_);
     for (QAction* action : exportActions_)
         action->setEnabled(idle && histogram_->hasData());
-    for (QSpinBox* spin : {seqLenSpin_, strideSpin_, maxTokensSpin_})
-        spin->setEnabled(idle);
+    datasetPanel_->setEnabled(idle);  // its changes re-read or re-window the data
+}
+
+TrainDialog* MainWindow::showTrainDialog() {
+    if (!trainDialog_) {
+        trainDialog_ = new TrainDialog(this);
+        if (dataset_ && ls::formatNeedsTokenizer(dataset_->format))
+            trainDialog_->setDataPath(fromPath(dataset_->path));
+        else
+            trainDialog_->setDataPath(resolveDefaultInputs().dataPath);  // the demo corpus
+        connect(trainDialog_, &TrainDialog::openModelRequested, this, [this](const QString& dir) {
+            if (runner_->isBusy()) {
+                reportError(tr("Opening the trained model"), tr("another task is running; try again when it is done"));
+                return;
+            }
+            raise();
+            activateWindow();
+            openModel(dir);
+        });
+    }
+    trainDialog_->setCurrentModel(model_ && tokenizer_ ? fromPath(model_->directory()) : QString());
+    trainDialog_->show();
+    trainDialog_->raise();
+    trainDialog_->activateWindow();
+    return trainDialog_;
 }
 
 void MainWindow::exportHistogram(const QString& suffix) {

@@ -1,31 +1,35 @@
 #pragma once
-// The LayerScope main window: open a model folder and a dataset, evaluate perplexity in a
-// worker, show the per-token loss histogram and export it.
+// The LayerScope main window: open a model folder and a dataset (read and windowed as the
+// Dataset panel says, its first windows shown token by token), evaluate perplexity in a
+// worker, show the per-token loss histogram and export it; train small models.
 // Every analysis follows the same path: core function -> TaskRunner -> view -> export.
 #include <QMainWindow>
 #include <QString>
 #include <functional>
 #include <memory>
 
+#include "data/dataset.h"
 #include "data/windows.h"
 
 namespace ls {
 class Model;
 class Tokenizer;
-struct Dataset;
 struct PerplexityResult;
 namespace widgets {
 class LossHistogramView;
 class ModelSummaryView;
 class TaskProgressBar;
+class TokenPreviewView;
 }  // namespace widgets
 }  // namespace ls
 
+class DatasetPanel;
 class QAction;
 class QLabel;
-class QSpinBox;
 class QStackedWidget;
+class QTabWidget;
 class TaskRunner;
+class TrainDialog;
 struct TaskOutcome;
 
 // What the command line asked for; see main.cpp.
@@ -47,6 +51,11 @@ public:
 
     void setWindowParams(const ls::WindowParams& params);
     ls::WindowParams windowParams() const;
+    DatasetPanel* datasetPanel() const { return datasetPanel_; }
+    ls::widgets::TokenPreviewView* preview() const { return preview_; }
+    ls::widgets::LossHistogramView* histogram() const { return histogram_; }
+    // Opens (creating once) the training dialog, filled from the current model and data.
+    TrainDialog* showTrainDialog();
 
     // Loads what the options name, one step after the other, then runs/screenshots/quits.
     void startWith(const StartupOptions& options);
@@ -59,9 +68,11 @@ private:
     using Then = std::function<void(bool ok)>;
 
     void createActions();
-    void createEvaluationBar();
+    void createToolBar();
     void openModel(const QString& dir, Then then = {});
+    // Reads path with the given options (default: the Dataset panel's).
     void openDataset(const QString& path, Then then = {});
+    void openDataset(const QString& path, const ls::DatasetOptions& options, Then then = {});
     void evaluate(Then then = {});
     void exportHistogram(const QString& suffix);
     void finishStartup(bool ok);
@@ -71,6 +82,7 @@ private:
     void reportError(const QString& what, const QString& message);
     void showResult(const ls::PerplexityResult& result);
     void updateSummary();
+    void updatePreview();
     void updateActions();
     void updateHint();
 
@@ -80,6 +92,8 @@ private:
     std::shared_ptr<const ls::Tokenizer> tokenizer_;
     QString tokenizerNote_;  // why there is no tokenizer, if there is none
     std::shared_ptr<const ls::Dataset> dataset_;
+    std::shared_ptr<const ls::Tokenizer> datasetTokenizer_;  // what dataset_ was tokenized with
+    ls::DatasetOptions datasetOptions_;  // what dataset_ was read with
     std::shared_ptr<const ls::PerplexityResult> lastResult_;
     ls::WindowParams lastRunParams_;
 
@@ -87,17 +101,19 @@ private:
     QString lastError_;
 
     ls::widgets::LossHistogramView* histogram_ = nullptr;
+    ls::widgets::TokenPreviewView* preview_ = nullptr;
     ls::widgets::ModelSummaryView* summary_ = nullptr;
     ls::widgets::TaskProgressBar* taskBar_ = nullptr;
+    DatasetPanel* datasetPanel_ = nullptr;
+    TrainDialog* trainDialog_ = nullptr;
     TaskRunner* runner_ = nullptr;
-    QStackedWidget* central_ = nullptr;
+    QStackedWidget* central_ = nullptr;  // the hint, or the tabs once there is something to show
+    QTabWidget* tabs_ = nullptr;
     QLabel* hint_ = nullptr;
-    QSpinBox* seqLenSpin_ = nullptr;
-    QSpinBox* strideSpin_ = nullptr;
-    QSpinBox* maxTokensSpin_ = nullptr;
 
     QAction* openModelAction_ = nullptr;
     QAction* openDatasetAction_ = nullptr;
     QAction* evaluateAction_ = nullptr;
+    QAction* trainAction_ = nullptr;
     QList<QAction*> exportActions_;
 };

@@ -16,7 +16,7 @@ constexpr int64_t kBatchTokens = 1024;
 
 }  // namespace
 
-PerplexityResult runPerplexity(const Model& model, const std::vector<int32_t>& tokens,
+PerplexityResult runPerplexity(const Model& model, const Dataset& data,
                                const PerplexityParams& params, Progress& progress,
                                const std::function<void(const TokenLoss&)>& perToken) {
     const ModelConfig& c = model.config();
@@ -25,11 +25,14 @@ PerplexityResult runPerplexity(const Model& model, const std::vector<int32_t>& t
     if (wp.seqLen > c.maxPositions)
         throw Error("--seq-len " + std::to_string(wp.seqLen) + " exceeds the model's context of " +
                     std::to_string(c.maxPositions) + " tokens");
-    if (tokens.empty()) throw Error("the dataset has no tokens");
+    const std::vector<int32_t>& tokens = data.tokens;
+    if (tokens.empty()) throw Error(data.path, "the dataset has no tokens");
     const int64_t n = wp.maxTokens > 0 ? std::min<int64_t>(wp.maxTokens, tokens.size()) : tokens.size();
     checkTokenIds(c, tokens.data(), n);
-    const std::vector<Window> windows = makeWindows(static_cast<int64_t>(tokens.size()), wp);
-    if (windows.empty()) throw Error("the dataset has too few tokens to score (" + std::to_string(n) + ")");
+    const std::vector<Window> windows = makeWindows(static_cast<int64_t>(tokens.size()), data.documentStarts, wp);
+    if (windows.empty())
+        throw Error(data.path, "too few tokens to score (" + std::to_string(n) + " tokens" +
+                                   (wp.respectDocuments ? ", no document has 2" : "") + ")");
 
     int64_t totalScored = 0;
     for (const auto& w : windows) totalScored += w.scoredCount();
@@ -79,7 +82,8 @@ PerplexityResult runPerplexity(const Model& model, const std::vector<int32_t>& t
                     tl.window = static_cast<int64_t>(i + b);
                     tl.position = static_cast<int>(first.firstScored - 1 + s);
                     tl.tokenId = tokens[w.begin + tl.position];
-                    tl.targetId = tokens[w.begin + tl.position + 1];
+                    tl.targetIndex = w.begin + tl.position + 1;
+                    tl.targetId = tokens[tl.targetIndex];
                     tl.loss = loss;
                     perToken(tl);
                 }

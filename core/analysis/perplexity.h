@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/progress.h"
+#include "data/dataset.h"
 #include "data/windows.h"
 
 namespace ls {
@@ -23,6 +24,7 @@ struct TokenLoss {
     int position = 0;
     int32_t tokenId = 0;
     int32_t targetId = 0;
+    int64_t targetIndex = 0;  // index of the target token in the dataset's stream
     float loss = 0.f;  // -log softmax(logits)[target], nats
 };
 
@@ -39,7 +41,7 @@ struct PerplexityResult {
 // Calls perToken (if set) for each scored prediction in stream order, from the calling
 // thread. Throws ls::Canceled if progress.isCanceled() between windows, ls::Error on
 // bad input (seq_len beyond the model's context, ids outside the vocabulary, no tokens).
-PerplexityResult runPerplexity(const Model& model, const std::vector<int32_t>& tokens,
+PerplexityResult runPerplexity(const Model& model, const Dataset& data,
                                const PerplexityParams& params, Progress& progress,
                                const std::function<void(const TokenLoss&)>& perToken = {});
 

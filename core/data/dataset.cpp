@@ -7,8 +7,11 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "tokenizer/tokenizer.h"
@@ -224,24 +227,21 @@ IntType parseIntType(const std::string& descr, const fs::path& path) {
     return {kind == 'i', size};
 }
 
-// A decoded element: uint64 keeps every uint64 value exact, int64 every negative one.
-struct Decoded {
-    bool negative;
-    uint64_t value;       // the value, if !negative
-    int64_t signedValue;  // the value, if negative
-};
-
-// Little-endian integer of type.size bytes at p, sign-extended if the type is signed.
-
-inline Decoded decodeLittleEndian(const unsigned char* p, IntType type) {
+// The little-endian integer at p as a token id; throws unless it is in [0, INT32_MAX].
+int32_t toTokenId(const unsigned char* p, IntType type, int64_t index, const fs::path& path) {
     uint64_t bits = 0;
     for (int k = 0; k < type.size; ++k) bits |= uint64_t(p[k]) << (8 * k);
     if (type.isSigned) {
         const int shift = 64 - 8 * type.size;
-        const int64_t v = int64_t(bits << shift) >> shift;  // sign-extend
-        return {v < 0, uint64_t(v), v};
+        const int64_t value = int64_t(bits << shift) >> shift;  // sign-extend
+        if (value < 0)
+            throw Error(path, "token id " + std::to_string(value) + " at index " + std::to_string(index) +
+                                  " is negative");
     }
-    return {false, bits, 0};
+    if (bits > uint64_t(std::numeric_limits<int32_t>::max()))
+        throw Error(path, "token id " + std::to_string(bits) + " at index " + std::to_string(index) +
+                              " does not fit in int32");
+    return int32_t(bits);
 }
 
 // ---- UTF-8 -------------------------------------------------------------------------
@@ -302,6 +302,264 @@ Utf8Problem findInvalidUtf8(std::string_view text) {
     return {std::string_view::npos, {}};
 }
 
+// ---- text documents ----------------------------------------------------------------
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+bool isBlank(std::string_view text) { return std::all_of(text.begin(), text.end(), isSpace); }
+
+std::string_view trimmed(std::string_view text) {
+    while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
+    while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
+    return text;
+}
+
+// A WikiText article heading " = Title = "; a section heading " = = Title = = " is not one.
+bool isWikiTextHeading(std::string_view line) {
+    const std::string_view t = trimmed(line);
+    if (t.size() < 5 || t.substr(0, 2) != "= " || t.substr(t.size() - 2) != " =") return false;
+    const std::string_view title = trimmed(t.substr(2, t.size() - 4));
+    return !title.empty() && title.front() != '=' && title.back() != '=';
+}
+
+// Calls f(line) for each line of text, its '\n' included, until f returns false.
+template <typename F>
+void forEachLine(std::string_view text, F f) {
+    for (size_t begin = 0; begin < text.size();) {
+        const size_t newline = text.find('\n', begin);
+        const size_t end = newline == std::string_view::npos ? text.size() : newline + 1;
+        if (!f(text.substr(begin, end - begin))) return;
+        begin = end;
+    }
+}
+
+// Cuts text into consecutive pieces, a new one starting at each line for which
+// startsDocument(line, previousLine) holds, and calls document(piece) until it returns false.
+template <typename StartsDocument, typename Document>
+void splitAtLines(std::string_view text, StartsDocument startsDocument, Document document) {
+    const char* pieceBegin = text.data();
+    std::string_view previous;
+    bool more = true;
+    forEachLine(text, [&](std::string_view line) {
+        if (line.data() > pieceBegin && startsDocument(line, previous)) {
+            more = document(std::string_view(pieceBegin, size_t(line.data() - pieceBegin)));
+            pieceBegin = line.data();
+        }
+        previous = line;
+        return more;
+    });
+    const char* end = text.data() + text.size();
+    if (more && pieceBegin < end) document(std::string_view(pieceBegin, size_t(end - pieceBegin)));
+}
+
+// Encodes documents into a dataset, one after the other, up to maxDocuments.
+class DocumentWriter {
+public:
+    DocumentWriter(Dataset& dataset, const Tokenizer& tokenizer, int64_t maxDocuments)
+        : dataset_(dataset), tokenizer_(tokenizer), maxDocuments_(maxDocuments) {}
+
+    bool full() const { return maxDocuments_ > 0 && dataset_.documents() >= maxDocuments_; }
+
+    // Whitespace-only documents are skipped. Returns false once no more documents are wanted.
+    bool add(std::string_view text, bool appendEos = false) {
+        if (isBlank(text)) return !full();
+        std::vector<int32_t> ids = tokenizer_.encode(text, true);
+        if (appendEos)
+            if (const std::optional<int32_t> eos = tokenizer_.eosId()) ids.push_back(*eos);
+        if (!ids.empty()) {
+            dataset_.documentStarts.push_back(int64_t(dataset_.tokens.size()));
+            dataset_.tokens.insert(dataset_.tokens.end(), ids.begin(), ids.end());
+        }
+        return !full();
+    }
+
+private:
+    Dataset& dataset_;
+    const Tokenizer& tokenizer_;
+    int64_t maxDocuments_;
+};
+
+// ---- Alpaca records ----------------------------------------------------------------
+
+using nlohmann::json;
+
+std::string describeJson(const json& value) {
+    switch (value.type()) {
+        case json::value_t::object: return "an object";
+        case json::value_t::array: return "an array";
+        case json::value_t::string: return "a string";
+        case json::value_t::boolean: return "a boolean";
+        case json::value_t::null: return "null";
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned:
+        case json::value_t::number_float: return "a number";
+        default: return value.type_name();
+    }
+}
+
+// The parser's message ("parse error at line 3, column 5: ...") without its exception-id prefix.
+std::string parseErrorText(const json::parse_error& e) {
+    std::string text = e.what();
+    const size_t prefixEnd = text.find("] ");
+    if (text.rfind("[json.exception.", 0) == 0 && prefixEnd != std::string::npos) text.erase(0, prefixEnd + 2);
+    return text;
+}
+
+void requirePlaceholders(const std::string& tmpl, const char* option) {
+    if (tmpl.find("{instruction}") == std::string::npos && tmpl.find("{output}") == std::string::npos)
+        throw Error(std::string(option) +
+                    ": the prompt template contains neither {instruction} nor {output}, so every record "
+                    "would give the same text");
+}
+
+// A field's text; "" for the optional field when it is missing or null.
+std::string stringField(const json& record, const char* name, bool required, const fs::path& path,
+                        const std::string& where) {
+    const auto it = record.find(name);
+    if (it == record.end() || (!required && it->is_null())) {
+        if (required) throw Error(path, where + ": field '" + name + "' is missing");
+        return {};
+    }
+    if (!it->is_string())
+        throw Error(path, where + ": field '" + name + "' is not a string (it is " + describeJson(*it) + ")");
+    return it->get<std::string>();
+}
+
+// where: "record 12" (JSON, 0-based array index) or "line 7" (JSONL, 1-based).
+void addAlpacaRecord(const json& record, const std::string& where, const DatasetOptions& options,
+                     const fs::path& path, DocumentWriter& writer) {
+    if (!record.is_object())
+        throw Error(path, where + ": expected an object with \"instruction\", \"input\" and \"output\", found " +
+                              describeJson(record));
+    const std::string instruction = stringField(record, "instruction", true, path, where);
+    const std::string input = stringField(record, "input", false, path, where);
+    const std::string output = stringField(record, "output", true, path, where);
+    const std::string& tmpl = input.empty() ? options.promptTemplateNoInput : options.promptTemplate;
+    writer.add(renderPrompt(tmpl, instruction, input, output), /*appendEos=*/true);
+}
+
+void addAlpacaJson(std::string_view body, const DatasetOptions& options, const fs::path& path,
+                   DocumentWriter& writer) {
+    json root;
+    try {
+        root = json::parse(body.begin(), body.end());
+    } catch (const json::parse_error& e) {
+        throw Error(path, "invalid JSON: " + parseErrorText(e));
+    }
+    if (!root.is_array())
+        throw Error(path, "expected a JSON array of records at the top level, found " + describeJson(root) +
+                              (root.is_object() ? " (for one record per line, use JSON Lines: alpaca-jsonl)" : ""));
+    for (size_t i = 0; i < root.size() && !writer.full(); ++i)
+        addAlpacaRecord(root[i], "record " + std::to_string(i), options, path, writer);
+}
+
+void addAlpacaJsonl(std::string_view body, const DatasetOptions& options, const fs::path& path,
+                    DocumentWriter& writer) {
+    int64_t lineNumber = 0;
+    forEachLine(body, [&](std::string_view line) {
+        ++lineNumber;
+        if (isBlank(line)) return true;
+        const std::string where = "line " + std::to_string(lineNumber);
+        json record;
+        try {
+            record = json::parse(line.begin(), line.end());
+        } catch (const json::parse_error& e) {
+            // The parser saw one line: its "line 1" would only confuse.
+            std::string text = parseErrorText(e);
+            const std::string lineOne = "at line 1, column ";
+            if (const size_t at = text.find(lineOne); at != std::string::npos) text.replace(at, lineOne.size(), "at column ");
+            throw Error(path, where + ": invalid JSON (JSON Lines hold one complete record per line): " + text);
+        }
+        addAlpacaRecord(record, where, options, path, writer);
+        return !writer.full();
+    });
+}
+
+// Reads a text-like dataset and encodes it document by document. The file's text lives
+// only in here, so at most the text and the ids are in memory at once.
+void addTextDocuments(Dataset& dataset, const Tokenizer& tokenizer, const DatasetOptions& options) {
+    const fs::path& path = dataset.path;
+    const std::string text = readFileBytes(path);
+    requireValidUtf8(text, path);  // offsets in messages are file offsets, BOM included
+    std::string_view body = text;
+    if (body.substr(0, kUtf8Bom.size()) == kUtf8Bom) body.remove_prefix(kUtf8Bom.size());
+    // ~4 bytes per token in English text: one allocation instead of growing (and copying) the ids.
+    if (options.maxDocuments <= 0) dataset.tokens.reserve(body.size() / 3 + 16);
+
+    DocumentWriter writer(dataset, tokenizer, options.maxDocuments);
+    const auto add = [&](std::string_view document) { return writer.add(document); };
+    switch (dataset.format) {
+        case DataFormat::Text:  // paragraphs: a non-blank line after a blank one starts a document
+            splitAtLines(body, [](std::string_view line, std::string_view previous) {
+                return isBlank(previous) && !isBlank(line);
+            }, add);
+            break;
+        case DataFormat::WikiText:  // articles: each starts at its " = Title = " line
+            splitAtLines(body, [](std::string_view line, std::string_view) { return isWikiTextHeading(line); }, add);
+            break;
+        case DataFormat::AlpacaJson: addAlpacaJson(body, options, path, writer); break;
+        case DataFormat::AlpacaJsonl: addAlpacaJsonl(body, options, path, writer); break;
+        default: throw Error(path, std::string("format ") + dataFormatName(dataset.format) + " is not text");
+    }
+}
+
+// ---- token ids ---------------------------------------------------------------------
+
+// nanoGPT's .bin: raw little-endian uint16, no header.
+std::vector<int32_t> readBinTokenIds(const fs::path& path) {
+    std::ifstream in = openForReading(path);
+    const auto oddSize = [&](int64_t bytes) {
+        return Error(path, "has an odd number of bytes (" + std::to_string(bytes) +
+                               "); a .bin dataset holds little-endian uint16 token ids, 2 bytes each");
+    };
+    const int64_t size = regularFileSize(path);
+    if (size >= 0 && size % 2 != 0) throw oddSize(size);
+
+    std::vector<int32_t> ids;
+    if (size > 0) ids.reserve(size_t(size / 2));
+    std::vector<unsigned char> chunk(size_t(1) << 20);  // even: only the last read can end mid-value
+    int64_t total = 0;
+    while (in) {
+        in.read(reinterpret_cast<char*>(chunk.data()), std::streamsize(chunk.size()));
+        const size_t got = size_t(in.gcount());
+        for (size_t k = 0; k + 1 < got; k += 2) ids.push_back(int32_t(chunk[k] | chunk[k + 1] << 8));
+        total += int64_t(got);
+    }
+    if (in.bad()) throw Error(path, "read error");
+    if (total % 2 != 0) throw oddSize(total);
+    return ids;
+}
+
+// ---- format detection --------------------------------------------------------------
+
+constexpr size_t kSniffBytes = 4096;
+
+// The format a file starting with `head` looks like by content: JSON (an array of records or
+// one object per line) or WikiText (a " = Title = " line). None for binary-looking bytes.
+// `cut`: the file goes on after head.
+std::optional<DataFormat> textFormatOf(std::string_view head, bool cut) {
+    if (head.find('\0') != std::string_view::npos) return std::nullopt;
+    const Utf8Problem problem = findInvalidUtf8(head);
+    if (problem.offset != std::string_view::npos && !(cut && problem.offset + 4 > head.size())) return std::nullopt;
+    if (head.substr(0, kUtf8Bom.size()) == kUtf8Bom) head.remove_prefix(kUtf8Bom.size());
+
+    // JSON: '[' or '{' followed by what can follow in a record file, so that text such as
+    // "[Verse 1]" or "{{Infobox" stays text.
+    const std::string_view start = trimmed(head);
+    const auto nextIsOneOf = [&](std::string_view allowed) {
+        const std::string_view rest = trimmed(start.substr(1));
+        return rest.empty() || allowed.find(rest.front()) != std::string_view::npos;
+    };
+    if (!start.empty() && start.front() == '[' && nextIsOneOf("{[]\"")) return DataFormat::AlpacaJson;
+    if (!start.empty() && start.front() == '{' && nextIsOneOf("\"}")) return DataFormat::AlpacaJsonl;
+
+    if (cut) head = head.substr(0, head.rfind('\n') + 1);  // complete lines only (npos + 1 == 0)
+    bool heading = false;
+    forEachLine(head, [&](std::string_view line) { return !(heading = isWikiTextHeading(line)); });
+    if (heading) return DataFormat::WikiText;
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string readFileBytes(const fs::path& path) {
@@ -331,15 +589,74 @@ void requireValidUtf8(std::string_view text, const fs::path& path) {
                           std::to_string(line) + "): " + problem.what);
 }
 
+const char* dataFormatName(DataFormat format) {
+    switch (format) {
+        case DataFormat::Auto: return "auto";
+        case DataFormat::Text: return "text";
+        case DataFormat::WikiText: return "wikitext";
+        case DataFormat::AlpacaJson: return "alpaca-json";
+        case DataFormat::AlpacaJsonl: return "alpaca-jsonl";
+        case DataFormat::Npy: return "npy";
+        case DataFormat::Bin: return "bin";
+    }
+    return "unknown";
+}
+
+DataFormat parseDataFormat(const std::string& name) {
+    for (DataFormat format : {DataFormat::Auto, DataFormat::Text, DataFormat::WikiText, DataFormat::AlpacaJson,
+                              DataFormat::AlpacaJsonl, DataFormat::Npy, DataFormat::Bin})
+        if (name == dataFormatName(format)) return format;
+    throw Error("--format: unknown format '" + name +
+                "' (expected auto, text, wikitext, alpaca-json, alpaca-jsonl, npy or bin)");
+}
+
+bool formatNeedsTokenizer(DataFormat format) {
+    return format == DataFormat::Text || format == DataFormat::WikiText || format == DataFormat::AlpacaJson ||
+           format == DataFormat::AlpacaJsonl;
+}
+
+std::string renderPrompt(const std::string& tmpl, const std::string& instruction, const std::string& input,
+                         const std::string& output) {
+    const std::pair<std::string_view, const std::string*> fields[] = {
+        {"{instruction}", &instruction}, {"{input}", &input}, {"{output}", &output}};
+    // One pass over the template: braces inside the fields are never replaced.
+    std::string prompt;
+    prompt.reserve(tmpl.size() + instruction.size() + input.size() + output.size());
+    for (size_t i = 0; i < tmpl.size();) {
+        const size_t brace = std::min(tmpl.find('{', i), tmpl.size());
+        prompt.append(tmpl, i, brace - i);
+        i = brace;
+        if (i == tmpl.size()) break;
+        const auto field = std::find_if(std::begin(fields), std::end(fields),
+                                        [&](const auto& f) { return tmpl.compare(i, f.first.size(), f.first) == 0; });
+        if (field != std::end(fields)) {
+            prompt += *field->second;
+            i += field->first.size();
+        } else {
+            prompt += '{';
+            ++i;
+        }
+    }
+    return prompt;
+}
+
 DataFormat detectFormat(const fs::path& path) {
     std::ifstream in = openForReading(path);
-    char head[6] = {};
-    in.read(head, sizeof head);
-    if (std::string_view(head, size_t(in.gcount())) == kNpyMagic) return DataFormat::Npy;
+    std::string head(kSniffBytes, '\0');
+    in.read(head.data(), std::streamsize(head.size()));
+    head.resize(size_t(in.gcount()));
+    if (std::string_view(head).substr(0, kNpyMagic.size()) == kNpyMagic) return DataFormat::Npy;
+    if (const std::optional<DataFormat> format = textFormatOf(head, head.size() == kSniffBytes)) return *format;
+
     std::string extension = path.extension().string();
     std::transform(extension.begin(), extension.end(), extension.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
-    return extension == ".npy" ? DataFormat::Npy : DataFormat::Text;
+    if (extension == ".npy") return DataFormat::Npy;
+    if (extension == ".bin") return DataFormat::Bin;
+    if (extension == ".json") return DataFormat::AlpacaJson;
+    if (extension == ".jsonl") return DataFormat::AlpacaJsonl;
+    if (extension == ".raw" || extension == ".tokens") return DataFormat::WikiText;
+    return DataFormat::Text;
 }
 
 std::vector<int32_t> readNpyTokenIds(const fs::path& path) {
@@ -364,7 +681,7 @@ std::vector<int32_t> readNpyTokenIds(const fs::path& path) {
 
     // Decode chunk by chunk straight into the result: no second copy of the file.
     std::vector<int32_t> ids;
-    ids.reserve(size_t(count));
+    ids.reserve(size_t(fileSize >= 0 ? count : std::min<int64_t>(count, 1 << 20)));  // unchecked count: cap
     std::vector<unsigned char> chunk;
     const int64_t perChunk = (int64_t(1) << 20) / type.size;
     for (int64_t done = 0; done < count;) {
@@ -375,17 +692,7 @@ std::vector<int32_t> readNpyTokenIds(const fs::path& path) {
             throw Error(path, "truncated .npy file: the data ends after " +
                                   std::to_string(done + in.gcount() / type.size) + " of " + std::to_string(count) +
                                   " values");
-        for (int64_t k = 0; k < n; ++k) {
-            const Decoded d = decodeLittleEndian(chunk.data() + k * type.size, type);
-            const int64_t index = done + k;
-            if (d.negative)
-                throw Error(path, "token id " + std::to_string(d.signedValue) + " at index " + std::to_string(index) +
-                                      " is negative");
-            if (d.value > uint64_t(std::numeric_limits<int32_t>::max()))
-                throw Error(path, "token id " + std::to_string(d.value) + " at index " + std::to_string(index) +
-                                      " does not fit in int32");
-            ids.push_back(int32_t(d.value));
-        }
+        for (int64_t k = 0; k < n; ++k) ids.push_back(toTokenId(chunk.data() + k * type.size, type, done + k, path));
         done += n;
     }
     return ids;
@@ -423,28 +730,34 @@ void writeNpyInt32(const fs::path& path, const std::vector<int32_t>& values) {
     if (!out) throw Error(path, "could not write the whole file (disk full?)");
 }
 
-Dataset loadDataset(const fs::path& path, const Tokenizer* tokenizer, int32_t vocabSize, DataFormat format) {
+Dataset loadDataset(const fs::path& path, const Tokenizer* tokenizer, int32_t vocabSize,
+                    const DatasetOptions& options) {
     openForReading(path);  // "does not exist" comes before any other complaint
     Dataset dataset;
     dataset.path = path;
-    dataset.format = format == DataFormat::Auto ? detectFormat(path) : format;
+    dataset.format = options.format == DataFormat::Auto ? detectFormat(path) : options.format;
+    if (dataset.format == DataFormat::AlpacaJson || dataset.format == DataFormat::AlpacaJsonl) {
+        requirePlaceholders(options.promptTemplate, "--prompt-template");
+        requirePlaceholders(options.promptTemplateNoInput, "--prompt-template-no-input");
+    }
     if (regularFileSize(path) == 0) throwEmpty(path);
 
     if (dataset.format == DataFormat::Npy) {
         dataset.tokens = readNpyTokenIds(path);
+    } else if (dataset.format == DataFormat::Bin) {
+        dataset.tokens = readBinTokenIds(path);
     } else {
         if (!tokenizer)
-            throw Error(path, "text datasets need a tokenizer: give a model folder with tokenizer.json "
-                              "(or vocab.json + merges.txt), or token ids as a .npy file");
-        // The text lives only in this scope: freed as soon as it is encoded.
-        const std::string text = readFileBytes(path);
-        requireValidUtf8(text, path);  // offsets in messages are file offsets, BOM included
-        std::string_view body = text;
-        if (body.substr(0, kUtf8Bom.size()) == kUtf8Bom) body.remove_prefix(kUtf8Bom.size());
-        if (body.empty()) throwEmpty(path);
-        dataset.tokens = tokenizer->encode(body, true);
+            throw Error(path, std::string(dataFormatName(dataset.format)) +
+                                  " data needs a tokenizer: give a model folder with tokenizer.json "
+                                  "(or vocab.json + merges.txt), or token ids as a .npy or .bin file");
+        addTextDocuments(dataset, *tokenizer, options);
+        // The text is gone now: trimming the reserved ids costs no more than the peak so far.
+        if (dataset.tokens.capacity() > dataset.tokens.size() + dataset.tokens.size() / 4)
+            dataset.tokens.shrink_to_fit();
     }
     if (dataset.tokens.empty()) throwEmpty(path);
+    if (dataset.documentStarts.empty()) dataset.documentStarts = {0};  // token-id files: one document
 
     if (vocabSize > 0) {
         for (size_t i = 0; i < dataset.tokens.size(); ++i) {

@@ -14,8 +14,11 @@ namespace ls {
 
 struct WindowParams {
     int seqLen = 1024;
-    int stride = 0;         // 0 means seqLen
-    int64_t maxTokens = 0;  // 0 means the whole stream; otherwise only its first maxTokens
+    int stride = 0;            // 0 means seqLen
+    int64_t maxTokens = 0;     // 0 means the whole stream; otherwise only its first maxTokens
+    int64_t maxWindows = 0;    // 0 means all; otherwise only the first maxWindows windows
+    bool respectDocuments = false;  // true: each document is windowed on its own (no window
+                                    // crosses a boundary); false: documents are packed
 };
 
 struct Window {
@@ -25,7 +28,22 @@ struct Window {
     int scoredCount() const { return length - firstScored; }
 };
 
-// Throws ls::Error("--seq-len ...") for seqLen < 2, stride < 1 or stride > seqLen.
+// maxTokens truncates the stream first; windows that would score nothing (a final window of
+// one token) are left out. Throws ls::Error naming the option ("--seq-len: ...", "--stride: ...",
+// "--max-tokens: ...") for seqLen < 2, stride < 0 or > seqLen, maxTokens < 0.
 std::vector<Window> makeWindows(int64_t numTokens, const WindowParams& params);
+
+// The same over documents (starts as in Dataset::documentStarts); with
+// params.respectDocuments the loop above runs inside every document separately.
+std::vector<Window> makeWindows(int64_t numTokens, const std::vector<int64_t>& documentStarts,
+                                const WindowParams& params);
+
+struct WindowSummary {
+    int64_t documents = 0;      // documents that contribute at least one window
+    int64_t tokens = 0;         // tokens covered by windows (after maxTokens)
+    int64_t windows = 0;
+    int64_t scoredTokens = 0;   // predictions scored
+};
+WindowSummary summarizeWindows(const std::vector<Window>& windows, const std::vector<int64_t>& documentStarts);
 
 }  // namespace ls

@@ -2,10 +2,10 @@
 // of model.cpp's loaders.
 #include <torch/torch.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "model/transformer_internal.h"
 
 namespace ls {
@@ -157,13 +157,7 @@ void saveModelFolder(const std::filesystem::path& dir, const ModelConfig& c, con
     }
     writeSafetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
 
-    const std::filesystem::path config = dir / "config.json", partial = dir / "config.json.partial";
-    {
-        std::ofstream out(partial, std::ios::trunc);
-        out << configJson(c).dump(2) << "\n";
-        if (!out) throw Error(config, "cannot write");
-    }
-    std::filesystem::rename(partial, config);
+    writeFileAtomically(dir / "config.json", configJson(c).dump(2) + "\n");
 }
 
 }  // namespace ls

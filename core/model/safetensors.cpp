@@ -98,12 +98,15 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
             const auto& shape = entry["shape"];
             const auto& offsets = entry["data_offsets"];
             if (!shape.is_array()) throw bad("shape is not an array");
+            // The element count must not overflow: a wrapped product could match the stored size.
             uint64_t numel = 1;
             for (const auto& d : shape) {
                 if (!d.is_number_integer() || d.get<int64_t>() < 0)
                     throw bad("shape has a negative or non-integer dimension");
+                const auto dim = static_cast<uint64_t>(d.get<int64_t>());
+                if (dim != 0 && numel > (uint64_t(1) << 60) / dim) throw bad("shape " + shape.dump() + " is impossibly large");
                 t.shape.push_back(d.get<int64_t>());
-                numel *= static_cast<uint64_t>(t.shape.back());
+                numel *= dim;
             }
             if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
                 !offsets[1].is_number_unsigned())

@@ -25,63 +25,94 @@ void requireProbability(double q) {
     }
 }
 
+// numpy "linear": the q-quantile of n sorted values lies at virtual index (n - 1) q,
+// between positions below and above, with weight t on above.
+struct Interpolation {
+    size_t below, above;
+    double t;
+};
+
+Interpolation interpolation(size_t n, double q) {
+    const double index = double(n - 1) * q;
+    const size_t below = size_t(std::floor(index));
+    return {below, std::min(below + 1, n - 1), index - double(below)};
+}
+
+// Moves the values that a full sort would put at `positions` there (and everything smaller
+// before them): the quantiles read only those positions, and this is O(n) per position
+// instead of a sort.
+void selectPositions(std::vector<float>& values, std::vector<size_t> positions) {
+    std::sort(positions.begin(), positions.end());
+    auto first = values.begin();
+    for (size_t p : positions) {
+        if (values.begin() + std::ptrdiff_t(p) < first) continue;  // already in place
+        std::nth_element(first, values.begin() + std::ptrdiff_t(p), values.end());
+        first = values.begin() + std::ptrdiff_t(p) + 1;
+    }
+}
+
 }  // namespace
 
 double quantileSorted(const std::vector<float>& sorted, double q) {
     requireProbability(q);
     if (sorted.empty()) return kNaN;
-    // numpy "linear": virtual index (n - 1) q between neighbours a and b, weight t.
-    const double index = double(sorted.size() - 1) * q;
-    const size_t below = size_t(std::floor(index));
-    const size_t above = std::min(below + 1, sorted.size() - 1);
-    const double t = index - double(below);
-    const double a = sorted[below], b = sorted[above];
-    if (t == 0) return a;  // on a data point (also keeps +-inf exact at q = 0 and 1)
+    const Interpolation at = interpolation(sorted.size(), q);
+    const double a = sorted[at.below], b = sorted[at.above];
+    if (at.t == 0) return a;  // on a data point (also keeps +-inf exact at q = 0 and 1)
     // numpy's _lerp: interpolate from the nearer end so that t = 1 gives b exactly.
     const double diff = b - a;
-    return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+    return at.t >= 0.5 ? b - diff * (1.0 - at.t) : a + diff * at.t;
 }
 
 double quantile(std::vector<float> values, double q) {
     requireProbability(q);
     removeNaNs(values);
-    std::sort(values.begin(), values.end());
-    return quantileSorted(values, q);
+    if (values.empty()) return kNaN;
+    const Interpolation at = interpolation(values.size(), q);
+    selectPositions(values, {at.below, at.above});
+    return quantileSorted(values, q);  // reads only below and above
 }
 
 Summary summarize(const std::vector<float>& values) {
-    std::vector<float> sorted = values;
-    removeNaNs(sorted);
-    std::sort(sorted.begin(), sorted.end());
+    std::vector<float> v = values;
+    removeNaNs(v);
 
     Summary s;
-    s.count = int64_t(sorted.size());
-    if (sorted.empty()) {
+    s.count = int64_t(v.size());
+    if (v.empty()) {
         s.mean = s.std = s.min = s.p10 = s.p25 = s.p50 = s.p75 = s.p90 = s.max = kNaN;
         return s;
     }
     // Two passes in double; the second sums the residuals again to cancel the
     // rounding error of the mean (the "corrected two-pass" algorithm).
-    const double n = double(sorted.size());
+    const double n = double(v.size());
     double sum = 0;
-    for (float v : sorted) sum += v;
+    for (float x : v) sum += x;
     s.mean = sum / n;
     double squares = 0, residuals = 0;
-    for (float v : sorted) {
-        const double d = double(v) - s.mean;
+    for (float x : v) {
+        const double d = double(x) - s.mean;
         squares += d * d;
         residuals += d;
     }
     const double variance = (squares - residuals * residuals / n) / n;  // population (ddof = 0)
     s.std = std::sqrt(std::max(variance, 0.0));
 
-    s.min = sorted.front();
-    s.max = sorted.back();
-    s.p10 = quantileSorted(sorted, 0.10);
-    s.p25 = quantileSorted(sorted, 0.25);
-    s.p50 = quantileSorted(sorted, 0.50);
-    s.p75 = quantileSorted(sorted, 0.75);
-    s.p90 = quantileSorted(sorted, 0.90);
+    const double qs[] = {0.10, 0.25, 0.50, 0.75, 0.90};
+    std::vector<size_t> positions = {0, v.size() - 1};
+    for (double q : qs) {
+        const Interpolation at = interpolation(v.size(), q);
+        positions.push_back(at.below);
+        positions.push_back(at.above);
+    }
+    selectPositions(v, positions);
+    s.min = v.front();
+    s.max = v.back();
+    s.p10 = quantileSorted(v, qs[0]);
+    s.p25 = quantileSorted(v, qs[1]);
+    s.p50 = quantileSorted(v, qs[2]);
+    s.p75 = quantileSorted(v, qs[3]);
+    s.p90 = quantileSorted(v, qs[4]);
     return s;
 }
 

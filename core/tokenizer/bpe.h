@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/model.h"
+
 namespace ls::tok {
 
 struct BpeOptions {
@@ -21,32 +23,37 @@ struct BpeOptions {
     bool ignoreMerges = false;
 };
 
-class Bpe {
+class Bpe final : public Model {
 public:
-    // Throws std::runtime_error if a merge or the unk token is not in the vocabulary.
-    Bpe(std::unordered_map<std::string, int32_t> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-        BpeOptions options);
+    // Throws std::runtime_error if a merge is not in the vocabulary.
+    Bpe(Vocabulary vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);
 
-    // Appends the ids of one pre-tokenized word.
-    void tokenize(std::string_view word, std::vector<int32_t>& out) const;
-
-    std::optional<int32_t> tokenToId(std::string_view token) const;
-    // The token of an id, or nullptr if the vocabulary has no such id.
-    const std::string* idToToken(int32_t id) const;
-    // Max id + 1.
-    int32_t idBound() const { return static_cast<int32_t>(idToToken_.size()); }
+    void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+    const Vocabulary& vocabulary() const override { return vocab_; }
 
 private:
+    // BPE of a word through the cache.
+    void mergeCached(std::string_view word, std::vector<int32_t>& out) const;
     std::vector<int32_t> merge(std::string_view word) const;
 
-    std::unordered_map<std::string, int32_t> vocab_;
-    std::vector<std::string> idToToken_;
-    std::vector<bool> hasId_;
-    // (left id, right id) -> (rank, merged id)
-    std::unordered_map<uint64_t, std::pair<uint32_t, int32_t>> merges_;
+    Vocabulary vocab_;
+    // (left id, right id) -> (rank, merged id), in an open-addressing table: the lookup
+    // in the innermost loop of merging.
+    struct Merge {
+        uint64_t pair = kEmpty;
+        uint32_t rank = 0;
+        int32_t newId = -1;
+    };
+    static constexpr uint64_t kEmpty = ~uint64_t{0};
+    std::vector<Merge> mergeTable_;
+    const Merge* findMerge(int32_t left, int32_t right) const;
+    // Id of each single-character token below U+0250 (byte-level alphabets live there), -1 if none.
+    std::vector<int32_t> smallCharIds_;
     BpeOptions options_;
     std::optional<int32_t> unkId_;
     std::vector<int32_t> byteIds_;  // id of "<0xNN>" per byte, -1 if missing (byte fallback)
+    // Words may be cut before each "▁" that follows another character (see the constructor).
+    bool cutBeforeMetaspace_ = false;
 
     mutable std::mutex cacheMutex_;
     mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;

@@ -1,6 +1,8 @@
 #include "tokenizer/decoder.h"
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -173,19 +175,52 @@ private:
     bool prependNever_;
 };
 
-// Classic BPE end-of-word suffix: becomes a space, or nothing on the last token.
-class BpeDec final : public Decoder {
+// WordPiece: "##" continues the previous token, other tokens get a space before them.
+class WordPieceDec final : public Decoder {
 public:
-    explicit BpeDec(std::string suffix) : suffix_(std::move(suffix)) {}
-    void decodeChain(std::vector<std::string>& tokens, bool) const override {
-        if (suffix_.empty()) return;
-        const Pattern pattern(json{{"String", suffix_}});
-        for (size_t t = 0; t < tokens.size(); ++t)
-            tokens[t] = pattern.replaceAll(tokens[t], t + 1 == tokens.size() ? "" : " ");
+    WordPieceDec(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+    void decodeChain(std::vector<std::string>& tokens, bool singleToken) const override {
+        for (size_t t = 0; t < tokens.size(); ++t) {
+            if (t > 0 || singleToken) {
+                if (tokens[t].compare(0, prefix_.size(), prefix_) == 0)
+                    tokens[t].erase(0, prefix_.size());
+                else if (t > 0)
+                    tokens[t].insert(0, 1, ' ');
+            }
+            if (cleanup_) tokens[t] = cleanUp(tokens[t]);
+        }
     }
 
 private:
-    std::string suffix_;
+    // tokenizers' wordpiece::cleanup: glue punctuation and English contractions back.
+    static std::string cleanUp(std::string text) {
+        static const std::vector<std::pair<Pattern, std::string>> rules = [] {
+            std::vector<std::pair<Pattern, std::string>> r;
+            for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."}, {" ?", "?"}, {" !", "!"},
+                                           {" ,", ","}, {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"},
+                                           {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+                r.emplace_back(Pattern(json{{"String", from}}), to);
+            return r;
+        }();
+        for (const auto& [pattern, to] : rules) text = pattern.replaceAll(text, to);
+        return text;
+    }
+
+    std::string prefix_;
+    bool cleanup_;
+};
+
+// Classic BPE end-of-word suffix: becomes a space, or nothing on the last token.
+class BpeDec final : public Decoder {
+public:
+    explicit BpeDec(const std::string& suffix) : suffix_(json{{"String", suffix}}) {}
+    void decodeChain(std::vector<std::string>& tokens, bool) const override {
+        for (size_t t = 0; t < tokens.size(); ++t)
+            tokens[t] = suffix_.replaceAll(tokens[t], t + 1 == tokens.size() ? "" : " ");
+    }
+
+private:
+    Pattern suffix_;
 };
 
 }  // namespace
@@ -214,6 +249,8 @@ std::unique_ptr<Decoder> makeDecoder(const json& config) {
         return std::make_unique<MetaspaceDec>(
             requireChar(config.value("replacement", std::string("\xE2\x96\x81")), "Metaspace replacement"), never);
     }
+    if (type == "WordPiece")
+        return std::make_unique<WordPieceDec>(config.value("prefix", std::string("##")), config.value("cleanup", true));
     if (type == "BPEDecoder") return std::make_unique<BpeDec>(config.value("suffix", std::string("</w>")));
     throw std::runtime_error("decoder type \"" + type + "\" is not supported");
 }

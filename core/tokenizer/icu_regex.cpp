@@ -66,6 +66,12 @@ Regex::Regex(std::string_view pattern, bool oniguruma) : state_(std::make_unique
 Regex::~Regex() = default;
 
 std::vector<ByteRange> Regex::findAll(std::string_view text) const {
+    std::vector<ByteRange> matches;
+    forEachMatch(text, [&](size_t begin, size_t end) { matches.emplace_back(begin, end); });
+    return matches;
+}
+
+void Regex::forEachMatch(std::string_view text, const std::function<void(size_t, size_t)>& onMatch) const {
     std::unique_ptr<icu::RegexMatcher> matcher;
     {
         std::lock_guard<std::mutex> lock(state_->mutex);
@@ -75,21 +81,25 @@ std::vector<ByteRange> Regex::findAll(std::string_view text) const {
         }
     }
     UErrorCode status = U_ZERO_ERROR;
-    if (!matcher) matcher.reset(state_->pattern->matcher(status));
+    if (!matcher) {
+        matcher.reset(state_->pattern->matcher(status));
+        // The backtracking stack grows with the length of a repeated run (\s+(?!\S) over a
+        // long run of spaces): let it grow rather than fail on unusual but valid text.
+        if (U_SUCCESS(status)) matcher->setStackLimit(0, status);
+    }
 
     // A UTF-8 UText: ICU then reports native indexes, i.e. byte offsets.
     UText ut = UTEXT_INITIALIZER;
     utext_openUTF8(&ut, text.data(), static_cast<int64_t>(text.size()), &status);
     matcher->reset(&ut);
 
-    std::vector<ByteRange> matches;
     size_t lastEnd = 0;
     bool any = false;
     while (U_SUCCESS(status) && matcher->find(status)) {
         const auto begin = static_cast<size_t>(matcher->start64(status));
         const auto end = static_cast<size_t>(matcher->end64(status));
         if (begin == end && any && begin == lastEnd) continue;
-        matches.emplace_back(begin, end);
+        onMatch(begin, end);
         lastEnd = end;
         any = true;
     }
@@ -97,9 +107,10 @@ std::vector<ByteRange> Regex::findAll(std::string_view text) const {
     if (U_FAILURE(status))
         throw std::runtime_error(std::string("regular expression matching failed: ") + u_errorName(status));
 
+    // A matcher keeps the backtracking stack it grew: do not keep one that saw a huge text.
+    if (text.size() > (1u << 20)) return;
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->idle.push_back(std::move(matcher));
-    return matches;
 }
 
 }  // namespace ls::tok

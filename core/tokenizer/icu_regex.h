@@ -2,6 +2,7 @@
 // Regular expressions of tokenizer.json (written for Oniguruma, which the reference Rust
 // library uses) run with ICU's engine directly on UTF-8 text.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,9 +23,10 @@ public:
     Regex(const Regex&) = delete;
     Regex& operator=(const Regex&) = delete;
 
-    // The successive non-overlapping matches in `text` (valid UTF-8), left to right.
-    // Like the reference, an empty match right where the previous match ended is skipped.
-    // Thread-safe.
+    // Calls onMatch(begin, end) for the successive non-overlapping matches in `text` (valid
+    // UTF-8), left to right. Like the reference, an empty match right where the previous
+    // match ended is skipped. Thread-safe.
+    void forEachMatch(std::string_view text, const std::function<void(size_t, size_t)>& onMatch) const;
     std::vector<ByteRange> findAll(std::string_view text) const;
 
 private:

@@ -15,12 +15,16 @@ Pattern::Pattern(const nlohmann::json& config) {
         throw std::runtime_error("pattern must have \"String\" or \"Regex\": " + config.dump());
 }
 
-std::vector<ByteRange> Pattern::findAll(std::string_view text) const {
-    if (regex_) return regex_->findAll(text);
-    std::vector<ByteRange> found;
-    if (literal_.empty()) return found;
+void Pattern::forEachMatch(std::string_view text, const std::function<void(size_t, size_t)>& onMatch) const {
+    if (regex_) return regex_->forEachMatch(text, onMatch);
+    if (literal_.empty()) return;
     for (size_t at = text.find(literal_); at != std::string_view::npos; at = text.find(literal_, at + literal_.size()))
-        found.emplace_back(at, at + literal_.size());
+        onMatch(at, at + literal_.size());
+}
+
+std::vector<ByteRange> Pattern::findAll(std::string_view text) const {
+    std::vector<ByteRange> found;
+    forEachMatch(text, [&](size_t begin, size_t end) { found.emplace_back(begin, end); });
     return found;
 }
 

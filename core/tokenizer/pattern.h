@@ -1,5 +1,6 @@
 #pragma once
 // The {"String": "..."} / {"Regex": "..."} patterns of Split, Replace (normalizer and decoder).
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@ public:
     explicit Pattern(const nlohmann::json& config);
 
     // Non-overlapping matches, left to right.
+    void forEachMatch(std::string_view text, const std::function<void(size_t, size_t)>& onMatch) const;
     std::vector<ByteRange> findAll(std::string_view text) const;
     // Every match replaced by `content` taken literally.
     std::string replaceAll(std::string_view text, std::string_view content) const;

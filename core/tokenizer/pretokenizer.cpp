@@ -18,94 +18,104 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------
 // Splitting
 
-std::vector<ByteRange> splitRanges(size_t size, const std::vector<ByteRange>& matches,
-                                   SplitBehavior behavior, bool invert) {
-    // Every byte of the text as (range, is_match), as tokenizers' Pattern::find_matches.
-    std::vector<std::pair<ByteRange, bool>> parts;
-    size_t prev = 0;
-    for (const ByteRange& m : matches) {
-        if (prev != m.first) parts.push_back({{prev, m.first}, invert});
-        parts.push_back({m, !invert});
-        prev = m.second;
-    }
-    if (prev != size || parts.empty()) parts.push_back({{prev, size}, invert});
+void Splitter::match(size_t begin, size_t end) {
+    if (begin > end_) part({end_, begin}, invert_);
+    part({begin, end}, !invert_);
+    end_ = end;
+}
 
-    std::vector<ByteRange> out;
-    bool previousMatch = false;
-    switch (behavior) {
+void Splitter::finish(size_t textSize) {
+    if (end_ != textSize || !anyPart_) part({end_, textSize}, invert_);
+    if (hasPending_) emit_(pending_);
+    hasPending_ = false;
+}
+
+void Splitter::part(ByteRange range, bool isMatch) {
+    anyPart_ = true;
+    const auto flushThenHold = [&] {
+        if (hasPending_) emit_(pending_);
+        pending_ = range;
+        pendingIsMatch_ = isMatch;
+        hasPending_ = true;
+    };
+    switch (behavior_) {
     case SplitBehavior::Isolated:
-        for (const auto& p : parts) out.push_back(p.first);
+        emit_(range);
         break;
     case SplitBehavior::Removed:
-        for (const auto& p : parts)
-            if (!p.second) out.push_back(p.first);
+        if (!isMatch) emit_(range);
         break;
-    case SplitBehavior::Contiguous:
-        for (const auto& [range, isMatch] : parts) {
-            if (isMatch == previousMatch && !out.empty())
-                out.back().second = range.second;
-            else
-                out.push_back(range);
-            previousMatch = isMatch;
-        }
+    case SplitBehavior::Contiguous:  // runs of matches become one piece
+        if (hasPending_ && isMatch == previousMatch_)
+            pending_.second = range.second;
+        else
+            flushThenHold();
         break;
-    case SplitBehavior::MergedWithPrevious:
-        for (const auto& [range, isMatch] : parts) {
-            if (isMatch && !previousMatch && !out.empty())
-                out.back().second = range.second;
-            else
-                out.push_back(range);
-            previousMatch = isMatch;
-        }
+    case SplitBehavior::MergedWithPrevious:  // a match joins the piece before it
+        if (hasPending_ && isMatch && !previousMatch_)
+            pending_.second = range.second;
+        else
+            flushThenHold();
         break;
-    case SplitBehavior::MergedWithNext:
-        // The mirror image: walk from the end, merging each match into what follows it.
-        for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-            const auto& [range, isMatch] = *it;
-            if (isMatch && !previousMatch && !out.empty())
-                out.back().first = range.first;
-            else
-                out.push_back(range);
-            previousMatch = isMatch;
+    case SplitBehavior::MergedWithNext:  // a match joins the piece after it, if that is no match
+        if (hasPending_ && pendingIsMatch_ && !isMatch) {
+            emit_({pending_.first, range.second});
+            hasPending_ = false;
+        } else if (isMatch) {
+            flushThenHold();
+        } else {
+            if (hasPending_) emit_(pending_);
+            hasPending_ = false;
+            emit_(range);
         }
-        std::reverse(out.begin(), out.end());
         break;
     }
+    previousMatch_ = isMatch;
+}
+
+std::vector<Piece> PreTokenizer::pieces(Piece piece) const {
+    std::vector<Piece> out;
+    split(std::move(piece), [&](Piece&& p) { out.push_back(std::move(p)); });
     return out;
 }
 
 namespace {
 
-// Replaces each piece by its non-empty sub-ranges.
-template <typename RangesOf>
-void splitEach(std::vector<Piece>& pieces, RangesOf rangesOf) {
-    std::vector<Piece> out;
-    out.reserve(pieces.size());
-    for (Piece& piece : pieces) {
-        const std::vector<ByteRange> ranges = rangesOf(piece.text);
-        if (ranges.size() == 1 && ranges[0].first == 0 && ranges[0].second == piece.text.size()) {
-            if (!piece.text.empty()) out.push_back(std::move(piece));
-            continue;
-        }
-        for (const ByteRange& r : ranges) {
-            if (r.first == r.second) continue;
-            out.push_back({piece.text.substr(r.first, r.second - r.first), piece.atStart && r.first == 0});
-        }
-    }
-    pieces = std::move(out);
+// Splits `piece` at the matches that `findMatches(text, onMatch)` reports, handing each
+// kept sub-piece to `sink`.
+template <typename FindMatches>
+void splitPiece(const Piece& piece, SplitBehavior behavior, bool invert, const FindMatches& findMatches,
+                const PieceSink& sink) {
+    Splitter splitter(behavior, invert, [&](ByteRange r) {
+        if (r.first < r.second)
+            sink(Piece{piece.text.substr(r.first, r.second - r.first), piece.atStart && r.first == 0});
+    });
+    findMatches(std::string_view(piece.text), [&](size_t begin, size_t end) { splitter.match(begin, end); });
+    splitter.finish(piece.text.size());
 }
 
 // Matches of a per-character predicate, one per character (tokenizers' `impl Pattern for Fn(char)`).
 template <typename Pred>
-std::vector<ByteRange> charMatches(std::string_view text, Pred pred) {
-    std::vector<ByteRange> matches;
-    size_t i = 0;
-    while (i < text.size()) {
-        const size_t start = i;
-        const char32_t c = utf8::next(text, i);
-        if (pred(c)) matches.emplace_back(start, i);
-    }
-    return matches;
+auto charMatches(Pred pred) {
+    return [pred](std::string_view text, const std::function<void(size_t, size_t)>& onMatch) {
+        size_t i = 0;
+        while (i < text.size()) {
+            const size_t start = i;
+            if (pred(utf8::next(text, i))) onMatch(start, i);
+        }
+    };
+}
+
+auto patternMatches(const Pattern& pattern) {
+    return [&pattern](std::string_view text, const std::function<void(size_t, size_t)>& onMatch) {
+        pattern.forEachMatch(text, onMatch);
+    };
+}
+
+auto regexMatches(const Regex& regex) {
+    return [&regex](std::string_view text, const std::function<void(size_t, size_t)>& onMatch) {
+        regex.forEachMatch(text, onMatch);
+    };
 }
 
 SplitBehavior parseBehavior(const std::string& name) {
@@ -120,11 +130,15 @@ SplitBehavior parseBehavior(const std::string& name) {
 class SequencePre final : public PreTokenizer {
 public:
     explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        for (const auto& step : steps_) step->apply(pieces);
-    }
+    void split(Piece piece, const PieceSink& sink) const override { run(0, std::move(piece), sink); }
 
 private:
+    // Each piece of step k goes through steps k+1.. before the next piece of step k is cut.
+    void run(size_t step, Piece piece, const PieceSink& sink) const {
+        if (step == steps_.size()) return sink(std::move(piece));
+        steps_[step]->split(std::move(piece), [this, step, &sink](Piece&& p) { run(step + 1, std::move(p), sink); });
+    }
+
     std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
@@ -132,10 +146,8 @@ class SplitPre final : public PreTokenizer {
 public:
     SplitPre(const json& pattern, SplitBehavior behavior, bool invert)
         : pattern_(pattern), behavior_(behavior), invert_(invert) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        splitEach(pieces, [&](const std::string& text) {
-            return splitRanges(text.size(), pattern_.findAll(text), behavior_, invert_);
-        });
+    void split(Piece piece, const PieceSink& sink) const override {
+        splitPiece(piece, behavior_, invert_, patternMatches(pattern_), sink);
     }
 
 private:
@@ -147,37 +159,43 @@ private:
 class DigitsPre final : public PreTokenizer {
 public:
     explicit DigitsPre(bool individual) : individual_(individual) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        splitEach(pieces, [&](const std::string& text) {
-            // Rust's char::is_numeric: any Unicode number (Nd, Nl, No), not just 0-9.
-            return splitRanges(text.size(), charMatches(text, isNumeric),
-                               individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
-        });
+    void split(Piece piece, const PieceSink& sink) const override {
+        // Rust's char::is_numeric: any Unicode number (Nd, Nl, No), not just 0-9.
+        splitPiece(piece, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous, false,
+                   charMatches(isNumeric), sink);
     }
 
 private:
     bool individual_;
 };
 
+// Every byte becomes a printable stand-in character, so the vocabulary needs no spaces or
+// control characters.
+Piece toByteLevel(Piece&& piece) {
+    std::string mapped;
+    mapped.reserve(piece.text.size() + piece.text.size() / 2);
+    for (const char c : piece.text) mapped += byteLevelChar(static_cast<unsigned char>(c));
+    piece.text = std::move(mapped);
+    return std::move(piece);
+}
+
+// The GPT-2 pattern used by ByteLevel(use_regex = true).
+const Regex& gpt2Regex() {
+    static const Regex regex("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+    return regex;
+}
+
 class ByteLevelPre final : public PreTokenizer {
 public:
     ByteLevelPre(bool addPrefixSpace, bool useRegex) : addPrefixSpace_(addPrefixSpace), useRegex_(useRegex) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        if (addPrefixSpace_)
-            for (Piece& p : pieces)
-                if (p.text.empty() || p.text[0] != ' ') p.text.insert(0, 1, ' ');
-        if (useRegex_)
-            splitEach(pieces, [](const std::string& text) {
-                return splitRanges(text.size(), gpt2Regex().findAll(text), SplitBehavior::Isolated);
-            });
-        // Every byte becomes a printable stand-in character, so the vocabulary needs no
-        // spaces or control characters.
-        for (Piece& p : pieces) {
-            std::string mapped;
-            mapped.reserve(p.text.size() + p.text.size() / 2);
-            for (const char c : p.text) mapped += byteLevelChar(static_cast<unsigned char>(c));
-            p.text = std::move(mapped);
+    void split(Piece piece, const PieceSink& sink) const override {
+        if (addPrefixSpace_ && (piece.text.empty() || piece.text[0] != ' ')) piece.text.insert(0, 1, ' ');
+        if (!useRegex_) {
+            if (!piece.text.empty()) sink(toByteLevel(std::move(piece)));
+            return;
         }
+        splitPiece(piece, SplitBehavior::Isolated, false, regexMatches(gpt2Regex()),
+                   [&sink](Piece&& p) { sink(toByteLevel(std::move(p))); });
     }
 
 private:
@@ -193,26 +211,24 @@ public:
           replacementPattern_(json{{"String", replacement_}}),
           prepend_(prepend),
           split_(split) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        for (Piece& p : pieces) {
-            std::string replaced;
-            replaced.reserve(p.text.size() + 8);
-            for (const char c : p.text) {
-                if (c == ' ')
-                    replaced += replacement_;
-                else
-                    replaced += c;
-            }
-            const bool startsWithReplacement = replaced.compare(0, replacement_.size(), replacement_) == 0;
-            if (!startsWithReplacement &&
-                (prepend_ == Prepend::Always || (prepend_ == Prepend::First && p.atStart)))
-                replaced.insert(0, replacement_);
-            p.text = std::move(replaced);
+    void split(Piece piece, const PieceSink& sink) const override {
+        std::string replaced;
+        replaced.reserve(piece.text.size() + 8);
+        for (const char c : piece.text) {
+            if (c == ' ')
+                replaced += replacement_;
+            else
+                replaced += c;
         }
-        if (split_)
-            splitEach(pieces, [&](const std::string& text) {
-                return splitRanges(text.size(), replacementPattern_.findAll(text), SplitBehavior::MergedWithNext);
-            });
+        const bool startsWithReplacement = replaced.compare(0, replacement_.size(), replacement_) == 0;
+        if (!startsWithReplacement && (prepend_ == Prepend::Always || (prepend_ == Prepend::First && piece.atStart)))
+            replaced.insert(0, replacement_);
+        piece.text = std::move(replaced);
+        if (!split_) {
+            if (!piece.text.empty()) sink(std::move(piece));
+            return;
+        }
+        splitPiece(piece, SplitBehavior::MergedWithNext, false, patternMatches(replacementPattern_), sink);
     }
 
 private:
@@ -226,10 +242,8 @@ private:
 class WhitespacePre final : public PreTokenizer {
 public:
     WhitespacePre() : regex_("\\w+|[^\\w\\s]+", /*oniguruma=*/false) {}
-    void apply(std::vector<Piece>& pieces) const override {
-        splitEach(pieces, [&](const std::string& text) {
-            return splitRanges(text.size(), regex_.findAll(text), SplitBehavior::Removed, /*invert=*/true);
-        });
+    void split(Piece piece, const PieceSink& sink) const override {
+        splitPiece(piece, SplitBehavior::Removed, /*invert=*/true, regexMatches(regex_), sink);
     }
 
 private:
@@ -238,10 +252,8 @@ private:
 
 class WhitespaceSplitPre final : public PreTokenizer {
 public:
-    void apply(std::vector<Piece>& pieces) const override {
-        splitEach(pieces, [](const std::string& text) {
-            return splitRanges(text.size(), charMatches(text, isWhitespace), SplitBehavior::Removed);
-        });
+    void split(Piece piece, const PieceSink& sink) const override {
+        splitPiece(piece, SplitBehavior::Removed, false, charMatches(isWhitespace), sink);
     }
 };
 
@@ -287,11 +299,6 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json& config) {
 
 std::unique_ptr<PreTokenizer> makePreTokenizer(std::string_view jsonText) {
     return makePreTokenizer(json::parse(jsonText));
-}
-
-const Regex& gpt2Regex() {
-    static const Regex regex("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
-    return regex;
 }
 
 namespace {

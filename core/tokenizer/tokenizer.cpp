@@ -1,6 +1,6 @@
 // Loading tokenizer files and running the encode / decode pipelines, in the order of the
-// Rust `tokenizers` library: added tokens -> normalizer -> pre-tokenizer -> BPE model ->
-// post-processor; and ids -> tokens -> decoder.
+// Rust `tokenizers` library: added tokens -> normalizer -> pre-tokenizer -> model (BPE or
+// WordLevel) -> post-processor; and ids -> tokens -> decoder.
 #include "tokenizer/tokenizer.h"
 
 #include <cerrno>
@@ -15,6 +15,7 @@
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoder.h"
+#include "tokenizer/model.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
@@ -28,7 +29,7 @@ struct Tokenizer::Impl {
     fs::path source;
     std::unique_ptr<tok::Normalizer> normalizer;
     std::unique_ptr<tok::PreTokenizer> preTokenizer;
-    std::unique_ptr<tok::Bpe> model;
+    std::unique_ptr<tok::Model> model;
     tok::AddedVocabulary added;
     // The post-processor, for one sequence: ids put before and after it.
     std::vector<int32_t> before, after;
@@ -37,11 +38,11 @@ struct Tokenizer::Impl {
 
     std::optional<int32_t> idOf(std::string_view token) const {
         if (const tok::AddedToken* t = added.byContent(token)) return t->id;
-        return model->tokenToId(token);
+        return model->vocabulary().id(token);
     }
     const std::string* tokenOf(int32_t id) const {
         if (const tok::AddedToken* t = added.byId(id)) return &t->content;
-        return model->idToToken(id);
+        return model->vocabulary().token(id);
     }
 };
 
@@ -148,7 +149,7 @@ void addPostProcessor(const json& config, std::vector<int32_t>& before, std::vec
 void findBosEos(Tokenizer::Impl& impl, const fs::path& folder) {
     const fs::path configFile = folder / "tokenizer_config.json";
     std::error_code ec;
-    if (fs::exists(configFile, ec)) {
+    if (!folder.empty() && fs::exists(configFile, ec)) {  // empty: text that came from no folder
         const json config = readJson(configFile);
         const auto lookup = [&](const char* key) -> std::optional<int32_t> {
             if (!config.contains(key) || config[key].is_null()) return std::nullopt;
@@ -181,17 +182,23 @@ std::shared_ptr<Tokenizer::Impl> buildFromJson(const json& root, const fs::path&
     if (!root.is_object() || !root.contains("model")) throw std::runtime_error("no \"model\" section");
     const json& model = root.at("model");
     const std::string type = model.value("type", std::string("BPE"));
-    if (type != "BPE") throw std::runtime_error("model type \"" + type + "\" is not supported (only BPE)");
-    // dropout only matters for training; encoding uses the deterministic merges, as Rust does
-    // when dropout is null or 0.
-    tok::BpeOptions options;
-    options.unkToken = optionalString(model, "unk_token");
-    options.continuingSubwordPrefix = optionalString(model, "continuing_subword_prefix");
-    options.endOfWordSuffix = optionalString(model, "end_of_word_suffix");
-    options.fuseUnk = model.value("fuse_unk", false);
-    options.byteFallback = model.value("byte_fallback", false);
-    options.ignoreMerges = model.value("ignore_merges", false);
-    impl->model = std::make_unique<tok::Bpe>(parseVocab(model.at("vocab")), parseMerges(model.at("merges")), options);
+    if (type != "BPE" && type != "WordLevel")
+        throw std::runtime_error("model type \"" + type + "\" is not supported (only BPE and WordLevel)");
+    tok::Vocabulary vocab(parseVocab(model.at("vocab")));
+    if (type == "BPE") {
+        // dropout only matters for training; encoding uses the deterministic merges, as Rust
+        // does when dropout is null or 0.
+        tok::BpeOptions options;
+        options.unkToken = optionalString(model, "unk_token");
+        options.continuingSubwordPrefix = optionalString(model, "continuing_subword_prefix");
+        options.endOfWordSuffix = optionalString(model, "end_of_word_suffix");
+        options.fuseUnk = model.value("fuse_unk", false);
+        options.byteFallback = model.value("byte_fallback", false);
+        options.ignoreMerges = model.value("ignore_merges", false);
+        impl->model = std::make_unique<tok::Bpe>(std::move(vocab), parseMerges(model.at("merges")), options);
+    } else {
+        impl->model = std::make_unique<tok::WordLevel>(std::move(vocab), model.at("unk_token").get<std::string>());
+    }
 
     const json null;
     impl->normalizer = tok::makeNormalizer(root.value("normalizer", null));
@@ -208,7 +215,7 @@ std::shared_ptr<Tokenizer::Impl> buildFromJson(const json& root, const fs::path&
         token.rstrip = t.value("rstrip", false);
         token.normalized = t.value("normalized", !token.special);
         // Rust keeps the model's id for a token already in the vocabulary.
-        const auto inModel = impl->model->tokenToId(token.content);
+        const auto inModel = impl->model->vocabulary().id(token.content);
         token.id = inModel ? *inModel : t.at("id").get<int32_t>();
         added.push_back(std::move(token));
     }
@@ -221,7 +228,16 @@ std::shared_ptr<Tokenizer::Impl> buildFromJson(const json& root, const fs::path&
 }  // namespace
 
 Tokenizer Tokenizer::fromTokenizerJson(const fs::path& file) {
-    const json root = readJson(file);
+    return fromTokenizerJsonText(readFile(file), file);
+}
+
+Tokenizer Tokenizer::fromTokenizerJsonText(const std::string& text, const fs::path& file) {
+    json root;
+    try {
+        root = json::parse(text);
+    } catch (const json::exception& e) {
+        throw Error(file, std::string("invalid JSON: ") + e.what());
+    }
     std::shared_ptr<Impl> impl;
     try {
         impl = buildFromJson(root, file);
@@ -263,7 +279,7 @@ Tokenizer Tokenizer::fromVocabAndMerges(const fs::path& vocabJson, const fs::pat
     const bool hasEndOfText = vocab.count("<|endoftext|>") > 0;
     const int32_t endOfText = hasEndOfText ? vocab.at("<|endoftext|>") : -1;
     try {
-        impl->model = std::make_unique<tok::Bpe>(std::move(vocab), merges, tok::BpeOptions{});
+        impl->model = std::make_unique<tok::Bpe>(tok::Vocabulary(std::move(vocab)), merges, tok::BpeOptions{});
     } catch (const std::exception& e) {
         throw Error(mergesTxt, e.what());
     }
@@ -299,15 +315,24 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addSpecialTok
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 3 + 8);
     if (addSpecialTokens) ids = m.before;
-    std::vector<tok::Piece> pieces;
-    for (tok::Segment& segment : m.added.extractAndNormalize(text, m.normalizer.get())) {
-        if (segment.id >= 0) {
-            ids.push_back(segment.id);
-            continue;
+    const tok::PieceSink toModel = [&](tok::Piece&& word) { m.model->tokenize(word.text, ids); };
+    try {
+        for (tok::Segment& segment : m.added.extractAndNormalize(text, m.normalizer.get())) {
+            if (segment.id >= 0) {
+                ids.push_back(segment.id);
+                continue;
+            }
+            tok::Piece piece{std::move(segment.text), segment.atStart};
+            if (m.preTokenizer)
+                m.preTokenizer->split(std::move(piece), toModel);
+            else
+                toModel(std::move(piece));
         }
-        pieces.assign(1, tok::Piece{std::move(segment.text), segment.atStart});
-        if (m.preTokenizer) m.preTokenizer->apply(pieces);
-        for (const tok::Piece& piece : pieces) m.model->tokenize(piece.text, ids);
+    } catch (const Error&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        // e.g. the regex engine failing on some input
+        throw Error(m.source, std::string("cannot tokenize the text: ") + e.what());
     }
     if (addSpecialTokens) ids.insert(ids.end(), m.after.begin(), m.after.end());
     return ids;
@@ -344,7 +369,7 @@ std::string Tokenizer::tokenText(int32_t id) const {
 }
 
 int32_t Tokenizer::vocabSize() const {
-    int32_t size = impl_->model->idBound();
+    int32_t size = impl_->model->vocabulary().idBound();
     for (const tok::AddedToken& t : impl_->added.tokens()) size = std::max(size, t.id + 1);
     return size;
 }

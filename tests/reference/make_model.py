@@ -437,8 +437,14 @@ def build(a):
     torch_dtype, st_dtype, _ = DTYPES[a.dtype]
     cfg = make_config(a)
     w64 = gpt2_weights(a, g) if a.arch == "gpt2" else llama_weights(a, g)
+    # Per-tensor storage dtype; --mixed keeps the norm weights/biases in float32, as some
+    # published checkpoints do.
+    def is_norm(k):
+        return any(s in k for s in ("ln_1.", "ln_2.", "ln_f.", "layernorm.", "model.norm."))
+
+    tdt = {k: ((torch.float32, "F32") if (a.mixed and is_norm(k)) else (torch_dtype, st_dtype)) for k in w64}
     # What the runtime sees, upcast to float64.
-    ws = {k: stored(v, torch_dtype) for k, v in w64.items()}
+    ws = {k: stored(v, tdt[k][0]) for k, v in w64.items()}
     params = sum(v.numel() for v in ws.values())
 
     # Tensors to write, in a published-checkpoint-like order, with the optional prefix and
@@ -446,7 +452,7 @@ def build(a):
     prefix = "transformer." if (a.arch == "gpt2" and a.prefix) else ""
     out = []
     for k, v in w64.items():
-        out.append((prefix + k, v, st_dtype))
+        out.append((prefix + k, v, tdt[k][1]))
         if a.arch == "gpt2" and a.buffers and k.endswith("attn.c_proj.bias"):
             base = k[: -len("attn.c_proj.bias")]
             T = a.ctx
@@ -497,7 +503,7 @@ def build(a):
         "model_type": cfg["model_type"],
         "architecture": "GPT-2" if a.arch == "gpt2" else "Llama",
         "parameters": int(params),
-        "dtype": st_dtype,
+        "dtype": ("mixed" if a.mixed and st_dtype != "F32" else st_dtype),
         "files": files,
         "layers": a.layers,
         "heads": H,
@@ -544,6 +550,7 @@ def parse_args(argv=None):
     p.add_argument("--sharded", action="store_true", help="two shards + model.safetensors.index.json")
     p.add_argument("--prefix", action="store_true", help="gpt2: 'transformer.' name prefix")
     p.add_argument("--buffers", action="store_true", help="gpt2: h.i.attn.bias / masked_bias buffers")
+    p.add_argument("--mixed", action="store_true", help="norm weights/biases stored as F32, the rest --dtype")
     p.add_argument("--shuffle", action="store_true", help="tensors in random order in the file")
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--dim", type=int, default=64)

@@ -350,7 +350,9 @@ export function llama3TokenizerJson() {
 
 const SPACE = "\u2581";
 
-function sentencepieceBpe(numMerges) {
+// crossWords: train on whole lines, so that merges also join a word to the "▁" after it (real
+// sentencepiece models do not, but a tokenizer.json may).
+function sentencepieceBpe(numMerges, crossWords = false) {
   const text = PROSE.join("\n") + "\n" + gpt2Soup(2500) + "\n    def f(x):\n        return x\n";
   const charCount = new Map();
   for (const c of text) charCount.set(c, (charCount.get(c) ?? 0) + 1);
@@ -360,7 +362,8 @@ function sentencepieceBpe(numMerges) {
   const words = new Map();
   for (const line of text.split("\n")) {
     const normalized = SPACE + line.replaceAll(" ", SPACE);
-    for (const w of normalized.match(new RegExp(`${SPACE}+[^${SPACE}]*|[^${SPACE}]+`, "gu")) ?? [])
+    const pieces = crossWords ? [normalized] : normalized.match(new RegExp(`${SPACE}+[^${SPACE}]*|[^${SPACE}]+`, "gu")) ?? [];
+    for (const w of pieces)
       if ([...w].every(known)) words.set(w, (words.get(w) ?? 0) + 1);
   }
   const merges = trainBpe(words, (w) => [...w], numMerges);
@@ -379,7 +382,7 @@ const LLAMA2_DECODER = {
 };
 
 export function llama2TokenizerJson(variant) {
-  const { merges, chars } = sentencepieceBpe(2000);
+  const { merges, chars } = sentencepieceBpe(2000, variant === "crosswords");
   const tokens = ["<unk>", "<s>", "</s>"];
   for (let b = 0; b < 256; b++) tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
   const seen = new Set(tokens);
@@ -426,4 +429,28 @@ export function llama2TokenizerJson(variant) {
     json.added_tokens.push({ id: tokens.length, content: "<extra>", single_word: false, lstrip: false, rstrip: false, normalized: true, special: false });
   }
   return json;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Word-level: what LayerScope's `train` command writes (core/tokenizer/word_level.cpp): the most
+// frequent whitespace-separated words, "[UNK]" = 0, WhitespaceSplit, WordPiece decoder.
+
+export function wordLevelTokenizerJson(cleanup) {
+  const counts = new Map();
+  for (const w of trainingCorpus().match(/\S+/g)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 800);
+  const vocab = { "[UNK]": 0 };
+  ranked.forEach(([w], i) => (vocab[w] = i + 1));
+  vocab["##ing"] = ranked.length + 1;  // a continuation piece, for the decoder
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, "[UNK]")],
+    normalizer: null,
+    pre_tokenizer: { type: "WhitespaceSplit" },
+    post_processor: null,
+    decoder: { type: "WordPiece", prefix: "##", cleanup },
+    model: { type: "WordLevel", vocab, unk_token: "[UNK]" },
+  };
 }

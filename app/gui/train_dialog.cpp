@@ -1,0 +1,555 @@
+#include "train_dialog.h"
+
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QRegularExpression>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <limits>
+#include <optional>
+
+#include "common/error.h"
+#include "task_progress_bar.h"
+#include "task_runner.h"
+#include "training_curve_view.h"
+
+// What a training task hands back to the GUI thread.
+struct TrainRun {
+    std::optional<ls::TrainResult> result;  // set once trainModel returned (also when canceled)
+    ls::TrainParams params;
+};
+
+namespace {
+
+QString number(qint64 n) { return QLocale().toString(n); }
+
+std::filesystem::path toPath(const QString& path) { return std::filesystem::path(QFile::encodeName(path).toStdString()); }
+
+QSpinBox* makeSpin(QWidget* parent, int minimum, int maximum, int value, const QString& tip) {
+    auto* spin = new QSpinBox(parent);
+    spin->setRange(minimum, maximum);
+    spin->setValue(value);
+    spin->setToolTip(tip);
+    return spin;
+}
+
+// Marks a field as the one a problem is about (or clears the mark).
+void markInvalid(QWidget* field, bool invalid) {
+    if (!field)
+        return;
+    QPalette palette = field->parentWidget() ? field->parentWidget()->palette() : QPalette();
+    if (invalid)
+        palette.setColor(QPalette::Base, QColor(255, 221, 221));
+    field->setPalette(palette);
+}
+
+}  // namespace
+
+TrainDialog::TrainDialog(QWidget* parent) : QDialog(parent) {
+    setWindowTitle(tr("Train Small Model — LayerScope"));
+
+    form_ = new QWidget;
+    buildForm(form_);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(form_);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(form_->sizeHint().width() + 24);
+    // Below the options, outside the scroll area, so that it is always in view.
+    problemLabel_ = new QLabel(this);
+    problemLabel_->setWordWrap(true);
+    problemLabel_->setStyleSheet("color: #c00;");
+    problemLabel_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    problemLabel_->setMinimumHeight(3 * problemLabel_->fontMetrics().lineSpacing());
+    problemLabel_->setMaximumWidth(scroll->minimumWidth());
+    auto* left = new QVBoxLayout;
+    left->addWidget(scroll, 1);
+    left->addWidget(problemLabel_);
+
+    curve_ = new ls::widgets::TrainingCurveView(this);
+    curve_->setTitle(tr("Loss per step"));
+    pointLabel_ = new QLabel(this);
+    auto* right = new QVBoxLayout;
+    right->addWidget(curve_, 1);
+    right->addWidget(pointLabel_);
+
+    auto* columns = new QHBoxLayout;
+    columns->addLayout(left);
+    columns->addLayout(right, 1);
+
+    // Full width below both columns: the outcome names a folder, often a long path.
+    resultLabel_ = new QLabel(this);
+    resultLabel_->setWordWrap(true);
+    resultLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    resultLabel_->setMinimumHeight(2 * resultLabel_->fontMetrics().lineSpacing());
+
+    taskBar_ = new ls::widgets::TaskProgressBar(this);
+    runner_ = new TaskRunner(taskBar_, this);
+    connect(runner_, &TaskRunner::busyChanged, this, &TrainDialog::updateButtons);
+
+    startButton_ = new QPushButton(tr("Start"), this);
+    startButton_->setDefault(true);
+    connect(startButton_, &QPushButton::clicked, this, &TrainDialog::start);
+    openButton_ = new QPushButton(tr("Open in Main Window"), this);
+    openButton_->setToolTip(tr("Load the trained model in the main window"));
+    connect(openButton_, &QPushButton::clicked, this, [this] { emit openModelRequested(trainedFolder_); });
+    auto* closeButton = new QPushButton(tr("Close"), this);
+    closeButton->setToolTip(tr("Closing while training cancels it (the best checkpoint so far is kept)"));
+    connect(closeButton, &QPushButton::clicked, this, &QDialog::close);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(taskBar_, 1);
+    buttons->addStretch();
+    buttons->addWidget(startButton_);
+    buttons->addWidget(openButton_);
+    buttons->addWidget(closeButton);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(columns, 1);
+    layout->addWidget(resultLabel_);
+    layout->addLayout(buttons);
+
+    prepareTimer_ = new QTimer(this);
+    prepareTimer_->setSingleShot(true);
+    prepareTimer_->setInterval(400);  // wait for typing to stop before reading the data
+    connect(prepareTimer_, &QTimer::timeout, this, &TrainDialog::prepare);
+
+    resize(1200, 780);
+    revalidate();
+}
+
+TrainDialog::~TrainDialog() {
+    runner_->cancelAndWait();  // the worker posts curve points to this dialog
+}
+
+// Options sit two per row: label, field, label, field.
+void TrainDialog::addOption(QGridLayout* grid, const QString& option, const QString& label, QWidget* field) {
+    const int index = grid->property("options").toInt();
+    grid->setProperty("options", index + 1);
+    const int row = index / 2, column = (index % 2) * 2;
+    auto* labelWidget = new QLabel(label, field->parentWidget());
+    labelWidget->setBuddy(field);
+    grid->addWidget(labelWidget, row, column);
+    grid->addWidget(field, row, column + 1);
+    optionFields_.insert(option, field);
+    optionLabels_.insert(option, label.toLower());
+}
+
+void TrainDialog::buildForm(QWidget* formWidget) {
+    const ls::TrainParams defaults;
+
+    // ---- data
+    dataEdit_ = new QLineEdit(formWidget);
+    dataEdit_->setPlaceholderText(tr("UTF-8 text, WikiText, Alpaca JSON(L), .npy/.bin token ids"));
+    auto* browseData = new QPushButton(tr("Browse…"), formWidget);
+    connect(browseData, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Training Data"), dataEdit_->text());
+        if (!path.isEmpty())
+            setDataPath(path);
+    });
+    auto* dataRow = new QHBoxLayout;
+    dataRow->addWidget(dataEdit_, 1);
+    dataRow->addWidget(browseData);
+
+    wordLevelRadio_ = new QRadioButton(tr("Word-level: the most frequent words of the corpus"), formWidget);
+    wordLevelRadio_->setChecked(true);
+    wordVocabSpin_ = makeSpin(formWidget, 1, 1 << 20, 4096, tr("Vocabulary size: the top K words, plus [UNK]"));
+    reuseRadio_ = new QRadioButton(tr("Reuse the current model's tokenizer"), formWidget);
+    reuseRadio_->setEnabled(false);
+    dataSummary_ = new QLabel(formWidget);
+    dataSummary_->setWordWrap(true);
+
+    auto* dataBox = new QGroupBox(tr("Data"), formWidget);
+    auto* dataForm = new QFormLayout(dataBox);
+    dataForm->addRow(tr("File"), dataRow);
+    optionFields_.insert("data", dataEdit_);
+    dataForm->addRow(tr("Tokenizer"), wordLevelRadio_);
+    dataForm->addRow(tr("Top K words"), wordVocabSpin_);
+    dataForm->addRow(QString(), reuseRadio_);
+    dataForm->addRow(dataSummary_);
+
+    // ---- output
+    outputEdit_ = new QLineEdit(formWidget);
+    connect(outputEdit_, &QLineEdit::textEdited, this, [this] { outputEdited_ = true; });
+    auto* browseOut = new QPushButton(tr("Browse…"), formWidget);
+    connect(browseOut, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Output Folder"), outputEdit_->text());
+        if (!dir.isEmpty())
+            setOutputFolder(dir);
+    });
+    auto* outRow = new QHBoxLayout;
+    outRow->addWidget(outputEdit_, 1);
+    outRow->addWidget(browseOut);
+    overwriteCheck_ = new QCheckBox(tr("Replace a model already in this folder"), formWidget);
+
+    auto* outBox = new QGroupBox(tr("Output"), formWidget);
+    auto* outForm = new QFormLayout(outBox);
+    outForm->addRow(tr("Folder"), outRow);
+    optionFields_.insert("out", outputEdit_);
+    outForm->addRow(QString(), overwriteCheck_);
+
+    // ---- model
+    layoutCombo_ = new QComboBox(formWidget);
+    layoutCombo_->addItem(tr("gpt2"), "gpt2");
+    layoutCombo_->addItem(tr("llama"), "llama");
+    layoutCombo_->setToolTip(tr("GPT-2: learned positions, LayerNorm, GELU. Llama: RoPE, RMSNorm, SwiGLU."));
+    dimSpin_ = makeSpin(formWidget, 1, 8192, defaults.dim, tr("Width of the residual stream"));
+    headsSpin_ = makeSpin(formWidget, 1, 256, defaults.numHeads, tr("Attention heads; must divide dim"));
+    ffnSpin_ = makeSpin(formWidget, 1, 65536, defaults.ffnDim, tr("Inner width of the feed-forward block"));
+    layersSpin_ = makeSpin(formWidget, 1, 128, defaults.numLayers, tr("Transformer blocks"));
+    seqLenSpin_ = makeSpin(formWidget, 1, 1 << 16, defaults.seqLen,
+                           tr("Training window in tokens; also the saved model's context"));
+
+    auto* modelBox = new QGroupBox(tr("Model"), formWidget);
+    auto* modelForm = new QGridLayout(modelBox);
+    addOption(modelForm, "layout", tr("Layout"), layoutCombo_);
+    addOption(modelForm, "dim", tr("Dim"), dimSpin_);
+    addOption(modelForm, "heads", tr("Heads"), headsSpin_);
+    addOption(modelForm, "ffn-dim", tr("FFN dim"), ffnSpin_);
+    addOption(modelForm, "layers", tr("Layers"), layersSpin_);
+    addOption(modelForm, "seq-len", tr("Seq len"), seqLenSpin_);
+
+    // ---- training
+    samplesSpin_ = makeSpin(formWidget, 0, std::numeric_limits<int>::max(), 0,
+                            tr("num_samples: windows of seq len + 1 tokens to use"));
+    samplesSpin_->setSpecialValueText(tr("all"));
+    lrSpin_ = new QDoubleSpinBox(formWidget);
+    lrSpin_->setDecimals(5);
+    lrSpin_->setRange(0.00001, 1.0);
+    lrSpin_->setSingleStep(0.0001);
+    lrSpin_->setValue(defaults.learningRate);
+    lrSpin_->setToolTip(tr("AdamW learning rate"));
+    batchSpin_ = makeSpin(formWidget, 1, 4096, defaults.batchSize, tr("Windows per optimizer step"));
+    epochsSpin_ = makeSpin(formWidget, 1, 10000, defaults.maxEpochs, tr("At most this many passes over the data"));
+    patienceSpin_ = makeSpin(formWidget, 1, 1000, defaults.patience,
+                             tr("Stop after this many validations without improvement"));
+    valFractionSpin_ = new QDoubleSpinBox(formWidget);
+    valFractionSpin_->setDecimals(2);
+    valFractionSpin_->setRange(0.01, 0.9);
+    valFractionSpin_->setSingleStep(0.05);
+    valFractionSpin_->setValue(defaults.validationFraction);
+    valFractionSpin_->setToolTip(tr("The last part of the samples, never trained on"));
+    seedSpin_ = makeSpin(formWidget, 0, std::numeric_limits<int>::max(), int(defaults.seed),
+                         tr("Initial weights and batch order"));
+
+    auto* trainBox = new QGroupBox(tr("Training"), formWidget);
+    auto* trainForm = new QGridLayout(trainBox);
+    addOption(trainForm, "samples", tr("Samples"), samplesSpin_);
+    addOption(trainForm, "lr", tr("Learning rate"), lrSpin_);
+    addOption(trainForm, "batch-size", tr("Batch size"), batchSpin_);
+    addOption(trainForm, "epochs", tr("Epochs"), epochsSpin_);
+    addOption(trainForm, "patience", tr("Patience"), patienceSpin_);
+    addOption(trainForm, "val-fraction", tr("Validation fraction"), valFractionSpin_);
+    addOption(trainForm, "seed", tr("Seed"), seedSpin_);
+
+    auto* layout = new QVBoxLayout(formWidget);
+    layout->setContentsMargins(0, 0, 0, 0);
+    for (QWidget* box : std::initializer_list<QWidget*>{dataBox, outBox, modelBox, trainBox})
+        layout->addWidget(box);
+    layout->addStretch(1);
+
+    // Data changes re-read the data (after a pause); the rest is checked at once.
+    connect(dataEdit_, &QLineEdit::textChanged, this, [this] {
+        suggestOutputFolder();
+        schedulePrepare();
+    });
+    connect(wordLevelRadio_, &QRadioButton::toggled, this, &TrainDialog::schedulePrepare);
+    connect(wordVocabSpin_, &QSpinBox::valueChanged, this, &TrainDialog::schedulePrepare);
+    connect(outputEdit_, &QLineEdit::textChanged, this, &TrainDialog::revalidate);
+    connect(overwriteCheck_, &QCheckBox::toggled, this, &TrainDialog::revalidate);
+    connect(layoutCombo_, &QComboBox::currentIndexChanged, this, &TrainDialog::revalidate);
+    for (QSpinBox* spin : {dimSpin_, headsSpin_, ffnSpin_, layersSpin_, seqLenSpin_, samplesSpin_, batchSpin_,
+                           epochsSpin_, patienceSpin_, seedSpin_})
+        connect(spin, &QSpinBox::valueChanged, this, &TrainDialog::revalidate);
+    for (QDoubleSpinBox* spin : {lrSpin_, valFractionSpin_})
+        connect(spin, &QDoubleSpinBox::valueChanged, this, &TrainDialog::revalidate);
+}
+
+// ---- options ---------------------------------------------------------------------------
+
+void TrainDialog::setDataPath(const QString& path) { dataEdit_->setText(path); }
+
+void TrainDialog::setCurrentModel(const QString& modelDir) {
+    currentModel_ = modelDir;
+    reuseRadio_->setEnabled(!modelDir.isEmpty());
+    reuseRadio_->setText(modelDir.isEmpty() ? tr("Reuse the current model's tokenizer (no model loaded)")
+                                            : tr("Reuse the tokenizer of %1").arg(QFileInfo(modelDir).fileName()));
+    reuseRadio_->setToolTip(modelDir);
+    if (modelDir.isEmpty())
+        wordLevelRadio_->setChecked(true);
+    schedulePrepare();
+}
+
+void TrainDialog::setOutputFolder(const QString& dir) {
+    outputEdited_ = true;  // chosen, not suggested
+    outputEdit_->setText(dir);
+}
+
+void TrainDialog::setReuseTokenizer(bool reuse) { (reuse ? reuseRadio_ : wordLevelRadio_)->setChecked(true); }
+
+void TrainDialog::setWordVocab(int topK) { wordVocabSpin_->setValue(topK); }
+
+void TrainDialog::setTrainParams(const ls::TrainParams& p) {
+    layoutCombo_->setCurrentIndex(std::max(0, layoutCombo_->findData(QString::fromStdString(p.layout))));
+    dimSpin_->setValue(p.dim);
+    headsSpin_->setValue(p.numHeads);
+    ffnSpin_->setValue(p.ffnDim);
+    layersSpin_->setValue(p.numLayers);
+    seqLenSpin_->setValue(p.seqLen);
+    samplesSpin_->setValue(int(std::min<int64_t>(p.numSamples, samplesSpin_->maximum())));
+    lrSpin_->setValue(p.learningRate);
+    batchSpin_->setValue(p.batchSize);
+    epochsSpin_->setValue(p.maxEpochs);
+    patienceSpin_->setValue(p.patience);
+    valFractionSpin_->setValue(p.validationFraction);
+    seedSpin_->setValue(int(std::min<uint64_t>(p.seed, uint64_t(seedSpin_->maximum()))));
+}
+
+ls::TrainDataSpec TrainDialog::dataSpec() const {
+    ls::TrainDataSpec spec;
+    spec.dataPath = toPath(dataEdit_->text().trimmed());
+    if (reuseRadio_->isChecked())
+        spec.tokenizerDir = toPath(currentModel_);
+    spec.wordVocab = wordVocabSpin_->value();
+    return spec;
+}
+
+ls::TrainParams TrainDialog::trainParams() const {
+    ls::TrainParams p;
+    p.layout = layoutCombo_->currentData().toString().toStdString();
+    p.dim = dimSpin_->value();
+    p.numHeads = headsSpin_->value();
+    p.ffnDim = ffnSpin_->value();
+    p.numLayers = layersSpin_->value();
+    p.seqLen = seqLenSpin_->value();
+    p.numSamples = samplesSpin_->value();
+    p.learningRate = lrSpin_->value();
+    p.batchSize = batchSpin_->value();
+    p.maxEpochs = epochsSpin_->value();
+    p.patience = patienceSpin_->value();
+    p.validationFraction = valFractionSpin_->value();
+    p.seed = uint64_t(seedSpin_->value());
+    return p;
+}
+
+QString TrainDialog::outputFolder() const { return outputEdit_->text().trimmed(); }
+
+// A free folder named after the data file under ~/layerscope-models, until the user picks one.
+void TrainDialog::suggestOutputFolder() {
+    if (outputEdited_)
+        return;
+    const QString stem = QFileInfo(dataEdit_->text().trimmed()).completeBaseName();
+    const QDir base(QDir::home().filePath("layerscope-models"));
+    QString dir = base.filePath(stem.isEmpty() ? QStringLiteral("model") : stem);
+    for (int i = 2; QFileInfo::exists(QDir(dir).filePath("config.json")); ++i)
+        dir = base.filePath(QStringLiteral("%1-%2").arg(stem).arg(i));
+    outputEdit_->setText(dir);
+}
+
+// ---- reading the data ------------------------------------------------------------------
+
+void TrainDialog::schedulePrepare() {
+    if (data_ && data_->spec == dataSpec()) {  // e.g. a new current model while word-level is chosen
+        revalidate();
+        return;
+    }
+    data_.reset();
+    dataError_.clear();
+    dataSummary_->setText(dataEdit_->text().trimmed().isEmpty() ? tr("Choose a data file.") : tr("Reading…"));
+    prepareTimer_->start();
+    revalidate();
+}
+
+void TrainDialog::prepare() {
+    const ls::TrainDataSpec spec = dataSpec();
+    if (spec.dataPath.empty()) {
+        revalidate();
+        emit dataPrepared();
+        return;
+    }
+    if (runner_->isBusy()) {  // a previous read (or a run) is still going: read again after it
+        preparePending_ = true;
+        return;
+    }
+    auto data = std::make_shared<ls::TrainData>();
+    runner_->start(
+        tr("Reading the data"), [data, spec](ls::Progress&) { *data = ls::prepareTrainData(spec); },
+        [this, data, spec](const TaskOutcome& outcome) {
+            if (preparePending_ || spec != dataSpec()) {  // changed while reading
+                preparePending_ = false;
+                prepare();
+                return;
+            }
+            if (outcome.status == TaskOutcome::Finished) {
+                data_ = data;
+                const QString vocabulary = data->wordLevelJson.empty() ? tr("the reused tokenizer")
+                                                                       : tr("word-level");
+                dataSummary_->setText(tr("%1 · %2 documents · %3 tokens · vocabulary %4 (%5)")
+                                          .arg(QString::fromLatin1(ls::dataFormatName(data->format)))
+                                          .arg(number(data->documents))
+                                          .arg(number(qint64(data->tokens.size())))
+                                          .arg(number(data->vocabSize))
+                                          .arg(vocabulary));
+            } else {
+                dataError_ = outcome.status == TaskOutcome::Canceled ? tr("Reading the data was canceled.")
+                                                                     : outcome.message.section('\n', 0, 0);
+                dataSummary_->clear();
+            }
+            revalidate();
+            emit dataPrepared();
+        });
+}
+
+// ---- checking --------------------------------------------------------------------------
+
+void TrainDialog::revalidate() {
+    for (QWidget* field : optionFields_)
+        markInvalid(field, false);
+    QString problem = dataError_;
+    QString field = problem.isEmpty() ? QString() : QStringLiteral("data");
+    if (problem.isEmpty() && data_) {
+        try {
+            ls::checkOutputFolder(*data_, toPath(outputFolder()), overwriteCheck_->isChecked());
+        } catch (const ls::Error& e) {
+            problem = QString::fromStdString(e.what());
+            field = "out";
+        }
+    }
+    if (problem.isEmpty()) {
+        try {
+            // Until the data is read, check what does not depend on it.
+            const int vocab = data_ ? data_->vocabSize : std::numeric_limits<int>::max();
+            const int64_t tokens = data_ ? int64_t(data_->tokens.size()) : std::numeric_limits<int64_t>::max() / 2;
+            ls::validateTrainParams(trainParams(), vocab, tokens);
+        } catch (const ls::Error& e) {
+            problem = QString::fromStdString(e.what());
+            // Messages name options as on the command line ("--heads 3 does not divide
+            // --dim 64"); say them as the form does and mark the first one.
+            static const QRegularExpression option("--([a-z-]+)");
+            field = option.match(problem).captured(1);
+            for (auto it = optionLabels_.constBegin(); it != optionLabels_.constEnd(); ++it)
+                problem.replace("--" + it.key(), it.value());
+            problem[0] = problem[0].toUpper();
+        }
+    }
+    problem_ = problem;
+    problemLabel_->setText(problem);
+    markInvalid(optionFields_.value(field), !problem.isEmpty());
+    updateButtons();
+}
+
+bool TrainDialog::canStart() const { return data_ && problem_.isEmpty() && !runner_->isBusy(); }
+bool TrainDialog::isBusy() const { return runner_->isBusy(); }
+bool TrainDialog::isTraining() const { return training_; }
+QString TrainDialog::problemText() const { return problem_; }
+QString TrainDialog::resultText() const { return resultLabel_->text(); }
+
+void TrainDialog::updateButtons() {
+    startButton_->setEnabled(canStart());
+    openButton_->setEnabled(!trainedFolder_.isEmpty() && !runner_->isBusy());
+    form_->setEnabled(!training_);  // the options of a running job stay as they were
+}
+
+// ---- training --------------------------------------------------------------------------
+
+void TrainDialog::start() {
+    if (!canStart())
+        return;
+    auto run = std::make_shared<TrainRun>();
+    run->params = trainParams();
+    const std::shared_ptr<const ls::TrainData> data = data_;
+    const std::filesystem::path outDir = toPath(outputFolder());
+    const bool overwrite = overwriteCheck_->isChecked();
+    curve_->clear();
+    curve_->setTitle(tr("Loss per step — %1").arg(QFileInfo(outputFolder()).fileName()));
+    pointLabel_->clear();
+    resultLabel_->clear();
+    trainedFolder_.clear();
+    outputEdited_ = true;  // keep the folder this run writes to
+    training_ = true;
+    // Points come from the worker thread: queue them to this dialog's thread.
+    auto onPoint = [this](const ls::TrainPoint& point) {
+        QMetaObject::invokeMethod(this, [this, point] { showPoint(point); }, Qt::QueuedConnection);
+    };
+    runner_->start(
+        tr("Training"),
+        [run, data, outDir, overwrite, onPoint](ls::Progress& progress) {
+            run->result = ls::trainIntoFolder(*data, run->params, outDir, overwrite, progress, onPoint);
+        },
+        [this, run](const TaskOutcome& outcome) { trainingDone(outcome, run); });
+    updateButtons();
+}
+
+void TrainDialog::showPoint(const ls::TrainPoint& p) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    curve_->addPoint({double(p.step), p.trainLoss, p.valLoss >= 0 ? p.valLoss : nan});
+    QString text = tr("Step %1 · epoch %2 · train loss %3").arg(p.step).arg(p.epoch, 0, 'f', 2).arg(p.trainLoss, 0, 'f', 4);
+    if (p.valLoss >= 0)
+        text += tr(" · validation loss %1%2").arg(p.valLoss, 0, 'f', 4).arg(p.improved ? tr(" (best, saved)") : QString());
+    pointLabel_->setText(text);
+}
+
+void TrainDialog::trainingDone(const TaskOutcome& outcome, const std::shared_ptr<TrainRun>& run) {
+    training_ = false;
+    if (outcome.status == TaskOutcome::Failed) {
+        resultLabel_->setText(tr("Training failed: %1").arg(outcome.message.section('\n', 0, 0)));
+        resultLabel_->setStyleSheet("color: #c00;");
+    } else if (!run->result) {
+        resultLabel_->setText(tr("Canceled before training started: nothing was written."));
+        resultLabel_->setStyleSheet({});
+    } else {
+        const ls::TrainResult& result = *run->result;
+        resultLabel_->setText(describeTrainResult(result, run->params));
+        resultLabel_->setStyleSheet({});
+        if (result.saved)
+            trainedFolder_ = QString::fromStdString(result.outputDir.string());
+    }
+    // The folder now holds a model: the same Start again would need "Replace".
+    revalidate();
+    if (preparePending_) {  // the data changed during the run
+        preparePending_ = false;
+        prepare();
+    }
+    emit trainingEnded();
+    if (outcome.status == TaskOutcome::Finished && !trainedFolder_.isEmpty() && isVisible()) {
+        auto* box = new QMessageBox(QMessageBox::Question, tr("Training finished"),
+                                    resultLabel_->text() + "\n\n" + tr("Open the trained model in the main window?"),
+                                    QMessageBox::Open | QMessageBox::Close, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        connect(box->button(QMessageBox::Open), &QPushButton::clicked, this,
+                [this, folder = trainedFolder_] { emit openModelRequested(folder); });
+        box->open();  // window-modal without a nested event loop
+    }
+}
+
+// Closing cancels a run (it keeps its best checkpoint; trainingDone() still reports it),
+// not the reading of the data.
+void TrainDialog::closeEvent(QCloseEvent* event) {
+    if (training_)
+        runner_->cancel();
+    QDialog::closeEvent(event);
+}
+
+void TrainDialog::reject() {
+    if (training_)
+        runner_->cancel();
+    QDialog::reject();
+}

@@ -1,0 +1,103 @@
+#include "training_curve_view.h"
+
+#include <QVBoxLayout>
+#include <cmath>
+#include <qcustomplot.h>
+
+#include "plot_export.h"
+
+namespace ls::widgets {
+
+namespace {
+const QColor kTrainColor(52, 101, 164);       // blue
+const QColor kValidationColor(206, 92, 0);    // orange
+const QColor kBestColor(78, 154, 6);          // green
+}  // namespace
+
+TrainingCurveView::TrainingCurveView(QWidget* parent) : QWidget(parent) {
+    plot_ = new QCustomPlot(this);
+    plot_->setMinimumSize(320, 200);
+    plot_->plotLayout()->insertRow(0);
+    title_ = new QCPTextElement(plot_, tr("Loss"), QFont(font().family(), 11, QFont::Bold));
+    plot_->plotLayout()->addElement(0, 0, title_);
+    plot_->xAxis->setLabel(tr("step"));
+    plot_->yAxis->setLabel(tr("loss (nats)"));
+
+    train_ = plot_->addGraph();
+    train_->setName(tr("train loss"));
+    train_->setPen(QPen(kTrainColor, 1.5));
+
+    validation_ = plot_->addGraph();
+    validation_->setName(tr("validation loss"));
+    validation_->setPen(QPen(kValidationColor, 2));
+    validation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kValidationColor, 6));
+
+    best_ = plot_->addGraph();
+    best_->setName(tr("best (saved)"));
+    best_->setLineStyle(QCPGraph::lsNone);
+    best_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(kBestColor, 2), Qt::NoBrush, 14));
+
+    plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+    updateRanges();
+}
+
+void TrainingCurveView::append(const LossCurvePoint& point) {
+    points_.append(point);
+    train_->addData(point.step, point.trainLoss);
+    if (std::isfinite(point.valLoss)) {
+        validation_->addData(point.step, point.valLoss);
+        if (best_->data()->isEmpty() || point.valLoss < best_->data()->constBegin()->value) {
+            best_->data()->clear();
+            best_->addData(point.step, point.valLoss);
+        }
+    }
+}
+
+void TrainingCurveView::addPoint(const LossCurvePoint& point) {
+    append(point);
+    updateRanges();
+    plot_->replot();
+}
+
+void TrainingCurveView::setPoints(const QVector<LossCurvePoint>& points) {
+    points_.clear();
+    for (QCPGraph* graph : {train_, validation_, best_})
+        graph->data()->clear();
+    for (const LossCurvePoint& point : points)
+        append(point);
+    updateRanges();
+    plot_->replot();
+}
+
+void TrainingCurveView::setTitle(const QString& title) {
+    title_->setText(title);
+    plot_->replot();
+}
+
+void TrainingCurveView::updateRanges() {
+    if (points_.isEmpty()) {
+        plot_->xAxis->setRange(0, 100);
+        plot_->yAxis->setRange(0, 10);
+        return;
+    }
+    bool found = false;
+    const QCPRange train = train_->getValueRange(found);
+    QCPRange values = train;
+    if (!validation_->data()->isEmpty())
+        values.expand(validation_->getValueRange(found));
+    // Fit the losses with some room, so that late small improvements stay visible.
+    const double pad = std::max(0.08 * values.size(), 0.05);
+    plot_->yAxis->setRange(std::max(0.0, values.lower - pad), values.upper + pad);
+    plot_->xAxis->setRange(0, std::max(points_.last().step * 1.03, 1.0));
+}
+
+bool TrainingCurveView::exportTo(const QString& path, QSize size, QString* error) const {
+    return savePlotImage(plot_, path, size, error);
+}
+
+}  // namespace ls::widgets
