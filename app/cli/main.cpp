@@ -79,31 +79,30 @@ struct Args {
         if (!v) throw ls::Error("missing required option --" + key + " (see layerscope-cli --help)");
         return *v;
     }
-    double real(const std::string& key, double fallback) const {
+    // Parses the whole value with parse (std::stod / std::stoll); `what` names the kind.
+    template <typename T, typename Parse>
+    T parsed(const std::string& key, T fallback, Parse parse, const char* what) const {
         auto v = get(key);
         if (!v) return fallback;
         size_t used = 0;
-        double x = 0;
+        T x{};
         try {
-            x = std::stod(*v, &used);
+            x = parse(*v, &used);
         } catch (const std::exception&) {
             used = 0;
         }
-        if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs a number, got '" + *v + "'");
+        if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs " + what + ", got '" + *v + "'");
         return x;
     }
+    double real(const std::string& key, double fallback) const {
+        return parsed<double>(key, fallback, [](const std::string& s, size_t* used) { return std::stod(s, used); },
+                              "a number");
+    }
     int64_t integer(const std::string& key, int64_t fallback, int64_t minimum) const {
-        auto v = get(key);
-        if (!v) return fallback;
-        size_t used = 0;
-        int64_t n = 0;
-        try {
-            n = std::stoll(*v, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs an integer, got '" + *v + "'");
-        if (n < minimum) throw ls::Error("--" + key + " must be at least " + std::to_string(minimum) + ", got " + *v);
+        const int64_t n = parsed<int64_t>(
+            key, fallback, [](const std::string& s, size_t* used) { return std::stoll(s, used); }, "an integer");
+        if (get(key) && n < minimum)  // the fallback may be a "not set" value below the minimum
+            throw ls::Error("--" + key + " must be at least " + std::to_string(minimum) + ", got " + std::to_string(n));
         return n;
     }
 };
@@ -280,7 +279,10 @@ int commandEval(const Args& args) {
     if (asJson) {
         json j = {{"model", modelDir.string()},
                   {"data", dataPath.string()},
+                  {"format", ls::dataFormatName(data.format)},
                   {"dataset_tokens", static_cast<int64_t>(data.tokens.size())},
+                  {"documents", data.documents()},
+                  {"respect_documents", params.windows.respectDocuments},
                   {"seq_len", params.windows.seqLen},
                   {"stride", params.windows.stride},
                   {"max_tokens", params.windows.maxTokens},
@@ -293,7 +295,8 @@ int commandEval(const Args& args) {
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("model        %s (%s)\n", modelDir.c_str(), model.architectureName().c_str());
-        std::printf("data         %s (%zu tokens)\n", dataPath.c_str(), data.tokens.size());
+        std::printf("data         %s (%s, %zu tokens, %lld documents)\n", dataPath.c_str(),
+                    ls::dataFormatName(data.format), data.tokens.size(), static_cast<long long>(data.documents()));
         std::printf("windows      %lld x seq_len %d, stride %d\n", static_cast<long long>(r.windows),
                     params.windows.seqLen, params.windows.stride);
         std::printf("scored       %lld tokens\n", static_cast<long long>(r.tokens));

@@ -10,7 +10,7 @@
 namespace ls {
 
 std::string buildWordLevelTokenizerJson(std::string_view corpus, int topK) {
-    if (topK < 1) throw Error("--vocab-size must be at least 1, got " + std::to_string(topK));
+    if (topK < 1) throw Error("--word-vocab must be at least 1, got " + std::to_string(topK));
     // WhitespaceSplit splits on Unicode whitespace; the ASCII set covers the corpora
     // this builder is meant for, and any other separator just stays inside a word.
     auto isSpace = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };

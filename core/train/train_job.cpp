@@ -34,7 +34,11 @@ TrainData prepareTrainData(const TrainDataSpec& spec) {
     } else {
         std::string text = readFileBytes(spec.dataPath);
         requireValidUtf8(text, spec.dataPath);
-        data.wordLevelJson = buildWordLevelTokenizerJson(text, spec.wordVocab);
+        try {
+            data.wordLevelJson = buildWordLevelTokenizerJson(text, spec.wordVocab);
+        } catch (const Error& e) {
+            throw Error(spec.dataPath, e.what());
+        }
         text.clear();
         text.shrink_to_fit();
         // Named for messages only: nothing is written before training starts.

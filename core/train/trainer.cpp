@@ -38,6 +38,21 @@ ModelConfig configFor(const TrainParams& p, int vocabSize) {
     return c;
 }
 
+// How the token stream is cut: non-overlapping windows of seqLen + 1 tokens (input plus
+// shifted target); the last validationFraction of them (at least one) are for validation.
+struct SampleSplit {
+    int64_t samples = 0, train = 0, validation = 0;
+};
+
+SampleSplit splitSamples(const TrainParams& p, int64_t numTokens) {
+    SampleSplit s;
+    s.samples = numTokens / (p.seqLen + 1);
+    if (p.numSamples > 0) s.samples = std::min(s.samples, p.numSamples);
+    s.validation = std::max<int64_t>(1, static_cast<int64_t>(std::llround(s.samples * p.validationFraction)));
+    s.train = s.samples - s.validation;
+    return s;
+}
+
 }  // namespace
 
 void validateTrainParams(const TrainParams& p, int vocabSize, int64_t numTokens) {
@@ -63,10 +78,13 @@ void validateTrainParams(const TrainParams& p, int vocabSize, int64_t numTokens)
     if (p.evalEvery < 0) fail("eval-every", "must not be negative");
     if (!(p.validationFraction > 0 && p.validationFraction < 1)) fail("val-fraction", "must be between 0 and 1");
     if (vocabSize < 2) throw Error("the vocabulary has fewer than 2 tokens");
-    const int64_t samples = numTokens / (p.seqLen + 1);
-    if (samples < 2)
+    if (numTokens / (p.seqLen + 1) < 2)
         throw Error("the training data has " + std::to_string(numTokens) + " tokens, too few for two windows of --seq-len " +
                     std::to_string(p.seqLen) + " + 1");
+    const SampleSplit split = splitSamples(p, numTokens);
+    if (split.train < 1)
+        throw Error("--samples / --val-fraction leave no training windows: " + std::to_string(split.samples) +
+                    " windows of --seq-len + 1 tokens, " + std::to_string(split.validation) + " of them for validation");
 }
 
 TrainResult trainModel(const std::vector<int32_t>& tokens, int vocabSize, const TrainParams& p,
@@ -79,13 +97,9 @@ TrainResult trainModel(const std::vector<int32_t>& tokens, int vocabSize, const 
                         " is outside the vocabulary of " + std::to_string(vocabSize));
     const auto start = std::chrono::steady_clock::now();
 
-    // Samples: non-overlapping windows of seqLen + 1 tokens (input + shifted target).
     const int64_t window = p.seqLen + 1;
-    int64_t samples = static_cast<int64_t>(tokens.size()) / window;
-    if (p.numSamples > 0) samples = std::min(samples, p.numSamples);
-    const int64_t valSamples = std::max<int64_t>(1, static_cast<int64_t>(std::llround(samples * p.validationFraction)));
-    const int64_t trainSamples = samples - valSamples;
-    if (trainSamples < 1) throw Error("--samples leaves no training windows after the validation split");
+    const SampleSplit split = splitSamples(p, static_cast<int64_t>(tokens.size()));
+    const int64_t samples = split.samples, valSamples = split.validation, trainSamples = split.train;
     auto data = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + samples * window), torch::kInt64)
                     .view({samples, window});  // (samples, seqLen + 1)
     torch::Tensor trainData = data.narrow(0, 0, trainSamples), valData = data.narrow(0, trainSamples, valSamples);
@@ -130,6 +144,37 @@ TrainResult trainModel(const std::vector<int32_t>& tokens, int vocabSize, const 
     std::vector<int64_t> order(static_cast<size_t>(trainSamples));
     progress.setStage("Training");
 
+    int64_t lastValidatedStep = 0;
+    // Records a point (train loss since the last one; validation, checkpoint and patience
+    // when validate) and reports it.
+    auto logPoint = [&](bool validate) {
+        TrainPoint point;
+        point.step = result.steps;
+        point.epoch = static_cast<double>(result.steps) / stepsPerEpoch;
+        point.trainLoss = stepsSinceLog > 0 ? lossSinceLog / stepsSinceLog
+                                          : (result.history.empty() ? 0.0 : result.history.back().trainLoss);
+        lossSinceLog = 0;
+        stepsSinceLog = 0;
+        if (validate) {
+            progress.setStage("Validating");
+            point.valLoss = validationLoss();
+            progress.setStage("Training");
+            lastValidatedStep = result.steps;
+            if (result.bestValLoss < 0 || point.valLoss < result.bestValLoss) {
+                result.bestValLoss = point.valLoss;
+                result.bestStep = result.steps;
+                point.improved = true;
+                sinceImprovement = 0;
+                saveModelFolder(outputDir, model.config, model.weights);
+                result.saved = true;
+            } else if (++sinceImprovement >= p.patience) {
+                result.stoppedEarly = true;
+            }
+        }
+        result.history.push_back(point);
+        if (onPoint) onPoint(point);
+    };
+
     try {
         for (int epoch = 0; epoch < p.maxEpochs && !result.stoppedEarly; ++epoch) {
             std::iota(order.begin(), order.end(), 0);
@@ -149,32 +194,11 @@ TrainResult trainModel(const std::vector<int32_t>& tokens, int vocabSize, const 
                 progress.setFraction(static_cast<double>(result.steps) / totalSteps);
 
                 const bool validate = result.steps % evalEvery == 0;
-                if (!validate && result.steps % logEvery != 0) continue;
-                TrainPoint point;
-                point.step = result.steps;
-                point.epoch = static_cast<double>(result.steps) / stepsPerEpoch;
-                point.trainLoss = lossSinceLog / stepsSinceLog;
-                lossSinceLog = 0;
-                stepsSinceLog = 0;
-                if (validate) {
-                    progress.setStage("Validating");
-                    point.valLoss = validationLoss();
-                    progress.setStage("Training");
-                    if (result.bestValLoss < 0 || point.valLoss < result.bestValLoss) {
-                        result.bestValLoss = point.valLoss;
-                        result.bestStep = result.steps;
-                        point.improved = true;
-                        sinceImprovement = 0;
-                        saveModelFolder(outputDir, model.config, model.weights);
-                        result.saved = true;
-                    } else if (++sinceImprovement >= p.patience) {
-                        result.stoppedEarly = true;
-                    }
-                }
-                result.history.push_back(point);
-                if (onPoint) onPoint(point);
+                if (validate || result.steps % logEvery == 0) logPoint(validate);
             }
         }
+        // The steps after the last validation must not be lost: validate them once more.
+        if (!result.stoppedEarly && lastValidatedStep != result.steps) logPoint(true);
     } catch (const Canceled&) {
         result.canceled = true;
     } catch (const c10::Error& e) {

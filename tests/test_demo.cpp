@@ -1,0 +1,102 @@
+// The built-in demo (resources/demo): the shipped corpus is what the generator makes, and
+// the shipped model really separates the corpus's easy words from its hard ones, which is
+// what every later analysis on the demo relies on.
+#include <QRegularExpression>
+#include <QtTest>
+
+#include <cmath>
+#include <map>
+
+#include "analysis/perplexity.h"
+#include "data/dataset.h"
+#include "data/demo_corpus.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+const std::filesystem::path kDemo = std::filesystem::path(LAYERSCOPE_SOURCE_DIR) / "resources" / "demo";
+
+}  // namespace
+
+class TestDemo : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { ls::setComputeThreads(1); }
+
+    // eval.txt and eval_labels.npy are exactly the generator's output for seed 2.
+    void shippedCorpusMatchesGenerator() {
+        ls::DemoCorpusParams params;
+        params.words = 20000;
+        params.seed = 2;
+        const ls::DemoCorpus corpus = ls::generateDemoCorpus(params);
+        QCOMPARE(ls::readFileBytes(kDemo / "eval.txt"), corpus.text);
+        const std::vector<int32_t> labels = ls::readNpyTokenIds(kDemo / "eval_labels.npy");
+        QCOMPARE(labels.size(), corpus.labels.size());
+        for (size_t i = 0; i < labels.size(); ++i) QCOMPARE(labels[i], static_cast<int32_t>(corpus.labels[i]));
+    }
+
+    // The generator's promises: labels per word, fixed sentence shapes, seeds differ.
+    void generatorStructure() {
+        ls::DemoCorpusParams params;
+        params.words = 5000;
+        const ls::DemoCorpus a = ls::generateDemoCorpus(params);
+        const QStringList words = QString::fromStdString(a.text).split(QRegularExpression("\\s+"), Qt::SkipEmptyParts);
+        QCOMPARE(static_cast<size_t>(words.size()), a.labels.size());
+        std::map<ls::DemoLabel, int> counts;
+        for (size_t i = 0; i < a.labels.size(); ++i) {
+            ++counts[a.labels[i]];
+            const QString w = words[static_cast<int>(i)];
+            if (a.labels[i] == ls::DemoLabel::Choice)
+                QVERIFY2(w == "copy" || w == "count" || w == "say" || w == "pair", qPrintable(w));
+            if (w == "again") {  // the next four words repeat the four before "again"
+                for (int k = 1; k <= 4; ++k) QCOMPARE(words[static_cast<int>(i) + k], words[static_cast<int>(i) - 5 + k]);
+            }
+        }
+        // Expected shares: random 8/29, determined 17/29, choice 4/29 of the words.
+        QVERIFY(std::abs(counts[ls::DemoLabel::Random] / double(a.labels.size()) - 8.0 / 29) < 0.03);
+        QVERIFY(std::abs(counts[ls::DemoLabel::Choice] / double(a.labels.size()) - 4.0 / 29) < 0.03);
+        params.seed = 7;
+        QVERIFY(ls::generateDemoCorpus(params).text != a.text);
+    }
+
+    // Loss by label on the held-out corpus: determined words are nearly free, random
+    // words cost at least ln 64 (no model can beat uniform), sentence starts about ln 4.
+    void modelSeparatesEasyFromHard() {
+        const ls::Model model = ls::Model::load(kDemo / "model");
+        const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(kDemo / "model");
+        const ls::Dataset data = ls::loadDataset(kDemo / "eval.txt", &tokenizer, model.config().vocabSize);
+        const std::vector<int32_t> labels = ls::readNpyTokenIds(kDemo / "eval_labels.npy");
+        QCOMPARE(data.tokens.size(), labels.size());  // word-level: one token per word
+
+        ls::PerplexityParams params;
+        params.windows.seqLen = model.config().maxPositions;
+        ls::Progress progress;
+        std::map<int32_t, std::pair<double, int64_t>> byLabel;  // label -> (loss sum, count)
+        int64_t unknown = 0;
+        const ls::PerplexityResult r = ls::runPerplexity(model, data, params, progress, [&](const ls::TokenLoss& t) {
+            auto& [sum, n] = byLabel[labels[static_cast<size_t>(t.targetIndex)]];
+            sum += t.loss;
+            ++n;
+            if (t.targetId == 0) ++unknown;  // [UNK]: the eval corpus uses only the training vocabulary
+        });
+        QCOMPARE(unknown, int64_t(0));
+        auto mean = [&](ls::DemoLabel l) {
+            const auto& [sum, n] = byLabel[static_cast<int32_t>(l)];
+            return sum / n;
+        };
+        const double random = mean(ls::DemoLabel::Random), determined = mean(ls::DemoLabel::Determined),
+                     choice = mean(ls::DemoLabel::Choice);
+        qInfo("demo eval: ppl %.3f; mean loss random %.3f, determined %.3f, choice %.3f nats", r.ppl, random,
+              determined, choice);
+        QVERIFY2(random > std::log(64.0) - 0.05, "random words cannot cost less than ln 64");
+        QVERIFY2(random < std::log(64.0) + 0.5, "random words should cost about ln 64");
+        QVERIFY2(determined < 0.5, "determined words should be nearly free");
+        QVERIFY2(std::abs(choice - std::log(4.0)) < 0.3, "sentence starts should cost about ln 4");
+        QVERIFY(random - determined > 3.5);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDemo)
+#include "test_demo.moc"
