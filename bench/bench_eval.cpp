@@ -17,6 +17,7 @@
 #include "analysis/perplexity.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "model/transformer_internal.h"
 
 namespace fs = std::filesystem;
 
@@ -128,6 +129,22 @@ int main(int argc, char** argv) {
     std::printf("model FLOPs/token  %.1f MFLOP\n", flopsPerToken / 1e6);
     std::printf("achieved           %.1f GFLOP/s = %.0f%% of the matmul roofline (%.1f tokens/s at 100%%)\n", achieved,
                 100.0 * achieved / gflops, gflops * 1e9 / flopsPerToken);
+    // Where the time goes: the blocks alone (no head) for one window.
+    {
+        torch::InferenceMode guard;
+        torch::Tensor ids = torch::tensor(std::vector<int64_t>(data.tokens.begin(), data.tokens.begin() + seqLen))
+                                .view({1, seqLen});
+        ls::ForwardOptions blocksOnly;
+        blocksOnly.computeLogits = false;
+        model.impl().forward(ids, blocksOnly);
+        const auto t1 = std::chrono::steady_clock::now();
+        model.impl().forward(ids, blocksOnly);
+        const double blocks = seconds(t1);
+        const double perWindow = r.seconds / windows;
+        std::printf("per window         %.2f s: blocks %.2f s (%.0f GFLOP/s), head + loss %.2f s (%.0f GFLOP/s)\n",
+                    perWindow, blocks, (blockFlops + attnFlops) * seqLen / blocks / 1e9, perWindow - blocks,
+                    headFlops * seqLen / (perWindow - blocks) / 1e9);
+    }
     std::printf("mean loss          %.4f (random weights: about ln(%lld) = %.2f expected)\n", r.meanLoss,
                 static_cast<long long>(vocab), std::log(static_cast<double>(vocab)));
     return 0;

@@ -40,10 +40,10 @@ const char* demoLabelName(DemoLabel label) {
 DemoCorpus generateDemoCorpus(const DemoCorpusParams& params) {
     const auto& noise = demoNoiseWords();
     const uint32_t N = static_cast<uint32_t>(noise.size());
-    // "pair X means f(X)": a fixed permutation of the noise words (seed-independent, so
-    // every demo corpus teaches the same facts).
-    std::vector<uint32_t> meaning(N);
-    for (uint32_t i = 0; i < N; ++i) meaning[i] = (i * 37 + 11) % N;  // 37 is coprime to 64
+    // "pair X f(X)": a fixed permutation of the noise words (seed-independent, so every
+    // demo corpus teaches the same pairs).
+    std::vector<uint32_t> partner(N);
+    for (uint32_t i = 0; i < N; ++i) partner[i] = (i * 37 + 11) % N;  // 37 is coprime to 64
 
     std::mt19937 rng(static_cast<uint32_t>(params.seed));
     DemoCorpus out;
@@ -78,11 +78,10 @@ DemoCorpus generateDemoCorpus(const DemoCorpusParams& params) {
                 word("say", DemoLabel::Choice);
                 for (int i = 0; i < 3; ++i) randomWord();
                 break;
-            default: {  // pair: a random word and its fixed meaning
+            default: {  // pair: a random word, then its fixed partner
                 word("pair", DemoLabel::Choice);
                 const uint32_t x = randomWord();
-                word("means", DemoLabel::Determined);
-                word(noise[meaning[x]], DemoLabel::Determined);
+                word(noise[partner[x]], DemoLabel::Determined);
                 break;
             }
         }

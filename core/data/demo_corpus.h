@@ -5,8 +5,8 @@
 //   copy kalo mipe rusa tomi again kalo mipe rusa tomi .   (4 random words, then copied)
 //   count one two three four five six .                    (fully determined after "count")
 //   say pemi kosu lato .                                   (3 random words)
-//   pair sotu means lari .                                 (the word after "means" is a fixed
-//                                                           function of the word after "pair")
+//   pair sotu lari .                                       (the second word is a fixed function
+//                                                           of the first: learnable at layer 0)
 //
 // Every word is one token of a word-level tokenizer, and each carries a label:
 //   Random     drawn uniformly from the 64 noise words: loss >= ln 64 = 4.16 nats for any model
