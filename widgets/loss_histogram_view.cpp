@@ -40,10 +40,10 @@ void makeMarker(QCustomPlot* plot, const QColor& color, QCPItemStraightLine** li
 // median's labels point away from each other. Both line points have positive y so a log
 // y axis works too.
 void placeMarker(QCPItemStraightLine* line, QCPItemText* label, double x, const QString& text,
-                 bool labelOnLeft) {
+                 bool labelOnLeft, double yRatio) {
     line->point1->setCoords(x, 1);
     line->point2->setCoords(x, 2);
-    label->position->setCoords(x, label->position->coords().y());
+    label->position->setCoords(x, yRatio);
     label->setPositionAlignment((labelOnLeft ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
     label->setPadding(labelOnLeft ? QMargins(0, 0, 4, 0) : QMargins(4, 0, 0, 0));
     label->setText(text);
@@ -150,10 +150,15 @@ void LossHistogramView::redraw() {
         item->setVisible(any);
     if (any) {
         const bool medianFirst = summary_.median <= summary_.mean;  // usual: losses skew right
-        placeMarker(meanLine_, meanLabel_, summary_.mean,
-                    tr("mean %1").arg(summary_.mean, 0, 'f', 2), !medianFirst);
-        placeMarker(medianLine_, medianLabel_, summary_.median,
-                    tr("median %1").arg(summary_.median, 0, 'f', 2), medianFirst);
+        // A label left of a line near the left edge would be clipped: put it on the right,
+        // one line lower so that it cannot cover the other label.
+        const double range = std::max(bins_.hi - bins_.lo, 1e-12);
+        const double leftX = medianFirst ? summary_.median : summary_.mean;
+        const bool leftFits = (leftX - bins_.lo) / range > 0.15;
+        placeMarker(meanLine_, meanLabel_, summary_.mean, tr("mean %1").arg(summary_.mean, 0, 'f', 2),
+                    !medianFirst && leftFits, !medianFirst && !leftFits ? 0.08 : 0.02);
+        placeMarker(medianLine_, medianLabel_, summary_.median, tr("median %1").arg(summary_.median, 0, 'f', 2),
+                    medianFirst && leftFits, medianFirst && !leftFits ? 0.08 : 0.02);
         const double pad = 0.02 * (bins_.hi - bins_.lo);
         plot_->xAxis->setRange(bins_.lo - pad, bins_.hi + pad);
     } else {
