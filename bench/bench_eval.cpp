@@ -3,6 +3,7 @@
 // machine's measured fp32 matmul GFLOP/s and the fraction of that roofline achieved.
 //   bench_eval [--windows N] [--seq-len T] [--keep DIR]
 // Prints figures; asserts nothing.
+#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -145,6 +146,10 @@ int main(int argc, char** argv) {
                     perWindow, blocks, (blockFlops + attnFlops) * seqLen / blocks / 1e9, perWindow - blocks,
                     headFlops * seqLen / (perWindow - blocks) / 1e9);
     }
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("peak memory        %.0f MiB (weights %.0f MiB float32)\n", usage.ru_maxrss / 1024.0,
+                model.parameterCount() * 4.0 / (1 << 20));
     std::printf("mean loss          %.4f (random weights: about ln(%lld) = %.2f expected)\n", r.meanLoss,
                 static_cast<long long>(vocab), std::log(static_cast<double>(vocab)));
     return 0;
