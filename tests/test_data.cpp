@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "test_support.h"
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "tokenizer/tokenizer.h"
@@ -70,15 +71,6 @@ if expected is not None:
     np.asarray(expected).astype('<i8').tofile(raw)
 )PY";
 
-template <typename F>
-QString errorOf(F&& f) {
-    try {
-        f();
-    } catch (const ls::Error& e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
-}
 
 QString str(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
 

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "test_support.h"
 #include "stats/correlation.h"
 #include "stats/histogram.h"
 #include "stats/summary.h"
@@ -112,15 +113,6 @@ bool close(double actual, double expected, double tolerance, double scale = 1.0)
     QVERIFY2(close((actual), (expected), (tolerance), (scale)),                                                 \
              qPrintable(QStringLiteral("%1 = %2, numpy says %3").arg(#actual).arg((actual), 0, 'g', 17).arg((expected), 0, 'g', 17)))
 
-template <typename F>
-QString errorOf(F&& f) {
-    try {
-        f();
-    } catch (const ls::Error& e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
-}
 
 }  // namespace
 
