@@ -16,6 +16,7 @@
 #include <QStringList>
 #include <QtEndian>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -190,6 +191,45 @@ inline bool writeNpyRaw(const QString& path, const QString& descr, const QList<q
 inline bool writeNpyInt32(const QString& path, const std::vector<int32_t>& v) {
     QByteArray data(reinterpret_cast<const char*>(v.data()), int(v.size() * 4));
     return writeNpyRaw(path, "<i4", {qint64(v.size())}, data);
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparing a float32 buffer from the runtime with a slice of a reference .npy
+// ---------------------------------------------------------------------------------------
+struct SliceDiff {
+    bool sizeOk = false;
+    double maxErr = 0;      // max |got - ref|; +inf if any difference is NaN
+    double maxRef = 0;      // max |ref| over the slice
+    int64_t worst = 0;      // flat index (within the slice) of maxErr
+    double gotAtWorst = 0, refAtWorst = 0;
+};
+
+// got (n values) against ref.values[offset, offset + n).
+inline SliceDiff compareSlice(const std::vector<float>& got, const Npy& ref, int64_t offset, int64_t n) {
+    SliceDiff d;
+    d.sizeOk = int64_t(got.size()) == n && offset >= 0 && offset + n <= int64_t(ref.values.size());
+    if (!d.sizeOk) return d;
+    const double* r = ref.values.data() + offset;
+    for (int64_t i = 0; i < n; ++i) {
+        d.maxRef = std::max(d.maxRef, std::abs(r[i]));
+        const double e = std::abs(double(got[size_t(i)]) - r[i]);
+        if (!(e <= d.maxErr)) {  // also catches NaN
+            d.maxErr = std::isnan(e) ? INFINITY : e;
+            d.worst = i;
+        }
+    }
+    if (n > 0) {
+        d.gotAtWorst = got[size_t(d.worst)];
+        d.refAtWorst = r[d.worst];
+    }
+    return d;
+}
+
+// max |a[i] - b[i]| of two slices of reference data (how different two capture points are).
+inline double maxAbsDiff(const double* a, const double* b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(a[i] - b[i]));
+    return m;
 }
 
 // ---------------------------------------------------------------------------------------

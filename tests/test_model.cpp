@@ -8,6 +8,11 @@
 // mistakes, e.g. erf GELU instead of gelu_new or unrounded weights, are >= 5x the
 // tolerance: see tests/reference/check_reference.py), with the same argmax per position.
 //
+// Capture points: with --dump-captures make_model.py also writes, from the same float64
+// forward, every residual stream h_0..h_L (L+1, T, D) and every layer's heads' outputs
+// before the output projection (L, T, H, hd); ls::Model::capture must reproduce each tensor
+// within the same kRelTol * max(1, max |ref|) of that tensor.
+//
 // Bad input: every broken folder / file must throw ls::Error naming the file (or tensor)
 // and the problem; nothing may crash or throw anything else.
 #include <QDir>
@@ -69,6 +74,9 @@ private slots:
     void referenceSelfCheck();
     void goldenLogits_data();
     void goldenLogits();
+    void captures_data();
+    void captures();
+    void captureBadInput();
     void badInput_data();
     void badInput();
     void logitsBadInput();
@@ -315,6 +323,237 @@ void TestModel::goldenLogits() {
     double oneErr = 0;
     for (int v = 0; v < V; ++v) oneErr = std::max(oneErr, std::abs(double(one[v]) - refLogits.values[v]));
     QVERIFY2(oneErr <= tol, qPrintable(QString("single token: max err %1 > tol %2").arg(oneErr).arg(tol)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Capture points
+// ---------------------------------------------------------------------------------------
+void TestModel::captures_data() {
+    QTest::addColumn<QStringList>("args");
+    const QStringList small{"--vocab", "300", "--ctx", "128", "--tokens", "64"};
+    const QStringList gpt2{"--arch", "gpt2"}, llama{"--arch", "llama"};
+    QTest::newRow("gpt2-f32-plain") << (gpt2 + small + QStringList{"--dtype", "f32"});
+    QTest::newRow("gpt2-bf16-prefix-buffers")
+        << (gpt2 + small + QStringList{"--dtype", "bf16", "--prefix", "--buffers", "--seed", "7"});
+    QTest::newRow("gpt2-f16-3layers-3heads-n_inner-sharded")
+        << (gpt2 + QStringList{"--dtype", "f16", "--layers", "3", "--dim", "48", "--heads", "3", "--ffn", "96",
+                               "--vocab", "500", "--ctx", "64", "--tokens", "40", "--sharded", "--seed", "21"});
+    QTest::newRow("gpt2-f32-full-context")
+        << (gpt2 + QStringList{"--dtype", "f32", "--ctx", "48", "--tokens", "48", "--seed", "22"});
+    QTest::newRow("llama-f32-tied-mha") << (llama + small + QStringList{"--dtype", "f32", "--tied", "1"});
+    QTest::newRow("llama-f32-untied-gqa")
+        << (llama + small + QStringList{"--dtype", "f32", "--tied", "0", "--kv-heads", "2", "--seed", "11"});
+    QTest::newRow("llama-bf16-tied-mha") << (llama + small + QStringList{"--dtype", "bf16", "--tied", "1", "--seed", "14"});
+    QTest::newRow("llama-bf16-untied-gqa-kv1-rope-llama3")
+        << (llama + small + QStringList{"--dtype", "bf16", "--tied", "0", "--kv-heads", "1", "--rope-scaling",
+                                        "llama3", "--rope-orig-max", "64", "--seed", "12"});
+    QTest::newRow("llama-f32-gqa-rope-llama3-published-numbers")
+        << (llama + small + QStringList{"--dtype", "f32", "--kv-heads", "2", "--rope-scaling", "llama3",
+                                        "--rope-theta", "500000", "--seed", "25"});
+    QTest::newRow("llama-f32-head-dim-32-gqa-biases-3layers")
+        << (llama + small + QStringList{"--dtype", "f32", "--head-dim", "32", "--kv-heads", "2", "--tied", "0",
+                                        "--attn-bias", "1", "--mlp-bias", "1", "--layers", "3", "--seed", "13"});
+    QTest::newRow("llama-f16-8heads-kv4-rope-linear-full-context")
+        << (llama + QStringList{"--dtype", "f16", "--heads", "8", "--kv-heads", "4", "--rope-scaling", "linear",
+                                "--rope-factor", "4", "--ctx", "40", "--tokens", "40", "--seed", "26"});
+}
+
+void TestModel::captures() {
+    QFETCH(QStringList, args);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString dir = tmp.filePath("model");
+    const QString err = makeModel(dir, args + QStringList{"--dump-captures"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+
+    const QJsonObject ref = readJsonObject(dir + "/reference.json");
+    QVERIFY(!ref.isEmpty());
+    const Npy ids = readNpy(dir + "/input_ids.npy");
+    const Npy refRes = readNpy(dir + "/ref_residuals.npy");
+    const Npy refHeads = readNpy(dir + "/ref_heads.npy");
+    QVERIFY2(ids.error.isEmpty(), qPrintable(ids.error));
+    QVERIFY2(refRes.error.isEmpty(), qPrintable(refRes.error));
+    QVERIFY2(refHeads.error.isEmpty(), qPrintable(refHeads.error));
+    const int64_t T = int64_t(ids.values.size());
+    const int64_t L = ref["layers"].toInt(), D = ref["dim"].toInt();
+    const int64_t H = ref["heads"].toInt(), hd = ref["head_dim"].toInt();
+    QVERIFY(T > 1 && L > 0 && D > 0 && H > 0 && hd > 0);
+    // The reference files have the documented shapes.
+    auto shapeStr = [](const std::vector<int64_t>& s) {
+        QStringList p;
+        for (int64_t v : s) p << QString::number(v);
+        return "(" + p.join(", ") + ")";
+    };
+    QVERIFY2(refRes.shape == (std::vector<int64_t>{L + 1, T, D}),
+             qPrintable("ref_residuals.npy shape " + shapeStr(refRes.shape)));
+    QVERIFY2(refHeads.shape == (std::vector<int64_t>{L, T, H, hd}),
+             qPrintable("ref_heads.npy shape " + shapeStr(refHeads.shape)));
+    const int64_t resN = T * D, headN = T * H * hd;
+
+    std::unique_ptr<ls::Model> model;
+    try {
+        model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString()));
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("Model::load threw: ") + e.what()));
+    }
+    QCOMPARE(int64_t(model->config().numLayers), L);
+    QCOMPARE(int64_t(model->config().numHeads), H);
+    QCOMPARE(int64_t(model->config().headDim), hd);
+
+    std::vector<int32_t> input(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) input[size_t(t)] = int32_t(ids.values[size_t(t)]);
+    ls::Model::Captures got;
+    try {
+        got = model->capture(input);
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("capture threw: ") + e.what()));
+    }
+    // Counts and sizes.
+    QCOMPARE(qint64(got.residuals.size()), qint64(L + 1));
+    QCOMPARE(qint64(got.headOutputs.size()), qint64(L));
+    for (int64_t l = 0; l <= L; ++l)
+        QVERIFY2(int64_t(got.residuals[size_t(l)].size()) == resN,
+                 qPrintable(QString("residuals[%1] has %2 values, want T*D = %3")
+                                .arg(l).arg(got.residuals[size_t(l)].size()).arg(resN)));
+    for (int64_t l = 0; l < L; ++l)
+        QVERIFY2(int64_t(got.headOutputs[size_t(l)].size()) == headN,
+                 qPrintable(QString("headOutputs[%1] has %2 values, want T*H*hd = %3")
+                                .arg(l).arg(got.headOutputs[size_t(l)].size()).arg(headN)));
+
+    // Every tensor against the reference, each with its own tolerance.
+    QStringList resErrs, headErrs, failures;
+    double worstRatio = 0;
+    auto checkOne = [&](const QString& what, const std::vector<float>& g, const Npy& r, int64_t index, int64_t n,
+                        int64_t rowLen, const QString& rowDesc, QStringList& errs) {
+        const SliceDiff d = compareSlice(g, r, index * n, n);
+        const double tol = kRelTol * std::max(1.0, d.maxRef);
+        const double ratio = d.maxErr / tol;
+        worstRatio = std::max(worstRatio, ratio);
+        errs << QString("%1").arg(d.maxErr, 0, 'e', 1);
+        if (!d.sizeOk || !(d.maxErr <= tol)) {
+            const int64_t t = d.worst / rowLen, j = d.worst % rowLen;
+            failures << QString("%1: max err %2 > tol %3 (max|ref| %4) at t=%5 %6=%7: got %8 want %9")
+                            .arg(what).arg(d.maxErr, 0, 'e', 2).arg(tol, 0, 'e', 2).arg(d.maxRef, 0, 'g', 4)
+                            .arg(t).arg(rowDesc).arg(j).arg(d.gotAtWorst, 0, 'g', 7).arg(d.refAtWorst, 0, 'g', 7);
+        }
+    };
+    for (int64_t l = 0; l <= L; ++l)
+        checkOne(QString("residuals[%1]").arg(l), got.residuals[size_t(l)], refRes, l, resN, D, "d", resErrs);
+    for (int64_t l = 0; l < L; ++l)
+        checkOne(QString("headOutputs[%1]").arg(l), got.headOutputs[size_t(l)], refHeads, l, headN, H * hd,
+                 "h*hd+i", headErrs);
+    const QString line = QString("%1: T=%2 L=%3 D=%4 H=%5 hd=%6 residual max errs [%7] head max errs [%8] "
+                                 "worst err/tol %9")
+                             .arg(QTest::currentDataTag()).arg(T).arg(L).arg(D).arg(H).arg(hd)
+                             .arg(resErrs.join(' '), headErrs.join(' ')).arg(worstRatio, 0, 'f', 3);
+    qInfo().noquote() << "capture" << line;
+    report_ << "capture " + line;
+    QVERIFY2(failures.isEmpty(), qPrintable(line + "\n" + failures.join('\n')));
+
+    // The comparison can tell neighbouring capture points and the head layout apart: the
+    // reference's h_l vs h_{l+1}, and its heads read as (H, T, hd) instead of (T, H, hd),
+    // differ by far more than the tolerance.
+    auto tolOf = [](const double* r, int64_t n) {
+        double m = 0;
+        for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(r[i]));
+        return kRelTol * std::max(1.0, m);
+    };
+    for (int64_t l = 0; l < L; ++l) {
+        const double* a = refRes.values.data() + l * resN;
+        const double dres = maxAbsDiff(a, a + resN, resN);
+        QVERIFY2(dres > 5 * tolOf(a + resN, resN),
+                 qPrintable(QString("h_%1 vs h_%2 differ by only %3").arg(l).arg(l + 1).arg(dres)));
+        if (H > 1) {
+            const double* hb = refHeads.values.data() + l * headN;
+            std::vector<double> wrong(static_cast<size_t>(headN));
+            for (int64_t h = 0; h < H; ++h)
+                for (int64_t t = 0; t < T; ++t)
+                    for (int64_t i = 0; i < hd; ++i)
+                        wrong[size_t((h * T + t) * hd + i)] = hb[(t * H + h) * hd + i];
+            const double dlay = maxAbsDiff(hb, wrong.data(), headN);
+            QVERIFY2(dlay > 5 * tolOf(hb, headN),
+                     qPrintable(QString("layer %1 heads: (T,H,hd) vs (H,T,hd) differ by only %2").arg(l).arg(dlay)));
+        }
+    }
+
+    // No state between calls, causal: a prefix gives the same leading rows.
+    const int64_t half = T / 2 + 1;
+    const ls::Model::Captures pre = model->capture(std::vector<int32_t>(input.begin(), input.begin() + half));
+    QCOMPARE(qint64(pre.residuals.size()), qint64(L + 1));
+    QCOMPARE(qint64(pre.headOutputs.size()), qint64(L));
+    for (int64_t l = 0; l <= L; ++l) {
+        const SliceDiff d = compareSlice(pre.residuals[size_t(l)], refRes, l * resN, half * D);
+        QVERIFY2(d.sizeOk && d.maxErr <= kRelTol * std::max(1.0, d.maxRef),
+                 qPrintable(QString("prefix of %1 tokens: residuals[%2] size ok %3, max err %4")
+                                .arg(half).arg(l).arg(d.sizeOk).arg(d.maxErr)));
+    }
+    for (int64_t l = 0; l < L; ++l) {
+        const SliceDiff d = compareSlice(pre.headOutputs[size_t(l)], refHeads, l * headN, half * H * hd);
+        QVERIFY2(d.sizeOk && d.maxErr <= kRelTol * std::max(1.0, d.maxRef),
+                 qPrintable(QString("prefix of %1 tokens: headOutputs[%2] size ok %3, max err %4")
+                                .arg(half).arg(l).arg(d.sizeOk).arg(d.maxErr)));
+    }
+}
+
+void TestModel::captureBadInput() {
+    const ls::Model gpt2 = ls::Model::load(gpt2Dir_.toStdString());    // vocab 200, context 64
+    const ls::Model llama = ls::Model::load(llamaDir_.toStdString());  // vocab 200, context 64, GQA
+    auto expectError = [&](const ls::Model& model, const std::vector<int32_t>& ids, const QStringList& anyWord,
+                           const QString& what) {
+        QString msg;
+        bool lsErr = false, other = false;
+        try {
+            model.capture(ids);
+        } catch (const ls::Error& e) {
+            lsErr = true;
+            msg = e.what();
+        } catch (const std::exception& e) {
+            other = true;
+            msg = e.what();
+        }
+        const QString line = QString("capture(%1) -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
+        qInfo().noquote() << line;
+        report_ << line;
+        QVERIFY2(lsErr, qPrintable(line));
+        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+    };
+    std::vector<int32_t> ids(10, 5);
+    ids[7] = 200;
+    expectError(gpt2, ids, {"vocab", "200"}, "gpt2, id == vocab");
+    expectError(llama, ids, {"vocab", "200"}, "llama, id == vocab");
+    ids[7] = 123456;
+    expectError(gpt2, ids, {"vocab", "123456"}, "gpt2, id 123456");
+    ids[7] = -1;
+    expectError(gpt2, ids, {"vocab", "-1", "negative"}, "gpt2, id -1");
+    expectError(llama, ids, {"vocab", "-1", "negative"}, "llama, id -1");
+    const QStringList ctxWords{"context", "64", "65", "too many", "maximum", "positions"};
+    expectError(gpt2, std::vector<int32_t>(65, 3), ctxWords, "gpt2, 65 tokens > context 64");
+    expectError(llama, std::vector<int32_t>(65, 3), ctxWords, "llama, 65 tokens > context 64");
+    expectError(gpt2, std::vector<int32_t>(100000, 3), ctxWords + QStringList{"100000"}, "gpt2, 100000 tokens");
+    // Exactly the context is fine: right counts and sizes, all finite.
+    for (const ls::Model* m : {&gpt2, &llama}) {
+        const ls::ModelConfig& c = m->config();
+        const ls::Model::Captures full = m->capture(std::vector<int32_t>(64, 3));
+        QCOMPARE(int(full.residuals.size()), c.numLayers + 1);
+        QCOMPARE(int(full.headOutputs.size()), c.numLayers);
+        for (const auto& r : full.residuals) {
+            QCOMPARE(qint64(r.size()), qint64(64) * c.hiddenSize);
+            for (float v : r) QVERIFY(std::isfinite(v));
+        }
+        for (const auto& h : full.headOutputs) {
+            QCOMPARE(qint64(h.size()), qint64(64) * c.numHeads * c.headDim);
+            for (float v : h) QVERIFY(std::isfinite(v));
+        }
+    }
+    // Empty input: an ls::Error or empty tensors, never a crash or another exception.
+    try {
+        const ls::Model::Captures none = gpt2.capture({});
+        for (const auto& r : none.residuals) QVERIFY(r.empty());
+        for (const auto& h : none.headOutputs) QVERIFY(h.empty());
+    } catch (const ls::Error&) {
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("capture({}) threw a non-ls::Error: ") + e.what()));
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -319,17 +319,41 @@ void checkTokenIds(const ModelConfig& c, const int32_t* ids, int64_t n) {
                         " is outside the model's vocabulary (0.." + std::to_string(c.vocabSize - 1) + ")");
 }
 
-std::vector<float> Model::logits(const std::vector<int32_t>& ids) const {
-    const ModelConfig& c = impl_->config;
-    if (ids.empty()) throw Error("logits: no tokens given");
+namespace {
+
+// Checks one sequence for Model::logits / Model::capture and makes it a (1, T) int64 tensor.
+torch::Tensor singleSequence(const ModelConfig& c, const std::vector<int32_t>& ids, const char* what) {
+    if (ids.empty()) throw Error(std::string(what) + ": no tokens given");
     if (static_cast<int64_t>(ids.size()) > c.maxPositions)
-        throw Error("logits: " + std::to_string(ids.size()) + " tokens exceed the model's context of " +
+        throw Error(std::string(what) + ": " + std::to_string(ids.size()) + " tokens exceed the model's context of " +
                     std::to_string(c.maxPositions));
     checkTokenIds(c, ids.data(), static_cast<int64_t>(ids.size()));
+    return torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
+}
+
+std::vector<float> toVector(const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+std::vector<float> Model::logits(const std::vector<int32_t>& ids) const {
     torch::InferenceMode guard;
-    torch::Tensor input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
-    torch::Tensor out = impl_->forward(input).squeeze(0).contiguous();  // (T, V)
-    return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+    const torch::Tensor input = singleSequence(impl_->config, ids, "logits");
+    return toVector(impl_->forward(input).squeeze(0));  // (T, V)
+}
+
+Model::Captures Model::capture(const std::vector<int32_t>& ids) const {
+    torch::InferenceMode guard;
+    const torch::Tensor input = singleSequence(impl_->config, ids, "capture");
+    Captures out;
+    ForwardOptions options;
+    options.computeLogits = false;
+    options.observeResidual = [&](int, const torch::Tensor& h) { out.residuals.push_back(toVector(h.squeeze(0))); };
+    options.editHeadOutputs = [&](int, torch::Tensor& heads) { out.headOutputs.push_back(toVector(heads.squeeze(0))); };
+    impl_->forward(input, options);
+    return out;
 }
 
 int setComputeThreads(int threads) {

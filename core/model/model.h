@@ -48,6 +48,15 @@ public:
     // Throws ls::Error if T exceeds the context or an id is outside the vocabulary.
     std::vector<float> logits(const std::vector<int32_t>& ids) const;
 
+    // Capture points of one forward pass, as plain float32 buffers (tests, tools):
+    //   residuals[l]   (T, D) row-major: h_0 = block 1's input (embeddings), h_l = block l's output
+    //   headOutputs[l] (T, H, hd) row-major: layer l+1's attention heads before the output projection
+    struct Captures {
+        std::vector<std::vector<float>> residuals;    // L + 1 entries
+        std::vector<std::vector<float>> headOutputs;  // L entries
+    };
+    Captures capture(const std::vector<int32_t>& ids) const;
+
     struct Impl;
     const Impl& impl() const { return *impl_; }
 

@@ -20,6 +20,11 @@ With --eval-windows SEQ STRIDE MAX (repeatable):
   ref_eval_SEQ_STRIDE_MAX.json  {tokens, windows, mean_loss, ppl, per_token: [[window,
                                  position, token_id, target_id, loss], ...]}
   ref_eval.json                 copy of the first one
+With --dump-captures (the same float64 forward as ref_logits.npy, on input_ids):
+  ref_residuals.npy  (L+1, T, D) float32       h_0 = block 1's input (embeddings, + positions
+                                               for GPT-2), h_l = block l's output
+  ref_heads.npy      (L, T, H, hd) float32     per layer, the heads' outputs softmax(q k^T /
+                                               sqrt(hd)) v before the output projection
 
 Examples:
   make_model.py --arch gpt2 --dtype bf16 --out /tmp/m --prefix --buffers
@@ -183,14 +188,18 @@ def causal_attention(q, k, v):
     return torch.softmax(scores, dim=-1) @ v
 
 
-def gpt2_forward(w, cfg, ids):
-    """w: name -> float64 tensor (names without prefix); ids: (T,) long -> (T, V) logits."""
+def gpt2_forward(w, cfg, ids, collect=None):
+    """w: name -> float64 tensor (names without prefix); ids: (T,) long -> (T, V) logits.
+    collect: None, or {"residuals": [], "heads": []} to append h_0..h_L (T, D) and each
+    layer's heads before c_proj (T, H, hd) to."""
     D = cfg["n_embd"]
     H = cfg["n_head"]
     hd = D // H
     eps = cfg["layer_norm_epsilon"]
     T = ids.shape[0]
     x = w["wte.weight"][ids] + w["wpe.weight"][torch.arange(T)]
+    if collect is not None:
+        collect["residuals"].append(x)
     for i in range(cfg["n_layer"]):
         p = "h.%d." % i
         h = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
@@ -199,11 +208,16 @@ def gpt2_forward(w, cfg, ids):
         q = q.view(T, H, hd).transpose(0, 1)
         k = k.view(T, H, hd).transpose(0, 1)
         v = v.view(T, H, hd).transpose(0, 1)
-        a = causal_attention(q, k, v).transpose(0, 1).reshape(T, D)
+        a = causal_attention(q, k, v).transpose(0, 1)   # (T, H, hd)
+        if collect is not None:
+            collect["heads"].append(a)
+        a = a.reshape(T, D)
         x = x + (a @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"])
         h = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
         m = gelu_new(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
         x = x + (m @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"])
+        if collect is not None:
+            collect["residuals"].append(x)
     x = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
     head = w.get("lm_head.weight", w["wte.weight"])
     return x @ head.T
@@ -247,7 +261,8 @@ def llama_inv_freq(cfg, hd):
     return inv_freq
 
 
-def llama_forward(w, cfg, ids):
+def llama_forward(w, cfg, ids, collect=None):
+    """As gpt2_forward; heads are collected before o_proj, after repeat_kv."""
     D = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
     KV = cfg.get("num_key_value_heads") or H
@@ -268,6 +283,8 @@ def llama_forward(w, cfg, ids):
 
     x = w["model.embed_tokens.weight"][ids]
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    if collect is not None:
+        collect["residuals"].append(x)
     for i in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % i
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
@@ -279,22 +296,27 @@ def llama_forward(w, cfg, ids):
         rep = H // KV                     # repeat_kv: head j uses kv head j // rep
         k = k[:, None].expand(KV, rep, T, hd).reshape(H, T, hd)
         v = v[:, None].expand(KV, rep, T, hd).reshape(H, T, hd)
-        a = causal_attention(q, k, v).transpose(0, 1).reshape(T, H * hd)
+        a = causal_attention(q, k, v).transpose(0, 1)   # (T, H, hd)
+        if collect is not None:
+            collect["heads"].append(a)
+        a = a.reshape(T, H * hd)
         x = x + lin(a, p + "self_attn.o_proj")
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
         gate = lin(h, p + "mlp.gate_proj")
         up = lin(h, p + "mlp.up_proj")
         x = x + lin(torch.nn.functional.silu(gate) * up, p + "mlp.down_proj")
+        if collect is not None:
+            collect["residuals"].append(x)
     x = rms_norm(x, w["model.norm.weight"], eps)
     head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
     return x @ head.T
 
 
-def forward(arch, w, cfg, ids):
+def forward(arch, w, cfg, ids, collect=None):
     with torch.no_grad():
         if arch == "gpt2":
-            return gpt2_forward(w, cfg, ids)
-        return llama_forward(w, cfg, ids)
+            return gpt2_forward(w, cfg, ids, collect)
+        return llama_forward(w, cfg, ids, collect)
 
 
 def next_token_losses(logits, ids):
@@ -492,8 +514,14 @@ def build(a):
     T = a.tokens if a.tokens else min(64, a.ctx)
     ids = torch.randint(0, a.vocab, (T,), generator=g, dtype=torch.int64)
     write_npy_ids(os.path.join(a.out, "input_ids.npy"), ids.numpy(), np.int32)
-    logits = forward(a.arch, ws, cfg, ids)
+    collect = {"residuals": [], "heads": []} if a.dump_captures else None
+    logits = forward(a.arch, ws, cfg, ids, collect)
     np.save(os.path.join(a.out, "ref_logits.npy"), logits.to(torch.float32).numpy())
+    if collect is not None:
+        np.save(os.path.join(a.out, "ref_residuals.npy"),
+                torch.stack(collect["residuals"]).to(torch.float32).numpy())   # (L+1, T, D)
+        np.save(os.path.join(a.out, "ref_heads.npy"),
+                torch.stack(collect["heads"]).to(torch.float32).numpy())       # (L, T, H, hd)
     losses = next_token_losses(logits, ids)
     np.save(os.path.join(a.out, "ref_losses.npy"), losses.to(torch.float32).numpy())
 
@@ -573,6 +601,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--eval-windows", type=int, nargs=3, action="append", metavar=("SEQ_LEN", "STRIDE", "MAX_TOKENS"))
     p.add_argument("--eval-tokens", type=int, default=0, help="length of the eval stream (default --tokens)")
+    p.add_argument("--dump-captures", action="store_true",
+                   help="also write ref_residuals.npy (L+1, T, D) and ref_heads.npy (L, T, H, hd)")
     a = p.parse_args(argv)
     if a.tokens and a.tokens > a.ctx:
         p.error("--tokens must be <= --ctx")
