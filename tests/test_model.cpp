@@ -69,6 +69,26 @@ private:
     QString gpt2Dir_, llamaDir_, shardedDir_;
     QStringList report_;
 
+    // call must throw ls::Error whose message names one of anyWord; the outcome is logged.
+    void expectLsError(const std::function<void()>& call, const QStringList& anyWord, const QString& what) {
+        QString msg;
+        bool lsErr = false, other = false;
+        try {
+            call();
+        } catch (const ls::Error& e) {
+            lsErr = true;
+            msg = e.what();
+        } catch (const std::exception& e) {
+            other = true;
+            msg = e.what();
+        }
+        const QString line = QString("%1 -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
+        qInfo().noquote() << line;
+        report_ << line;
+        QVERIFY2(lsErr, qPrintable(line));
+        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+    }
+
 private slots:
     void initTestCase();
     void referenceSelfCheck();
@@ -500,22 +520,7 @@ void TestModel::captureBadInput() {
     const ls::Model llama = ls::Model::load(llamaDir_.toStdString());  // vocab 200, context 64, GQA
     auto expectError = [&](const ls::Model& model, const std::vector<int32_t>& ids, const QStringList& anyWord,
                            const QString& what) {
-        QString msg;
-        bool lsErr = false, other = false;
-        try {
-            model.capture(ids);
-        } catch (const ls::Error& e) {
-            lsErr = true;
-            msg = e.what();
-        } catch (const std::exception& e) {
-            other = true;
-            msg = e.what();
-        }
-        const QString line = QString("capture(%1) -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
-        qInfo().noquote() << line;
-        report_ << line;
-        QVERIFY2(lsErr, qPrintable(line));
-        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+        expectLsError([&] { model.capture(ids); }, anyWord, "capture(" + what + ")");
     };
     std::vector<int32_t> ids(10, 5);
     ids[7] = 200;
@@ -970,22 +975,7 @@ void TestModel::badInput() {
 void TestModel::logitsBadInput() {
     ls::Model model = ls::Model::load(gpt2Dir_.toStdString());  // vocab 200, context 64
     auto expectError = [&](const std::vector<int32_t>& ids, const QStringList& anyWord, const char* what) {
-        QString msg;
-        bool lsErr = false, other = false;
-        try {
-            model.logits(ids);
-        } catch (const ls::Error& e) {
-            lsErr = true;
-            msg = e.what();
-        } catch (const std::exception& e) {
-            other = true;
-            msg = e.what();
-        }
-        const QString line = QString("logits(%1) -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
-        qInfo().noquote() << line;
-        report_ << line;
-        QVERIFY2(lsErr, qPrintable(line));
-        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+        expectLsError([&] { model.logits(ids); }, anyWord, QString("logits(%1)").arg(what));
     };
     std::vector<int32_t> ids(10, 5);
     ids[7] = 200;
