@@ -111,18 +111,20 @@ QString describe(const std::vector<ls::Window>& windows) {
 }
 
 // The Hugging Face loop, literally; input lines "N seqLen stride maxTokens".
-const char* kWindowReference = R"PY(
-import sys
-def runs(xs):
-    out, i = [], 0
-    while i < len(xs):
-        j = i
-        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
-            j += 1
-        out.append(f'{xs[i]}-{xs[j]}')
-        i = j + 1
-    return ','.join(out)
+// Shared by both references: scored positions as compact runs "3-9,12-15".
+#define RUNS_HELPER_PY \
+    "import sys\n" \
+    "def runs(xs):\n" \
+    "    out, i = [], 0\n" \
+    "    while i < len(xs):\n" \
+    "        j = i\n" \
+    "        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:\n" \
+    "            j += 1\n" \
+    "        out.append(f'{xs[i]}-{xs[j]}')\n" \
+    "        i = j + 1\n" \
+    "    return ','.join(out)\n"
 
+const char* kWindowReference = RUNS_HELPER_PY R"PY(
 for line in sys.stdin:
     n, seq_len, stride, max_tokens = map(int, line.split())
     stride = stride or seq_len
@@ -170,18 +172,7 @@ std::vector<WindowCase> windowCases() {
 
 // The same loop run inside each document (respect = 1) or over the packed stream (0);
 // input lines "seqLen stride maxTokens maxWindows respect len1,len2,...".
-const char* kDocumentWindowReference = R"PY(
-import sys
-def runs(xs):
-    out, i = [], 0
-    while i < len(xs):
-        j = i
-        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
-            j += 1
-        out.append(f'{xs[i]}-{xs[j]}')
-        i = j + 1
-    return ','.join(out)
-
+const char* kDocumentWindowReference = RUNS_HELPER_PY R"PY(
 def hf(ids, seq_len, stride):  # ids are stream positions
     windows, prev_end = [], 0
     for begin in range(0, len(ids), stride):
