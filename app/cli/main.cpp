@@ -7,6 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -18,10 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/progress.h"
+#include "io/run_file.h"
+#include "io/table.h"
 #include "data/dataset.h"
 #include "model/model.h"
 #include "data/demo_corpus.h"
@@ -45,7 +54,20 @@ const char* kUsage =
     "        to seq-len (with stride < seq-len only the last stride tokens of each window are\n"
     "        scored). --documents respect keeps every window inside one document.\n"
     "\n"
-    "  dataset options (eval and train):\n"
+    "  run ANALYSES --model DIR --data PATH [window and dataset options as in eval]\n"
+    "        [--layer L] [--ranks 8,16,32] [--hard-ratios 0.3,0.5,0.7] [--post-attention]\n"
+    "        [--inspect-window W] [--top-k K] [--bins B] [--special-drop D]\n"
+    "        [--out RUN.h5] [--csv DIR] [--per-token-saturation] [--json] [--quiet]\n"
+    "        layer analyses in one capture pass; ANALYSES is a comma-separated list of\n"
+    "        cossim (cos(h_{l-1}, h_l) per block), saturation (logit-lens top-1 per layer),\n"
+    "        lowrank (SVD of the output head), inspect (logit-lens grid of window W).\n"
+    "        --layer is the exit / chosen layer (1..L, default L-1); layers count blocks from 1,\n"
+    "        layer 0 is the embeddings. --post-attention adds the lens after each attention.\n"
+    "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
+    "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
+    "        prints a run file's tables (and writes its CSVs) without the model\n"
+    "\n"
+    "  dataset options (eval, run and train):\n"
     "        --format auto|text|wikitext|alpaca-json|alpaca-jsonl|npy|bin   (default: detected)\n"
     "        --prompt-template T, --prompt-template-no-input T   Alpaca prompt with {instruction} {input} {output}\n"
     "        --num-samples N   only the first N documents / records\n"
@@ -66,6 +88,7 @@ const char* kUsage =
 // --key value options after the command; flags listed in `flags` take no value.
 struct Args {
     std::string command;
+    std::string positional;  // run: the analyses; show: the run file
     std::map<std::string, std::string> values;
 
     std::optional<std::string> get(const std::string& key) const {
@@ -107,12 +130,18 @@ struct Args {
     }
 };
 
-Args parseArgs(int argc, char** argv, const std::vector<std::string>& known, const std::vector<std::string>& flags) {
+Args parseArgs(int argc, char** argv, const std::vector<std::string>& known, const std::vector<std::string>& flags,
+               bool positionalAllowed = false) {
     Args args;
     args.command = argv[1];
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
-        if (a.rfind("--", 0) != 0) throw ls::Error("unexpected argument '" + a + "'");
+        if (a.rfind("--", 0) != 0) {
+            if (!positionalAllowed || !args.positional.empty() || i != 2)
+                throw ls::Error("unexpected argument '" + a + "'");
+            args.positional = a;
+            continue;
+        }
         std::string key = a.substr(2), value;
         const auto eq = key.find('=');
         const bool inlineValue = eq != std::string::npos;
@@ -150,6 +179,28 @@ bool documentsRespected(const Args& args) {
     const std::string v = args.get("documents").value_or("pack");
     if (v != "respect" && v != "pack") throw ls::Error("--documents must be 'respect' or 'pack', got '" + v + "'");
     return v == "respect";
+}
+
+// "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}; throws naming the option.
+std::vector<double> parseRealList(const std::string& key, const std::string& text) {
+    std::vector<double> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        const std::string item = text.substr(start, comma - start);
+        size_t used = 0;
+        double v = 0;
+        try {
+            v = std::stod(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (item.empty() || used != item.size())
+            throw ls::Error("--" + key + " needs comma-separated numbers, got '" + text + "'");
+        out.push_back(v);
+        start = comma + 1;
+    }
+    return out;
 }
 
 ls::Progress* g_progress = nullptr;
@@ -222,38 +273,58 @@ private:
     bool committed_ = false;
 };
 
-int commandEval(const Args& args) {
-    const fs::path modelDir = args.require("model");
-    const fs::path dataPath = args.require("data");
-    const bool asJson = args.flag("json");
-    const ls::Model model = ls::Model::load(modelDir);
-    const ls::ModelConfig& c = model.config();
-
-    ls::PerplexityParams params;
-    params.windows.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
-    params.windows.stride = static_cast<int>(args.integer("stride", params.windows.seqLen, 1));
-    params.windows.maxTokens = args.integer("max-tokens", 0, 2);
-    params.windows.maxWindows = args.integer("max-windows", 0, 0);
-    params.windows.respectDocuments = documentsRespected(args);
-    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
-    if (params.windows.seqLen > c.maxPositions)
-        throw ls::Error("--seq-len " + std::to_string(params.windows.seqLen) + " exceeds the context of " +
-                        modelDir.string() + " (" + std::to_string(c.maxPositions) + " tokens)");
-    if (params.windows.stride > params.windows.seqLen)
-        throw ls::Error("--stride " + std::to_string(params.windows.stride) + " is larger than --seq-len " +
-                        std::to_string(params.windows.seqLen));
-
-    const ls::DatasetOptions dataOptions = datasetOptions(args, dataPath);
+// What eval and run share: the model, its tokenizer (when the data needs one), the dataset
+// and the window options, all read and checked before any work starts.
+struct Inputs {
+    fs::path modelDir, dataPath;
+    std::optional<ls::Model> model;
     std::optional<ls::Tokenizer> tokenizer;
-    if (ls::formatNeedsTokenizer(dataOptions.format)) {
-        try {
-            tokenizer = ls::Tokenizer::fromModelDir(modelDir);
-        } catch (const ls::Error& e) {
-            throw ls::Error(dataPath, std::string(ls::dataFormatName(dataOptions.format)) +
-                                          " data needs the model's tokenizer, which could not be loaded: " + e.what());
-        }
+    ls::DatasetOptions dataOptions;
+    ls::Dataset data;
+    ls::WindowParams windows;
+};
+
+Inputs loadInputs(const Args& args) {
+    Inputs in;
+    in.modelDir = args.require("model");
+    in.dataPath = args.require("data");
+    in.model.emplace(ls::Model::load(in.modelDir));
+    const ls::ModelConfig& c = in.model->config();
+    ls::WindowParams& w = in.windows;
+    w.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
+    w.stride = static_cast<int>(args.integer("stride", w.seqLen, 1));
+    w.maxTokens = args.integer("max-tokens", 0, 2);
+    w.maxWindows = args.integer("max-windows", 0, 0);
+    w.respectDocuments = documentsRespected(args);
+    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
+    if (w.seqLen > c.maxPositions)
+        throw ls::Error("--seq-len " + std::to_string(w.seqLen) + " exceeds the context of " + in.modelDir.string() +
+                        " (" + std::to_string(c.maxPositions) + " tokens)");
+    if (w.stride > w.seqLen)
+        throw ls::Error("--stride " + std::to_string(w.stride) + " is larger than --seq-len " + std::to_string(w.seqLen));
+
+    in.dataOptions = datasetOptions(args, in.dataPath);
+    // The inspector shows token texts whenever the folder has a tokenizer.
+    try {
+        in.tokenizer = ls::Tokenizer::fromModelDir(in.modelDir);
+    } catch (const ls::Error& e) {
+        if (ls::formatNeedsTokenizer(in.dataOptions.format))
+            throw ls::Error(in.dataPath, std::string(ls::dataFormatName(in.dataOptions.format)) +
+                                             " data needs the model's tokenizer, which could not be loaded: " + e.what());
     }
-    const ls::Dataset data = ls::loadDataset(dataPath, tokenizer ? &*tokenizer : nullptr, c.vocabSize, dataOptions);
+    in.data = ls::loadDataset(in.dataPath, in.tokenizer ? &*in.tokenizer : nullptr, c.vocabSize, in.dataOptions);
+    return in;
+}
+
+int commandEval(const Args& args) {
+    const bool asJson = args.flag("json");
+    const Inputs in = loadInputs(args);
+    const fs::path& modelDir = in.modelDir;
+    const fs::path& dataPath = in.dataPath;
+    const ls::Model& model = *in.model;
+    const ls::Dataset& data = in.data;
+    ls::PerplexityParams params;
+    params.windows = in.windows;
 
     std::optional<PerTokenCsv> csv;
     if (auto p = args.get("per-token")) csv.emplace(*p);
@@ -304,6 +375,186 @@ int commandEval(const Args& args) {
         std::printf("perplexity   %.4f\n", r.ppl);
         std::printf("time         %.2f s (%.1f tokens/s)\n", r.seconds, r.tokensPerSecond);
     }
+    return 0;
+}
+
+// Prints a task's progress on stderr from a thread of its own while the caller computes:
+// a live line on a terminal, a line every 10% otherwise (batch logs).
+class ProgressPrinter {
+public:
+    ProgressPrinter(const ls::Progress& progress, int64_t totalTokens, bool enabled)
+        : progress_(progress), total_(totalTokens) {
+        if (enabled) thread_ = std::thread([this] { loop(); });
+    }
+    ~ProgressPrinter() { stop(); }
+    void stop() {
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+        if (tty_) std::fprintf(stderr, "\r%*s\r", 100, "");
+    }
+
+private:
+    void loop() {
+        const auto start = std::chrono::steady_clock::now();
+        int lastDecile = 0;
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!wake_.wait_for(lock, std::chrono::milliseconds(tty_ ? 250 : 1000), [this] { return done_; })) {
+            const double f = progress_.fraction();
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double rate = elapsed > 0 ? f * static_cast<double>(total_) / elapsed : 0;
+            const int eta = f > 0.001 ? static_cast<int>(elapsed * (1 - f) / f) : -1;
+            char line[256];
+            std::snprintf(line, sizeof line, "%s: %3.0f%% · %.0f tokens/s · ETA %s", progress_.stage().c_str(), 100 * f,
+                          rate, eta < 0 ? "?" : (std::to_string(eta / 60) + ":" + (eta % 60 < 10 ? "0" : "") +
+                                                 std::to_string(eta % 60)).c_str());
+            if (tty_) {
+                std::fprintf(stderr, "\r%-100s", line);
+            } else if (static_cast<int>(f * 10) > lastDecile) {
+                lastDecile = static_cast<int>(f * 10);
+                std::fprintf(stderr, "%s\n", line);
+            }
+            std::fflush(stderr);
+        }
+    }
+
+    const ls::Progress& progress_;
+    int64_t total_;
+    bool tty_ = isatty(STDERR_FILENO);
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+std::vector<int> parseIntList(const std::string& key, const std::string& text) {
+    std::vector<int> out;
+    for (const double v : parseRealList(key, text)) {
+        if (v != static_cast<int>(v)) throw ls::Error("--" + key + " needs whole numbers, got '" + text + "'");
+        out.push_back(static_cast<int>(v));
+    }
+    return out;
+}
+
+// The logit-lens grid as text: one row per position (at most 48), one column per layer.
+void printInspectGrid(const ls::InspectGrid& g) {
+    auto text = [&](int32_t id) {
+        auto it = g.tokenText.find(id);
+        std::string s = it != g.tokenText.end() ? it->second : std::to_string(id);
+        for (char& ch : s)
+            if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
+        if (s.size() > 10) s = s.substr(0, 9) + "~";
+        return s;
+    };
+    std::printf("Token inspector: window %d, lens top-1 per layer (layer 0 = embeddings)\n", g.window);
+    std::printf("%4s  %-11s", "pos", "input");
+    for (int l = 0; l < g.layers; ++l) std::printf("  %-11s", ("layer " + std::to_string(l)).c_str());
+    std::printf("  %s\n", "target");
+    const int shown = std::min(g.positions, 48);
+    for (int p = 0; p < shown; ++p) {
+        std::printf("%4d  %-11s", p, text(g.inputIds[p]).c_str());
+        for (int l = 0; l < g.layers; ++l) {
+            char cell[32];
+            std::snprintf(cell, sizeof cell, "%s %.2f", text(g.topIds[g.index(p, l)]).c_str(), g.topProbs[g.index(p, l)]);
+            std::printf("  %-11s", cell);
+        }
+        std::printf("  %s\n", g.targetIds[p] < 0 ? "-" : text(g.targetIds[p]).c_str());
+    }
+    if (shown < g.positions) std::printf("(%d more positions in inspect.csv)\n", g.positions - shown);
+    std::printf("\n");
+}
+
+// Writes the run's tables to --csv DIR and, unless --quiet, prints them (the per-bin and
+// per-token ones go to CSV only) or all of them as JSON.
+void reportRun(const ls::LayerRun& run, const Args& args) {
+    const std::vector<ls::Table> tables = run.tables(args.flag("per-token-saturation"));
+    if (auto dir = args.get("csv"))
+        for (const ls::Table& t : tables) ls::writeCsv(t, *dir);
+    if (args.flag("quiet")) return;
+    if (args.flag("json")) {
+        json j = {{"status", run.info.complete ? "complete" : "partial"},
+                  {"model", run.info.modelPath},
+                  {"data", run.info.datasetPath},
+                  {"tokens", run.capture.tokens()},
+                  {"windows", run.capture.windows},
+                  {"layer", run.params.layer},
+                  {"seconds", run.capture.seconds}};
+        for (const ls::Table& t : tables) {
+            json columns = json::object();
+            for (const ls::Column& c : t.columns) {
+                if (c.kind == ls::Column::Kind::Text) {
+                    columns[c.name] = c.texts;
+                } else {
+                    json values = json::array();
+                    for (double v : c.numbers) values.push_back(std::isfinite(v) ? json(v) : json(nullptr));
+                    columns[c.name] = values;
+                }
+            }
+            j["tables"][t.name] = columns;
+        }
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    std::printf("model     %s (%s)\n", run.info.modelPath.c_str(), run.info.modelSummary.c_str());
+    std::printf("data      %s (%s)\n", run.info.datasetPath.c_str(), run.info.datasetFormat.c_str());
+    std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.capture.tokens()),
+                static_cast<long long>(run.capture.windows), run.capture.seconds,
+                run.info.complete ? "" : "  (PARTIAL run)");
+    if (run.cossim) std::printf("cos-sim: %s\n\n", ls::kCossimCompared);
+    const std::set<std::string> csvOnly = {"cossim_histograms", "saturation_tokens", "lowrank_singular_values",
+                                           "inspect", "inspect_topk"};
+    for (const ls::Table& t : tables)
+        if (!csvOnly.count(t.name)) std::printf("%s\n", ls::toText(t).c_str());
+    if (run.hasInspect()) printInspectGrid(run.capture.inspect);
+    std::printf("(the per-bin, per-token and inspector tables are in the CSV files: --csv DIR)\n");
+}
+
+int commandRun(const Args& args) {
+    if (args.positional.empty())
+        throw ls::Error("run needs the analyses to run, e.g. 'layerscope-cli run cossim,saturation --model ...'");
+    ls::LayerRunParams params;
+    params.analyses = ls::parseAnalysisList(args.positional);
+    params.layer = static_cast<int>(args.integer("layer", 0, 1));
+    if (auto r = args.get("ranks")) params.ranks = parseIntList("ranks", *r);
+    if (auto r = args.get("hard-ratios")) params.hardRatios = parseRealList("hard-ratios", *r);
+    params.postAttentionLens = args.flag("post-attention");
+    params.inspectWindow = static_cast<int>(args.integer("inspect-window", 0, 0));
+    params.topK = static_cast<int>(args.integer("top-k", 5, 1));
+    params.bins = static_cast<int>(args.integer("bins", 60, 1));
+    params.specialDrop = args.real("special-drop", 0.1);
+    const std::optional<std::string> out = args.get("out");
+    if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
+        throw ls::Error("--quiet without --out or --csv would throw the results away");
+
+    Inputs in = loadInputs(args);
+    params.windows = in.windows;
+    params.dataset = in.dataOptions;
+    ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work
+    const auto windows = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
+    const ls::WindowSummary summary = ls::summarizeWindows(windows, in.data.documentStarts);
+
+    ls::Progress progress;
+    g_progress = &progress;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    ProgressPrinter printer(progress, summary.scoredTokens, !args.flag("json"));
+    const ls::LayerRun run =
+        ls::runLayerAnalyses(*in.model, in.data, in.tokenizer ? &*in.tokenizer : nullptr, params, progress);
+    printer.stop();
+    if (progress.isCanceled()) throw ls::Canceled();  // Ctrl-C after the last window: write nothing
+    if (out) ls::writeRunFile(*out, run);
+    reportRun(run, args);
+    if (out && !args.flag("json")) std::printf("run file: %s\n", out->c_str());
+    return 0;
+}
+
+int commandShow(const Args& args) {
+    if (args.positional.empty()) throw ls::Error("show needs a run file: 'layerscope-cli show RUN.h5'");
+    reportRun(ls::readRunFile(args.positional), args);
     return 0;
 }
 
@@ -416,6 +667,18 @@ int main(int argc, char** argv) {
                                            "epochs", "patience", "eval-every", "val-fraction", "seed", "threads", "format", "prompt-template",
                                            "prompt-template-no-input", "num-samples"},
                                           {"json", "overwrite"}));
+        const std::vector<std::string> windowAndData = {
+            "model", "data", "seq-len", "stride", "max-tokens", "max-windows", "documents", "threads", "format",
+            "prompt-template", "prompt-template-no-input", "num-samples"};
+        if (command == "run") {
+            std::vector<std::string> known = windowAndData;
+            known.insert(known.end(), {"layer", "ranks", "hard-ratios", "inspect-window", "top-k", "bins",
+                                       "special-drop", "out", "csv"});
+            return commandRun(parseArgs(argc, argv, known, {"json", "post-attention", "per-token-saturation", "quiet"},
+                                        /*positionalAllowed=*/true));
+        }
+        if (command == "show")
+            return commandShow(parseArgs(argc, argv, {"csv"}, {"json", "per-token-saturation"}, true));
         if (command == "demo-corpus")
             return commandDemoCorpus(parseArgs(argc, argv, {"out", "words", "seed", "labels"}, {}));
         std::fprintf(stderr, "error: unknown command '%s' (see layerscope-cli --help)\n", command.c_str());

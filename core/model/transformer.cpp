@@ -36,8 +36,12 @@ torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
 
 }  // namespace
 
+torch::Tensor Model::Impl::normFinal(const torch::Tensor& residual) const {
+    return norm(config, residual, weights.finalNormWeight, weights.finalNormBias);
+}
+
 torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
-    return at::linear(norm(config, residual, weights.finalNormWeight, weights.finalNormBias), weights.head);
+    return at::linear(normFinal(residual), weights.head);
 }
 
 torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOptions& options) const {
@@ -89,6 +93,7 @@ torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOption
         torch::Tensor heads = torch::matmul(weightsAttn, v).permute({0, 2, 1, 3}).contiguous();  // (B, T, H, hd)
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
+        if (options.observePostAttention) options.observePostAttention(l + 1, x);
         // --- MLP ---
         h = norm(c, x, L.norm2Weight, L.norm2Bias);
         torch::Tensor inner = llama ? activation(c.activation, linear(h, L.gateWeight, L.gateBias)) *

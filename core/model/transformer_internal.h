@@ -37,6 +37,9 @@ struct ModelWeights {
 struct ForwardOptions {
     // Called with h_0 .. h_L (index 0 = block 1's input, l = block l's output): (B, T, D).
     std::function<void(int index, const torch::Tensor& residual)> observeResidual;
+    // Called with a_l = h_{l-1} + attention_l, inside block l after the attention residual
+    // add and before the MLP, for l = 1..L: (B, T, D).
+    std::function<void(int layer, const torch::Tensor& residual)> observePostAttention;
     // Called per layer with the heads' outputs before the output projection: (B, T, H, hd).
     // It may modify the tensor in place (zero / mean head ablation).
     std::function<void(int layer, torch::Tensor& headOutputs)> editHeadOutputs;
@@ -62,6 +65,8 @@ struct Model::Impl {
     // when computeLogits is false). Must run under torch::InferenceMode.
     torch::Tensor forward(const torch::Tensor& ids, const ForwardOptions& options = {}) const;
 
+    // the final norm: (..., D) -> (..., D)
+    torch::Tensor normFinal(const torch::Tensor& residual) const;
     // final norm then head: (..., D) -> (..., V)
     torch::Tensor logitLens(const torch::Tensor& residual) const;
 };

@@ -459,6 +459,11 @@ def build(a):
     torch_dtype, st_dtype, _ = DTYPES[a.dtype]
     cfg = make_config(a)
     w64 = gpt2_weights(a, g) if a.arch == "gpt2" else llama_weights(a, g)
+    if a.identity_blocks:
+        # Zero every write into the residual stream: each block's output equals its input.
+        for k in w64:
+            if any(s in k for s in ("attn.c_proj.", "mlp.c_proj.", "o_proj.", "down_proj.")):
+                w64[k] = torch.zeros_like(w64[k])
     # Per-tensor storage dtype; --mixed keeps the norm weights/biases in float32, as some
     # published checkpoints do.
     def is_norm(k):
@@ -603,6 +608,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-tokens", type=int, default=0, help="length of the eval stream (default --tokens)")
     p.add_argument("--dump-captures", action="store_true",
                    help="also write ref_residuals.npy (L+1, T, D) and ref_heads.npy (L, T, H, hd)")
+    p.add_argument("--identity-blocks", action="store_true",
+                   help="zero the attention and MLP output projections: every block is the identity")
     a = p.parse_args(argv)
     if a.tokens and a.tokens > a.ctx:
         p.error("--tokens must be <= --ctx")

@@ -1,0 +1,255 @@
+// The capture pass: one forward per batch of windows; per-token scalars are computed from
+// the residual streams while they are observed, so no hidden state outlives its batch.
+// Shapes: B windows, T tokens per window, S scored positions per window, M = B * S,
+// D hidden, V vocabulary, L blocks.
+#include "analysis/capture_pass.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "analysis/window_batches_internal.h"
+#include "common/error.h"
+#include "model/transformer_internal.h"
+
+namespace ls {
+
+namespace {
+
+void checkRequest(const ModelConfig& c, const CaptureRequest& r, size_t windowCount) {
+    const int maxRank = std::min(c.hiddenSize, c.vocabSize);
+    if (!r.lowRankRanks.empty()) {
+        if (r.lowRankLayer < 1 || r.lowRankLayer > c.numLayers)
+            throw Error("--layer " + std::to_string(r.lowRankLayer) + " is out of range: the model has layers 1.." +
+                        std::to_string(c.numLayers));
+        for (int rank : r.lowRankRanks)
+            if (rank < 1 || rank > maxRank)
+                throw Error("--ranks: rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank) +
+                            " (the output head's rank: min(hidden size, vocabulary))");
+    }
+    if (r.inspect) {
+        if (r.inspectWindow < 0 || static_cast<size_t>(r.inspectWindow) >= windowCount)
+            throw Error("--inspect-window " + std::to_string(r.inspectWindow) + " is out of range: there are " +
+                        std::to_string(windowCount) + " windows (0.." + std::to_string(windowCount - 1) + ")");
+        if (r.topK < 1 || r.topK > c.vocabSize)
+            throw Error("--top-k " + std::to_string(r.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+    }
+}
+
+// (..., K) int64 -> appends to out as int32
+void appendInts(std::vector<int32_t>& out, const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kInt32).contiguous();
+    out.insert(out.end(), c.data_ptr<int32_t>(), c.data_ptr<int32_t>() + c.numel());
+}
+
+void appendFloats(std::vector<float>& out, const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kFloat32).contiguous();
+    out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+int64_t countTrue(const torch::Tensor& mask) { return mask.sum().item<int64_t>(); }
+
+// The SVD of the head, kept as factors so that W_r x = (U_r S_r)(V_r^T x) for any r.
+struct LowRankHead {
+    torch::Tensor us;  // (V, k) float32: U scaled by the singular values
+    torch::Tensor vt;  // (k, D) float32: V^T
+    std::vector<double> singularValues;
+
+    explicit LowRankHead(const torch::Tensor& head) {
+        // float64: the small singular values and the coverage sums stay exact enough
+        auto [u, s, vh] = torch::linalg_svd(head.to(torch::kFloat64), /*full_matrices=*/false);
+        us = (u * s.unsqueeze(0)).to(torch::kFloat32).contiguous();
+        vt = vh.to(torch::kFloat32).contiguous();
+        const torch::Tensor sc = s.contiguous();
+        singularValues.assign(sc.data_ptr<double>(), sc.data_ptr<double>() + sc.numel());
+    }
+    // x (M, D) -> argmax W_r x (M) int64
+    torch::Tensor top1(const torch::Tensor& x, int rank) const {
+        return at::linear(at::linear(x, vt.narrow(0, 0, rank)), us.narrow(1, 0, rank)).argmax(-1);
+    }
+};
+
+double medianSeconds(const std::function<void()>& work, int repeats = 5) {
+    std::vector<double> t;
+    for (int i = 0; i < repeats; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        work();
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+// Full vs factorised top-1 on the same batch of normed final states x (M, D).
+std::vector<LowRankTiming> timeLowRank(const Model::Impl& m, const LowRankHead& lr, const torch::Tensor& x,
+                                       const std::vector<int>& ranks) {
+    std::vector<LowRankTiming> out;
+    const double full = medianSeconds([&] { at::linear(x, m.weights.head).argmax(-1); });
+    for (int r : ranks) {
+        // contiguous factors, as a deployment would store them
+        const torch::Tensor us = lr.us.narrow(1, 0, r).contiguous(), vt = lr.vt.narrow(0, 0, r).contiguous();
+        LowRankTiming t;
+        t.rank = r;
+        t.tokens = x.size(0);
+        t.fullSeconds = full;
+        t.factoredSeconds = medianSeconds([&] { at::linear(at::linear(x, vt), us).argmax(-1); });
+        out.push_back(t);
+    }
+    return out;
+}
+
+// One separate forward over the inspected window: all positions, every layer 0..L.
+InspectGrid inspectWindow(const Model::Impl& m, const std::vector<int32_t>& tokens, const Window& w, int index,
+                          int topK) {
+    const int L = m.config.numLayers;
+    torch::Tensor ids = torch::empty({1, w.length}, torch::kInt64);  // (1, T)
+    for (int t = 0; t < w.length; ++t) ids[0][t] = tokens[w.begin + t];
+    std::vector<torch::Tensor> residuals;  // L + 1 of (T, D)
+    ForwardOptions options;
+    options.computeLogits = false;
+    options.observeResidual = [&](int, const torch::Tensor& h) { residuals.push_back(h[0]); };
+    m.forward(ids, options);
+
+    InspectGrid g;
+    g.window = index;
+    g.begin = w.begin;
+    g.positions = w.length;
+    g.layers = L + 1;
+    g.topK = topK;
+    for (int t = 0; t < w.length; ++t) {
+        g.inputIds.push_back(tokens[w.begin + t]);
+        g.targetIds.push_back(t + 1 < w.length ? tokens[w.begin + t + 1] : -1);
+    }
+    const torch::Tensor finalTop1 = m.logitLens(residuals[L]).argmax(-1);  // (T)
+    std::vector<torch::Tensor> ids_, probs_, finalProb_;
+    for (int l = 0; l <= L; ++l) {
+        const torch::Tensor probs = torch::softmax(m.logitLens(residuals[l]), -1);  // (T, V)
+        auto [p, i] = probs.topk(topK, -1);                                         // (T, K)
+        ids_.push_back(i);
+        probs_.push_back(p);
+        finalProb_.push_back(probs.gather(-1, finalTop1.unsqueeze(-1)).squeeze(-1));  // (T)
+    }
+    // (T, L+1, K) and (T, L+1), position-major like InspectGrid::index
+    appendInts(g.topIds, torch::stack(ids_, 1));
+    appendFloats(g.topProbs, torch::stack(probs_, 1));
+    appendFloats(g.finalTop1Prob, torch::stack(finalProb_, 1));
+    return g;
+}
+
+}  // namespace
+
+CaptureResult runCapturePass(const Model& model, const Dataset& data, const WindowParams& windowParams,
+                             const CaptureRequest& request, Progress& progress) {
+    const auto start = std::chrono::steady_clock::now();
+    const Model::Impl& m = model.impl();
+    const ModelConfig& c = model.config();
+    const int L = c.numLayers;
+    const std::vector<Window> windows = prepareWindows(c, data, windowParams);
+    checkRequest(c, request, windows.size());
+    const bool lowRank = !request.lowRankRanks.empty();
+    const bool lens = request.lens || lowRank;  // detection needs the true saturation labels
+    int64_t totalScored = 0;
+    for (const Window& w : windows) totalScored += w.scoredCount();
+
+    torch::InferenceMode guard;
+    CaptureResult r;
+    r.numLayers = L;
+    r.hiddenSize = c.hiddenSize;
+    r.windows = static_cast<int64_t>(windows.size());
+    const size_t n = static_cast<size_t>(totalScored);
+    r.targetIndex.reserve(n);
+    r.targetId.reserve(n);
+    r.loss.reserve(n);
+    if (request.cossim) r.cossim.assign(L, {});
+    if (lens) r.lensTop1.assign(L + 1, {});
+    if (request.postAttentionLens) r.postAttentionTop1.assign(L, {});
+    for (auto& v : r.cossim) v.reserve(n);
+    for (auto& v : r.lensTop1) v.reserve(n);
+    for (auto& v : r.postAttentionTop1) v.reserve(n);
+
+    std::unique_ptr<LowRankHead> lowRankHead;
+    torch::Tensor timingBatch;  // (M, D) normed final states of the first batch
+    if (lowRank) {
+        progress.setStage("SVD of the output head");
+        lowRankHead = std::make_unique<LowRankHead>(m.weights.head);
+        r.singularValues = lowRankHead->singularValues;
+        for (int rank : request.lowRankRanks) r.lowRank.push_back(LowRankCounts{rank});
+    }
+
+    progress.setStage("Capturing " + std::to_string(windows.size()) + " windows");
+    progress.setFraction(0.0);
+    forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
+        const int64_t S = batch.scoredPerWindow(), from = batch.firstScored - 1;
+        // Scored positions of a (B, T, D) stream as (M, D).
+        auto scored = [&](const torch::Tensor& h) { return h.narrow(1, from, S).reshape({-1, h.size(-1)}); };
+        torch::Tensor previous;                       // (M, D) h_{l-1}
+        torch::Tensor normedLayer, normedFinal;       // (M, D) norm_f(h_l) at the chosen layer and at L
+        std::vector<torch::Tensor> top1(L + 1);       // (M) int64 per lens layer
+        torch::Tensor finalLogits;                    // (M, V)
+
+        ForwardOptions options;
+        options.computeLogits = false;
+        options.observeResidual = [&](int l, const torch::Tensor& full) {
+            const torch::Tensor h = scored(full);
+            if (request.cossim && l > 0)
+                appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, h, /*dim=*/-1, /*eps=*/1e-8));
+            if (lens || l == L) {
+                const torch::Tensor normed = m.normFinal(h);
+                torch::Tensor logits = at::linear(normed, m.weights.head);  // (M, V)
+                top1[l] = logits.argmax(-1);
+                if (lens) appendInts(r.lensTop1[l], top1[l]);
+                if (lowRank && l == request.lowRankLayer) normedLayer = normed;
+                if (l == L) {
+                    normedFinal = normed;
+                    finalLogits = std::move(logits);
+                }
+            }
+            previous = h;
+        };
+        if (request.postAttentionLens)
+            options.observePostAttention = [&](int l, const torch::Tensor& full) {
+                appendInts(r.postAttentionTop1[l - 1], m.logitLens(scored(full)).argmax(-1));
+            };
+        m.forward(batch.ids, options);
+
+        const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, S).reshape({-1});  // (M)
+        appendFloats(r.loss, tokenLosses(finalLogits, targets));
+        finalLogits = torch::Tensor();
+        for (int64_t b = 0; b < batch.size; ++b) {
+            const Window& w = windows[batch.first + b];
+            for (int64_t s = 0; s < S; ++s) {
+                const int64_t target = w.begin + batch.firstScored + s;
+                r.targetIndex.push_back(target);
+                r.targetId.push_back(data.tokens[target]);
+            }
+        }
+        if (lowRank) {
+            const torch::Tensor trueSat = top1[request.lowRankLayer].eq(top1[L]);  // (M) bool
+            for (LowRankCounts& k : r.lowRank) {
+                const torch::Tensor lowFinal = lowRankHead->top1(normedFinal, k.rank);
+                const torch::Tensor lowLayer = lowRankHead->top1(normedLayer, k.rank);
+                const torch::Tensor predSat = lowLayer.eq(lowFinal);
+                k.agreeFinal += countTrue(lowFinal.eq(top1[L]));
+                k.agreeLayer += countTrue(lowLayer.eq(top1[request.lowRankLayer]));
+                k.truePositive += countTrue(predSat & trueSat);
+                k.falsePositive += countTrue(predSat & ~trueSat);
+                k.falseNegative += countTrue(~predSat & trueSat);
+                k.trueNegative += countTrue(~predSat & ~trueSat);
+            }
+            if (!timingBatch.defined()) timingBatch = normedFinal.clone();
+        }
+        progress.setFraction(static_cast<double>(r.loss.size()) / static_cast<double>(totalScored));
+    });
+
+    if (lowRank) {
+        progress.setStage("Timing the factorised head");
+        r.lowRankTiming = timeLowRank(m, *lowRankHead, timingBatch, request.lowRankRanks);
+    }
+    if (request.inspect) {
+        progress.setStage("Token inspector");
+        r.inspect = inspectWindow(m, data.tokens, windows[request.inspectWindow], request.inspectWindow, request.topK);
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+}  // namespace ls

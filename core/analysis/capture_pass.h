@@ -1,0 +1,96 @@
+#pragma once
+// The capture pass: one forward per window serves every analysis that asked for something
+// (capture once, compute many). Per-token scalars are computed inside the pass and kept;
+// hidden states never outlive their window, so memory grows only by these scalars
+// (about 4 bytes x (2L + 3) per scored token with cos-sim and the lens requested).
+//
+// Tokens are the scored predictions of the evaluation windows (data/windows.h), in stream
+// order; every quantity is taken at the predicting position p (target = token p + 1).
+// Layers: h_0 = residual stream entering block 1 (embeddings), h_l = block l's output,
+// a_l = h_{l-1} + attention_l (inside block l, after attention, before the MLP).
+// Logit lens: z_l = W norm_f(h_l), W the output head, norm_f the final norm.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/windows.h"
+
+namespace ls {
+
+class Model;
+struct Dataset;
+
+struct CaptureRequest {
+    bool cossim = false;             // c_l(t) = cos(h_{l-1}(t), h_l(t)), l = 1..L
+    bool lens = false;               // top1_l(t) = argmax z_l(t), l = 0..L
+    bool postAttentionLens = false;  // argmax W norm_f(a_l(t)), l = 1..L
+    std::vector<int> lowRankRanks;   // ranks r of the SVD head W_r; empty = no low-rank head
+    int lowRankLayer = 0;            // the chosen layer l (1..L) for agreement and detection
+    bool inspect = false;            // the token inspector grid of one window
+    int inspectWindow = 0;           // index into the window list
+    int topK = 5;
+};
+
+// Low-rank head counts over all scored tokens for one rank r. x_l = norm_f(h_l).
+struct LowRankCounts {
+    int rank = 0;
+    int64_t agreeFinal = 0;  // argmax W_r x_L == argmax W x_L
+    int64_t agreeLayer = 0;  // argmax W_r x_l == argmax W x_l at the chosen layer
+    // Saturation detection at the chosen layer: predicted = (argmax W_r x_l == argmax W_r x_L),
+    // true = (top1_l == top1_L); counts of the saturated class.
+    int64_t truePositive = 0, falsePositive = 0, falseNegative = 0, trueNegative = 0;
+};
+
+// Wall time of top-1 through the full head vs the factorised head (U_r S_r)(V_r^T x), on the
+// same batch of final-layer normed states (median of several repetitions).
+struct LowRankTiming {
+    int rank = 0;
+    int64_t tokens = 0;
+    double fullSeconds = 0, factoredSeconds = 0;
+};
+
+// Logit-lens picture of one window: every position p and layer l = 0..L.
+struct InspectGrid {
+    int window = 0;          // index in the window list
+    int64_t begin = 0;       // first token of the window in the stream
+    int positions = 0;       // window length; 0 = no grid
+    int layers = 0;          // L + 1
+    int topK = 0;
+    std::vector<int32_t> inputIds;       // (positions)
+    std::vector<int32_t> targetIds;      // (positions), -1 at the last position
+    std::vector<int32_t> topIds;         // (positions, layers, topK), by descending probability
+    std::vector<float> topProbs;         // (positions, layers, topK), softmax(z_l)
+    std::vector<float> finalTop1Prob;    // (positions, layers): softmax(z_l)[top1_L]
+    std::map<int32_t, std::string> tokenText;  // display text of every id above (if a tokenizer was given)
+
+    size_t index(int p, int l, int k = 0) const { return (size_t(p) * layers + l) * topK + k; }
+};
+
+struct CaptureResult {
+    int numLayers = 0;
+    int hiddenSize = 0;
+    int64_t windows = 0;
+    double seconds = 0;                          // wall time of the pass
+    std::vector<int64_t> targetIndex;            // (N) index of each target in the stream
+    std::vector<int32_t> targetId;               // (N)
+    std::vector<float> loss;                     // (N) nats, -log softmax(z_L)[target]
+    std::vector<std::vector<float>> cossim;      // L x (N): [l-1] = c_l          (if asked)
+    std::vector<std::vector<int32_t>> lensTop1;  // L+1 x (N): [l] = top1_l       (if asked)
+    std::vector<std::vector<int32_t>> postAttentionTop1;  // L x (N): [l-1] = a_l's top-1
+    std::vector<double> singularValues;          // the head's, descending (if low-rank asked)
+    std::vector<LowRankCounts> lowRank;
+    std::vector<LowRankTiming> lowRankTiming;
+    InspectGrid inspect;
+
+    int64_t tokens() const { return static_cast<int64_t>(loss.size()); }
+};
+
+// Throws ls::Error on bad input (a layer or rank out of range, seq_len beyond the context,
+// ids outside the vocabulary, no tokens, inspect window beyond the list) and ls::Canceled
+// when progress is canceled between windows.
+CaptureResult runCapturePass(const Model& model, const Dataset& data, const WindowParams& windows,
+                             const CaptureRequest& request, Progress& progress);
+
+}  // namespace ls

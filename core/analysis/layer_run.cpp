@@ -1,0 +1,133 @@
+#include "analysis/layer_run.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "analysis/inspect.h"
+#include "common/error.h"
+#include "model/model.h"
+
+namespace ls {
+
+const std::vector<AnalysisInfo>& layerAnalyses() {
+    static const std::vector<AnalysisInfo> list = {
+        {"cossim", "Cos-sim per layer", "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds"},
+        {"saturation", "Saturation (logit lens)",
+         "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens"},
+        {"lowrank", "Low-rank output head",
+         "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up"},
+        {"inspect", "Token inspector", "lens top-1 token and probabilities at every position and layer of one window"},
+    };
+    return list;
+}
+
+std::vector<std::string> parseAnalysisList(const std::string& list) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t comma = std::min(list.find(',', start), list.size());
+        const std::string name = list.substr(start, comma - start);
+        const auto& known = layerAnalyses();
+        if (std::none_of(known.begin(), known.end(), [&](const AnalysisInfo& a) { return name == a.name; })) {
+            std::string names;
+            for (const auto& a : known) names += (names.empty() ? "" : ", ") + std::string(a.name);
+            throw Error("unknown analysis '" + name + "' (available: " + names + ")");
+        }
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+        start = comma + 1;
+    }
+    return out;
+}
+
+bool LayerRunParams::wants(const std::string& analysis) const {
+    return std::find(analyses.begin(), analyses.end(), analysis) != analyses.end();
+}
+
+void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
+    if (p.analyses.empty()) throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect)");
+    for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
+    const int L = c.numLayers;
+    if (p.layer == 0) p.layer = std::max(1, L - 1);
+    if (p.layer < 1 || p.layer > L)
+        throw Error("--layer " + std::to_string(p.layer) + " is out of range: the model has layers 1.." +
+                    std::to_string(L));
+    const int maxRank = std::min(c.hiddenSize, c.vocabSize);
+    if (p.ranks.empty() && p.wants("lowrank")) {
+        for (int r = 8; r < maxRank; r *= 2) p.ranks.push_back(r);
+        p.ranks.push_back(maxRank);
+    }
+    for (int r : p.ranks)
+        if (r < 1 || r > maxRank)
+            throw Error("--ranks: rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
+                        " (the hidden size" + (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
+    if (p.hardRatios.empty()) throw Error("--hard-ratios: give at least one ratio in (0, 1)");
+    for (double r : p.hardRatios)
+        if (!(r > 0.0 && r < 1.0)) throw Error("--hard-ratios: " + std::to_string(r) + " is outside (0, 1)");
+    if (p.topK < 1 || p.topK > c.vocabSize)
+        throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+    if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
+    if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
+}
+
+LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture) {
+    LayerRun run;
+    run.info = std::move(info);
+    run.params = std::move(params);
+    run.capture = std::move(capture);
+    if (run.params.wants("cossim")) {
+        CossimParams cp;
+        cp.layer = run.params.layer;
+        cp.hardRatios = run.params.hardRatios;
+        cp.bins = run.params.bins;
+        cp.specialDrop = run.params.specialDrop;
+        run.cossim = analyseCossim(run.capture, cp);
+    }
+    if (run.params.wants("saturation")) run.saturation = analyseSaturation(run.capture);
+    if (run.params.wants("lowrank")) run.lowRank = analyseLowRank(run.capture, run.params.layer);
+    return run;
+}
+
+std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
+    std::vector<Table> out;
+    auto append = [&](std::vector<Table> t) { out.insert(out.end(), t.begin(), t.end()); };
+    if (cossim) append(cossimTables(*cossim));
+    if (saturation) append(saturationTables(*saturation, capture, perTokenSaturation));
+    if (lowRank) append(lowRankTables(*lowRank));
+    if (hasInspect()) append(inspectTables(capture.inspect));
+    return out;
+}
+
+std::string contentHash(const std::vector<std::filesystem::path>& files) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a 64 offset basis
+    std::vector<char> buffer(1 << 20);
+    for (const auto& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw Error(file, "cannot read the file to hash it");
+        while (in) {
+            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            const std::streamsize got = in.gcount();
+            for (std::streamsize i = 0; i < got; ++i) {
+                h ^= static_cast<unsigned char>(buffer[static_cast<size_t>(i)]);
+                h *= 1099511628211ull;  // FNV prime
+            }
+        }
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+}
+
+std::vector<std::filesystem::path> modelFiles(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> files{dir / "config.json"};
+    std::vector<std::filesystem::path> weights;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().extension() == ".safetensors" || entry.path().filename() == "model.safetensors.index.json")
+            weights.push_back(entry.path());
+    std::sort(weights.begin(), weights.end());
+    files.insert(files.end(), weights.begin(), weights.end());
+    return files;
+}
+
+}  // namespace ls

@@ -1,0 +1,94 @@
+#pragma once
+// One run of the layer analyses (cos-sim, saturation, low-rank head, token inspector):
+// what was asked, on what, the per-token scalars of the capture pass, and the results.
+// Data walks one way: model -> windows -> capture pass -> scalars -> results -> views /
+// CSV / run file. A run file stores the scalars and parameters; reading it back runs the
+// same summaries, so a reopened run yields the same results as a fresh one.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/capture_pass.h"
+#include "analysis/cossim.h"
+#include "analysis/lowrank.h"
+#include "analysis/saturation.h"
+#include "data/dataset.h"
+#include "data/windows.h"
+#include "io/table.h"
+
+namespace ls {
+
+class Model;
+class Tokenizer;
+struct ModelConfig;
+
+// The analyses of this family, in menu order: {name, title, one-line description}.
+struct AnalysisInfo {
+    const char* name;   // "cossim"
+    const char* title;  // "Cos-sim per layer"
+    const char* description;
+};
+const std::vector<AnalysisInfo>& layerAnalyses();
+// "cossim,saturation" -> {"cossim", "saturation"}; throws ls::Error for an unknown name.
+std::vector<std::string> parseAnalysisList(const std::string& list);
+
+struct LayerRunParams {
+    std::vector<std::string> analyses;             // names from layerAnalyses()
+    WindowParams windows;
+    DatasetOptions dataset;                        // how the dataset was read (reproducibility)
+    int layer = 0;                                 // chosen layer 1..L; 0 = default L-1 (1 if L == 1)
+    std::vector<int> ranks;                        // low-rank ranks; empty = 8, 16, ... < dim, and dim
+    std::vector<double> hardRatios{0.3, 0.5, 0.7};
+    bool postAttentionLens = false;                // saturation also on a_l
+    int inspectWindow = 0;
+    int topK = 5;
+    int bins = 60;
+    double specialDrop = 0.1;
+
+    bool wants(const std::string& analysis) const;
+};
+
+// Fills defaults (layer, ranks) and checks every parameter against the model: a layer out
+// of range, a rank outside 1..hidden size, a hard ratio outside (0, 1), top-k outside
+// 1..vocab, bins < 1, an unknown analysis. Throws ls::Error naming the option.
+void resolveLayerRunParams(LayerRunParams& params, const ModelConfig& config);
+
+struct RunInfo {
+    std::string layerscopeVersion;
+    std::string modelPath, modelHash;      // hash: FNV-1a 64 of config.json + weight files, hex
+    std::string modelSummary;              // "GPT-2, 4 layers, 4 heads, dim 64, vocab 77"
+    std::string datasetPath, datasetHash;  // hash: FNV-1a 64 of the dataset file, hex
+    std::string datasetFormat;
+    std::string startedAt, finishedAt;     // ISO 8601 UTC
+    bool complete = true;
+};
+
+struct LayerRun {
+    RunInfo info;
+    LayerRunParams params;
+    CaptureResult capture;
+    std::optional<CossimResult> cossim;
+    std::optional<SaturationResult> saturation;
+    std::optional<LowRankResult> lowRank;
+    bool hasInspect() const { return capture.inspect.positions > 0; }
+
+    // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
+    // saturation_tokens.
+    std::vector<Table> tables(bool perTokenSaturation = false) const;
+};
+
+// The summaries of every requested analysis from a capture (plain C++, no model needed).
+LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture);
+
+// Resolves params, runs the capture pass and the summaries. tokenizer (may be null) gives
+// the inspector's token texts. Throws ls::Error / ls::Canceled.
+LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
+                          LayerRunParams params, Progress& progress);
+
+// 64-bit FNV-1a of files' bytes, as 16 hex digits (identifies inputs in run files).
+std::string contentHash(const std::vector<std::filesystem::path>& files);
+// The model folder's files that define it: config.json and the safetensors file(s).
+std::vector<std::filesystem::path> modelFiles(const std::filesystem::path& modelDir);
+
+}  // namespace ls

@@ -1,0 +1,96 @@
+#include "analysis/lowrank.h"
+
+#include <cmath>
+
+#include "analysis/capture_pass.h"
+#include "common/error.h"
+
+namespace ls {
+
+namespace {
+double ratio(double a, double b) { return b > 0 ? a / b : std::nan(""); }
+}  // namespace
+
+LowRankResult analyseLowRank(const CaptureResult& capture, int layer) {
+    if (capture.singularValues.empty() || capture.lowRank.empty())
+        throw Error("the run holds no low-rank head data (the capture pass did not compute it)");
+    LowRankResult r;
+    r.layer = layer;
+    r.singularValues = capture.singularValues;
+    double sum = 0, sumSq = 0;
+    for (double s : r.singularValues) {
+        sum += s;
+        sumSq += s * s;
+    }
+    double run = 0, runSq = 0;
+    for (double s : r.singularValues) {
+        run += s;
+        runSq += s * s;
+        r.coverage.push_back(ratio(run, sum));
+        r.energyCoverage.push_back(ratio(runSq, sumSq));
+    }
+    const double n = static_cast<double>(capture.tokens());
+    for (const LowRankCounts& k : capture.lowRank) {
+        LowRankRow row;
+        row.rank = k.rank;
+        row.coverage = r.coverage.at(static_cast<size_t>(k.rank - 1));
+        row.energyCoverage = r.energyCoverage.at(static_cast<size_t>(k.rank - 1));
+        row.agreementFinal = ratio(static_cast<double>(k.agreeFinal), n);
+        row.agreementLayer = ratio(static_cast<double>(k.agreeLayer), n);
+        row.precision = ratio(static_cast<double>(k.truePositive), static_cast<double>(k.truePositive + k.falsePositive));
+        row.recall = ratio(static_cast<double>(k.truePositive), static_cast<double>(k.truePositive + k.falseNegative));
+        row.f1 = ratio(2 * row.precision * row.recall, row.precision + row.recall);
+        r.rows.push_back(row);
+    }
+    for (const LowRankTiming& t : capture.lowRankTiming)
+        r.speed.push_back(LowRankSpeed{t.rank, t.tokens, 1e3 * t.fullSeconds, 1e3 * t.factoredSeconds,
+                                       ratio(t.fullSeconds, t.factoredSeconds)});
+    return r;
+}
+
+std::vector<Table> lowRankTables(const LowRankResult& r) {
+    using K = Column::Kind;
+    Table rows{"lowrank", "Low-rank head W_r: coverage, top-1 agreement, saturation detection at layer " +
+                              std::to_string(r.layer), {}};
+    Column& rank = rows.add("rank", K::Integer);
+    Column& cov = rows.add("coverage", K::Real);
+    Column& energy = rows.add("energy_coverage", K::Real);
+    Column& agreeFinal = rows.add("top1_agreement_final", K::Real);
+    Column& agreeLayer = rows.add("top1_agreement_layer", K::Real);
+    Column& precision = rows.add("precision", K::Real);
+    Column& recall = rows.add("recall", K::Real);
+    Column& f1 = rows.add("f1", K::Real);
+    for (const LowRankRow& row : r.rows) {
+        rank.numbers.push_back(row.rank);
+        cov.numbers.push_back(row.coverage);
+        energy.numbers.push_back(row.energyCoverage);
+        agreeFinal.numbers.push_back(row.agreementFinal);
+        agreeLayer.numbers.push_back(row.agreementLayer);
+        precision.numbers.push_back(row.precision);
+        recall.numbers.push_back(row.recall);
+        f1.numbers.push_back(row.f1);
+    }
+    Table speed{"lowrank_speed", "Top-1 through the full head vs the factorised head (U_r S_r)(V_r^T x)", {}};
+    Column& sr = speed.add("rank", K::Integer);
+    Column& st = speed.add("tokens", K::Integer);
+    Column& sf = speed.add("full_ms", K::Real);
+    Column& sl = speed.add("factored_ms", K::Real);
+    Column& su = speed.add("speedup", K::Real);
+    for (const LowRankSpeed& s : r.speed) {
+        sr.numbers.push_back(s.rank);
+        st.numbers.push_back(static_cast<double>(s.tokens));
+        sf.numbers.push_back(s.fullMs);
+        sl.numbers.push_back(s.factoredMs);
+        su.numbers.push_back(s.speedup);
+    }
+    Table sv{"lowrank_singular_values", "Singular values of the output head", {}};
+    Column& si = sv.add("index", K::Integer);
+    Column& ss = sv.add("singular_value", K::Real);
+    for (size_t i = 0; i < r.singularValues.size(); ++i) {
+        si.numbers.push_back(static_cast<double>(i + 1));
+        ss.numbers.push_back(r.singularValues[i]);
+    }
+    return {rows, speed, sv};
+}
+
+}  // namespace ls

@@ -1,0 +1,111 @@
+#include "analysis/saturation.h"
+
+#include <cmath>
+
+#include "analysis/capture_pass.h"
+#include "common/error.h"
+
+namespace ls {
+
+namespace {
+
+// Saturated = top1 == finalTop1, per token; mean loss on each side.
+SaturationLayer compare(int layer, const std::vector<int32_t>& top1, const std::vector<int32_t>& finalTop1,
+                        const std::vector<float>& loss) {
+    SaturationLayer s;
+    s.layer = layer;
+    double satSum = 0, unsatSum = 0;
+    for (size_t t = 0; t < top1.size(); ++t) {
+        if (top1[t] == finalTop1[t]) {
+            ++s.saturated;
+            satSum += loss[t];
+        } else {
+            unsatSum += loss[t];
+        }
+    }
+    const int64_t n = static_cast<int64_t>(top1.size()), unsat = n - s.saturated;
+    s.rate = n ? static_cast<double>(s.saturated) / static_cast<double>(n) : std::nan("");
+    s.satLoss = s.saturated ? satSum / static_cast<double>(s.saturated) : std::nan("");
+    s.unsatLoss = unsat ? unsatSum / static_cast<double>(unsat) : std::nan("");
+    return s;
+}
+
+Table layerTable(const std::string& name, const std::string& title, const std::vector<SaturationLayer>& rows) {
+    using K = Column::Kind;
+    Table t{name, title, {}};
+    Column& layer = t.add("layer", K::Integer);
+    Column& rate = t.add("rate", K::Real);
+    Column& sat = t.add("sat_loss", K::Real);
+    Column& unsat = t.add("unsat_loss", K::Real);
+    for (const SaturationLayer& s : rows) {
+        layer.numbers.push_back(s.layer);
+        rate.numbers.push_back(s.rate);
+        sat.numbers.push_back(s.satLoss);
+        unsat.numbers.push_back(s.unsatLoss);
+    }
+    return t;
+}
+
+}  // namespace
+
+SaturationResult analyseSaturation(const CaptureResult& capture) {
+    if (capture.lensTop1.empty()) throw Error("the run holds no logit-lens top-1 ids (the capture pass did not compute them)");
+    const int L = static_cast<int>(capture.lensTop1.size()) - 1;
+    const std::vector<int32_t>& finalTop1 = capture.lensTop1[L];
+    SaturationResult r;
+    r.numLayers = L;
+    r.tokens = static_cast<int64_t>(finalTop1.size());
+    for (int l = 0; l <= L; ++l) r.layers.push_back(compare(l, capture.lensTop1[l], finalTop1, capture.loss));
+    for (int l = 1; l <= static_cast<int>(capture.postAttentionTop1.size()); ++l)
+        r.postAttention.push_back(compare(l, capture.postAttentionTop1[l - 1], finalTop1, capture.loss));
+
+    // Walk down from L while the lens still agrees with the final top-1.
+    r.saturationLayer.resize(finalTop1.size());
+    r.histogram.assign(static_cast<size_t>(std::max(L, 0)), 0);
+    for (size_t t = 0; t < finalTop1.size(); ++t) {
+        int l = L;
+        while (l > 1 && capture.lensTop1[l - 1][t] == finalTop1[t]) --l;
+        r.saturationLayer[t] = l;
+        if (l >= 1) ++r.histogram[l - 1];
+    }
+    return r;
+}
+
+std::vector<Table> saturationTables(const SaturationResult& r, const CaptureResult& capture, bool perToken) {
+    using K = Column::Kind;
+    std::vector<Table> tables;
+    tables.push_back(layerTable("saturation_layers", "Saturation rate: top1_l == top1_L (layer 0 = embeddings)",
+                                r.layers));
+    Table hist{"saturation_histogram", "Saturation layer: the first block from which the lens top-1 never changes",
+               {}};
+    Column& hl = hist.add("layer", K::Integer);
+    Column& ht = hist.add("tokens", K::Integer);
+    for (size_t l = 0; l < r.histogram.size(); ++l) {
+        hl.numbers.push_back(static_cast<double>(l + 1));
+        ht.numbers.push_back(static_cast<double>(r.histogram[l]));
+    }
+    tables.push_back(hist);
+    if (!r.postAttention.empty())
+        tables.push_back(layerTable("saturation_post_attention",
+                                    "Saturation on a_l = h_{l-1} + attention_l (before the MLP)", r.postAttention));
+    if (perToken) {
+        Table tokens{"saturation_tokens", "Per-token saturation layer", {}};
+        Column& index = tokens.add("target_index", K::Integer);
+        Column& id = tokens.add("target_id", K::Integer);
+        Column& loss = tokens.add("loss", K::Real);
+        Column& layer = tokens.add("saturation_layer", K::Integer);
+        Column& top1 = tokens.add("final_top1", K::Integer);
+        const std::vector<int32_t>& finalTop1 = capture.lensTop1.back();
+        for (size_t t = 0; t < r.saturationLayer.size(); ++t) {
+            index.numbers.push_back(static_cast<double>(capture.targetIndex[t]));
+            id.numbers.push_back(capture.targetId[t]);
+            loss.numbers.push_back(capture.loss[t]);
+            layer.numbers.push_back(r.saturationLayer[t]);
+            top1.numbers.push_back(finalTop1[t]);
+        }
+        tables.push_back(tokens);
+    }
+    return tables;
+}
+
+}  // namespace ls

@@ -1,0 +1,57 @@
+#include "analysis/window_batches_internal.h"
+
+#include "common/error.h"
+#include "model/transformer_internal.h"
+
+namespace ls {
+
+namespace {
+constexpr int64_t kBatchTokens = 1024;
+}  // namespace
+
+std::vector<Window> prepareWindows(const ModelConfig& c, const Dataset& data, const WindowParams& wp) {
+    if (wp.seqLen > c.maxPositions)
+        throw Error("--seq-len " + std::to_string(wp.seqLen) + " exceeds the model's context of " +
+                    std::to_string(c.maxPositions) + " tokens");
+    const std::vector<int32_t>& tokens = data.tokens;
+    if (tokens.empty()) throw Error(data.path, "the dataset has no tokens");
+    const int64_t n = wp.maxTokens > 0 ? std::min<int64_t>(wp.maxTokens, tokens.size()) : tokens.size();
+    checkTokenIds(c, tokens.data(), n);
+    std::vector<Window> windows = makeWindows(static_cast<int64_t>(tokens.size()), data.documentStarts, wp);
+    if (windows.empty())
+        throw Error(data.path, "too few tokens to score (" + std::to_string(n) + " tokens" +
+                                   (wp.respectDocuments ? ", no document has 2" : "") + ")");
+    return windows;
+}
+
+void forEachWindowBatch(const std::vector<Window>& windows, const std::vector<int32_t>& tokens, Progress& progress,
+                        const std::function<void(const WindowBatch&)>& fn) {
+    size_t i = 0;
+    while (i < windows.size()) {
+        if (progress.isCanceled()) throw Canceled();
+        const Window& first = windows[i];
+        size_t j = i + 1;
+        const size_t maxBatch = static_cast<size_t>(std::max<int64_t>(1, kBatchTokens / first.length));
+        while (j < windows.size() && j - i < maxBatch && windows[j].length == first.length &&
+               windows[j].firstScored == first.firstScored)
+            ++j;
+        WindowBatch batch;
+        batch.first = i;
+        batch.size = static_cast<int64_t>(j - i);
+        batch.length = first.length;
+        batch.firstScored = first.firstScored;
+        batch.ids = torch::empty({batch.size, batch.length}, torch::kInt64);  // (B, T)
+        auto acc = batch.ids.accessor<int64_t, 2>();
+        for (int64_t b = 0; b < batch.size; ++b)
+            for (int64_t t = 0; t < batch.length; ++t) acc[b][t] = tokens[windows[i + b].begin + t];
+        fn(batch);
+        i = j;
+    }
+}
+
+torch::Tensor tokenLosses(const torch::Tensor& logits, const torch::Tensor& targets) {
+    // log_softmax is one fused pass over the logits; logsumexp takes ~25% longer.
+    return -torch::log_softmax(logits, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1).contiguous();
+}
+
+}  // namespace ls

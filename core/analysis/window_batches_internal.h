@@ -1,0 +1,38 @@
+#pragma once
+// The window loop every model-running analysis shares (core .cpp files only: LibTorch).
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/dataset.h"
+#include "data/windows.h"
+#include "model/model.h"
+
+namespace ls {
+
+// Checks the windows against the model (seq_len within the context, ids inside the
+// vocabulary, something to score) and makes them. Throws ls::Error naming the problem.
+std::vector<Window> prepareWindows(const ModelConfig& config, const Dataset& data, const WindowParams& params);
+
+// Consecutive windows with the same length and scored range, run as one batch.
+struct WindowBatch {
+    size_t first = 0;        // index of the batch's first window
+    int64_t size = 0;        // B windows
+    int64_t length = 0;      // T tokens per window
+    int64_t firstScored = 1; // positions [firstScored - 1, T - 1) predict tokens [firstScored, T)
+    torch::Tensor ids;       // (B, T) int64
+    int64_t scoredPerWindow() const { return length - firstScored; }  // S
+};
+
+// Calls fn for every batch in window order (up to ~1024 tokens per batch: small windows
+// would otherwise leave BLAS with skinny matrices). Throws ls::Canceled between batches
+// when progress is canceled.
+void forEachWindowBatch(const std::vector<Window>& windows, const std::vector<int32_t>& tokens, Progress& progress,
+                        const std::function<void(const WindowBatch&)>& fn);
+
+// Per-token loss -log softmax(logits)[target]: logits (..., V), targets (...) int64 -> (...) float32.
+torch::Tensor tokenLosses(const torch::Tensor& logits, const torch::Tensor& targets);
+
+}  // namespace ls

@@ -1,0 +1,88 @@
+#pragma once
+// Thin HDF5 layer for LayerScope's run files (plain C++, HDF5 C API inside the .cpp only).
+// Objects are addressed by slash paths ("cossim/values"); groups are created on demand.
+// Arrays are stored as plain, contiguous (chunked + compressed when large) datasets with
+// their natural type, so h5py and pandas read them without a manual. A Table becomes a
+// group with one 1-D dataset per column (int64, float64 or variable-length UTF-8 string)
+// and attributes "title" and "columns" (the column names in order, comma-separated).
+// HDF5's own error printing is switched off; every failure throws ls::Error naming the file.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/table.h"
+
+namespace ls {
+
+// Writes to path + ".partial"; commit() closes and renames it into place. Destroying a
+// writer that was not committed removes the partial file: a reader never sees half a file.
+class H5Writer {
+public:
+    explicit H5Writer(const std::filesystem::path& path);
+    ~H5Writer();
+    H5Writer(const H5Writer&) = delete;
+    H5Writer& operator=(const H5Writer&) = delete;
+
+    // Attributes on a group ("" or "/" = the file's root group; created if needed).
+    void attribute(const std::string& group, const std::string& name, const std::string& value);
+    void attribute(const std::string& group, const std::string& name, double value);
+    void attribute(const std::string& group, const std::string& name, int64_t value);
+
+    // Row-major array with the given shape (product of shape == data.size()); an empty
+    // shape means 1-D of data.size(). An optional "units" attribute is written when given.
+    void array(const std::string& path, const std::vector<float>& data, std::vector<int64_t> shape = {},
+               const std::string& units = {});
+    void array(const std::string& path, const std::vector<double>& data, std::vector<int64_t> shape = {},
+               const std::string& units = {});
+    void array(const std::string& path, const std::vector<int32_t>& data, std::vector<int64_t> shape = {},
+               const std::string& units = {});
+    void array(const std::string& path, const std::vector<int64_t>& data, std::vector<int64_t> shape = {},
+               const std::string& units = {});
+
+    // group path (e.g. "tables/cossim_layers"): one dataset per column, see above.
+    void table(const std::string& group, const Table& table);
+
+    void commit();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+class H5Reader {
+public:
+    // Throws ls::Error(path, ...) when the file is missing, unreadable, truncated or not HDF5.
+    explicit H5Reader(const std::filesystem::path& path);
+    ~H5Reader();
+    H5Reader(const H5Reader&) = delete;
+    H5Reader& operator=(const H5Reader&) = delete;
+
+    const std::filesystem::path& path() const;
+    bool has(const std::string& path) const;           // group or dataset exists
+    bool hasAttribute(const std::string& group, const std::string& name) const;
+    std::vector<std::string> children(const std::string& group) const;  // names, sorted
+
+    // Attributes; throw ls::Error naming the file, object and attribute when missing or of
+    // another kind (numbers convert between integer and real).
+    std::string stringAttribute(const std::string& group, const std::string& name) const;
+    double realAttribute(const std::string& group, const std::string& name) const;
+    int64_t integerAttribute(const std::string& group, const std::string& name) const;
+
+    // A dataset converted to the requested type (HDF5 converts numeric types); shape gets
+    // its dimensions when given. Throws ls::Error when missing or not numeric.
+    std::vector<float> floats(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+    std::vector<double> doubles(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+    std::vector<int32_t> ints32(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+    std::vector<int64_t> ints64(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+
+    // The inverse of H5Writer::table (name = the group's last path component).
+    Table table(const std::string& group) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ls

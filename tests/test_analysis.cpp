@@ -1,0 +1,360 @@
+// The layer analyses (cos-sim, saturation, low-rank head, token inspector) end to end through
+// layerscope-cli, against the independent float64 reference
+// tests/reference/layer_analyses_reference.py on random GPT-2 and grouped-query Llama models
+// written by tests/reference/make_model.py:
+//   - every CSV the reference writes, column by column, with the tolerances below;
+//   - `show RUN.h5` rebuilds exactly the same CSVs from the run file, without the model;
+//   - h5py reads the run file without LayerScope;
+//   - known answers by construction (identity blocks: cos-sim 1 and saturation 1; full rank:
+//     coverage and agreement 1);
+//   - bad input: one clear error each, no output file; Ctrl-C leaves nothing behind.
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <csignal>
+#include <map>
+
+#include "model_reference_support.h"
+
+using namespace reftest;
+
+namespace {
+
+QString cli() { return QStringLiteral(LAYERSCOPE_CLI); }
+QString referenceScript() { return sourceDir() + "/tests/reference/layer_analyses_reference.py"; }
+
+// A CSV file as columns of strings (RFC 4180 quoting).
+struct Csv {
+    QStringList header;
+    std::map<QString, QStringList> columns;
+    int rows = 0;
+    // The column's cells; empty when the file has no such column.
+    QStringList col(const QString& name) const {
+        auto it = columns.find(name);
+        return it == columns.end() ? QStringList() : it->second;
+    }
+};
+
+Csv readCsv(const QString& path) {
+    Csv csv;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return csv;
+    const QString text = QString::fromUtf8(f.readAll());
+    QList<QStringList> records;
+    QStringList record;
+    QString field;
+    bool quoted = false;
+    for (int i = 0; i < text.size(); ++i) {
+        const QChar ch = text[i];
+        if (quoted) {
+            if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+            else if (ch == '"') quoted = false;
+            else field += ch;
+        } else if (ch == '"') {
+            quoted = true;
+        } else if (ch == ',') {
+            record << field;
+            field.clear();
+        } else if (ch == '\n') {
+            record << field;
+            records << record;
+            record.clear();
+            field.clear();
+        } else {
+            field += ch;
+        }
+    }
+    if (records.isEmpty()) return csv;
+    csv.header = records.takeFirst();
+    for (const QStringList& r : records)
+        for (int c = 0; c < csv.header.size() && c < r.size(); ++c) csv.columns[csv.header[c]] << r[c];
+    csv.rows = int(records.size());
+    return csv;
+}
+
+// Allowed absolute difference per column. LayerScope computes in float32, the reference in
+// float64: statistics of cosines agree to ~1e-6; counts near a bin edge or a threshold may
+// move by a token or two; an argmax may flip on a near-tie, so rates get a small slack.
+double tolerance(const QString& file, const QString& column, int tokens) {
+    static const QStringList exactColumns = {"layer", "bin", "k", "rank", "index", "position", "input_id",
+                                             "target_id", "target_index"};
+    if (exactColumns.contains(column)) return 0;
+    if (column == "count" || column == "tokens") return 3;
+    if (column == "exit_fraction") return 3.0 / tokens;
+    if (column == "rate" || column.startsWith("top1_agreement") || column == "precision" || column == "recall" ||
+        column == "f1")
+        return 0.01;
+    if (column == "sat_loss" || column == "unsat_loss") return 0.02;  // a flipped token moves a mean
+    if (column == "saturation_layer") return 3;   // compared in aggregate below
+    if (column == "top1_id" || column == "token_id") return 1e9;  // ids compared by agreement rate below
+    if (column == "singular_value") return 1e-4;
+    if (file.startsWith("inspect")) return 1e-4;  // probabilities
+    return 2e-5;
+}
+
+}  // namespace
+
+class TestAnalysis : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void matchesReference_data();
+    void matchesReference();
+    void knownAnswers();
+    void runFileReadsInH5py();
+    void badInput_data();
+    void badInput();
+    void interruptLeavesNothing();
+
+private:
+    ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
+    QString model(const QString& name) const { return dir_.path() + "/" + name; }
+    QTemporaryDir dir_;
+    QString runFile_;  // a complete run file of the gpt2 model, for the h5py and bad-input tests
+};
+
+void TestAnalysis::initTestCase() {
+    QVERIFY(dir_.isValid());
+    QVERIFY(QFileInfo::exists(referenceScript()));
+    const QStringList stream{"--eval-windows", "64", "64", "0", "--eval-tokens", "1500"};
+    QString error = makeModel(model("gpt2"), QStringList{"--arch", "gpt2", "--layers", "3", "--dim", "32", "--heads", "4",
+                                                         "--vocab", "300", "--seed", "11"} + stream);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    error = makeModel(model("llama"), QStringList{"--arch", "llama", "--layers", "4", "--dim", "48", "--heads", "6",
+                                                  "--kv-heads", "2", "--vocab", "300", "--tied", "0", "--seed", "12"} +
+                                          stream);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    error = makeModel(model("identity"), QStringList{"--arch", "llama", "--layers", "3", "--dim", "32", "--heads", "4",
+                                                     "--vocab", "200", "--identity-blocks", "--seed", "13"} + stream);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+}
+
+void TestAnalysis::matchesReference_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("seqLen");
+    QTest::addColumn<QString>("stride");
+    QTest::addColumn<QString>("layer");  // "" = default (L - 1)
+    QTest::addColumn<QString>("ranks");  // "" = default
+    QTest::newRow("gpt2, chunks, defaults") << "gpt2" << "64" << "64" << "" << "";
+    QTest::newRow("gpt2, sliding window, layer 1") << "gpt2" << "64" << "24" << "1" << "1,4,16,32";
+    QTest::newRow("llama gqa, untied, layer 2") << "llama" << "48" << "48" << "2" << "8,24,48";
+}
+
+void TestAnalysis::matchesReference() {
+    QFETCH(QString, name);
+    QFETCH(QString, seqLen);
+    QFETCH(QString, stride);
+    QFETCH(QString, layer);
+    QFETCH(QString, ranks);
+    const QString out = dir_.path() + "/out-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
+    const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
+    QStringList common{"--seq-len", seqLen, "--stride", stride, "--hard-ratios", "0.3,0.5,0.7", "--inspect-window", "1"};
+    if (!layer.isEmpty()) common << "--layer" << layer;
+    if (!ranks.isEmpty()) common << "--ranks" << ranks;
+
+    const ProcResult r = runCli(QStringList{"run", "cossim,saturation,lowrank,inspect", "--model", model(name), "--data",
+                                            model(name) + "/eval_ids.npy", "--post-attention", "--per-token-saturation",
+                                            "--threads", "1", "--csv", ours, "--out", run, "--quiet"} + common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run")));
+    const ProcResult p = runProcess(python(), QStringList{referenceScript(), "--model", model(name), "--ids",
+                                                          model(name) + "/eval_ids.npy", "--out", ref} + common);
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("layer_analyses_reference.py")));
+    if (name == "gpt2" && runFile_.isEmpty()) runFile_ = run;
+
+    const int tokens = readCsv(ref + "/tokens.csv").rows;
+    QVERIFY(tokens > 500);
+    // Every file of the reference, under our name for it.
+    const std::map<QString, QString> files = {
+        {"cossim_layers", "cossim_layers"},       {"cossim_thresholds", "cossim_thresholds"},
+        {"cossim_histograms", "cossim_histograms"}, {"cossim_special", "cossim_special"},
+        {"saturation_layers", "saturation_layers"}, {"saturation_post_attention", "saturation_post_attention"},
+        {"saturation_histogram", "saturation_histogram"}, {"lowrank", "lowrank"},
+        {"lowrank_singular_values", "lowrank_singular_values"}, {"inspect", "inspect"},
+        {"inspect_topk", "inspect_topk"},          {"tokens", "saturation_tokens"}};
+    for (const auto& [refName, ourName] : files) {
+        const Csv a = readCsv(ours + "/" + ourName + ".csv"), b = readCsv(ref + "/" + refName + ".csv");
+        QVERIFY2(!b.header.isEmpty(), qPrintable("reference wrote no " + refName));
+        QVERIFY2(!a.header.isEmpty(), qPrintable("layerscope wrote no " + ourName));
+        QCOMPARE(a.rows, b.rows);
+        for (const QString& column : b.header) {
+            QVERIFY2(a.columns.count(column), qPrintable(ourName + " lacks column " + column));
+            const QStringList& x = a.columns.at(column);
+            const QStringList& y = b.columns.at(column);
+            const double tol = tolerance(refName, column, tokens);
+            int mismatches = 0;
+            for (int i = 0; i < b.rows; ++i) {
+                const double u = x[i].toDouble(), v = y[i].toDouble();
+                if (std::isnan(u) && std::isnan(v)) continue;
+                if (std::abs(u - v) > tol) {
+                    if (++mismatches == 1)
+                        qWarning("%s.%s row %d: layerscope %s, reference %s (tolerance %g)", qPrintable(refName),
+                                 qPrintable(column), i, qPrintable(x[i]), qPrintable(y[i]), tol);
+                }
+            }
+            QVERIFY2(mismatches == 0, qPrintable(QString("%1.%2: %3 rows differ").arg(refName, column).arg(mismatches)));
+            // Argmax ids (and the saturation layer built from them) may flip on a float32
+            // near-tie: at least 99% must agree exactly.
+            if (column == "top1_id" || column == "token_id" || column == "saturation_layer") {
+                int same = 0;
+                for (int i = 0; i < b.rows; ++i) same += x[i] == y[i];
+                QVERIFY2(same >= 0.99 * b.rows, qPrintable(QString("%1.%2: only %3 of %4 agree")
+                                                               .arg(refName, column).arg(same).arg(b.rows)));
+            }
+        }
+    }
+
+    // The run file reopens into the same tables, without the model.
+    const ProcResult s = runCli({"show", run, "--csv", reread, "--per-token-saturation"});
+    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
+    const QStringList written = QDir(ours).entryList({"*.csv"}, QDir::Files);
+    QCOMPARE(QDir(reread).entryList({"*.csv"}, QDir::Files), written);
+    for (const QString& f : written) {
+        QFile a(ours + "/" + f), b(reread + "/" + f);
+        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+        QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
+    }
+}
+
+void TestAnalysis::knownAnswers() {
+    // Identity blocks: every block's output equals its input, so c_l = 1 and the lens top-1
+    // never changes (rate 1 at every layer, every token saturated at layer 1). Full rank
+    // reproduces the head: coverage 1, agreement 1, perfect detection.
+    const QString out = dir_.path() + "/identity-out";
+    const ProcResult r = runCli({"run", "cossim,saturation,lowrank", "--model", model("identity"), "--data",
+                                 model("identity") + "/eval_ids.npy", "--seq-len", "64", "--ranks", "32", "--csv", out,
+                                 "--quiet", "--threads", "1"});
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("run on identity blocks")));
+    const Csv cos = readCsv(out + "/cossim_layers.csv");
+    QCOMPARE(cos.rows, 3);
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(std::abs(cos.col("mean")[i].toDouble() - 1) < 1e-6);
+        QVERIFY(std::abs(cos.col("min")[i].toDouble() - 1) < 1e-5);
+        QCOMPARE(cos.col("frac_neg")[i].toDouble(), 0.0);
+    }
+    const Csv sat = readCsv(out + "/saturation_layers.csv");
+    QCOMPARE(sat.rows, 4);
+    for (int i = 0; i < 4; ++i) QCOMPARE(sat.col("rate")[i].toDouble(), 1.0);
+    const Csv hist = readCsv(out + "/saturation_histogram.csv");
+    QVERIFY(hist.col("tokens")[0].toInt() > 0);
+    QCOMPARE(hist.col("tokens")[1].toInt(), 0);
+    QCOMPARE(hist.col("tokens")[2].toInt(), 0);
+    const Csv low = readCsv(out + "/lowrank.csv");
+    QCOMPARE(low.rows, 1);
+    QVERIFY(std::abs(low.col("coverage")[0].toDouble() - 1) < 1e-12);
+    QVERIFY(std::abs(low.col("energy_coverage")[0].toDouble() - 1) < 1e-12);
+    QCOMPARE(low.col("top1_agreement_final")[0].toDouble(), 1.0);
+    QCOMPARE(low.col("top1_agreement_layer")[0].toDouble(), 1.0);
+    QCOMPARE(low.col("f1")[0].toDouble(), 1.0);
+}
+
+void TestAnalysis::runFileReadsInH5py() {
+    if (runFile_.isEmpty()) QSKIP("matchesReference did not run");
+    const QString script = R"PY(
+import json, sys
+import h5py
+f = h5py.File(sys.argv[1], "r")
+out = {
+    "format": f.attrs["format"], "status": f.attrs["status"], "version": int(f.attrs["format_version"]),
+    "loss_len": int(f["tokens/loss"].shape[0]), "loss_units": f["tokens/loss"].attrs["units"],
+    "cossim_shape": list(f["cossim/values"].shape), "top1_shape": list(f["lens/top1"].shape),
+    "params": json.loads(f["meta"].attrs["params_json"]), "model_hash": f["meta"].attrs["model_hash"],
+    "table_columns": f["tables/cossim_layers"].attrs["columns"],
+    "means": [float(v) for v in f["tables/cossim_layers/mean"][()]],
+    "mean_loss": float(f["tokens/loss"][()].astype("float64").mean()),
+}
+print(json.dumps(out))
+)PY";
+    const ProcResult p = runProcess(python(), {"-c", script, runFile_});
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("h5py")));
+    const QJsonObject j = QJsonDocument::fromJson(p.out).object();
+    QCOMPARE(j["format"].toString(), QString("layerscope-run"));
+    QCOMPARE(j["status"].toString(), QString("complete"));
+    QCOMPARE(j["version"].toInt(), 1);
+    QCOMPARE(j["loss_units"].toString(), QString("nats"));
+    const int n = j["loss_len"].toInt();
+    QVERIFY(n > 500);
+    QCOMPARE(j["cossim_shape"].toArray(), (QJsonArray{3, n}));
+    QCOMPARE(j["top1_shape"].toArray(), (QJsonArray{4, n}));
+    QCOMPARE(j["params"].toObject()["layer"].toInt(), 2);
+    QCOMPARE(j["model_hash"].toString().size(), 16);
+    QCOMPARE(j["table_columns"].toString(), QString("layer,mean,std,min,p10,p50,p90,max,frac_neg,frac_lt_0_5"));
+    QCOMPARE(j["means"].toArray().size(), 3);
+    // The same losses as the reference's float64 forward.
+    const Csv tokens = readCsv(dir_.path() + "/out-gpt2-chunks-defaults/ref/tokens.csv");
+    double sum = 0;
+    for (const QString& v : tokens.col("loss")) sum += v.toDouble();
+    QVERIFY(std::abs(j["mean_loss"].toDouble() - sum / tokens.rows) < 1e-5);
+}
+
+void TestAnalysis::badInput_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("message");  // a part of the one error line
+    const QString m = model("gpt2"), data = model("gpt2") + "/eval_ids.npy";
+    const QStringList base{"--model", m, "--data", data, "--seq-len", "64"};
+    QTest::newRow("layer beyond the model") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "4"})
+                                            << "--layer 4 is out of range: the model has layers 1..3";
+    QTest::newRow("layer 0") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "0"})
+                             << "--layer must be at least 1";
+    QTest::newRow("rank beyond the hidden size") << (QStringList{"run", "lowrank"} + base + QStringList{"--ranks", "8,33"})
+                                                 << "--ranks: rank 33 is outside 1..32";
+    QTest::newRow("hard ratio 1.5") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0.3,1.5"})
+                                    << "--hard-ratios: 1.5";
+    QTest::newRow("hard ratio 0") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0"})
+                                  << "is outside (0, 1)";
+    QTest::newRow("hard ratio not a number") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "a,b"})
+                                             << "--hard-ratios needs comma-separated numbers";
+    QTest::newRow("unknown analysis") << (QStringList{"run", "cossim,entropy"} + base) << "unknown analysis 'entropy'";
+    QTest::newRow("no analysis") << base << "run needs the analyses";
+    QTest::newRow("inspect window beyond the windows")
+        << (QStringList{"run", "inspect"} + base + QStringList{"--inspect-window", "99"})
+        << "--inspect-window 99 is out of range: there are 24 windows (0..23)";
+    QTest::newRow("show a missing file") << QStringList{"show", dir_.path() + "/nothing.h5"} << "nothing.h5";
+}
+
+void TestAnalysis::badInput() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, message);
+    if (args.first() != "run" && args.first() != "show") args.prepend("run");
+    const QString out = dir_.path() + "/bad.h5";
+    args << "--out" << out;
+    if (args.first() == "show") args = args.mid(0, 2);
+    const ProcResult r = runCli(args);
+    QVERIFY2(r.finished && !r.crashed, qPrintable(r.describe("cli")));
+    QCOMPARE(r.exitCode, 2);
+    const QString err = QString::fromUtf8(r.err).trimmed();
+    QVERIFY2(err.startsWith("error: ") && !err.contains('\n'), qPrintable(err));
+    QVERIFY2(err.contains(message), qPrintable(err));
+    QVERIFY(!QFileInfo::exists(out));
+    QVERIFY(!QFileInfo::exists(out + ".partial"));
+}
+
+void TestAnalysis::interruptLeavesNothing() {
+    // A long run (every analysis, one thread, 1,500 overlapping windows), interrupted once
+    // its first progress line (10%) shows that it is capturing.
+    const QString out = dir_.path() + "/interrupted.h5";
+    QProcess p;
+    p.start(cli(), {"run", "cossim,saturation,lowrank", "--model", model("llama"), "--data", model("llama") + "/eval_ids.npy",
+                    "--seq-len", "64", "--stride", "1", "--threads", "1", "--out", out, "--csv", dir_.path() + "/interrupted"});
+    QVERIFY(p.waitForStarted());
+    QElapsedTimer t;
+    t.start();
+    QByteArray err;
+    while (t.elapsed() < 60000 && p.state() == QProcess::Running && !err.contains("Capturing")) {
+        QTest::qWait(50);
+        err += p.readAllStandardError();
+    }
+    if (p.state() != QProcess::Running) QSKIP("the run finished before it could be interrupted");
+    ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 130);
+    QVERIFY(!QFileInfo::exists(out));
+    QVERIFY(!QFileInfo::exists(out + ".partial"));
+    QVERIFY(!QFileInfo::exists(dir_.path() + "/interrupted"));
+}
+
+QTEST_GUILESS_MAIN(TestAnalysis)
+#include "test_analysis.moc"
