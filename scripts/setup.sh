@@ -13,7 +13,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libhdf5-dev libeigen3-dev nlohmann-json3-dev
   xvfb xauth
-  python3 python3-torch python3-numpy
+  python3 python3-torch python3-numpy python3-h5py
   libicu-dev
 )
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
 #include "data/dataset.h"
 #include "data/demo_corpus.h"
@@ -95,6 +96,41 @@ private slots:
         QVERIFY2(determined < 0.2, "determined words should be nearly free");
         QVERIFY2(std::abs(choice - std::log(4.0)) < 0.15, "sentence starts should cost about ln 4");
         QVERIFY(random - determined > 3.5);
+    }
+
+    // Where predictions settle (logit lens): a determined word's final prediction is in
+    // place after the first blocks, a random word's only at the last block (its lens top-1
+    // keeps changing as the model has nothing to settle on).
+    void determinedWordsSaturateEarlier() {
+        const ls::Model model = ls::Model::load(kDemo / "model");
+        QVERIFY(model.config().numLayers >= 4);
+        QVERIFY(model.config().numHeads >= 4);
+        const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(kDemo / "model");
+        const ls::Dataset data = ls::loadDataset(kDemo / "eval.txt", &tokenizer, model.config().vocabSize);
+        const std::vector<int32_t> labels = ls::readNpyTokenIds(kDemo / "eval_labels.npy");
+        ls::LayerRunParams params;
+        params.analyses = {"saturation"};
+        params.windows.seqLen = model.config().maxPositions;
+        ls::Progress progress;
+        const ls::LayerRun run = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
+        QVERIFY(run.saturation);
+        const std::vector<int32_t>& layer = run.saturation->saturationLayer;
+        std::map<int32_t, std::pair<double, int64_t>> byLabel;  // label -> (sum of saturation layers, count)
+        std::map<int32_t, int64_t> atLayer1;
+        for (size_t t = 0; t < layer.size(); ++t) {
+            const int32_t label = labels[static_cast<size_t>(run.capture.targetIndex[t])];
+            byLabel[label].first += layer[t];
+            ++byLabel[label].second;
+            atLayer1[label] += layer[t] == 1;
+        }
+        auto mean = [&](ls::DemoLabel l) { return byLabel[int32_t(l)].first / double(byLabel[int32_t(l)].second); };
+        auto share1 = [&](ls::DemoLabel l) { return atLayer1[int32_t(l)] / double(byLabel[int32_t(l)].second); };
+        const double random = mean(ls::DemoLabel::Random), determined = mean(ls::DemoLabel::Determined);
+        qInfo("demo saturation layer: random %.2f (%.1f%% at layer 1), determined %.2f (%.1f%% at layer 1)", random,
+              100 * share1(ls::DemoLabel::Random), determined, 100 * share1(ls::DemoLabel::Determined));
+        QVERIFY2(determined < random - 1.0, "determined words should settle at least a block earlier");
+        QVERIFY(share1(ls::DemoLabel::Determined) > 0.3);
+        QVERIFY(share1(ls::DemoLabel::Random) < 0.05);
     }
 };
 

@@ -520,10 +520,17 @@ H5Writer::H5Writer(const fs::path& path) : impl_(std::make_unique<Impl>()) {
 #endif
     impl_->file = make(H5Fcreate(impl_->partial.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose,
                        path, "cannot create " + impl_->partial.string());
-    impl_->linkCreation = make(H5Pcreate(H5P_LINK_CREATE), H5Pclose, path, "cannot make a property list");
-    check(H5Pset_char_encoding(impl_->linkCreation.get(), H5T_CSET_UTF8), path, "cannot make a property list");
-    impl_->attributeCreation = make(H5Pcreate(H5P_ATTRIBUTE_CREATE), H5Pclose, path, "cannot make a property list");
-    check(H5Pset_char_encoding(impl_->attributeCreation.get(), H5T_CSET_UTF8), path, "cannot make a property list");
+    try {
+        impl_->linkCreation = make(H5Pcreate(H5P_LINK_CREATE), H5Pclose, path, "cannot make a property list");
+        check(H5Pset_char_encoding(impl_->linkCreation.get(), H5T_CSET_UTF8), path, "cannot make a property list");
+        impl_->attributeCreation = make(H5Pcreate(H5P_ATTRIBUTE_CREATE), H5Pclose, path, "cannot make a property list");
+        check(H5Pset_char_encoding(impl_->attributeCreation.get(), H5T_CSET_UTF8), path, "cannot make a property list");
+    } catch (...) {  // no destructor will run: leave no partial file behind
+        impl_->file.reset();
+        std::error_code ec;
+        fs::remove(impl_->partial, ec);
+        throw;
+    }
 }
 
 H5Writer::~H5Writer() {

@@ -6,6 +6,14 @@
 // group with one 1-D dataset per column (int64, float64 or variable-length UTF-8 string)
 // and attributes "title" and "columns" (the column names in order, comma-separated).
 // HDF5's own error printing is switched off; every failure throws ls::Error naming the file.
+// Paths: "a/b", "/a/b" and "a//b/" are the same object; "" and "/" are the root group.
+// Strings (attributes, text columns) are variable-length UTF-8, so h5py reads attributes as
+// str and text columns as bytes (dataset.asstr() gives str).
+// Reading checks what a file claims before allocating: more than 2^40 elements, or more
+// bytes than the machine's memory, throws. A truncated file is refused when it is opened
+// (HDF5 compares the file's size with the end address its superblock records); note that
+// libhdf5 1.10 itself can still crash on some deliberately *corrupted* (not truncated)
+// string heaps, which no check through its C API can prevent.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,6 +26,8 @@ namespace ls {
 
 // Writes to path + ".partial"; commit() closes and renames it into place. Destroying a
 // writer that was not committed removes the partial file: a reader never sees half a file.
+// The constructor creates path's parent folder when needed. Writing to a path again replaces
+// what was there (dataset, group or table). After commit() every call throws.
 class H5Writer {
 public:
     explicit H5Writer(const std::filesystem::path& path);
@@ -25,7 +35,8 @@ public:
     H5Writer(const H5Writer&) = delete;
     H5Writer& operator=(const H5Writer&) = delete;
 
-    // Attributes on a group ("" or "/" = the file's root group; created if needed).
+    // Attributes on a group ("" or "/" = the file's root group; created if needed), or on an
+    // existing dataset. Writing an attribute again replaces it (its kind too).
     void attribute(const std::string& group, const std::string& name, const std::string& value);
     void attribute(const std::string& group, const std::string& name, double value);
     void attribute(const std::string& group, const std::string& name, int64_t value);
@@ -41,7 +52,10 @@ public:
     void array(const std::string& path, const std::vector<int64_t>& data, std::vector<int64_t> shape = {},
                const std::string& units = {});
 
-    // group path (e.g. "tables/cossim_layers"): one dataset per column, see above.
+    // group path (e.g. "tables/cossim_layers"): one dataset per column, see above. The table
+    // is checked before anything is written: column names must be non-empty, unique and free
+    // of ',' and '/'; columns must have equal lengths; Integer columns must hold whole
+    // numbers within int64 (NaN is not allowed there; use a Real column).
     void table(const std::string& group, const Table& table);
 
     void commit();
@@ -64,8 +78,10 @@ public:
     bool hasAttribute(const std::string& group, const std::string& name) const;
     std::vector<std::string> children(const std::string& group) const;  // names, sorted
 
-    // Attributes; throw ls::Error naming the file, object and attribute when missing or of
-    // another kind (numbers convert between integer and real).
+    // Attributes (of a group or a dataset); throw ls::Error naming the file, object and
+    // attribute when missing or of another kind (numbers convert between integer and real;
+    // a real converts to an integer only when it is a whole number). Strings may be
+    // variable- or fixed-length.
     std::string stringAttribute(const std::string& group, const std::string& name) const;
     double realAttribute(const std::string& group, const std::string& name) const;
     int64_t integerAttribute(const std::string& group, const std::string& name) const;
@@ -77,7 +93,9 @@ public:
     std::vector<int32_t> ints32(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
     std::vector<int64_t> ints64(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
 
-    // The inverse of H5Writer::table (name = the group's last path component).
+    // The inverse of H5Writer::table (name = the group's last path component). Needs the
+    // "columns" attribute; "title" is optional. Integer datasets become Integer columns,
+    // floating-point ones Real, strings Text.
     Table table(const std::string& group) const;
 
 private:

@@ -1,0 +1,94 @@
+// Layer-analysis benchmark on a GPT-2-small-shaped model (random weights, bench_support.h):
+// the capture pass with cos-sim, saturation (logit lens at every layer) and the low-rank
+// head, against a plain eval on the same windows, and the logit lens's share of the time.
+// Also peak memory for two token counts (it must not grow beyond the per-token scalars).
+//   bench_analysis [--windows N] [--seq-len T] [--keep DIR]
+// Prints figures; asserts nothing.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "analysis/capture_pass.h"
+#include "analysis/perplexity.h"
+#include "bench_support.h"
+#include "model/model.h"
+
+using namespace bench;
+
+namespace {
+
+double peakMiB() {
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int64_t windows = 2, seqLen = 1024;
+    fs::path keepDir;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--windows")) windows = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seq-len")) seqLen = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--keep")) keepDir = argv[i + 1];
+    }
+    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
+    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
+    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
+    const ls::Model model = ls::Model::load(dir);
+
+    std::mt19937 rng(1);
+    ls::Dataset data;  // random ids, one document
+    data.tokens.resize(static_cast<size_t>(windows * seqLen));
+    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
+    data.documentStarts = {0};
+    ls::WindowParams wp;
+    wp.seqLen = static_cast<int>(seqLen);
+    ls::Progress progress;
+    {  // warm-up (allocator, thread pool)
+        ls::Dataset warm = data;
+        warm.tokens.resize(static_cast<size_t>(seqLen));
+        ls::runPerplexity(model, warm, ls::PerplexityParams{wp}, progress);
+    }
+    std::printf("data               %lld windows x %lld tokens\n", static_cast<long long>(windows),
+                static_cast<long long>(seqLen));
+
+    const double eval = ls::runPerplexity(model, data, ls::PerplexityParams{wp}, progress).seconds;
+    std::printf("plain eval         %6.2f s\n", eval);
+    auto capture = [&](const char* what, const ls::CaptureRequest& request) {
+        const ls::CaptureResult r = ls::runCapturePass(model, data, wp, request, progress);
+        std::printf("%-18s %6.2f s  (%.2fx eval, %.0f scored tokens/s)\n", what, r.seconds, r.seconds / eval,
+                    r.tokens() / r.seconds);
+        return r.seconds;
+    };
+    ls::CaptureRequest cossim;
+    cossim.cossim = true;
+    const double tCossim = capture("cossim", cossim);
+    ls::CaptureRequest lens = cossim;
+    lens.lens = true;
+    const double tLens = capture("cossim + lens", lens);
+    ls::CaptureRequest all = lens;
+    all.lowRankRanks = {8, 16, 32, 64, 128, 256, 512, 768};
+    all.lowRankLayer = static_cast<int>(layers - 1);
+    const double tAll = capture("+ low-rank (8 r)", all);
+    std::printf("logit lens share   %.0f%% of cossim + lens (%.2f s for %lld extra head projections per token)\n",
+                100.0 * (tLens - tCossim) / tLens, tLens - tCossim, static_cast<long long>(layers));
+    std::printf("low-rank share     %.0f%% of all three (SVD of the %lldx%lld head in float64, %zu ranks x 2 "
+                "layers, timing)\n",
+                100.0 * (tAll - tLens) / tAll, static_cast<long long>(vocab), static_cast<long long>(dim),
+                all.lowRankRanks.size());
+    std::printf("peak memory        %.0f MiB after %lld tokens\n", peakMiB(), static_cast<long long>(windows * seqLen));
+    // Twice the tokens: peak memory may grow only by the per-token scalars (about 4 bytes x
+    // (2L + 3) per token here, i.e. a fraction of a MiB per thousand tokens).
+    data.tokens.resize(static_cast<size_t>(2 * windows * seqLen));
+    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
+    const double before = peakMiB();
+    capture("all, 2x tokens", all);
+    std::printf("peak memory        %.0f MiB after %lld tokens (+%.0f MiB)\n", peakMiB(),
+                static_cast<long long>(2 * windows * seqLen), peakMiB() - before);
+    return 0;
+}

@@ -1,0 +1,73 @@
+#pragma once
+// Shared by the benchmarks: timing, the machine's matmul roofline, and a random
+// GPT-2-small-shaped model folder (the same weights for every benchmark).
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "model/safetensors.h"
+
+namespace bench {
+
+namespace fs = std::filesystem;
+
+inline double seconds(std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Best-of-5 GFLOP/s of a square fp32 matmul, the roofline the eval is measured against.
+inline double matmulGflops(int64_t n) {
+    torch::InferenceMode guard;
+    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    auto c = torch::mm(a, b);  // warm-up
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const int iters = 10;
+        for (int i = 0; i < iters; ++i) c = torch::mm(a, b);
+        best = std::max(best, 2.0 * n * n * n * iters / seconds(t0) / 1e9);
+    }
+    return best;
+}
+
+// Writes config.json + model.safetensors of a random GPT-2 small into dir.
+inline void writeGpt2Small(const fs::path& dir, int64_t layers, int64_t dim, int64_t vocab, int64_t ctx) {
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << "{\"model_type\": \"gpt2\", \"n_layer\": " << layers << ", \"n_head\": 12, "
+                                       << "\"n_embd\": " << dim << ", \"n_positions\": " << ctx
+                                       << ", \"vocab_size\": " << vocab << ", \"activation_function\": \"gelu_new\"}\n";
+    torch::manual_seed(0);
+    std::vector<torch::Tensor> keep;
+    std::vector<ls::StTensorToWrite> tensors;
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, double stdev, double mean = 0) {
+        keep.push_back((torch::randn(shape) * stdev + mean).contiguous());
+        tensors.push_back({name, "F32", shape, keep.back().data_ptr(), static_cast<uint64_t>(keep.back().nbytes())});
+    };
+    add("wte.weight", {vocab, dim}, 0.02);
+    add("wpe.weight", {ctx, dim}, 0.01);
+    for (int64_t l = 0; l < layers; ++l) {
+        const std::string p = "h." + std::to_string(l) + ".";
+        add(p + "ln_1.weight", {dim}, 0.02, 1.0);
+        add(p + "ln_1.bias", {dim}, 0.02);
+        add(p + "attn.c_attn.weight", {dim, 3 * dim}, 0.02);
+        add(p + "attn.c_attn.bias", {3 * dim}, 0.02);
+        add(p + "attn.c_proj.weight", {dim, dim}, 0.02);
+        add(p + "attn.c_proj.bias", {dim}, 0.02);
+        add(p + "ln_2.weight", {dim}, 0.02, 1.0);
+        add(p + "ln_2.bias", {dim}, 0.02);
+        add(p + "mlp.c_fc.weight", {dim, 4 * dim}, 0.02);
+        add(p + "mlp.c_fc.bias", {4 * dim}, 0.02);
+        add(p + "mlp.c_proj.weight", {4 * dim, dim}, 0.02);
+        add(p + "mlp.c_proj.bias", {dim}, 0.02);
+    }
+    add("ln_f.weight", {dim}, 0.02, 1.0);
+    add("ln_f.bias", {dim}, 0.02);
+    ls::writeSafetensors(dir / "model.safetensors", tensors);
+}
+
+
+}  // namespace bench
