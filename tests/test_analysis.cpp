@@ -108,6 +108,7 @@ private slots:
     void runFileReadsInH5py();
     void badInput_data();
     void badInput();
+    void badRunFiles();
     void interruptLeavesNothing();
 
 private:
@@ -330,6 +331,46 @@ void TestAnalysis::badInput() {
     QVERIFY2(err.contains(message), qPrintable(err));
     QVERIFY(!QFileInfo::exists(out));
     QVERIFY(!QFileInfo::exists(out + ".partial"));
+}
+
+void TestAnalysis::badRunFiles() {
+    const QString good = dir_.path() + "/good.h5";
+    const ProcResult made = runCli({"run", "cossim,saturation", "--model", model("gpt2"), "--data",
+                                    model("gpt2") + "/eval_ids.npy", "--seq-len", "64", "--out", good, "--quiet"});
+    QVERIFY2(made.finished && made.exitCode == 0, qPrintable(made.describe("run")));
+    QFile original(good);
+    QVERIFY(original.open(QIODevice::ReadOnly));
+    const QByteArray bytes = original.readAll();
+    auto write = [&](const QString& name, const QByteArray& content) {
+        QFile f(dir_.path() + "/" + name);
+        if (!f.open(QIODevice::WriteOnly)) return QString();
+        f.write(content);
+        return f.fileName();
+    };
+    // Made by h5py: a newer format version, and an HDF5 file of another program.
+    const QString newer = dir_.path() + "/newer.h5", other = dir_.path() + "/other.h5";
+    QVERIFY(QFile::copy(good, newer));
+    const ProcResult p = runProcess(python(), {"-c",
+                                               "import sys, h5py\n"
+                                               "with h5py.File(sys.argv[1], 'r+') as f: f.attrs['format_version'] = 7\n"
+                                               "with h5py.File(sys.argv[2], 'w') as f: f['x'] = [1, 2, 3]\n",
+                                               newer, other});
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("h5py")));
+    const QList<QPair<QString, QString>> cases = {
+        {write("notes.h5", "just some text\n"), "is not an HDF5 file"},
+        {write("empty.h5", ""), "empty"},
+        {write("half.h5", bytes.left(bytes.size() / 2)), "truncated"},
+        {write("head.h5", bytes.left(600)), "truncated"},
+        {newer, "was written by a newer LayerScope (run-file format 7"},
+        {other, "is an HDF5 file but not a LayerScope run file"},
+    };
+    for (const auto& [file, message] : cases) {
+        const ProcResult r = runCli({"show", file});
+        QVERIFY2(r.finished && !r.crashed, qPrintable(r.describe("show " + file)));
+        QCOMPARE(r.exitCode, 2);
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QVERIFY2(err.startsWith("error: " + file) && err.contains(message), qPrintable(err + " / expected: " + message));
+    }
 }
 
 void TestAnalysis::interruptLeavesNothing() {

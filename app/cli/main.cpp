@@ -63,6 +63,13 @@ const char* kUsage =
     "        lowrank (SVD of the output head), inspect (logit-lens grid of window W).\n"
     "        --layer is the exit / chosen layer (1..L, default L-1); layers count blocks from 1,\n"
     "        layer 0 is the embeddings. --post-attention adds the lens after each attention.\n"
+    "        losssep (easy/hard separation: Oracle, confidence metrics at every layer, thresholds,\n"
+    "        high-confidence subsets, probes), exit (early-exit policies on a signal).\n"
+    "        losssep: [--probe-layer L] [--probe-sample 65536] [--no-probes] [--seed S]\n"
+    "        [--metric-ranks 8,16] [--confidence-thresholds 0.01,0.02,0.05] [--subset-confidences ...]\n"
+    "        exit: [--signal confidence|max_z|max_minus_mean|margin|entropy|cossim] [--layers 1,2,3]\n"
+    "        [--thresholds a,b,c (the sweep; default 41 quantiles)] [--threshold x (the policy;\n"
+    "        default the median)] [--layer-thresholds t1,t2,... (one per allowed layer)]\n"
     "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
     "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
     "        prints a run file's tables (and writes its CSVs) without the model\n"
@@ -506,9 +513,20 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
                 run.info.complete ? "" : "  (PARTIAL run)");
     if (run.cossim) std::printf("cos-sim: %s\n\n", ls::kCossimCompared);
     const std::set<std::string> csvOnly = {"cossim_histograms", "saturation_tokens", "lowrank_singular_values",
-                                           "inspect", "inspect_topk"};
+                                           "inspect", "inspect_topk", "loss_histogram", "predictors", "exit_sweep"};
     for (const ls::Table& t : tables)
         if (!csvOnly.count(t.name)) std::printf("%s\n", ls::toText(t).c_str());
+    if (run.lossSep) {  // the seed's final comparison: every method at the final layer, the Oracle, the probes
+        const ls::Table* predictors = ls::findTable(tables, "predictors");
+        std::vector<size_t> rows;
+        for (size_t r = 0; r < predictors->rows(); ++r)
+            if (predictors->column("layer").numbers[r] == run.lossSep->numLayers ||
+                predictors->column("method").texts[r].rfind("probe_", 0) == 0)
+                rows.push_back(r);
+        ls::Table comparison = ls::selectRows(*predictors, rows);
+        comparison.title = "Final comparison of methods (predictors.csv has every layer)";
+        std::printf("%s\n", ls::toText(comparison).c_str());
+    }
     if (run.hasInspect()) printInspectGrid(run.capture.inspect);
     std::printf("(the per-bin, per-token and inspector tables are in the CSV files: --csv DIR)\n");
 }
@@ -526,6 +544,19 @@ int commandRun(const Args& args) {
     params.topK = static_cast<int>(args.integer("top-k", 5, 1));
     params.bins = static_cast<int>(args.integer("bins", 60, 1));
     params.specialDrop = args.real("special-drop", 0.1);
+    if (auto v = args.get("confidence-thresholds")) params.lossSep.confidenceThresholds = parseRealList("confidence-thresholds", *v);
+    if (auto v = args.get("subset-confidences")) params.lossSep.subsetConfidences = parseRealList("subset-confidences", *v);
+    params.lossSep.bins = params.bins;
+    params.probes = !args.flag("no-probes");
+    params.probeLayer = static_cast<int>(args.integer("probe-layer", -1, 0));
+    params.probeSampleSize = args.integer("probe-sample", params.probeSampleSize, 1);
+    params.probe.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
+    if (auto v = args.get("metric-ranks")) params.metricRanks = parseIntList("metric-ranks", *v);
+    params.exit.signal = args.get("signal").value_or(params.exit.signal);
+    if (auto v = args.get("layers")) params.exit.layers = parseIntList("layers", *v);
+    if (auto v = args.get("thresholds")) params.exit.thresholds = parseRealList("thresholds", *v);
+    if (args.get("threshold")) params.exit.threshold = args.real("threshold", 0);
+    if (auto v = args.get("layer-thresholds")) params.exit.layerThresholds = parseRealList("layer-thresholds", *v);
     const std::optional<std::string> out = args.get("out");
     if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
         throw ls::Error("--quiet without --out or --csv would throw the results away");
@@ -673,8 +704,11 @@ int main(int argc, char** argv) {
         if (command == "run") {
             std::vector<std::string> known = windowAndData;
             known.insert(known.end(), {"layer", "ranks", "hard-ratios", "inspect-window", "top-k", "bins",
-                                       "special-drop", "out", "csv"});
-            return commandRun(parseArgs(argc, argv, known, {"json", "post-attention", "per-token-saturation", "quiet"},
+                                       "special-drop", "out", "csv", "confidence-thresholds", "subset-confidences",
+                                       "probe-layer", "probe-sample", "seed", "metric-ranks", "signal", "layers",
+                                       "thresholds", "threshold", "layer-thresholds"});
+            return commandRun(parseArgs(argc, argv, known,
+                                        {"json", "post-attention", "per-token-saturation", "quiet", "no-probes"},
                                         /*positionalAllowed=*/true));
         }
         if (command == "show")

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
@@ -26,6 +27,12 @@ void checkRequest(const ModelConfig& c, const CaptureRequest& r, size_t windowCo
                 throw Error("--ranks: rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank) +
                             " (the output head's rank: min(hidden size, vocabulary))");
     }
+    if (r.probeLayer > c.numLayers)
+        throw Error("--probe-layer " + std::to_string(r.probeLayer) + " is out of range: the model has layers 0.." +
+                    std::to_string(c.numLayers));
+    for (int rank : r.metricRanks)
+        if (rank < 1 || rank > maxRank)
+            throw Error("--metric-ranks: rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank));
     if (r.inspect) {
         if (r.inspectWindow < 0 || static_cast<size_t>(r.inspectWindow) >= windowCount)
             throw Error("--inspect-window " + std::to_string(r.inspectWindow) + " is out of range: there are " +
@@ -62,10 +69,68 @@ struct LowRankHead {
         const torch::Tensor sc = s.contiguous();
         singularValues.assign(sc.data_ptr<double>(), sc.data_ptr<double>() + sc.numel());
     }
-    // x (M, D) -> argmax W_r x (M) int64
-    torch::Tensor top1(const torch::Tensor& x, int rank) const {
-        return at::linear(at::linear(x, vt.narrow(0, 0, rank)), us.narrow(1, 0, rank)).argmax(-1);
+    // x (M, D) -> W_r x (M, V)
+    torch::Tensor logits(const torch::Tensor& x, int rank) const {
+        return at::linear(at::linear(x, vt.narrow(0, 0, rank)), us.narrow(1, 0, rank));
     }
+    // x (M, D) -> argmax W_r x (M) int64
+    torch::Tensor top1(const torch::Tensor& x, int rank) const { return logits(x, rank).argmax(-1); }
+};
+
+// The inference-time metrics of logits z (M, V) for targets (M) (undefined: no correctLogProb).
+void appendMetrics(LayerMetrics& out, const torch::Tensor& z, const torch::Tensor& targets) {
+    const torch::Tensor logp = torch::log_softmax(z, -1);  // (M, V)
+    const auto [top2, top2Index] = z.topk(2, -1);          // (M, 2)
+    const torch::Tensor maxZ = top2.select(-1, 0);
+    appendFloats(out.confidence, std::get<0>(logp.max(-1)).exp());
+    appendFloats(out.maxLogit, maxZ);
+    appendFloats(out.maxMinusMean, maxZ - z.mean(-1));
+    appendFloats(out.margin, maxZ - top2.select(-1, 1));
+    appendFloats(out.entropy, -(logp.exp() * logp).sum(-1));
+    if (targets.defined()) appendFloats(out.correctLogProb, logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1));
+}
+
+// Keeps a uniform random sample of at most `capacity` token rows (reservoir sampling, seeded).
+class ReservoirSample {
+public:
+    ReservoirSample(int64_t capacity, int dim, uint64_t seed) : capacity_(capacity), dim_(dim), rng_(seed) {}
+    // rows (M, D) float32 for tokens firstToken .. firstToken + M - 1
+    void add(const torch::Tensor& rows, int64_t firstToken) {
+        const torch::Tensor c = rows.contiguous();
+        const float* data = c.data_ptr<float>();
+        for (int64_t i = 0; i < c.size(0); ++i) {
+            const int64_t token = firstToken + i;
+            int64_t slot = static_cast<int64_t>(tokens_.size());
+            if (slot >= capacity_) {
+                slot = std::uniform_int_distribution<int64_t>(0, token)(rng_);
+                if (slot >= capacity_) continue;
+            } else {
+                tokens_.push_back(0);
+                hidden_.resize(hidden_.size() + static_cast<size_t>(dim_));
+            }
+            tokens_[slot] = token;
+            std::copy(data + i * dim_, data + (i + 1) * dim_, hidden_.begin() + slot * dim_);
+        }
+    }
+    // Rows sorted by token index.
+    void moveTo(std::vector<int64_t>& tokens, std::vector<float>& hidden) {
+        std::vector<size_t> order(tokens_.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tokens_[a] < tokens_[b]; });
+        tokens.clear();
+        hidden.clear();
+        for (size_t i : order) {
+            tokens.push_back(tokens_[i]);
+            hidden.insert(hidden.end(), hidden_.begin() + i * dim_, hidden_.begin() + (i + 1) * dim_);
+        }
+    }
+
+private:
+    int64_t capacity_;
+    int dim_;
+    std::mt19937_64 rng_;
+    std::vector<int64_t> tokens_;
+    std::vector<float> hidden_;
 };
 
 double medianSeconds(const std::function<void()>& work, int repeats = 5) {
@@ -166,9 +231,17 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     for (auto& v : r.lensTop1) v.reserve(n);
     for (auto& v : r.postAttentionTop1) v.reserve(n);
 
+    if (request.metrics) r.metrics.assign(L, {});
+    for (int rank : request.metricRanks) r.lowRankMetrics.push_back(LowRankMetrics{rank, {}});
+    std::unique_ptr<ReservoirSample> probeSample;
+    if (request.probeLayer >= 0 && request.probeSampleSize > 0) {
+        r.probeLayer = request.probeLayer;
+        probeSample = std::make_unique<ReservoirSample>(request.probeSampleSize, c.hiddenSize, request.probeSeed);
+    }
+
     std::unique_ptr<LowRankHead> lowRankHead;
     torch::Tensor timingBatch;  // (M, D) normed final states of the first batch
-    if (lowRank) {
+    if (lowRank || !request.metricRanks.empty()) {
         progress.setStage("SVD of the output head");
         lowRankHead = std::make_unique<LowRankHead>(m.weights.head);
         r.singularValues = lowRankHead->singularValues;
@@ -185,6 +258,8 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         torch::Tensor normedLayer, normedFinal;       // (M, D) norm_f(h_l) at the chosen layer and at L
         std::vector<torch::Tensor> top1(L + 1);       // (M) int64 per lens layer
         torch::Tensor finalLogits;                    // (M, V)
+        const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, S).reshape({-1});  // (M)
+        const int64_t firstToken = static_cast<int64_t>(r.loss.size());
 
         ForwardOptions options;
         options.computeLogits = false;
@@ -192,11 +267,13 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             const torch::Tensor h = scored(full);
             if (request.cossim && l > 0)
                 appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, h, /*dim=*/-1, /*eps=*/1e-8));
-            if (lens || l == L) {
+            if (probeSample && l == request.probeLayer) probeSample->add(h, firstToken);
+            if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);
                 torch::Tensor logits = at::linear(normed, m.weights.head);  // (M, V)
                 top1[l] = logits.argmax(-1);
                 if (lens) appendInts(r.lensTop1[l], top1[l]);
+                if (request.metrics && l > 0) appendMetrics(r.metrics[l - 1], logits, targets);
                 if (lowRank && l == request.lowRankLayer) normedLayer = normed;
                 if (l == L) {
                     normedFinal = normed;
@@ -211,7 +288,6 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             };
         m.forward(batch.ids, options);
 
-        const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, S).reshape({-1});  // (M)
         appendFloats(r.loss, tokenLosses(finalLogits, targets));
         finalLogits = torch::Tensor();
         for (int64_t b = 0; b < batch.size; ++b) {
@@ -237,9 +313,12 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             }
             if (!timingBatch.defined()) timingBatch = normedFinal.clone();
         }
+        for (LowRankMetrics& k : r.lowRankMetrics)
+            appendMetrics(k.metrics, lowRankHead->logits(normedFinal, k.rank), torch::Tensor());
         progress.setFraction(static_cast<double>(r.loss.size()) / static_cast<double>(totalScored));
     });
 
+    if (probeSample) probeSample->moveTo(r.probeTokens, r.probeHidden);
     if (lowRank) {
         progress.setStage("Timing the factorised head");
         r.lowRankTiming = timeLowRank(m, *lowRankHead, timingBatch, request.lowRankRanks);

@@ -28,6 +28,11 @@ struct CaptureRequest {
     bool postAttentionLens = false;  // argmax W norm_f(a_l(t)), l = 1..L
     std::vector<int> lowRankRanks;   // ranks r of the SVD head W_r; empty = no low-rank head
     int lowRankLayer = 0;            // the chosen layer l (1..L) for agreement and detection
+    bool metrics = false;            // LayerMetrics at every layer 1..L (logit lens)
+    std::vector<int> metricRanks;    // low-rank versions of the final-layer metrics (ranks of W_r)
+    int probeLayer = 0;              // keep h_probeLayer (0..L) of a token sample for probes; -1 = none
+    int64_t probeSampleSize = 0;     // at most this many tokens (reservoir sample, seeded)
+    uint64_t probeSeed = 0;
     bool inspect = false;            // the token inspector grid of one window
     int inspectWindow = 0;           // index into the window list
     int topK = 5;
@@ -68,6 +73,20 @@ struct InspectGrid {
     size_t index(int p, int l, int k = 0) const { return (size_t(p) * layers + l) * topK + k; }
 };
 
+// Inference-time metrics of the logit-lens logits z = z_l(t) of one layer, per token (N each):
+//   confidence = max softmax(z), maxLogit = max z, maxMinusMean = max z - mean z,
+//   margin = z_(1) - z_(2) (the two largest logits), entropy = -sum p log p (nats),
+//   correctLogProb = log softmax(z)[y] (the answer's log-probability; -loss at layer L).
+struct LayerMetrics {
+    std::vector<float> confidence, maxLogit, maxMinusMean, margin, entropy, correctLogProb;
+};
+
+// The same metrics from the rank-r head W_r at the final layer (no correctLogProb).
+struct LowRankMetrics {
+    int rank = 0;
+    LayerMetrics metrics;
+};
+
 struct CaptureResult {
     int numLayers = 0;
     int hiddenSize = 0;
@@ -82,6 +101,11 @@ struct CaptureResult {
     std::vector<double> singularValues;          // the head's, descending (if low-rank asked)
     std::vector<LowRankCounts> lowRank;
     std::vector<LowRankTiming> lowRankTiming;
+    std::vector<LayerMetrics> metrics;           // [l-1] for l = 1..L               (if asked)
+    std::vector<LowRankMetrics> lowRankMetrics;  // final layer, per requested rank  (if asked)
+    int probeLayer = -1;
+    std::vector<int64_t> probeTokens;            // (M) indices into the per-token arrays, ascending
+    std::vector<float> probeHidden;              // (M, D) h_probeLayer of those tokens, row-major
     InspectGrid inspect;
 
     int64_t tokens() const { return static_cast<int64_t>(loss.size()); }

@@ -18,6 +18,9 @@ const std::vector<AnalysisInfo>& layerAnalyses() {
         {"lowrank", "Low-rank output head",
          "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up"},
         {"inspect", "Token inspector", "lens top-1 token and probabilities at every position and layer of one window"},
+        {"losssep", "Loss separation",
+         "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes"},
+        {"exit", "Early exit", "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL"},
     };
     return list;
 }
@@ -45,7 +48,8 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 }
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
-    if (p.analyses.empty()) throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect)");
+    if (p.analyses.empty())
+        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit)");
     for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
@@ -68,13 +72,41 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
         throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
     if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
+    if (p.probeLayer < 0) p.probeLayer = L;
+    if (p.probeLayer > L)
+        throw Error("--probe-layer " + std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
+                    std::to_string(L));
+    for (int r : p.metricRanks)
+        if (r < 1 || r > maxRank)
+            throw Error("--metric-ranks: rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
+    if (p.wants("exit")) {
+        if (L < 2) throw Error("early exit needs a model with at least 2 layers");
+        if (p.exit.signal == "cossim" && !p.wants("cossim")) p.analyses.push_back("cossim");
+        for (int l : p.exit.layers)
+            if (l < 1 || l >= L)
+                throw Error("--layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
+                            " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
+        if (p.exit.signal != "cossim") {
+            if (p.exit.signal == "correct_prob")
+                throw Error("--signal correct_prob needs the answer, which an exit policy does not have");
+            metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
+        }
+        if (!p.exit.layerThresholds.empty()) {
+            const size_t allowed = p.exit.layers.empty() ? size_t(L - 1) : p.exit.layers.size();
+            if (p.exit.layerThresholds.size() != allowed)
+                throw Error("--layer-thresholds: give one threshold per allowed layer (" + std::to_string(allowed) +
+                            "), got " + std::to_string(p.exit.layerThresholds.size()));
+        }
+    }
 }
 
-LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture) {
+LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
+                           std::optional<ProbeResult> probes) {
     LayerRun run;
     run.info = std::move(info);
     run.params = std::move(params);
     run.capture = std::move(capture);
+    run.probes = std::move(probes);
     if (run.params.wants("cossim")) {
         CossimParams cp;
         cp.layer = run.params.layer;
@@ -85,6 +117,8 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
     }
     if (run.params.wants("saturation")) run.saturation = analyseSaturation(run.capture);
     if (run.params.wants("lowrank")) run.lowRank = analyseLowRank(run.capture, run.params.layer);
+    if (run.params.wants("losssep")) run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes);
+    if (run.params.wants("exit")) run.exit = analyseEarlyExit(run.capture, run.params.exit);
     return run;
 }
 
@@ -95,6 +129,8 @@ std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     if (saturation) append(saturationTables(*saturation, capture, perTokenSaturation));
     if (lowRank) append(lowRankTables(*lowRank));
     if (hasInspect()) append(inspectTables(capture.inspect));
+    if (lossSep) append(lossSepTables(*lossSep));
+    if (exit) append(exitTables(*exit));
     return out;
 }
 

@@ -5,12 +5,15 @@
 // CSV / run file. A run file stores the scalars and parameters; reading it back runs the
 // same summaries, so a reopened run yields the same results as a fresh one.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "analysis/capture_pass.h"
 #include "analysis/cossim.h"
+#include "analysis/early_exit.h"
+#include "analysis/losssep.h"
 #include "analysis/lowrank.h"
 #include "analysis/saturation.h"
 #include "data/dataset.h"
@@ -45,6 +48,15 @@ struct LayerRunParams {
     int topK = 5;
     int bins = 60;
     double specialDrop = 0.1;
+    // losssep
+    LossSepParams lossSep;
+    bool probes = true;                 // train the probes (losssep)
+    int probeLayer = -1;                // hidden states of this layer (0..L); -1 = L (the last block)
+    int64_t probeSampleSize = 65536;    // reservoir sample of tokens kept for the probes
+    ProbeParams probe;
+    std::vector<int> metricRanks;       // low-rank versions of the metrics; empty = none
+    // exit
+    ExitParams exit;
 
     bool wants(const std::string& analysis) const;
 };
@@ -71,6 +83,9 @@ struct LayerRun {
     std::optional<CossimResult> cossim;
     std::optional<SaturationResult> saturation;
     std::optional<LowRankResult> lowRank;
+    std::optional<ProbeResult> probes;      // trained once; a run file keeps the table
+    std::optional<LossSepResult> lossSep;
+    std::optional<ExitResult> exit;
     bool hasInspect() const { return capture.inspect.positions > 0; }
 
     // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
@@ -79,12 +94,16 @@ struct LayerRun {
 };
 
 // The summaries of every requested analysis from a capture (plain C++, no model needed).
-LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture);
+// Probe results cannot be recomputed from the scalars: they are passed through.
+LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
+                           std::optional<ProbeResult> probes = std::nullopt);
 
-// Resolves params, runs the capture pass and the summaries. tokenizer (may be null) gives
-// the inspector's token texts. Throws ls::Error / ls::Canceled.
+// Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
+// (may be null) gives the inspector's token texts. onProbeEpoch (optional, worker thread)
+// reports probe training for live curves. Throws ls::Error / ls::Canceled.
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
-                          LayerRunParams params, Progress& progress);
+                          LayerRunParams params, Progress& progress,
+                          const std::function<void(const ProbeEpoch&)>& onProbeEpoch = {});
 
 // 64-bit FNV-1a of files' bytes, as 16 hex digits (identifies inputs in run files).
 std::string contentHash(const std::vector<std::filesystem::path>& files);

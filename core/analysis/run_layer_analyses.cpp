@@ -21,7 +21,8 @@ std::string utcNow() {
 }  // namespace
 
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
-                          LayerRunParams params, Progress& progress) {
+                          LayerRunParams params, Progress& progress,
+                          const std::function<void(const ProbeEpoch&)>& onProbeEpoch) {
     const ModelConfig& c = model.config();
     resolveLayerRunParams(params, c);
     RunInfo info;
@@ -45,6 +46,17 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         request.lowRankRanks = params.ranks;
         request.lowRankLayer = params.layer;
     }
+    const bool lossSep = params.wants("losssep"), exit = params.wants("exit");
+    request.lens = request.lens || exit;
+    request.metrics = lossSep || exit;
+    if (lossSep) {
+        request.metricRanks = params.metricRanks;
+        if (params.probes) {
+            request.probeLayer = params.probeLayer;
+            request.probeSampleSize = params.probeSampleSize;
+            request.probeSeed = params.probe.seed;
+        }
+    }
     request.inspect = params.wants("inspect");
     request.inspectWindow = params.inspectWindow;
     request.topK = params.topK;
@@ -55,9 +67,30 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
             for (int32_t id : *ids)
                 if (id >= 0 && !g.tokenText.count(id)) g.tokenText[id] = tokenizer->tokenText(id);
     }
+    std::optional<ProbeResult> probes;
+    if (lossSep && params.probes) {
+        // The probes see the sampled tokens' hidden states, losses and final-layer metrics.
+        progress.setStage("Training probes on layer " + std::to_string(capture.probeLayer));
+        progress.setFraction(0);
+        const int64_t M = static_cast<int64_t>(capture.probeTokens.size());
+        std::vector<float> loss;
+        for (int64_t t : capture.probeTokens) loss.push_back(capture.loss[static_cast<size_t>(t)]);
+        std::vector<std::pair<std::string, std::vector<float>>> metrics;
+        for (const std::string& name : params.probe.metricProbes) {
+            const std::vector<float> all = metricValues(capture.metrics.back(), name);
+            std::vector<float> sample;
+            for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
+            metrics.emplace_back(name, std::move(sample));
+        }
+        probes = trainProbes(capture.probeHidden, M, c.hiddenSize, loss, metrics, params.probe, progress, onProbeEpoch);
+        probes->layer = capture.probeLayer;
+        probes->sampleTokens = M;
+        // The hidden states are not part of the run: free them.
+        std::vector<float>().swap(capture.probeHidden);
+    }
     info.finishedAt = utcNow();
     info.complete = true;
-    return summariseLayerRun(std::move(info), std::move(params), std::move(capture));
+    return summariseLayerRun(std::move(info), std::move(params), std::move(capture), std::move(probes));
 }
 
 }  // namespace ls

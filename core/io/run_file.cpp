@@ -1,5 +1,6 @@
 #include "io/run_file.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -29,7 +30,24 @@ json paramsToJson(const LayerRunParams& p) {
             {"inspect_window", p.inspectWindow},
             {"top_k", p.topK},
             {"bins", p.bins},
-            {"special_drop", p.specialDrop}};
+            {"special_drop", p.specialDrop},
+            {"confidence_thresholds", p.lossSep.confidenceThresholds},
+            {"subset_confidences", p.lossSep.subsetConfidences},
+            {"probes", p.probes},
+            {"probe_layer", p.probeLayer},
+            {"probe_sample_size", p.probeSampleSize},
+            {"probe_architectures", p.probe.architectures},
+            {"probe_metrics", p.probe.metricProbes},
+            {"probe_easy_loss_threshold", p.probe.easyLossThreshold},
+            {"probe_seed", p.probe.seed},
+            {"probe_max_epochs", p.probe.maxEpochs},
+            {"probe_patience", p.probe.patience},
+            {"metric_ranks", p.metricRanks},
+            {"exit_signal", p.exit.signal},
+            {"exit_layers", p.exit.layers},
+            {"exit_thresholds", p.exit.thresholds},
+            {"exit_threshold", std::isnan(p.exit.threshold) ? json(nullptr) : json(p.exit.threshold)},
+            {"exit_layer_thresholds", p.exit.layerThresholds}};
 }
 
 LayerRunParams paramsFromJson(const json& j) {
@@ -52,6 +70,24 @@ LayerRunParams paramsFromJson(const json& j) {
     p.topK = j.at("top_k").get<int>();
     p.bins = j.at("bins").get<int>();
     p.specialDrop = j.at("special_drop").get<double>();
+    p.lossSep.confidenceThresholds = j.at("confidence_thresholds").get<std::vector<double>>();
+    p.lossSep.subsetConfidences = j.at("subset_confidences").get<std::vector<double>>();
+    p.lossSep.bins = p.bins;
+    p.probes = j.at("probes").get<bool>();
+    p.probeLayer = j.at("probe_layer").get<int>();
+    p.probeSampleSize = j.at("probe_sample_size").get<int64_t>();
+    p.probe.architectures = j.at("probe_architectures").get<std::vector<std::string>>();
+    p.probe.metricProbes = j.at("probe_metrics").get<std::vector<std::string>>();
+    p.probe.easyLossThreshold = j.at("probe_easy_loss_threshold").get<double>();
+    p.probe.seed = j.at("probe_seed").get<uint64_t>();
+    p.probe.maxEpochs = j.at("probe_max_epochs").get<int>();
+    p.probe.patience = j.at("probe_patience").get<int>();
+    p.metricRanks = j.at("metric_ranks").get<std::vector<int>>();
+    p.exit.signal = j.at("exit_signal").get<std::string>();
+    p.exit.layers = j.at("exit_layers").get<std::vector<int>>();
+    p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
+    p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
+    p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
     return p;
 }
 
@@ -74,6 +110,13 @@ std::vector<std::vector<T>> unstack(const std::vector<T>& flat, const std::vecto
     for (int64_t r = 0; r < expectRows; ++r)
         rows[r].assign(flat.begin() + r * expectCols, flat.begin() + (r + 1) * expectCols);
     return rows;
+}
+
+// The per-token metric arrays of a capture, by dataset name.
+std::vector<std::pair<std::string, std::vector<float> LayerMetrics::*>> metricFields() {
+    return {{"confidence", &LayerMetrics::confidence},         {"max_z", &LayerMetrics::maxLogit},
+            {"max_minus_mean", &LayerMetrics::maxMinusMean}, {"margin", &LayerMetrics::margin},
+            {"entropy", &LayerMetrics::entropy},               {"correct_logprob", &LayerMetrics::correctLogProb}};
 }
 
 }  // namespace
@@ -148,6 +191,28 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
         w.array("lowrank/timing_tokens", timingTokens);
         w.array("lowrank/full_seconds", full, {}, "s");
         w.array("lowrank/factored_seconds", factored, {}, "s");
+    }
+    for (const auto& [name, field] : metricFields()) {
+        if (c.metrics.empty()) break;
+        std::vector<float> flat;
+        for (const LayerMetrics& m : c.metrics) flat.insert(flat.end(), (m.*field).begin(), (m.*field).end());
+        w.array("metrics/" + name, flat, {L, N}, name == "correct_logprob" ? "nats; row l-1 = layer l" : "row l-1 = layer l");
+    }
+    if (!c.lowRankMetrics.empty()) {
+        std::vector<int64_t> ranks;
+        for (const LowRankMetrics& k : c.lowRankMetrics) ranks.push_back(k.rank);
+        w.array("metrics_lowrank/rank", ranks);
+        for (const auto& [name, field] : metricFields()) {
+            if (name == "correct_logprob") continue;
+            std::vector<float> flat;
+            for (const LowRankMetrics& k : c.lowRankMetrics)
+                flat.insert(flat.end(), (k.metrics.*field).begin(), (k.metrics.*field).end());
+            w.array("metrics_lowrank/" + name, flat, {static_cast<int64_t>(ranks.size()), N}, "row i = rank[i]");
+        }
+    }
+    if (run.probes) {
+        w.attribute("probes", "layer", static_cast<int64_t>(run.probes->layer));
+        w.attribute("probes", "sample_tokens", run.probes->sampleTokens);
     }
     const InspectGrid& g = c.inspect;
     if (g.positions > 0) {
@@ -250,6 +315,33 @@ LayerRun readRunFile(const std::filesystem::path& path) {
             c.lowRankTiming.push_back(
                 LowRankTiming{static_cast<int>(timingRank[i]), timingTokens[i], full[i], factored[i]});
     }
+    if (r.has("metrics/confidence")) {
+        c.metrics.assign(static_cast<size_t>(L), {});
+        for (const auto& [name, field] : metricFields()) {
+            const auto rows = unstack(r.floats("metrics/" + name, &shape), shape, L, N, "metrics/" + name, path);
+            for (int64_t l = 0; l < L; ++l) c.metrics[l].*field = rows[l];
+        }
+    }
+    if (r.has("metrics_lowrank/rank")) {
+        const auto ranks = r.ints64("metrics_lowrank/rank");
+        const int64_t R = static_cast<int64_t>(ranks.size());
+        for (int64_t rank : ranks) c.lowRankMetrics.push_back(LowRankMetrics{static_cast<int>(rank), {}});
+        for (const auto& [name, field] : metricFields()) {
+            if (name == "correct_logprob") continue;
+            const auto rows =
+                unstack(r.floats("metrics_lowrank/" + name, &shape), shape, R, N, "metrics_lowrank/" + name, path);
+            for (int64_t i = 0; i < R; ++i) c.lowRankMetrics[i].metrics.*field = rows[i];
+        }
+    }
+    std::optional<ProbeResult> probes;
+    if (r.has("tables/probes")) {
+        try {
+            probes = probeResultFromTable(r.table("tables/probes"), static_cast<int>(r.integerAttribute("probes", "layer")),
+                                          r.integerAttribute("probes", "sample_tokens"));
+        } catch (const Error& e) {
+            throw Error(path, std::string("its probe table is damaged: ") + e.what());
+        }
+    }
     if (r.has("inspect/top_ids")) {
         InspectGrid& g = c.inspect;
         g.window = static_cast<int>(r.integerAttribute("inspect", "window"));
@@ -273,7 +365,7 @@ LayerRun readRunFile(const std::filesystem::path& path) {
         for (size_t i = 0; i < text.rows(); ++i) g.tokenText[static_cast<int32_t>(ids.numbers[i])] = texts.texts[i];
     }
     try {
-        return summariseLayerRun(std::move(info), std::move(params), std::move(c));
+        return summariseLayerRun(std::move(info), std::move(params), std::move(c), std::move(probes));
     } catch (const Error& e) {
         throw Error(path, std::string("cannot rebuild the results: ") + e.what());
     }

@@ -95,6 +95,18 @@ std::filesystem::path writeCsv(const Table& table, const std::filesystem::path& 
     return path;
 }
 
+Table selectRows(const Table& table, const std::vector<size_t>& rows) {
+    Table out{table.name, table.title, {}};
+    for (const Column& c : table.columns) {
+        Column& copy = out.add(c.name, c.kind);
+        for (size_t r : rows) {
+            if (c.kind == Column::Kind::Text) copy.texts.push_back(c.texts.at(r));
+            else copy.numbers.push_back(c.numbers.at(r));
+        }
+    }
+    return out;
+}
+
 const Table* findTable(const std::vector<Table>& tables, const std::string& name) {
     for (const Table& t : tables)
         if (t.name == name) return &t;

@@ -42,6 +42,8 @@ std::string toCsv(const Table& table);
 std::string toText(const Table& table);
 // dir / (table.name + ".csv"), written atomically. Creates dir. Returns the path.
 std::filesystem::path writeCsv(const Table& table, const std::filesystem::path& dir);
+// The same table with only the given rows, in that order.
+Table selectRows(const Table& table, const std::vector<size_t>& rows);
 // Finds a table by name in a list; nullptr when absent.
 const Table* findTable(const std::vector<Table>& tables, const std::string& name);
 

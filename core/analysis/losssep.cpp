@@ -1,0 +1,312 @@
+#include "analysis/losssep.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "analysis/capture_pass.h"
+#include "common/error.h"
+#include "stats/correlation.h"
+
+namespace ls {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double mean(double sum, int64_t n) { return n > 0 ? sum / static_cast<double>(n) : kNaN; }
+
+// Mean loss of each side; easy[t] says which side token t is on.
+template <typename IsEasy>
+SplitStats split(const std::vector<float>& loss, double oracleLossDiff, IsEasy isEasy) {
+    SplitStats s;
+    double easySum = 0, hardSum = 0;
+    for (size_t t = 0; t < loss.size(); ++t) {
+        if (isEasy(t)) {
+            ++s.easy;
+            easySum += loss[t];
+        } else {
+            ++s.hard;
+            hardSum += loss[t];
+        }
+    }
+    const double n = static_cast<double>(loss.size());
+    s.easyPct = n > 0 ? 100.0 * static_cast<double>(s.easy) / n : kNaN;
+    s.hardPct = n > 0 ? 100.0 * static_cast<double>(s.hard) / n : kNaN;
+    s.easyLoss = mean(easySum, s.easy);
+    s.hardLoss = mean(hardSum, s.hard);
+    s.lossDiff = s.hardLoss - s.easyLoss;
+    s.oracleRatio = s.lossDiff / oracleLossDiff;
+    return s;
+}
+
+double medianOf(const std::vector<float>& v) { return quantile(v, 0.5); }
+
+SplitStats medianSplit(const std::vector<float>& score, const std::vector<float>& loss, bool higherIsEasier,
+                       double oracleLossDiff) {
+    return splitByThreshold(score, loss, medianOf(score), higherIsEasier, oracleLossDiff);
+}
+
+// Sample variance (ddof 1) of the losses on one side.
+double sampleVariance(const std::vector<float>& loss, const std::vector<bool>& easy, bool side) {
+    double sum = 0, sumSq = 0;
+    int64_t n = 0;
+    for (size_t t = 0; t < loss.size(); ++t) {
+        if (easy[t] != side) continue;
+        sum += loss[t];
+        ++n;
+    }
+    const double m = mean(sum, n);
+    for (size_t t = 0; t < loss.size(); ++t)
+        if (easy[t] == side) sumSq += (loss[t] - m) * (loss[t] - m);
+    return n > 1 ? sumSq / static_cast<double>(n - 1) : kNaN;
+}
+
+void addSplitColumns(Table& t) {
+    using K = Column::Kind;
+    for (const char* name : {"easy_pct", "hard_pct", "easy_loss", "hard_loss", "loss_diff", "oracle_ratio"})
+        t.add(name, K::Real);
+}
+
+void pushSplit(Table& t, const SplitStats& s) {
+    t.columns[t.columns.size() - 6].numbers.push_back(s.easyPct);
+    t.columns[t.columns.size() - 5].numbers.push_back(s.hardPct);
+    t.columns[t.columns.size() - 4].numbers.push_back(s.easyLoss);
+    t.columns[t.columns.size() - 3].numbers.push_back(s.hardLoss);
+    t.columns[t.columns.size() - 2].numbers.push_back(s.lossDiff);
+    t.columns[t.columns.size() - 1].numbers.push_back(s.oracleRatio);
+}
+
+}  // namespace
+
+const std::vector<MetricInfo>& separationMetrics() {
+    static const std::vector<MetricInfo> list = {{"correct_prob", true}, {"confidence", true},
+                                                 {"max_z", true},        {"max_minus_mean", true},
+                                                 {"margin", true},       {"entropy", false}};
+    return list;
+}
+
+bool metricHigherIsEasier(const std::string& name) {
+    for (const MetricInfo& m : separationMetrics())
+        if (name == m.name) return m.higherIsEasier;
+    throw Error("unknown metric '" + name +
+                "' (available: correct_prob, confidence, max_z, max_minus_mean, margin, entropy)");
+}
+
+std::vector<float> metricValues(const LayerMetrics& m, const std::string& name) {
+    if (name == "confidence") return m.confidence;
+    if (name == "max_z") return m.maxLogit;
+    if (name == "max_minus_mean") return m.maxMinusMean;
+    if (name == "margin") return m.margin;
+    if (name == "entropy") return m.entropy;
+    if (name == "correct_prob") {
+        std::vector<float> p(m.correctLogProb.size());
+        std::transform(m.correctLogProb.begin(), m.correctLogProb.end(), p.begin(), [](float v) { return std::exp(v); });
+        return p;
+    }
+    metricHigherIsEasier(name);  // throws for an unknown name
+    return {};
+}
+
+SplitStats splitByThreshold(const std::vector<float>& score, const std::vector<float>& loss, double threshold,
+                            bool higherIsEasier, double oracleLossDiff) {
+    if (score.size() != loss.size()) throw Error("split: score and loss have different lengths");
+    return split(loss, oracleLossDiff, [&](size_t t) {
+        return higherIsEasier ? score[t] >= threshold : score[t] <= threshold;
+    });
+}
+
+SplitStats splitAtMedian(const std::vector<float>& score, const std::vector<float>& loss, bool higherIsEasier,
+                         double oracleLossDiff) {
+    return medianSplit(score, loss, higherIsEasier, oracleLossDiff);
+}
+
+LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepParams& params,
+                                    const std::optional<ProbeResult>& probes) {
+    if (capture.metrics.empty()) throw Error("the run holds no logit-lens metrics (the capture pass did not compute them)");
+    const std::vector<float>& loss = capture.loss;
+    const int L = static_cast<int>(capture.metrics.size());
+    LossSepResult r;
+    r.numLayers = L;
+    r.params = params;
+    r.probes = probes;
+
+    // Distribution and the Oracle (easy iff loss <= median).
+    LossDistribution& d = r.distribution;
+    d.summary = summarize(loss);
+    d.histogram = histogram(loss, params.bins);
+    d.median = medianOf(loss);
+    const SplitStats oracle = splitByThreshold(loss, loss, d.median, /*higherIsEasier=*/false, 1.0);
+    const double oracleDiff = oracle.lossDiff;
+    d.oracle = splitByThreshold(loss, loss, d.median, false, oracleDiff);
+    std::vector<bool> easy(loss.size());
+    for (size_t t = 0; t < loss.size(); ++t) easy[t] = loss[t] <= d.median;
+    const double ne = static_cast<double>(d.oracle.easy), nh = static_cast<double>(d.oracle.hard);
+    const double pooled = std::sqrt(((ne - 1) * sampleVariance(loss, easy, true) + (nh - 1) * sampleVariance(loss, easy, false)) /
+                                    (ne + nh - 2));
+    d.cohensD = oracleDiff / pooled;
+
+    // Every metric at every layer (the early-exit grid); layer L is the final prediction.
+    for (int l = 1; l <= L; ++l) {
+        for (const MetricInfo& m : separationMetrics()) {
+            const std::vector<float> s = metricValues(capture.metrics[l - 1], m.name);
+            r.predictors.push_back({m.name, l, pearson(s, loss), medianSplit(s, loss, m.higherIsEasier, oracleDiff)});
+        }
+    }
+    r.predictors.push_back({"oracle", L, 1.0, d.oracle});
+    if (probes) {
+        for (const ProbeRow& p : probes->rows) {
+            if (p.task != "regression" && p.task != "classification") continue;
+            SplitStats s;
+            s.easyPct = p.easyPct;
+            s.hardPct = 100.0 - p.easyPct;
+            s.easyLoss = p.easyLoss;
+            s.hardLoss = p.hardLoss;
+            s.lossDiff = p.lossDiff;
+            s.oracleRatio = p.oracleRatio;
+            r.predictors.push_back({"probe_" + p.architecture + "_" + p.task, probes->layer,
+                                    p.task == "regression" ? p.pearson : kNaN, s});
+        }
+    }
+
+    // Threshold table at the final layer.
+    const LayerMetrics& final = capture.metrics[L - 1];
+    for (const char* method : {"correct_prob", "confidence"}) {
+        const std::vector<float> s = metricValues(final, method);
+        for (double th : params.confidenceThresholds) {
+            char rule[32];
+            std::snprintf(rule, sizeof rule, "%g", th);
+            r.thresholds.push_back({method, rule, th, splitByThreshold(s, loss, th, true, oracleDiff)});
+        }
+        r.thresholds.push_back({method, "median", medianOf(s), medianSplit(s, loss, true, oracleDiff)});
+    }
+
+    // High-confidence subsets: correlations of each metric with the loss inside the subset.
+    for (double c : params.subsetConfidences) {
+        SubsetRow row;
+        row.minConfidence = c;
+        std::vector<size_t> members;
+        for (size_t t = 0; t < loss.size(); ++t)
+            if (final.confidence[t] >= c) members.push_back(t);
+        row.tokens = static_cast<int64_t>(members.size());
+        row.pct = loss.empty() ? kNaN : 100.0 * static_cast<double>(members.size()) / static_cast<double>(loss.size());
+        double sum = 0;
+        std::vector<float> subLoss;
+        for (size_t t : members) {
+            sum += loss[t];
+            subLoss.push_back(loss[t]);
+        }
+        row.meanLoss = mean(sum, row.tokens);
+        for (const MetricInfo& m : separationMetrics()) {
+            if (std::string(m.name) == "correct_prob") continue;
+            const std::vector<float> all = metricValues(final, m.name);
+            std::vector<float> sub;
+            for (size_t t : members) sub.push_back(all[t]);
+            row.pearson.push_back(pearson(sub, subLoss));
+        }
+        r.subsets.push_back(row);
+    }
+
+    // Low-rank versions of the final-layer metrics.
+    for (const LowRankMetrics& k : capture.lowRankMetrics) {
+        for (const MetricInfo& m : separationMetrics()) {
+            if (std::string(m.name) == "correct_prob") continue;
+            const std::vector<float> approx = metricValues(k.metrics, m.name);
+            const std::vector<float> exact = metricValues(final, m.name);
+            r.lowRank.push_back({k.rank, m.name, pearson(approx, exact), pearson(approx, loss),
+                                 medianSplit(approx, loss, m.higherIsEasier, oracleDiff)});
+        }
+    }
+    return r;
+}
+
+std::vector<Table> lossSepTables(const LossSepResult& r) {
+    using K = Column::Kind;
+    std::vector<Table> out;
+    const LossDistribution& d = r.distribution;
+    Table summary{"loss_summary", "Per-token loss (nats) and the Oracle split at the median", {}};
+    const std::vector<std::pair<const char*, double>> values = {
+        {"mean", d.summary.mean},          {"std", d.summary.std},           {"min", d.summary.min},
+        {"p25", d.summary.p25},            {"p50", d.summary.p50},           {"p75", d.summary.p75},
+        {"max", d.summary.max},            {"oracle_easy_loss", d.oracle.easyLoss},
+        {"oracle_hard_loss", d.oracle.hardLoss}, {"oracle_loss_diff", d.oracle.lossDiff}, {"cohens_d", d.cohensD}};
+    summary.add("count", K::Integer).numbers.push_back(static_cast<double>(d.summary.count));
+    for (const auto& [name, v] : values) summary.add(name, K::Real).numbers.push_back(v);
+    out.push_back(summary);
+
+    Table hist{"loss_histogram", "Per-token loss histogram", {}};
+    Column& hb = hist.add("bin", K::Integer);
+    Column& hlo = hist.add("bin_lo", K::Real);
+    Column& hhi = hist.add("bin_hi", K::Real);
+    Column& hc = hist.add("count", K::Integer);
+    for (size_t b = 0; b < d.histogram.counts.size(); ++b) {
+        hb.numbers.push_back(static_cast<double>(b));
+        hlo.numbers.push_back(d.histogram.edge(static_cast<int>(b)));
+        hhi.numbers.push_back(d.histogram.edge(static_cast<int>(b + 1)));
+        hc.numbers.push_back(static_cast<double>(d.histogram.counts[b]));
+    }
+    out.push_back(hist);
+
+    Table pred{"predictors", "Easy/hard split at each predictor's median (layer L = the final prediction)", {}};
+    Column& pm = pred.add("method", K::Text);
+    Column& pl = pred.add("layer", K::Integer);
+    Column& pr = pred.add("pearson_r", K::Real);
+    addSplitColumns(pred);
+    for (const PredictorRow& p : r.predictors) {
+        pm.texts.push_back(p.method);
+        pl.numbers.push_back(p.layer);
+        pr.numbers.push_back(p.pearson);
+        pushSplit(pred, p.split);
+    }
+    out.push_back(pred);
+
+    Table th{"thresholds", "Threshold table at the final layer (easy iff score >= threshold)", {}};
+    Column& tm = th.add("method", K::Text);
+    Column& tr = th.add("rule", K::Text);
+    Column& tt = th.add("threshold", K::Real);
+    addSplitColumns(th);
+    for (const ThresholdRow& row : r.thresholds) {
+        tm.texts.push_back(row.method);
+        tr.texts.push_back(row.rule);
+        tt.numbers.push_back(row.threshold);
+        pushSplit(th, row.split);
+    }
+    out.push_back(th);
+
+    Table sub{"confidence_subsets", "High-confidence subsets: correlation of each metric with the loss inside", {}};
+    Column& sc = sub.add("min_confidence", K::Real);
+    Column& sn = sub.add("tokens", K::Integer);
+    Column& sp = sub.add("pct", K::Real);
+    Column& sl = sub.add("mean_loss", K::Real);
+    std::vector<Column*> corr;
+    for (const MetricInfo& m : separationMetrics())
+        if (std::string(m.name) != "correct_prob") corr.push_back(&sub.add(std::string("r_") + m.name, K::Real));
+    for (const SubsetRow& row : r.subsets) {
+        sc.numbers.push_back(row.minConfidence);
+        sn.numbers.push_back(static_cast<double>(row.tokens));
+        sp.numbers.push_back(row.pct);
+        sl.numbers.push_back(row.meanLoss);
+        for (size_t i = 0; i < corr.size(); ++i) corr[i]->numbers.push_back(row.pearson.at(i));
+    }
+    out.push_back(sub);
+
+    if (!r.lowRank.empty()) {
+        Table low{"lowrank_metrics", "Metrics from the rank-r head at the final layer", {}};
+        Column& lr = low.add("rank", K::Integer);
+        Column& lm = low.add("method", K::Text);
+        Column& le = low.add("corr_with_exact", K::Real);
+        Column& lp = low.add("pearson_r", K::Real);
+        addSplitColumns(low);
+        for (const LowRankMetricRow& row : r.lowRank) {
+            lr.numbers.push_back(row.rank);
+            lm.texts.push_back(row.method);
+            le.numbers.push_back(row.corrWithExact);
+            lp.numbers.push_back(row.pearson);
+            pushSplit(low, row.split);
+        }
+        out.push_back(low);
+    }
+    if (r.probes) out.push_back(probeTable(*r.probes));
+    return out;
+}
+
+}  // namespace ls
