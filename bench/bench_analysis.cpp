@@ -11,6 +11,7 @@
 #include <random>
 
 #include "analysis/capture_pass.h"
+#include "analysis/early_exit.h"
 #include "analysis/perplexity.h"
 #include "bench_support.h"
 #include "model/model.h"
@@ -27,6 +28,46 @@ double peakMiB() {
 
 }  // namespace
 
+// The early-exit simulator on synthetic scalars: 250,000 tokens x 31 layers (30 allowed exit
+// layers), the size the sliders must handle. Prints build time and per-threshold time.
+void benchExitSimulator() {
+    const int L = 31, N = 250000;
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> unit(0.f, 1.f);
+    ls::CaptureResult c;
+    c.numLayers = L;
+    c.metrics.assign(L, {});
+    c.lensTop1.assign(L + 1, std::vector<int32_t>(N));
+    for (auto& top1 : c.lensTop1)
+        for (auto& id : top1) id = static_cast<int32_t>(rng() % 8);
+    for (auto& m : c.metrics) {
+        m.confidence.resize(N);
+        m.correctLogProb.resize(N);
+        for (int t = 0; t < N; ++t) {
+            m.confidence[t] = unit(rng);
+            m.correctLogProb[t] = -5 * unit(rng);
+        }
+    }
+    c.loss.resize(N);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<int> layers;
+    for (int l = 1; l < L; ++l) layers.push_back(l);
+    const ls::ExitSimulator sim(c, "confidence", layers);
+    std::printf("exit simulator     build %.2f s for %d tokens x %d allowed layers\n", seconds(t0), N, L - 1);
+    const std::vector<double> thresholds = sim.defaultThresholds(200);
+    t0 = std::chrono::steady_clock::now();
+    double sink = 0;
+    for (double th : thresholds) sink += sim.evaluate(th).meanLayers;
+    std::printf("one threshold      %.3f ms per evaluation (mean of %zu)\n", 1e3 * seconds(t0) / thresholds.size(),
+                thresholds.size());
+    t0 = std::chrono::steady_clock::now();
+    const int perLayerRuns = 20;
+    for (int i = 0; i < perLayerRuns; ++i) sink += sim.evaluate(std::vector<double>(L - 1, thresholds[10 * i])).meanLayers;
+    std::printf("per-layer          %.3f ms per evaluation (one threshold per layer, token scan; mean of %d)\n",
+                1e3 * seconds(t0) / perLayerRuns, perLayerRuns);
+    if (sink < 0) std::printf("%f\n", sink);
+}
+
 int main(int argc, char** argv) {
     int64_t windows = 2, seqLen = 1024;
     fs::path keepDir;
@@ -37,6 +78,7 @@ int main(int argc, char** argv) {
     }
     const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
     std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    benchExitSimulator();
     const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
     if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
     const ls::Model model = ls::Model::load(dir);
@@ -77,6 +119,12 @@ int main(int argc, char** argv) {
     const double tAll = capture("+ low-rank (8 r)", all);
     std::printf("logit lens share   %.0f%% of cossim + lens (%.2f s for %lld extra head projections per token)\n",
                 100.0 * (tLens - tCossim) / tLens, tLens - tCossim, static_cast<long long>(layers));
+    ls::CaptureRequest lossSep;
+    lossSep.lens = true;
+    lossSep.metrics = true;
+    lossSep.probeLayer = static_cast<int>(layers);
+    lossSep.probeSampleSize = 65536;
+    capture("losssep pass", lossSep);
     std::printf("low-rank share     %.0f%% of all three (SVD of the %lldx%lld head in float64, %zu ranks x 2 "
                 "layers, timing)\n",
                 100.0 * (tAll - tLens) / tAll, static_cast<long long>(vocab), static_cast<long long>(dim),

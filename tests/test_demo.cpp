@@ -10,6 +10,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
 #include "data/dataset.h"
+#include "stats/summary.h"
 #include "data/demo_corpus.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -131,6 +132,51 @@ private slots:
         QVERIFY2(determined < random - 1.0, "determined words should settle at least a block earlier");
         QVERIFY(share1(ls::DemoLabel::Determined) > 0.3);
         QVERIFY(share1(ls::DemoLabel::Random) < 0.05);
+    }
+
+    // Easy and hard tokens are known here: the Oracle split (loss at the median) and the
+    // confidence predictors put determined words on the easy side and random words on the
+    // hard side at the final layer; through the lens at the last-but-one layer they already do
+    // clearly better than chance (57% of the scored tokens are determined words).
+    void lossSeparationFindsTheKnownEasyTokens() {
+        const ls::Model model = ls::Model::load(kDemo / "model");
+        const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(kDemo / "model");
+        const ls::Dataset data = ls::loadDataset(kDemo / "eval.txt", &tokenizer, model.config().vocabSize);
+        const std::vector<int32_t> labels = ls::readNpyTokenIds(kDemo / "eval_labels.npy");
+        ls::LayerRunParams params;
+        params.analyses = {"losssep"};
+        params.probes = false;
+        params.windows.seqLen = model.config().maxPositions;
+        ls::Progress progress;
+        const ls::LayerRun run = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
+        QVERIFY(run.lossSep);
+        const int L = run.lossSep->numLayers;
+        auto check = [&](const std::string& method, int layer, const std::vector<float>& score, bool higherIsEasier,
+                         double minEasyDetermined, double minRandomHard) {
+            const double median = ls::quantile(score, 0.5);
+            int64_t easy = 0, easyDetermined = 0, random = 0, randomHard = 0;
+            for (size_t t = 0; t < score.size(); ++t) {
+                const bool isEasy = higherIsEasier ? score[t] >= median : score[t] <= median;
+                const auto label = static_cast<ls::DemoLabel>(labels[static_cast<size_t>(run.capture.targetIndex[t])]);
+                easy += isEasy;
+                easyDetermined += isEasy && label == ls::DemoLabel::Determined;
+                random += label == ls::DemoLabel::Random;
+                randomHard += !isEasy && label == ls::DemoLabel::Random;
+            }
+            qInfo("%s at layer %d: %.1f%% of easy tokens are determined words, %.1f%% of random words are hard",
+                  method.c_str(), layer, 100.0 * easyDetermined / easy, 100.0 * randomHard / random);
+            QVERIFY2(easyDetermined > minEasyDetermined * easy, method.c_str());
+            QVERIFY2(randomHard > minRandomHard * random, method.c_str());
+        };
+        check("oracle", L, run.capture.loss, false, 0.95, 0.99);
+        for (const char* metric : {"confidence", "max_minus_mean", "entropy"}) {
+            const bool higher = ls::metricHigherIsEasier(metric);
+            check(metric, L, ls::metricValues(run.capture.metrics[L - 1], metric), higher, 0.95, 0.99);
+            check(metric, L - 1, ls::metricValues(run.capture.metrics[L - 2], metric), higher, 0.65, 0.7);
+        }
+        // The table's Oracle ratio of confidence at the final layer is that of a near-perfect split.
+        for (const auto& p : run.lossSep->predictors)
+            if (p.method == "confidence" && p.layer == L) QVERIFY(p.split.oracleRatio > 0.95);
     }
 };
 

@@ -1,6 +1,7 @@
 #include "analysis/layer_run.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -91,6 +92,11 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
                 throw Error("--signal correct_prob needs the answer, which an exit policy does not have");
             metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
         }
+        for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
+            for (double th : *list)
+                if (!std::isfinite(th)) throw Error("--thresholds: every threshold must be a finite number");
+        if (!std::isnan(p.exit.threshold) && !std::isfinite(p.exit.threshold))
+            throw Error("--threshold must be a finite number");
         if (!p.exit.layerThresholds.empty()) {
             const size_t allowed = p.exit.layers.empty() ? size_t(L - 1) : p.exit.layers.size();
             if (p.exit.layerThresholds.size() != allowed)

@@ -2,6 +2,7 @@
 // LibTorch on the CPU; the tensors stay in this file.
 #include "analysis/probes.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -37,6 +38,20 @@ torch::nn::Sequential makeNet(const std::string& arch, int64_t in) {
         return torch::nn::Sequential(Linear(in, 128), ReLU(), Linear(128, 128), ReLU(), Linear(128, 1));
     if (arch == "mlp2_256") return torch::nn::Sequential(Linear(in, 256), ReLU(), Linear(256, 1));
     throw Error("probes: unknown architecture '" + arch + "'");
+}
+
+// PyTorch's default nn.Linear initialisation (weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)))
+// drawn from a generator of our own: the same weights for the same seed, without touching the
+// global generator (torch::manual_seed) that other threads may be using.
+void initialise(torch::nn::Sequential& net, uint64_t seed) {
+    torch::NoGradGuard noGrad;
+    at::Generator generator = at::detail::createCPUGenerator(seed);
+    for (auto& module : net->modules(/*include_self=*/false))
+        if (auto* linear = module->as<torch::nn::Linear>()) {
+            const double bound = 1.0 / std::sqrt(static_cast<double>(linear->options.in_features()));
+            linear->weight.uniform_(-bound, bound, generator);
+            linear->bias.uniform_(-bound, bound, generator);
+        }
 }
 
 // splitmix64: turns (seed, probe name) into independent, well-mixed seeds, so a probe's numbers
@@ -397,8 +412,8 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
             const std::string label = arch + " " + task;
             progress.setStage("Training probe " + label);
             const uint64_t seed = probeSeed(p.seed, label);
-            torch::manual_seed(seed);
             torch::nn::Sequential net = makeNet(arch, D);
+            initialise(net, seed);
             const Standardiser z(gather(target, parts.train));
             ProbeRow row = newRow(arch, task);
             row.epochs = train(net, z.apply(gather(target, parts.train)), z.apply(gather(target, parts.val)), false,
@@ -433,8 +448,8 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
                 const std::string label = arch + " classification";
                 progress.setStage("Training probe " + label);
                 const uint64_t seed = probeSeed(p.seed, label);
-                torch::manual_seed(seed);
                 torch::nn::Sequential net = makeNet(arch, D);
+                initialise(net, seed);
                 ProbeRow row = newRow(arch, "classification");
                 row.epochs = train(net, yTrain, yVal, true, label, seed, ctx);
                 const std::vector<float> logits = predict(net, parts.xTest);

@@ -15,8 +15,10 @@
 //   order = 0..M-1, shuffled by Fisher-Yates with std::mt19937_64 rng(seed):
 //     for i = M down to 2: swap(order[i - 1], order[rng() % i]);
 //   training = order[0, nTrain), validation = order[nTrain, nTrain + nVal), test = the rest.
-// Each probe seeds torch (torch::manual_seed, the global generator) and its minibatch shuffle
-// from (seed, "<architecture> <task>"), so its numbers do not depend on which other probes run.
+// Each probe draws its initial weights (PyTorch's default nn.Linear distribution) from a
+// generator of its own and shuffles its minibatches with std::mt19937_64, both seeded from
+// (seed, "<architecture> <task>"): its numbers do not depend on which other probes run, and
+// torch's global generator is left alone. Same inputs and thread count, same numbers.
 // Regression and metric targets are standardised with the training part's mean and std
 // (population, ddof 0); predictions are mapped back before mse / pearson / r2 (original units).
 // Rows: regression for every architecture, then classification for every architecture, then
