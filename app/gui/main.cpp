@@ -1,10 +1,15 @@
 // layerscope: the desktop app. Command-line options make it scriptable (tests, the user
 // guide's screenshots):
 //   layerscope --model DIR --data FILE --run --screenshot shot.png
+//   layerscope --analyses cossim,saturation,lowrank,inspect --tab cossim --screenshot shot.png
+//   layerscope --analyses losssep,exit --tab exit --screenshot shot.png
+//   layerscope --open-run run.h5 --tab inspect
 #include <QApplication>
 #include <QCommandLineParser>
 #include <iostream>
 
+#include "analysis/layer_run.h"
+#include "common/error.h"
 #include "default_inputs.h"
 #include "main_window.h"
 #include "model/model.h"
@@ -47,6 +52,12 @@ int main(int argc, char** argv) {
         {"stride", "Step between window starts (default: seq-len).", "S"},
         {"max-tokens", "Evaluate only the first T tokens (default: all).", "T"},
         {"run", "Evaluate perplexity once the model and data are loaded."},
+        {"analyses", "Run these layer analyses once the model and data are loaded (after --run): a "
+                     "comma-separated list of cossim, saturation, lowrank, inspect, losssep, exit.", "LIST"},
+        {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
+                     "--out). Without --model the demo is not loaded.", "FILE"},
+        {"tab", "The tab to show at the end: preview, loss, cossim, saturation, lowrank, inspect, losssep, "
+                "exit.", "NAME"},
         {"screenshot", "After the run (or once loaded) save the window to FILE and quit; "
                        "exit code 1 if anything failed.", "FILE"},
         {"quit-after-run", "Quit once the run (or loading) is done; exit code 1 if it failed."},
@@ -63,9 +74,28 @@ int main(int argc, char** argv) {
     params.maxTokens = maxTokens;
 
     StartupOptions options;
+    if (parser.isSet("analyses")) {
+        try {
+            for (const std::string& name : ls::parseAnalysisList(parser.value("analyses").toStdString()))
+                options.analyses << QString::fromStdString(name);
+        } catch (const ls::Error& e) {
+            std::cerr << "layerscope: --analyses: " << e.what() << std::endl;
+            return 2;
+        }
+    }
+    options.openRun = parser.value("open-run");
+    options.tab = parser.value("tab");
+    if (!options.tab.isEmpty() && !MainWindow::tabNames().contains(options.tab, Qt::CaseInsensitive)) {
+        std::cerr << "layerscope: --tab " << options.tab.toStdString() << " is not one of "
+                  << MainWindow::tabNames().join(", ").toStdString() << std::endl;
+        return 2;
+    }
     options.modelDir = parser.value("model");
     options.dataPath = parser.value("data");
-    if (!parser.isSet("model")) {  // open on the demo; its corpus only goes with its model
+    // Open on the demo (its corpus only goes with its model), unless only a run file is
+    // to be opened: a run file needs neither model nor data.
+    const bool runFileOnly = parser.isSet("open-run") && !parser.isSet("analyses") && !parser.isSet("run");
+    if (!parser.isSet("model") && !runFileOnly) {
         const DefaultInputs demo = resolveDefaultInputs();
         options.modelDir = demo.modelDir;
         if (!parser.isSet("data"))

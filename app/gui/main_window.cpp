@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
@@ -21,11 +22,15 @@
 #include <filesystem>
 #include <iostream>
 
+#include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
+#include "analysis_panel.h"
 #include "common/error.h"
 #include "dataset_panel.h"
 #include "dataset_preview.h"
 #include "default_inputs.h"
+#include "io/run_file.h"
+#include "layer_results.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model_summary_view.h"
@@ -64,6 +69,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->setDocumentMode(true);
     tabs_->addTab(preview_, tr("Dataset preview"));
     tabs_->addTab(histogram_, tr("Per-token loss"));
+    layerResults_ = new LayerResults(tabs_, this);
     hint_ = new QLabel(this);
     hint_->setAlignment(Qt::AlignCenter);
     hint_->setWordWrap(true);
@@ -74,11 +80,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setCentralWidget(central_);
 
     summary_ = new ls::widgets::ModelSummaryView(this);
-    auto* dock = new QDockWidget(tr("Summary"), this);
-    dock->setObjectName("summaryDock");
-    dock->setWidget(summary_);
-    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-    addDockWidget(Qt::LeftDockWidgetArea, dock);
+    summaryDock_ = new QDockWidget(tr("Summary"), this);
+    summaryDock_->setObjectName("summaryDock");
+    summaryDock_->setWidget(summary_);
+    summaryDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
 
     datasetPanel_ = new DatasetPanel(this);
     auto* datasetScroll = new QScrollArea(this);
@@ -88,18 +93,37 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     datasetScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     datasetScroll->setMinimumWidth(datasetPanel_->minimumSizeHint().width() +
                                    datasetScroll->verticalScrollBar()->sizeHint().width());
-    auto* datasetDock = new QDockWidget(tr("Dataset"), this);
-    datasetDock->setObjectName("datasetDock");
-    datasetDock->setWidget(datasetScroll);
-    datasetDock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-    addDockWidget(Qt::RightDockWidgetArea, datasetDock);
-    resizeDocks({dock, datasetDock}, {330, 360}, Qt::Horizontal);
+    datasetDock_ = new QDockWidget(tr("Dataset"), this);
+    datasetDock_->setObjectName("datasetDock");
+    datasetDock_->setWidget(datasetScroll);
+    datasetDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+
+    analysisPanel_ = new AnalysisPanel(this);
+    auto* analysisScroll = new QScrollArea(this);
+    analysisScroll->setWidget(analysisPanel_);
+    analysisScroll->setWidgetResizable(true);
+    analysisScroll->setFrameShape(QFrame::NoFrame);
+    analysisScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    analysisDock_ = new QDockWidget(tr("Layer analyses"), this);
+    analysisDock_->setObjectName("analysisDock");
+    analysisDock_->setWidget(analysisScroll);
+    analysisDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    // One column of tabbed docks on the right leaves the analysis views the width their
+    // charts and tables need; any dock can be dragged out to see two at once.
+    addDockWidget(Qt::RightDockWidgetArea, summaryDock_);
+    tabifyDockWidget(summaryDock_, datasetDock_);
+    tabifyDockWidget(datasetDock_, analysisDock_);
+    datasetDock_->raise();
+    connect(analysisPanel_, &AnalysisPanel::runRequested, this, [this] { runLayerAnalyses(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
     connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
         if (dataset_)
             openDataset(fromPath(dataset_->path));
     });
-    connect(datasetPanel_, &DatasetPanel::windowsChanged, this, &MainWindow::updatePreview);
+    connect(datasetPanel_, &DatasetPanel::windowsChanged, this, [this] {
+        updatePreview();
+        analysisPanel_->setWindowCount(int64_t(datasetPanel_->windows().size()));
+    });
 
     taskBar_ = new ls::widgets::TaskProgressBar(this);
     taskBar_->setMinimumWidth(520);
@@ -113,6 +137,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     updateHint();
     updateActions();
     resize(1440, 900);
+    resizeDocks({datasetDock_}, {380}, Qt::Horizontal);
 }
 
 MainWindow::~MainWindow() {
@@ -158,6 +183,27 @@ void MainWindow::createActions() {
                                                 [this, suffix] { exportHistogram(suffix); });
     }
     file->addSeparator();
+    openRunAction_ = file->addAction(tr("Open &Run…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open Run"), runDirectory(),
+                                                          tr("LayerScope runs (*.h5 *.hdf5);;All files (*)"));
+        if (!path.isEmpty())
+            openRunFile(path);
+    });
+    openRunAction_->setShortcut(Qt::CTRL | Qt::SHIFT | Qt::Key_O);
+    openRunAction_->setToolTip(tr("Open a run file of layer analyses (no model or dataset needed)"));
+    saveRunAction_ = file->addAction(tr("&Save Run As…"), this, [this] {
+        QString path = QFileDialog::getSaveFileName(
+            this, tr("Save Run As"), QDir(runDirectory()).filePath(layerResults_->suggestedFileName()),
+            tr("LayerScope runs (*.h5)"));
+        if (path.isEmpty())
+            return;
+        if (QFileInfo(path).suffix().isEmpty())
+            path += QStringLiteral(".h5");
+        saveRunFile(path);
+    });
+    saveRunAction_->setShortcut(QKeySequence::SaveAs);
+    saveRunAction_->setToolTip(tr("Save the layer analyses' run as an HDF5 file (readable with h5py)"));
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
@@ -165,6 +211,10 @@ void MainWindow::createActions() {
     evaluateAction_ = analysis->addAction(tr("&Evaluate Perplexity"), this, [this] { evaluate(); });
     evaluateAction_->setShortcut(Qt::CTRL | Qt::Key_R);
     evaluateAction_->setToolTip(tr("Perplexity and per-token loss of the model on the dataset (Ctrl+R)"));
+    layerAnalysesAction_ = analysis->addAction(tr("&Layer Analyses"), this, [this] { runLayerAnalyses(); });
+    layerAnalysesAction_->setShortcut(Qt::CTRL | Qt::Key_L);
+    layerAnalysesAction_->setToolTip(tr("Cos-sim, saturation, low-rank head and token inspector with the "
+                                        "Layer analyses panel's parameters (Ctrl+L)"));
     analysis->addSeparator();
     trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
     trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
@@ -187,6 +237,7 @@ void MainWindow::createToolBar() {
     bar->addAction(openDatasetAction_);
     bar->addSeparator();
     bar->addAction(evaluateAction_);
+    bar->addAction(layerAnalysesAction_);
     bar->addAction(trainAction_);
 }
 
@@ -262,6 +313,7 @@ void MainWindow::openModel(const QString& dir, Then then) {
             const int context = model_->config().maxPositions;
             const int seqLenBefore = datasetPanel_->windowParams().seqLen;
             datasetPanel_->setContextLimit(context);
+            analysisPanel_->setModelConfig(model_->config());
             if (datasetPanel_->windowParams().seqLen < seqLenBefore)
                 notes << tr("seq len lowered to the model's context (%1)").arg(context);
             if (!tokenizer_)
@@ -365,6 +417,160 @@ void MainWindow::showResult(const ls::PerplexityResult& result) {
                                  .arg(result.tokensPerSecond, 0, 'f', 0));
 }
 
+// ---- layer analyses and run files ------------------------------------------------------
+
+void MainWindow::runLayerAnalyses(Then then) {
+    const QString what = tr("Layer analyses");
+    QString problem;
+    if (!model_)
+        problem = tr("open a model folder first (File > Open Model Folder…)");
+    else if (!dataset_)
+        problem = tr("open a dataset first (File > Open Dataset…)");
+    else if (!datasetPanel_->windowError().isEmpty())
+        problem = tr("the Dataset panel's window options: %1").arg(datasetPanel_->windowError());
+    else if (!analysisPanel_->problemText().isEmpty())
+        problem = analysisPanel_->problemText();
+    else if (runner_->isBusy())
+        problem = tr("another task is running; try again when it is done");
+    if (!problem.isEmpty()) {
+        reportError(what, problem);
+        if (then) then(false);
+        return;
+    }
+    ls::LayerRunParams params = analysisPanel_->params();
+    params.windows = windowParams();
+    params.dataset = datasetOptions_;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto tokenizer = tokenizer_;  // token texts for the inspector; may be null
+    auto run = std::make_shared<ls::LayerRun>();
+    analysisDock_->raise();  // the parameters next to the progress and then the results
+    statusBar()->showMessage(tr("Running the layer analyses…"));
+    // Live probe training: epochs come from the worker; a queued call hands them to the GUI
+    // thread (the runner waits for the worker before this window and its children go).
+    std::function<void(const ls::ProbeEpoch&)> onProbeEpoch;
+    if (params.wants("losssep") && params.probes) {
+        const ls::ProbeParams& pp = params.probe;
+        layerResults_->beginProbeTraining(int(pp.architectures.size()) * (int(pp.regression) + int(pp.classification)) +
+                                          int(pp.metricProbes.size()));
+        LayerResults* results = layerResults_;
+        onProbeEpoch = [results](const ls::ProbeEpoch& epoch) {
+            QMetaObject::invokeMethod(results, [results, epoch] { results->addProbeEpoch(epoch); }, Qt::QueuedConnection);
+        };
+    }
+    runner_->start(
+        what,
+        [model, dataset, tokenizer, params, run, onProbeEpoch](ls::Progress& progress) {
+            *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, onProbeEpoch);
+        },
+        [this, run, what, then](const TaskOutcome& outcome) {
+            layerResults_->endProbeTraining();
+            if (!handleOutcome(what, outcome)) {  // the previous results stay
+                if (then) then(false);
+                return;
+            }
+            showLayerRun(run, {});
+            statusBar()->showMessage(tr("Layer analyses: %1 tokens in %2 windows, %3 s")
+                                         .arg(number(run->capture.tokens()), number(run->capture.windows))
+                                         .arg(run->capture.seconds, 0, 'f', 1));
+            if (then) then(true);
+        });
+}
+
+void MainWindow::openRunFile(const QString& path, Then then) {
+    const QString what = tr("Opening the run");
+    if (runner_->isBusy()) {
+        reportError(what, tr("another task is running; try again when it is done"));
+        if (then) then(false);
+        return;
+    }
+    auto run = std::make_shared<ls::LayerRun>();
+    const std::filesystem::path file = toPath(path);
+    statusBar()->showMessage(tr("Reading %1…").arg(path));
+    runner_->start(
+        tr("Opening run"),
+        [run, file](ls::Progress& progress) {
+            progress.setStage("Reading the run file");
+            *run = ls::readRunFile(file);
+            progress.setFraction(1.0);
+        },
+        [this, run, path, what, then](const TaskOutcome& outcome) {
+            if (!handleOutcome(what, outcome)) {
+                if (then) then(false);
+                return;
+            }
+            showLayerRun(run, path);
+            summaryDock_->raise();  // what the run is: model, data, parameters
+            statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
+                                         .arg(path, number(run->capture.tokens()),
+                                              run->info.complete ? tr("complete") : tr("partial run")));
+            if (then) then(true);
+        });
+}
+
+void MainWindow::saveRunFile(const QString& path, Then then) {
+    const QString what = tr("Saving the run");
+    const std::shared_ptr<const ls::LayerRun> run = layerResults_->run();
+    QString problem;
+    if (!run)
+        problem = tr("there is no run to save: run the layer analyses first (Analysis > Layer Analyses)");
+    else if (runner_->isBusy())
+        problem = tr("another task is running; try again when it is done");
+    if (!problem.isEmpty()) {
+        reportError(what, problem);
+        if (then) then(false);
+        return;
+    }
+    const std::filesystem::path file = toPath(path);
+    statusBar()->showMessage(tr("Writing %1…").arg(path));
+    runner_->start(
+        tr("Saving run"),
+        [run, file](ls::Progress& progress) {
+            progress.setStage("Writing the run file");
+            ls::writeRunFile(file, *run);  // atomic: a temporary file, then rename
+            progress.setFraction(1.0);
+        },
+        [this, run, path, what, then](const TaskOutcome& outcome) {
+            if (!handleOutcome(what, outcome)) {
+                if (then) then(false);
+                return;
+            }
+            if (layerResults_->run() == run)
+                layerResults_->setSource(path);
+            updateSummary();
+            statusBar()->showMessage(tr("Saved %1").arg(path));
+            if (then) then(true);
+        });
+}
+
+void MainWindow::showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source) {
+    layerResults_->show(std::move(run), source);
+    central_->setCurrentWidget(tabs_);
+    updateSummary();
+    updateActions();
+}
+
+QString MainWindow::runDirectory() const {
+    const QString source = layerResults_->source();
+    return source.isEmpty() ? QDir::currentPath() : QFileInfo(source).absolutePath();
+}
+
+QStringList MainWindow::tabNames() { return QStringList{"preview", "loss"} + LayerResults::tabNames(); }
+
+bool MainWindow::selectTab(const QString& name) {
+    QWidget* view = nullptr;
+    if (name.compare("preview", Qt::CaseInsensitive) == 0)
+        view = preview_;
+    else if (name.compare("loss", Qt::CaseInsensitive) == 0)
+        view = histogram_;
+    else
+        return layerResults_->selectTab(name);
+    if (tabs_->indexOf(view) < 0)
+        return false;
+    tabs_->setCurrentWidget(view);
+    return true;
+}
+
 // ---- views -----------------------------------------------------------------------------
 
 void MainWindow::updateSummary() {
@@ -400,6 +606,8 @@ void MainWindow::updateSummary() {
              {tr("Perplexity"), QString::number(r.ppl, 'f', 3)},
              {tr("Time"), tr("%1 s (%2 tokens/s)").arg(r.seconds, 0, 'f', 2).arg(r.tokensPerSecond, 0, 'f', 0)}}};
     }
+    if (layerResults_->run())
+        sections << layerResults_->summarySection();
     summary_->setSections(sections);
 }
 
@@ -415,7 +623,7 @@ void MainWindow::updatePreview() {
 }
 
 void MainWindow::updateHint() {
-    if (dataset_) {
+    if (dataset_ || layerResults_->run()) {
         central_->setCurrentWidget(tabs_);
         return;
     }
@@ -424,11 +632,14 @@ void MainWindow::updateHint() {
                           "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
                           "<b>File › Open Model Folder…</b>,<br>then a dataset (text, WikiText, Alpaca "
                           "JSON or token ids) with <b>File › Open Dataset…</b>, and press <b>Evaluate</b>.</p>"
+                          "<p>Looking inside the layers: <b>Analysis › Layer Analyses</b> (Ctrl+L) runs cos-sim, "
+                          "saturation, the low-rank head and the token inspector; <b>File › Open Run…</b> shows a "
+                          "saved run without its model.</p>"
                           "<p>No model yet? <b>Analysis › Train Small Model…</b> makes one from a text file.</p>"
                           "<p>From a terminal: <tt>layerscope --model DIR --data FILE --run</tt></p>"));
     else
         hint_->setText(tr("<h2>Model loaded</h2><p>Open a dataset with <b>File › Open Dataset…</b>, "
-                          "then press <b>Evaluate</b>.</p>"));
+                          "then press <b>Evaluate</b> or <b>Layer Analyses</b>.</p>"));
     central_->setCurrentWidget(hint_);
 }
 
@@ -437,6 +648,10 @@ void MainWindow::updateActions() {
     openModelAction_->setEnabled(idle);
     openDatasetAction_->setEnabled(idle);
     evaluateAction_->setEnabled(idle && model_ && dataset_);
+    layerAnalysesAction_->setEnabled(idle && model_ && dataset_);
+    analysisPanel_->setRunAvailable(idle && model_ && dataset_);
+    openRunAction_->setEnabled(idle);
+    saveRunAction_->setEnabled(idle && layerResults_->run());
     for (QAction* action : exportActions_)
         action->setEnabled(idle && histogram_->hasData());
     datasetPanel_->setEnabled(idle);  // its changes re-read or re-window the data
@@ -487,11 +702,28 @@ void MainWindow::startWith(const StartupOptions& options) {
     startup_ = options;
     // The steps run one after another; any failure ends the chain.
     const Then finish = [this](bool ok) { finishStartup(ok); };
-    const Then run = [this, finish](bool ok) {
-        if (ok && startup_.run)
-            evaluate(finish);
+    const Then openRun = [this, finish](bool ok) {
+        if (ok && !startup_.openRun.isEmpty())
+            openRunFile(startup_.openRun, finish);
         else
             finish(ok);
+    };
+    const Then analyses = [this, openRun](bool ok) {
+        if (ok && !startup_.analyses.isEmpty()) {
+            std::vector<std::string> names;
+            for (const QString& name : startup_.analyses)
+                names.push_back(name.toStdString());
+            analysisPanel_->setAnalyses(names);
+            runLayerAnalyses(openRun);
+        } else {
+            openRun(ok);
+        }
+    };
+    const Then run = [this, analyses](bool ok) {
+        if (ok && startup_.run)
+            evaluate(analyses);
+        else
+            analyses(ok);
     };
     const Then data = [this, run](bool ok) {
         if (ok && !startup_.dataPath.isEmpty())
@@ -506,6 +738,11 @@ void MainWindow::startWith(const StartupOptions& options) {
 }
 
 void MainWindow::finishStartup(bool ok) {
+    if (ok && !startup_.tab.isEmpty() && !selectTab(startup_.tab)) {
+        ok = false;
+        lastError_ = tr("--tab %1: no such tab is shown (tabs now: %2)")
+                         .arg(startup_.tab, (QStringList{"preview", "loss"} + layerResults_->shownTabs()).join(", "));
+    }
     if (!ok && startup_.batch())
         std::cerr << "layerscope: " << lastError_.toStdString() << std::endl;
     if (!startup_.screenshot.isEmpty()) {

@@ -2,9 +2,13 @@
 // The LayerScope main window: open a model folder and a dataset (read and windowed as the
 // Dataset panel says, its first windows shown token by token), evaluate perplexity in a
 // worker, show the per-token loss histogram and export it; train small models.
+// Layer analyses (cos-sim, saturation, low-rank head, token inspector) run from the
+// "Layer analyses" panel into result tabs (layer_results.h); runs are saved to and opened
+// from HDF5 run files.
 // Every analysis follows the same path: core function -> TaskRunner -> view -> export.
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 #include <functional>
 #include <memory>
 
@@ -14,6 +18,7 @@
 namespace ls {
 class Model;
 class Tokenizer;
+struct LayerRun;
 struct PerplexityResult;
 namespace widgets {
 class LossHistogramView;
@@ -23,8 +28,11 @@ class TokenPreviewView;
 }  // namespace widgets
 }  // namespace ls
 
+class AnalysisPanel;
 class DatasetPanel;
+class LayerResults;
 class QAction;
+class QDockWidget;
 class QLabel;
 class QStackedWidget;
 class QTabWidget;
@@ -37,6 +45,9 @@ struct StartupOptions {
     QString modelDir;
     QString dataPath;
     bool run = false;          // evaluate once model and data are loaded
+    QStringList analyses;      // layer analyses to run once model and data are loaded
+    QString openRun;           // a run file to open (after the analyses, if both)
+    QString tab;               // the tab to show at the end (MainWindow::tabNames())
     QString screenshot;        // save window()->grab() here, then quit
     bool quitAfterRun = false;
     // Unattended: no message boxes, errors to stderr, exit code tells the result.
@@ -46,6 +57,9 @@ struct StartupOptions {
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    // Continuation after a step: ok == false if it failed or was canceled.
+    using Then = std::function<void(bool ok)>;
+
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -54,6 +68,27 @@ public:
     DatasetPanel* datasetPanel() const { return datasetPanel_; }
     ls::widgets::TokenPreviewView* preview() const { return preview_; }
     ls::widgets::LossHistogramView* histogram() const { return histogram_; }
+    ls::widgets::ModelSummaryView* summaryView() const { return summary_; }
+    AnalysisPanel* analysisPanel() const { return analysisPanel_; }
+    LayerResults* layerResults() const { return layerResults_; }
+    QTabWidget* tabs() const { return tabs_; }
+    TaskRunner* runner() const { return runner_; }
+    QAction* layerAnalysesAction() const { return layerAnalysesAction_; }
+    // The last failure or cancel, as reported in the status bar (and on stderr in batch mode).
+    QString lastError() const { return lastError_; }
+
+    // Layer analyses with the Analysis panel's parameters over the Dataset panel's windows
+    // (Analysis > Layer Analyses, Ctrl+L). Bad parameters are reported and start nothing; a
+    // canceled or failed run leaves the previous results in place.
+    void runLayerAnalyses(Then then = {});
+    // File > Open Run… / Save Run As… without the file dialogs.
+    void openRunFile(const QString& path, Then then = {});
+    void saveRunFile(const QString& path, Then then = {});
+
+    // Names of the tabs for --tab: preview, loss, then LayerResults::tabNames().
+    static QStringList tabNames();
+    // Makes that tab current; false if unknown or not shown.
+    bool selectTab(const QString& name);
     // Opens (creating once) the training dialog, filled from the current model and data.
     TrainDialog* showTrainDialog();
 
@@ -64,9 +99,6 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
-    // Continuation after a step: ok == false if it failed or was canceled.
-    using Then = std::function<void(bool ok)>;
-
     void createActions();
     void createToolBar();
     void openModel(const QString& dir, Then then = {});
@@ -81,6 +113,8 @@ private:
     bool handleOutcome(const QString& what, const TaskOutcome& outcome);
     void reportError(const QString& what, const QString& message);
     void showResult(const ls::PerplexityResult& result);
+    void showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source);
+    QString runDirectory() const;  // where the run file dialogs start
     void updateSummary();
     void updatePreview();
     void updateActions();
@@ -105,6 +139,11 @@ private:
     ls::widgets::ModelSummaryView* summary_ = nullptr;
     ls::widgets::TaskProgressBar* taskBar_ = nullptr;
     DatasetPanel* datasetPanel_ = nullptr;
+    AnalysisPanel* analysisPanel_ = nullptr;
+    QDockWidget* summaryDock_ = nullptr;
+    QDockWidget* datasetDock_ = nullptr;
+    QDockWidget* analysisDock_ = nullptr;
+    LayerResults* layerResults_ = nullptr;
     TrainDialog* trainDialog_ = nullptr;
     TaskRunner* runner_ = nullptr;
     QStackedWidget* central_ = nullptr;  // the hint, or the tabs once there is something to show
@@ -115,5 +154,8 @@ private:
     QAction* openDatasetAction_ = nullptr;
     QAction* evaluateAction_ = nullptr;
     QAction* trainAction_ = nullptr;
+    QAction* layerAnalysesAction_ = nullptr;
+    QAction* openRunAction_ = nullptr;
+    QAction* saveRunAction_ = nullptr;
     QList<QAction*> exportActions_;
 };

@@ -41,11 +41,6 @@ SplitStats split(const std::vector<float>& loss, double oracleLossDiff, IsEasy i
 
 double medianOf(const std::vector<float>& v) { return quantile(v, 0.5); }
 
-SplitStats medianSplit(const std::vector<float>& score, const std::vector<float>& loss, bool higherIsEasier,
-                       double oracleLossDiff) {
-    return splitByThreshold(score, loss, medianOf(score), higherIsEasier, oracleLossDiff);
-}
-
 // Sample variance (ddof 1) of the losses on one side.
 double sampleVariance(const std::vector<float>& loss, const std::vector<bool>& easy, bool side) {
     double sum = 0, sumSq = 0;
@@ -117,7 +112,7 @@ SplitStats splitByThreshold(const std::vector<float>& score, const std::vector<f
 
 SplitStats splitAtMedian(const std::vector<float>& score, const std::vector<float>& loss, bool higherIsEasier,
                          double oracleLossDiff) {
-    return medianSplit(score, loss, higherIsEasier, oracleLossDiff);
+    return splitByThreshold(score, loss, medianOf(score), higherIsEasier, oracleLossDiff);
 }
 
 LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepParams& params,
@@ -135,9 +130,9 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
     d.summary = summarize(loss);
     d.histogram = histogram(loss, params.bins);
     d.median = medianOf(loss);
-    const SplitStats oracle = splitByThreshold(loss, loss, d.median, /*higherIsEasier=*/false, 1.0);
-    const double oracleDiff = oracle.lossDiff;
-    d.oracle = splitByThreshold(loss, loss, d.median, false, oracleDiff);
+    d.oracle = splitByThreshold(loss, loss, d.median, /*higherIsEasier=*/false, /*oracleLossDiff=*/1.0);
+    d.oracle.oracleRatio = 1.0;
+    const double oracleDiff = d.oracle.lossDiff;
     std::vector<bool> easy(loss.size());
     for (size_t t = 0; t < loss.size(); ++t) easy[t] = loss[t] <= d.median;
     const double ne = static_cast<double>(d.oracle.easy), nh = static_cast<double>(d.oracle.hard);
@@ -149,7 +144,7 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
     for (int l = 1; l <= L; ++l) {
         for (const MetricInfo& m : separationMetrics()) {
             const std::vector<float> s = metricValues(capture.metrics[l - 1], m.name);
-            r.predictors.push_back({m.name, l, pearson(s, loss), medianSplit(s, loss, m.higherIsEasier, oracleDiff)});
+            r.predictors.push_back({m.name, l, pearson(s, loss), splitAtMedian(s, loss, m.higherIsEasier, oracleDiff)});
         }
     }
     r.predictors.push_back({"oracle", L, 1.0, d.oracle});
@@ -177,7 +172,7 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
             std::snprintf(rule, sizeof rule, "%g", th);
             r.thresholds.push_back({method, rule, th, splitByThreshold(s, loss, th, true, oracleDiff)});
         }
-        r.thresholds.push_back({method, "median", medianOf(s), medianSplit(s, loss, true, oracleDiff)});
+        r.thresholds.push_back({method, "median", medianOf(s), splitAtMedian(s, loss, true, oracleDiff)});
     }
 
     // High-confidence subsets: correlations of each metric with the loss inside the subset.
@@ -213,7 +208,7 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
             const std::vector<float> approx = metricValues(k.metrics, m.name);
             const std::vector<float> exact = metricValues(final, m.name);
             r.lowRank.push_back({k.rank, m.name, pearson(approx, exact), pearson(approx, loss),
-                                 medianSplit(approx, loss, m.higherIsEasier, oracleDiff)});
+                                 splitAtMedian(approx, loss, m.higherIsEasier, oracleDiff)});
         }
     }
     return r;
