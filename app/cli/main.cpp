@@ -70,6 +70,9 @@ const char* kUsage =
     "        exit: [--signal confidence|max_z|max_minus_mean|margin|entropy|cossim] [--layers 1,2,3]\n"
     "        [--thresholds a,b,c (the sweep; default 41 quantiles)] [--threshold x (the policy;\n"
     "        default the median)] [--layer-thresholds t1,t2,... (one per allowed layer)]\n"
+    "        ablation (zero and mean ablation of every head, with prefix caching):\n"
+    "        [--subset-tokens 2048 (ranking stability)] [--no-attribution]; Ctrl-C keeps the\n"
+    "        windows it finished, marked partial. Layers count from 1, heads from 0.\n"
     "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
     "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
     "        prints a run file's tables (and writes its CSVs) without the model\n"
@@ -557,6 +560,8 @@ int commandRun(const Args& args) {
     if (auto v = args.get("thresholds")) params.exit.thresholds = parseRealList("thresholds", *v);
     if (args.get("threshold")) params.exit.threshold = args.real("threshold", 0);
     if (auto v = args.get("layer-thresholds")) params.exit.layerThresholds = parseRealList("layer-thresholds", *v);
+    params.subsetTokens = args.integer("subset-tokens", params.subsetTokens, 0);
+    params.attribution = !args.flag("no-attribution");
     const std::optional<std::string> out = args.get("out");
     if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
         throw ls::Error("--quiet without --out or --csv would throw the results away");
@@ -576,9 +581,15 @@ int commandRun(const Args& args) {
     const ls::LayerRun run =
         ls::runLayerAnalyses(*in.model, in.data, in.tokenizer ? &*in.tokenizer : nullptr, params, progress);
     printer.stop();
-    if (progress.isCanceled()) throw ls::Canceled();  // Ctrl-C after the last window: write nothing
+    // Ctrl-C: a head-ablation scan keeps the windows it finished, marked partial; anything
+    // else writes nothing.
+    if (progress.isCanceled() && run.info.complete) throw ls::Canceled();
     if (out) ls::writeRunFile(*out, run);
     reportRun(run, args);
+    if (!run.info.complete) {
+        std::fprintf(stderr, "\ninterrupted: the scan's finished windows were kept, marked partial\n");
+        return 130;
+    }
     if (out && !args.flag("json")) std::printf("run file: %s\n", out->c_str());
     return 0;
 }
@@ -706,9 +717,9 @@ int main(int argc, char** argv) {
             known.insert(known.end(), {"layer", "ranks", "hard-ratios", "inspect-window", "top-k", "bins",
                                        "special-drop", "out", "csv", "confidence-thresholds", "subset-confidences",
                                        "probe-layer", "probe-sample", "seed", "metric-ranks", "signal", "layers",
-                                       "thresholds", "threshold", "layer-thresholds"});
+                                       "thresholds", "threshold", "layer-thresholds", "subset-tokens"});
             return commandRun(parseArgs(argc, argv, known,
-                                        {"json", "post-attention", "per-token-saturation", "quiet", "no-probes"},
+                                        {"json", "post-attention", "per-token-saturation", "quiet", "no-probes", "no-attribution"},
                                         /*positionalAllowed=*/true));
         }
         if (command == "show")

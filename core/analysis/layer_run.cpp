@@ -22,6 +22,8 @@ const std::vector<AnalysisInfo>& layerAnalyses() {
         {"losssep", "Loss separation",
          "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes"},
         {"exit", "Early exit", "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL"},
+        {"ablation", "Head ablation",
+         "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate"},
     };
     return list;
 }
@@ -50,7 +52,8 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
-        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit)");
+        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation)");
+    if (p.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
     for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
@@ -107,8 +110,9 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
 }
 
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
-                           std::optional<ProbeResult> probes) {
+                           std::optional<ProbeResult> probes, std::optional<AblationResult> ablation) {
     LayerRun run;
+    run.ablation = std::move(ablation);
     run.info = std::move(info);
     run.params = std::move(params);
     run.capture = std::move(capture);
@@ -137,6 +141,7 @@ std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     if (hasInspect()) append(inspectTables(capture.inspect));
     if (lossSep) append(lossSepTables(*lossSep));
     if (exit) append(exitTables(*exit));
+    if (ablation) append(ablationTables(*ablation));
     return out;
 }
 

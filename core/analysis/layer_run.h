@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/capture_pass.h"
+#include "analysis/ablation.h"
 #include "analysis/cossim.h"
 #include "analysis/early_exit.h"
 #include "analysis/losssep.h"
@@ -57,6 +58,9 @@ struct LayerRunParams {
     std::vector<int> metricRanks;       // low-rank versions of the metrics; empty = none
     // exit
     ExitParams exit;
+    // ablation
+    int64_t subsetTokens = 2048;
+    bool attribution = true;
 
     bool wants(const std::string& analysis) const;
 };
@@ -86,6 +90,7 @@ struct LayerRun {
     std::optional<ProbeResult> probes;      // trained once; a run file keeps the table
     std::optional<LossSepResult> lossSep;
     std::optional<ExitResult> exit;
+    std::optional<AblationResult> ablation;  // its own pass; a run file keeps its tables
     bool hasInspect() const { return capture.inspect.positions > 0; }
 
     // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
@@ -96,7 +101,8 @@ struct LayerRun {
 // The summaries of every requested analysis from a capture (plain C++, no model needed).
 // Probe results cannot be recomputed from the scalars: they are passed through.
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
-                           std::optional<ProbeResult> probes = std::nullopt);
+                           std::optional<ProbeResult> probes = std::nullopt,
+                           std::optional<AblationResult> ablation = std::nullopt);
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. onProbeEpoch (optional, worker thread)

@@ -28,30 +28,55 @@ const std::vector<std::string>& knownArchitectures() {
     return names;
 }
 
-// in -> 1 output (a loss, a logit or a metric)
-torch::nn::Sequential makeNet(const std::string& arch, int64_t in) {
-    using torch::nn::Linear;
-    using torch::nn::ReLU;
-    if (arch == "linear") return torch::nn::Sequential(Linear(in, 1));
-    if (arch == "mlp2_128") return torch::nn::Sequential(Linear(in, 128), ReLU(), Linear(128, 1));
-    if (arch == "mlp3_128")
-        return torch::nn::Sequential(Linear(in, 128), ReLU(), Linear(128, 128), ReLU(), Linear(128, 1));
-    if (arch == "mlp2_256") return torch::nn::Sequential(Linear(in, 256), ReLU(), Linear(256, 1));
+// A small fully connected network, D -> hidden... -> 1 (a loss, a logit or a metric), ReLU
+// between layers. Plain tensors rather than torch::nn modules: nn::Linear initialises itself
+// from torch's global generator, which other threads may be using and which callers may have
+// seeded for their own purposes. Ours draw from a generator of their own.
+struct Net {
+    std::vector<torch::Tensor> weights;  // layer i: (out_i, in_i) float32
+    std::vector<torch::Tensor> biases;   // layer i: (out_i) float32
+
+    // (N, D) -> (N)
+    torch::Tensor forward(const torch::Tensor& x) const {
+        torch::Tensor a = x;
+        for (size_t i = 0; i < weights.size(); ++i) {
+            a = torch::addmm(biases[i], a, weights[i].t());
+            if (i + 1 < weights.size()) a = torch::relu(a);
+        }
+        return a.reshape({-1});
+    }
+    std::vector<torch::Tensor> parameters() const {
+        std::vector<torch::Tensor> p;
+        for (size_t i = 0; i < weights.size(); ++i) {
+            p.push_back(weights[i]);
+            p.push_back(biases[i]);
+        }
+        return p;
+    }
+};
+
+std::vector<int64_t> hiddenWidths(const std::string& arch) {
+    if (arch == "linear") return {};
+    if (arch == "mlp2_128") return {128};
+    if (arch == "mlp3_128") return {128, 128};
+    if (arch == "mlp2_256") return {256};
     throw Error("probes: unknown architecture '" + arch + "'");
 }
 
-// PyTorch's default nn.Linear initialisation (weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)))
-// drawn from a generator of our own: the same weights for the same seed, without touching the
-// global generator (torch::manual_seed) that other threads may be using.
-void initialise(torch::nn::Sequential& net, uint64_t seed) {
-    torch::NoGradGuard noGrad;
+// PyTorch's default nn.Linear initialisation: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+Net makeNet(const std::string& arch, int64_t in, uint64_t seed) {
+    std::vector<int64_t> widths = hiddenWidths(arch);
+    widths.push_back(1);
     at::Generator generator = at::detail::createCPUGenerator(seed);
-    for (auto& module : net->modules(/*include_self=*/false))
-        if (auto* linear = module->as<torch::nn::Linear>()) {
-            const double bound = 1.0 / std::sqrt(static_cast<double>(linear->options.in_features()));
-            linear->weight.uniform_(-bound, bound, generator);
-            linear->bias.uniform_(-bound, bound, generator);
-        }
+    torch::NoGradGuard noGrad;
+    Net net;
+    for (int64_t out : widths) {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+        net.weights.push_back(torch::empty({out, in}).uniform_(-bound, bound, generator).requires_grad_(true));
+        net.biases.push_back(torch::empty({out}).uniform_(-bound, bound, generator).requires_grad_(true));
+        in = out;
+    }
+    return net;
 }
 
 // splitmix64: turns (seed, probe name) into independent, well-mixed seeds, so a probe's numbers
@@ -127,23 +152,23 @@ double f1Score(int64_t tp, int64_t fp, int64_t fn) {
 }
 
 // (N, D) -> (N) outputs, in chunks, without autograd.
-std::vector<float> predict(torch::nn::Sequential& net, const torch::Tensor& x) {
+std::vector<float> predict(const Net& net, const torch::Tensor& x) {
     torch::NoGradGuard noGrad;
     std::vector<float> out(static_cast<size_t>(x.size(0)));
     for (int64_t b = 0; b < x.size(0); b += kEvalChunk) {
         const int64_t n = std::min(kEvalChunk, x.size(0) - b);
-        torch::Tensor y = net->forward(x.narrow(0, b, n)).reshape({n}).contiguous();
+        torch::Tensor y = net.forward(x.narrow(0, b, n)).reshape({n}).contiguous();
         std::copy(y.data_ptr<float>(), y.data_ptr<float>() + n, out.begin() + b);
     }
     return out;
 }
 
-double meanLoss(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y, bool bce) {
+double meanLoss(const Net& net, const torch::Tensor& x, const torch::Tensor& y, bool bce) {
     torch::NoGradGuard noGrad;
     double sum = 0;
     for (int64_t b = 0; b < x.size(0); b += kEvalChunk) {
         const int64_t n = std::min(kEvalChunk, x.size(0) - b);
-        torch::Tensor out = net->forward(x.narrow(0, b, n)).reshape({n});
+        torch::Tensor out = net.forward(x.narrow(0, b, n)).reshape({n});
         torch::Tensor t = y.narrow(0, b, n);
         torch::Tensor l = bce ? torch::binary_cross_entropy_with_logits(out, t, {}, {}, at::Reduction::Sum)
                               : (out - t).square().sum();
@@ -168,12 +193,12 @@ struct TrainContext {
 
 // Trains net on (xTrain, yTrain) with early stopping on (xVal, yVal); restores the best
 // weights; returns the number of epochs run.
-int train(torch::nn::Sequential& net, const torch::Tensor& yTrain, const torch::Tensor& yVal, bool bce,
+int train(const Net& net, const torch::Tensor& yTrain, const torch::Tensor& yVal, bool bce,
           const std::string& label, uint64_t seed, const TrainContext& ctx) {
     const ProbeParams& p = ctx.params;
     const torch::Tensor& xTrain = ctx.parts.xTrain;
     const int64_t n = xTrain.size(0);
-    std::vector<torch::Tensor> parameters = net->parameters();
+    std::vector<torch::Tensor> parameters = net.parameters();
     torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(p.learningRate));
     std::mt19937_64 rng(seed);
     std::vector<int64_t> order(static_cast<size_t>(n));
@@ -185,12 +210,11 @@ int train(torch::nn::Sequential& net, const torch::Tensor& yTrain, const torch::
         if (ctx.progress.isCanceled()) throw Canceled();
         std::iota(order.begin(), order.end(), int64_t{0});
         shuffleIndices(order, rng);
-        net->train();
         double trainSum = 0;
         for (int64_t b = 0; b < n; b += p.batchSize) {
             const int64_t m = std::min<int64_t>(p.batchSize, n - b);
             torch::Tensor index = torch::from_blob(order.data() + b, {m}, torch::kInt64);
-            torch::Tensor out = net->forward(xTrain.index_select(0, index)).reshape({m});
+            torch::Tensor out = net.forward(xTrain.index_select(0, index)).reshape({m});
             torch::Tensor target = yTrain.index_select(0, index);
             torch::Tensor loss = bce ? torch::binary_cross_entropy_with_logits(out, target)
                                      : torch::mse_loss(out, target);
@@ -199,7 +223,6 @@ int train(torch::nn::Sequential& net, const torch::Tensor& yTrain, const torch::
             optimizer.step();
             trainSum += loss.item<double>() * static_cast<double>(m);
         }
-        net->eval();
         const double valLoss = meanLoss(net, ctx.parts.xVal, yVal, bce);
         epochs = epoch;
         if (valLoss < best) {
@@ -220,7 +243,6 @@ int train(torch::nn::Sequential& net, const torch::Tensor& yTrain, const torch::
         torch::NoGradGuard noGrad;
         for (size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(bestWeights[i]);
     }
-    net->eval();
     return epochs;
 }
 
@@ -412,8 +434,7 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
             const std::string label = arch + " " + task;
             progress.setStage("Training probe " + label);
             const uint64_t seed = probeSeed(p.seed, label);
-            torch::nn::Sequential net = makeNet(arch, D);
-            initialise(net, seed);
+            const Net net = makeNet(arch, D, seed);
             const Standardiser z(gather(target, parts.train));
             ProbeRow row = newRow(arch, task);
             row.epochs = train(net, z.apply(gather(target, parts.train)), z.apply(gather(target, parts.val)), false,
@@ -448,8 +469,7 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
                 const std::string label = arch + " classification";
                 progress.setStage("Training probe " + label);
                 const uint64_t seed = probeSeed(p.seed, label);
-                torch::nn::Sequential net = makeNet(arch, D);
-                initialise(net, seed);
+                const Net net = makeNet(arch, D, seed);
                 ProbeRow row = newRow(arch, "classification");
                 row.epochs = train(net, yTrain, yVal, true, label, seed, ctx);
                 const std::vector<float> logits = predict(net, parts.xTest);

@@ -88,9 +88,18 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         // The hidden states are not part of the run: free them.
         std::vector<float>().swap(capture.probeHidden);
     }
+    std::optional<AblationResult> ablation;
+    if (params.wants("ablation")) {
+        AblationParams ap;
+        ap.windows = params.windows;
+        ap.subsetTokens = params.subsetTokens;
+        ap.attribution = params.attribution;
+        ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
+    }
     info.finishedAt = utcNow();
-    info.complete = true;
-    return summariseLayerRun(std::move(info), std::move(params), std::move(capture), std::move(probes));
+    info.complete = !ablation || ablation->complete;
+    return summariseLayerRun(std::move(info), std::move(params), std::move(capture), std::move(probes),
+                             std::move(ablation));
 }
 
 }  // namespace ls

@@ -47,7 +47,9 @@ json paramsToJson(const LayerRunParams& p) {
             {"exit_layers", p.exit.layers},
             {"exit_thresholds", p.exit.thresholds},
             {"exit_threshold", std::isnan(p.exit.threshold) ? json(nullptr) : json(p.exit.threshold)},
-            {"exit_layer_thresholds", p.exit.layerThresholds}};
+            {"exit_layer_thresholds", p.exit.layerThresholds},
+            {"subset_tokens", p.subsetTokens},
+            {"attribution", p.attribution}};
 }
 
 LayerRunParams paramsFromJson(const json& j) {
@@ -88,6 +90,8 @@ LayerRunParams paramsFromJson(const json& j) {
     p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
     p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
     p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
+    p.subsetTokens = j.at("subset_tokens").get<int64_t>();
+    p.attribution = j.at("attribution").get<bool>();
     return p;
 }
 
@@ -342,6 +346,16 @@ LayerRun readRunFile(const std::filesystem::path& path) {
             throw Error(path, std::string("its probe table is damaged: ") + e.what());
         }
     }
+    std::optional<AblationResult> ablation;
+    if (r.has("tables/ablation_heads")) {
+        std::vector<Table> tables;
+        for (const std::string& name : r.children("tables")) tables.push_back(r.table("tables/" + name));
+        try {
+            ablation = ablationFromTables(tables);
+        } catch (const Error& e) {
+            throw Error(path, std::string("its ablation tables are damaged: ") + e.what());
+        }
+    }
     if (r.has("inspect/top_ids")) {
         InspectGrid& g = c.inspect;
         g.window = static_cast<int>(r.integerAttribute("inspect", "window"));
@@ -365,7 +379,8 @@ LayerRun readRunFile(const std::filesystem::path& path) {
         for (size_t i = 0; i < text.rows(); ++i) g.tokenText[static_cast<int32_t>(ids.numbers[i])] = texts.texts[i];
     }
     try {
-        return summariseLayerRun(std::move(info), std::move(params), std::move(c), std::move(probes));
+        return summariseLayerRun(std::move(info), std::move(params), std::move(c), std::move(probes),
+                                 std::move(ablation));
     } catch (const Error& e) {
         throw Error(path, std::string("cannot rebuild the results: ") + e.what());
     }

@@ -291,7 +291,9 @@ Model Model::load(const std::filesystem::path& dirIn) {
     Checkpoint ckpt(dir);
     std::set<std::string> used;
     try {
-        torch::InferenceMode guard;
+        // Normal tensors, not inference tensors: autograd through the model (attribution
+        // patching) must be able to save them; they never require grad themselves.
+        torch::NoGradGuard guard;
         if (c.modelType == "gpt2")
             loadGpt2(ckpt, c, impl->weights, used);
         else

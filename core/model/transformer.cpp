@@ -44,14 +44,26 @@ torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
     return at::linear(normFinal(residual), weights.head);
 }
 
+torch::Tensor Model::Impl::embed(const torch::Tensor& ids) const {
+    const int64_t B = ids.size(0), T = ids.size(1);
+    torch::Tensor x = weights.tokenEmbedding.index_select(0, ids.reshape({-1})).view({B, T, -1});  // (B, T, D)
+    if (config.modelType != "llama") x = x + weights.positionEmbedding.narrow(0, 0, T).unsqueeze(0);
+    return x;
+}
+
 torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOptions& options) const {
+    torch::Tensor x = embed(ids);
+    if (options.observeResidual) options.observeResidual(0, x);
+    return forwardFrom(0, x, options);
+}
+
+torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const ForwardOptions& options) const {
     const ModelConfig& c = config;
     const ModelWeights& w = weights;
-    const int64_t B = ids.size(0), T = ids.size(1);
+    const int64_t B = x.size(0), T = x.size(1);
     const int64_t H = c.numHeads, KVH = c.numKvHeads, hd = c.headDim;
     const bool llama = c.modelType == "llama";
 
-    torch::Tensor x = w.tokenEmbedding.index_select(0, ids.reshape({-1})).view({B, T, -1});  // (B, T, D)
     torch::Tensor cos, sin;
     if (llama) {
         auto positions = torch::arange(T, torch::kFloat32);
@@ -59,15 +71,12 @@ torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOption
         auto emb = torch::cat({freqs, freqs}, -1);             // (T, hd)
         cos = emb.cos().view({1, T, 1, hd});
         sin = emb.sin().view({1, T, 1, hd});
-    } else {
-        x = x + w.positionEmbedding.narrow(0, 0, T).unsqueeze(0);
     }
     // true above the diagonal: future positions a token must not attend to. (T, T)
     const torch::Tensor future = torch::ones({T, T}, torch::kBool).triu(1);
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
 
-    if (options.observeResidual) options.observeResidual(0, x);
-    for (int l = 0; l < c.numLayers; ++l) {
+    for (int l = firstLayer; l < c.numLayers; ++l) {
         const LayerWeights& L = w.layers[l];
         // --- attention ---
         torch::Tensor h = norm(c, x, L.norm1Weight, L.norm1Bias);

@@ -64,6 +64,12 @@ struct Model::Impl {
     // ids: (B, T) int64 -> logits (B, logitsTo - logitsFrom, V) float32 (undefined tensor
     // when computeLogits is false). Must run under torch::InferenceMode.
     torch::Tensor forward(const torch::Tensor& ids, const ForwardOptions& options = {}) const;
+    // Token (+ position) embeddings h_0: ids (B, T) -> (B, T, D).
+    torch::Tensor embed(const torch::Tensor& ids) const;
+    // Blocks firstLayer .. L-1 (0-based) on x, the residual stream entering block firstLayer
+    // (B, T, D), then the head as forward() does. observeResidual sees firstLayer + 1 .. L.
+    // Reusing a cached x is what makes per-layer interventions cheap (prefix caching).
+    torch::Tensor forwardFrom(int firstLayer, torch::Tensor x, const ForwardOptions& options = {}) const;
 
     // the final norm: (..., D) -> (..., D)
     torch::Tensor normFinal(const torch::Tensor& residual) const;

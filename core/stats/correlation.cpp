@@ -87,4 +87,22 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) { ret
 double spearman(const std::vector<float>& x, const std::vector<float>& y) { return spearmanImpl(x, y); }
 double spearman(const std::vector<double>& x, const std::vector<double>& y) { return spearmanImpl(x, y); }
 
+double kendall(const std::vector<double>& x, const std::vector<double>& y) {
+    if (x.size() != y.size()) throw Error("kendall: x and y have different lengths");
+    const size_t n = x.size();
+    double concordant = 0, discordant = 0, tiesX = 0, tiesY = 0;
+    for (size_t i = 0; i < n; ++i) {
+        for (size_t j = i + 1; j < n; ++j) {
+            const double dx = x[i] - x[j], dy = y[i] - y[j];
+            if (dx == 0 && dy == 0) continue;  // tied in both: counts in neither denominator term
+            if (dx == 0) ++tiesX;
+            else if (dy == 0) ++tiesY;
+            else if ((dx > 0) == (dy > 0)) ++concordant;
+            else ++discordant;
+        }
+    }
+    const double denominator = std::sqrt((concordant + discordant + tiesX) * (concordant + discordant + tiesY));
+    return denominator > 0 ? (concordant - discordant) / denominator : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace ls

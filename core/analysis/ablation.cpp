@@ -1,0 +1,206 @@
+#include "analysis/ablation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/error.h"
+#include "stats/correlation.h"
+
+namespace ls {
+
+std::string HeadAblation::name() const { return "L" + std::to_string(layer - 1) + "H" + std::to_string(head); }
+
+namespace {
+
+// Ranks by value descending (1 = largest); ties by position (layer, head order).
+std::vector<int> ranksDescending(const std::vector<double>& v) {
+    std::vector<size_t> order(v.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] > v[b]; });
+    std::vector<int> rank(v.size());
+    for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<int>(i + 1);
+    return rank;
+}
+
+void rankHeads(std::vector<HeadAblation>& heads, double basePpl) {
+    std::vector<double> zero, mean;
+    for (HeadAblation& a : heads) {
+        a.zeroDppl = a.zeroPpl / basePpl - 1;
+        a.meanDppl = a.meanPpl / basePpl - 1;
+        a.zeroMeanRatio = a.zeroDppl / a.meanDppl;
+        zero.push_back(a.zeroDppl);
+        mean.push_back(a.meanDppl);
+    }
+    const std::vector<int> zr = ranksDescending(zero), mr = ranksDescending(mean);
+    for (size_t i = 0; i < heads.size(); ++i) {
+        heads[i].zeroRank = zr[i];
+        heads[i].meanRank = mr[i];
+    }
+}
+
+const Table& tableNamed(const std::vector<Table>& tables, const std::string& name) {
+    const Table* t = findTable(tables, name);
+    if (!t) throw Error("the run has no '" + name + "' table");
+    return *t;
+}
+
+}  // namespace
+
+void rankAblation(AblationResult& r) {
+    rankHeads(r.heads, r.basePpl);
+    rankHeads(r.subsetHeads, r.subsetBasePpl);
+    std::vector<double> subset, full, estZero, estMean, exactZero, exactMean;
+    for (size_t i = 0; i < r.heads.size(); ++i) {
+        full.push_back(r.heads[i].zeroDppl);
+        subset.push_back(i < r.subsetHeads.size() ? r.subsetHeads[i].zeroDppl : std::nan(""));
+        estZero.push_back(r.heads[i].estZeroDloss);
+        estMean.push_back(r.heads[i].estMeanDloss);
+        exactZero.push_back(r.heads[i].zeroDppl);
+        exactMean.push_back(r.heads[i].meanDppl);
+    }
+    r.spearman = spearman(subset, full);
+    r.kendall = kendall(subset, full);
+    r.attributionSpearmanZero = r.hasAttribution ? spearman(estZero, exactZero) : std::nan("");
+    r.attributionSpearmanMean = r.hasAttribution ? spearman(estMean, exactMean) : std::nan("");
+}
+
+std::vector<Table> ablationTables(const AblationResult& r) {
+    using K = Column::Kind;
+    Table heads{"ablation_heads", "Head ablation: dPPL = PPL / base - 1 (layer from 1, head from 0; name L{layer-1}H{head})", {}};
+    Column& layer = heads.add("layer", K::Integer);
+    Column& head = heads.add("head", K::Integer);
+    Column& zp = heads.add("zero_ppl", K::Real);
+    Column& zd = heads.add("zero_dppl", K::Real);
+    Column& mp = heads.add("mean_ppl", K::Real);
+    Column& md = heads.add("mean_dppl", K::Real);
+    Column& ratio = heads.add("zero_mean_ratio", K::Real);
+    Column& zr = heads.add("zero_rank", K::Integer);
+    Column& mr = heads.add("mean_rank", K::Integer);
+    Column& name = heads.add("name", K::Text);
+    Column& za = heads.add("zero_dppl_abs", K::Real);
+    Column& ma = heads.add("mean_dppl_abs", K::Real);
+    for (const HeadAblation& a : r.heads) {
+        layer.numbers.push_back(a.layer);
+        head.numbers.push_back(a.head);
+        zp.numbers.push_back(a.zeroPpl);
+        zd.numbers.push_back(a.zeroDppl);
+        mp.numbers.push_back(a.meanPpl);
+        md.numbers.push_back(a.meanDppl);
+        ratio.numbers.push_back(a.zeroMeanRatio);
+        zr.numbers.push_back(a.zeroRank);
+        mr.numbers.push_back(a.meanRank);
+        name.texts.push_back(a.name());
+        za.numbers.push_back(a.zeroPpl - r.basePpl);
+        ma.numbers.push_back(a.meanPpl - r.basePpl);
+    }
+
+    Table summary{"ablation_summary", std::string("Head ablation scan") + (r.complete ? "" : " (PARTIAL: canceled)"), {}};
+    auto add = [&](const char* n, K kind, double v) { summary.add(n, kind).numbers.push_back(v); };
+    add("tokens", K::Integer, static_cast<double>(r.tokens));
+    add("windows", K::Integer, static_cast<double>(r.windows));
+    add("complete", K::Integer, r.complete ? 1 : 0);
+    add("base_loss", K::Real, r.baseLoss);
+    add("base_ppl", K::Real, r.basePpl);
+    add("subset_tokens", K::Integer, static_cast<double>(r.subsetTokens));
+    add("subset_windows", K::Integer, static_cast<double>(r.subsetWindows));
+    add("subset_base_ppl", K::Real, r.subsetBasePpl);
+    add("spearman", K::Real, r.spearman);
+    add("kendall", K::Real, r.kendall);
+    add("attribution_spearman_zero", K::Real, r.attributionSpearmanZero);
+    add("attribution_spearman_mean", K::Real, r.attributionSpearmanMean);
+    add("seconds", K::Real, r.seconds);
+    add("baseline_seconds", K::Real, r.baselineSeconds);
+    add("attribution_seconds", K::Real, r.attributionSeconds);
+
+    Table stability{"ranking_stability", "Zero-ablation ranking: first windows (subset) vs all", {}};
+    Column& sl = stability.add("layer", K::Integer);
+    Column& sh = stability.add("head", K::Integer);
+    Column& sn = stability.add("name", K::Text);
+    Column& sd = stability.add("subset_zero_dppl", K::Real);
+    Column& fd = stability.add("full_zero_dppl", K::Real);
+    Column& sr = stability.add("subset_rank", K::Integer);
+    Column& fr = stability.add("full_rank", K::Integer);
+    Column& szp = stability.add("subset_zero_ppl", K::Real);
+    Column& smp = stability.add("subset_mean_ppl", K::Real);
+    for (size_t i = 0; i < r.heads.size() && i < r.subsetHeads.size(); ++i) {
+        sl.numbers.push_back(r.heads[i].layer);
+        sh.numbers.push_back(r.heads[i].head);
+        sn.texts.push_back(r.heads[i].name());
+        sd.numbers.push_back(r.subsetHeads[i].zeroDppl);
+        fd.numbers.push_back(r.heads[i].zeroDppl);
+        sr.numbers.push_back(r.subsetHeads[i].zeroRank);
+        fr.numbers.push_back(r.heads[i].zeroRank);
+        szp.numbers.push_back(r.subsetHeads[i].zeroPpl);
+        smp.numbers.push_back(r.subsetHeads[i].meanPpl);
+    }
+    std::vector<Table> out{heads, summary, stability};
+    if (r.hasAttribution) {
+        Table attr{"attribution", "Attribution patching: first-order estimates from one forward + backward", {}};
+        Column& al = attr.add("layer", K::Integer);
+        Column& ah = attr.add("head", K::Integer);
+        Column& an = attr.add("name", K::Text);
+        Column& ez = attr.add("est_zero_dloss", K::Real);
+        Column& em = attr.add("est_mean_dloss", K::Real);
+        Column& ezp = attr.add("est_zero_dppl", K::Real);
+        Column& emp = attr.add("est_mean_dppl", K::Real);
+        Column& xz = attr.add("exact_zero_dppl", K::Real);
+        Column& xm = attr.add("exact_mean_dppl", K::Real);
+        for (const HeadAblation& a : r.heads) {
+            al.numbers.push_back(a.layer);
+            ah.numbers.push_back(a.head);
+            an.texts.push_back(a.name());
+            ez.numbers.push_back(a.estZeroDloss);
+            em.numbers.push_back(a.estMeanDloss);
+            ezp.numbers.push_back(std::expm1(a.estZeroDloss));
+            emp.numbers.push_back(std::expm1(a.estMeanDloss));
+            xz.numbers.push_back(a.zeroDppl);
+            xm.numbers.push_back(a.meanDppl);
+        }
+        out.push_back(attr);
+    }
+    return out;
+}
+
+AblationResult ablationFromTables(const std::vector<Table>& tables) {
+    const Table& heads = tableNamed(tables, "ablation_heads");
+    const Table& summary = tableNamed(tables, "ablation_summary");
+    const Table& stability = tableNamed(tables, "ranking_stability");
+    const Table* attr = findTable(tables, "attribution");
+    auto value = [&](const char* name) { return summary.column(name).numbers.at(0); };
+    AblationResult r;
+    r.tokens = static_cast<int64_t>(value("tokens"));
+    r.windows = static_cast<int64_t>(value("windows"));
+    r.complete = value("complete") != 0;
+    r.baseLoss = value("base_loss");
+    r.basePpl = value("base_ppl");
+    r.subsetTokens = static_cast<int64_t>(value("subset_tokens"));
+    r.subsetWindows = static_cast<int64_t>(value("subset_windows"));
+    r.subsetBasePpl = value("subset_base_ppl");
+    r.seconds = value("seconds");
+    r.baselineSeconds = value("baseline_seconds");
+    r.attributionSeconds = value("attribution_seconds");
+    r.hasAttribution = attr != nullptr;
+    for (size_t i = 0; i < heads.rows(); ++i) {
+        HeadAblation a;
+        a.layer = static_cast<int>(heads.column("layer").numbers[i]);
+        a.head = static_cast<int>(heads.column("head").numbers[i]);
+        a.zeroPpl = heads.column("zero_ppl").numbers[i];
+        a.meanPpl = heads.column("mean_ppl").numbers[i];
+        if (attr) {
+            a.estZeroDloss = attr->column("est_zero_dloss").numbers.at(i);
+            a.estMeanDloss = attr->column("est_mean_dloss").numbers.at(i);
+        }
+        r.numLayers = std::max(r.numLayers, a.layer);
+        r.numHeads = std::max(r.numHeads, a.head + 1);
+        r.heads.push_back(a);
+        HeadAblation s = a;
+        s.zeroPpl = stability.column("subset_zero_ppl").numbers.at(i);
+        s.meanPpl = stability.column("subset_mean_ppl").numbers.at(i);
+        r.subsetHeads.push_back(s);
+    }
+    rankAblation(r);
+    return r;
+}
+
+}  // namespace ls

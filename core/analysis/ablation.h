@@ -1,0 +1,76 @@
+#pragma once
+// Attention-head ablation (spec section 4, seed 003). Zero ablation sets head (l, h)'s slice
+// of the concatenated attention output (before the output projection) to 0 at every position;
+// mean ablation replaces it by that head's mean output over exactly the evaluation tokens (the
+// scored positions), computed in a first pass over all of them. dPPL = PPL_ablated / PPL_base - 1.
+//
+// Numbering: layer counts blocks from 1 (as everywhere in LayerScope); head counts from 0;
+// `name` is TransformerLens's "L{layer-1}H{head}" (0-based layer), e.g. L0H8 = block 1, head 8.
+//
+// The scan streams over windows (window-outer, heads inner): each window batch runs once
+// unmodified, caching the residual stream entering every block, and every intervention in
+// block l reruns only blocks l..L from that cache. So memory stays one batch of residual
+// streams, a scan canceled part-way holds every head evaluated on the same first windows
+// (marked partial), and the subset scan (the first --subset-tokens tokens) is the snapshot
+// taken when those windows are done.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/progress.h"
+#include "data/windows.h"
+#include "io/table.h"
+
+namespace ls {
+
+class Model;
+struct Dataset;
+
+struct AblationParams {
+    WindowParams windows;
+    int64_t subsetTokens = 2048;  // ranking stability: the scan on the first windows holding this many tokens
+    bool attribution = true;      // first-order estimates from one forward + backward per window
+};
+
+struct HeadAblation {
+    int layer = 0;  // 1..L
+    int head = 0;   // 0..H-1
+    double zeroPpl = 0, meanPpl = 0;
+    double zeroDppl = 0, meanDppl = 0;  // relative: PPL / base - 1
+    double zeroMeanRatio = 0;           // zeroDppl / meanDppl
+    int zeroRank = 0, meanRank = 0;     // 1 = most damaging
+    // Attribution patching: estimated change of the mean loss (nats) and the dPPL it implies.
+    double estZeroDloss = 0, estMeanDloss = 0;
+    std::string name() const;  // "L{layer-1}H{head}"
+};
+
+struct AblationResult {
+    int numLayers = 0, numHeads = 0;
+    bool complete = true;
+    int64_t tokens = 0, windows = 0;     // evaluated (all windows unless canceled)
+    double baseLoss = 0, basePpl = 0;
+    std::vector<HeadAblation> heads;     // (layer, head) order
+    // Ranking stability: the same scan on the first windows only.
+    int64_t subsetTokens = 0, subsetWindows = 0;
+    double subsetBasePpl = 0;
+    std::vector<HeadAblation> subsetHeads;
+    double spearman = 0, kendall = 0;    // subset vs full zero-ablation dPPL over all heads
+    bool hasAttribution = false;
+    double attributionSpearmanZero = 0, attributionSpearmanMean = 0;  // estimate vs exact
+    double seconds = 0, baselineSeconds = 0, attributionSeconds = 0;
+};
+
+// Throws ls::Error on bad input; on cancel returns what was finished with complete = false
+// (at least one window), or throws ls::Canceled if nothing was.
+AblationResult runAblationScan(const Model& model, const Dataset& data, const AblationParams& params,
+                               Progress& progress);
+
+// Fills ranks and the rank correlations from the PPLs (used by the scan and by run files).
+void rankAblation(AblationResult& result);
+
+// ablation_heads, ablation_summary, ranking_stability, attribution (when estimated).
+std::vector<Table> ablationTables(const AblationResult& result);
+// The inverse of ablationTables (run files). Throws ls::Error on missing tables or columns.
+AblationResult ablationFromTables(const std::vector<Table>& tables);
+
+}  // namespace ls
