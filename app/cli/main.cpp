@@ -73,6 +73,9 @@ const char* kUsage =
     "        ablation (zero and mean ablation of every head, with prefix caching):\n"
     "        [--subset-tokens 2048 (ranking stability)] [--no-attribution]; Ctrl-C keeps the\n"
     "        windows it finished, marked partial. Layers count from 1, heads from 0.\n"
+    "        linearize (ReLU attention: each head alone, cumulatively in order of damage, and\n"
+    "        across context lengths): [--normalize count|rowsum] [--steps 10] [--protect-layers 1,2]\n"
+    "        [--context-lengths 128,256,512,1024] [--context-heads 30,70]\n"
     "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
     "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
     "        prints a run file's tables (and writes its CSVs) without the model\n"
@@ -562,11 +565,22 @@ int commandRun(const Args& args) {
     if (auto v = args.get("layer-thresholds")) params.exit.layerThresholds = parseRealList("layer-thresholds", *v);
     params.subsetTokens = args.integer("subset-tokens", params.subsetTokens, 0);
     params.attribution = !args.flag("no-attribution");
+    params.linearize.normalize = ls::parseReluNormalize(args.get("normalize").value_or("count"));
+    params.linearize.steps = static_cast<int>(args.integer("steps", params.linearize.steps, 1));
+    if (auto v = args.get("protect-layers")) params.linearize.protectLayers = parseIntList("protect-layers", *v);
+    if (auto v = args.get("context-lengths")) params.linearize.contextLengths = parseIntList("context-lengths", *v);
+    if (auto v = args.get("context-heads")) params.linearize.contextHeads = parseIntList("context-heads", *v);
     const std::optional<std::string> out = args.get("out");
     if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
         throw ls::Error("--quiet without --out or --csv would throw the results away");
 
     Inputs in = loadInputs(args);
+    if (!args.get("context-lengths")) {  // the seed's lengths that fit the model
+        std::vector<int> fit;
+        for (int n : params.linearize.contextLengths)
+            if (n <= in.model->config().maxPositions) fit.push_back(n);
+        params.linearize.contextLengths = fit;
+    }
     params.windows = in.windows;
     params.dataset = in.dataOptions;
     ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work
@@ -717,7 +731,8 @@ int main(int argc, char** argv) {
             known.insert(known.end(), {"layer", "ranks", "hard-ratios", "inspect-window", "top-k", "bins",
                                        "special-drop", "out", "csv", "confidence-thresholds", "subset-confidences",
                                        "probe-layer", "probe-sample", "seed", "metric-ranks", "signal", "layers",
-                                       "thresholds", "threshold", "layer-thresholds", "subset-tokens"});
+                                       "thresholds", "threshold", "layer-thresholds", "subset-tokens", "normalize", "steps",
+                                       "protect-layers", "context-lengths", "context-heads"});
             return commandRun(parseArgs(argc, argv, known,
                                         {"json", "post-attention", "per-token-saturation", "quiet", "no-probes", "no-attribution"},
                                         /*positionalAllowed=*/true));

@@ -24,6 +24,8 @@ const std::vector<AnalysisInfo>& layerAnalyses() {
         {"exit", "Early exit", "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL"},
         {"ablation", "Head ablation",
          "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate"},
+        {"linearize", "ReLU linearisation",
+         "heads' softmax replaced by ReLU attention: each head alone, cumulatively, and across context lengths"},
     };
     return list;
 }
@@ -52,9 +54,8 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
-        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation)");
+        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation, linearize)");
     if (p.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
-    for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
     if (p.layer < 1 || p.layer > L)
@@ -76,6 +77,22 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
         throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
     if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
+    if (p.wants("linearize")) {
+        for (int l : p.linearize.protectLayers)
+            if (l < 1 || l > L)
+                throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
+        std::vector<int> layers(p.linearize.protectLayers);
+        std::sort(layers.begin(), layers.end());
+        layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+        if (static_cast<int>(layers.size()) == L)
+            throw Error("--protect-layers protects every layer: no head is left to linearise");
+        if (p.linearize.steps < 1) throw Error("--steps must be at least 1");
+        for (int n : p.linearize.contextLengths)
+            if (n < 2 || n > c.maxPositions)
+                throw Error("--context-lengths: " + std::to_string(n) + " is longer than the model's context of " +
+                            std::to_string(c.maxPositions) + " tokens");
+    }
+    for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     if (p.probeLayer < 0) p.probeLayer = L;
     if (p.probeLayer > L)
         throw Error("--probe-layer " + std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
@@ -110,9 +127,11 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
 }
 
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
-                           std::optional<ProbeResult> probes, std::optional<AblationResult> ablation) {
+                           std::optional<ProbeResult> probes, std::optional<AblationResult> ablation,
+                           std::optional<LinearizeResult> linearize) {
     LayerRun run;
     run.ablation = std::move(ablation);
+    run.linearize = std::move(linearize);
     run.info = std::move(info);
     run.params = std::move(params);
     run.capture = std::move(capture);
@@ -142,6 +161,7 @@ std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     if (lossSep) append(lossSepTables(*lossSep));
     if (exit) append(exitTables(*exit));
     if (ablation) append(ablationTables(*ablation));
+    if (linearize) append(linearizeTables(*linearize));
     return out;
 }
 

@@ -61,6 +61,8 @@ struct LayerRunParams {
     // ablation
     int64_t subsetTokens = 2048;
     bool attribution = true;
+    // linearize (ReLU attention; windows come from `windows`)
+    LinearizeParams linearize;
 
     bool wants(const std::string& analysis) const;
 };
@@ -91,6 +93,7 @@ struct LayerRun {
     std::optional<LossSepResult> lossSep;
     std::optional<ExitResult> exit;
     std::optional<AblationResult> ablation;  // its own pass; a run file keeps its tables
+    std::optional<LinearizeResult> linearize;
     bool hasInspect() const { return capture.inspect.positions > 0; }
 
     // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
@@ -102,7 +105,8 @@ struct LayerRun {
 // Probe results cannot be recomputed from the scalars: they are passed through.
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
                            std::optional<ProbeResult> probes = std::nullopt,
-                           std::optional<AblationResult> ablation = std::nullopt);
+                           std::optional<AblationResult> ablation = std::nullopt,
+                           std::optional<LinearizeResult> linearize = std::nullopt);
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. onProbeEpoch (optional, worker thread)

@@ -96,10 +96,16 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         ap.attribution = params.attribution;
         ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
     }
+    std::optional<LinearizeResult> linearize;
+    if (params.wants("linearize")) {
+        LinearizeParams lp = params.linearize;
+        lp.windows = params.windows;
+        linearize = runLinearization(model, data, lp, progress);
+    }
     info.finishedAt = utcNow();
     info.complete = !ablation || ablation->complete;
     return summariseLayerRun(std::move(info), std::move(params), std::move(capture), std::move(probes),
-                             std::move(ablation));
+                             std::move(ablation), std::move(linearize));
 }
 
 }  // namespace ls

@@ -49,7 +49,12 @@ json paramsToJson(const LayerRunParams& p) {
             {"exit_threshold", std::isnan(p.exit.threshold) ? json(nullptr) : json(p.exit.threshold)},
             {"exit_layer_thresholds", p.exit.layerThresholds},
             {"subset_tokens", p.subsetTokens},
-            {"attribution", p.attribution}};
+            {"attribution", p.attribution},
+            {"normalize", reluNormalizeName(p.linearize.normalize)},
+            {"steps", p.linearize.steps},
+            {"protect_layers", p.linearize.protectLayers},
+            {"context_lengths", p.linearize.contextLengths},
+            {"context_heads", p.linearize.contextHeads}};
 }
 
 LayerRunParams paramsFromJson(const json& j) {
@@ -92,6 +97,11 @@ LayerRunParams paramsFromJson(const json& j) {
     p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
     p.subsetTokens = j.at("subset_tokens").get<int64_t>();
     p.attribution = j.at("attribution").get<bool>();
+    p.linearize.normalize = parseReluNormalize(j.at("normalize").get<std::string>());
+    p.linearize.steps = j.at("steps").get<int>();
+    p.linearize.protectLayers = j.at("protect_layers").get<std::vector<int>>();
+    p.linearize.contextLengths = j.at("context_lengths").get<std::vector<int>>();
+    p.linearize.contextHeads = j.at("context_heads").get<std::vector<int>>();
     return p;
 }
 
@@ -347,13 +357,15 @@ LayerRun readRunFile(const std::filesystem::path& path) {
         }
     }
     std::optional<AblationResult> ablation;
-    if (r.has("tables/ablation_heads")) {
+    std::optional<LinearizeResult> linearize;
+    if (r.has("tables/ablation_heads") || r.has("tables/linearize_summary")) {
         std::vector<Table> tables;
         for (const std::string& name : r.children("tables")) tables.push_back(r.table("tables/" + name));
         try {
-            ablation = ablationFromTables(tables);
+            if (r.has("tables/ablation_heads")) ablation = ablationFromTables(tables);
+            if (r.has("tables/linearize_summary")) linearize = linearizeFromTables(tables);
         } catch (const Error& e) {
-            throw Error(path, std::string("its ablation tables are damaged: ") + e.what());
+            throw Error(path, std::string("its head-intervention tables are damaged: ") + e.what());
         }
     }
     if (r.has("inspect/top_ids")) {
@@ -380,7 +392,7 @@ LayerRun readRunFile(const std::filesystem::path& path) {
     }
     try {
         return summariseLayerRun(std::move(info), std::move(params), std::move(c), std::move(probes),
-                                 std::move(ablation));
+                                 std::move(ablation), std::move(linearize));
     } catch (const Error& e) {
         throw Error(path, std::string("cannot rebuild the results: ") + e.what());
     }

@@ -1,0 +1,171 @@
+// ReLU linearisation: individual damage, the cumulative curve and the context sweep.
+// Shapes: B windows, T tokens, H query heads, L blocks.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "analysis/ablation.h"
+#include "analysis/window_batches_internal.h"
+#include "common/error.h"
+#include "model/transformer_internal.h"
+
+namespace ls {
+
+namespace {
+
+using HeadSet = std::map<int, std::vector<int64_t>>;  // 0-based layer -> its linearised heads
+
+// Softmax attention, with the heads in `relu` (of this layer) replaced by ReLU attention.
+// scores (B, H, T, T) scaled, causal mask not applied -> weights (B, H, T, T).
+torch::Tensor mixedAttention(const torch::Tensor& scores, const std::vector<int64_t>& relu, ReluNormalize normalize) {
+    const int64_t T = scores.size(-1);
+    const torch::Tensor future = torch::ones({T, T}, torch::kBool).triu(1);  // (T, T)
+    torch::Tensor weights = torch::softmax(scores.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
+    const torch::Tensor index = torch::tensor(relu, torch::kInt64);
+    torch::Tensor r = torch::relu(scores.index_select(1, index)).masked_fill_(future, 0.0);  // (B, h, T, T)
+    if (normalize == ReluNormalize::Count) {
+        r = r / torch::arange(1, T + 1, torch::kFloat32).view({1, 1, T, 1});  // i + 1 positions attended
+    } else {
+        const torch::Tensor sum = r.sum(-1, /*keepdim=*/true);
+        r = torch::where(sum > 0, r / sum, torch::zeros_like(r));
+    }
+    return weights.index_copy_(1, index, r);
+}
+
+ForwardOptions linearized(const HeadSet& heads, ReluNormalize normalize, const WindowBatch& batch) {
+    ForwardOptions o;
+    o.logitsFrom = batch.firstScored - 1;
+    o.logitsTo = batch.length - 1;
+    o.attentionWeights = [&heads, normalize](int layer, const torch::Tensor& scores) {
+        const auto it = heads.find(layer);
+        return it == heads.end() ? torch::Tensor() : mixedAttention(scores, it->second, normalize);
+    };
+    return o;
+}
+
+double lossSum(const torch::Tensor& logits, const WindowBatch& batch) {
+    return tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()))
+        .to(torch::kFloat64)
+        .sum()
+        .item<double>();
+}
+
+// PPL of the windows with each head set linearised; sets[0] is usually empty (the baseline).
+std::vector<double> evaluateSets(const Model::Impl& m, const std::vector<Window>& windows, const Dataset& data,
+                                 const std::vector<HeadSet>& sets, ReluNormalize normalize, Progress& progress,
+                                 double from, double to, int64_t* tokensOut = nullptr) {
+    std::vector<double> sums(sets.size(), 0);
+    int64_t tokens = 0, total = 0;
+    for (const Window& w : windows) total += w.scoredCount();
+    forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
+        for (size_t i = 0; i < sets.size(); ++i) {
+            if (progress.isCanceled()) throw Canceled();
+            sums[i] += lossSum(m.forward(batch.ids, linearized(sets[i], normalize, batch)), batch);
+        }
+        tokens += batch.size * batch.scoredPerWindow();
+        progress.setFraction(from + (to - from) * static_cast<double>(tokens) / static_cast<double>(total));
+    });
+    for (double& s : sums) s = std::exp(s / static_cast<double>(tokens));
+    if (tokensOut) *tokensOut = tokens;
+    return sums;
+}
+
+}  // namespace
+
+LinearizeResult runLinearization(const Model& model, const Dataset& data, const LinearizeParams& params,
+                                 Progress& progress) {
+    const auto start = std::chrono::steady_clock::now();
+    const Model::Impl& m = model.impl();
+    const ModelConfig& c = model.config();
+    const int L = c.numLayers, H = c.numHeads;
+    const std::set<int> protectedLayers(params.protectLayers.begin(), params.protectLayers.end());
+    for (int l : protectedLayers)
+        if (l < 1 || l > L)
+            throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
+    if (static_cast<int>(protectedLayers.size()) == L)
+        throw Error("--protect-layers protects every layer: no head is left to linearise");
+    if (params.steps < 1) throw Error("--steps must be at least 1");
+    for (int n : params.contextLengths)
+        if (n < 2 || n > c.maxPositions)
+            throw Error("--context-lengths: " + std::to_string(n) + " is outside 2.." + std::to_string(c.maxPositions) +
+                        " (the model's context)");
+    const std::vector<Window> windows = prepareWindows(c, data, params.windows);
+    torch::InferenceMode inference;
+
+    // 1. Every unprotected head alone (plus the baseline as set 0).
+    progress.setStage("Linearising each head alone");
+    std::vector<HeadSet> sets{{}};
+    std::vector<std::pair<int, int>> candidates;
+    for (int l = 0; l < L; ++l) {
+        if (protectedLayers.count(l + 1)) continue;
+        for (int h = 0; h < H; ++h) {
+            candidates.push_back({l, h});
+            sets.push_back(HeadSet{{l, {h}}});
+        }
+    }
+    LinearizeResult r;
+    r.normalize = reluNormalizeName(params.normalize);
+    const std::vector<double> single = evaluateSets(m, windows, data, sets, params.normalize, progress, 0.0, 0.5, &r.tokens);
+    r.basePpl = single[0];
+    std::vector<size_t> order(candidates.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return single[a + 1] < single[b + 1]; });
+    r.heads.resize(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i)
+        r.heads[i] = {candidates[i].first + 1, candidates[i].second, single[i + 1], single[i + 1] / r.basePpl, 0};
+    for (size_t rank = 0; rank < order.size(); ++rank) r.heads[order[rank]].order = static_cast<int>(rank + 1);
+    auto firstN = [&](int n) {
+        HeadSet set;
+        for (int i = 0; i < n; ++i)
+            set[candidates[order[static_cast<size_t>(i)]].first].push_back(candidates[order[static_cast<size_t>(i)]].second);
+        return set;
+    };
+
+    // 2. The cumulative curve.
+    progress.setStage("Cumulative linearisation");
+    const int M = static_cast<int>(candidates.size());
+    std::vector<int> ns;
+    for (int n = params.steps; n < M; n += params.steps) ns.push_back(n);
+    ns.push_back(M);
+    std::vector<HeadSet> cumulative;
+    for (int n : ns) cumulative.push_back(firstN(n));
+    const std::vector<double> curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress, 0.5, 0.8);
+    r.curve.push_back({0, r.basePpl, 1.0});
+    for (size_t i = 0; i < ns.size(); ++i) r.curve.push_back({ns[i], curve[i], curve[i] / r.basePpl});
+    for (double limit : {1.1, 1.5, 2.0}) {
+        LinearizeThreshold t{limit, 0, r.basePpl, 1.0};
+        for (const CurvePoint& p : r.curve)
+            if (p.ratio <= limit && p.nHeads >= t.nHeads) t = {limit, p.nHeads, p.ppl, p.ratio};
+        r.thresholds.push_back(t);
+    }
+
+    // 3. Context lengths: baseline and the first n heads at each seq_len.
+    std::vector<int> contextHeads = params.contextHeads;
+    if (contextHeads.empty()) contextHeads = {r.thresholds[0].nHeads, r.thresholds[1].nHeads};
+    contextHeads.erase(std::remove_if(contextHeads.begin(), contextHeads.end(), [&](int n) { return n <= 0 || n > M; }),
+                       contextHeads.end());
+    std::sort(contextHeads.begin(), contextHeads.end());
+    contextHeads.erase(std::unique(contextHeads.begin(), contextHeads.end()), contextHeads.end());
+    progress.setStage("Context lengths");
+    for (size_t k = 0; k < params.contextLengths.size(); ++k) {
+        WindowParams wp = params.windows;
+        wp.seqLen = params.contextLengths[k];
+        wp.stride = 0;
+        const std::vector<Window> cw = prepareWindows(c, data, wp);
+        std::vector<HeadSet> contextSets{{}};
+        for (int n : contextHeads) contextSets.push_back(firstN(n));
+        int64_t tokens = 0;
+        const double share = 0.2 / static_cast<double>(params.contextLengths.size());
+        const std::vector<double> ppl =
+            evaluateSets(m, cw, data, contextSets, params.normalize, progress, 0.8 + share * k, 0.8 + share * (k + 1), &tokens);
+        r.context.push_back({wp.seqLen, 0, tokens, ppl[0], 1.0});
+        for (size_t i = 0; i < contextHeads.size(); ++i)
+            r.context.push_back({wp.seqLen, contextHeads[i], tokens, ppl[i + 1], ppl[i + 1] / ppl[0]});
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+}  // namespace ls
