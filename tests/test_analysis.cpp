@@ -95,6 +95,11 @@ double tolerance(const QString& file, const QString& column, int tokens) {
             return 3.0 / tokens;
         if (column == "threshold") return -1e-4;
     }
+    if (file.startsWith("linearize") || file == "context") {
+        if (column == "order") return 1;  // a near-tie may swap neighbours
+        if (column == "ppl") return -1e-4;
+        if (column == "ratio") return 1e-4;
+    }
     if (file.startsWith("ablation") || file == "ranking_stability" || file.startsWith("attribution")) {
         if (column.endsWith("_rank")) return 1;  // a near-tie may swap neighbours
         if (column.endsWith("_abs") || column == "base_ppl" || column == "subset_base_ppl") return 2e-5 * 1000;  // PPL units
@@ -179,12 +184,15 @@ private slots:
     void lossSepAndExitMatchReference();
     void ablationMatchesReference_data();
     void ablationMatchesReference();
+    void linearizeMatchesReference_data();
+    void linearizeMatchesReference();
     void knownAnswers();
     void runFileReadsInH5py();
     void badInput_data();
     void badInput();
     void badRunFiles();
     void interruptLeavesNothing();
+    void interruptedScanIsKeptAsPartial();
 
 private:
     ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
@@ -352,6 +360,33 @@ void TestAnalysis::ablationMatchesReference() {
         QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
         QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
     }
+}
+
+void TestAnalysis::linearizeMatchesReference_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QStringList>("options");
+    QTest::newRow("gpt2, count") << "gpt2" << QStringList{"--normalize", "count"};
+    QTest::newRow("gpt2, row sum, layer 1 protected") << "gpt2" << QStringList{"--normalize", "rowsum", "--protect-layers", "1"};
+    QTest::newRow("llama gqa, count") << "llama" << QStringList{"--normalize", "count"};
+}
+
+void TestAnalysis::linearizeMatchesReference() {
+    QFETCH(QString, name);
+    QFETCH(QStringList, options);
+    const QString out = dir_.path() + "/lin-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
+    const QString ours = out + "/ours", ref = out + "/ref";
+    const QStringList common = QStringList{"--seq-len", "64", "--max-tokens", "700", "--steps", "3", "--context-lengths",
+                                           "32,64", "--context-heads", "2,4"} + options;
+    const ProcResult r = runCli(QStringList{"run", "linearize", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
+                                            "--threads", "1", "--csv", ours, "--quiet"} + common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run linearize")));
+    const ProcResult p = runProcess(python(), QStringList{sourceDir() + "/tests/reference/linearize_reference.py", "--model",
+                                                          model(name), "--ids", model(name) + "/eval_ids.npy", "--out", ref} +
+                                                  common);
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("linearize_reference.py")));
+    compareWithReference(ours, ref, {{"linearize_heads", "linearize_heads"}, {"linearize_curve", "linearize_curve"},
+                                     {"linearize_thresholds", "linearize_thresholds"}, {"context", "context"}},
+                         700);
 }
 
 void TestAnalysis::knownAnswers() {
@@ -560,6 +595,48 @@ void TestAnalysis::interruptLeavesNothing() {
     QVERIFY(!QFileInfo::exists(out));
     QVERIFY(!QFileInfo::exists(out + ".partial"));
     QVERIFY(!QFileInfo::exists(dir_.path() + "/interrupted"));
+}
+
+void TestAnalysis::interruptedScanIsKeptAsPartial() {
+    // A head-ablation scan interrupted after some windows keeps them, marked partial.
+    const QString out = dir_.path() + "/partial.h5";
+    QProcess p;
+    p.start(cli(), {"run", "ablation", "--model", model("llama"), "--data", model("llama") + "/eval_ids.npy", "--seq-len",
+                    "16", "--stride", "1", "--threads", "1", "--no-attribution", "--out", out, "--quiet"});
+    QVERIFY(p.waitForStarted());
+    QElapsedTimer t;
+    t.start();
+    QByteArray err;
+    // Progress lines come every 10% of a stage: wait for the scan's own at 20% or more.
+    const QRegularExpression scanProgress("Ablating[^\\n]*:\\s+(\\d+)%");
+    auto scanPast20 = [&] {
+        for (auto it = scanProgress.globalMatch(QString::fromUtf8(err)); it.hasNext();)
+            if (it.next().captured(1).toInt() >= 20) return true;
+        return false;
+    };
+    while (t.elapsed() < 120000 && p.state() == QProcess::Running && !scanPast20()) {
+        QTest::qWait(50);
+        err += p.readAllStandardError();
+    }
+    if (p.state() != QProcess::Running) QSKIP(qPrintable("the scan finished before it could be interrupted: " + err));
+    ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(60000));
+    QVERIFY2(p.exitCode() == 130, qPrintable(err + p.readAllStandardError()));
+    QVERIFY(!QFileInfo::exists(out + ".partial"));
+    const ProcResult h = runProcess(python(), {"-c",
+                                               "import sys, h5py\n"
+                                               "f = h5py.File(sys.argv[1], 'r')\n"
+                                               "s = f['tables/ablation_summary']\n"
+                                               "print(f.attrs['status'], int(s['complete'][0]), int(s['windows'][0]))\n",
+                                               out});
+    QVERIFY2(h.finished && h.exitCode == 0, qPrintable(h.describe("h5py")));
+    const QStringList fields = QString::fromUtf8(h.out).trimmed().split(' ');
+    QCOMPARE(fields.value(0), QString("partial"));
+    QCOMPARE(fields.value(1), QString("0"));
+    QVERIFY(fields.value(2).toInt() > 0 && fields.value(2).toInt() < 1485);
+    // show reports it as partial
+    const ProcResult s = runCli({"show", out});
+    QVERIFY2(s.finished && s.exitCode == 0 && s.out.contains("PARTIAL"), qPrintable(s.describe("show")));
 }
 
 QTEST_GUILESS_MAIN(TestAnalysis)

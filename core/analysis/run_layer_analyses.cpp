@@ -1,5 +1,6 @@
 // runLayerAnalyses: the capture pass plus the plain summaries (lives in layerscope_core
 // because it runs the model).
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -60,7 +61,14 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     request.inspect = params.wants("inspect");
     request.inspectWindow = params.inspectWindow;
     request.topK = params.topK;
-    CaptureResult capture = runCapturePass(model, data, params.windows, request, progress);
+    // The capture pass serves every analysis but the head interventions, which run their own.
+    const bool needsCapture = std::any_of(params.analyses.begin(), params.analyses.end(), [](const std::string& a) {
+        return a != "ablation" && a != "linearize";
+    });
+    CaptureResult capture;
+    capture.numLayers = c.numLayers;
+    capture.hiddenSize = c.hiddenSize;
+    if (needsCapture) capture = runCapturePass(model, data, params.windows, request, progress);
     if (tokenizer) {
         InspectGrid& g = capture.inspect;
         for (const auto* ids : {&g.inputIds, &g.targetIds, &g.topIds})
