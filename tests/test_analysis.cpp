@@ -513,6 +513,14 @@ void TestAnalysis::badInput_data() {
     QTest::newRow("probes on too few tokens") << (QStringList{"run", "losssep", "--model", m, "--data", data, "--seq-len",
                                                               "16", "--max-tokens", "40"})
                                               << "probes:";
+    QTest::newRow("context longer than the model's") << (QStringList{"run", "linearize"} + base + QStringList{"--context-lengths", "64,256"})
+                                                     << "--context-lengths: 256 is longer than the model's context of 128 tokens";
+    QTest::newRow("protecting every layer") << (QStringList{"run", "linearize"} + base + QStringList{"--protect-layers", "1,2,3"})
+                                            << "protects every layer: no head is left to linearise";
+    QTest::newRow("protecting a layer beyond the model") << (QStringList{"run", "linearize"} + base + QStringList{"--protect-layers", "4"})
+                                                         << "--protect-layers: layer 4 is outside 1..3";
+    QTest::newRow("unknown ReLU normalisation") << (QStringList{"run", "linearize"} + base + QStringList{"--normalize", "softmax"})
+                                                << "--normalize must be 'count'";
     QTest::newRow("show a missing file") << QStringList{"show", dir_.path() + "/nothing.h5"} << "nothing.h5";
 }
 

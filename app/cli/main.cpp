@@ -75,7 +75,7 @@ const char* kUsage =
     "        windows it finished, marked partial. Layers count from 1, heads from 0.\n"
     "        linearize (ReLU attention: each head alone, cumulatively in order of damage, and\n"
     "        across context lengths): [--normalize count|rowsum] [--steps 10] [--protect-layers 1,2]\n"
-    "        [--context-lengths 128,256,512,1024] [--context-heads 30,70]\n"
+    "        [--context-lengths 128,256,512,1024 (those that fit)] [--context-heads 30,70]\n"
     "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
     "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
     "        prints a run file's tables (and writes its CSVs) without the model\n"
@@ -582,12 +582,6 @@ int commandRun(const Args& args) {
         throw ls::Error("--quiet without --out or --csv would throw the results away");
 
     Inputs in = loadInputs(args);
-    if (!args.get("context-lengths")) {  // the seed's lengths that fit the model
-        std::vector<int> fit;
-        for (int n : params.linearize.contextLengths)
-            if (n <= in.model->config().maxPositions) fit.push_back(n);
-        params.linearize.contextLengths = fit;
-    }
     params.windows = in.windows;
     params.dataset = in.dataOptions;
     ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work

@@ -87,7 +87,9 @@ struct LinearizeParams {
     ReluNormalize normalize = ReluNormalize::Count;
     int steps = 10;                      // curve points at N = 0, steps, 2 steps, ..., and all
     std::vector<int> protectLayers;      // layers 1..L whose heads stay softmax
-    std::vector<int> contextLengths{128, 256, 512, 1024};  // those within the model's context
+    // Context lengths to sweep; LayerRunParams resolves an empty list to the seed's 128, 256,
+    // 512, 1024 that fit the model's context (or the context itself).
+    std::vector<int> contextLengths;
     std::vector<int> contextHeads;       // N for the context sweep; empty = the 1.1x and 1.5x thresholds
 };
 

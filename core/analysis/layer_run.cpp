@@ -87,6 +87,11 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
         if (static_cast<int>(layers.size()) == L)
             throw Error("--protect-layers protects every layer: no head is left to linearise");
         if (p.linearize.steps < 1) throw Error("--steps must be at least 1");
+        if (p.linearize.contextLengths.empty()) {
+            for (int n : {128, 256, 512, 1024})
+                if (n <= c.maxPositions) p.linearize.contextLengths.push_back(n);
+            if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
+        }
         for (int n : p.linearize.contextLengths)
             if (n < 2 || n > c.maxPositions)
                 throw Error("--context-lengths: " + std::to_string(n) + " is longer than the model's context of " +

@@ -66,7 +66,7 @@ struct LossDistribution {
 };
 
 struct PredictorRow {
-    std::string method;  // a metric name, "oracle", or "probe:<architecture>:<task>"
+    std::string method;  // a metric name, "oracle", or "probe_<architecture>_<task>"
     int layer = 0;       // the lens layer (L = the final logits)
     double pearson = 0;
     SplitStats split;    // at the median
