@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
                      "--out). Without --model the demo is not loaded.", "FILE"},
         {"tab", "The tab to show at the end: preview, loss, cossim, saturation, lowrank, inspect, losssep, "
-                "exit.", "NAME"},
+                "exit, ablation.", "NAME"},
         {"screenshot", "After the run (or once loaded) save the window to FILE and quit; "
                        "exit code 1 if anything failed.", "FILE"},
         {"quit-after-run", "Quit once the run (or loading) is done; exit code 1 if it failed."},

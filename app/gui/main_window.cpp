@@ -470,9 +470,12 @@ void MainWindow::runLayerAnalyses(Then then) {
                 return;
             }
             showLayerRun(run, {});
-            statusBar()->showMessage(tr("Layer analyses: %1 tokens in %2 windows, %3 s")
-                                         .arg(number(run->capture.tokens()), number(run->capture.windows))
-                                         .arg(run->capture.seconds, 0, 'f', 1));
+            // Head scans run their own passes; the capture pass may not have run at all.
+            const qint64 tokens = run->capture.tokens() ? run->capture.tokens()
+                                  : run->ablation       ? run->ablation->tokens
+                                  : run->linearize      ? run->linearize->tokens
+                                                        : 0;
+            statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2").arg(number(tokens), QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
             if (then) then(true);
         });
 }

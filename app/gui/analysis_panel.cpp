@@ -1,0 +1,418 @@
+#include "analysis_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <limits>
+
+#include "common/error.h"
+
+namespace {
+
+constexpr int kNoModelMax = 1 << 20;
+
+// Marks a field as the one a problem is about (or clears the mark).
+void markInvalid(QWidget* field, bool invalid) {
+    if (!field)
+        return;
+    QPalette palette = field->parentWidget() ? field->parentWidget()->palette() : QPalette();
+    if (invalid)
+        palette.setColor(QPalette::Base, QColor(255, 221, 221));
+    field->setPalette(palette);
+}
+
+// "8, 16 32" -> numbers; *error names the first item that is not a number.
+std::vector<double> parseNumbers(const QString& text, QString* error) {
+    std::vector<double> out;
+    const QStringList items = text.split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts);
+    for (const QString& item : items) {
+        bool ok = false;
+        const double v = item.toDouble(&ok);
+        if (!ok) {
+            *error = QObject::tr("'%1' is not a number").arg(item);
+            return {};
+        }
+        out.push_back(v);
+    }
+    return out;
+}
+
+QString joinNumbers(const std::vector<double>& values) {
+    QStringList parts;
+    for (double v : values)
+        parts << QString::number(v, 'g', 6);
+    return parts.join(", ");
+}
+
+}  // namespace
+
+AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
+    // ---- which analyses
+    auto* whichBox = new QGroupBox(tr("Analyses (one capture pass)"), this);
+    auto* whichLayout = new QVBoxLayout(whichBox);
+    for (const ls::AnalysisInfo& info : ls::layerAnalyses()) {
+        auto* check = new QCheckBox(tr(info.title), whichBox);
+        check->setObjectName(QStringLiteral("check_%1").arg(info.name));
+        check->setToolTip(tr(info.description));
+        // Checked by default: the layer analyses that take seconds on the demo; the probes,
+        // head scans and linearisation run many passes, so they are opted into.
+        const std::string name = info.name;
+        check->setChecked(name == "cossim" || name == "saturation" || name == "lowrank" || name == "inspect");
+        whichLayout->addWidget(check);
+        analysisChecks_.insert(QString::fromLatin1(info.name), check);
+        order_.emplace_back(info.name);
+        connect(check, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
+    }
+
+    // ---- parameters
+    layerSpin_ = new QSpinBox(this);
+    layerSpin_->setObjectName("layerSpin");
+    layerSpin_->setRange(1, kNoModelMax);
+    layerSpin_->setToolTip(tr("The chosen / exit layer l (1..L, blocks counted from 1): cos-sim exit "
+                              "thresholds are taken at c_l, low-rank agreement and saturation detection "
+                              "use h_l. Default: L-1, set when a model loads."));
+    ranksEdit_ = new QLineEdit(this);
+    ranksEdit_->setObjectName("ranksEdit");
+    ranksEdit_->setPlaceholderText(tr("automatic: 8, 16, …, dim"));
+    ranksEdit_->setToolTip(tr("Ranks r of the low-rank head W_r, comma-separated (1..hidden size). "
+                              "Empty: 8, 16, 32, … below the hidden size, and the hidden size."));
+    ratiosEdit_ = new QLineEdit(QStringLiteral("0.3, 0.5, 0.7"), this);
+    ratiosEdit_->setObjectName("ratiosEdit");
+    ratiosEdit_->setToolTip(tr("Cos-sim exit thresholds: for each hard ratio r in (0, 1) the threshold "
+                               "is the r-quantile of c_l at the chosen layer; tokens below it are hard."));
+    postAttentionCheck_ = new QCheckBox(tr("Lens also after attention"), this);
+    postAttentionCheck_->setObjectName("postAttentionCheck");
+    postAttentionCheck_->setToolTip(tr("Saturation: also apply the logit lens to a_l = h_{l-1} + attention_l "
+                                       "(inside block l, before its MLP)"));
+    inspectWindowSpin_ = new QSpinBox(this);
+    inspectWindowSpin_->setObjectName("inspectWindowSpin");
+    inspectWindowSpin_->setRange(0, std::numeric_limits<int>::max());
+    inspectWindowSpin_->setToolTip(tr("Which evaluation window the token inspector shows: its index in the "
+                                      "window list, 0 = the first (the Dataset preview counts from 1)"));
+    topKSpin_ = new QSpinBox(this);
+    topKSpin_->setObjectName("topKSpin");
+    topKSpin_->setRange(1, kNoModelMax);
+    topKSpin_->setValue(5);
+    topKSpin_->setToolTip(tr("Tokens per inspector cell shown on hover (1..vocabulary size)"));
+    binsSpin_ = new QSpinBox(this);
+    binsSpin_->setObjectName("binsSpin");
+    binsSpin_->setRange(1, 100000);
+    binsSpin_->setValue(60);
+    binsSpin_->setToolTip(tr("Bins of the cos-sim histograms (one common range for all layers)"));
+
+    auto* paramBox = new QGroupBox(tr("Parameters"), this);
+    auto* form = new QFormLayout(paramBox);
+    form->addRow(tr("Layer"), layerSpin_);
+    form->addRow(tr("Ranks"), ranksEdit_);
+    form->addRow(tr("Hard ratios"), ratiosEdit_);
+    form->addRow(postAttentionCheck_);
+    form->addRow(tr("Inspector window"), inspectWindowSpin_);
+    form->addRow(tr("Top-k"), topKSpin_);
+    form->addRow(tr("Histogram bins"), binsSpin_);
+
+    // ---- loss separation and early exit
+    probesCheck_ = new QCheckBox(tr("Train probes on hidden states"), this);
+    probesCheck_->setObjectName("probesCheck");
+    probesCheck_->setChecked(true);
+    probesCheck_->setToolTip(tr("Loss separation: train the probes (linear, MLP-2 (128), MLP-3 (128), MLP-2-wide "
+                                "(256); regression on the loss, classification easy iff loss ≤ 3, and probes of "
+                                "each metric) on a sample of the tokens' hidden states. Their training curves show "
+                                "live in the Loss separation tab."));
+    probeLayerSpin_ = new QSpinBox(this);
+    probeLayerSpin_->setObjectName("probeLayerSpin");
+    probeLayerSpin_->setRange(-1, kNoModelMax);
+    probeLayerSpin_->setValue(-1);
+    probeLayerSpin_->setSpecialValueText(tr("L (last block)"));
+    probeLayerSpin_->setToolTip(tr("The probes read h_l: 0 = the embeddings, l = block l's output; the first "
+                                   "entry is the last block's output (the default)"));
+    metricRanksEdit_ = new QLineEdit(this);
+    metricRanksEdit_->setObjectName("metricRanksEdit");
+    metricRanksEdit_->setPlaceholderText(tr("none, e.g. 8, 16, 32"));
+    metricRanksEdit_->setToolTip(tr("Low-rank versions of the metrics: ranks r of the SVD head W_r "
+                                    "(1..hidden size), comma-separated; empty: none"));
+    exitSignalCombo_ = new QComboBox(this);
+    exitSignalCombo_->setObjectName("exitSignalCombo");
+    for (const char* name : {"confidence", "max_z", "max_minus_mean", "margin", "entropy", "cossim"})
+        exitSignalCombo_->addItem(QString::fromLatin1(name), QString::fromLatin1(name));
+    exitSignalCombo_->setToolTip(tr("The exit policy's signal per token and layer: the logit-lens metrics "
+                                    "(entropy exits when low) or cos-sim (runs cos-sim too). The Early exit tab "
+                                    "can switch signals afterwards."));
+    exitLayersEdit_ = new QLineEdit(this);
+    exitLayersEdit_->setObjectName("exitLayersEdit");
+    exitLayersEdit_->setPlaceholderText(tr("all: 1..L-1"));
+    exitLayersEdit_->setToolTip(tr("Layers where a token may exit, comma-separated (1..L-1); empty: all. Tokens "
+                                   "that pass nowhere run all L blocks."));
+
+    lossSepBox_ = new QGroupBox(tr("Loss separation"), this);
+    auto* lossSepForm = new QFormLayout(lossSepBox_);
+    lossSepForm->addRow(probesCheck_);
+    lossSepForm->addRow(tr("Probe layer"), probeLayerSpin_);
+    lossSepForm->addRow(tr("Metric ranks"), metricRanksEdit_);
+    exitBox_ = new QGroupBox(tr("Early exit"), this);
+    auto* exitForm = new QFormLayout(exitBox_);
+    exitForm->addRow(tr("Signal"), exitSignalCombo_);
+    exitForm->addRow(tr("Exit layers"), exitLayersEdit_);
+
+    // Core's messages name options as the command line does ("--layer 7 is out of range").
+    optionFields_ = {{"layer", layerSpin_},       {"ranks", ranksEdit_},
+                     {"hard-ratios", ratiosEdit_}, {"inspect-window", inspectWindowSpin_},
+                     {"top-k", topKSpin_},         {"bins", binsSpin_},
+                     {"probe-layer", probeLayerSpin_}, {"metric-ranks", metricRanksEdit_},
+                     {"signal", exitSignalCombo_}, {"layers", exitLayersEdit_}};
+    optionLabels_ = {{"layer", tr("Layer")},       {"ranks", tr("Ranks")},
+                     {"hard-ratios", tr("Hard ratios")}, {"inspect-window", tr("Inspector window")},
+                     {"top-k", tr("Top-k")},       {"bins", tr("Histogram bins")},
+                     {"probe-layer", tr("Probe layer")}, {"metric-ranks", tr("Metric ranks")},
+                     {"signal", tr("Exit signal")}, {"layers", tr("Exit layers")}};
+
+    layerNote_ = new QLabel(this);
+    layerNote_->setObjectName("layerNote");
+    layerNote_->setWordWrap(true);
+
+    problemLabel_ = new QLabel(this);
+    problemLabel_->setObjectName("problemLabel");
+    problemLabel_->setWordWrap(true);
+    problemLabel_->setStyleSheet(QStringLiteral("color: #c00;"));
+    problemLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    runButton_ = new QPushButton(tr("Run"), this);
+    runButton_->setObjectName("runButton");
+    runButton_->setToolTip(tr("Run the checked analyses over the Dataset panel's windows (Ctrl+L)"));
+    connect(runButton_, &QPushButton::clicked, this, [this] {
+        if (canRun())
+            emit runRequested();
+    });
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(whichBox);
+    layout->addWidget(paramBox);
+    layout->addWidget(lossSepBox_);
+    layout->addWidget(exitBox_);
+    layout->addWidget(layerNote_);
+    layout->addWidget(problemLabel_);
+    layout->addWidget(runButton_);
+    layout->addStretch(1);
+
+    for (QSpinBox* spin : {layerSpin_, inspectWindowSpin_, topKSpin_, binsSpin_})
+        connect(spin, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
+    for (QLineEdit* edit : {ranksEdit_, ratiosEdit_, metricRanksEdit_, exitLayersEdit_})
+        connect(edit, &QLineEdit::textChanged, this, &AnalysisPanel::revalidate);
+    connect(postAttentionCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
+    connect(probesCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
+    connect(probeLayerSpin_, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
+    connect(exitSignalCombo_, &QComboBox::currentIndexChanged, this, &AnalysisPanel::revalidate);
+    setModelConfig(std::nullopt);
+}
+
+void AnalysisPanel::setModelConfig(const std::optional<ls::ModelConfig>& config) {
+    config_ = config;
+    const QSignalBlocker blockLayer(layerSpin_), blockTopK(topKSpin_), blockProbe(probeLayerSpin_);
+    if (config_) {
+        const int L = std::max(1, config_->numLayers);
+        layerSpin_->setRange(1, L);
+        layerSpin_->setValue(std::max(1, L - 1));
+        probeLayerSpin_->setRange(-1, L);
+        topKSpin_->setRange(1, std::max(1, config_->vocabSize));
+        layerNote_->setText(tr("Layers 1..%1 are the blocks' outputs (0 = the embeddings). Cos-sim layer l "
+                               "compares the stream entering block l with the one leaving it.")
+                                .arg(L));
+    } else {
+        layerSpin_->setRange(1, kNoModelMax);
+        topKSpin_->setRange(1, kNoModelMax);
+        probeLayerSpin_->setRange(-1, kNoModelMax);
+        layerNote_->setText(tr("Open a model and a dataset to run the analyses."));
+    }
+    revalidate();
+}
+
+void AnalysisPanel::setWindowCount(int64_t windows) {
+    windowCount_ = windows;
+    revalidate();
+}
+
+void AnalysisPanel::setRunAvailable(bool available) {
+    runAvailable_ = available;
+    runButton_->setEnabled(canRun());
+}
+
+bool AnalysisPanel::canRun() const { return runAvailable_ && config_ && problem_.isEmpty(); }
+
+ls::LayerRunParams AnalysisPanel::params() const {
+    ls::LayerRunParams p;
+    for (const std::string& name : order_)
+        if (analysisChecks_.value(QString::fromStdString(name))->isChecked())
+            p.analyses.push_back(name);
+    p.layer = layerSpin_->value();
+    QString error;
+    for (double r : parseNumbers(ranksEdit_->text(), &error))
+        p.ranks.push_back(r == int(r) ? int(r) : 0);  // 0 fails the range check
+    error.clear();
+    const std::vector<double> ratios = parseNumbers(ratiosEdit_->text(), &error);
+    if (error.isEmpty())
+        p.hardRatios = ratios;
+    p.postAttentionLens = postAttentionCheck_->isChecked();
+    p.inspectWindow = inspectWindowSpin_->value();
+    p.topK = topKSpin_->value();
+    p.bins = binsSpin_->value();
+    p.probes = probesCheck_->isChecked();
+    p.probeLayer = probeLayerSpin_->value();
+    error.clear();
+    for (double r : parseNumbers(metricRanksEdit_->text(), &error))
+        p.metricRanks.push_back(r == int(r) ? int(r) : 0);  // 0 fails the range check
+    p.exit.signal = exitSignalCombo_->currentData().toString().toStdString();
+    error.clear();
+    for (double l : parseNumbers(exitLayersEdit_->text(), &error))
+        p.exit.layers.push_back(l == int(l) ? int(l) : 0);  // 0 fails the range check
+    return p;
+}
+
+void AnalysisPanel::setParams(const ls::LayerRunParams& p) {
+    {
+        const QSignalBlocker block(this);  // one revalidate at the end
+        setAnalyses(p.analyses);
+        if (p.layer > 0)
+            layerSpin_->setValue(p.layer);
+        QStringList ranks;
+        for (int r : p.ranks)
+            ranks << QString::number(r);
+        ranksEdit_->setText(ranks.join(", "));
+        ratiosEdit_->setText(joinNumbers(p.hardRatios));
+        postAttentionCheck_->setChecked(p.postAttentionLens);
+        inspectWindowSpin_->setValue(p.inspectWindow);
+        topKSpin_->setValue(p.topK);
+        binsSpin_->setValue(p.bins);
+        probesCheck_->setChecked(p.probes);
+        probeLayerSpin_->setValue(p.probeLayer);
+        QStringList metricRanks, exitLayers;
+        for (int r : p.metricRanks)
+            metricRanks << QString::number(r);
+        for (int l : p.exit.layers)
+            exitLayers << QString::number(l);
+        metricRanksEdit_->setText(metricRanks.join(", "));
+        exitLayersEdit_->setText(exitLayers.join(", "));
+        const int signal = exitSignalCombo_->findData(QString::fromStdString(p.exit.signal));
+        if (signal >= 0)
+            exitSignalCombo_->setCurrentIndex(signal);
+    }
+    revalidate();
+}
+
+void AnalysisPanel::setAnalyses(const std::vector<std::string>& analyses) {
+    for (auto it = analysisChecks_.constBegin(); it != analysisChecks_.constEnd(); ++it)
+        it.value()->setChecked(std::find(analyses.begin(), analyses.end(), it.key().toStdString()) != analyses.end());
+}
+
+void AnalysisPanel::setRanksText(const QString& text) { ranksEdit_->setText(text); }
+
+void AnalysisPanel::setHardRatiosText(const QString& text) { ratiosEdit_->setText(text); }
+
+void AnalysisPanel::setMetricRanksText(const QString& text) { metricRanksEdit_->setText(text); }
+
+void AnalysisPanel::setExitLayersText(const QString& text) { exitLayersEdit_->setText(text); }
+
+void AnalysisPanel::revalidate() {
+    for (QWidget* field : optionFields_)
+        markInvalid(field, false);
+    QString problem;
+    QString field;
+
+    // What the form can tell without a model: the lists parse, the ratios are in (0, 1).
+    QString error;
+    const std::vector<double> ranks = parseNumbers(ranksEdit_->text(), &error);
+    if (!error.isEmpty()) {
+        problem = tr("Ranks: %1").arg(error);
+        field = "ranks";
+    }
+    for (double r : ranks) {
+        if (problem.isEmpty() && (r != int(r) || r < 1)) {
+            problem = tr("Ranks: %1 is not a whole number of at least 1").arg(QString::number(r, 'g', 6));
+            field = "ranks";
+        }
+    }
+    if (problem.isEmpty()) {
+        const std::vector<double> ratios = parseNumbers(ratiosEdit_->text(), &error);
+        field = "hard-ratios";
+        if (!error.isEmpty())
+            problem = tr("Hard ratios: %1").arg(error);
+        else if (ratios.empty())
+            problem = tr("Hard ratios: give at least one ratio in (0, 1), e.g. 0.3, 0.5, 0.7");
+        for (double r : ratios)
+            if (problem.isEmpty() && !(r > 0.0 && r < 1.0))
+                problem = tr("Hard ratios: %1 is outside (0, 1): a hard ratio is the fraction of tokens that "
+                             "keep computing")
+                              .arg(QString::number(r, 'g', 6));
+        if (problem.isEmpty())
+            field.clear();
+    }
+    // Whole numbers in the loss-separation and early-exit lists.
+    const auto wholeList = [&](QLineEdit* edit, const QString& label, const QString& option, const QString& what) {
+        if (!problem.isEmpty())
+            return;
+        QString listError;
+        const std::vector<double> values = parseNumbers(edit->text(), &listError);
+        if (!listError.isEmpty()) {
+            problem = tr("%1: %2").arg(label, listError);
+            field = option;
+            return;
+        }
+        for (double v : values)
+            if (problem.isEmpty() && (v != int(v) || v < 1)) {
+                problem = tr("%1: %2 is not a whole number of at least 1 (%3)")
+                              .arg(label, QString::number(v, 'g', 6), what);
+                field = option;
+            }
+    };
+    const auto checked = [this](const char* name) {
+        const QCheckBox* check = analysisChecks_.value(QString::fromLatin1(name));
+        return check && check->isChecked();
+    };
+    if (checked("losssep"))
+        wholeList(metricRanksEdit_, tr("Metric ranks"), "metric-ranks", tr("a rank of the head"));
+    if (checked("exit"))
+        wholeList(exitLayersEdit_, tr("Exit layers"), "layers", tr("a layer a token may exit after"));
+    lossSepBox_->setEnabled(checked("losssep"));
+    probeLayerSpin_->setEnabled(probesCheck_->isChecked());
+    exitBox_->setEnabled(checked("exit"));
+
+    const ls::LayerRunParams p = params();
+    if (problem.isEmpty() && p.analyses.empty())
+        problem = tr("Check at least one analysis.");
+    if (problem.isEmpty() && p.wants("inspect") && windowCount_ > 0 && p.inspectWindow >= windowCount_) {
+        problem = tr("Inspector window %1 does not exist: the Dataset panel's options give windows 0..%2")
+                      .arg(p.inspectWindow)
+                      .arg(windowCount_ - 1);
+        field = "inspect-window";
+    }
+    // The rest against the model, by the same check the run itself makes.
+    if (problem.isEmpty() && config_) {
+        try {
+            ls::LayerRunParams copy = p;
+            ls::resolveLayerRunParams(copy, *config_);
+        } catch (const ls::Error& e) {
+            problem = QString::fromStdString(e.what());
+            static const QRegularExpression option("--([a-z-]+)");
+            field = option.match(problem).captured(1);
+            QStringList keys = optionLabels_.keys();  // "--layers" before "--layer"
+            std::sort(keys.begin(), keys.end(), [](const QString& a, const QString& b) { return a.size() > b.size(); });
+            for (const QString& key : keys)
+                problem.replace("--" + key, optionLabels_.value(key));
+            if (!problem.isEmpty())
+                problem[0] = problem[0].toUpper();
+        }
+    }
+    problem_ = problem;
+    problemLabel_->setText(problem);
+    problemLabel_->setVisible(!problem.isEmpty());
+    markInvalid(optionFields_.value(field), !problem.isEmpty());
+    runButton_->setEnabled(canRun());
+    emit paramsChanged();
+}

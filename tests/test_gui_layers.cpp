@@ -1,0 +1,646 @@
+// The layer analyses in the real main window, offscreen, on the built-in demo (model and
+// corpus from resources/demo): Analysis > Layer Analyses runs through the task runner into
+// the Cos-sim, Saturation, Low-rank head and Token inspector tabs, whose views must hold the
+// numbers of an ls::LayerRun computed directly with ls::runLayerAnalyses on the same
+// inputs; Save Run As and Open Run (without a model) give the same numbers; a canceled run
+// leaves the window responsive and the previous results in place; a bad parameter is
+// shown in the Layer analyses panel, named as the form names it, and starts nothing.
+// Loss separation and early exit: the probes' training curve shows live in the Loss
+// separation tab while the run trains them, then the Loss separation and Early exit tabs
+// hold the numbers of a direct run, and the exit slider gives what ls::ExitSimulator gives.
+// Set LAYERSCOPE_SCREENSHOT_DIR to also save what the window showed.
+#include <QAction>
+#include <QDir>
+#include <QFile>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+#include <cmath>
+#include <memory>
+#include <qcustomplot.h>
+
+#include "analysis/layer_run.h"
+#include "analysis_panel.h"
+#include "common/progress.h"
+#include "cossim_view.h"
+#include "data/dataset.h"
+#include "dataset_panel.h"
+#include "early_exit_view.h"
+#include "layer_results.h"
+#include "losssep_view.h"
+#include "lowrank_view.h"
+#include "main_window.h"
+#include "model/model.h"
+#include "model_summary_view.h"
+#include "saturation_view.h"
+#include "task_progress_bar.h"
+#include "task_runner.h"
+#include "token_inspector_view.h"
+#include "tokenizer/tokenizer.h"
+#include "training_curve_view.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kRunTimeout = 300000;  // ms: the machine is shared and slow under load
+constexpr int kSmallWindows = 24;    // the compared runs use the first windows only
+// The four analyses the first runs compare (loss separation and early exit have their own).
+const std::vector<std::string> kLayerTabs{"cossim", "saturation", "lowrank", "inspect"};
+
+const QString kDemo = QStringLiteral(LAYERSCOPE_SOURCE_DIR "/resources/demo");
+
+fs::path toPath(const QString& path) { return fs::path(path.toStdString()); }
+
+void screenshot(QWidget* widget, const QString& name) {
+    const QString dir = qEnvironmentVariable("LAYERSCOPE_SCREENSHOT_DIR");
+    if (dir.isEmpty())
+        return;
+    QTest::qWait(30);  // queued replots (the early-exit view redraws after a slider step)
+    QVERIFY(widget->grab().save(QDir(dir).filePath(name)));
+}
+
+// A number as a table shows it: "0.2879", "★ 1", "46.39 %", "6,803", "1.13×".
+double cellNumber(const QTableWidget* table, int row, int column) {
+    const QTableWidgetItem* item = table->item(row, column);
+    if (!item)
+        return std::nan("");
+    QString text = item->text();
+    text.remove(QChar(0x2605)).remove('%').remove(QChar(0x00d7)).remove(QLocale().groupSeparator());
+    bool ok = false;
+    const double value = QLocale().toDouble(text.trimmed(), &ok);
+    return ok ? value : std::nan("");
+}
+
+int columnNamed(const QTableWidget* table, const QString& name) {
+    for (int c = 0; c < table->columnCount(); ++c)
+        if (table->horizontalHeaderItem(c) && table->horizontalHeaderItem(c)->text() == name)
+            return c;
+    return -1;
+}
+
+// y of the point at x in a graph or bars container.
+template <typename Container>
+double valueAt(const Container& data, double key) {
+    for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+        if (std::abs(it->mainKey() - key) < 1e-9)
+            return it->mainValue();
+    return std::nan("");
+}
+
+QStringList tabTitles(const QTabWidget* tabs) {
+    QStringList titles;
+    for (int i = 0; i < tabs->count(); ++i)
+        titles << tabs->tabText(i);
+    return titles;
+}
+
+// Window-modal error boxes from reportError stay open offscreen: close them.
+void closeMessageBoxes(QWidget* window) {
+    for (QMessageBox* box : window->findChildren<QMessageBox*>())
+        box->close();
+}
+
+}  // namespace
+
+class TestGuiLayers : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void cleanupTestCase();
+
+    void runShowsTheDirectNumbers();
+    void saveAndOpenRun();
+    void cancelKeepsPreviousResults();
+    void badParameterStartsNothing_data();
+    void badParameterStartsNothing();
+    void lossSepAndExitShowTheDirectNumbers();
+
+private:
+    // Checks every tab against the reference run computed directly.
+    void checkViews(MainWindow& window);
+    bool waitIdle(MainWindow& window) {
+        return QTest::qWaitFor([&] { return !window.runner()->isBusy(); }, kRunTimeout);
+    }
+
+    QTemporaryDir dir_;
+    std::unique_ptr<MainWindow> window_;  // demo model and corpus loaded
+    std::unique_ptr<ls::LayerRun> reference_;
+    QString runFile_;                     // saved by saveAndOpenRun()
+    int demoLayers_ = 0;                  // L of the demo model (it may be regenerated)
+};
+
+void TestGuiLayers::initTestCase() {
+    QVERIFY(dir_.isValid());
+    QVERIFY2(QFile::exists(kDemo + "/model/config.json"), qPrintable(kDemo));
+    demoLayers_ = ls::Model::load(toPath(kDemo + "/model")).config().numLayers;
+    QVERIFY(demoLayers_ >= 2);
+    window_ = std::make_unique<MainWindow>();
+    window_->resize(1440, 900);
+    ls::WindowParams windows;
+    windows.seqLen = 1024;  // lowered to the demo model's context of 128
+    windows.maxWindows = kSmallWindows;
+    window_->setWindowParams(windows);
+    window_->show();
+    StartupOptions options;
+    options.modelDir = kDemo + "/model";
+    options.dataPath = kDemo + "/eval.txt";
+    window_->startWith(options);
+    QTRY_VERIFY_WITH_TIMEOUT(window_->datasetPanel()->summary().windows > 0 && !window_->runner()->isBusy(),
+                             kRunTimeout);
+    QCOMPARE(window_->windowParams().seqLen, 128);
+    QCOMPARE(window_->datasetPanel()->summary().windows, int64_t(kSmallWindows));
+}
+
+void TestGuiLayers::cleanupTestCase() { window_.reset(); }
+
+// ---- a run in the window against the same run done directly ---------------------------
+
+void TestGuiLayers::runShowsTheDirectNumbers() {
+    MainWindow& window = *window_;
+    AnalysisPanel* panel = window.analysisPanel();
+    // Defaults: the four layer analyses checked (probes, head scans and linearisation are
+    // opted into: they run many passes), layer L-1, automatic ranks.
+    QCOMPARE(panel->params().analyses, (std::vector<std::string>{"cossim", "saturation", "lowrank", "inspect"}));
+    panel->setAnalyses(kLayerTabs);
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    QVERIFY(panel->canRun());
+    QVERIFY(panel->runButton()->isEnabled());
+    QCOMPARE(panel->params().layer, demoLayers_ - 1);
+    QVERIFY(panel->params().ranks.empty());
+    QVERIFY(window.layerAnalysesAction()->isEnabled());
+    QCOMPARE(window.layerAnalysesAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_L));
+
+    // Run it as a user would: through the action (Ctrl+L).
+    window.layerAnalysesAction()->trigger();
+    QVERIFY(window.runner()->isBusy());
+    QVERIFY(waitIdle(window));
+    QVERIFY2(window.layerResults()->run(), qPrintable(window.lastError()));
+
+    // The same inputs, directly: the demo model, its tokenizer, the corpus read with the
+    // default options, the window's windows, the core's default parameters.
+    const ls::Model model = ls::Model::load(toPath(kDemo + "/model"));
+    const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(toPath(kDemo + "/model"));
+    const ls::Dataset data = ls::loadDataset(toPath(kDemo + "/eval.txt"), &tokenizer, model.config().vocabSize, {});
+    ls::LayerRunParams params;
+    params.analyses = kLayerTabs;
+    params.windows = window.windowParams();
+    ls::Progress progress;
+    reference_ = std::make_unique<ls::LayerRun>(ls::runLayerAnalyses(model, data, &tokenizer, params, progress));
+    QCOMPARE(reference_->capture.windows, int64_t(kSmallWindows));
+
+    checkViews(window);
+    if (QTest::currentTestFailed())
+        return;
+    // The first result tab is the current one.
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.layerResults()->cossimView()));
+
+    // The Summary's Run section.
+    const QString summary = window.summaryView()->toText();
+    QVERIFY2(summary.contains("\nRun\n"), qPrintable(summary));
+    QVERIFY2(summary.contains(QString("Tokens: %1 scored").arg(QLocale().toString(qint64(reference_->capture.tokens())))),
+             qPrintable(summary));
+    QVERIFY2(summary.contains(QString("Windows: %1").arg(kSmallWindows)), qPrintable(summary));
+    QVERIFY2(summary.contains("Status: complete"), qPrintable(summary));
+    const int L = demoLayers_;
+    QVERIFY2(summary.contains(QString("Layer: %1 of %2").arg(L - 1).arg(L)), qPrintable(summary));
+    QStringList ranks;
+    for (int r : reference_->params.ranks)
+        ranks << QString::number(r);
+    QVERIFY(ranks.size() >= 2);  // 8, 16, ..., dim
+    QVERIFY2(summary.contains("Ranks: " + ranks.join(", ")), qPrintable(summary));
+    QVERIFY2(summary.contains("Hard ratios: 0.3, 0.5, 0.7"), qPrintable(summary));
+    QVERIFY2(summary.contains("Source: this session (not saved)"), qPrintable(summary));
+
+    for (const std::string& tab : kLayerTabs) {
+        QVERIFY(window.selectTab(QString::fromStdString(tab)));
+        screenshot(&window, QString("layers-%1.png").arg(QString::fromStdString(tab)));
+    }
+}
+
+void TestGuiLayers::checkViews(MainWindow& window) {
+    QVERIFY(reference_);
+    const ls::LayerRun& ref = *reference_;
+    const int L = ref.capture.numLayers;
+    QCOMPARE(L, demoLayers_);
+    QCOMPARE(ref.params.layer, L - 1);
+    LayerResults* results = window.layerResults();
+    QCOMPARE(tabTitles(window.tabs()), (QStringList{"Dataset preview", "Per-token loss", "Cos-sim", "Saturation",
+                                                    "Low-rank head", "Token inspector"}));
+    QStringList names;
+    for (const std::string& name : kLayerTabs)
+        names << QString::fromStdString(name);
+    QCOMPARE(results->shownTabs(), names);
+
+    // Cos-sim: the per-layer table's means and fractions, the mean bars.
+    const ls::widgets::CossimView* cossim = results->cossimView();
+    QVERIFY(cossim->hasData());
+    QCOMPARE(cossim->result()->numLayers(), L);
+    const QTableWidget* stats = cossim->statsTable();
+    QCOMPARE(stats->rowCount(), L);
+    const int meanColumn = columnNamed(stats, "mean");
+    QVERIFY(meanColumn > 0);
+    for (int l = 1; l <= L; ++l) {
+        const ls::CossimLayer& want = ref.cossim->layers[size_t(l - 1)];
+        const ls::CossimLayer& got = cossim->result()->layers[size_t(l - 1)];
+        QCOMPARE(got.layer, l);
+        QVERIFY(std::abs(got.summary.mean - want.summary.mean) < 1e-6);
+        QVERIFY(std::abs(got.summary.p50 - want.summary.p50) < 1e-6);
+        QVERIFY(std::abs(got.fracNegative - want.fracNegative) < 1e-9);
+        QCOMPARE(got.special, want.special);
+        const double shown = cellNumber(stats, l - 1, meanColumn);
+        QVERIFY2(std::abs(shown - want.summary.mean) <= 5e-5 + 1e-9,
+                 qPrintable(QString("layer %1: table %2, reference %3").arg(l).arg(shown).arg(want.summary.mean)));
+        const double bar = want.special ? valueAt(cossim->specialBars()->data(), l) : valueAt(cossim->meanBars()->data(), l);
+        QVERIFY(std::abs(bar - want.summary.mean) < 1e-6);
+    }
+    QCOMPARE(cossim->result()->thresholds.size(), ref.cossim->thresholds.size());
+    for (size_t i = 0; i < ref.cossim->thresholds.size(); ++i)
+        QVERIFY(std::abs(cossim->result()->thresholds[i].threshold - ref.cossim->thresholds[i].threshold) < 1e-6);
+    QCOMPARE(cossim->thresholdsTable()->rowCount(), int(ref.cossim->thresholds.size()));
+
+    // Saturation: the rate per layer (chart and table), the saturation-layer histogram.
+    const ls::widgets::SaturationView* saturation = results->saturationView();
+    QVERIFY(saturation->hasData());
+    QCOMPARE(saturation->result()->tokens, ref.saturation->tokens);
+    QCOMPARE(saturation->result()->histogram, ref.saturation->histogram);
+    const QTableWidget* satTable = saturation->table();
+    QCOMPARE(satTable->rowCount(), L + 1);
+    const int saturatedColumn = columnNamed(satTable, "saturated");
+    QVERIFY(saturatedColumn > 0);
+    for (int l = 0; l <= L; ++l) {
+        const ls::SaturationLayer& want = ref.saturation->layers[size_t(l)];
+        QCOMPARE(saturation->result()->layers[size_t(l)].saturated, want.saturated);
+        QVERIFY(std::abs(valueAt(saturation->rateGraph()->data(), l) - 100.0 * want.rate) < 1e-9);
+        QCOMPARE(cellNumber(satTable, l, saturatedColumn), double(want.saturated));
+    }
+    for (int l = 1; l <= L; ++l)
+        QCOMPARE(valueAt(saturation->histogramBars()->data(), l), double(ref.saturation->histogram[size_t(l - 1)]));
+
+    // Low-rank head: one table row per requested rank, same numbers.
+    const ls::widgets::LowRankView* lowRank = results->lowRankView();
+    QVERIFY(lowRank->hasData());
+    const std::vector<ls::LowRankRow>& rows = ref.lowRank->rows;
+    QCOMPARE(lowRank->result()->rows.size(), rows.size());
+    QCOMPARE(lowRank->rowsTable()->rowCount(), int(rows.size()));
+    QCOMPARE(lowRank->result()->singularValues.size(), ref.lowRank->singularValues.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const ls::LowRankRow& got = lowRank->result()->rows[i];
+        QCOMPARE(got.rank, rows[i].rank);
+        QVERIFY(std::abs(got.coverage - rows[i].coverage) < 1e-9);
+        QVERIFY(std::abs(got.agreementFinal - rows[i].agreementFinal) < 1e-9);
+        QVERIFY(std::abs(got.agreementLayer - rows[i].agreementLayer) < 1e-9);
+        if (std::isfinite(rows[i].f1))
+            QVERIFY(std::abs(got.f1 - rows[i].f1) < 1e-9);
+        QCOMPARE(cellNumber(lowRank->rowsTable(), int(i), 0), double(rows[i].rank));
+        QVERIFY(std::abs(cellNumber(lowRank->rowsTable(), int(i), 3) - 100 * rows[i].agreementFinal) <= 0.005 + 1e-9);
+        QVERIFY(std::abs(valueAt(lowRank->agreementFinalGraph()->data(), rows[i].rank) - 100 * rows[i].agreementFinal) < 1e-6);
+    }
+
+    // Token inspector: the grid of window 0, positions x (emb + L layers), same top-1s.
+    const ls::widgets::TokenInspectorView* inspector = results->inspectorView();
+    const ls::InspectGrid& grid = ref.capture.inspect;
+    QVERIFY(inspector->hasData());
+    QCOMPARE(inspector->positions(), grid.positions);
+    QCOMPARE(inspector->positions(), 128);
+    QCOMPARE(inspector->layers(), L + 1);
+    for (int p : {0, 5, grid.positions - 1}) {
+        for (int l = 0; l <= L; ++l) {
+            QCOMPARE(inspector->cellText(p, l), inspector->tokenLabel(grid.topIds[grid.index(p, l)]));
+            QVERIFY(std::abs(inspector->cellProbability(p, l) - grid.topProbs[grid.index(p, l)]) < 1e-6);
+        }
+    }
+    QCOMPARE(inspector->tokenLabel(grid.inputIds[0]), QString::fromStdString(grid.tokenText.at(grid.inputIds[0])));
+}
+
+// ---- run files -------------------------------------------------------------------------
+
+void TestGuiLayers::saveAndOpenRun() {
+    QVERIFY2(reference_, "runShowsTheDirectNumbers() runs first");
+    MainWindow& window = *window_;
+    QVERIFY(window.layerResults()->suggestedFileName().endsWith(".h5"));
+    runFile_ = dir_.filePath("demo-run.h5");
+    bool saved = false;
+    window.saveRunFile(runFile_, [&](bool ok) { saved = ok; });
+    QVERIFY(waitIdle(window));
+    QVERIFY2(saved, qPrintable(window.lastError()));
+    QVERIFY(QFile::exists(runFile_));
+    QVERIFY(window.summaryView()->toText().contains("Source: " + runFile_));
+
+    // A fresh window with no model and no dataset opens it.
+    MainWindow reopened;
+    reopened.resize(1440, 900);
+    reopened.show();
+    bool opened = false;
+    reopened.openRunFile(runFile_, [&](bool ok) { opened = ok; });
+    QVERIFY(reopened.runner()->isBusy());  // read in the worker
+    QVERIFY(waitIdle(reopened));
+    QVERIFY2(opened, qPrintable(reopened.lastError()));
+    checkViews(reopened);
+    if (QTest::currentTestFailed())
+        return;
+    QCOMPARE(reopened.tabs()->currentWidget(), static_cast<QWidget*>(reopened.layerResults()->cossimView()));
+    const QString summary = reopened.summaryView()->toText();
+    QVERIFY2(summary.contains("Folder: none loaded"), qPrintable(summary));
+    QVERIFY2(summary.contains("Source: " + runFile_), qPrintable(summary));
+    QVERIFY2(summary.contains("Status: complete"), qPrintable(summary));
+    QVERIFY(!reopened.layerAnalysesAction()->isEnabled());  // nothing to run on
+    QVERIFY(reopened.selectTab("inspect"));
+    screenshot(&reopened, "layers-reopened-inspect.png");
+
+    // A file that is not a run: a clear error, and the results stay.
+    const QString bogus = dir_.filePath("not-a-run.h5");
+    QFile file(bogus);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("not hdf5");
+    file.close();
+    const auto before = reopened.layerResults()->run();
+    bool ok = true;
+    reopened.openRunFile(bogus, [&](bool result) { ok = result; });
+    QVERIFY(waitIdle(reopened));
+    closeMessageBoxes(&reopened);
+    QVERIFY(!ok);
+    QVERIFY2(reopened.lastError().contains("not-a-run.h5"), qPrintable(reopened.lastError()));
+    QVERIFY(reopened.layerResults()->run() == before);
+}
+
+// ---- cancel ----------------------------------------------------------------------------
+
+void TestGuiLayers::cancelKeepsPreviousResults() {
+    MainWindow& window = *window_;
+    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
+    QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
+    const QStringList tabsBefore = tabTitles(window.tabs());
+
+    // Every window of the corpus at stride 8 (about 2,500 windows): far longer than it takes
+    // to cancel, even on a fast machine.
+    const ls::WindowParams small = window.windowParams();
+    ls::WindowParams all = small;
+    all.maxWindows = 0;
+    all.stride = 8;
+    window.setWindowParams(all);
+    QVERIFY(window.datasetPanel()->summary().windows > 1000);
+    window.layerAnalysesAction()->trigger();
+    QVERIFY(window.runner()->isBusy());
+    QVERIFY(!window.layerAnalysesAction()->isEnabled());
+    QVERIFY(!window.analysisPanel()->runButton()->isEnabled());
+
+    // The event loop runs while the worker computes: timers fire, progress arrives.
+    bool ticked = false;
+    QTimer::singleShot(10, &window, [&] { ticked = true; });
+    auto* bar = window.findChild<ls::widgets::TaskProgressBar*>();
+    QVERIFY(bar);
+    QTRY_VERIFY_WITH_TIMEOUT(bar->fraction() > 0.02, kRunTimeout);
+    QVERIFY(ticked);
+    QVERIFY2(window.runner()->isBusy(), "the run ended before it could be canceled");
+    QVERIFY(bar->isActive());
+    screenshot(&window, "layers-running.png");
+
+    window.runner()->cancel();
+    QVERIFY(waitIdle(window));
+    QCOMPARE(window.lastError(), QString("Layer analyses: canceled"));
+    // The previous results, untouched.
+    QVERIFY(window.layerResults()->run() == before);
+    QCOMPARE(tabTitles(window.tabs()), tabsBefore);
+    QCOMPARE(window.layerResults()->cossimView()->result(), &*before->cossim);
+    QVERIFY(window.summaryView()->toText().contains(QString("Windows: %1").arg(kSmallWindows)));
+    // Ready for the next task.
+    QVERIFY(!bar->isActive());
+    QVERIFY(window.layerAnalysesAction()->isEnabled());
+    QVERIFY(window.analysisPanel()->runButton()->isEnabled());
+
+    window.setWindowParams(small);
+    QCOMPARE(window.datasetPanel()->summary().windows, int64_t(kSmallWindows));
+}
+
+// ---- bad parameters --------------------------------------------------------------------
+
+void TestGuiLayers::badParameterStartsNothing_data() {
+    QTest::addColumn<QString>("ranks");
+    QTest::addColumn<QString>("ratios");
+    QTest::addColumn<QString>("analyses");
+    QTest::addColumn<QString>("message");
+    QTest::addColumn<QString>("metricRanks");
+    QTest::addColumn<QString>("exitLayers");
+    QTest::newRow("hard ratio 1.5") << "" << "0.3, 1.5" << "cossim,saturation,lowrank,inspect"
+                                   << "Hard ratios: 1.5 is outside (0, 1)" << "" << "";
+    QTest::newRow("hard ratio text") << "" << "0.3, half" << "cossim" << "Hard ratios: 'half' is not a number" << ""
+                                     << "";
+    QTest::newRow("no hard ratio") << "" << "" << "cossim" << "Hard ratios: give at least one ratio" << "" << "";
+    QTest::newRow("rank above dim") << "8, 100" << "0.5" << "lowrank" << "Ranks: rank 100 is outside 1.." << ""
+                                    << "";
+    QTest::newRow("rank not whole") << "8, 2.5" << "0.5" << "lowrank" << "Ranks: 2.5 is not a whole number" << ""
+                                    << "";
+    QTest::newRow("no analysis") << "" << "0.5" << "" << "Check at least one analysis" << "" << "";
+    QTest::newRow("metric rank not whole") << "" << "0.5" << "losssep" << "Metric ranks: 2.5 is not a whole number"
+                                           << "8, 2.5" << "";
+    QTest::newRow("metric rank above dim") << "" << "0.5" << "losssep" << "Metric ranks: rank 1000 is outside 1.."
+                                           << "8, 1000" << "";
+    QTest::newRow("exit layer beyond L") << "" << "0.5" << "exit" << "Exit layers: layer 99 is outside 1.." << ""
+                                         << "1, 99";
+    QTest::newRow("exit layer text") << "" << "0.5" << "exit" << "Exit layers: 'last' is not a number" << ""
+                                     << "1, last";
+}
+
+void TestGuiLayers::badParameterStartsNothing() {
+    QFETCH(QString, ranks);
+    QFETCH(QString, ratios);
+    QFETCH(QString, analyses);
+    QFETCH(QString, message);
+    QFETCH(QString, metricRanks);
+    QFETCH(QString, exitLayers);
+    MainWindow& window = *window_;
+    AnalysisPanel* panel = window.analysisPanel();
+    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
+
+    std::vector<std::string> names;
+    for (const QString& name : analyses.split(',', Qt::SkipEmptyParts))
+        names.push_back(name.toStdString());
+    panel->setAnalyses(names);
+    panel->setRanksText(ranks);
+    panel->setHardRatiosText(ratios);
+    panel->setMetricRanksText(metricRanks);
+    panel->setExitLayersText(exitLayers);
+    // Shown in the panel at once, and Run is off.
+    QVERIFY2(panel->problemText().startsWith(message), qPrintable(panel->problemText()));
+    QVERIFY(!panel->canRun());
+    QVERIFY(!panel->runButton()->isEnabled());
+    auto* label = panel->findChild<QLabel*>("problemLabel");
+    QVERIFY(label && !label->isHidden());
+    QCOMPARE(label->text(), panel->problemText());
+    if (QByteArray(QTest::currentDataTag()) == "hard ratio 1.5")
+        screenshot(&window, "layers-bad-parameter.png");
+
+    // Ctrl+L anyway: the same message, and nothing starts.
+    window.layerAnalysesAction()->trigger();
+    QVERIFY(!window.runner()->isBusy());
+    QVERIFY2(window.lastError().contains(message), qPrintable(window.lastError()));
+    QVERIFY(!window.findChildren<QMessageBox*>().isEmpty());  // told, not only in the status bar
+    closeMessageBoxes(&window);
+    QVERIFY(window.layerResults()->run() == before);
+
+    // Back to the defaults: nothing wrong.
+    ls::LayerRunParams defaults;
+    defaults.analyses = kLayerTabs;
+    panel->setParams(defaults);
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    QVERIFY(label->isHidden());
+    QVERIFY(panel->canRun());
+}
+
+// ---- loss separation and early exit ------------------------------------------------------
+
+void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
+    MainWindow& window = *window_;
+    AnalysisPanel* panel = window.analysisPanel();
+    LayerResults* results = window.layerResults();
+    // The panel's defaults for these two: probes on the last block, no metric ranks, exit on
+    // confidence at every layer 1..L-1.
+    panel->setAnalyses({"losssep", "exit"});
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    const ls::LayerRunParams asked = panel->params();
+    QVERIFY(asked.probes);
+    QCOMPARE(asked.probeLayer, -1);
+    QVERIFY(asked.metricRanks.empty());
+    QCOMPARE(asked.exit.signal, std::string("confidence"));
+    QVERIFY(asked.exit.layers.empty());
+
+    const std::shared_ptr<const ls::LayerRun> before = results->run();
+    window.layerAnalysesAction()->trigger();
+    QVERIFY(window.runner()->isBusy());
+    QVERIFY(results->isTrainingProbes());
+    // Live: the first probe epoch shows the training panel in the Loss separation tab (added
+    // for the time being: the shown run has none) while the run still goes on.
+    QTRY_VERIFY_WITH_TIMEOUT(!results->probeCurveView()->points().isEmpty(), kRunTimeout);
+    QVERIFY2(window.runner()->isBusy(), "epochs must arrive before the run's end");
+    QVERIFY(!results->probeTrainingPanel()->isHidden());
+    QCOMPARE(window.tabs()->currentWidget(), results->viewFor("losssep"));
+    QVERIFY2(results->probeTrainingText().contains("Training probes"), qPrintable(results->probeTrainingText()));
+    const ls::widgets::LossCurvePoint first = results->probeCurveView()->points().front();
+    QCOMPARE(first.step, 1.0);
+    QVERIFY(std::isfinite(first.trainLoss) && std::isfinite(first.valLoss));
+    // More epochs and probes follow; a finished probe gets a row.
+    QTRY_VERIFY_WITH_TIMEOUT(results->probeTrainingTable()->rowCount() >= 1 || !window.runner()->isBusy(), kRunTimeout);
+    screenshot(&window, "layers-probes-training.png");
+    QVERIFY(waitIdle(window));
+    QVERIFY2(results->run() != before, qPrintable(window.lastError()));
+    QVERIFY(!results->isTrainingProbes());
+    QVERIFY(results->probeTrainingPanel()->isHidden());
+    QVERIFY(results->run());
+    QVERIFY(results->run()->lossSep && results->run()->exit);
+    QCOMPARE(results->shownTabs(), (QStringList{"losssep", "exit"}));
+    QCOMPARE(tabTitles(window.tabs()), (QStringList{"Dataset preview", "Per-token loss", "Loss separation", "Early exit"}));
+
+    // The same directly.
+    const ls::Model model = ls::Model::load(toPath(kDemo + "/model"));
+    const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(toPath(kDemo + "/model"));
+    const ls::Dataset data = ls::loadDataset(toPath(kDemo + "/eval.txt"), &tokenizer, model.config().vocabSize, {});
+    ls::LayerRunParams params;
+    params.analyses = {"losssep", "exit"};
+    params.windows = window.windowParams();
+    ls::Progress progress;
+    const ls::LayerRun ref = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
+    QVERIFY(ref.lossSep && ref.exit && ref.probes);
+    const int L = ref.capture.numLayers;
+    QCOMPARE(results->run()->capture.tokens(), ref.capture.tokens());
+
+    // Loss separation: the distribution, every predictor (bars and grid), the tables.
+    const ls::widgets::LossSepView* lossSep = results->lossSepView();
+    QVERIFY(lossSep->hasData());
+    const ls::LossSepResult& got = *lossSep->result();
+    QCOMPARE(got.numLayers, L);
+    QVERIFY(std::abs(got.distribution.summary.mean - ref.lossSep->distribution.summary.mean) < 1e-6);
+    QVERIFY(std::abs(got.distribution.oracle.lossDiff - ref.lossSep->distribution.oracle.lossDiff) < 1e-6);
+    QCOMPARE(got.distribution.histogram.counts.size(), ref.lossSep->distribution.histogram.counts.size());
+    const std::vector<ls::MetricInfo>& metrics = ls::separationMetrics();
+    for (const ls::PredictorRow& want : ref.lossSep->predictors) {
+        int m = -1;
+        for (int i = 0; i < int(metrics.size()); ++i)
+            if (want.method == metrics[size_t(i)].name)
+                m = i;
+        if (m < 0)
+            continue;  // the Oracle and the probes (trained: compared below by shape)
+        QVERIFY2(std::abs(lossSep->gridMap()->data()->cell(want.layer - 1, m) - 100 * want.split.oracleRatio) < 1e-4,
+                 qPrintable(QString("%1 at layer %2").arg(QString::fromStdString(want.method)).arg(want.layer)));
+    }
+    // The bars: the metrics at L as the direct run has them, the probes and the Oracle as drawn.
+    const std::vector<ls::PredictorRow>& bars = lossSep->barRows();
+    QVERIFY(bars.size() >= 7);
+    for (int i = 0; i < int(bars.size()); ++i) {
+        QVERIFY(std::abs(lossSep->drawnRatio(i) - 100 * bars[size_t(i)].split.oracleRatio) < 1e-9);
+        for (const ls::PredictorRow& want : ref.lossSep->predictors)
+            if (want.method == bars[size_t(i)].method && want.layer == L && want.method.rfind("probe", 0) != 0)
+                QVERIFY(std::abs(bars[size_t(i)].split.oracleRatio - want.split.oracleRatio) < 1e-6);
+    }
+    QCOMPARE(bars.back().method, std::string("oracle"));
+    QCOMPARE(lossSep->thresholdTable()->rowCount(), int(ref.lossSep->thresholds.size()));
+    for (int r = 0; r < lossSep->thresholdTable()->rowCount(); ++r) {
+        const double want = ref.lossSep->thresholds[size_t(r)].split.lossDiff;  // NaN when a side is empty
+        const double shown = cellNumber(lossSep->thresholdTable(), r, 6);
+        QVERIFY2(std::isfinite(want) ? std::abs(shown - want) <= 0.005 + 1e-6 : std::isnan(shown),
+                 qPrintable(QString("row %1: shown %2, direct %3").arg(r).arg(shown).arg(want)));
+    }
+    QCOMPARE(lossSep->subsetTable()->rowCount(), int(ref.lossSep->subsets.size()));
+    for (int r = 0; r < lossSep->subsetTable()->rowCount(); ++r)
+        QCOMPARE(cellNumber(lossSep->subsetTable(), r, 1), double(ref.lossSep->subsets[size_t(r)].tokens));
+    // Probes: the same probes (trained again here; their numbers are the run's own).
+    QVERIFY(got.probes);
+    QCOMPARE(got.probes->rows.size(), ref.probes->rows.size());
+    QCOMPARE(got.probes->layer, L);
+    int regression = 0, classification = 0;
+    for (size_t i = 0; i < ref.probes->rows.size(); ++i) {
+        QCOMPARE(got.probes->rows[i].architecture, ref.probes->rows[i].architecture);
+        QCOMPARE(got.probes->rows[i].task, ref.probes->rows[i].task);
+        regression += ref.probes->rows[i].task == "regression";
+        classification += ref.probes->rows[i].task == "classification";
+    }
+    QCOMPARE(lossSep->probeRegressionTable()->rowCount(), regression);
+    QCOMPARE(lossSep->probeClassificationTable()->rowCount(), classification);
+    QTabWidget* tableTabs = lossSep->tableTabs();
+    QVERIFY(tableTabs->isTabVisible(tableTabs->indexOf(lossSep->probesPage())));
+
+    // Early exit: the run's policy and sweep, then a slider step = the simulator's answer.
+    ls::widgets::EarlyExitView* exit = results->earlyExitView();
+    QVERIFY(exit->hasData());
+    QTRY_VERIFY_WITH_TIMEOUT(!exit->isRebuilding(), kRunTimeout);
+    QVERIFY(exit->simulator());
+    QCOMPARE(exit->signalName(), QString("confidence"));
+    std::vector<int> all;
+    for (int l = 1; l < L; ++l)
+        all.push_back(l);
+    QCOMPARE(exit->allowedLayers(), all);
+    QCOMPARE(exit->outcome().exits, ref.exit->policy.exits);
+    QVERIFY(std::abs(exit->outcome().computeSaved - ref.exit->policy.computeSaved) < 1e-9);
+    QVERIFY(std::abs(exit->outcome().top1Agreement - ref.exit->policy.top1Agreement) < 1e-9);
+    QVERIFY(std::abs(exit->outcome().ppl - ref.exit->policy.ppl) < 1e-6 * ref.exit->policy.ppl);
+    QCOMPARE(exit->sweep().size(), ref.exit->sweep.size());
+    for (size_t i = 0; i < ref.exit->sweep.size(); ++i)
+        QVERIFY(std::abs(exit->sweep()[i].outcome.computeSaved - ref.exit->sweep[i].outcome.computeSaved) < 1e-9);
+    QVERIFY(window.selectTab("exit"));
+    exit->thresholdSlider()->setValue(300);
+    const ls::ExitSimulator direct(results->run()->capture, "confidence", all);
+    const ls::ExitOutcome moved = direct.evaluate(exit->threshold());
+    QCOMPARE(exit->outcome().exits, moved.exits);
+    QCOMPARE(exit->outcome().computeSaved, moved.computeSaved);
+    QCOMPARE(exit->outcome().top1Agreement, moved.top1Agreement);
+    QCOMPARE(exit->outcome().ppl, moved.ppl);
+    QCOMPARE(exit->computeSavedLabel()->text(), QString("%1%").arg(100 * moved.computeSaved, 0, 'f', 1));
+    // The reference capture gives the same outcome (the same tokens, the same lens).
+    const ls::ExitOutcome onRef = ls::ExitSimulator(ref.capture, "confidence", all).evaluate(exit->threshold());
+    QCOMPARE(onRef.exits, moved.exits);
+    screenshot(&window, "layers-exit.png");
+    QVERIFY(window.selectTab("losssep"));
+    screenshot(&window, "layers-losssep.png");
+
+    // The Summary names the probes and the exit policy.
+    const QString summary = window.summaryView()->toText();
+    QVERIFY2(summary.contains(QString("Probes: on h_%1").arg(L)), qPrintable(summary));
+    QVERIFY2(summary.contains("Exit signal: confidence"), qPrintable(summary));
+}
+
+QTEST_MAIN(TestGuiLayers)
+#include "test_gui_layers.moc"

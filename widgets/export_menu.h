@@ -1,0 +1,59 @@
+#pragma once
+// Export for the analysis views: one "Export…" tool button whose menu offers each chart as
+// PNG / PDF / SVG and each table as CSV, plus "everything into a folder". Images go through
+// savePlotImage (plot_export.h), tables through ls::toCsv and an atomic write.
+#include <QList>
+#include <QPair>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <QToolButton>
+#include <functional>
+#include <vector>
+
+#include "io/table.h"
+
+class QCustomPlot;
+
+namespace ls::widgets {
+
+// A "Export…" tool button whose menu offers each chart as PNG / PDF / SVG and each table as CSV.
+class ExportButton : public QToolButton {
+    Q_OBJECT
+public:
+    explicit ExportButton(QWidget* parent = nullptr);
+    void setCharts(const QList<QPair<QString, QCustomPlot*>>& charts);   // (file stem, plot)
+    void setTables(std::function<std::vector<ls::Table>()> tables);      // called at export time
+
+    // Asks where to write. suggested: a file path (or, when filter is empty, a folder); returns
+    // the chosen path, empty = canceled. Default: QFileDialog. Tests install their own.
+    using PathChooser = std::function<QString(const QString& suggested, const QString& filter)>;
+    void setPathChooser(PathChooser chooser);
+
+signals:
+    void exported(const QString& path);        // after each successful write
+    void failed(const QString& message);       // message names the file
+
+private:
+    void rebuildMenu();  // on aboutToShow: the tables' names are known only then
+    void exportChart(int index, const QString& suffix);
+    void exportTable(const std::string& name);
+    void exportEverything();
+    std::vector<ls::Table> currentTables();  // tables_(), or none (+ failed) if it throws
+    QString choose(const QString& suggested, const QString& filter);
+
+    QList<QPair<QString, QPointer<QCustomPlot>>> charts_;
+    std::function<std::vector<ls::Table>()> tables_;
+    PathChooser chooser_;
+};
+
+// Writes every chart (as <stem>.<suffix> for each suffix in {"png","pdf","svg"}) and every table (<name>.csv) into dir; returns the paths written; false + *error on the first failure.
+bool exportAll(const QString& dir, const QList<QPair<QString, QCustomPlot*>>& charts, const std::vector<ls::Table>& tables, QStringList* written, QString* error);
+
+// One table as CSV (ls::toCsv) at path, written atomically. False + *error naming the file.
+bool writeTableCsv(const ls::Table& table, const QString& path, QString* error = nullptr);
+
+// The size a chart is exported at: as on screen, or 900 x 600 if it was never laid out.
+QSize chartExportSize(const QCustomPlot* plot);
+
+}  // namespace ls::widgets

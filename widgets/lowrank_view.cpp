@@ -1,0 +1,454 @@
+#include "lowrank_view.h"
+
+#include <QCheckBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLocale>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <qcustomplot.h>
+
+#include "export_menu.h"
+
+namespace ls::widgets {
+
+namespace {
+
+const QColor kBlue(52, 101, 164);
+const QColor kOrange(206, 92, 0);
+const QColor kGreen(78, 154, 6);
+const QColor kGrey(136, 138, 133);
+
+constexpr double kHoverReach = 24;  // pixels from the cursor to a requested rank's point
+
+QString percent(double fraction, int decimals = 2) {
+    if (!std::isfinite(fraction))
+        return QStringLiteral("—");
+    return QStringLiteral("%1 %").arg(100.0 * fraction, 0, 'f', decimals);
+}
+
+// The smallest rank whose coverage reaches target (fraction), 0 if none does.
+int rankReaching(const std::vector<double>& coverage, double target) {
+    for (size_t i = 0; i < coverage.size(); ++i)
+        if (coverage[i] >= target - 1e-12)
+            return int(i) + 1;
+    return 0;
+}
+
+QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLabel,
+                      QCPTextElement** titleElement = nullptr) {
+    auto* plot = new QCustomPlot(parent);
+    plot->setMinimumSize(300, 220);
+    plot->plotLayout()->insertRow(0);
+    auto* text = new QCPTextElement(plot, title, QFont(parent->font().family(), 11, QFont::Bold));
+    plot->plotLayout()->addElement(0, 0, text);
+    if (titleElement)
+        *titleElement = text;
+    plot->xAxis->setLabel(QObject::tr("rank r"));
+    plot->yAxis->setLabel(yLabel);
+    plot->yAxis->setRange(0, 102);
+    plot->legend->setVisible(true);
+    plot->legend->setBrush(QColor(255, 255, 255, 215));
+    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    plot->setMouseTracking(true);
+    return plot;
+}
+
+QCPGraph* addLine(QCustomPlot* plot, const QString& name, const QColor& color, double width,
+                  bool points) {
+    QCPGraph* graph = plot->addGraph();
+    graph->setName(name);
+    graph->setPen(QPen(color, width));
+    if (points)
+        graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(color, 1.5), Qt::white, 7));
+    return graph;
+}
+
+QTableWidget* makeTable(QWidget* parent, const QStringList& headers, const QStringList& tips) {
+    auto* table = new QTableWidget(0, headers.size(), parent);
+    table->setHorizontalHeaderLabels(headers);
+    for (int c = 0; c < tips.size() && c < headers.size(); ++c)
+        table->horizontalHeaderItem(c)->setToolTip(tips[c]);
+    table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table->verticalHeader()->hide();
+    table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    table->verticalHeader()->setDefaultSectionSize(parent->fontMetrics().height() + 6);
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setAlternatingRowColors(true);
+    table->setWordWrap(false);
+    return table;
+}
+
+QTableWidgetItem* numberItem(const QString& text, const QString& tip = {}) {
+    auto* item = new QTableWidgetItem(text);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    if (!tip.isEmpty())
+        item->setToolTip(tip);
+    return item;
+}
+
+// A dotted vertical line that follows the hovered rank.
+QCPItemStraightLine* makeCursorLine(QCustomPlot* plot) {
+    auto* line = new QCPItemStraightLine(plot);
+    line->setPen(QPen(kGrey, 1, Qt::DotLine));
+    line->setVisible(false);
+    line->setSelectable(false);
+    return line;
+}
+
+}  // namespace
+
+LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
+    summaryLabel_ = new QLabel(this);
+    summaryLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    summaryLabel_->setWordWrap(true);
+    logRankCheck_ = new QCheckBox(tr("Log₂ rank axis"), this);
+    logRankCheck_->setChecked(true);
+    logRankCheck_->setToolTip(tr("Rank axis in powers of two (on) or linear (off)"));
+    exportButton_ = new ExportButton(this);
+
+    auto* controls = new QHBoxLayout;
+    controls->setContentsMargins(6, 4, 6, 0);
+    controls->addWidget(summaryLabel_, 1);
+    controls->addWidget(logRankCheck_);
+    controls->addWidget(exportButton_);
+
+    auto* chartsArea = new QWidget(this);
+    coveragePlot_ = makePlot(chartsArea, tr("Singular-value coverage of W"), tr("coverage (%)"));
+    agreementPlot_ = makePlot(chartsArea, tr("Top-1 agreement of W_r with W"), tr("agreement (%)"),
+                              &agreementTitle_);
+    detectionPlot_ = makePlot(chartsArea, tr("Low-rank saturation detection"), tr("rate (%)"),
+                              &detectionTitle_);
+
+    coverage_ = addLine(coveragePlot_, tr("Σ s_i (singular values)"), kBlue, 2, false);
+    energy_ = addLine(coveragePlot_, tr("Σ s_i² (energy)"), kOrange, 2, false);
+    coverageMarks_ = coveragePlot_->addGraph();
+    coverageMarks_->setName(tr("requested ranks"));
+    coverageMarks_->setLineStyle(QCPGraph::lsNone);
+    coverageMarks_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kBlue, 1.5), Qt::white, 6));
+    agreeFinal_ = addLine(agreementPlot_, tr("final layer"), kBlue, 2, true);
+    agreeLayer_ = addLine(agreementPlot_, tr("chosen layer"), kOrange, 2, true);
+    precision_ = addLine(detectionPlot_, tr("precision"), kBlue, 1.5, true);
+    recall_ = addLine(detectionPlot_, tr("recall"), kOrange, 1.5, true);
+    f1_ = addLine(detectionPlot_, tr("F1"), kGreen, 2.5, true);
+    f1_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kGreen, 7));
+
+    auto* chartsLayout = new QHBoxLayout(chartsArea);
+    chartsLayout->setContentsMargins(0, 0, 0, 0);
+    chartsLayout->setSpacing(4);
+    for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_}) {
+        chartsLayout->addWidget(plot, 1);
+        cursors_.append(makeCursorLine(plot));
+        connect(plot, &QCustomPlot::mouseMove, this, [this, plot](QMouseEvent* event) {
+            showHover(plot, event->position(), event->globalPosition().toPoint());
+        });
+        plot->installEventFilter(this);  // Leave hides the cursor line
+    }
+
+    auto* tables = new QWidget(this);
+    rowsCaption_ = new QLabel(tr("<b>Requested ranks</b>"), tables);
+    rowsTable_ = makeTable(tables,
+                           {tr("Rank"), tr("SV coverage"), tr("Energy coverage"), tr("Agree (final)"),
+                            tr("Agree (layer)"), tr("Precision"), tr("Recall"), tr("F1")},
+                           {tr("r: singular values kept"),
+                            tr("Σ_{i≤r} s_i / Σ s_i"),
+                            tr("Σ_{i≤r} s_i² / Σ s_i²"),
+                            tr("Tokens with argmax W_r x_L = argmax W x_L (final layer)"),
+                            tr("Tokens with argmax W_r x_l = argmax W x_l (chosen layer)"),
+                            tr("Saturation detection: predicted saturated and truly saturated / predicted saturated"),
+                            tr("Saturation detection: predicted saturated and truly saturated / truly saturated"),
+                            tr("Harmonic mean of precision and recall")});
+    auto* speedCaption = new QLabel(tr("<b>Top-1 speed: full head vs factorised (U_r S_r)(V_rᵀ x)</b>"), tables);
+    speedTable_ = makeTable(tables, {tr("Rank"), tr("Tokens"), tr("Full (ms)"), tr("Factored (ms)"), tr("Speed-up")},
+                            {tr("r"), tr("Tokens in the timed batch"), tr("Top-1 through the full head W"),
+                             tr("Top-1 through (U_r S_r)(V_rᵀ x)"), tr("Full / factored (> 1: factorised is faster)")});
+    auto* rowsBox = new QVBoxLayout;
+    rowsBox->addWidget(rowsCaption_);
+    rowsBox->addWidget(rowsTable_, 1);
+    auto* speedBox = new QVBoxLayout;
+    speedBox->addWidget(speedCaption);
+    speedBox->addWidget(speedTable_, 1);
+    auto* tablesLayout = new QHBoxLayout(tables);
+    tablesLayout->setContentsMargins(6, 0, 6, 4);
+    tablesLayout->addLayout(rowsBox, 8);
+    tablesLayout->addLayout(speedBox, 5);
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(chartsArea);
+    splitter->addWidget(tables);
+    splitter->setStretchFactor(0, 2);
+    splitter->setStretchFactor(1, 1);
+    splitter->setChildrenCollapsible(false);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(controls);
+    layout->addWidget(splitter, 1);
+
+    exportButton_->setCharts(charts());
+    exportButton_->setTables([this] {
+        return result_ ? ls::lowRankTables(*result_) : std::vector<ls::Table>{};
+    });
+    connect(logRankCheck_, &QCheckBox::toggled, this, [this] {
+        updateRankAxes();
+        for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
+            plot->replot();
+    });
+    redraw();
+}
+
+QList<QPair<QString, QCustomPlot*>> LowRankView::charts() const {
+    return {{QStringLiteral("lowrank_coverage"), coveragePlot_},
+            {QStringLiteral("lowrank_agreement"), agreementPlot_},
+            {QStringLiteral("lowrank_detection"), detectionPlot_}};
+}
+
+void LowRankView::setResult(std::shared_ptr<const ls::LowRankResult> result) {
+    result_ = std::move(result);
+    redraw();
+}
+
+void LowRankView::setLogRank(bool on) { logRankCheck_->setChecked(on); }
+bool LowRankView::logRank() const { return logRankCheck_->isChecked(); }
+
+QString LowRankView::summaryText() const {
+    if (!result_)
+        return tr("No low-rank result yet: run the low-rank head analysis.");
+    const ls::LowRankResult& r = *result_;
+    QStringList parts;
+    if (!r.coverage.empty()) {
+        parts << tr("W has %1 singular values").arg(r.coverage.size());
+        const auto at = [&](const std::vector<double>& cov, double t) {
+            const int rank = rankReaching(cov, t);
+            return rank > 0 ? QString::number(rank) : QStringLiteral("—");
+        };
+        parts << tr("coverage 50 / 90 %: r = %1 / %2").arg(at(r.coverage, 0.5), at(r.coverage, 0.9));
+        parts << tr("energy 90 / 99 %: r = %1 / %2").arg(at(r.energyCoverage, 0.9), at(r.energyCoverage, 0.99));
+    }
+    parts << tr("chosen layer %1").arg(r.layer);
+    if (!r.speed.empty()) {
+        const auto best = std::max_element(r.speed.begin(), r.speed.end(), [](const auto& a, const auto& b) {
+            return a.speedup < b.speedup;
+        });
+        parts << tr("best speed-up %1× at r = %2").arg(best->speedup, 0, 'f', 2).arg(best->rank);
+    }
+    return parts.join(QStringLiteral(" · "));
+}
+
+void LowRankView::redraw() {
+    for (QCPGraph* graph : {coverage_, energy_, coverageMarks_, agreeFinal_, agreeLayer_, precision_, recall_, f1_})
+        graph->data()->clear();
+    if (result_) {
+        const ls::LowRankResult& r = *result_;
+        QVector<double> keys, cov, energy;
+        for (size_t i = 0; i < r.coverage.size(); ++i) {
+            keys << double(i + 1);
+            cov << 100.0 * r.coverage[i];
+            energy << (i < r.energyCoverage.size() ? 100.0 * r.energyCoverage[i] : qQNaN());
+        }
+        coverage_->setData(keys, cov, true);
+        energy_->setData(keys, energy, true);
+        for (const ls::LowRankRow& row : r.rows) {
+            const double x = row.rank;
+            if (row.rank >= 1 && size_t(row.rank) <= r.coverage.size())
+                coverageMarks_->addData(x, 100.0 * r.coverage[row.rank - 1]);
+            const auto add = [x](QCPGraph* graph, double value) {
+                if (std::isfinite(value))
+                    graph->addData(x, 100.0 * value);
+            };
+            add(agreeFinal_, row.agreementFinal);
+            add(agreeLayer_, row.agreementLayer);
+            add(precision_, row.precision);
+            add(recall_, row.recall);
+            add(f1_, row.f1);
+        }
+        agreeLayer_->setName(tr("layer %1").arg(r.layer));
+        detectionTitle_->setText(tr("Saturation detection at layer %1 (W_r vs W)").arg(r.layer));
+    } else {
+        agreeLayer_->setName(tr("chosen layer"));
+        detectionTitle_->setText(tr("Low-rank saturation detection"));
+    }
+    coverageMarks_->setVisible(!coverageMarks_->data()->isEmpty());
+    if (coverageMarks_->visible())
+        coverageMarks_->addToLegend();
+    else
+        coverageMarks_->removeFromLegend();
+    updateRankAxes();
+    fillTables();
+    summaryLabel_->setText(summaryText());
+    for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
+        plot->replot();
+}
+
+void LowRankView::updateRankAxes() {
+    int maxRank = 1;
+    if (result_) {
+        maxRank = std::max<int>(maxRank, int(result_->coverage.size()));
+        for (const ls::LowRankRow& row : result_->rows)
+            maxRank = std::max(maxRank, row.rank);
+    } else {
+        maxRank = 256;
+    }
+    for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_}) {
+        QCPAxis* x = plot->xAxis;
+        if (logRank()) {
+            QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
+            ticker->setLogBase(2);
+            ticker->setSubTickCount(0);
+            ticker->setTickCount(12);  // every power of two
+            x->setTicker(ticker);
+            x->setScaleType(QCPAxis::stLogarithmic);
+            x->setNumberFormat(QStringLiteral("f"));
+            x->setNumberPrecision(0);
+            x->setRange(0.8, maxRank * 1.25);
+            x->setLabel(tr("rank r (log₂ scale)"));
+        } else {
+            x->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+            x->setScaleType(QCPAxis::stLinear);
+            x->setNumberFormat(QStringLiteral("g"));
+            x->setNumberPrecision(6);
+            x->setRange(0, maxRank * 1.03);
+            x->setLabel(tr("rank r"));
+        }
+        plot->yAxis->setRange(0, 103);
+    }
+}
+
+void LowRankView::fillTables() {
+    rowsTable_->setRowCount(0);
+    speedTable_->setRowCount(0);
+    if (!result_) {
+        rowsCaption_->setText(tr("<b>Requested ranks</b>"));
+        return;
+    }
+    const ls::LowRankResult& r = *result_;
+    rowsCaption_->setText(tr("<b>Requested ranks</b> (agreement and detection at layer %1)").arg(r.layer));
+    rowsTable_->horizontalHeaderItem(4)->setText(tr("Agree (layer %1)").arg(r.layer));
+    const QString undefined = tr("undefined: no token in the denominator");
+    rowsTable_->setRowCount(int(r.rows.size()));
+    for (int i = 0; i < int(r.rows.size()); ++i) {
+        const ls::LowRankRow& row = r.rows[size_t(i)];
+        rowsTable_->setItem(i, 0, numberItem(QString::number(row.rank)));
+        rowsTable_->setItem(i, 1, numberItem(percent(row.coverage)));
+        rowsTable_->setItem(i, 2, numberItem(percent(row.energyCoverage)));
+        rowsTable_->setItem(i, 3, numberItem(percent(row.agreementFinal)));
+        rowsTable_->setItem(i, 4, numberItem(percent(row.agreementLayer)));
+        rowsTable_->setItem(i, 5, numberItem(percent(row.precision), std::isfinite(row.precision) ? QString() : undefined));
+        rowsTable_->setItem(i, 6, numberItem(percent(row.recall), std::isfinite(row.recall) ? QString() : undefined));
+        rowsTable_->setItem(i, 7, numberItem(percent(row.f1), std::isfinite(row.f1) ? QString() : undefined));
+    }
+    speedTable_->setRowCount(int(r.speed.size()));
+    const QLocale locale;
+    for (int i = 0; i < int(r.speed.size()); ++i) {
+        const ls::LowRankSpeed& s = r.speed[size_t(i)];
+        speedTable_->setItem(i, 0, numberItem(QString::number(s.rank)));
+        speedTable_->setItem(i, 1, numberItem(locale.toString(qint64(s.tokens))));
+        speedTable_->setItem(i, 2, numberItem(QString::number(s.fullMs, 'f', 3)));
+        speedTable_->setItem(i, 3, numberItem(QString::number(s.factoredMs, 'f', 3)));
+        auto* speedup = numberItem(std::isfinite(s.speedup) ? QStringLiteral("%1×").arg(s.speedup, 0, 'f', 2)
+                                                            : QStringLiteral("—"));
+        if (std::isfinite(s.speedup)) {
+            QFont font = speedup->font();
+            font.setBold(s.speedup > 1);
+            speedup->setFont(font);
+            speedup->setForeground(s.speedup > 1 ? kGreen.darker(120) : QColor(164, 0, 0));
+        }
+        speedTable_->setItem(i, 4, speedup);
+    }
+}
+
+int LowRankView::hoverRank(QCustomPlot* plot, const QPointF& pos) const {
+    if (!result_ || !plot || !plot->axisRect()->rect().contains(pos.toPoint()))
+        return 0;
+    const ls::LowRankResult& r = *result_;
+    const QCPAxis* x = plot->xAxis;
+    if (plot == coveragePlot_) {
+        // Every rank has a point: the rank under the cursor.
+        if (r.coverage.empty())
+            return 0;
+        return std::clamp(int(std::lround(x->pixelToCoord(pos.x()))), 1, int(r.coverage.size()));
+    }
+    // The requested rank nearest the cursor along x, if close enough.
+    int best = 0;
+    double bestDistance = kHoverReach;
+    for (const ls::LowRankRow& row : r.rows) {
+        if (row.rank < 1)
+            continue;
+        const double d = std::abs(x->coordToPixel(row.rank) - pos.x());
+        if (d <= bestDistance) {
+            bestDistance = d;
+            best = row.rank;
+        }
+    }
+    return best;
+}
+
+QString LowRankView::hoverText(QCustomPlot* plot, const QPointF& pos) const {
+    const int rank = hoverRank(plot, pos);
+    if (rank <= 0)
+        return {};
+    const ls::LowRankResult& r = *result_;
+    if (plot == coveragePlot_) {
+        QString text = tr("rank %1\nsingular-value coverage: %2").arg(rank).arg(percent(r.coverage[size_t(rank - 1)]));
+        if (size_t(rank) <= r.energyCoverage.size())
+            text += tr("\nenergy coverage: %1").arg(percent(r.energyCoverage[size_t(rank - 1)]));
+        if (size_t(rank) <= r.singularValues.size())
+            text += tr("\ns_%1 = %2").arg(rank).arg(r.singularValues[size_t(rank - 1)], 0, 'g', 5);
+        return text;
+    }
+    const auto row = std::find_if(r.rows.begin(), r.rows.end(), [rank](const ls::LowRankRow& row) {
+        return row.rank == rank;
+    });
+    if (row == r.rows.end())
+        return {};
+    if (plot == agreementPlot_)
+        return tr("rank %1\nagreement at the final layer: %2\nagreement at layer %3: %4")
+            .arg(rank)
+            .arg(percent(row->agreementFinal))
+            .arg(r.layer)
+            .arg(percent(row->agreementLayer));
+    if (plot == detectionPlot_)
+        return tr("rank %1\nprecision: %2\nrecall: %3\nF1: %4")
+            .arg(rank)
+            .arg(percent(row->precision), percent(row->recall), percent(row->f1));
+    return {};
+}
+
+void LowRankView::showHover(QCustomPlot* plot, const QPointF& pos, const QPoint& globalPos) {
+    QCPItemStraightLine* cursor = nullptr;
+    for (int i = 0; i < cursors_.size(); ++i)
+        if (cursors_[i]->parentPlot() == plot)
+            cursor = cursors_[i];
+    const int rank = hoverRank(plot, pos);
+    const bool show = rank > 0;
+    if (cursor && (show || cursor->visible())) {
+        cursor->setVisible(show);
+        if (show) {
+            cursor->point1->setCoords(rank, 1);
+            cursor->point2->setCoords(rank, 2);
+        }
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    if (show)
+        QToolTip::showText(globalPos, hoverText(plot, pos), plot);
+    else
+        QToolTip::hideText();
+}
+
+bool LowRankView::eventFilter(QObject* watched, QEvent* event) {
+    if (event->type() == QEvent::Leave)
+        for (QCPItemStraightLine* cursor : cursors_)
+            if (cursor->parentPlot() == watched && cursor->visible()) {
+                cursor->setVisible(false);
+                cursor->parentPlot()->replot(QCustomPlot::rpQueuedReplot);
+            }
+    return QWidget::eventFilter(watched, event);
+}
+
+}  // namespace ls::widgets

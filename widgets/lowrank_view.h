@@ -1,0 +1,103 @@
+#pragma once
+// The low-rank output head (spec section 2): W_r keeps the top r singular values of W.
+// Three charts against the rank r (x: log2 or linear):
+//   coverage   singular-value coverage and energy coverage for every r = 1..dim (%)
+//   agreement  top-1 agreement of W_r with W at the final layer and at the chosen layer,
+//              at the requested ranks (%)
+//   detection  precision / recall / F1 of low-rank saturation detection at the chosen
+//              layer, at the requested ranks (%)
+// and two tables: the numbers of every requested rank, and the timing of the full vs the
+// factorised head. Hovering a chart shows the nearest point's values. Export… saves the
+// charts (PNG / PDF / SVG) and lowRankTables() as CSV.
+// Takes the result and nothing else: nothing here is recomputed from a model.
+#include <QList>
+#include <QPair>
+#include <QPointF>
+#include <QString>
+#include <QWidget>
+#include <memory>
+
+#include "analysis/lowrank.h"
+
+class QCheckBox;
+class QCPGraph;
+class QCPItemStraightLine;
+class QCPTextElement;
+class QCustomPlot;
+class QLabel;
+class QTableWidget;
+
+namespace ls::widgets {
+
+class ExportButton;
+
+class LowRankView : public QWidget {
+    Q_OBJECT
+public:
+    explicit LowRankView(QWidget* parent = nullptr);
+
+    void setResult(std::shared_ptr<const ls::LowRankResult> result);
+    void clear() { setResult(nullptr); }
+    bool hasData() const { return result_ != nullptr; }
+    const std::shared_ptr<const ls::LowRankResult>& result() const { return result_; }
+
+    // x axis: log2 of the rank (default) or linear.
+    void setLogRank(bool on);
+    bool logRank() const;
+
+    QString summaryText() const;
+
+    // For tests and for the app's own export.
+    QCustomPlot* coveragePlot() const { return coveragePlot_; }
+    QCustomPlot* agreementPlot() const { return agreementPlot_; }
+    QCustomPlot* detectionPlot() const { return detectionPlot_; }
+    QCPGraph* coverageGraph() const { return coverage_; }         // (r, % singular-value coverage)
+    QCPGraph* energyGraph() const { return energy_; }             // (r, % energy coverage)
+    QCPGraph* agreementFinalGraph() const { return agreeFinal_; } // (r, % agreement at the final layer)
+    QCPGraph* agreementLayerGraph() const { return agreeLayer_; } // (r, % agreement at the chosen layer)
+    QCPGraph* precisionGraph() const { return precision_; }       // (r, %), undefined values left out
+    QCPGraph* recallGraph() const { return recall_; }
+    QCPGraph* f1Graph() const { return f1_; }
+    QTableWidget* rowsTable() const { return rowsTable_; }
+    QTableWidget* speedTable() const { return speedTable_; }
+    ExportButton* exportButton() const { return exportButton_; }
+    // (file stem, plot) of every chart, as given to the export button.
+    QList<QPair<QString, QCustomPlot*>> charts() const;
+
+    // The text a hover at pixel position pos of plot shows (nearest point within a few
+    // pixels, all series at that rank); empty when nothing is near.
+    QString hoverText(QCustomPlot* plot, const QPointF& pos) const;
+
+private:
+    void redraw();
+    void fillTables();
+    void updateRankAxes();
+    int hoverRank(QCustomPlot* plot, const QPointF& pos) const;  // 0: none
+    void showHover(QCustomPlot* plot, const QPointF& pos, const QPoint& globalPos);
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+    std::shared_ptr<const ls::LowRankResult> result_;
+
+    QLabel* summaryLabel_ = nullptr;
+    QCheckBox* logRankCheck_ = nullptr;
+    ExportButton* exportButton_ = nullptr;
+    QCustomPlot* coveragePlot_ = nullptr;
+    QCustomPlot* agreementPlot_ = nullptr;
+    QCustomPlot* detectionPlot_ = nullptr;
+    QCPTextElement* agreementTitle_ = nullptr;
+    QCPTextElement* detectionTitle_ = nullptr;
+    QCPGraph* coverage_ = nullptr;
+    QCPGraph* energy_ = nullptr;
+    QCPGraph* coverageMarks_ = nullptr;  // the requested ranks on the coverage curve
+    QCPGraph* agreeFinal_ = nullptr;
+    QCPGraph* agreeLayer_ = nullptr;
+    QCPGraph* precision_ = nullptr;
+    QCPGraph* recall_ = nullptr;
+    QCPGraph* f1_ = nullptr;
+    QList<QCPItemStraightLine*> cursors_;  // one per plot: the hovered rank
+    QLabel* rowsCaption_ = nullptr;
+    QTableWidget* rowsTable_ = nullptr;
+    QTableWidget* speedTable_ = nullptr;
+};
+
+}  // namespace ls::widgets
