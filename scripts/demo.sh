@@ -12,6 +12,9 @@ cli="$here/build/app/cli/layerscope-cli"
 gui="$here/build/app/gui/layerscope"
 demo="$here/resources/demo"
 analyses="cossim,saturation,lowrank,inspect"
+# The CLI also runs loss separation, early exit and the head-ablation scan (about 30 s more;
+# the probes are left out here: they train for minutes on 2 cores).
+all_analyses="$analyses,losssep,exit,ablation"
 run_file="$here/build/demo-run.h5"
 
 echo "== layerscope-cli info --model resources/demo/model"
@@ -21,8 +24,9 @@ echo "== layerscope-cli eval --model resources/demo/model --data resources/demo/
 "$cli" eval --model "$demo/model" --data "$demo/eval.txt" --per-token "$here/build/demo-per-token.csv"
 echo "per-token losses: build/demo-per-token.csv"
 echo
-echo "== layerscope-cli run $analyses --model resources/demo/model --data resources/demo/eval.txt --out build/demo-run.h5"
-"$cli" run "$analyses" --model "$demo/model" --data "$demo/eval.txt" --out "$run_file"
+echo "== layerscope-cli run $all_analyses --no-probes --model resources/demo/model --data resources/demo/eval.txt --out build/demo-run.h5"
+"$cli" run "$all_analyses" --no-probes --model "$demo/model" --data "$demo/eval.txt" --out "$run_file" --csv "$here/build/demo-csv"
+echo "tables as CSV: build/demo-csv/"
 echo
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
@@ -34,7 +38,7 @@ else
   xvf --run --analyses "$analyses" --tab cossim --screenshot "$here/build/demo-screenshot.png"
   echo "screenshot: build/demo-screenshot.png"
   # One per result tab, from the run file the CLI wrote (no model needed: quick).
-  for tab in cossim saturation lowrank inspect; do
+  for tab in cossim saturation lowrank inspect losssep exit ablation; do
     xvf --open-run "$run_file" --tab "$tab" --screenshot "$here/build/demo-screenshot-$tab.png"
     echo "screenshot: build/demo-screenshot-$tab.png"
   done

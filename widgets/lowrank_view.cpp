@@ -74,7 +74,8 @@ QTableWidget* makeTable(QWidget* parent, const QStringList& headers, const QStri
     table->setHorizontalHeaderLabels(headers);
     for (int c = 0; c < tips.size() && c < headers.size(); ++c)
         table->horizontalHeaderItem(c)->setToolTip(tips[c]);
-    table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);  // headers never cut
+    table->horizontalHeader()->setStretchLastSection(true);
     table->verticalHeader()->hide();
     table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     table->verticalHeader()->setDefaultSectionSize(parent->fontMetrics().height() + 6);
@@ -269,7 +270,7 @@ void LowRankView::redraw() {
             add(f1_, row.f1);
         }
         agreeLayer_->setName(tr("layer %1").arg(r.layer));
-        detectionTitle_->setText(tr("Saturation detection at layer %1 (W_r vs W)").arg(r.layer));
+        detectionTitle_->setText(tr("Saturation detection, layer %1").arg(r.layer));
     } else {
         agreeLayer_->setName(tr("chosen layer"));
         detectionTitle_->setText(tr("Low-rank saturation detection"));
