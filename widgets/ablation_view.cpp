@@ -20,6 +20,7 @@
 #include <qcustomplot.h>
 
 #include "export_menu.h"
+#include "plot_style.h"
 
 namespace ls::widgets {
 
@@ -117,19 +118,6 @@ QString duration(double s) {
 
 QString headName(int layer, int head) { return QStringLiteral("L%1H%2").arg(layer - 1).arg(head); }
 
-QCustomPlot* makePlot(QWidget* parent, const QString& title, QFont font) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(260, 200);
-    plot->setMouseTracking(true);
-    plot->plotLayout()->insertRow(0);
-    font.setPointSize(10);
-    font.setBold(true);
-    auto* titleElement = new QCPTextElement(plot, title, font);
-    titleElement->setMargins(QMargins(0, 4, 0, 0));
-    plot->plotLayout()->addElement(0, 0, titleElement);
-    return plot;
-}
-
 QCPTextElement* titleOf(QCustomPlot* plot) { return qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)); }
 
 // A second, plain line under the title.
@@ -142,19 +130,6 @@ QCPTextElement* addSubtitle(QCustomPlot* plot, QFont font) {
     plot->plotLayout()->addElement(1, 0, sub);
     plot->plotLayout()->setRowSpacing(0);
     return sub;
-}
-
-// Legend in a row of its own under the axis rect, entries side by side.
-void legendBelow(QCustomPlot* plot, int row) {
-    plot->legend->setVisible(true);
-    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setBorderPen(Qt::NoPen);
-    plot->legend->setBrush(Qt::NoBrush);
-    plot->legend->setColumnSpacing(12);
-    plot->axisRect()->insetLayout()->take(plot->legend);
-    plot->plotLayout()->addElement(row, 0, plot->legend);
-    plot->plotLayout()->setRowStretchFactor(row, 0.001);
-    plot->legend->setMargins(QMargins(4, 0, 4, 2));
 }
 
 QCPItemText* makeLabel(QCustomPlot* plot, const QFont& font) {
@@ -445,7 +420,7 @@ AblationView::AblationView(QWidget* parent) : QWidget(parent) {
 
 void AblationView::buildHeatmap(Ablation kind) {
     const bool zero = kind == Ablation::Zero;
-    QCustomPlot* plot = makePlot(this, zero ? tr("Zero ablation: ΔPPL") : tr("Mean ablation: ΔPPL"), font());
+    QCustomPlot* plot = makeTitledPlot(this, zero ? tr("Zero ablation: ΔPPL") : tr("Mean ablation: ΔPPL"), QSize(260, 200));
     plot->xAxis->setLabel(tr("head"));
     plot->yAxis->setLabel(tr("layer (L0 = block 1)"));
     plot->yAxis->setRangeReversed(true);  // L0 at the top
@@ -499,7 +474,7 @@ void AblationView::buildHeatmap(Ablation kind) {
 }
 
 void AblationView::buildStability() {
-    stabilityPlot_ = makePlot(this, tr("Ranking stability (zero ablation)"), font());
+    stabilityPlot_ = makeTitledPlot(this, tr("Ranking stability (zero ablation)"), QSize(260, 200));
     addSubtitle(stabilityPlot_, font());
     stabilityPlot_->xAxis->setLabel(tr("rank, all tokens"));
     stabilityPlot_->yAxis->setLabel(tr("rank, subset"));
@@ -548,7 +523,7 @@ void AblationView::buildStability() {
 }
 
 void AblationView::buildAttribution() {
-    attributionPlot_ = makePlot(this, tr("Attribution patching vs exact ΔPPL"), font());
+    attributionPlot_ = makeTitledPlot(this, tr("Attribution patching vs exact ΔPPL"), QSize(260, 200));
     addSubtitle(attributionPlot_, font());
     attrDiagonal_ = new QCPItemStraightLine(attributionPlot_);
     attrDiagonal_->setPen(QPen(kDiagonalColor, 1, Qt::DashLine));
@@ -588,7 +563,7 @@ void AblationView::buildLinearization() {
     linearSummary_->setWordWrap(true);
     linearSummary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
-    curvePlot_ = makePlot(linearPage_, tr("Cumulative ReLU linearisation (least damaging heads first)"), font());
+    curvePlot_ = makeTitledPlot(linearPage_, tr("Cumulative ReLU linearisation (least damaging heads first)"), QSize(260, 200));
     curvePlot_->xAxis->setLabel(tr("heads linearised N"));
     curvePlot_->yAxis->setLabel(tr("PPL / base (log scale)"));
     curvePlot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -606,7 +581,7 @@ void AblationView::buildLinearization() {
     legendBelow(curvePlot_, 2);
     connect(curvePlot_, &QCustomPlot::mouseMove, this, &AblationView::curveMouseMove);
 
-    contextPlot_ = makePlot(linearPage_, tr("PPL by context length"), font());
+    contextPlot_ = makeTitledPlot(linearPage_, tr("PPL by context length"), QSize(260, 200));
     contextPlot_->xAxis->setLabel(tr("seq_len (tokens per window)"));
     contextPlot_->yAxis->setLabel(tr("PPL"));
     contextPlot_->xAxis->setScaleType(QCPAxis::stLogarithmic);

@@ -17,6 +17,7 @@
 #include <qcustomplot.h>
 
 #include "export_menu.h"
+#include "plot_style.h"
 #include "stats/histogram.h"
 
 namespace ls::widgets {
@@ -61,18 +62,6 @@ QString number(double v, int decimals = 4) {
     if (std::isnan(v))
         return QStringLiteral("–");
     return QString::number(v, 'f', decimals);
-}
-
-QCustomPlot* makePlot(QWidget* parent, const QString& title, QFont font) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(280, 180);
-    plot->plotLayout()->insertRow(0);
-    font.setPointSize(10);
-    font.setBold(true);
-    auto* titleElement = new QCPTextElement(plot, title, font);
-    titleElement->setMargins(QMargins(0, 4, 0, 0));
-    plot->plotLayout()->addElement(0, 0, titleElement);
-    return plot;
 }
 
 // Layer labels for an axis: every step-th layer and the special layers (starred). With
@@ -257,7 +246,7 @@ CossimView::CossimView(QWidget* parent) : QWidget(parent) {
 // ---- plots --------------------------------------------------------------------------------
 
 void CossimView::buildHeatmap() {
-    heatmap_ = makePlot(this, tr("Distribution of c_l per layer"), font());
+    heatmap_ = makeTitledPlot(this, tr("Distribution of c_l per layer"), QSize(280, 180));
     heatmap_->setMouseTracking(true);
     heatmap_->xAxis->setLabel(tr("cos(h_{l-1}, h_l)"));
     heatmap_->yAxis->setLabel(tr("layer l"));
@@ -297,7 +286,7 @@ void CossimView::buildHeatmap() {
 }
 
 void CossimView::buildHistogram() {
-    histPlot_ = makePlot(this, tr("Selected layer"), font());
+    histPlot_ = makeTitledPlot(this, tr("Selected layer"), QSize(280, 180));
     histPlot_->setMouseTracking(true);
     histPlot_->yAxis->setLabel(tr("tokens"));
 
@@ -336,7 +325,7 @@ void CossimView::buildHistogram() {
 }
 
 void CossimView::buildMeans() {
-    meansPlot_ = makePlot(this, tr("Mean c_l per layer (whiskers: p10 – p90)"), font());
+    meansPlot_ = makeTitledPlot(this, tr("Mean c_l per layer (whiskers: p10 – p90)"), QSize(280, 180));
     meansPlot_->setMouseTracking(true);
     meansPlot_->xAxis->setLabel(tr("layer l"));
     meansPlot_->yAxis->setLabel(tr("cos-sim"));

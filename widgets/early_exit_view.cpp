@@ -26,6 +26,7 @@
 #include "analysis/capture_pass.h"
 #include "analysis/losssep.h"
 #include "export_menu.h"
+#include "plot_style.h"
 #include "stats/summary.h"
 
 namespace ls::widgets {
@@ -63,32 +64,6 @@ QString signalDescription(const QString& name) {
     if (name == "margin") return QObject::tr("z_(1) − z_(2) of the lens logits");
     if (name == "entropy") return QObject::tr("entropy of softmax(z_l), lower exits");
     return {};
-}
-
-QCustomPlot* makePlot(QWidget* parent, const QString& title, QFont font) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(260, 180);
-    plot->setMouseTracking(true);
-    plot->plotLayout()->insertRow(0);
-    font.setPointSize(10);
-    font.setBold(true);
-    auto* titleElement = new QCPTextElement(plot, title, font);
-    titleElement->setMargins(QMargins(0, 4, 0, 0));
-    plot->plotLayout()->addElement(0, 0, titleElement);
-    return plot;
-}
-
-// Legend in a row of its own under the axis rect, entries side by side.
-void legendBelow(QCustomPlot* plot) {
-    plot->legend->setVisible(true);
-    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setBorderPen(Qt::NoPen);
-    plot->legend->setBrush(Qt::NoBrush);
-    plot->legend->setColumnSpacing(12);
-    plot->axisRect()->insetLayout()->take(plot->legend);
-    plot->plotLayout()->addElement(2, 0, plot->legend);
-    plot->plotLayout()->setRowStretchFactor(2, 0.001);
-    plot->legend->setMargins(QMargins(4, 0, 4, 2));
 }
 
 QLabel* valueLabel(QWidget* parent) {
@@ -339,7 +314,7 @@ void EarlyExitView::buildControls() {
 }
 
 void EarlyExitView::buildCharts() {
-    histPlot_ = makePlot(this, tr("Where the tokens exit"), font());
+    histPlot_ = makeTitledPlot(this, tr("Where the tokens exit"), QSize(260, 180));
     histPlot_->xAxis->setLabel(tr("exit layer l (blocks computed)"));
     histPlot_->yAxis->setLabel(tr("tokens"));
     histPlot_->xAxis->grid()->setVisible(false);
@@ -357,7 +332,7 @@ void EarlyExitView::buildCharts() {
     legendBelow(histPlot_);
     connect(histPlot_, &QCustomPlot::mouseMove, this, &EarlyExitView::histogramMouseMove);
 
-    paretoPlot_ = makePlot(this, tr("Compute saved vs top-1 agreement"), font());
+    paretoPlot_ = makeTitledPlot(this, tr("Compute saved vs top-1 agreement"), QSize(260, 180));
     paretoPlot_->xAxis->setLabel(tr("compute saved (%)"));
     paretoPlot_->yAxis->setLabel(tr("top-1 agreement (%)"));
     sweepGraph_ = paretoPlot_->addGraph();
@@ -384,7 +359,7 @@ void EarlyExitView::buildCharts() {
     connect(paretoPlot_, &QCustomPlot::mouseMove, this, &EarlyExitView::paretoMouseMove);
     connect(paretoPlot_, &QCustomPlot::mousePress, this, &EarlyExitView::paretoMousePress);
 
-    pplPlot_ = makePlot(this, tr("PPL vs compute saved"), font());
+    pplPlot_ = makeTitledPlot(this, tr("PPL vs compute saved"), QSize(260, 180));
     pplPlot_->xAxis->setLabel(tr("compute saved (%)"));
     pplPlot_->yAxis->setLabel(tr("PPL at the exit layer"));
     pplGraph_ = pplPlot_->addGraph();

@@ -17,6 +17,7 @@
 #include <qcustomplot.h>
 
 #include "export_menu.h"
+#include "plot_style.h"
 
 namespace ls::widgets {
 
@@ -86,19 +87,6 @@ QString shortLabel(const std::string& method) {
     if (method == "oracle") return QStringLiteral("Oracle");
     if (method == "correct_prob") return QStringLiteral("p(correct)");
     return QString::fromStdString(method);
-}
-
-QCustomPlot* makePlot(QWidget* parent, const QString& title, QFont font) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(260, 200);
-    plot->setMouseTracking(true);
-    plot->plotLayout()->insertRow(0);
-    font.setPointSize(10);
-    font.setBold(true);
-    auto* titleElement = new QCPTextElement(plot, title, font);
-    titleElement->setMargins(QMargins(0, 4, 0, 0));
-    plot->plotLayout()->addElement(0, 0, titleElement);
-    return plot;
 }
 
 QTableWidgetItem* cell(const QString& text, const QString& tip = {},
@@ -388,7 +376,7 @@ QList<QPair<QString, QCustomPlot*>> LossSepView::charts() const {
 // ---- charts ---------------------------------------------------------------------------------
 
 void LossSepView::buildHistogram() {
-    histPlot_ = makePlot(this, tr("Per-token loss and the Oracle split"), font());
+    histPlot_ = makeTitledPlot(this, tr("Per-token loss and the Oracle split"), QSize(260, 200));
     histPlot_->xAxis->setLabel(tr("loss (nats)"));
     histPlot_->yAxis->setLabel(tr("tokens"));
     auto makeBars = [this](const QColor& color, const QString& name) {
@@ -432,7 +420,7 @@ void LossSepView::buildHistogram() {
 }
 
 void LossSepView::buildRatioChart() {
-    ratioPlot_ = makePlot(this, tr("Oracle ratio at the final layer (Oracle = 100%)"), font());
+    ratioPlot_ = makeTitledPlot(this, tr("Oracle ratio at the final layer (Oracle = 100%)"), QSize(260, 200));
     // Horizontal bars: methods down the y axis (first at the top), ratio along x.
     ratioPlot_->yAxis->setRangeReversed(true);
     ratioPlot_->yAxis->grid()->setVisible(false);
@@ -460,7 +448,7 @@ void LossSepView::buildRatioChart() {
 }
 
 void LossSepView::buildGrid() {
-    gridPlot_ = makePlot(this, tr("Oracle ratio (%) per lens layer"), font());
+    gridPlot_ = makeTitledPlot(this, tr("Oracle ratio (%) per lens layer"), QSize(260, 200));
     gridPlot_->xAxis->setLabel(tr("layer l"));
     gridPlot_->yAxis->setRangeReversed(true);
     gridPlot_->xAxis->grid()->setVisible(false);

@@ -16,6 +16,7 @@
 
 #include "analysis/capture_pass.h"
 #include "export_menu.h"
+#include "plot_style.h"
 
 namespace ls::widgets {
 
@@ -27,33 +28,6 @@ const QColor kHistColor(52, 101, 164);
 const QColor kSatColor(78, 154, 6);           // green: saturated
 const QColor kUnsatColor(206, 92, 0);         // orange: not yet
 const QColor kDiffColor(46, 52, 54);          // dark grey: the difference
-
-QCustomPlot* makePlot(QWidget* parent, const QString& title, QFont font) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(300, 200);
-    plot->setMouseTracking(true);
-    plot->plotLayout()->insertRow(0);
-    font.setPointSize(10);
-    font.setBold(true);
-    auto* titleElement = new QCPTextElement(plot, title, font);
-    titleElement->setMargins(QMargins(0, 4, 0, 0));
-    plot->plotLayout()->addElement(0, 0, titleElement);
-    return plot;
-}
-
-// Legend in a row of its own under the axis rect, entries side by side.
-void legendBelow(QCustomPlot* plot) {
-    plot->legend->setVisible(true);
-    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setBorderPen(Qt::NoPen);
-    plot->legend->setBrush(Qt::NoBrush);
-    plot->legend->setColumnSpacing(12);
-    plot->axisRect()->insetLayout()->take(plot->legend);
-    plot->plotLayout()->addElement(2, 0, plot->legend);
-    plot->plotLayout()->setRowStretchFactor(2, 0.001);
-    plot->plotLayout()->setRowSpacing(0);
-    plot->legend->setMargins(QMargins(4, 0, 4, 2));
-}
 
 // Labels "emb" (from 0) and every step-th layer; attention: "l.attn" at l - 0.5.
 QSharedPointer<QCPAxisTickerText> layerTicker(int L, int first, int step, bool attention) {
@@ -119,7 +93,7 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     });
 
     // Rate per layer.
-    ratePlot_ = makePlot(this, tr("Saturation rate: top1_l = top1_L"), font());
+    ratePlot_ = makeTitledPlot(this, tr("Saturation rate: top1_l = top1_L"), QSize(300, 200));
     ratePlot_->xAxis->setLabel(tr("layer l (emb = embeddings)"));
     ratePlot_->yAxis->setLabel(tr("tokens saturated (%)"));
     ratePlot_->xAxis->setSubTicks(false);
@@ -134,9 +108,10 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     postAttentionGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(kAttentionColor, 1.5),
                                                          QBrush(Qt::white), 7));
     legendBelow(ratePlot_);
+    ratePlot_->plotLayout()->setRowSpacing(0);
 
     // Saturation-layer histogram.
-    histPlot_ = makePlot(this, tr("Saturation layer: top-1 fixed from block l on"), font());
+    histPlot_ = makeTitledPlot(this, tr("Saturation layer: top-1 fixed from block l on"), QSize(300, 200));
     histPlot_->xAxis->setLabel(tr("saturation layer l"));
     histPlot_->yAxis->setLabel(tr("tokens"));
     histPlot_->xAxis->setSubTicks(false);
@@ -148,7 +123,7 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     histBars_->setBrush(QColor(kHistColor.red(), kHistColor.green(), kHistColor.blue(), 180));
 
     // Loss of saturated vs unsaturated tokens.
-    lossPlot_ = makePlot(this, tr("Mean loss: saturated vs not yet saturated at layer l"), font());
+    lossPlot_ = makeTitledPlot(this, tr("Mean loss: saturated vs not yet saturated at layer l"), QSize(300, 200));
     lossPlot_->xAxis->setLabel(tr("layer l"));
     lossPlot_->yAxis->setLabel(tr("mean loss (nats)"));
     lossPlot_->xAxis->setSubTicks(false);
@@ -173,6 +148,7 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     diffGraph_->setPen(QPen(kDiffColor, 1.5));
     diffGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kDiffColor, 1.5), QBrush(Qt::white), 6));
     legendBelow(lossPlot_);
+    lossPlot_->plotLayout()->setRowSpacing(0);
 
     // Table.
     table_ = new QTableWidget(0, 8, this);
