@@ -26,6 +26,7 @@
 #include "analysis/layer_run.h"
 #include "analysis_panel.h"
 #include "common/progress.h"
+#include "ablation_view.h"
 #include "cossim_view.h"
 #include "data/dataset.h"
 #include "dataset_panel.h"
@@ -116,6 +117,7 @@ private slots:
     void runShowsTheDirectNumbers();
     void saveAndOpenRun();
     void cancelKeepsPreviousResults();
+    void ablationFillsWhileScanning();
     void badParameterStartsNothing_data();
     void badParameterStartsNothing();
     void lossSepAndExitShowTheDirectNumbers();
@@ -415,6 +417,36 @@ void TestGuiLayers::cancelKeepsPreviousResults() {
 
     window.setWindowParams(small);
     QCOMPARE(window.datasetPanel()->summary().windows, int64_t(kSmallWindows));
+}
+
+// A head-ablation scan fills the Ablation tab while it runs; canceling it takes the tab away
+// again and leaves the previous results.
+void TestGuiLayers::ablationFillsWhileScanning() {
+    MainWindow& window = *window_;
+    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
+    QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
+    const QStringList tabsBefore = tabTitles(window.tabs());
+    const ls::WindowParams small = window.windowParams();
+    ls::WindowParams all = small;
+    all.maxWindows = 0;
+    all.stride = 8;
+    window.setWindowParams(all);
+    window.analysisPanel()->setAnalyses({"ablation"});
+    window.layerAnalysesAction()->trigger();
+    QVERIFY(window.runner()->isBusy());
+    ls::widgets::AblationView* view = window.layerResults()->ablationView();
+    QTRY_VERIFY_WITH_TIMEOUT(view->hasData(), kRunTimeout);
+    QVERIFY2(window.runner()->isBusy(), "the scan ended before a snapshot arrived");
+    QVERIFY(view->isPartial());
+    QVERIFY(view->result()->tokens > 0);
+    QCOMPARE(view->result()->heads.size(), size_t(demoLayers_) * 4);
+    QVERIFY(tabTitles(window.tabs()).contains("Ablation"));
+    window.runner()->cancel();
+    QVERIFY(waitIdle(window));
+    QCOMPARE(tabTitles(window.tabs()), tabsBefore);
+    QVERIFY(window.layerResults()->run() == before);
+    window.setWindowParams(small);
+    window.analysisPanel()->setAnalyses(kLayerTabs);
 }
 
 // ---- bad parameters --------------------------------------------------------------------

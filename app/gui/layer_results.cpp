@@ -341,6 +341,29 @@ void LayerResults::endProbeTraining() {
     }
 }
 
+void LayerResults::addAblationSnapshot(std::shared_ptr<const ls::AblationResult> snapshot) {
+    if (tabs_->indexOf(ablation_) < 0) {
+        tabs_->addTab(ablation_, tr("Ablation"));
+        tabAddedForScan_ = true;
+    }
+    if (tabs_->currentWidget() != ablation_ && tabAddedForScan_) tabs_->setCurrentWidget(ablation_);
+    ablation_->updateResult(std::move(snapshot));
+}
+
+void LayerResults::endAblationScan() {
+    if (!tabAddedForScan_)
+        return;
+    tabAddedForScan_ = false;
+    // A finished run is shown by showRun (which rebuilds the tabs); a canceled or failed one
+    // leaves the previous results: take the scan's tab away again.
+    if (!run_ || !(run_->ablation || run_->linearize)) {
+        const int index = tabs_->indexOf(ablation_);
+        if (index >= 0) tabs_->removeTab(index);
+    }
+    ablation_->setResult(run_ && run_->ablation ? std::shared_ptr<const ls::AblationResult>(run_, &*run_->ablation)
+                                                : nullptr);
+}
+
 QString LayerResults::suggestedFileName() const {
     if (!run_)
         return QStringLiteral("run.h5");

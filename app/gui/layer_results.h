@@ -18,6 +18,7 @@
 namespace ls {
 struct LayerRun;
 struct ProbeEpoch;
+struct AblationResult;
 namespace widgets {
 class AblationView;
 class CossimView;
@@ -81,6 +82,10 @@ public:
     void beginProbeTraining(int probes);
     void addProbeEpoch(const ls::ProbeEpoch& epoch);
     void endProbeTraining();
+    // A head-ablation scan in progress: the Ablation tab shows each snapshot (GUI thread);
+    // endAblationScan() takes a tab added for it away again unless a run replaced it.
+    void addAblationSnapshot(std::shared_ptr<const ls::AblationResult> snapshot);
+    void endAblationScan();
     bool isTrainingProbes() const { return training_; }
     ls::widgets::TrainingCurveView* probeCurveView() const { return probeCurve_; }
     QWidget* probeTrainingPanel() const { return probePanel_; }
@@ -110,6 +115,7 @@ private:
     // Live probe training.
     bool training_ = false;
     bool tabAddedForTraining_ = false;
+    bool tabAddedForScan_ = false;  // the Ablation tab shown for a scan in progress
     int probesExpected_ = 0;
     int probesSeen_ = 0;
     QString currentProbe_;

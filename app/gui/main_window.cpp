@@ -448,23 +448,30 @@ void MainWindow::runLayerAnalyses(Then then) {
     statusBar()->showMessage(tr("Running the layer analyses…"));
     // Live probe training: epochs come from the worker; a queued call hands them to the GUI
     // thread (the runner waits for the worker before this window and its children go).
-    std::function<void(const ls::ProbeEpoch&)> onProbeEpoch;
+    ls::LayerRunCallbacks callbacks;
+    LayerResults* results = layerResults_;
+    if (params.wants("ablation"))  // the heatmaps fill as the scan goes
+        callbacks.onAblationSnapshot = [results](const ls::AblationResult& snapshot) {
+            auto shared = std::make_shared<const ls::AblationResult>(snapshot);
+            QMetaObject::invokeMethod(results, [results, shared] { results->addAblationSnapshot(shared); },
+                                      Qt::QueuedConnection);
+        };
     if (params.wants("losssep") && params.probes) {
         const ls::ProbeParams& pp = params.probe;
         layerResults_->beginProbeTraining(int(pp.architectures.size()) * (int(pp.regression) + int(pp.classification)) +
                                           int(pp.metricProbes.size()));
-        LayerResults* results = layerResults_;
-        onProbeEpoch = [results](const ls::ProbeEpoch& epoch) {
+        callbacks.onProbeEpoch = [results](const ls::ProbeEpoch& epoch) {
             QMetaObject::invokeMethod(results, [results, epoch] { results->addProbeEpoch(epoch); }, Qt::QueuedConnection);
         };
     }
     runner_->start(
         what,
-        [model, dataset, tokenizer, params, run, onProbeEpoch](ls::Progress& progress) {
-            *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, onProbeEpoch);
+        [model, dataset, tokenizer, params, run, callbacks](ls::Progress& progress) {
+            *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, callbacks);
         },
         [this, run, what, then](const TaskOutcome& outcome) {
             layerResults_->endProbeTraining();
+            layerResults_->endAblationScan();
             if (!handleOutcome(what, outcome)) {  // the previous results stay
                 if (then) then(false);
                 return;

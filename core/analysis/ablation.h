@@ -14,6 +14,7 @@
 // (marked partial), and the subset scan (the first --subset-tokens tokens) is the snapshot
 // taken when those windows are done.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,15 @@ namespace ls {
 class Model;
 struct Dataset;
 
+struct AblationResult;
+
 struct AblationParams {
     WindowParams windows;
     int64_t subsetTokens = 2048;  // ranking stability: the scan on the first windows holding this many tokens
     bool attribution = true;      // first-order estimates from one forward + backward per window
+    // Called (on the scanning thread) after every window batch with the scan so far: every
+    // head on the windows done, complete = false. For views that fill as results arrive.
+    std::function<void(const AblationResult&)> onSnapshot;
 };
 
 struct HeadAblation {

@@ -161,6 +161,21 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
             tokens += scored;
             windowsDone += batch.size;
             progress.setFraction(static_cast<double>(tokens) / static_cast<double>(totalScored));
+            if (params.onSnapshot) {
+                AblationResult partial;
+                partial.numLayers = L;
+                partial.numHeads = H;
+                partial.complete = false;
+                partial.tokens = tokens;
+                partial.windows = windowsDone;
+                partial.baseLoss = baseSum / static_cast<double>(tokens);
+                snapshot(partial.heads, partial.basePpl);
+                partial.subsetHeads = partial.heads;  // the subset is not separate yet
+                partial.subsetBasePpl = partial.basePpl;
+                partial.hasAttribution = params.attribution;
+                rankAblation(partial);
+                params.onSnapshot(partial);
+            }
     };
     try {
         forEachWindowBatch(firstPart, data.tokens, progress, processBatch);

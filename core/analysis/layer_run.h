@@ -109,11 +109,15 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
                            std::optional<LinearizeResult> linearize = std::nullopt);
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
-// (may be null) gives the inspector's token texts. onProbeEpoch (optional, worker thread)
-// reports probe training for live curves. Throws ls::Error / ls::Canceled.
+// (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.
+// Live reports from the worker thread, for views that fill while a run goes on.
+struct LayerRunCallbacks {
+    std::function<void(const ProbeEpoch&)> onProbeEpoch;             // every probe epoch
+    std::function<void(const AblationResult&)> onAblationSnapshot;    // after every window batch
+};
+
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
-                          LayerRunParams params, Progress& progress,
-                          const std::function<void(const ProbeEpoch&)>& onProbeEpoch = {});
+                          LayerRunParams params, Progress& progress, const LayerRunCallbacks& callbacks = {});
 
 // 64-bit FNV-1a of files' bytes, as 16 hex digits (identifies inputs in run files).
 std::string contentHash(const std::vector<std::filesystem::path>& files);

@@ -22,8 +22,7 @@ std::string utcNow() {
 }  // namespace
 
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
-                          LayerRunParams params, Progress& progress,
-                          const std::function<void(const ProbeEpoch&)>& onProbeEpoch) {
+                          LayerRunParams params, Progress& progress, const LayerRunCallbacks& callbacks) {
     const ModelConfig& c = model.config();
     resolveLayerRunParams(params, c);
     RunInfo info;
@@ -90,7 +89,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
             for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
             metrics.emplace_back(name, std::move(sample));
         }
-        probes = trainProbes(capture.probeHidden, M, c.hiddenSize, loss, metrics, params.probe, progress, onProbeEpoch);
+        probes = trainProbes(capture.probeHidden, M, c.hiddenSize, loss, metrics, params.probe, progress, callbacks.onProbeEpoch);
         probes->layer = capture.probeLayer;
         probes->sampleTokens = M;
         // The hidden states are not part of the run: free them.
@@ -102,6 +101,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         ap.windows = params.windows;
         ap.subsetTokens = params.subsetTokens;
         ap.attribution = params.attribution;
+        ap.onSnapshot = callbacks.onAblationSnapshot;
         ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
     }
     std::optional<LinearizeResult> linearize;
