@@ -171,6 +171,15 @@ void compareWithReference(const QString& ours, const QString& ref, const std::ma
 
 }
 
+// Every CSV of a run equals, byte for byte, the one `show` wrote from its run file.
+void expectSameCsvs(const QString& ours, const QString& reread) {
+    for (const QString& f : QDir(ours).entryList({"*.csv"}, QDir::Files)) {
+        QFile a(ours + "/" + f), b(reread + "/" + f);
+        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+        QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
+    }
+}
+
 }  // namespace
 
 class TestAnalysis : public QObject {
@@ -265,13 +274,8 @@ void TestAnalysis::matchesReference() {
     // The run file reopens into the same tables, without the model.
     const ProcResult s = runCli({"show", run, "--csv", reread, "--per-token-saturation"});
     QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
-    const QStringList written = QDir(ours).entryList({"*.csv"}, QDir::Files);
-    QCOMPARE(QDir(reread).entryList({"*.csv"}, QDir::Files), written);
-    for (const QString& f : written) {
-        QFile a(ours + "/" + f), b(reread + "/" + f);
-        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
-        QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
-    }
+    QCOMPARE(QDir(reread).entryList({"*.csv"}, QDir::Files), QDir(ours).entryList({"*.csv"}, QDir::Files));
+    expectSameCsvs(ours, reread);
 }
 
 void TestAnalysis::lossSepAndExitMatchReference_data() {
@@ -320,11 +324,7 @@ void TestAnalysis::lossSepAndExitMatchReference() {
 
     const ProcResult s = runCli({"show", run, "--csv", reread});
     QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
-    for (const QString& f : QDir(ours).entryList({"*.csv"}, QDir::Files)) {
-        QFile a(ours + "/" + f), b(reread + "/" + f);
-        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
-        QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
-    }
+    expectSameCsvs(ours, reread);
 }
 
 void TestAnalysis::ablationMatchesReference_data() {
@@ -355,11 +355,7 @@ void TestAnalysis::ablationMatchesReference() {
     if (QTest::currentTestFailed()) return;
     const ProcResult s = runCli({"show", run, "--csv", reread});
     QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
-    for (const QString& f : QDir(ours).entryList({"*.csv"}, QDir::Files)) {
-        QFile a(ours + "/" + f), b(reread + "/" + f);
-        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
-        QVERIFY2(a.readAll() == b.readAll(), qPrintable(f + " differs after reopening the run file"));
-    }
+    expectSameCsvs(ours, reread);
 }
 
 void TestAnalysis::linearizeMatchesReference_data() {

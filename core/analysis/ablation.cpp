@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "common/error.h"
+#include "model/model.h"
 #include "stats/correlation.h"
 
 namespace ls {
@@ -213,6 +215,25 @@ ReluNormalize parseReluNormalize(const std::string& name) {
     if (name == "count") return ReluNormalize::Count;
     if (name == "rowsum") return ReluNormalize::RowSum;
     throw Error("--normalize must be 'count' (divide by the attended positions) or 'rowsum', got '" + name + "'");
+}
+
+void checkLinearizeParams(const LinearizeParams& p, const ModelConfig& c) {
+    const int L = c.numLayers;
+    std::set<int> protectedLayers;
+    for (int l : p.protectLayers) {
+        if (l < 1 || l > L)
+            throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
+        protectedLayers.insert(l);
+    }
+    if (static_cast<int>(protectedLayers.size()) == L)
+        throw Error("--protect-layers protects every layer: no head is left to linearise");
+    if (p.steps < 1) throw Error("--steps must be at least 1");
+    for (int n : p.contextLengths) {
+        if (n < 2) throw Error("--context-lengths: " + std::to_string(n) + " is shorter than 2 tokens");
+        if (n > c.maxPositions)
+            throw Error("--context-lengths: " + std::to_string(n) + " is longer than the model's context of " +
+                        std::to_string(c.maxPositions) + " tokens");
+    }
 }
 
 std::vector<Table> linearizeTables(const LinearizeResult& r) {

@@ -26,6 +26,7 @@ namespace ls {
 
 class Model;
 struct Dataset;
+struct ModelConfig;
 
 struct AblationResult;
 
@@ -134,7 +135,8 @@ struct LinearizeResult {
 };
 
 // Throws ls::Error for a protected layer outside 1..L, protecting every layer, steps < 1,
-// a context length beyond the model's context; ls::Canceled when canceled.
+// a context length beyond the model's context (checkLinearizeParams); ls::Canceled when canceled.
+void checkLinearizeParams(const LinearizeParams& params, const ModelConfig& config);
 LinearizeResult runLinearization(const Model& model, const Dataset& data, const LinearizeParams& params,
                                  Progress& progress);
 

@@ -78,24 +78,12 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
     if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
     if (p.wants("linearize")) {
-        for (int l : p.linearize.protectLayers)
-            if (l < 1 || l > L)
-                throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
-        std::vector<int> layers(p.linearize.protectLayers);
-        std::sort(layers.begin(), layers.end());
-        layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
-        if (static_cast<int>(layers.size()) == L)
-            throw Error("--protect-layers protects every layer: no head is left to linearise");
-        if (p.linearize.steps < 1) throw Error("--steps must be at least 1");
-        if (p.linearize.contextLengths.empty()) {
+        if (p.linearize.contextLengths.empty()) {  // the seed's lengths that fit the model
             for (int n : {128, 256, 512, 1024})
                 if (n <= c.maxPositions) p.linearize.contextLengths.push_back(n);
             if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
         }
-        for (int n : p.linearize.contextLengths)
-            if (n < 2 || n > c.maxPositions)
-                throw Error("--context-lengths: " + std::to_string(n) + " is longer than the model's context of " +
-                            std::to_string(c.maxPositions) + " tokens");
+        checkLinearizeParams(p.linearize, c);  // before any work, as the scan itself would
     }
     for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     if (p.probeLayer < 0) p.probeLayer = L;

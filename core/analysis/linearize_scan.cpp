@@ -80,17 +80,8 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     const Model::Impl& m = model.impl();
     const ModelConfig& c = model.config();
     const int L = c.numLayers, H = c.numHeads;
+    checkLinearizeParams(params, c);
     const std::set<int> protectedLayers(params.protectLayers.begin(), params.protectLayers.end());
-    for (int l : protectedLayers)
-        if (l < 1 || l > L)
-            throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
-    if (static_cast<int>(protectedLayers.size()) == L)
-        throw Error("--protect-layers protects every layer: no head is left to linearise");
-    if (params.steps < 1) throw Error("--steps must be at least 1");
-    for (int n : params.contextLengths)
-        if (n < 2 || n > c.maxPositions)
-            throw Error("--context-lengths: " + std::to_string(n) + " is outside 2.." + std::to_string(c.maxPositions) +
-                        " (the model's context)");
     const std::vector<Window> windows = prepareWindows(c, data, params.windows);
     torch::InferenceMode inference;
 
