@@ -92,90 +92,90 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const std::vector<Window> firstPart(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd));
     const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd), windows.end());
     auto processBatch = [&](const WindowBatch& batch) {
-            const int64_t scored = batch.size * batch.scoredPerWindow();
-            // Baseline, caching the residual stream entering each block: L x (B, T, D).
-            auto t0 = Clock::now();
-            std::vector<torch::Tensor> blockInputs;
-            ForwardOptions base = scoredLogits(batch);
-            base.observeResidual = [&](int index, const torch::Tensor& x) {
-                if (index < L) blockInputs.push_back(x);
+        const int64_t scored = batch.size * batch.scoredPerWindow();
+        // Baseline, caching the residual stream entering each block: L x (B, T, D).
+        auto t0 = Clock::now();
+        std::vector<torch::Tensor> blockInputs;
+        ForwardOptions base = scoredLogits(batch);
+        base.observeResidual = [&](int index, const torch::Tensor& x) {
+            if (index < L) blockInputs.push_back(x);
+        };
+        const double baseBatch = lossSum(m.forward(batch.ids, base), batch);
+        baseSeconds += since(t0);
+        std::vector<double> zeroBatch(heads), meanBatch(heads);
+        for (int l = 0; l < L; ++l) {
+            for (int h = 0; h < H; ++h) {
+                if (progress.isCanceled()) throw Canceled();
+                const size_t i = static_cast<size_t>(l) * H + h;
+                for (const bool zero : {true, false}) {
+                    ForwardOptions o = scoredLogits(batch);
+                    o.editHeadOutputs = [&](int layer, torch::Tensor& out) {  // (B, T, H, hd)
+                        if (layer != l) return;
+                        if (zero) out.select(2, h).zero_();
+                        else out.select(2, h).copy_(headMeans[l][h].expand({out.size(0), out.size(1), hd}));
+                    };
+                    (zero ? zeroBatch : meanBatch)[i] = lossSum(m.forwardFrom(l, blockInputs[l], o), batch);
+                }
+                progress.setFraction((static_cast<double>(tokens) + scored * (i + 1.0) / heads) / totalScored);
+            }
+        }
+        // Attribution patching: one forward + backward with a zero "patch" added to every
+        // head output, so its gradient is d(loss sum)/d(head output) along every path.
+        std::vector<double> estZeroBatch(heads, 0), estMeanBatch(heads, 0);
+        if (params.attribution) {
+            t0 = Clock::now();
+            c10::InferenceMode gradients(false);
+            std::vector<torch::Tensor> patches, outputs;  // L x (B, T, H, hd)
+            ForwardOptions o = scoredLogits(batch);
+            o.editHeadOutputs = [&](int, torch::Tensor& out) {
+                outputs.push_back(out.detach().clone());
+                patches.push_back(torch::zeros_like(out).requires_grad_(true));
+                out = out + patches.back();
             };
-            const double baseBatch = lossSum(m.forward(batch.ids, base), batch);
-            baseSeconds += since(t0);
-            std::vector<double> zeroBatch(heads), meanBatch(heads);
+            const torch::Tensor logits = m.forward(batch.ids.clone(), o);
+            tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()).clone())
+                .to(torch::kFloat64)
+                .sum()
+                .backward();
             for (int l = 0; l < L; ++l) {
+                const torch::Tensor g = patches[l].grad().to(torch::kFloat64);  // (B, T, H, hd)
+                const torch::Tensor o64 = outputs[l].to(torch::kFloat64);
+                // sum over b, t, d of (target - o) . g, per head
+                const torch::Tensor zero = (-o64 * g).sum(std::vector<int64_t>{0, 1, 3});                                  // (H)
+                const torch::Tensor mean = ((headMeans[l].to(torch::kFloat64) - o64) * g).sum(std::vector<int64_t>{0, 1, 3});  // (H)
                 for (int h = 0; h < H; ++h) {
-                    if (progress.isCanceled()) throw Canceled();
-                    const size_t i = static_cast<size_t>(l) * H + h;
-                    for (const bool zero : {true, false}) {
-                        ForwardOptions o = scoredLogits(batch);
-                        o.editHeadOutputs = [&](int layer, torch::Tensor& out) {  // (B, T, H, hd)
-                            if (layer != l) return;
-                            if (zero) out.select(2, h).zero_();
-                            else out.select(2, h).copy_(headMeans[l][h].expand({out.size(0), out.size(1), hd}));
-                        };
-                        (zero ? zeroBatch : meanBatch)[i] = lossSum(m.forwardFrom(l, blockInputs[l], o), batch);
-                    }
-                    progress.setFraction((static_cast<double>(tokens) + scored * (i + 1.0) / heads) / totalScored);
+                    estZeroBatch[static_cast<size_t>(l) * H + h] = zero[h].item<double>();
+                    estMeanBatch[static_cast<size_t>(l) * H + h] = mean[h].item<double>();
                 }
             }
-            // Attribution patching: one forward + backward with a zero "patch" added to every
-            // head output, so its gradient is d(loss sum)/d(head output) along every path.
-            std::vector<double> estZeroBatch(heads, 0), estMeanBatch(heads, 0);
-            if (params.attribution) {
-                t0 = Clock::now();
-                c10::InferenceMode gradients(false);
-                std::vector<torch::Tensor> patches, outputs;  // L x (B, T, H, hd)
-                ForwardOptions o = scoredLogits(batch);
-                o.editHeadOutputs = [&](int, torch::Tensor& out) {
-                    outputs.push_back(out.detach().clone());
-                    patches.push_back(torch::zeros_like(out).requires_grad_(true));
-                    out = out + patches.back();
-                };
-                const torch::Tensor logits = m.forward(batch.ids.clone(), o);
-                tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()).clone())
-                    .to(torch::kFloat64)
-                    .sum()
-                    .backward();
-                for (int l = 0; l < L; ++l) {
-                    const torch::Tensor g = patches[l].grad().to(torch::kFloat64);  // (B, T, H, hd)
-                    const torch::Tensor o64 = outputs[l].to(torch::kFloat64);
-                    // sum over b, t, d of (target - o) . g, per head
-                    const torch::Tensor zero = (-o64 * g).sum(std::vector<int64_t>{0, 1, 3});                                  // (H)
-                    const torch::Tensor mean = ((headMeans[l].to(torch::kFloat64) - o64) * g).sum(std::vector<int64_t>{0, 1, 3});  // (H)
-                    for (int h = 0; h < H; ++h) {
-                        estZeroBatch[static_cast<size_t>(l) * H + h] = zero[h].item<double>();
-                        estMeanBatch[static_cast<size_t>(l) * H + h] = mean[h].item<double>();
-                    }
-                }
-                attributionSeconds += since(t0);
-            }
-            // The batch is complete: add it (a cancel above leaves the totals as they were).
-            baseSum += baseBatch;
-            for (size_t i = 0; i < heads; ++i) {
-                zeroSum[i] += zeroBatch[i];
-                meanSum[i] += meanBatch[i];
-                estZero[i] += estZeroBatch[i];
-                estMean[i] += estMeanBatch[i];
-            }
-            tokens += scored;
-            windowsDone += batch.size;
-            progress.setFraction(static_cast<double>(tokens) / static_cast<double>(totalScored));
-            if (params.onSnapshot) {
-                AblationResult partial;
-                partial.numLayers = L;
-                partial.numHeads = H;
-                partial.complete = false;
-                partial.tokens = tokens;
-                partial.windows = windowsDone;
-                partial.baseLoss = baseSum / static_cast<double>(tokens);
-                snapshot(partial.heads, partial.basePpl);
-                partial.subsetHeads = partial.heads;  // the subset is not separate yet
-                partial.subsetBasePpl = partial.basePpl;
-                partial.hasAttribution = params.attribution;
-                rankAblation(partial);
-                params.onSnapshot(partial);
-            }
+            attributionSeconds += since(t0);
+        }
+        // The batch is complete: add it (a cancel above leaves the totals as they were).
+        baseSum += baseBatch;
+        for (size_t i = 0; i < heads; ++i) {
+            zeroSum[i] += zeroBatch[i];
+            meanSum[i] += meanBatch[i];
+            estZero[i] += estZeroBatch[i];
+            estMean[i] += estMeanBatch[i];
+        }
+        tokens += scored;
+        windowsDone += batch.size;
+        progress.setFraction(static_cast<double>(tokens) / static_cast<double>(totalScored));
+        if (params.onSnapshot) {
+            AblationResult partial;
+            partial.numLayers = L;
+            partial.numHeads = H;
+            partial.complete = false;
+            partial.tokens = tokens;
+            partial.windows = windowsDone;
+            partial.baseLoss = baseSum / static_cast<double>(tokens);
+            snapshot(partial.heads, partial.basePpl);
+            partial.subsetHeads = partial.heads;  // the subset is not separate yet
+            partial.subsetBasePpl = partial.basePpl;
+            partial.hasAttribution = params.attribution;
+            rankAblation(partial);
+            params.onSnapshot(partial);
+        }
     };
     try {
         forEachWindowBatch(firstPart, data.tokens, progress, processBatch);
