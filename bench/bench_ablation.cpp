@@ -1,8 +1,9 @@
 // Head-ablation benchmark on a GPT-2-small-shaped model (random weights, bench_support.h):
-// one baseline evaluation, the full zero + mean scan (2 x 144 = 288 interventions) with
-// prefix caching, the plain approach (the whole model re-run per intervention, measured on a
-// few heads and scaled to 288), and the attribution-patching estimate, all as multiples of
-// the baseline. Aim: scan <= 0.7 x 288 baselines, attribution <= 3 baselines.
+// one baseline evaluation, the full zero + mean scan (2 x 144 = 288 interventions, prefix
+// caching and paired interventions), the plain approach (the whole model re-run per
+// intervention, measured on a few heads and scaled to 288), and the attribution-patching
+// estimate, all as multiples of the baseline. Aim: scan <= 0.7 x 288 baselines,
+// attribution <= 3 baselines.
 //   bench_ablation [--windows N] [--seq-len T] [--keep DIR]
 // Prints figures; asserts nothing.
 #include <cstdio>
@@ -63,6 +64,33 @@ int main(int argc, char** argv) {
         const double perIntervention = seconds(t0) / samples;
         std::printf("plain approach     %.2f s per intervention -> %.0f s for 288 (%.2fx 288 baselines)\n",
                     perIntervention, 288 * perIntervention, perIntervention / base);
+    }
+    // Cost of one intervention by block, as the scan pays it: from block l's MLP on the edited
+    // post-attention residual, zero and mean as one batch of 2B windows, halved; as a fraction
+    // of a whole forward on the same windows. The scan's cost per intervention is their mean.
+    {
+        torch::InferenceMode guard;
+        torch::Tensor ids = torch::tensor(std::vector<int64_t>(data.tokens.begin(), data.tokens.end()))
+                                .view({windows, seqLen});
+        std::vector<torch::Tensor> postAttention;
+        ls::ForwardOptions o;
+        o.logitsFrom = 0;
+        o.logitsTo = seqLen - 1;
+        o.observePostAttention = [&](int, const torch::Tensor& a) { postAttention.push_back(a); };
+        auto t0 = std::chrono::steady_clock::now();
+        model.impl().forward(ids, o);
+        const double whole = seconds(t0);
+        o.observePostAttention = nullptr;
+        std::printf("intervention cost  ");
+        double sum = 0;
+        for (int l = 0; l < layers; ++l) {
+            t0 = std::chrono::steady_clock::now();
+            model.impl().forwardFromMlp(l, torch::cat({postAttention[l], postAttention[l]}, 0), o);
+            const double f = seconds(t0) / 2 / whole;
+            sum += f;
+            std::printf("%.2f ", f);
+        }
+        std::printf("(by block; mean %.3f of a forward of %.2f s)\n", sum / layers, whole);
     }
     ls::AblationParams params;
     params.windows = wp;

@@ -195,6 +195,7 @@ private slots:
     void ablationMatchesReference();
     void linearizeMatchesReference_data();
     void linearizeMatchesReference();
+    void linearizeWithoutContextSweep();
     void knownAnswers();
     void runFileReadsInH5py();
     void badInput_data();
@@ -329,17 +330,18 @@ void TestAnalysis::lossSepAndExitMatchReference() {
 
 void TestAnalysis::ablationMatchesReference_data() {
     QTest::addColumn<QString>("name");
-    QTest::addColumn<QString>("stride");
-    QTest::newRow("gpt2") << "gpt2" << "64";
-    QTest::newRow("llama gqa, sliding window") << "llama" << "48";
+    QTest::addColumn<QStringList>("options");
+    QTest::newRow("gpt2") << "gpt2" << QStringList{"--stride", "64"};
+    QTest::newRow("llama gqa, sliding window") << "llama" << QStringList{"--stride", "48"};
+    QTest::newRow("gpt2, chosen heads") << "gpt2" << QStringList{"--heads", "L2,L0H1,L0H3"};
 }
 
 void TestAnalysis::ablationMatchesReference() {
     QFETCH(QString, name);
-    QFETCH(QString, stride);
-    const QString out = dir_.path() + "/abl-" + name;
+    QFETCH(QStringList, options);
+    const QString out = dir_.path() + "/abl-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
     const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
-    const QStringList common{"--seq-len", "64", "--stride", stride, "--max-tokens", "700", "--subset-tokens", "200"};
+    const QStringList common = QStringList{"--seq-len", "64", "--max-tokens", "700", "--subset-tokens", "200"} + options;
     const ProcResult r = runCli(QStringList{"run", "ablation", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
                                             "--threads", "1", "--csv", ours, "--out", run, "--quiet"} + common);
     QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run ablation")));
@@ -349,6 +351,7 @@ void TestAnalysis::ablationMatchesReference() {
     QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("ablation_reference.py")));
     const int tokens = readCsv(ref + "/ablation_summary.csv").col("tokens").value(0).toInt();
     QVERIFY(tokens > 300);
+    if (options.contains("--heads")) QCOMPARE(readCsv(ours + "/ablation_heads.csv").rows, 6);  // L2's 4 + 2
     compareWithReference(ours, ref, {{"ablation_heads", "ablation_heads"}, {"ablation_summary", "ablation_summary"},
                                      {"ranking_stability", "ranking_stability"}, {"attribution", "attribution"}},
                          tokens);
@@ -364,6 +367,8 @@ void TestAnalysis::linearizeMatchesReference_data() {
     QTest::newRow("gpt2, count") << "gpt2" << QStringList{"--normalize", "count"};
     QTest::newRow("gpt2, row sum, layer 1 protected") << "gpt2" << QStringList{"--normalize", "rowsum", "--protect-layers", "1"};
     QTest::newRow("llama gqa, count") << "llama" << QStringList{"--normalize", "count"};
+    QTest::newRow("gpt2, chosen heads, layer 3 protected")
+        << "gpt2" << QStringList{"--heads", "L0H1,L1,L2H0", "--protect-layers", "3"};
 }
 
 void TestAnalysis::linearizeMatchesReference() {
@@ -373,9 +378,9 @@ void TestAnalysis::linearizeMatchesReference() {
     const QString ours = out + "/ours", ref = out + "/ref";
     const QStringList common = QStringList{"--seq-len", "64", "--max-tokens", "700", "--steps", "3", "--context-lengths",
                                            "32,64", "--context-heads", "2,4"} + options;
-    const ProcResult r = runCli(QStringList{"run", "linearize", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
-                                            "--threads", "1", "--csv", ours, "--quiet"} + common);
-    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run linearize")));
+    const ProcResult r = runCli(QStringList{"run", "linearize,context", "--model", model(name), "--data",
+                                            model(name) + "/eval_ids.npy", "--threads", "1", "--csv", ours, "--quiet"} + common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run linearize,context")));
     const ProcResult p = runProcess(python(), QStringList{sourceDir() + "/tests/reference/linearize_reference.py", "--model",
                                                           model(name), "--ids", model(name) + "/eval_ids.npy", "--out", ref} +
                                                   common);
@@ -383,6 +388,33 @@ void TestAnalysis::linearizeMatchesReference() {
     compareWithReference(ours, ref, {{"linearize_heads", "linearize_heads"}, {"linearize_curve", "linearize_curve"},
                                      {"linearize_thresholds", "linearize_thresholds"}, {"context", "context"}},
                          700);
+    if (options.contains("--heads")) QCOMPARE(readCsv(ours + "/linearize_heads.csv").rows, 5);  // L0H1 and L1's 4
+}
+
+void TestAnalysis::linearizeWithoutContextSweep() {
+    // "linearize" alone skips the context sweep; "context" alone brings linearize with it.
+    const QString out = dir_.path() + "/lin-no-context";
+    const QStringList common{"--model", model("gpt2"), "--data", model("gpt2") + "/eval_ids.npy", "--seq-len", "64",
+                             "--max-tokens", "300", "--steps", "4", "--threads", "1", "--quiet"};
+    const ProcResult r = runCli(QStringList{"run", "linearize", "--csv", out + "/a"} + common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("run linearize")));
+    QVERIFY(QFileInfo::exists(out + "/a/linearize_curve.csv"));
+    QVERIFY(!QFileInfo::exists(out + "/a/context.csv"));
+    const ProcResult c = runCli(QStringList{"run", "context", "--csv", out + "/b", "--out", out + "/b.h5",
+                                            "--context-lengths", "32,64"} + common);
+    QVERIFY2(c.finished && c.exitCode == 0, qPrintable(c.describe("run context")));
+    QVERIFY(QFileInfo::exists(out + "/b/linearize_curve.csv"));
+    // 2 lengths x (the baseline, then N = the 1.1x and the 1.5x thresholds, distinct and > 0)
+    const Csv th = readCsv(out + "/b/linearize_thresholds.csv");
+    QSet<QString> ns{"0"};
+    for (int i = 0; i < 2; ++i)
+        if (th.col("n_heads")[i] != "0") ns << th.col("n_heads")[i];
+    const Csv ctx = readCsv(out + "/b/context.csv");
+    QCOMPARE(ctx.rows, 2 * int(ns.size()));
+    for (int i = 0; i < ctx.rows; ++i) QVERIFY(ns.contains(ctx.col("n_heads")[i]));
+    const ProcResult s = runCli({"show", out + "/b.h5", "--csv", out + "/reread"});
+    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("show")));
+    expectSameCsvs(out + "/b", out + "/reread");
 }
 
 void TestAnalysis::knownAnswers() {
@@ -515,6 +547,15 @@ void TestAnalysis::badInput_data() {
                                             << "protects every layer: no head is left to linearise";
     QTest::newRow("protecting a layer beyond the model") << (QStringList{"run", "linearize"} + base + QStringList{"--protect-layers", "4"})
                                                          << "--protect-layers: layer 4 is outside 1..3";
+    QTest::newRow("head beyond the model") << (QStringList{"run", "ablation"} + base + QStringList{"--heads", "L0H1,L3H0"})
+                                           << "--heads: L3H0 is out of range (the model has layers L0..L2 and heads H0..H3)";
+    QTest::newRow("malformed head name") << (QStringList{"run", "ablation"} + base + QStringList{"--heads", "1.2"})
+                                         << "--heads: '1.2' is not a head name like L0H3";
+    QTest::newRow("chosen heads all protected")
+        << (QStringList{"run", "linearize"} + base + QStringList{"--heads", "L0", "--protect-layers", "1"})
+        << "--heads chooses only heads of protected layers";
+    QTest::newRow("context sweep longer than the model's") << (QStringList{"run", "context"} + base + QStringList{"--context-lengths", "512"})
+                                                          << "--context-lengths: 512 is longer than the model's context of 128 tokens";
     QTest::newRow("unknown ReLU normalisation") << (QStringList{"run", "linearize"} + base + QStringList{"--normalize", "softmax"})
                                                 << "--normalize must be 'count'";
     QTest::newRow("show a missing file") << QStringList{"show", dir_.path() + "/nothing.h5"} << "nothing.h5";

@@ -12,6 +12,7 @@
 #include <QAction>
 #include <QDir>
 #include <QFile>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QTabWidget>
@@ -432,6 +433,12 @@ void TestGuiLayers::ablationFillsWhileScanning() {
     all.stride = 8;
     window.setWindowParams(all);
     window.analysisPanel()->setAnalyses({"ablation"});
+    // The Heads field takes TransformerLens names: L1H2 and all of block 1's heads.
+    auto* headsEdit = window.analysisPanel()->findChild<QLineEdit*>("headsEdit");
+    headsEdit->setText("L1H2, L0");
+    QCOMPARE(window.analysisPanel()->params().heads.size(), size_t(5));
+    QCOMPARE(window.analysisPanel()->params().heads.back().layer, 2);
+    headsEdit->clear();
     window.layerAnalysesAction()->trigger();
     QVERIFY(window.runner()->isBusy());
     ls::widgets::AblationView* view = window.layerResults()->ablationView();
@@ -458,24 +465,29 @@ void TestGuiLayers::badParameterStartsNothing_data() {
     QTest::addColumn<QString>("message");
     QTest::addColumn<QString>("metricRanks");
     QTest::addColumn<QString>("exitLayers");
+    QTest::addColumn<QString>("heads");
     QTest::newRow("hard ratio 1.5") << "" << "0.3, 1.5" << "cossim,saturation,lowrank,inspect"
-                                   << "Hard ratios: 1.5 is outside (0, 1)" << "" << "";
+                                   << "Hard ratios: 1.5 is outside (0, 1)" << "" << "" << "";
     QTest::newRow("hard ratio text") << "" << "0.3, half" << "cossim" << "Hard ratios: 'half' is not a number" << ""
-                                     << "";
-    QTest::newRow("no hard ratio") << "" << "" << "cossim" << "Hard ratios: give at least one ratio" << "" << "";
+                                     << "" << "";
+    QTest::newRow("no hard ratio") << "" << "" << "cossim" << "Hard ratios: give at least one ratio" << "" << "" << "";
     QTest::newRow("rank above dim") << "8, 100" << "0.5" << "lowrank" << "Ranks: rank 100 is outside 1.." << ""
-                                    << "";
+                                    << "" << "";
     QTest::newRow("rank not whole") << "8, 2.5" << "0.5" << "lowrank" << "Ranks: 2.5 is not a whole number" << ""
-                                    << "";
-    QTest::newRow("no analysis") << "" << "0.5" << "" << "Check at least one analysis" << "" << "";
+                                    << "" << "";
+    QTest::newRow("no analysis") << "" << "0.5" << "" << "Check at least one analysis" << "" << "" << "";
     QTest::newRow("metric rank not whole") << "" << "0.5" << "losssep" << "Metric ranks: 2.5 is not a whole number"
-                                           << "8, 2.5" << "";
+                                           << "8, 2.5" << "" << "";
     QTest::newRow("metric rank above dim") << "" << "0.5" << "losssep" << "Metric ranks: rank 1000 is outside 1.."
-                                           << "8, 1000" << "";
+                                           << "8, 1000" << "" << "";
     QTest::newRow("exit layer beyond L") << "" << "0.5" << "exit" << "Exit layers: layer 99 is outside 1.." << ""
-                                         << "1, 99";
+                                         << "1, 99" << "";
     QTest::newRow("exit layer text") << "" << "0.5" << "exit" << "Exit layers: 'last' is not a number" << ""
-                                     << "1, last";
+                                     << "1, last" << "";
+    QTest::newRow("head beyond the model") << "" << "0.5" << "ablation" << "Heads: L9H0 is out of range (the model has layers L0.."
+                                           << "" << "" << "L0H1, L9H0";
+    QTest::newRow("head name malformed") << "" << "0.5" << "linearize" << "Heads: 'block2' is not a head name like L0H3"
+                                         << "" << "" << "block2";
 }
 
 void TestGuiLayers::badParameterStartsNothing() {
@@ -497,6 +509,8 @@ void TestGuiLayers::badParameterStartsNothing() {
     panel->setHardRatiosText(ratios);
     panel->setMetricRanksText(metricRanks);
     panel->setExitLayersText(exitLayers);
+    QFETCH(QString, heads);
+    panel->findChild<QLineEdit*>("headsEdit")->setText(heads);
     // Shown in the panel at once, and Run is off.
     QVERIFY2(panel->problemText().startsWith(message), qPrintable(panel->problemText()));
     QVERIFY(!panel->canRun());

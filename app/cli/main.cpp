@@ -71,10 +71,12 @@ const char* kUsage =
     "        [--thresholds a,b,c (the sweep; default 41 quantiles)] [--threshold x (the policy;\n"
     "        default the median)] [--layer-thresholds t1,t2,... (one per allowed layer)]\n"
     "        ablation (zero and mean ablation of every head, with prefix caching):\n"
+    "        [--heads L0H3,L5 (TransformerLens names, layer from 0; L5 = every head of it)]\n"
     "        [--subset-tokens 2048 (ranking stability)] [--no-attribution]; Ctrl-C keeps the\n"
-    "        windows it finished, marked partial. Layers count from 1, heads from 0.\n"
-    "        linearize (ReLU attention: each head alone, cumulatively in order of damage, and\n"
-    "        across context lengths): [--normalize count|rowsum] [--steps 10] [--protect-layers 1,2]\n"
+    "        windows it finished, marked partial. In the CSVs layers count from 1, heads from 0.\n"
+    "        linearize (ReLU attention: each head alone, cumulatively in order of damage):\n"
+    "        [--heads ...] [--normalize count|rowsum] [--steps 10] [--protect-layers 1,2]\n"
+    "        context (PPL across context lengths, baseline and N linearised heads; runs linearize):\n"
     "        [--context-lengths 128,256,512,1024 (those that fit)] [--context-heads 30,70]\n"
     "        --out writes an HDF5 run file; --csv writes every table as DIR/<table>.csv.\n"
     "  show RUN.h5 [--csv DIR] [--json] [--per-token-saturation]\n"
@@ -499,8 +501,8 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
         json j = {{"status", run.info.complete ? "complete" : "partial"},
                   {"model", run.info.modelPath},
                   {"data", run.info.datasetPath},
-                  {"tokens", run.capture.tokens()},
-                  {"windows", run.capture.windows},
+                  {"tokens", run.scoredTokens()},
+                  {"windows", run.windowCount()},
                   {"layer", run.params.layer},
                   {"seconds", run.capture.seconds}};
         for (const ls::Table& t : tables) {
@@ -521,8 +523,8 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
     }
     std::printf("model     %s (%s)\n", run.info.modelPath.c_str(), run.info.modelSummary.c_str());
     std::printf("data      %s (%s)\n", run.info.datasetPath.c_str(), run.info.datasetFormat.c_str());
-    std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.capture.tokens()),
-                static_cast<long long>(run.capture.windows), run.capture.seconds,
+    std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.scoredTokens()),
+                static_cast<long long>(run.windowCount()), run.capture.seconds,
                 run.info.complete ? "" : "  (PARTIAL run)");
     if (run.cossim) std::printf("cos-sim: %s\n\n", ls::kCossimCompared);
     const std::set<std::string> csvOnly = {"cossim_histograms", "saturation_tokens", "lowrank_singular_values",
@@ -584,6 +586,8 @@ int commandRun(const Args& args) {
     Inputs in = loadInputs(args);
     params.windows = in.windows;
     params.dataset = in.dataOptions;
+    if (auto v = args.get("heads"))
+        params.heads = ls::parseHeadList(*v, in.model->config().numLayers, in.model->config().numHeads);
     ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work
     const auto windows = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
     const ls::WindowSummary summary = ls::summarizeWindows(windows, in.data.documentStarts);
@@ -733,7 +737,7 @@ int main(int argc, char** argv) {
                                        "special-drop", "out", "csv", "confidence-thresholds", "subset-confidences",
                                        "probe-layer", "probe-sample", "seed", "metric-ranks", "signal", "layers",
                                        "thresholds", "threshold", "layer-thresholds", "subset-tokens", "normalize", "steps",
-                                       "protect-layers", "context-lengths", "context-heads"});
+                                       "protect-layers", "context-lengths", "context-heads", "heads"});
             return commandRun(parseArgs(argc, argv, known,
                                         {"json", "post-attention", "per-token-saturation", "quiet", "no-probes", "no-attribution"},
                                         /*positionalAllowed=*/true));

@@ -162,17 +162,70 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     exitForm->addRow(tr("Signal"), exitSignalCombo_);
     exitForm->addRow(tr("Exit layers"), exitLayersEdit_);
 
+    // ---- head interventions: ablation, ReLU linearisation, context sweep
+    headsEdit_ = new QLineEdit(this);
+    headsEdit_->setObjectName("headsEdit");
+    headsEdit_->setPlaceholderText(tr("all, or e.g. L0H3, L5"));
+    headsEdit_->setToolTip(tr("The heads to ablate or linearise, in TransformerLens names with layers from 0: "
+                              "L0H3 is block 1's head 3, L5 every head of block 6. Empty: every head."));
+    subsetTokensSpin_ = new QSpinBox(this);
+    subsetTokensSpin_->setObjectName("subsetTokensSpin");
+    subsetTokensSpin_->setRange(0, std::numeric_limits<int>::max());
+    subsetTokensSpin_->setValue(2048);
+    subsetTokensSpin_->setToolTip(tr("Ranking stability: the scan on the first windows holding this many tokens is "
+                                     "compared with the scan on all of them (Spearman, Kendall)"));
+    attributionCheck_ = new QCheckBox(tr("Attribution-patching estimate"), this);
+    attributionCheck_->setObjectName("attributionCheck");
+    attributionCheck_->setChecked(true);
+    attributionCheck_->setToolTip(tr("First-order estimate of every head's ablation effect from one forward and "
+                                     "backward pass per window, shown beside the exact scan"));
+    normalizeCombo_ = new QComboBox(this);
+    normalizeCombo_->setObjectName("normalizeCombo");
+    normalizeCombo_->addItem(tr("attended count"), QStringLiteral("count"));
+    normalizeCombo_->addItem(tr("row sum"), QStringLiteral("rowsum"));
+    normalizeCombo_->setToolTip(tr("ReLU attention relu(q·k/√d) is divided by the number of attended positions "
+                                   "or by the row sum of the ReLU values"));
+    stepsSpin_ = new QSpinBox(this);
+    stepsSpin_->setObjectName("stepsSpin");
+    stepsSpin_->setRange(1, 100000);
+    stepsSpin_->setValue(10);
+    stepsSpin_->setToolTip(tr("Points of the cumulative linearisation curve: N = 0, steps, 2·steps, …, all"));
+    protectLayersEdit_ = new QLineEdit(this);
+    protectLayersEdit_->setObjectName("protectLayersEdit");
+    protectLayersEdit_->setPlaceholderText(tr("none, e.g. 1, 2"));
+    protectLayersEdit_->setToolTip(tr("Layers (1..L) whose heads keep softmax attention"));
+    contextLengthsEdit_ = new QLineEdit(this);
+    contextLengthsEdit_->setObjectName("contextLengthsEdit");
+    contextLengthsEdit_->setPlaceholderText(tr("128, 256, 512, 1024 that fit"));
+    contextLengthsEdit_->setToolTip(tr("Context-length sweep: tokens per window, comma-separated (at most the "
+                                       "model's context)"));
+    headsBox_ = new QGroupBox(tr("Head interventions"), this);
+    auto* headsForm = new QFormLayout(headsBox_);
+    headsForm->addRow(tr("Heads"), headsEdit_);
+    headsForm->addRow(tr("Subset tokens"), subsetTokensSpin_);
+    headsForm->addRow(attributionCheck_);
+    headsForm->addRow(tr("ReLU normalisation"), normalizeCombo_);
+    headsForm->addRow(tr("Curve steps"), stepsSpin_);
+    headsForm->addRow(tr("Protected layers"), protectLayersEdit_);
+    headsForm->addRow(tr("Context lengths"), contextLengthsEdit_);
+
     // Core's messages name options as the command line does ("--layer 7 is out of range").
     optionFields_ = {{"layer", layerSpin_},       {"ranks", ranksEdit_},
                      {"hard-ratios", ratiosEdit_}, {"inspect-window", inspectWindowSpin_},
                      {"top-k", topKSpin_},         {"bins", binsSpin_},
                      {"probe-layer", probeLayerSpin_}, {"metric-ranks", metricRanksEdit_},
-                     {"signal", exitSignalCombo_}, {"layers", exitLayersEdit_}};
+                     {"signal", exitSignalCombo_}, {"layers", exitLayersEdit_},
+                     {"heads", headsEdit_},        {"subset-tokens", subsetTokensSpin_},
+                     {"steps", stepsSpin_},        {"protect-layers", protectLayersEdit_},
+                     {"context-lengths", contextLengthsEdit_}};
     optionLabels_ = {{"layer", tr("Layer")},       {"ranks", tr("Ranks")},
                      {"hard-ratios", tr("Hard ratios")}, {"inspect-window", tr("Inspector window")},
                      {"top-k", tr("Top-k")},       {"bins", tr("Histogram bins")},
                      {"probe-layer", tr("Probe layer")}, {"metric-ranks", tr("Metric ranks")},
-                     {"signal", tr("Exit signal")}, {"layers", tr("Exit layers")}};
+                     {"signal", tr("Exit signal")}, {"layers", tr("Exit layers")},
+                     {"heads", tr("Heads")},       {"subset-tokens", tr("Subset tokens")},
+                     {"steps", tr("Curve steps")}, {"protect-layers", tr("Protected layers")},
+                     {"context-lengths", tr("Context lengths")}};
 
     layerNote_ = new QLabel(this);
     layerNote_->setObjectName("layerNote");
@@ -197,15 +250,19 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(paramBox);
     layout->addWidget(lossSepBox_);
     layout->addWidget(exitBox_);
+    layout->addWidget(headsBox_);
     layout->addWidget(layerNote_);
     layout->addWidget(problemLabel_);
     layout->addWidget(runButton_);
     layout->addStretch(1);
 
-    for (QSpinBox* spin : {layerSpin_, inspectWindowSpin_, topKSpin_, binsSpin_})
+    for (QSpinBox* spin : {layerSpin_, inspectWindowSpin_, topKSpin_, binsSpin_, subsetTokensSpin_, stepsSpin_})
         connect(spin, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
-    for (QLineEdit* edit : {ranksEdit_, ratiosEdit_, metricRanksEdit_, exitLayersEdit_})
+    for (QLineEdit* edit : {ranksEdit_, ratiosEdit_, metricRanksEdit_, exitLayersEdit_, headsEdit_, protectLayersEdit_,
+                            contextLengthsEdit_})
         connect(edit, &QLineEdit::textChanged, this, &AnalysisPanel::revalidate);
+    connect(attributionCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
+    connect(normalizeCombo_, &QComboBox::currentIndexChanged, this, &AnalysisPanel::revalidate);
     connect(postAttentionCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
     connect(probesCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
     connect(probeLayerSpin_, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
@@ -272,6 +329,24 @@ ls::LayerRunParams AnalysisPanel::params() const {
     error.clear();
     for (double l : parseNumbers(exitLayersEdit_->text(), &error))
         p.exit.layers.push_back(l == int(l) ? int(l) : 0);  // 0 fails the range check
+    // Heads need the model's shape; revalidate() reports a list that does not parse.
+    const QString heads = headsEdit_->text().remove(' ');
+    if (config_ && !heads.isEmpty()) {
+        try {
+            p.heads = ls::parseHeadList(heads.toStdString(), config_->numLayers, config_->numHeads);
+        } catch (const ls::Error&) {
+        }
+    }
+    p.subsetTokens = subsetTokensSpin_->value();
+    p.attribution = attributionCheck_->isChecked();
+    p.linearize.normalize = ls::parseReluNormalize(normalizeCombo_->currentData().toString().toStdString());
+    p.linearize.steps = stepsSpin_->value();
+    error.clear();
+    for (double l : parseNumbers(protectLayersEdit_->text(), &error))
+        p.linearize.protectLayers.push_back(l == int(l) ? int(l) : 0);  // 0 fails the range check
+    error.clear();
+    for (double n : parseNumbers(contextLengthsEdit_->text(), &error))
+        p.linearize.contextLengths.push_back(n == int(n) ? int(n) : 0);  // 0 fails the length check
     return p;
 }
 
@@ -302,6 +377,20 @@ void AnalysisPanel::setParams(const ls::LayerRunParams& p) {
         const int signal = exitSignalCombo_->findData(QString::fromStdString(p.exit.signal));
         if (signal >= 0)
             exitSignalCombo_->setCurrentIndex(signal);
+        QStringList heads, protectLayers, contextLengths;
+        for (const ls::HeadId& h : p.heads)
+            heads << QStringLiteral("L%1H%2").arg(h.layer - 1).arg(h.head);
+        for (int l : p.linearize.protectLayers)
+            protectLayers << QString::number(l);
+        for (int n : p.linearize.contextLengths)
+            contextLengths << QString::number(n);
+        headsEdit_->setText(heads.join(", "));
+        subsetTokensSpin_->setValue(int(std::min<int64_t>(p.subsetTokens, std::numeric_limits<int>::max())));
+        attributionCheck_->setChecked(p.attribution);
+        normalizeCombo_->setCurrentIndex(normalizeCombo_->findData(QString::fromLatin1(ls::reluNormalizeName(p.linearize.normalize))));
+        stepsSpin_->setValue(p.linearize.steps);
+        protectLayersEdit_->setText(protectLayers.join(", "));
+        contextLengthsEdit_->setText(contextLengths.join(", "));
     }
     revalidate();
 }
@@ -379,6 +468,20 @@ void AnalysisPanel::revalidate() {
         wholeList(metricRanksEdit_, tr("Metric ranks"), "metric-ranks", tr("a rank of the head"));
     if (checked("exit"))
         wholeList(exitLayersEdit_, tr("Exit layers"), "layers", tr("a layer a token may exit after"));
+    if (checked("linearize") || checked("context"))
+        wholeList(protectLayersEdit_, tr("Protected layers"), "protect-layers", tr("a layer 1..L"));
+    if (checked("context"))
+        wholeList(contextLengthsEdit_, tr("Context lengths"), "context-lengths", tr("tokens per window"));
+    const QString heads = headsEdit_->text().remove(' ');
+    if (problem.isEmpty() && config_ && !heads.isEmpty() && (checked("ablation") || checked("linearize") || checked("context"))) {
+        try {
+            ls::parseHeadList(heads.toStdString(), config_->numLayers, config_->numHeads);
+        } catch (const ls::Error& e) {
+            problem = QString::fromStdString(e.what()).replace(QStringLiteral("--heads"), tr("Heads"));
+            field = "heads";
+        }
+    }
+    headsBox_->setEnabled(checked("ablation") || checked("linearize") || checked("context"));
     lossSepBox_->setEnabled(checked("losssep"));
     probeLayerSpin_->setEnabled(probesCheck_->isChecked());
     exitBox_->setEnabled(checked("exit"));

@@ -85,6 +85,14 @@ private:
     QGroupBox* exitBox_ = nullptr;
     QComboBox* exitSignalCombo_ = nullptr;
     QLineEdit* exitLayersEdit_ = nullptr;
+    QGroupBox* headsBox_ = nullptr;         // ablation, linearize, context
+    QLineEdit* headsEdit_ = nullptr;        // TransformerLens names; empty = every head
+    QSpinBox* subsetTokensSpin_ = nullptr;
+    QCheckBox* attributionCheck_ = nullptr;
+    QComboBox* normalizeCombo_ = nullptr;
+    QSpinBox* stepsSpin_ = nullptr;
+    QLineEdit* protectLayersEdit_ = nullptr;
+    QLineEdit* contextLengthsEdit_ = nullptr;
     QLabel* problemLabel_ = nullptr;
     QLabel* layerNote_ = nullptr;
     QPushButton* runButton_ = nullptr;

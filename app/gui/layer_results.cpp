@@ -198,15 +198,16 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
     row(tr("Model"), fromStd(r.info.modelSummary));
     row(tr("Model folder"), fromStd(r.info.modelPath));
     row(tr("Data"), tr("%1 (%2)").arg(fromStd(r.info.datasetPath), fromStd(r.info.datasetFormat)));
-    row(tr("Tokens"), tr("%1 scored").arg(number(r.capture.tokens())));
-    row(tr("Windows"), number(r.capture.windows));
+    row(tr("Tokens"), tr("%1 scored").arg(number(r.scoredTokens())));
+    row(tr("Windows"), number(r.windowCount()));
     row(tr("Seq len / stride"),
         tr("%1 / %2").arg(p.windows.seqLen).arg(p.windows.stride > 0 ? p.windows.stride : p.windows.seqLen));
     row(tr("Documents"), p.windows.respectDocuments ? tr("respected") : tr("packed"));
     row(tr("Status"), r.info.complete ? tr("complete") : tr("partial"));
     row(tr("Started"), timestamp(r.info.startedAt));
     row(tr("Finished"), timestamp(r.info.finishedAt));
-    row(tr("Capture time"), tr("%1 s").arg(r.capture.seconds, 0, 'f', 2));
+    if (r.capture.tokens() > 0)  // head scans alone run no capture pass
+        row(tr("Capture time"), tr("%1 s").arg(r.capture.seconds, 0, 'f', 2));
 
     QStringList analyses;
     for (const ls::AnalysisInfo& info : ls::layerAnalyses())

@@ -477,12 +477,7 @@ void MainWindow::runLayerAnalyses(Then then) {
                 return;
             }
             showLayerRun(run, {});
-            // Head scans run their own passes; the capture pass may not have run at all.
-            const qint64 tokens = run->capture.tokens() ? run->capture.tokens()
-                                  : run->ablation       ? run->ablation->tokens
-                                  : run->linearize      ? run->linearize->tokens
-                                                        : 0;
-            statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2").arg(number(tokens), QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
+            statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2").arg(number(run->scoredTokens()), QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
             if (then) then(true);
         });
 }
@@ -512,7 +507,7 @@ void MainWindow::openRunFile(const QString& path, Then then) {
             showLayerRun(run, path);
             summaryDock_->raise();  // what the run is: model, data, parameters
             statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
-                                         .arg(path, number(run->capture.tokens()),
+                                         .arg(path, number(run->scoredTokens()),
                                               run->info.complete ? tr("complete") : tr("partial run")));
             if (then) then(true);
         });

@@ -13,6 +13,47 @@ namespace ls {
 
 std::string HeadAblation::name() const { return "L" + std::to_string(layer - 1) + "H" + std::to_string(head); }
 
+void checkHeads(const std::vector<HeadId>& heads, const ModelConfig& c) {
+    for (const HeadId& id : heads)
+        if (id.layer < 1 || id.layer > c.numLayers || id.head < 0 || id.head >= c.numHeads)
+            throw Error("--heads: head " + std::to_string(id.head) + " of layer " + std::to_string(id.layer) +
+                        " is outside the model's " + std::to_string(c.numLayers) + " layers (from 1) x " +
+                        std::to_string(c.numHeads) + " heads (from 0)");
+}
+
+std::vector<HeadId> parseHeadList(const std::string& list, int numLayers, int numHeads) {
+    const std::string range = " (the model has layers L0..L" + std::to_string(numLayers - 1) + " and heads H0..H" +
+                              std::to_string(numHeads - 1) + ")";
+    std::vector<HeadId> heads;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t comma = std::min(list.find(',', start), list.size());
+        const std::string item = list.substr(start, comma - start);
+        start = comma + 1;
+        // L<layer> or L<layer>H<head>, digits only
+        const size_t h = item.find_first_of("Hh");
+        auto number = [&](const std::string& digits) {
+            if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos)
+                throw Error("--heads: '" + item + "' is not a head name like L0H3 (layer from 0) or a layer like L2");
+            return std::stoi(digits);
+        };
+        if (item.empty() || (item[0] != 'L' && item[0] != 'l'))
+            throw Error("--heads: '" + item + "' is not a head name like L0H3 (layer from 0) or a layer like L2");
+        const int layer = number(item.substr(1, h == std::string::npos ? std::string::npos : h - 1));
+        if (layer >= numLayers) throw Error("--heads: " + item + " is out of range" + range);
+        if (h == std::string::npos) {
+            for (int k = 0; k < numHeads; ++k) heads.push_back({layer + 1, k});
+            continue;
+        }
+        const int head = number(item.substr(h + 1));
+        if (head >= numHeads) throw Error("--heads: " + item + " is out of range" + range);
+        heads.push_back({layer + 1, head});
+    }
+    std::sort(heads.begin(), heads.end());
+    heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
+    return heads;
+}
+
 namespace {
 
 // Ranks by value descending (1 = largest); ties by position (layer, head order).
@@ -99,6 +140,9 @@ std::vector<Table> ablationTables(const AblationResult& r) {
 
     Table summary{"ablation_summary", std::string("Head ablation scan") + (r.complete ? "" : " (PARTIAL: canceled)"), {}};
     auto add = [&](const char* n, K kind, double v) { summary.add(n, kind).numbers.push_back(v); };
+    add("model_layers", K::Integer, r.numLayers);
+    add("model_heads", K::Integer, r.numHeads);
+    add("heads_scanned", K::Integer, static_cast<double>(r.heads.size()));
     add("tokens", K::Integer, static_cast<double>(r.tokens));
     add("windows", K::Integer, static_cast<double>(r.windows));
     add("complete", K::Integer, r.complete ? 1 : 0);
@@ -171,6 +215,8 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
     const Table* attr = findTable(tables, "attribution");
     auto value = [&](const char* name) { return summary.column(name).numbers.at(0); };
     AblationResult r;
+    r.numLayers = static_cast<int>(value("model_layers"));
+    r.numHeads = static_cast<int>(value("model_heads"));
     r.tokens = static_cast<int64_t>(value("tokens"));
     r.windows = static_cast<int64_t>(value("windows"));
     r.complete = value("complete") != 0;
@@ -227,6 +273,9 @@ void checkLinearizeParams(const LinearizeParams& p, const ModelConfig& c) {
     }
     if (static_cast<int>(protectedLayers.size()) == L)
         throw Error("--protect-layers protects every layer: no head is left to linearise");
+    checkHeads(p.heads, c);
+    if (!p.heads.empty() && std::all_of(p.heads.begin(), p.heads.end(), [&](const HeadId& h) { return protectedLayers.count(h.layer) > 0; }))
+        throw Error("--heads chooses only heads of protected layers: no head is left to linearise");
     if (p.steps < 1) throw Error("--steps must be at least 1");
     for (int n : p.contextLengths) {
         if (n < 2) throw Error("--context-lengths: " + std::to_string(n) + " is shorter than 2 tokens");
@@ -291,6 +340,7 @@ std::vector<Table> linearizeTables(const LinearizeResult& r) {
     summary.add("base_ppl", K::Real).numbers.push_back(r.basePpl);
     summary.add("normalize", K::Text).texts.push_back(r.normalize);
     summary.add("seconds", K::Real).numbers.push_back(r.seconds);
+    if (r.context.empty()) return {heads, curve, th, summary};  // no "context" analysis
     return {heads, curve, th, ctx, summary};
 }
 
@@ -314,7 +364,9 @@ LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
     for (size_t i = 0; i < th.rows(); ++i)
         r.thresholds.push_back({th.column("limit").numbers[i], static_cast<int>(th.column("n_heads").numbers[i]),
                                 th.column("ppl").numbers[i], th.column("ratio").numbers[i]});
-    const Table& ctx = tableNamed(tables, "context");
+    const Table* ctxTable = findTable(tables, "context");
+    if (!ctxTable) return r;
+    const Table& ctx = *ctxTable;
     for (size_t i = 0; i < ctx.rows(); ++i)
         r.context.push_back({static_cast<int>(ctx.column("seq_len").numbers[i]), static_cast<int>(ctx.column("n_heads").numbers[i]),
                              static_cast<int64_t>(ctx.column("tokens").numbers[i]), ctx.column("ppl").numbers[i],

@@ -8,8 +8,9 @@
 // `name` is TransformerLens's "L{layer-1}H{head}" (0-based layer), e.g. L0H8 = block 1, head 8.
 //
 // The scan streams over windows (window-outer, heads inner): each window batch runs once
-// unmodified, caching the residual stream entering every block, and every intervention in
-// block l reruns only blocks l..L from that cache. So memory stays one batch of residual
+// unmodified, caching every scanned block's head outputs and post-attention residual; an
+// intervention in block l edits that residual by (r - o_h) W_o[:, h] and reruns only from
+// block l's MLP, zero and mean together as one batch. So memory stays one batch of residual
 // streams, a scan canceled part-way holds every head evaluated on the same first windows
 // (marked partial), and the subset scan (the first --subset-tokens tokens) is the snapshot
 // taken when those windows are done.
@@ -30,8 +31,21 @@ struct ModelConfig;
 
 struct AblationResult;
 
+// One attention head: layer 1..L (blocks from 1, as everywhere in LayerScope), head 0..H-1.
+struct HeadId {
+    int layer = 0, head = 0;
+    bool operator<(const HeadId& o) const { return layer != o.layer ? layer < o.layer : head < o.head; }
+    bool operator==(const HeadId& o) const { return layer == o.layer && head == o.head; }
+};
+// "--heads" in TransformerLens names, 0-based layers: "L0H3,L5H1" (heads), "L2" (every head of
+// a layer); sorted, duplicates dropped. Throws ls::Error naming a malformed or out-of-range item.
+std::vector<HeadId> parseHeadList(const std::string& list, int numLayers, int numHeads);
+// Throws ls::Error for a head outside the model.
+void checkHeads(const std::vector<HeadId>& heads, const ModelConfig& config);
+
 struct AblationParams {
     WindowParams windows;
+    std::vector<HeadId> heads;    // the heads to scan; empty = every head
     int64_t subsetTokens = 2048;  // ranking stability: the scan on the first windows holding this many tokens
     bool attribution = true;      // first-order estimates from one forward + backward per window
     // Called (on the scanning thread) after every window batch with the scan so far: every
@@ -52,11 +66,11 @@ struct HeadAblation {
 };
 
 struct AblationResult {
-    int numLayers = 0, numHeads = 0;
+    int numLayers = 0, numHeads = 0;     // the model's; `heads` holds the scanned ones (all by default)
     bool complete = true;
     int64_t tokens = 0, windows = 0;     // evaluated (all windows unless canceled)
     double baseLoss = 0, basePpl = 0;
-    std::vector<HeadAblation> heads;     // (layer, head) order
+    std::vector<HeadAblation> heads;     // the scanned heads, (layer, head) order; ranks among them
     // Ranking stability: the same scan on the first windows only.
     int64_t subsetTokens = 0, subsetWindows = 0;
     double subsetBasePpl = 0;
@@ -93,7 +107,9 @@ struct LinearizeParams {
     WindowParams windows;
     ReluNormalize normalize = ReluNormalize::Count;
     int steps = 10;                      // curve points at N = 0, steps, 2 steps, ..., and all
+    std::vector<HeadId> heads;           // the candidate heads; empty = every head
     std::vector<int> protectLayers;      // layers 1..L whose heads stay softmax
+    bool contextSweep = true;            // run the context-length sweep (the "context" analysis)
     // Context lengths to sweep; LayerRunParams resolves an empty list to the seed's 128, 256,
     // 512, 1024 that fit the model's context (or the context itself).
     std::vector<int> contextLengths;
@@ -127,15 +143,16 @@ struct LinearizeResult {
     int64_t tokens = 0;
     double basePpl = 0;
     std::string normalize;
-    std::vector<LinearizedHead> heads;  // unprotected heads, (layer, head) order
+    std::vector<LinearizedHead> heads;  // the candidates (chosen, unprotected), (layer, head) order
     std::vector<CurvePoint> curve;
     std::vector<LinearizeThreshold> thresholds;
     std::vector<ContextPoint> context;
     double seconds = 0;
 };
 
-// Throws ls::Error for a protected layer outside 1..L, protecting every layer, steps < 1,
-// a context length beyond the model's context (checkLinearizeParams); ls::Canceled when canceled.
+// Throws ls::Error for a protected layer outside 1..L, protecting every layer (or every chosen
+// head's layer), a head outside the model, steps < 1, a context length beyond the model's
+// context (checkLinearizeParams); ls::Canceled when canceled.
 void checkLinearizeParams(const LinearizeParams& params, const ModelConfig& config);
 LinearizeResult runLinearization(const Model& model, const Dataset& data, const LinearizeParams& params,
                                  Progress& progress);

@@ -1,5 +1,6 @@
 // The head-ablation scan: shapes B windows, T tokens, S scored per window, D hidden,
 // H query heads, hd head dim, L blocks.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -39,6 +40,15 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const ModelConfig& c = model.config();
     const int L = c.numLayers, H = c.numHeads, hd = c.headDim;
     if (params.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
+    std::vector<HeadId> scan = params.heads;
+    if (scan.empty())
+        for (int l = 1; l <= L; ++l)
+            for (int h = 0; h < H; ++h) scan.push_back({l, h});
+    checkHeads(scan, c);
+    std::sort(scan.begin(), scan.end());  // results in (layer, head) order, each head once
+    scan.erase(std::unique(scan.begin(), scan.end()), scan.end());
+    std::vector<bool> layerScanned(static_cast<size_t>(L), false);
+    for (const HeadId& id : scan) layerScanned[static_cast<size_t>(id.layer - 1)] = true;
     const std::vector<Window> windows = prepareWindows(c, data, params.windows);
     int64_t totalScored = 0;
     for (const Window& w : windows) totalScored += w.scoredCount();
@@ -58,8 +68,8 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const torch::Tensor headMeans = (headSums / static_cast<double>(totalScored)).to(torch::kFloat32);  // (L, H, hd)
 
     // 2. Baseline and every intervention, window batch by window batch.
-    const size_t heads = static_cast<size_t>(L) * H;
-    std::vector<double> zeroSum(heads, 0), meanSum(heads, 0), estZero(heads, 0), estMean(heads, 0);
+    const size_t count = scan.size();
+    std::vector<double> zeroSum(count, 0), meanSum(count, 0), estZero(count, 0), estMean(count, 0);
     double baseSum = 0;
     int64_t tokens = 0, windowsDone = 0;
     AblationResult r;
@@ -68,21 +78,19 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     auto snapshot = [&](std::vector<HeadAblation>& out, double& basePpl) {
         out.clear();
         basePpl = std::exp(baseSum / static_cast<double>(tokens));
-        for (int l = 0; l < L; ++l)
-            for (int h = 0; h < H; ++h) {
-                HeadAblation a;
-                a.layer = l + 1;
-                a.head = h;
-                const size_t i = static_cast<size_t>(l) * H + h;
-                a.zeroPpl = std::exp(zeroSum[i] / static_cast<double>(tokens));
-                a.meanPpl = std::exp(meanSum[i] / static_cast<double>(tokens));
-                a.estZeroDloss = estZero[i] / static_cast<double>(tokens);
-                a.estMeanDloss = estMean[i] / static_cast<double>(tokens);
-                out.push_back(a);
-            }
+        for (size_t i = 0; i < count; ++i) {
+            HeadAblation a;
+            a.layer = scan[i].layer;
+            a.head = scan[i].head;
+            a.zeroPpl = std::exp(zeroSum[i] / static_cast<double>(tokens));
+            a.meanPpl = std::exp(meanSum[i] / static_cast<double>(tokens));
+            a.estZeroDloss = estZero[i] / static_cast<double>(tokens);
+            a.estMeanDloss = estMean[i] / static_cast<double>(tokens);
+            out.push_back(a);
+        }
     };
     double baseSeconds = 0, attributionSeconds = 0;
-    progress.setStage("Ablating " + std::to_string(heads) + " heads (zero and mean) on " +
+    progress.setStage("Ablating " + std::to_string(count) + (count == 1 ? " head" : " heads") + " (zero and mean) on " +
                       std::to_string(windows.size()) + " windows");
     // The subset is the smallest prefix of windows holding subsetTokens scored tokens; batches
     // never straddle its end, so its snapshot covers exactly those windows.
@@ -93,35 +101,42 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd), windows.end());
     auto processBatch = [&](const WindowBatch& batch) {
         const int64_t scored = batch.size * batch.scoredPerWindow();
-        // Baseline, caching the residual stream entering each block: L x (B, T, D).
+        const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow());  // (B, S)
+        // Baseline, caching in every scanned block l its heads' outputs o (B, T, H, hd) and the
+        // post-attention residual a = h_{l-1} + attention (B, T, D).
         auto t0 = Clock::now();
-        std::vector<torch::Tensor> blockInputs;
+        std::vector<torch::Tensor> headOutputs(static_cast<size_t>(L)), postAttention(static_cast<size_t>(L));
         ForwardOptions base = scoredLogits(batch);
-        base.observeResidual = [&](int index, const torch::Tensor& x) {
-            if (index < L) blockInputs.push_back(x);
+        base.editHeadOutputs = [&](int l, torch::Tensor& out) {
+            if (layerScanned[static_cast<size_t>(l)]) headOutputs[static_cast<size_t>(l)] = out;
+        };
+        base.observePostAttention = [&](int layer, const torch::Tensor& a) {
+            if (layerScanned[static_cast<size_t>(layer - 1)]) postAttention[static_cast<size_t>(layer - 1)] = a;
         };
         const double baseBatch = lossSum(m.forward(batch.ids, base), batch);
         baseSeconds += since(t0);
-        std::vector<double> zeroBatch(heads), meanBatch(heads);
-        for (int l = 0; l < L; ++l) {
-            for (int h = 0; h < H; ++h) {
-                if (progress.isCanceled()) throw Canceled();
-                const size_t i = static_cast<size_t>(l) * H + h;
-                for (const bool zero : {true, false}) {
-                    ForwardOptions o = scoredLogits(batch);
-                    o.editHeadOutputs = [&](int layer, torch::Tensor& out) {  // (B, T, H, hd)
-                        if (layer != l) return;
-                        if (zero) out.select(2, h).zero_();
-                        else out.select(2, h).copy_(headMeans[l][h].expand({out.size(0), out.size(1), hd}));
-                    };
-                    (zero ? zeroBatch : meanBatch)[i] = lossSum(m.forwardFrom(l, blockInputs[l], o), batch);
-                }
-                progress.setFraction((static_cast<double>(tokens) + scored * (i + 1.0) / heads) / totalScored);
-            }
+        // Head h of block l replaced by r changes a by (r - o_h) W_o[:, h] (the output
+        // projection is linear), so each intervention reruns only from that block's MLP, and
+        // the zero and the mean intervention share one batch of 2B windows.
+        std::vector<double> zeroBatch(count), meanBatch(count);
+        const torch::Tensor pairedTargets = torch::cat({targets, targets}, 0);  // (2B, S)
+        for (size_t i = 0; i < count; ++i) {
+            if (progress.isCanceled()) throw Canceled();
+            const int l = scan[i].layer - 1, h = scan[i].head;
+            const torch::Tensor& a = postAttention[static_cast<size_t>(l)];
+            const torch::Tensor o = headOutputs[static_cast<size_t>(l)].select(2, h);         // (B, T, hd)
+            const torch::Tensor wo = m.weights.layers[static_cast<size_t>(l)].oWeight.narrow(1, int64_t(h) * hd, hd);  // (D, hd)
+            const torch::Tensor zeroed = a - at::linear(o, wo);
+            const torch::Tensor meaned = a + at::linear(headMeans[l][h] - o, wo);
+            const torch::Tensor logits = m.forwardFromMlp(l, torch::cat({zeroed, meaned}, 0), scoredLogits(batch));
+            const torch::Tensor losses = tokenLosses(logits, pairedTargets).to(torch::kFloat64).sum(1);  // (2B)
+            zeroBatch[i] = losses.narrow(0, 0, batch.size).sum().item<double>();
+            meanBatch[i] = losses.narrow(0, batch.size, batch.size).sum().item<double>();
+            progress.setFraction((static_cast<double>(tokens) + scored * (i + 1.0) / count) / totalScored);
         }
         // Attribution patching: one forward + backward with a zero "patch" added to every
         // head output, so its gradient is d(loss sum)/d(head output) along every path.
-        std::vector<double> estZeroBatch(heads, 0), estMeanBatch(heads, 0);
+        std::vector<double> estZeroBatch(count, 0), estMeanBatch(count, 0);
         if (params.attribution) {
             t0 = Clock::now();
             c10::InferenceMode gradients(false);
@@ -133,26 +148,26 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
                 out = out + patches.back();
             };
             const torch::Tensor logits = m.forward(batch.ids.clone(), o);
-            tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()).clone())
-                .to(torch::kFloat64)
-                .sum()
-                .backward();
+            tokenLosses(logits, targets.clone()).to(torch::kFloat64).sum().backward();
+            std::vector<torch::Tensor> zero(static_cast<size_t>(L)), mean(static_cast<size_t>(L));  // L x (H)
             for (int l = 0; l < L; ++l) {
+                if (!layerScanned[static_cast<size_t>(l)]) continue;
                 const torch::Tensor g = patches[l].grad().to(torch::kFloat64);  // (B, T, H, hd)
                 const torch::Tensor o64 = outputs[l].to(torch::kFloat64);
                 // sum over b, t, d of (target - o) . g, per head
-                const torch::Tensor zero = (-o64 * g).sum(std::vector<int64_t>{0, 1, 3});                                  // (H)
-                const torch::Tensor mean = ((headMeans[l].to(torch::kFloat64) - o64) * g).sum(std::vector<int64_t>{0, 1, 3});  // (H)
-                for (int h = 0; h < H; ++h) {
-                    estZeroBatch[static_cast<size_t>(l) * H + h] = zero[h].item<double>();
-                    estMeanBatch[static_cast<size_t>(l) * H + h] = mean[h].item<double>();
-                }
+                zero[l] = (-o64 * g).sum(std::vector<int64_t>{0, 1, 3});
+                mean[l] = ((headMeans[l].to(torch::kFloat64) - o64) * g).sum(std::vector<int64_t>{0, 1, 3});
+            }
+            for (size_t i = 0; i < count; ++i) {
+                const size_t l = static_cast<size_t>(scan[i].layer - 1);
+                estZeroBatch[i] = zero[l][scan[i].head].item<double>();
+                estMeanBatch[i] = mean[l][scan[i].head].item<double>();
             }
             attributionSeconds += since(t0);
         }
         // The batch is complete: add it (a cancel above leaves the totals as they were).
         baseSum += baseBatch;
-        for (size_t i = 0; i < heads; ++i) {
+        for (size_t i = 0; i < count; ++i) {
             zeroSum[i] += zeroBatch[i];
             meanSum[i] += meanBatch[i];
             estZero[i] += estZeroBatch[i];

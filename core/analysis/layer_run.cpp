@@ -25,7 +25,9 @@ const std::vector<AnalysisInfo>& layerAnalyses() {
         {"ablation", "Head ablation",
          "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate"},
         {"linearize", "ReLU linearisation",
-         "heads' softmax replaced by ReLU attention: each head alone, cumulatively, and across context lengths"},
+         "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits"},
+        {"context", "Context-length sweep",
+         "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)"},
     };
     return list;
 }
@@ -54,7 +56,8 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
-        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation, linearize)");
+        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation, "
+                    "linearize, context)");
     if (p.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
@@ -77,8 +80,13 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
         throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
     if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
+    checkHeads(p.heads, c);
+    // The context sweep linearises the first N heads in linearize's order: it needs that scan.
+    if (p.wants("context") && !p.wants("linearize")) p.analyses.push_back("linearize");
     if (p.wants("linearize")) {
-        if (p.linearize.contextLengths.empty()) {  // the seed's lengths that fit the model
+        p.linearize.heads = p.heads;
+        p.linearize.contextSweep = p.wants("context");
+        if (p.linearize.contextSweep && p.linearize.contextLengths.empty()) {  // the seed's lengths that fit the model
             for (int n : {128, 256, 512, 1024})
                 if (n <= c.maxPositions) p.linearize.contextLengths.push_back(n);
             if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
@@ -142,6 +150,16 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
     if (run.params.wants("losssep")) run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes);
     if (run.params.wants("exit")) run.exit = analyseEarlyExit(run.capture, run.params.exit);
     return run;
+}
+
+int64_t LayerRun::scoredTokens() const {
+    if (capture.tokens() > 0) return capture.tokens();
+    return ablation ? ablation->tokens : linearize ? linearize->tokens : 0;
+}
+
+int64_t LayerRun::windowCount() const {
+    if (capture.windows > 0 || !ablation) return capture.windows;
+    return ablation->windows;
 }
 
 std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {

@@ -58,10 +58,12 @@ struct LayerRunParams {
     std::vector<int> metricRanks;       // low-rank versions of the metrics; empty = none
     // exit
     ExitParams exit;
-    // ablation
+    // ablation, linearize
+    std::vector<HeadId> heads;          // the heads to scan / linearise; empty = every head
     int64_t subsetTokens = 2048;
     bool attribution = true;
-    // linearize (ReLU attention; windows come from `windows`)
+    // linearize and context (ReLU attention; windows come from `windows`; heads and
+    // contextSweep are filled from `heads` and the "context" analysis by resolveLayerRunParams)
     LinearizeParams linearize;
 
     bool wants(const std::string& analysis) const;
@@ -95,6 +97,9 @@ struct LayerRun {
     std::optional<AblationResult> ablation;  // its own pass; a run file keeps its tables
     std::optional<LinearizeResult> linearize;
     bool hasInspect() const { return capture.inspect.positions > 0; }
+    // Scored tokens and windows: the capture pass's, or the head scans' when only they ran.
+    int64_t scoredTokens() const;
+    int64_t windowCount() const;
 
     // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
     // saturation_tokens.

@@ -52,17 +52,32 @@ double lossSum(const torch::Tensor& logits, const WindowBatch& batch) {
         .item<double>();
 }
 
-// PPL of the windows with each head set linearised; sets[0] is usually empty (the baseline).
+// PPL of the windows with each head set linearised. When sets[0] is empty (the baseline), its
+// pass caches the residual stream entering every block, and a set whose first linearised
+// layer is l reruns only blocks l..L from that cache (prefix caching).
 std::vector<double> evaluateSets(const Model::Impl& m, const std::vector<Window>& windows, const Dataset& data,
                                  const std::vector<HeadSet>& sets, ReluNormalize normalize, Progress& progress,
                                  double from, double to, int64_t* tokensOut = nullptr) {
     std::vector<double> sums(sets.size(), 0);
     int64_t tokens = 0, total = 0;
     for (const Window& w : windows) total += w.scoredCount();
+    const int L = m.config.numLayers;
     forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
+        std::vector<torch::Tensor> blockInputs;  // L x (B, T, D), from the baseline
         for (size_t i = 0; i < sets.size(); ++i) {
             if (progress.isCanceled()) throw Canceled();
-            sums[i] += lossSum(m.forward(batch.ids, linearized(sets[i], normalize, batch)), batch);
+            ForwardOptions o = linearized(sets[i], normalize, batch);
+            const int first = sets[i].empty() ? L : sets[i].begin()->first;
+            if (i == 0 && sets[i].empty()) {
+                o.observeResidual = [&](int index, const torch::Tensor& x) {
+                    if (index < L) blockInputs.push_back(x);
+                };
+                sums[i] += lossSum(m.forward(batch.ids, o), batch);
+            } else if (first < static_cast<int>(blockInputs.size())) {
+                sums[i] += lossSum(m.forwardFrom(first, blockInputs[static_cast<size_t>(first)], o), batch);
+            } else {
+                sums[i] += lossSum(m.forward(batch.ids, o), batch);
+            }
         }
         tokens += batch.size * batch.scoredPerWindow();
         progress.setFraction(from + (to - from) * static_cast<double>(tokens) / static_cast<double>(total));
@@ -82,6 +97,12 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     const int L = c.numLayers, H = c.numHeads;
     checkLinearizeParams(params, c);
     const std::set<int> protectedLayers(params.protectLayers.begin(), params.protectLayers.end());
+    std::vector<HeadId> chosen = params.heads;
+    if (chosen.empty())
+        for (int l = 1; l <= L; ++l)
+            for (int h = 0; h < H; ++h) chosen.push_back({l, h});
+    std::sort(chosen.begin(), chosen.end());
+    chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     const std::vector<Window> windows = prepareWindows(c, data, params.windows);
     torch::InferenceMode inference;
 
@@ -89,12 +110,10 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     progress.setStage("Linearising each head alone");
     std::vector<HeadSet> sets{{}};
     std::vector<std::pair<int, int>> candidates;
-    for (int l = 0; l < L; ++l) {
-        if (protectedLayers.count(l + 1)) continue;
-        for (int h = 0; h < H; ++h) {
-            candidates.push_back({l, h});
-            sets.push_back(HeadSet{{l, {h}}});
-        }
+    for (const HeadId& id : chosen) {
+        if (protectedLayers.count(id.layer)) continue;
+        candidates.push_back({id.layer - 1, id.head});
+        sets.push_back(HeadSet{{id.layer - 1, {id.head}}});
     }
     LinearizeResult r;
     r.normalize = reluNormalizeName(params.normalize);
@@ -122,7 +141,8 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     ns.push_back(M);
     std::vector<HeadSet> cumulative;
     for (int n : ns) cumulative.push_back(firstN(n));
-    const std::vector<double> curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress, 0.5, 0.8);
+    const std::vector<double> curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress, 0.5,
+                                                   params.contextSweep ? 0.8 : 1.0);
     r.curve.push_back({0, r.basePpl, 1.0});
     for (size_t i = 0; i < ns.size(); ++i) r.curve.push_back({ns[i], curve[i], curve[i] / r.basePpl});
     for (double limit : {1.1, 1.5, 2.0}) {
@@ -140,7 +160,7 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     std::sort(contextHeads.begin(), contextHeads.end());
     contextHeads.erase(std::unique(contextHeads.begin(), contextHeads.end()), contextHeads.end());
     progress.setStage("Context lengths");
-    for (size_t k = 0; k < params.contextLengths.size(); ++k) {
+    for (size_t k = 0; params.contextSweep && k < params.contextLengths.size(); ++k) {
         WindowParams wp = params.windows;
         wp.seqLen = params.contextLengths[k];
         wp.stride = 0;

@@ -62,7 +62,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     request.topK = params.topK;
     // The capture pass serves every analysis but the head interventions, which run their own.
     const bool needsCapture = std::any_of(params.analyses.begin(), params.analyses.end(), [](const std::string& a) {
-        return a != "ablation" && a != "linearize";
+        return a != "ablation" && a != "linearize" && a != "context";
     });
     CaptureResult capture;
     capture.numLayers = c.numLayers;
@@ -99,6 +99,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     if (params.wants("ablation")) {
         AblationParams ap;
         ap.windows = params.windows;
+        ap.heads = params.heads;
         ap.subsetTokens = params.subsetTokens;
         ap.attribution = params.attribution;
         ap.onSnapshot = callbacks.onAblationSnapshot;

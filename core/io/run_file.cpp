@@ -1,5 +1,6 @@
 #include "io/run_file.h"
 
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,13 @@ namespace ls {
 namespace {
 
 using nlohmann::json;
+
+// Heads as [layer from 1, head from 0] pairs.
+json headPairs(const std::vector<HeadId>& heads) {
+    json out = json::array();
+    for (const HeadId& h : heads) out.push_back({h.layer, h.head});
+    return out;
+}
 
 json paramsToJson(const LayerRunParams& p) {
     return {{"analyses", p.analyses},
@@ -48,6 +56,7 @@ json paramsToJson(const LayerRunParams& p) {
             {"exit_thresholds", p.exit.thresholds},
             {"exit_threshold", std::isnan(p.exit.threshold) ? json(nullptr) : json(p.exit.threshold)},
             {"exit_layer_thresholds", p.exit.layerThresholds},
+            {"heads", headPairs(p.heads)},
             {"subset_tokens", p.subsetTokens},
             {"attribution", p.attribution},
             {"normalize", reluNormalizeName(p.linearize.normalize)},
@@ -95,6 +104,10 @@ LayerRunParams paramsFromJson(const json& j) {
     p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
     p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
     p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
+    for (const auto& pair : j.value("heads", json::array()).get<std::vector<std::array<int, 2>>>())
+        p.heads.push_back({pair[0], pair[1]});
+    p.linearize.heads = p.heads;
+    p.linearize.contextSweep = p.wants("context");
     p.subsetTokens = j.at("subset_tokens").get<int64_t>();
     p.attribution = j.at("attribution").get<bool>();
     p.linearize.normalize = parseReluNormalize(j.at("normalize").get<std::string>());

@@ -34,7 +34,22 @@ torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
     return x * cos + rotated * sin;
 }
 
+// The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
+torch::Tensor mlp(const ModelConfig& c, const LayerWeights& L, const torch::Tensor& x) {
+    const torch::Tensor h = norm(c, x, L.norm2Weight, L.norm2Bias);
+    const torch::Tensor inner = c.modelType == "llama"
+                                    ? activation(c.activation, linear(h, L.gateWeight, L.gateBias)) * linear(h, L.upWeight, L.upBias)
+                                    : activation(c.activation, linear(h, L.upWeight, L.upBias));  // (B, T, F)
+    return linear(inner, L.downWeight, L.downBias);
+}
+
 }  // namespace
+
+torch::Tensor Model::Impl::forwardFromMlp(int layer, torch::Tensor postAttention, const ForwardOptions& options) const {
+    torch::Tensor x = postAttention + mlp(config, weights.layers[layer], postAttention);
+    if (options.observeResidual) options.observeResidual(layer + 1, x);
+    return forwardFrom(layer + 1, x, options);
+}
 
 torch::Tensor Model::Impl::normFinal(const torch::Tensor& residual) const {
     return norm(config, residual, weights.finalNormWeight, weights.finalNormBias);
@@ -103,12 +118,7 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
         if (options.observePostAttention) options.observePostAttention(l + 1, x);
-        // --- MLP ---
-        h = norm(c, x, L.norm2Weight, L.norm2Bias);
-        torch::Tensor inner = llama ? activation(c.activation, linear(h, L.gateWeight, L.gateBias)) *
-                                          linear(h, L.upWeight, L.upBias)
-                                    : activation(c.activation, linear(h, L.upWeight, L.upBias));  // (B, T, F)
-        x = x + linear(inner, L.downWeight, L.downBias);
+        x = x + mlp(c, L, x);
         if (options.observeResidual) options.observeResidual(l + 1, x);
     }
     if (!options.computeLogits) return {};

@@ -70,6 +70,10 @@ struct Model::Impl {
     // (B, T, D), then the head as forward() does. observeResidual sees firstLayer + 1 .. L.
     // Reusing a cached x is what makes per-layer interventions cheap (prefix caching).
     torch::Tensor forwardFrom(int firstLayer, torch::Tensor x, const ForwardOptions& options = {}) const;
+    // The rest of the pass from inside 0-based block `layer`, given its post-attention residual
+    // a = h_{layer} + attention (B, T, D): that block's MLP, the later blocks and the head.
+    // Head interventions in `layer` itself are then a cheap edit of a (ablation scans).
+    torch::Tensor forwardFromMlp(int layer, torch::Tensor postAttention, const ForwardOptions& options = {}) const;
 
     // the final norm: (..., D) -> (..., D)
     torch::Tensor normFinal(const torch::Tensor& residual) const;

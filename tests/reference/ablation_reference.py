@@ -61,6 +61,7 @@ round trip, nan as nan, integers as integers):
 import argparse
 import json
 import math
+import re
 import os
 import sys
 
@@ -327,8 +328,28 @@ def ranks_desc(vals, keys):
     return r
 
 
-def analyse(model, ids, windows, subset_tokens, crosscheck=True):
-    """-> dict of every quantity written to the CSVs."""
+def parse_heads(spec, L, H):
+    """TransformerLens names with 0-based layers ("L0H3", or "L2" for all of a layer's heads)
+    -> set of (layer 1-based, head); None for an empty spec (every head)."""
+    if not spec:
+        return None
+    out = set()
+    for item in spec.split(","):
+        m = re.fullmatch(r"[Ll](\d+)(?:[Hh](\d+))?", item)
+        if not m:
+            raise SystemExit("bad head name %r" % item)
+        layer = int(m.group(1))
+        hs = range(H) if m.group(2) is None else [int(m.group(2))]
+        for h in hs:
+            if not (0 <= layer < L and 0 <= h < H):
+                raise SystemExit("head %r out of range" % item)
+            out.add((layer + 1, h))
+    return out
+
+
+def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec=""):
+    """-> dict of every quantity written to the CSVs (for the heads of heads_spec, or all)."""
+    chosen = parse_heads(heads_spec, model.L, model.H)
     L, H = model.L, model.H
     base = baseline_pass(model, ids, windows)
     loss_b = base["loss"]
@@ -350,6 +371,8 @@ def analyse(model, ids, windows, subset_tokens, crosscheck=True):
     keys, heads = [], []
     for l0 in range(L):
         for h in range(H):
+            if chosen is not None and (l0 + 1, h) not in chosen:
+                continue
             keys.append((l0 + 1, h))
             row = {"layer": l0 + 1, "head": h, "name": "L%dH%d" % (l0, h)}
             for kind, value in (("zero", 0.0), ("mean", base["mu"][l0, h])):
@@ -442,6 +465,7 @@ def parse_args(argv=None):
     p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
     p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
     p.add_argument("--subset-tokens", type=int, default=2048)
+    p.add_argument("--heads", default="", help="e.g. L0H3,L2 (layer from 0); default every head")
     p.add_argument("--out", default=".")
     a = p.parse_args(argv)
     if a.seq_len < 2:
@@ -468,7 +492,7 @@ def main():
     windows = lar.make_windows(len(ids), a.seq_len, a.stride)
     if not windows:
         raise SystemExit("no window scores any token")
-    res = analyse(model, ids, windows, a.subset_tokens)
+    res = analyse(model, ids, windows, a.subset_tokens, heads_spec=a.heads)
     write_outputs(a.out, res)
     print(json.dumps({k: res[k] for k in ("tokens", "windows", "base_loss", "base_ppl",
                                           "subset_tokens", "subset_windows", "spearman",

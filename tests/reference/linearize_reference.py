@@ -198,8 +198,9 @@ def curve_points(M, steps):
 
 
 def analyse(model, ids, seq_len, stride, steps, protect, context_lengths, context_heads,
-            crosscheck=True):
+            crosscheck=True, heads_spec=""):
     L, H = model.L, model.H
+    chosen = abl.parse_heads(heads_spec, L, H)   # None: every head
     windows = lar.make_windows(len(ids), seq_len, stride)
     if not windows:
         raise SystemExit("no window scores any token")
@@ -213,6 +214,8 @@ def analyse(model, ids, seq_len, stride, steps, protect, context_lengths, contex
         if layer in protect:
             continue
         for h in range(H):
+            if chosen is not None and (layer, h) not in chosen:
+                continue
             ppl = ev.ppl([(layer, h)])
             heads.append({"layer": layer, "head": h, "name": "L%dH%d" % (layer - 1, h),
                           "ppl": ppl, "ratio": ppl / base})
@@ -287,6 +290,7 @@ def parse_args(argv=None):
     p.add_argument("--protect-layers", type=int_list, default=[], help="1-based, e.g. 1,2")
     p.add_argument("--context-lengths", type=int_list, default=[32, 64])
     p.add_argument("--context-heads", type=int_list, default=[2, 4])
+    p.add_argument("--heads", default="", help="candidate heads, e.g. L0H3,L2 (layer from 0); default all")
     p.add_argument("--out", default=".")
     a = p.parse_args(argv)
     if a.seq_len < 2:
@@ -316,7 +320,7 @@ def main():
             raise SystemExit("sequence length exceeds n_positions = %d" % npos)
     ids = abl.load_ids(a.ids, a.max_tokens)
     res = analyse(model, ids, a.seq_len, a.stride, a.steps, set(a.protect_layers),
-                  a.context_lengths, a.context_heads)
+                  a.context_lengths, a.context_heads, heads_spec=a.heads)
     write_outputs(a.out, res)
     print(json.dumps({"tokens": res["tokens"], "windows": res["windows"],
                       "base_loss": res["base_loss"], "base_ppl": res["base_ppl"],
