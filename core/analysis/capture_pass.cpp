@@ -8,6 +8,7 @@
 #include <chrono>
 #include <random>
 
+#include "analysis/certified_lens_internal.h"
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
@@ -248,6 +249,25 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         for (int rank : request.lowRankRanks) r.lowRank.push_back(LowRankCounts{rank});
     }
 
+    // The lens's top-1 alone (no metrics, which need every logit): exact and cheaper by the
+    // certified low-rank bound, its rank timed on the first window's middle layer.
+    std::unique_ptr<CertifiedLens> certified;
+    if (lens && !request.metrics) {
+        progress.setStage("Factorising the output head for the lens");
+        certified = std::make_unique<CertifiedLens>(m.weights.head);
+        torch::Tensor sample;
+        ForwardOptions o;
+        o.computeLogits = false;
+        o.observeResidual = [&](int l, const torch::Tensor& h) {
+            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
+        };
+        forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) { m.forward(b.ids, o); });
+        r.lensRankChoice = certified->chooseRank(sample);
+    }
+    auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined
+        return certified ? certified->top1(normed) : (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);
+    };
+
     progress.setStage("Capturing " + std::to_string(windows.size()) + " windows");
     progress.setFraction(0.0);
     forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
@@ -270,8 +290,9 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             if (probeSample && l == request.probeLayer) probeSample->add(h, firstToken);
             if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);
-                torch::Tensor logits = at::linear(normed, m.weights.head);  // (M, V)
-                top1[l] = logits.argmax(-1);
+                // (M, V): the loss needs layer L's, the metrics every layer's
+                torch::Tensor logits = l == L || request.metrics ? at::linear(normed, m.weights.head) : torch::Tensor();
+                top1[l] = lensTop1(normed, logits);
                 if (lens) appendInts(r.lensTop1[l], top1[l]);
                 if (request.metrics && l > 0) appendMetrics(r.metrics[l - 1], logits, targets);
                 if (lowRank && l == request.lowRankLayer) normedLayer = normed;
@@ -284,7 +305,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         };
         if (request.postAttentionLens)
             options.observePostAttention = [&](int l, const torch::Tensor& full) {
-                appendInts(r.postAttentionTop1[l - 1], m.logitLens(scored(full)).argmax(-1));
+                appendInts(r.postAttentionTop1[l - 1], lensTop1(m.normFinal(scored(full)), torch::Tensor()));
             };
         m.forward(batch.ids, options);
 
@@ -327,6 +348,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         progress.setStage("Token inspector");
         r.inspect = inspectWindow(m, data.tokens, windows[request.inspectWindow], request.inspectWindow, request.topK);
     }
+    if (certified) r.lensCandidatesPerToken = static_cast<double>(certified->candidates()) / static_cast<double>(certified->tokens());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }

@@ -224,6 +224,26 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, st
     w.ropeInvFreq = ropeInverseFrequencies(c);
 }
 
+// q, k and v as one (H*hd + 2*KVH*hd, D) matrix so attention's input projection is one GEMM;
+// q/k/v (and their biases) become views into it, so no weight is stored twice.
+void fuseQkv(ModelWeights& w) {
+    for (LayerWeights& L : w.layers) {
+        const std::vector<int64_t> sizes{L.qWeight.size(0), L.kWeight.size(0), L.vWeight.size(0)};
+        L.qkvWeight = torch::cat({L.qWeight, L.kWeight, L.vWeight}, 0);
+        auto parts = L.qkvWeight.split_with_sizes(sizes, 0);
+        L.qWeight = parts[0];
+        L.kWeight = parts[1];
+        L.vWeight = parts[2];
+        if (L.qBias.defined()) {
+            L.qkvBias = torch::cat({L.qBias, L.kBias, L.vBias}, 0);
+            auto biases = L.qkvBias.split_with_sizes(sizes, 0);
+            L.qBias = biases[0];
+            L.kBias = biases[1];
+            L.vBias = biases[2];
+        }
+    }
+}
+
 int64_t countParameters(const ModelWeights& w) {
     int64_t n = 0;
     for (const auto& t : parameterList(w)) n += t.numel();
@@ -298,6 +318,7 @@ Model Model::load(const std::filesystem::path& dirIn) {
             loadGpt2(ckpt, c, impl->weights, used);
         else
             loadLlama(ckpt, c, impl->weights, used);
+        fuseQkv(impl->weights);
     } catch (const c10::Error& e) {
         throw Error(dir, std::string("failed to read weights: ") + e.what_without_backtrace());
     }

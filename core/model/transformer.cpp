@@ -95,26 +95,36 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         const LayerWeights& L = w.layers[l];
         // --- attention ---
         torch::Tensor h = norm(c, x, L.norm1Weight, L.norm1Bias);
-        torch::Tensor q = linear(h, L.qWeight, L.qBias).view({B, T, H, hd});
-        torch::Tensor k = linear(h, L.kWeight, L.kBias).view({B, T, KVH, hd});
-        torch::Tensor v = linear(h, L.vWeight, L.vBias).view({B, T, KVH, hd});
+        torch::Tensor q, k, v;
+        if (L.qkvWeight.defined()) {  // one GEMM: (B, T, H*hd + 2*KVH*hd), then views
+            const torch::Tensor qkv = linear(h, L.qkvWeight, L.qkvBias);
+            q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
+            k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
+            v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd});
+        } else {
+            q = linear(h, L.qWeight, L.qBias).view({B, T, H, hd});
+            k = linear(h, L.kWeight, L.kBias).view({B, T, KVH, hd});
+            v = linear(h, L.vWeight, L.vBias).view({B, T, KVH, hd});
+        }
         if (llama) {
             q = applyRope(q, cos, sin);
             k = applyRope(k, cos, sin);
         }
-        q = q.permute({0, 2, 1, 3});  // (B, H, T, hd)
-        k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
+        // Grouped-query attention without copying k and v: kv head j serves query heads
+        // j*rep .. j*rep+rep-1, so the rep query heads of a group are stacked along time.
+        const int64_t rep = H / KVH;
+        q = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});  // (B, KVH, rep*T, hd)
+        k = k.permute({0, 2, 1, 3});                                // (B, KVH, T, hd)
         v = v.permute({0, 2, 1, 3});
-        if (KVH != H) {  // grouped-query attention: kv head j serves query heads j*rep .. j*rep+rep-1
-            k = k.repeat_interleave(H / KVH, 1);
-            v = v.repeat_interleave(H / KVH, 1);
-        }
-        torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale);  // (B, H, T, T)
+        torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale).view({B, H, T, T});
         torch::Tensor weightsAttn;
         if (options.attentionWeights) weightsAttn = options.attentionWeights(l, scores);
         if (!weightsAttn.defined())
             weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
-        torch::Tensor heads = torch::matmul(weightsAttn, v).permute({0, 2, 1, 3}).contiguous();  // (B, T, H, hd)
+        torch::Tensor heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v)  // (B, KVH, rep*T, hd)
+                                  .view({B, H, T, hd})
+                                  .permute({0, 2, 1, 3})
+                                  .contiguous();  // (B, T, H, hd)
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
         if (options.observePostAttention) options.observePostAttention(l + 1, x);

@@ -19,6 +19,9 @@ struct LayerWeights {
     // Attention projections in torch.nn.Linear layout (out, in) so at::linear hits BLAS:
     //   q: (H*hd, D), k/v: (KVH*hd, D), o: (D, H*hd); biases (out) or undefined.
     torch::Tensor qWeight, kWeight, vWeight, oWeight, qBias, kBias, vBias, oBias;
+    // Loaded models: q, k, v stacked (H*hd + 2*KVH*hd, D) and bias; q/k/v above are views into
+    // it. Undefined for weights being trained (the forward then runs three projections).
+    torch::Tensor qkvWeight, qkvBias;
     // MLP. GPT-2: up = c_fc (F, D), down = c_proj (D, F). Llama adds gate (F, D).
     torch::Tensor gateWeight, upWeight, downWeight, gateBias, upBias, downBias;
 };

@@ -1,0 +1,122 @@
+// The certified logit-lens top-1 (core/analysis/certified_lens_internal.h) equals the exact
+// argmax of the full projection, computed here in float64, on every token: heads with a
+// decaying and with a flat spectrum, every rank, exact ties (duplicated rows: the lowest index
+// wins), states lying inside the rank-r subspace, and the demo model's real residual streams.
+//
+// LibTorch comes before Qt: Qt's `slots` macro breaks <torch/torch.h>.
+#include <torch/torch.h>
+
+#include <QtTest>
+
+#include "analysis/certified_lens_internal.h"
+#include "model/transformer_internal.h"
+
+namespace {
+
+// The reference: argmax over rows of W x in float64, ties to the lowest index. (M) int64
+torch::Tensor exactTop1(const torch::Tensor& head, const torch::Tensor& x) {
+    const torch::Tensor logits = x.to(torch::kFloat64).mm(head.to(torch::kFloat64).t());  // (M, V)
+    const torch::Tensor best = std::get<0>(logits.max(1, /*keepdim=*/true));
+    const torch::Tensor index = torch::arange(head.size(0), torch::kInt64).expand_as(logits);
+    return torch::where(logits == best, index, torch::full_like(index, head.size(0))).amin(1);
+}
+
+// (V, D) with singular values decaying as 1 / (1 + k) (decay) or all equal (flat).
+torch::Tensor makeHead(int64_t V, int64_t D, bool decay) {
+    const torch::Tensor u = std::get<0>(torch::linalg_qr(torch::randn({V, D})));
+    const torch::Tensor v = std::get<0>(torch::linalg_qr(torch::randn({D, D})));
+    const torch::Tensor s = decay ? 4.0 / (1.0 + torch::arange(D, torch::kFloat32)) : torch::ones({D});
+    return (u * s.unsqueeze(0)).mm(v.t()).mul(std::sqrt(double(V))).contiguous();
+}
+
+void expectExact(ls::CertifiedLens& lens, const torch::Tensor& head, const torch::Tensor& x, const QString& what) {
+    const torch::Tensor ours = lens.top1(x), ref = exactTop1(head, x);
+    const int64_t differ = ours.ne(ref).sum().item<int64_t>();
+    QVERIFY2(differ == 0, qPrintable(QString("%1: %2 of %3 tokens differ").arg(what).arg(differ).arg(x.size(0))));
+}
+
+}  // namespace
+
+class TestLens : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { torch::manual_seed(0); }
+    void everyRankIsExact_data();
+    void everyRankIsExact();
+    void tiesGoToTheLowestIndex();
+    void statesInsideTheSubspace();
+    void chosenRankOnTheDemoModel();
+};
+
+void TestLens::everyRankIsExact_data() {
+    QTest::addColumn<bool>("decay");
+    QTest::newRow("decaying spectrum") << true;
+    QTest::newRow("flat spectrum") << false;
+}
+
+void TestLens::everyRankIsExact() {
+    QFETCH(bool, decay);
+    torch::InferenceMode guard;
+    const torch::Tensor head = makeHead(2000, 48, decay);
+    const torch::Tensor x = torch::randn({300, 48}) * 3;
+    ls::CertifiedLens lens(head);
+    for (int rank : {1, 4, 8, 16, 24, 47, 48}) {
+        lens.setRank(rank);
+        expectExact(lens, head, x, QString("rank %1").arg(rank));
+    }
+    QVERIFY(lens.candidates() >= lens.tokens());  // at least the winner per token
+    const std::string choice = lens.chooseRank(x);
+    QVERIFY2(choice.find("-> rank") != std::string::npos, choice.c_str());
+    expectExact(lens, head, x, "chosen rank");
+}
+
+void TestLens::tiesGoToTheLowestIndex() {
+    torch::InferenceMode guard;
+    torch::Tensor head = makeHead(600, 32, true);
+    const torch::Tensor x = torch::randn({64, 32});
+    // Rows 450, 90 and 301 become copies of the row that wins for token 0, so that every token
+    // the original winner took is an exact three-way tie; the lowest index must win.
+    const int64_t winner = exactTop1(head, x.narrow(0, 0, 1)).item<int64_t>();
+    for (int64_t r : {450, 90, 301})
+        if (r != winner) head[r].copy_(head[winner]);
+    ls::CertifiedLens lens(head);
+    for (int rank : {2, 8, 32}) {
+        lens.setRank(rank);
+        const torch::Tensor ours = lens.top1(x);
+        QCOMPARE(ours[0].item<int64_t>(), std::min<int64_t>(winner, 90));
+        expectExact(lens, head, x, QString("ties, rank %1").arg(rank));
+    }
+}
+
+void TestLens::statesInsideTheSubspace() {
+    // x in the span of the top 8 right singular vectors: at rank 8 the residual bound is ~0
+    // and only the rounding term is left, so nearly every token needs one exact dot.
+    torch::InferenceMode guard;
+    const torch::Tensor head = makeHead(3000, 40, true);
+    const torch::Tensor vh = std::get<2>(torch::linalg_svd(head.to(torch::kFloat64), false));  // (D, D)
+    const torch::Tensor x = (torch::randn({200, 8}, torch::kFloat64).mm(vh.narrow(0, 0, 8)) * 5).to(torch::kFloat32);
+    ls::CertifiedLens lens(head);
+    lens.setRank(8);
+    expectExact(lens, head, x, "rank 8, states in its span");
+    QVERIFY2(double(lens.candidates()) / double(lens.tokens()) < 3,
+             qPrintable(QString("%1 candidates per token").arg(double(lens.candidates()) / double(lens.tokens()))));
+}
+
+void TestLens::chosenRankOnTheDemoModel() {
+    const ls::Model model = ls::Model::load(LAYERSCOPE_SOURCE_DIR "/resources/demo/model");
+    const ls::Model::Impl& m = model.impl();
+    torch::InferenceMode guard;
+    const torch::Tensor ids = torch::randint(model.config().vocabSize, {2, 64}, torch::kInt64);
+    std::vector<torch::Tensor> normed;  // norm_f(h_l), (128, D) per layer
+    ls::ForwardOptions o;
+    o.computeLogits = false;
+    o.observeResidual = [&](int, const torch::Tensor& h) { normed.push_back(m.normFinal(h.reshape({-1, h.size(-1)}))); };
+    m.forward(ids, o);
+    ls::CertifiedLens lens(m.weights.head);
+    lens.chooseRank(normed[normed.size() / 2]);
+    for (size_t l = 0; l < normed.size(); ++l) expectExact(lens, m.weights.head, normed[l], QString("layer %1").arg(l));
+}
+
+QTEST_APPLESS_MAIN(TestLens)
+#include "test_lens.moc"
