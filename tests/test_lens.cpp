@@ -67,7 +67,7 @@ void TestLens::everyRankIsExact() {
     }
     QVERIFY(lens.candidates() >= lens.tokens());  // at least the winner per token
     const std::string choice = lens.chooseRank(x);
-    QVERIFY2(choice.find("-> rank") != std::string::npos, choice.c_str());
+    QVERIFY2(choice.find("full projection: ") == 0 && choice.find(" -> ") != std::string::npos, choice.c_str());
     expectExact(lens, head, x, "chosen rank");
 }
 

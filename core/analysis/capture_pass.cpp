@@ -259,10 +259,11 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         ForwardOptions o;
         o.computeLogits = false;
         o.observeResidual = [&](int l, const torch::Tensor& h) {
-            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
+            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}).narrow(0, 0, std::min<int64_t>(256, h.size(0) * h.size(1))));
         };
         forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) { m.forward(b.ids, o); });
         r.lensRankChoice = certified->chooseRank(sample);
+        if (!certified->pays()) certified.reset();
     }
     auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined
         return certified ? certified->top1(normed) : (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);

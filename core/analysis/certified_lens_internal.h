@@ -11,8 +11,9 @@
 // exact argmax (ties: the lowest index), which equals the float64 full projection's (the
 // float32 full projection may differ from it on near-ties within its rounding error).
 // A cheap filter first uses one radius per token (the largest over rows), then the per-row
-// bound on what passes. The rank is chosen by timing on the first batch; "full" (rank 0)
-// wins when no rank pays, e.g. a head with a flat spectrum (random weights).
+// bound on what passes. The rank is chosen by timing on a sample; when no rank beats the
+// full float32 projection (a head with a flat spectrum, random weights; a tiny head), callers
+// use that instead. With rank D the method is exact at the full projection's cost.
 #include <torch/torch.h>
 
 #include <string>
@@ -24,11 +25,12 @@ class CertifiedLens {
 public:
     explicit CertifiedLens(const torch::Tensor& head);  // (V, D) float32, kept by reference
 
-    // Times every candidate rank (and the full projection) on normed states (M, D) and keeps
-    // the fastest. Returns a line for logs / benchmarks.
+    // Times ranks 16, 32, ... D/2 against the full float32 projection on normed states (M, D)
+    // and keeps the fastest; rank 0 when none beats it. Returns a line for logs / benchmarks.
     std::string chooseRank(const torch::Tensor& normed);
-    void setRank(int rank);  // 0 = the full projection (float64 dots for exactness)
+    void setRank(int rank);  // 1..D; 0 or out of range = D
     int rank() const { return rank_; }
+    bool pays() const { return rank_ > 0 && rank_ < head_.size(1); }  // cheaper than the full projection
 
     // normed (M, D) float32 -> exact top-1 (M) int64
     torch::Tensor top1(const torch::Tensor& normed);
