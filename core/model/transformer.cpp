@@ -1,7 +1,10 @@
 // The forward pass of GPT-2 and Llama blocks in float32, following Hugging Face's
 // modeling_gpt2.py / modeling_llama.py. Shapes: B batch, T tokens, D hidden, H heads,
 // KVH key/value heads, hd head dim, F FFN dim, V vocabulary.
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "model/transformer_internal.h"
 
@@ -32,6 +35,29 @@ torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
     const int64_t half = x.size(-1) / 2;
     auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
     return x * cos + rotated * sin;
+}
+
+// Softmax attention under the causal mask, in blocks of query positions: block [i0, i1)
+// attends to keys [0, i1) only, so the fully masked blocks above the diagonal are never
+// computed and a block's scores stay in cache. Grouped-query attention shares k and v
+// without copies: kv head j serves query heads j*rep .. j*rep+rep-1.
+// q (B, KVH, rep, T, hd) already scaled by 1/sqrt(hd), k and v (B, KVH, T, hd),
+// future (T, T) true above the diagonal -> (B, KVH, rep, T, hd)
+torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& future) {
+    const int64_t B = q.size(0), KVH = q.size(1), rep = q.size(2), T = q.size(3), hd = q.size(4);
+    const int64_t block = 256;  // scores (B, H, 256, <= T): a few MB at T = 1024
+    std::vector<torch::Tensor> out;
+    for (int64_t i0 = 0; i0 < T; i0 += block) {
+        const int64_t c = std::min(block, T - i0), i1 = i0 + c;
+        const torch::Tensor qBlock = q.narrow(3, i0, c).reshape({B, KVH, rep * c, hd});
+        torch::Tensor scores = torch::matmul(qBlock, k.narrow(2, 0, i1).transpose(-1, -2)).view({B, KVH, rep, c, i1});
+        // only the diagonal (c, c) part has future keys
+        scores.narrow(-1, i0, c).masked_fill_(future.narrow(0, i0, c).narrow(1, i0, c), -std::numeric_limits<float>::infinity());
+        const torch::Tensor weights = torch::softmax(scores, -1).view({B, KVH, rep * c, i1});
+        out.push_back(torch::matmul(weights, v.narrow(2, 0, i1)).view({B, KVH, rep, c, hd}));
+    }
+    return out.size() == 1 ? out.front() : torch::cat(out, 3);
 }
 
 // The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
@@ -110,21 +136,21 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
             q = applyRope(q, cos, sin);
             k = applyRope(k, cos, sin);
         }
-        // Grouped-query attention without copying k and v: kv head j serves query heads
-        // j*rep .. j*rep+rep-1, so the rep query heads of a group are stacked along time.
         const int64_t rep = H / KVH;
-        q = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});  // (B, KVH, rep*T, hd)
-        k = k.permute({0, 2, 1, 3});                                // (B, KVH, T, hd)
+        k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
         v = v.permute({0, 2, 1, 3});
-        torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale).view({B, H, T, T});
-        torch::Tensor weightsAttn;
-        if (options.attentionWeights) weightsAttn = options.attentionWeights(l, scores);
-        if (!weightsAttn.defined())
-            weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
-        torch::Tensor heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v)  // (B, KVH, rep*T, hd)
-                                  .view({B, H, T, hd})
-                                  .permute({0, 2, 1, 3})
-                                  .contiguous();  // (B, T, H, hd)
+        torch::Tensor heads;          // (B, KVH, rep*T, hd) then (B, T, H, hd)
+        if (!options.attentionWeights) {
+            heads = causalAttention((q * scale).permute({0, 2, 1, 3}).reshape({B, KVH, rep, T, hd}), k, v, future);
+        } else {  // the whole (B, H, T, T) score matrix, for a hook that replaces softmax
+            q = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});
+            torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale).view({B, H, T, T});
+            torch::Tensor weightsAttn = options.attentionWeights(l, scores);
+            if (!weightsAttn.defined())
+                weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
+            heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v);
+        }
+        heads = heads.view({B, H, T, hd}).permute({0, 2, 1, 3}).contiguous();  // (B, T, H, hd)
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
         if (options.observePostAttention) options.observePostAttention(l + 1, x);
