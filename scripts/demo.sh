@@ -12,9 +12,10 @@ cli="$here/build/app/cli/layerscope-cli"
 gui="$here/build/app/gui/layerscope"
 demo="$here/resources/demo"
 analyses="cossim,saturation,lowrank,inspect"
-# The CLI also runs loss separation, early exit and the head-ablation scan (about 30 s more;
+# The CLI also runs loss separation, early exit, the head-ablation scan, ReLU linearisation
+# and the context-length sweep (about a minute more;
 # the probes are left out here: they train for minutes on 2 cores).
-all_analyses="$analyses,losssep,exit,ablation"
+all_analyses="$analyses,losssep,exit,ablation,linearize,context"
 run_file="$here/build/demo-run.h5"
 
 echo "== layerscope-cli info --model resources/demo/model"
@@ -24,8 +25,8 @@ echo "== layerscope-cli eval --model resources/demo/model --data resources/demo/
 "$cli" eval --model "$demo/model" --data "$demo/eval.txt" --per-token "$here/build/demo-per-token.csv"
 echo "per-token losses: build/demo-per-token.csv"
 echo
-echo "== layerscope-cli run $all_analyses --no-probes --model resources/demo/model --data resources/demo/eval.txt --out build/demo-run.h5"
-"$cli" run "$all_analyses" --no-probes --model "$demo/model" --data "$demo/eval.txt" --out "$run_file" --csv "$here/build/demo-csv"
+echo "== layerscope-cli run $all_analyses --no-probes --context-lengths 32,64,128 --model resources/demo/model --data resources/demo/eval.txt --out build/demo-run.h5"
+"$cli" run "$all_analyses" --no-probes --context-lengths 32,64,128 --model "$demo/model" --data "$demo/eval.txt" --out "$run_file" --csv "$here/build/demo-csv"
 echo "tables as CSV: build/demo-csv/"
 echo
 

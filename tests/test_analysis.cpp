@@ -404,11 +404,13 @@ void TestAnalysis::linearizeWithoutContextSweep() {
                                             "--context-lengths", "32,64"} + common);
     QVERIFY2(c.finished && c.exitCode == 0, qPrintable(c.describe("run context")));
     QVERIFY(QFileInfo::exists(out + "/b/linearize_curve.csv"));
-    // 2 lengths x (the baseline, then N = the 1.1x and the 1.5x thresholds, distinct and > 0)
+    // 2 lengths x (the baseline, then N = the 1.1x and the 1.5x thresholds, distinct and > 0;
+    // the curve's first step when both are 0)
     const Csv th = readCsv(out + "/b/linearize_thresholds.csv");
     QSet<QString> ns{"0"};
     for (int i = 0; i < 2; ++i)
         if (th.col("n_heads")[i] != "0") ns << th.col("n_heads")[i];
+    if (ns.size() == 1) ns << readCsv(out + "/b/linearize_curve.csv").col("n_heads")[1];
     const Csv ctx = readCsv(out + "/b/context.csv");
     QCOMPARE(ctx.rows, 2 * int(ns.size()));
     for (int i = 0; i < ctx.rows; ++i) QVERIFY(ns.contains(ctx.col("n_heads")[i]));

@@ -114,6 +114,7 @@ struct LinearizeParams {
     // 512, 1024 that fit the model's context (or the context itself).
     std::vector<int> contextLengths;
     std::vector<int> contextHeads;       // N for the context sweep; empty = the 1.1x and 1.5x thresholds
+                                         // (or the curve's first step when both are 0)
 };
 
 struct LinearizedHead {

@@ -155,6 +155,10 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     // 3. Context lengths: baseline and the first n heads at each seq_len.
     std::vector<int> contextHeads = params.contextHeads;
     if (contextHeads.empty()) contextHeads = {r.thresholds[0].nHeads, r.thresholds[1].nHeads};
+    // No head fits within 1.5x: the first point of the curve instead, so the sweep still shows
+    // how linearisation interacts with context.
+    if (std::all_of(contextHeads.begin(), contextHeads.end(), [](int n) { return n <= 0; }) && r.curve.size() > 1)
+        contextHeads = {r.curve[1].nHeads};
     contextHeads.erase(std::remove_if(contextHeads.begin(), contextHeads.end(), [&](int n) { return n <= 0 || n > M; }),
                        contextHeads.end());
     std::sort(contextHeads.begin(), contextHeads.end());
