@@ -22,7 +22,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
+#include <limits>
 
 #include "common/error.h"
 #include "model/model.h"
@@ -785,6 +787,29 @@ void TestModel::badInput_data() {
         << "gpt2" << Mutation([st](const QString& d) { return retypeTensor(st(d), "ln_f.bias", "BOOL"); })
         << QStringList{"model.safetensors", "ln_f.bias", "BOOL"}
         << QStringList{"dtype", "type", "unsupported", "not supported"};
+    // Non-finite weights: one NaN in a GPT-2 tensor, three infinities in a Llama one.
+    QTest::newRow("NaN weight")
+        << "gpt2" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "h.1.mlp.c_fc.weight");
+                   if (i < 0) return "no h.1.mlp.c_fc.weight";
+                   const float nan = std::numeric_limits<float>::quiet_NaN();
+                   std::memcpy(f.entries[i].data.data() + 40, &nan, 4);
+                   return {};
+               });
+           })
+        << QStringList{"model.safetensors", "h.1.mlp.c_fc.weight", "1 of"} << QStringList{"NaN or infinite"};
+    QTest::newRow("infinite weight")
+        << "llama" << Mutation([st](const QString& d) {
+               return editSt(st(d), [](StFile& f) -> QString {
+                   int i = indexOf(f, "model.layers.0.self_attn.o_proj.weight");
+                   if (i < 0) return "no o_proj";
+                   const float inf = std::numeric_limits<float>::infinity();
+                   for (int k = 0; k < 3; ++k) std::memcpy(f.entries[i].data.data() + 8 * k, &inf, 4);
+                   return {};
+               });
+           })
+        << QStringList{"model.safetensors", "o_proj.weight", "3 of"} << QStringList{"NaN or infinite"};
     QTest::newRow("dtype unknown name")
         << "gpt2" << Mutation([st](const QString& d) {
                return editSt(st(d), [](StFile& f) -> QString {

@@ -116,7 +116,15 @@ public:
                                                  "; supported: F32, F16, BF16, F64");
         torch::Tensor raw = torch::empty(expectedShape, torch::TensorOptions().dtype(type));
         std::memcpy(raw.data_ptr(), t.data, t.bytes);
-        return raw.to(torch::kFloat32).contiguous();
+        torch::Tensor weight = raw.to(torch::kFloat32).contiguous();
+        // A NaN or infinite weight would make every result NaN; say so at load instead.
+        const int64_t bad = weight.numel() - torch::isfinite(weight).sum().item<int64_t>();
+        if (bad > 0)
+            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has " + std::to_string(bad) + " of " +
+                                                 std::to_string(weight.numel()) +
+                                                 " values that are NaN or infinite (in float32): the checkpoint is "
+                                                 "corrupt or was saved after training diverged");
+        return weight;
     }
 
     torch::Tensor loadOptional(const std::string& shortName, std::vector<int64_t> shape, bool wanted) {
