@@ -810,6 +810,12 @@ void TestModel::badInput_data() {
                });
            })
         << QStringList{"model.safetensors", "o_proj.weight", "3 of"} << QStringList{"NaN or infinite"};
+    QTest::newRow("weights larger than the memory available")
+        << "llama" << Mutation([](const QString&) {
+               qputenv("LAYERSCOPE_AVAILABLE_MEMORY", "50000");  // cleared after the case
+               return QString();
+           })
+        << QStringList{"MB as float32", "0.05 MB of memory is available"} << QStringList{"need"};
     QTest::newRow("dtype unknown name")
         << "gpt2" << Mutation([st](const QString& d) {
                return editSt(st(d), [](StFile& f) -> QString {
@@ -983,6 +989,7 @@ void TestModel::badInput() {
     QVERIFY2(setup.isEmpty(), qPrintable("test setup: " + setup));
 
     const Outcome o = tryLoad(dir);
+    qunsetenv("LAYERSCOPE_AVAILABLE_MEMORY");  // set by the memory case
     const QString line = QString("%1 -> %2: %3")
                              .arg(QTest::currentDataTag(),
                                   o.threwLsError ? "ls::Error" : o.threwOther ? "OTHER EXCEPTION" : "NO ERROR",

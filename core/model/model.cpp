@@ -2,6 +2,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -307,6 +309,26 @@ torch::Tensor ropeInverseFrequencies(const ModelConfig& c) {
     return torch::from_blob(inv.data(), {half}, torch::kFloat32).clone();
 }
 
+int64_t float32WeightBytes(const ModelConfig& c) {
+    const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, hd = c.headDim;
+    const int64_t attention = D * hd * (2 * int64_t(c.numHeads) + 2 * int64_t(c.numKvHeads));  // q, k, v, o
+    const int64_t mlp = (c.modelType == "llama" ? 3 : 2) * D * F;
+    int64_t n = V * D * (c.tiedEmbeddings ? 1 : 2) + int64_t(c.numLayers) * (attention + mlp + 4 * D);
+    if (c.modelType == "gpt2") n += int64_t(c.maxPositions) * D;
+    return 4 * n;
+}
+
+int64_t availableMemoryBytes() {
+    if (const char* forced = std::getenv("LAYERSCOPE_AVAILABLE_MEMORY")) return std::atoll(forced);
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    int64_t kib = 0;
+    std::string unit;
+    while (meminfo >> key >> kib >> unit)
+        if (key == "MemAvailable:") return kib * 1024;
+    return -1;
+}
+
 Model Model::load(const std::filesystem::path& dirIn) {
     const fs::path dir = dirIn;
     if (!fs::exists(dir)) throw Error(dir, "model folder does not exist");
@@ -317,6 +339,20 @@ Model Model::load(const std::filesystem::path& dirIn) {
     const ModelConfig& c = impl->config;
 
     Checkpoint ckpt(dir);
+    // Every weight becomes float32: a checkpoint too large for this machine gets a message
+    // before the loading starts, not an out-of-memory kill halfway.
+    const int64_t needed = float32WeightBytes(c), available = availableMemoryBytes();
+    if (available >= 0 && needed > available) {
+        auto size = [](int64_t bytes) {
+            char text[32];
+            std::snprintf(text, sizeof text, bytes >= 1000000000 ? "%.3g GB" : "%.3g MB",
+                          bytes / (bytes >= 1000000000 ? 1e9 : 1e6));
+            return std::string(text);
+        };
+        throw Error(dir, "the weights need about " + size(needed) +
+                             " as float32 (LayerScope computes in float32), but only " + size(available) +
+                             " of memory is available");
+    }
     std::set<std::string> used;
     try {
         // Normal tensors, not inference tensors: autograd through the model (attribution
