@@ -54,7 +54,10 @@ torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, co
         torch::Tensor scores = torch::matmul(qBlock, k.narrow(2, 0, i1).transpose(-1, -2)).view({B, KVH, rep, c, i1});
         // only the diagonal (c, c) part has future keys
         scores.narrow(-1, i0, c).masked_fill_(future.narrow(0, i0, c).narrow(1, i0, c), -std::numeric_limits<float>::infinity());
-        const torch::Tensor weights = torch::softmax(scores, -1).view({B, KVH, rep * c, i1});
+        // In place when no gradient is wanted: one (B, H, c, i1) buffer fewer per block.
+        const torch::Tensor weights =
+            (torch::GradMode::is_enabled() ? torch::softmax(scores, -1) : at::_softmax_out(scores, scores, -1, false))
+                .view({B, KVH, rep * c, i1});
         out.push_back(torch::matmul(weights, v.narrow(2, 0, i1)).view({B, KVH, rep, c, hd}));
     }
     return out.size() == 1 ? out.front() : torch::cat(out, 3);
