@@ -526,6 +526,11 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
     std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.scoredTokens()),
                 static_cast<long long>(run.windowCount()), run.capture.seconds,
                 run.info.complete ? "" : "  (PARTIAL run)");
+    if (!run.capture.lensRankChoice.empty())  // how the lens top-1 was computed (not kept in run files)
+        std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensRankChoice.c_str(),
+                    run.capture.lensCandidatesPerToken > 0
+                        ? (", " + std::to_string(run.capture.lensCandidatesPerToken).substr(0, 5) + " exact dots per token").c_str()
+                        : "");
     if (run.cossim) std::printf("cos-sim: %s\n\n", ls::kCossimCompared);
     const std::set<std::string> csvOnly = {"cossim_histograms", "saturation_tokens", "lowrank_singular_values",
                                            "inspect", "inspect_topk", "loss_histogram", "predictors", "exit_sweep"};
