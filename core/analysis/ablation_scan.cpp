@@ -16,21 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Sum of -log p(target) over a batch's scored positions: logits (B, S, V).
-double lossSum(const torch::Tensor& logits, const WindowBatch& batch) {
-    return tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()))
-        .to(torch::kFloat64)
-        .sum()
-        .item<double>();
-}
-
-ForwardOptions scoredLogits(const WindowBatch& batch) {
-    ForwardOptions o;
-    o.logitsFrom = batch.firstScored - 1;
-    o.logitsTo = batch.length - 1;
-    return o;
-}
-
 }  // namespace
 
 AblationResult runAblationScan(const Model& model, const Dataset& data, const AblationParams& params,
@@ -101,7 +86,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd), windows.end());
     auto processBatch = [&](const WindowBatch& batch) {
         const int64_t scored = batch.size * batch.scoredPerWindow();
-        const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow());  // (B, S)
+        const torch::Tensor targets = scoredTargets(batch);  // (B, S)
         // Baseline, caching in every scanned block l its heads' outputs o (B, T, H, hd) and the
         // post-attention residual a = h_{l-1} + attention (B, T, D).
         auto t0 = Clock::now();

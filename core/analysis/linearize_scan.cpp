@@ -35,21 +35,12 @@ torch::Tensor mixedAttention(const torch::Tensor& scores, const std::vector<int6
 }
 
 ForwardOptions linearized(const HeadSet& heads, ReluNormalize normalize, const WindowBatch& batch) {
-    ForwardOptions o;
-    o.logitsFrom = batch.firstScored - 1;
-    o.logitsTo = batch.length - 1;
+    ForwardOptions o = scoredLogits(batch);
     o.attentionWeights = [&heads, normalize](int layer, const torch::Tensor& scores) {
         const auto it = heads.find(layer);
         return it == heads.end() ? torch::Tensor() : mixedAttention(scores, it->second, normalize);
     };
     return o;
-}
-
-double lossSum(const torch::Tensor& logits, const WindowBatch& batch) {
-    return tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow()))
-        .to(torch::kFloat64)
-        .sum()
-        .item<double>();
 }
 
 // PPL of the windows with each head set linearised. When sets[0] is empty (the baseline), its

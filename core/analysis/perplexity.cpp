@@ -26,12 +26,9 @@ PerplexityResult runPerplexity(const Model& model, const Dataset& data,
 
     torch::InferenceMode guard;
     forEachWindowBatch(windows, tokens, progress, [&](const WindowBatch& batch) {
-        const int64_t T = batch.length, S = batch.scoredPerWindow();
-        ForwardOptions options;
-        options.logitsFrom = batch.firstScored - 1;
-        options.logitsTo = T - 1;
-        torch::Tensor logits = model.impl().forward(batch.ids, options);  // (B, S, V)
-        torch::Tensor losses = tokenLosses(logits, batch.ids.narrow(1, batch.firstScored, S));  // (B, S) nats
+        const int64_t S = batch.scoredPerWindow();
+        torch::Tensor logits = model.impl().forward(batch.ids, scoredLogits(batch));  // (B, S, V)
+        torch::Tensor losses = tokenLosses(logits, scoredTargets(batch));               // (B, S) nats
         const float* lossData = losses.data_ptr<float>();
         for (int64_t b = 0; b < batch.size; ++b) {
             const Window& w = windows[batch.first + b];

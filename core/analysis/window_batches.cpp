@@ -54,4 +54,15 @@ torch::Tensor tokenLosses(const torch::Tensor& logits, const torch::Tensor& targ
     return -torch::log_softmax(logits, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1).contiguous();
 }
 
+ForwardOptions scoredLogits(const WindowBatch& batch) {
+    ForwardOptions o;
+    o.logitsFrom = batch.firstScored - 1;
+    o.logitsTo = batch.length - 1;
+    return o;
+}
+
+double lossSum(const torch::Tensor& logits, const WindowBatch& batch) {
+    return tokenLosses(logits, scoredTargets(batch)).to(torch::kFloat64).sum().item<double>();
+}
+
 }  // namespace ls

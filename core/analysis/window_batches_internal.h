@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "model/model.h"
+#include "model/transformer_internal.h"
 
 namespace ls {
 
@@ -32,7 +33,17 @@ struct WindowBatch {
 void forEachWindowBatch(const std::vector<Window>& windows, const std::vector<int32_t>& tokens, Progress& progress,
                         const std::function<void(const WindowBatch&)>& fn);
 
+// Forward options that compute logits only for the batch's scored positions (B, S, V).
+ForwardOptions scoredLogits(const WindowBatch& batch);
+// The batch's targets: (B, S) int64.
+inline torch::Tensor scoredTargets(const WindowBatch& batch) {
+    return batch.ids.narrow(1, batch.firstScored, batch.scoredPerWindow());
+}
+
 // Per-token loss -log softmax(logits)[target]: logits (..., V), targets (...) int64 -> (...) float32.
 torch::Tensor tokenLosses(const torch::Tensor& logits, const torch::Tensor& targets);
+
+// Sum over the batch of -log p(target) in float64: logits (B, S, V) from scoredLogits.
+double lossSum(const torch::Tensor& logits, const WindowBatch& batch);
 
 }  // namespace ls
