@@ -28,6 +28,7 @@
 #include "analysis/ablation.h"
 #include "export_menu.h"
 #include "io/table.h"
+#include "widget_test_support.h"
 
 using namespace ls::widgets;
 using Kind = AblationView::Ablation;
@@ -188,32 +189,8 @@ ls::LinearizeResult gpt2Linearization() {
     return r;
 }
 
-int colouredPixels(const QImage& image) {
-    int n = 0;
-    for (int y = 0; y < image.height(); ++y)
-        for (int x = 0; x < image.width(); ++x) {
-            const QColor c = image.pixelColor(x, y);
-            if (c.hsvSaturation() > 80 && c.value() > 40)
-                ++n;
-        }
-    return n;
-}
 
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
-QAction* findAction(QMenu* menu, const QString& name) {
-    for (QAction* action : menu->actions()) {
-        if (action->objectName() == name)
-            return action;
-        if (action->menu())
-            if (QAction* found = findAction(action->menu(), name))
-                return found;
-    }
-    return nullptr;
-}
 
 // Whether a graph holds the point (key, value).
 bool hasPoint(const QCPGraph* graph, double key, double value) {

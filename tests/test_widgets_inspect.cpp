@@ -33,6 +33,7 @@
 #include "io/table.h"
 #include "lowrank_view.h"
 #include "token_inspector_view.h"
+#include "widget_test_support.h"
 
 using namespace ls::widgets;
 
@@ -40,10 +41,6 @@ namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 // Singular values s_i = scale * i^-decay; coverage and energy coverage from them.
 ls::LowRankResult makeLowRank(int dim, double scale, double decay, std::vector<int> ranks, int layer) {

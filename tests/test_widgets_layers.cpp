@@ -29,6 +29,7 @@
 #include "io/table.h"
 #include "saturation_view.h"
 #include "stats/histogram.h"
+#include "widget_test_support.h"
 
 using namespace ls::widgets;
 
@@ -115,33 +116,9 @@ ls::CaptureResult realisticCapture(bool postAttention) {
 }
 
 // Pixels that are clearly coloured (not white, grey or black).
-int colouredPixels(const QImage& image) {
-    int n = 0;
-    for (int y = 0; y < image.height(); ++y)
-        for (int x = 0; x < image.width(); ++x) {
-            const QColor c = image.pixelColor(x, y);
-            if (c.hsvSaturation() > 80 && c.value() > 40)
-                ++n;
-        }
-    return n;
-}
 
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 // Every action of a menu and its submenus, by object name.
-QAction* findAction(QMenu* menu, const QString& name) {
-    for (QAction* action : menu->actions()) {
-        if (action->objectName() == name)
-            return action;
-        if (action->menu())
-            if (QAction* found = findAction(action->menu(), name))
-                return found;
-    }
-    return nullptr;
-}
 
 // Checks the files exportAll wrote: images with the right magic (PNGs with coloured pixels),
 // CSVs equal to ls::toCsv.

@@ -35,6 +35,7 @@
 #include "export_menu.h"
 #include "io/table.h"
 #include "losssep_view.h"
+#include "widget_test_support.h"
 
 using namespace ls::widgets;
 
@@ -166,21 +167,7 @@ double cellNumber(const QTableWidget* table, int row, int column) {
     return ok ? v : std::nan("");
 }
 
-int colouredPixels(const QImage& image) {
-    int n = 0;
-    for (int y = 0; y < image.height(); ++y)
-        for (int x = 0; x < image.width(); ++x) {
-            const QColor c = image.pixelColor(x, y);
-            if (c.hsvSaturation() > 80 && c.value() > 40)
-                ++n;
-        }
-    return n;
-}
 
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 void checkExport(const QString& dir, const QStringList& stems, const std::vector<ls::Table>& tables,
                  const QStringList& written) {
