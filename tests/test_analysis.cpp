@@ -594,12 +594,17 @@ void TestAnalysis::badRunFiles() {
         f.write(content);
         return f.fileName();
     };
-    // Made by h5py: a newer format version, and an HDF5 file of another program.
+    // Made by h5py: a newer format version (edited, then sealed again the way the seal is
+    // documented in core/io/hdf5_file.h), and an HDF5 file of another program.
     const QString newer = dir_.path() + "/newer.h5", other = dir_.path() + "/other.h5";
     QVERIFY(QFile::copy(good, newer));
     const ProcResult p = runProcess(python(), {"-c",
-                                               "import sys, h5py\n"
+                                               "import sys, zlib, h5py\n"
                                                "with h5py.File(sys.argv[1], 'r+') as f: f.attrs['format_version'] = 7\n"
+                                               "data = open(sys.argv[1], 'rb').read()\n"
+                                               "head = 'LayerScope HDF5\\nformat 1\\nbytes %d\\ncrc32 %08x\\n' % "
+                                               "(len(data), zlib.crc32(data[512:]))\n"
+                                               "open(sys.argv[1], 'wb').write(head.encode().ljust(512, b'\\0') + data[512:])\n"
                                                "with h5py.File(sys.argv[2], 'w') as f: f['x'] = [1, 2, 3]\n",
                                                newer, other});
     QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("h5py")));
@@ -608,6 +613,8 @@ void TestAnalysis::badRunFiles() {
         {write("empty.h5", ""), "empty"},
         {write("half.h5", bytes.left(bytes.size() / 2)), "truncated"},
         {write("head.h5", bytes.left(600)), "truncated"},
+        {write("flipped.h5", QByteArray(bytes).replace(bytes.size() / 2, 1, QByteArray(1, char(bytes[bytes.size() / 2] ^ 1)))),
+         "is damaged: its checksum is"},
         {newer, "was written by a newer LayerScope (run-file format 7"},
         {other, "is an HDF5 file but not a LayerScope run file"},
     };

@@ -292,6 +292,7 @@ private slots:
     void readerErrors();
     void truncated_data();
     void truncated();
+    void sealCatchesDamage();
     void missingObjects();
 
     // h5py
@@ -805,9 +806,45 @@ void TestIo::truncated() {
     writeBytes(cut, bytes.substr(0, keep));
     const QString message = errorOf([&] { readRichFile(cut); });
     QVERIFY2(message.startsWith(QString::fromStdString(cut.string()) + ": "), qPrintable(message));
-    QVERIFY2(message.contains("truncated or damaged"), qPrintable(message));
+    QVERIFY2(message.contains("is truncated: it has " + QString::number(keep) + " bytes"), qPrintable(message));
     // and the whole file still reads
     readRichFile(rich_);
+}
+
+void TestIo::sealCatchesDamage() {
+    // H5Writer seals what it writes (size + CRC-32 in HDF5's user block): a flipped bit
+    // anywhere, an appended byte or a header edited by hand is refused before libhdf5 sees it.
+    const std::string bytes = readBytes(rich_);
+    QCOMPARE(bytes.substr(0, 16), std::string("LayerScope HDF5\n"));
+    const fs::path bad = file("damaged.h5");
+    for (size_t at : {size_t(600), bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
+        std::string flipped = bytes;
+        flipped[at] = char(flipped[at] ^ 0x10);
+        writeBytes(bad, flipped);
+        const QString message = errorOf([&] { ls::H5Reader r(bad); });
+        QVERIFY2(message.contains("is damaged: its checksum is"), qPrintable(message));
+    }
+    writeBytes(bad, bytes + "x");
+    QVERIFY(errorOf([&] { ls::H5Reader r(bad); }).contains("is damaged: it has " + QString::number(bytes.size() + 1)));
+    std::string edited = bytes;
+    edited.replace(edited.find("format 1"), 8, "format 9");
+    writeBytes(bad, edited);
+    QVERIFY(errorOf([&] { ls::H5Reader r(bad); }).contains("was written by a newer LayerScope (file header format 9"));
+    edited = bytes;
+    edited.replace(edited.find("crc32 "), 6, "crc33 ");
+    writeBytes(bad, edited);
+    QVERIFY(errorOf([&] { ls::H5Reader r(bad); }).contains("is damaged: its LayerScope header is unreadable"));
+    // An HDF5 file of another program opens when the seal is optional, never when required.
+    const fs::path foreign = file("foreign.h5");
+    const auto p = runPython("import sys, h5py\nwith h5py.File(sys.argv[1], 'w') as f: f['x'] = [1, 2, 3]\n",
+                             {QString::fromStdString(foreign.string())});
+    QVERIFY2(p.ok, qPrintable(p.error));
+    {
+        ls::H5Reader r(foreign);
+        QVERIFY(r.has("x"));
+    }
+    QVERIFY(errorOf([&] { ls::H5Reader r(foreign, ls::H5Reader::Seal::Required); })
+                .contains("is an HDF5 file but not a LayerScope run file"));
 }
 
 void TestIo::missingObjects() {

@@ -398,7 +398,8 @@ std::string describeJson(const json& value) {
 }
 
 // The parser's message ("parse error at line 3, column 5: ...") without its exception-id prefix.
-std::string parseErrorText(const json::parse_error& e) {
+// parse_error, or out_of_range for a number too large for a double ("1e999").
+std::string parseErrorText(const json::exception& e) {
     std::string text = e.what();
     const size_t prefixEnd = text.find("] ");
     if (text.rfind("[json.exception.", 0) == 0 && prefixEnd != std::string::npos) text.erase(0, prefixEnd + 2);
@@ -443,7 +444,7 @@ void addAlpacaJson(std::string_view body, const DatasetOptions& options, const f
     json root;
     try {
         root = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw Error(path, "invalid JSON: " + parseErrorText(e));
     }
     if (!root.is_array())
@@ -463,7 +464,7 @@ void addAlpacaJsonl(std::string_view body, const DatasetOptions& options, const 
         json record;
         try {
             record = json::parse(line.begin(), line.end());
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {
             // The parser saw one line: its "line 1" would only confuse.
             std::string text = parseErrorText(e);
             const std::string lineOne = "at line 1, column ";

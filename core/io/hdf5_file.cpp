@@ -16,6 +16,7 @@
 #include <utility>
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/error.h"
 
@@ -101,6 +102,76 @@ std::string hdf5Detail() {
 [[noreturn]] void failHdf5(const fs::path& file, const std::string& problem) {
     const std::string detail = hdf5Detail();
     fail(file, detail.empty() ? problem : problem + " (HDF5: " + detail + ")");
+}
+
+// ---------------------------------------------------------------------------------------
+// The seal: HDF5's user block (the first kSealBytes of the file, which HDF5 and h5py skip)
+// holds a short text header that LayerScope writes after the file is complete:
+//   "LayerScope HDF5\nformat 1\nbytes <file size>\ncrc32 <8 hex digits>\n", NUL-padded,
+// where crc32 (zlib's) covers every byte after the user block. A reader checks it before
+// any byte reaches libhdf5, so a truncated, bit-flipped or edited file gets a plain error
+// instead of whatever libhdf5 does with damaged metadata (1.10 can crash).
+
+constexpr size_t kSealBytes = 512;
+constexpr std::string_view kSealMagic = "LayerScope HDF5\n";
+constexpr std::string_view kHdf5Signature = "\x89HDF\r\n\x1a\n";
+
+// CRC-32 of the file's bytes from `from` to the end, streamed (run files can be large).
+uint32_t crc32From(std::fstream& file, uint64_t from, const fs::path& path) {
+    file.clear();
+    file.seekg(static_cast<std::streamoff>(from));
+    std::vector<char> buffer(1 << 20);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (file) {
+        file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const std::streamsize got = file.gcount();
+        if (got <= 0) break;
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(got));
+    }
+    if (file.bad()) fail(path, std::string("cannot be read: ") + std::strerror(errno));
+    return static_cast<uint32_t>(crc);
+}
+
+// Writes the seal into the user block of a finished (closed) file.
+void writeSeal(const fs::path& file, const fs::path& reportAs) {
+    std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
+    if (!f) fail(reportAs, "cannot reopen " + file.string() + " to seal it: " + std::strerror(errno));
+    const uint64_t size = fs::file_size(file);
+    const uint32_t crc = crc32From(f, kSealBytes, reportAs);
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", crc);
+    std::string header = std::string(kSealMagic) + "format 1\nbytes " + std::to_string(size) + "\ncrc32 " + hex + "\n";
+    header.resize(kSealBytes, '\0');
+    f.clear();
+    f.seekp(0);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.flush();
+    if (!f) fail(reportAs, "cannot seal " + file.string() + ": " + std::strerror(errno));
+}
+
+// Checks the seal of a file whose first bytes are `head`; throws ls::Error on any mismatch.
+void checkSeal(const fs::path& path, const std::string& head, uint64_t size) {
+    if (size < kSealBytes)
+        fail(path, "is truncated: it has " + std::to_string(size) + " bytes, less than its own LayerScope header");
+    unsigned format = 0;
+    unsigned long long bytes = 0;
+    char hex[9] = {};
+    if (std::sscanf(head.c_str() + kSealMagic.size(), "format %u\nbytes %llu\ncrc32 %8[0-9a-f]\n", &format, &bytes, hex) != 3)
+        fail(path, "is damaged: its LayerScope header is unreadable");
+    if (format != 1)
+        fail(path, "was written by a newer LayerScope (file header format " + std::to_string(format) +
+                       "; this version reads format 1): update LayerScope to open it");
+    if (size < bytes)
+        fail(path, "is truncated: it has " + std::to_string(size) + " bytes but LayerScope wrote " + std::to_string(bytes) +
+                       " (an interrupted copy or download?)");
+    if (size > bytes)
+        fail(path, "is damaged: it has " + std::to_string(size) + " bytes but LayerScope wrote " + std::to_string(bytes));
+    std::fstream f(path, std::ios::binary | std::ios::in);
+    char actual[9];
+    std::snprintf(actual, sizeof actual, "%08x", crc32From(f, kSealBytes, path));
+    if (std::string_view(actual) != hex)
+        fail(path, std::string("is damaged: its checksum is ") + actual + " but LayerScope wrote " + hex +
+                       " (the file was changed or corrupted after it was written)");
 }
 
 void check(herr_t result, const fs::path& file, const std::string& problem) {
@@ -518,7 +589,9 @@ H5Writer::H5Writer(const fs::path& path) : impl_(std::make_unique<Impl>()) {
 #if H5_VERSION_GE(1, 10, 7)
     check(H5Pset_file_locking(fapl.get(), 1, 1), path, "cannot make a property list");
 #endif
-    impl_->file = make(H5Fcreate(impl_->partial.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose,
+    Handle fcpl = make(H5Pcreate(H5P_FILE_CREATE), H5Pclose, path, "cannot make a property list");
+    check(H5Pset_userblock(fcpl.get(), kSealBytes), path, "cannot make a property list");  // room for the seal
+    impl_->file = make(H5Fcreate(impl_->partial.string().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose,
                        path, "cannot create " + impl_->partial.string());
     try {
         impl_->linkCreation = make(H5Pcreate(H5P_LINK_CREATE), H5Pclose, path, "cannot make a property list");
@@ -666,6 +739,7 @@ void H5Writer::commit() {
     impl_->linkCreation.reset();
     impl_->attributeCreation.reset();
     if (H5Fclose(impl_->file.release()) < 0) failHdf5(path, "cannot finish writing " + impl_->partial.string());
+    writeSeal(impl_->partial, path);
     std::error_code ec;
     fs::rename(impl_->partial, path, ec);
     if (ec) fail(path, "cannot move the finished file into place: " + ec.message());
@@ -784,7 +858,7 @@ struct H5Reader::Impl {
     }
 };
 
-H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+H5Reader::H5Reader(const fs::path& path, Seal seal) : impl_(std::make_unique<Impl>()) {
     Lock lock;
     impl_->path = path;
     std::error_code ec;
@@ -797,6 +871,20 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     }
     const auto size = fs::file_size(path, ec);
     if (!ec && size == 0) fail(path, "is empty, not an HDF5 file");
+    {
+        std::ifstream in(path, std::ios::binary);
+        std::string head(kSealBytes, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<size_t>(in.gcount()));
+        if (head.size() < kSealMagic.size() && kSealMagic.compare(0, head.size(), head) == 0)
+            fail(path, "is truncated: it has " + std::to_string(size) + " bytes, less than its own LayerScope header");
+        if (head.compare(0, kSealMagic.size(), kSealMagic) == 0) {
+            checkSeal(path, head, size);
+        } else if (seal == Seal::Required) {
+            if (head.compare(0, kHdf5Signature.size(), kHdf5Signature) != 0) fail(path, "is not an HDF5 file");
+            fail(path, "is an HDF5 file but not a LayerScope run file (it has no LayerScope header)");
+        }
+    }
     const htri_t isHdf5 = H5Fis_hdf5(path.string().c_str());
     if (isHdf5 < 0) failHdf5(path, "cannot be read");
     if (isHdf5 == 0) fail(path, "is not an HDF5 file");

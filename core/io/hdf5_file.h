@@ -9,11 +9,13 @@
 // Paths: "a/b", "/a/b" and "a//b/" are the same object; "" and "/" are the root group.
 // Strings (attributes, text columns) are variable-length UTF-8, so h5py reads attributes as
 // str and text columns as bytes (dataset.asstr() gives str).
+// commit() seals the file: its first 512 bytes (HDF5's user block, which h5py skips) hold
+// "LayerScope HDF5", the file's size and a CRC-32 of the rest; H5Reader checks the seal.
 // Reading checks what a file claims before allocating: more than 2^40 elements, or more
 // bytes than the machine's memory, throws. A truncated file is refused when it is opened
 // (HDF5 compares the file's size with the end address its superblock records); note that
-// libhdf5 1.10 itself can still crash on some deliberately *corrupted* (not truncated)
-// string heaps, which no check through its C API can prevent.
+// libhdf5 1.10 itself can crash on some deliberately corrupted string heaps, which no
+// check through its C API can prevent: the seal keeps such bytes away from it (Seal::Required).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -67,8 +69,14 @@ private:
 
 class H5Reader {
 public:
-    // Throws ls::Error(path, ...) when the file is missing, unreadable, truncated or not HDF5.
-    explicit H5Reader(const std::filesystem::path& path);
+    // Files H5Writer wrote carry a seal (size and CRC-32 in HDF5's user block), checked
+    // before libhdf5 reads a byte. Optional: any HDF5 file opens, and a sealed one is checked.
+    // Required: only sealed files open (run files), so damaged bytes never reach libhdf5.
+    enum class Seal { Optional, Required };
+
+    // Throws ls::Error(path, ...) when the file is missing, unreadable, truncated, damaged
+    // (its seal does not match) or not HDF5.
+    explicit H5Reader(const std::filesystem::path& path, Seal seal = Seal::Optional);
     ~H5Reader();
     H5Reader(const H5Reader&) = delete;
     H5Reader& operator=(const H5Reader&) = delete;

@@ -265,7 +265,7 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
 }
 
 LayerRun readRunFile(const std::filesystem::path& path) {
-    H5Reader r(path);
+    H5Reader r(path, H5Reader::Seal::Required);  // damaged bytes never reach libhdf5
     if (!r.hasAttribute("/", "format") || r.stringAttribute("/", "format") != "layerscope-run")
         throw Error(path, "is an HDF5 file but not a LayerScope run file");
     const int64_t version = r.integerAttribute("/", "format_version");

@@ -33,7 +33,8 @@ Bpe::Bpe(Vocabulary vocab, const std::vector<std::pair<std::string, std::string>
     while (capacity < 2 * merges.size()) capacity *= 2;
     mergeTable_.assign(capacity, Merge{});
     for (size_t rank = 0; rank < merges.size(); ++rank) {
-        const auto& [a, b] = merges[rank];
+        const std::string& a = merges[rank].first;  // not a structured binding: lambdas capture it
+        const std::string& b = merges[rank].second;
         const auto describe = [&] { return "merge " + std::to_string(rank) + " \"" + a + " " + b + "\": "; };
         const auto ia = ids.find(a), ib = ids.find(b);
         if (ia == ids.end()) throw std::runtime_error(describe() + "\"" + a + "\" is not in the vocabulary");
