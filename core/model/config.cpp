@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "model/config_internal.h"
 
 namespace ls {
@@ -19,8 +20,9 @@ T get(const json& j, const std::string& key, const T& fallback, const std::files
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return fallback;
     try {
-        return it->get<T>();
-    } catch (const json::exception&) {
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return jsonInteger<T>(*it);
+        else return it->get<T>();
+    } catch (const std::exception&) {
         throw Error(file, "'" + key + "' has the wrong type (" + it->dump() + ")");
     }
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoder.h"
@@ -79,7 +80,11 @@ std::unordered_map<std::string, int32_t> parseVocab(const json& vocab) {
     if (!vocab.is_object()) throw std::runtime_error("the vocabulary must be a JSON object of token -> id");
     std::unordered_map<std::string, int32_t> out;
     out.reserve(vocab.size());
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) out.emplace(it.key(), it.value().get<int32_t>());
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+        const int32_t id = jsonInteger<int32_t>(it.value());
+        if (id < 0) throw std::runtime_error("token \"" + it.key() + "\" has the negative id " + std::to_string(id));
+        out.emplace(it.key(), id);
+    }
     return out;
 }
 
@@ -132,11 +137,11 @@ void addPostProcessor(const json& config, std::vector<int32_t>& before, std::vec
             const json& specials = config.at("special_tokens");
             if (!specials.contains(name))
                 throw std::runtime_error("post_processor: special token \"" + name + "\" is not in special_tokens");
-            for (const json& id : specials.at(name).at("ids")) (seenSequence ? post : pre).push_back(id.get<int32_t>());
+            for (const json& id : specials.at(name).at("ids")) (seenSequence ? post : pre).push_back(jsonInteger<int32_t>(id));
         }
     } else if (type == "RobertaProcessing" || type == "BertProcessing") {
-        pre.push_back(config.at("cls").at(1).get<int32_t>());
-        post.push_back(config.at("sep").at(1).get<int32_t>());
+        pre.push_back(jsonInteger<int32_t>(config.at("cls").at(1)));
+        post.push_back(jsonInteger<int32_t>(config.at("sep").at(1)));
     } else {
         throw std::runtime_error("post_processor type \"" + type + "\" is not supported");
     }
@@ -216,7 +221,7 @@ std::shared_ptr<Tokenizer::Impl> buildFromJson(const json& root, const fs::path&
         token.normalized = t.value("normalized", !token.special);
         // Rust keeps the model's id for a token already in the vocabulary.
         const auto inModel = impl->model->vocabulary().id(token.content);
-        token.id = inModel ? *inModel : t.at("id").get<int32_t>();
+        token.id = inModel ? *inModel : jsonInteger<int32_t>(t.at("id"));
         added.push_back(std::move(token));
     }
     impl->added = tok::AddedVocabulary(std::move(added), impl->normalizer.get());
