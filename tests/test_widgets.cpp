@@ -1,6 +1,7 @@
 // Widgets, offscreen: binning and summary numbers, what the histogram view draws and
 // exports (bars, ranges, PNG pixels, SVG/PDF magic, CSV rows), ETA text, summary table,
 // progress bar, the token preview's boxes and pixels, the training curve's graphs.
+#include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QPushButton>
@@ -65,6 +66,7 @@ private slots:
     void exportPng();
     void exportSvgAndPdf();
     void exportCsv();
+    void exportReplacesAtomically();
     void exportUnknownSuffix();
 
     void summaryTable();
@@ -304,6 +306,31 @@ void TestWidgets::exportCsv() {
         total += cells[2].toLongLong();
     }
     QCOMPARE(total, qint64(777));
+}
+
+void TestWidgets::exportReplacesAtomically() {
+    // Figures are painted into "<name>.partial.<suffix>" and renamed over the old file: the
+    // folder holds the old figure or the new one, and no temporary file afterwards.
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setLosses(sampleLosses(500));
+    for (const QString suffix : {"png", "pdf", "svg"}) {
+        const QString path = dir.filePath("fig." + suffix);
+        {
+            QFile old(path);
+            QVERIFY(old.open(QIODevice::WriteOnly));
+            old.write("the previous figure");
+        }
+        QString error;
+        QVERIFY2(view.exportTo(path, QSize(320, 200), &error), qPrintable(error));
+        QVERIFY(readAll(path) != "the previous figure");
+        QVERIFY(readAll(path).size() > 500);
+        QCOMPARE(QDir(dir.path()).entryList({"*.partial*"}, QDir::Files), QStringList());
+    }
+    // A failed export (folder missing) leaves nothing behind either.
+    QString error;
+    QVERIFY(!view.exportTo(dir.filePath("missing-dir/fig.png"), {}, &error));
+    QVERIFY(error.contains("fig.png"));
 }
 
 void TestWidgets::exportUnknownSuffix() {

@@ -1,5 +1,9 @@
 #include "plot_export.h"
 
+#include <cstdio>
+
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QSvgGenerator>
 #include <qcustomplot.h>
@@ -41,19 +45,31 @@ bool savePlotImage(QCustomPlot* plot, const QString& path, QSize size, QString* 
     if (size.isEmpty())
         size = plot->size();
     const QString suffix = QFileInfo(path).suffix().toLower();
-    bool ok = false;
-    if (suffix == "png")
-        ok = plot->savePng(path, size.width(), size.height());
-    else if (suffix == "pdf")
-        ok = plot->savePdf(path, size.width(), size.height());
-    else if (suffix == "svg")
-        ok = saveSvg(plot, path, size);
-    else if (error) {
-        *error = QStringLiteral("%1: unknown image format (use .png, .pdf or .svg)").arg(path);
+    if (!isPlotImageSuffix(suffix)) {
+        if (error)
+            *error = QStringLiteral("%1: unknown image format (use .png, .pdf or .svg)").arg(path);
         return false;
     }
-    if (!ok && error)
-        *error = QStringLiteral("%1: could not write the file").arg(path);
+    // Painted into "<name>.partial.<suffix>" next to it, then renamed over path: a stop at
+    // any moment leaves the previous figure or the new one, never half a file.
+    const QFileInfo info(path);
+    const QString partial = info.dir().filePath(info.completeBaseName() + ".partial." + info.suffix());
+    QFile::remove(partial);
+    bool ok = false;
+    if (suffix == "png")
+        ok = plot->savePng(partial, size.width(), size.height());
+    else if (suffix == "pdf")
+        ok = plot->savePdf(partial, size.width(), size.height());
+    else
+        ok = saveSvg(plot, partial, size);
+    ok = ok && QFileInfo(partial).size() > 0;
+    // rename() over an existing file is atomic on POSIX; QFile::rename refuses to replace.
+    ok = ok && std::rename(QFile::encodeName(partial).constData(), QFile::encodeName(path).constData()) == 0;
+    if (!ok) {
+        QFile::remove(partial);
+        if (error)
+            *error = QStringLiteral("%1: could not write the file").arg(path);
+    }
     return ok;
 }
 

@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QLocale>
 #include <QMenu>
+#include <QSaveFile>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QScrollBar>
@@ -727,7 +728,8 @@ bool TokenInspectorView::saveGridImage(const QString& path, QString* error) cons
         return false;
     }
     const QImage image = gridImage();
-    if (!image.save(path, "PNG")) {
+    QSaveFile file(path);  // a temporary file renamed into place by commit(): never half a PNG
+    if (!file.open(QIODevice::WriteOnly) || !image.save(&file, "PNG") || !file.commit()) {
         if (error)
             *error = tr("%1: could not write the image").arg(path);
         return false;
