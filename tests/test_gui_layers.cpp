@@ -11,10 +11,12 @@
 // Set LAYERSCOPE_SCREENSHOT_DIR to also save what the window showed.
 #include <QAction>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QRandomGenerator>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -119,6 +121,7 @@ private slots:
     void saveAndOpenRun();
     void cancelKeepsPreviousResults();
     void ablationFillsWhileScanning();
+    void cancelStress();
     void badParameterStartsNothing_data();
     void badParameterStartsNothing();
     void lossSepAndExitShowTheDirectNumbers();
@@ -452,6 +455,52 @@ void TestGuiLayers::ablationFillsWhileScanning() {
     QVERIFY(waitIdle(window));
     QCOMPARE(tabTitles(window.tabs()), tabsBefore);
     QVERIFY(window.layerResults()->run() == before);
+    window.setWindowParams(small);
+    window.analysisPanel()->setAnalyses(kLayerTabs);
+}
+
+// Start and cancel every kind of analysis 100 times, at random moments: each cancel ends
+// the worker (the runner is idle again within the timeout), the window keeps the results
+// it had, and the process's memory does not grow from round to round.
+void TestGuiLayers::cancelStress() {
+    MainWindow& window = *window_;
+    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
+    QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
+    const ls::WindowParams small = window.windowParams();
+    ls::WindowParams all = small;
+    all.maxWindows = 0;
+    all.stride = 8;  // ~2,500 windows: no run finishes before it is canceled
+    window.setWindowParams(all);
+    const std::vector<std::vector<std::string>> kinds = {
+        kLayerTabs, {"losssep"}, {"exit"}, {"ablation"}, {"linearize"}, {"linearize", "context"}};
+    auto residentMb = [] {
+        QFile statm("/proc/self/statm");
+        if (!statm.open(QIODevice::ReadOnly)) return 0.0;
+        return statm.readAll().split(' ').value(1).toDouble() * 4096.0 / (1 << 20);
+    };
+    QRandomGenerator rng(20261202);
+    QElapsedTimer total;
+    total.start();
+    double rssAt10 = 0;
+    qint64 slowestCancelMs = 0;
+    for (int i = 0; i < 100; ++i) {
+        window.analysisPanel()->setAnalyses(kinds[i % kinds.size()]);
+        window.layerAnalysesAction()->trigger();
+        QVERIFY(window.runner()->isBusy());
+        QTest::qWait(rng.bounded(400));  // the event loop runs meanwhile
+        QElapsedTimer cancelTime;
+        cancelTime.start();
+        window.runner()->cancel();
+        QVERIFY2(waitIdle(window), qPrintable(QString("round %1: the worker did not stop").arg(i)));
+        slowestCancelMs = std::max(slowestCancelMs, cancelTime.elapsed());
+        QVERIFY2(window.layerResults()->run() == before, qPrintable(QString("round %1: results replaced").arg(i)));
+        if (i == 9) rssAt10 = residentMb();
+    }
+    const double rssAt100 = residentMb();
+    qInfo("100 canceled runs in %.0f s; slowest cancel %lld ms; resident memory %.0f MB after 10, %.0f MB after 100",
+          total.elapsed() / 1000.0, slowestCancelMs, rssAt10, rssAt100);
+    QVERIFY2(rssAt100 < rssAt10 + 100, "memory grows with every canceled run");
+    QVERIFY(window.layerAnalysesAction()->isEnabled());
     window.setWindowParams(small);
     window.analysisPanel()->setAnalyses(kLayerTabs);
 }
