@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -310,12 +311,13 @@ torch::Tensor ropeInverseFrequencies(const ModelConfig& c) {
 }
 
 int64_t float32WeightBytes(const ModelConfig& c) {
-    const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, hd = c.headDim;
-    const int64_t attention = D * hd * (2 * int64_t(c.numHeads) + 2 * int64_t(c.numKvHeads));  // q, k, v, o
-    const int64_t mlp = (c.modelType == "llama" ? 3 : 2) * D * F;
-    int64_t n = V * D * (c.tiedEmbeddings ? 1 : 2) + int64_t(c.numLayers) * (attention + mlp + 4 * D);
-    if (c.modelType == "gpt2") n += int64_t(c.maxPositions) * D;
-    return 4 * n;
+    // In double: a config with absurd (but individually valid) sizes must not overflow int64.
+    const double D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, hd = c.headDim;
+    const double attention = D * hd * (2.0 * c.numHeads + 2.0 * c.numKvHeads);  // q, k, v, o
+    const double mlp = (c.modelType == "llama" ? 3 : 2) * D * F;
+    double n = V * D * (c.tiedEmbeddings ? 1 : 2) + double(c.numLayers) * (attention + mlp + 4 * D);
+    if (c.modelType == "gpt2") n += double(c.maxPositions) * D;
+    return 4 * n >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(4 * n);
 }
 
 int64_t availableMemoryBytes() {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,29 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
             t.data = dataStart + begin;
             tensors_.emplace(name, std::move(t));
         }
+        // As the reference (Rust safetensors) requires, the tensors tile the data section
+        // exactly: an overlap means two tensors share bytes, a gap or trailing bytes mean the
+        // file is not what its header describes.
+        std::vector<const StTensor*> byOffset;
+        for (const auto& [name, t] : tensors_) byOffset.push_back(&t);
+        std::sort(byOffset.begin(), byOffset.end(),
+                  [](const StTensor* a, const StTensor* b) { return a->data != b->data ? a->data < b->data : a->bytes < b->bytes; });
+        uint64_t covered = 0;
+        const StTensor* previous = nullptr;
+        for (const StTensor* t : byOffset) {
+            const uint64_t begin = static_cast<uint64_t>(t->data - dataStart);
+            if (begin < covered)
+                throw Error(path, "tensors '" + previous->name + "' and '" + t->name + "' overlap (bytes " +
+                                      std::to_string(begin) + " to " + std::to_string(covered) + " of the data section)");
+            if (begin > covered)
+                throw Error(path, "bytes " + std::to_string(covered) + " to " + std::to_string(begin) +
+                                      " of the data section belong to no tensor (the header does not describe this file)");
+            covered = begin + t->bytes;
+            previous = t;
+        }
+        if (covered != dataSize)
+            throw Error(path, "has " + std::to_string(dataSize - covered) + " bytes after its last tensor (the header describes " +
+                                  std::to_string(covered) + " data bytes, the file holds " + std::to_string(dataSize) + ")");
     } catch (...) {
         ::munmap(map_, mapSize_);
         map_ = nullptr;
