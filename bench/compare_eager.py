@@ -1,19 +1,23 @@
 #!/usr/bin/python3
 """Side-by-side eval throughput: LayerScope's forward pass vs. a plain eager PyTorch forward.
 
-Both sides score the same random token windows with the same weights (a GPT-2-small-shaped
-random model: 12 layers, dim 768, 12 heads, vocab 50257) and must agree on the mean loss.
+Both sides score the same random token windows with the same weights and must agree on the
+mean loss. --arch gpt2 (default): a GPT-2-small-shaped random model (12 layers, dim 768, 12 heads,
+vocab 50257). --arch llama: a SmolLM2-135M-shaped random model (30 layers, dim 576, 9 query
+heads sharing 3 key/value heads, SwiGLU 1536, vocab 49152, RoPE), the grouped-query case.
 
-    /usr/bin/python3 bench/compare_eager.py [--model DIR] [--windows 2] [--seq-len 1024]
-        [--threads 0] [--cli PATH] [--repeats 2]
+    /usr/bin/python3 bench/compare_eager.py [--arch gpt2|llama] [--model DIR] [--windows 2]
+        [--seq-len 1024] [--threads 0] [--cli PATH] [--repeats 2]
 
 What is measured, per side (best of --repeats):
   * layerscope:   `layerscope-cli eval --json`, one process per repeat (so each repeat is a
                   cold start: no warm-up window); time is the CLI's own `seconds` (eval only,
                   model load excluded).
-  * python eager: the forward a researcher would write (Hugging Face modeling_gpt2's eager
-                  path, float32, inference_mode), windows batched up to 1024 tokens like
-                  LayerScope; model load excluded.
+  * python eager: the forward a researcher would write (Hugging Face modeling_gpt2's or
+                  modeling_llama's eager path: float32, inference_mode, repeat_kv for grouped
+                  queries), windows batched up to 1024 tokens like LayerScope; model load excluded.
+Both sides also report where their time went (attention, MLP, head + loss; LayerScope's from
+`eval --time-split`, read at the forward's observation points).
 Throughput is input tokens/s = windows * seq_len / seconds on both sides (each window scores
 seq_len - 1 tokens, position 0 has no context). Next to it: this machine's fp32 matmul
 GFLOP/s (1024^3 torch.mm) and the fraction of that roofline each side reaches.
@@ -84,8 +88,96 @@ def forward_loss(w, cfg, ids, split):
     return float(loss)
 
 
+def rms_norm(x, weight, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def forward_loss_llama(w, cfg, ids, split):
+    """Summed next-token loss of ids (B, T), modeling_llama's eager path; adds seconds per part into split."""
+    B, T = ids.shape
+    D, H, KVH = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, eps = D // H, cfg["rms_norm_eps"]
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+    freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()  # (T, hd)
+    causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+    x = w["model.embed_tokens.weight"][ids]  # (B, T, D)
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        t0 = time.perf_counter()
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = (h @ w[p + "self_attn.q_proj.weight"].t()).view(B, T, H, hd).transpose(1, 2)  # (B, H, T, hd)
+        k = (h @ w[p + "self_attn.k_proj.weight"].t()).view(B, T, KVH, hd).transpose(1, 2)
+        v = (h @ w[p + "self_attn.v_proj.weight"].t()).view(B, T, KVH, hd).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(H // KVH, dim=1), v.repeat_interleave(H // KVH, dim=1)  # repeat_kv
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        scores = scores.masked_fill(causal, float("-inf"))
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, D)
+        x = x + a @ w[p + "self_attn.o_proj.weight"].t()
+        t1 = time.perf_counter()
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        h = F.silu(h @ w[p + "mlp.gate_proj.weight"].t()) * (h @ w[p + "mlp.up_proj.weight"].t())
+        x = x + h @ w[p + "mlp.down_proj.weight"].t()
+        t2 = time.perf_counter()
+        split["attention"] += t1 - t0
+        split["mlp"] += t2 - t1
+    t0 = time.perf_counter()
+    x = rms_norm(x[:, :-1], w["model.norm.weight"], eps)
+    logits = x @ w["model.embed_tokens.weight"].t()  # tied head
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="sum")
+    split["head + loss"] += time.perf_counter() - t0
+    return float(loss)
+
+
+SMOLLM2_135M = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 576,
+                "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9,
+                "num_key_value_heads": 3, "vocab_size": 49152, "max_position_embeddings": 2048,
+                "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
+                "tie_word_embeddings": True, "torch_dtype": "float32"}
+
+
+def write_random_llama(model, cfg=SMOLLM2_135M, seed=0):
+    """A random float32 Llama folder (config.json + model.safetensors written by hand)."""
+    g = np.random.default_rng(seed)
+    D, F_, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    hd = D // cfg["num_attention_heads"]
+    kv = cfg["num_key_value_heads"] * hd
+    shapes = {"model.embed_tokens.weight": (V, D), "model.norm.weight": (D,)}
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        shapes.update({p + "input_layernorm.weight": (D,), p + "post_attention_layernorm.weight": (D,),
+                       p + "self_attn.q_proj.weight": (D, D), p + "self_attn.k_proj.weight": (kv, D),
+                       p + "self_attn.v_proj.weight": (kv, D), p + "self_attn.o_proj.weight": (D, D),
+                       p + "mlp.gate_proj.weight": (F_, D), p + "mlp.up_proj.weight": (F_, D),
+                       p + "mlp.down_proj.weight": (D, F_)})
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        n = 4 * int(np.prod(shape))
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    model.mkdir(parents=True, exist_ok=True)
+    with open(model / "model.safetensors.partial", "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for name, shape in shapes.items():
+            a = np.ones(shape, np.float32) if name.endswith("norm.weight") else \
+                (g.standard_normal(shape, dtype=np.float32) * 0.02)
+            f.write(a.astype("<f4").tobytes())
+    (model / "config.json").write_text(json.dumps(cfg, indent=2))
+    os.replace(model / "model.safetensors.partial", model / "model.safetensors")
+
+
 def run_eager(w, cfg, ids, seq_len):
     """One timed pass over all windows: (seconds, mean loss, time split)."""
+    forward = forward_loss_llama if cfg["model_type"] == "llama" else forward_loss
     windows = ids.view(-1, seq_len)  # (W, T)
     per_batch = max(1, BATCH_TOKENS // seq_len) if windows.numel() > BATCH_TOKENS else len(windows)
     split = {"attention": 0.0, "mlp": 0.0, "head + loss": 0.0}
@@ -93,7 +185,7 @@ def run_eager(w, cfg, ids, seq_len):
     t0 = time.perf_counter()
     with torch.inference_mode():
         for b in range(0, len(windows), per_batch):
-            total += forward_loss(w, cfg, windows[b:b + per_batch], split)
+            total += forward(w, cfg, windows[b:b + per_batch], split)
     seconds = time.perf_counter() - t0
     return seconds, total / (len(windows) * (seq_len - 1)), split
 
@@ -112,16 +204,25 @@ def matmul_gflops(n=1024, iters=10):
 
 def flops_per_token(cfg, seq_len):
     # Forward FLOPs per input token, as bench/bench_eval.cpp counts them:
-    #   2 * 12 D^2 * L          block matmuls (c_attn 3D^2, c_proj D^2, c_fc 4D^2, mlp c_proj 4D^2)
-    # + 2 * 2 * T * D * L       attention scores q k^T and mixing @ v over the full T x T matrices
-    # + 2 * V * D * (T-1) / T   the head, on the T-1 scored positions of each window
-    L, D, V, T = cfg["n_layer"], cfg["n_embd"], cfg["vocab_size"], seq_len
-    return 2.0 * 12 * D * D * L + 4.0 * T * D * L + 2.0 * V * D * (T - 1) / T
+    #   2 x (block weights) per layer   GPT-2: 12 D^2 (c_attn 3D^2, c_proj D^2, MLP 8D^2);
+    #                                   Llama: q and o D^2 each, k and v D*kv each, 3 D*F
+    # + 2 * 2 * T * D * L               attention scores q k^T and mixing @ v, full T x T
+    # + 2 * V * D * (T-1) / T           the head, on the T-1 scored positions of each window
+    T = seq_len
+    if cfg["model_type"] == "llama":
+        L, D, V, F_ = cfg["num_hidden_layers"], cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
+        kv = cfg["num_key_value_heads"] * (D // cfg["num_attention_heads"])
+        block = 2 * D * D + 2 * D * kv + 3 * D * F_
+    else:
+        L, D, V = cfg["n_layer"], cfg["n_embd"], cfg["vocab_size"]
+        block = 12 * D * D
+    return 2.0 * block * L + 4.0 * T * D * L + 2.0 * V * D * (T - 1) / T
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="/tmp/layerscope-bench-gpt2")
+    ap.add_argument("--arch", choices=["gpt2", "llama"], default="gpt2")
+    ap.add_argument("--model", help="default: /tmp/layerscope-bench-<arch>, made on first use")
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--seq-len", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=0, help="0 = os.cpu_count()")
@@ -130,11 +231,14 @@ def main():
     args = ap.parse_args()
     threads = args.threads or os.cpu_count()
     torch.set_num_threads(threads)
-    model = Path(args.model)
+    model = Path(args.model or f"/tmp/layerscope-bench-{args.arch}")
 
-    if not (model / "model.safetensors").exists():  # random GPT-2 small, written by bench_eval
-        subprocess.run([str(ROOT / "build/bench/bench_eval"), "--windows", "1", "--seq-len", "16",
-                        "--keep", str(model)], check=True, stdout=subprocess.DEVNULL)
+    if not (model / "model.safetensors").exists():
+        if args.arch == "llama":
+            write_random_llama(model)
+        else:  # random GPT-2 small, written by bench_eval
+            subprocess.run([str(ROOT / "build/bench/bench_eval"), "--windows", "1", "--seq-len", "16",
+                            "--keep", str(model)], check=True, stdout=subprocess.DEVNULL)
     cfg = json.loads((model / "config.json").read_text())
     w = load_safetensors(model / "model.safetensors")
     T, W = args.seq_len, args.windows
@@ -149,7 +253,7 @@ def main():
         runs = []
         for _ in range(args.repeats):
             out = subprocess.run([args.cli, "eval", "--model", str(model), "--data", str(ids_path),
-                                  "--seq-len", str(T), "--threads", str(threads), "--json"],
+                                  "--seq-len", str(T), "--threads", str(threads), "--json", "--time-split"],
                                  check=True, capture_output=True, text=True).stdout
             runs.append(json.loads(out))
     ls = min(runs, key=lambda r: r["seconds"])
@@ -167,14 +271,20 @@ def main():
         return tps
 
     print(f"{'machine':<18} {threads} threads, matmul 1024^3 fp32 {gflops:.1f} GFLOP/s")
+    print(f"{'model':<18} {args.arch}: {model}")
     print(f"{'data':<18} {W} windows x {T} tokens (same ids, same weights), "
           f"{flops / 1e6:.1f} MFLOP/token, throughput = input tokens/s")
     ls_tps = side("layerscope", ls["seconds"], ls["mean_loss"])
     py_tps = side("python eager", py_seconds, py_loss)
     print(f"{'ratio':<18} {ls_tps / py_tps:.2f}x (aim >= 1.3x)")
-    other = py_seconds - sum(split.values())
-    print(f"{'python time split':<18} " + "  ".join(f"{k} {100 * v / py_seconds:.0f}%" for k, v in split.items())
-          + f"  other {100 * other / py_seconds:.0f}%")
+    def time_split(name, parts, seconds):
+        other = seconds - sum(parts.values())
+        print(f"{name:<18} " + "  ".join(f"{k} {v:.2f} s ({100 * v / seconds:.0f}%)" for k, v in parts.items())
+              + f"  other {100 * other / seconds:.0f}%")
+    t = ls["time_split"]
+    time_split("layerscope split", {"attention": t["attention"], "mlp": t["mlp"], "head + loss": t["head_loss"]},
+               ls["seconds"])
+    time_split("python split", split, py_seconds)
     rel = abs(ls["mean_loss"] - py_loss) / abs(py_loss)
     if rel > 1e-4:
         print(f"MISMATCH: mean loss layerscope {ls['mean_loss']:.6f} vs python {py_loss:.6f} (rel {rel:.2e} > 1e-4)")

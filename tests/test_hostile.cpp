@@ -140,6 +140,15 @@ const std::string& runFileBytes() {
     return bytes;
 }
 
+// Runs f as if the machine had `bytes` of memory available (common/memory.h's override).
+void withAvailableMemory(const char* bytes, const std::function<void()>& f) {
+    ::setenv("LAYERSCOPE_AVAILABLE_MEMORY", bytes, 1);
+    struct Unset {
+        ~Unset() { ::unsetenv("LAYERSCOPE_AVAILABLE_MEMORY"); }
+    } unset;
+    f();
+}
+
 // ---- the cases ---------------------------------------------------------------------------
 
 struct Case {
@@ -219,13 +228,8 @@ std::vector<Case> cases() {
     st("an infinite weight", [](Safetensors& s) {
         setF32(s, "h.3.mlp.c_proj.bias", 7, std::numeric_limits<float>::infinity());
     });
-    c.push_back({M, "a model larger than the memory available (forced to 500 kB here)", copyDemoModel, [](const fs::path& d) {
-                     ::setenv("LAYERSCOPE_AVAILABLE_MEMORY", "500000", 1);
-                     struct Unset {
-                         ~Unset() { ::unsetenv("LAYERSCOPE_AVAILABLE_MEMORY"); }
-                     } unset;
-                     loadModel(d);
-                 }});
+    c.push_back({M, "a model larger than the memory available (forced to 500 kB here)", copyDemoModel,
+                 [](const fs::path& d) { withAvailableMemory("500000", [&] { loadModel(d); }); }});
 
     const std::string T = "Tokenizers (tokenizer.json, vocab.json + merges.txt)";
     auto tokenizer = [&](std::string input, std::function<void(const fs::path&)> make) {
@@ -280,6 +284,9 @@ std::vector<Case> cases() {
     data(".npy with a header length past the end", "ids.npy", std::string("\x93NUMPY\x01\x00\xff\xff{'descr'", 18));
     data(".bin of an odd number of bytes", "ids.bin", "\x01\x00\x02");
     data(".bin of ids beyond the vocabulary", "ids.bin", std::string("\x01\x00\xff\xff", 4));
+    c.push_back({D, "a dataset larger than the memory available (forced to 200 kB here)",
+                 [](const fs::path& d) { fs::copy_file(kDemo / "eval.txt", d / "eval.txt"); },
+                 [](const fs::path& d) { withAvailableMemory("200000", [&] { loadData(d / "eval.txt"); }); }});
 
     const std::string R = "Run files (.h5)";
     auto run = [&](std::string input, std::function<std::string(std::string)> edit) {
@@ -338,6 +345,7 @@ void TestHostile::everyCaseGetsItsDocumentedError() {
             group = c.group;
             doc += "\n## " + group + "\n\n| Input | Message |\n|---|---|\n";
         }
+        fs::create_directories(dir);
         c.make(dir);
         std::string message;
         try {

@@ -50,9 +50,11 @@ const char* kUsage =
     "        architecture, layers, heads, dims and parameter count of a model folder\n"
     "  eval  --model DIR --data PATH [--seq-len N] [--stride S] [--max-tokens T]\n"
     "        [--max-windows W] [--documents pack|respect] [--per-token FILE.csv] [--threads N] [--json]\n"
+    "        [--time-split]\n"
     "        perplexity over a dataset. seq-len defaults to min(1024, context); stride defaults\n"
     "        to seq-len (with stride < seq-len only the last stride tokens of each window are\n"
     "        scored). --documents respect keeps every window inside one document.\n"
+    "        --time-split also prints where the time went: embedding, attention, MLP, head + loss.\n"
     "\n"
     "  run ANALYSES --model DIR --data PATH [window and dataset options as in eval]\n"
     "        [--layer L] [--ranks 8,16,32] [--hard-ratios 0.3,0.5,0.7] [--post-attention]\n"
@@ -340,6 +342,7 @@ int commandEval(const Args& args) {
     const ls::Dataset& data = in.data;
     ls::PerplexityParams params;
     params.windows = in.windows;
+    params.timeSplit = args.flag("time-split");
 
     std::optional<PerTokenCsv> csv;
     if (auto p = args.get("per-token")) csv.emplace(*p);
@@ -378,6 +381,9 @@ int commandEval(const Args& args) {
                   {"ppl", r.ppl},
                   {"seconds", r.seconds},
                   {"tokens_per_second", r.tokensPerSecond}};
+        if (params.timeSplit)
+            j["time_split"] = {{"embedding", r.split.embedding}, {"attention", r.split.attention},
+                               {"mlp", r.split.mlp}, {"head_loss", r.split.headLoss}};
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("model        %s (%s)\n", modelDir.c_str(), model.architectureName().c_str());
@@ -389,6 +395,13 @@ int commandEval(const Args& args) {
         std::printf("mean loss    %.6f nats\n", r.meanLoss);
         std::printf("perplexity   %.4f\n", r.ppl);
         std::printf("time         %.2f s (%.1f tokens/s)\n", r.seconds, r.tokensPerSecond);
+        if (params.timeSplit) {
+            const ls::EvalTimeSplit& t = r.split;
+            const double total = t.embedding + t.attention + t.mlp + t.headLoss;
+            std::printf("time split   attention %.2f s (%.0f%%), MLP %.2f s (%.0f%%), head + loss %.2f s (%.0f%%), embedding %.2f s\n",
+                        t.attention, 100 * t.attention / total, t.mlp, 100 * t.mlp / total, t.headLoss,
+                        100 * t.headLoss / total, t.embedding);
+        }
     }
     return 0;
 }
@@ -725,7 +738,7 @@ int main(int argc, char** argv) {
             return commandEval(parseArgs(argc, argv,
                                          {"model", "data", "seq-len", "stride", "max-tokens", "max-windows", "documents", "per-token",
                                           "threads", "format", "prompt-template", "prompt-template-no-input", "num-samples"},
-                                         {"json"}));
+                                         {"json", "time-split"}));
         if (command == "train")
             return commandTrain(parseArgs(argc, argv,
                                           {"data", "out", "tokenizer", "word-vocab", "layout", "dim", "heads",

@@ -27,8 +27,25 @@ PerplexityResult runPerplexity(const Model& model, const Dataset& data,
     torch::InferenceMode guard;
     forEachWindowBatch(windows, tokens, progress, [&](const WindowBatch& batch) {
         const int64_t S = batch.scoredPerWindow();
-        torch::Tensor logits = model.impl().forward(batch.ids, scoredLogits(batch));  // (B, S, V)
-        torch::Tensor losses = tokenLosses(logits, scoredTargets(batch));               // (B, S) nats
+        ForwardOptions options = scoredLogits(batch);
+        // The time split reads the clock at the forward's observation points: the residual
+        // after the embedding and after each block, the stream after each attention.
+        using Clock = std::chrono::steady_clock;
+        Clock::time_point mark = Clock::now();
+        auto lap = [&mark](double& into) {
+            const Clock::time_point now = Clock::now();
+            into += std::chrono::duration<double>(now - mark).count();
+            mark = now;
+        };
+        if (params.timeSplit) {
+            options.observeResidual = [&](int layer, const torch::Tensor&) {
+                lap(layer == 0 ? result.split.embedding : result.split.mlp);
+            };
+            options.observePostAttention = [&](int, const torch::Tensor&) { lap(result.split.attention); };
+        }
+        torch::Tensor logits = model.impl().forward(batch.ids, options);     // (B, S, V)
+        torch::Tensor losses = tokenLosses(logits, scoredTargets(batch));  // (B, S) nats
+        if (params.timeSplit) lap(result.split.headLoss);
         const float* lossData = losses.data_ptr<float>();
         for (int64_t b = 0; b < batch.size; ++b) {
             const Window& w = windows[batch.first + b];

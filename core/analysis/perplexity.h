@@ -16,6 +16,15 @@ class Model;
 
 struct PerplexityParams {
     WindowParams windows;
+    bool timeSplit = false;  // fill PerplexityResult::split (clock reads between the blocks' halves)
+};
+
+// Where the evaluation's time went, in seconds (timeSplit only; benchmarks print it).
+struct EvalTimeSplit {
+    double embedding = 0.0;  // token (+ position) embedding
+    double attention = 0.0;  // every block's norm, q/k/v, attention and output projection
+    double mlp = 0.0;        // every block's norm and MLP
+    double headLoss = 0.0;   // final norm, the vocabulary projection and the loss
 };
 
 // One scored prediction: at `position` of window `window`, token `tokenId` predicts `targetId`.
@@ -36,6 +45,7 @@ struct PerplexityResult {
     double seconds = 0.0;
     double tokensPerSecond = 0.0;  // scored tokens / second
     std::vector<float> losses;     // (tokens,) in stream order
+    EvalTimeSplit split;           // zeros unless params.timeSplit
 };
 
 // Calls perToken (if set) for each scored prediction in stream order, from the calling

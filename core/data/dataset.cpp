@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/memory.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ls {
@@ -731,6 +732,22 @@ void writeNpyInt32(const fs::path& path, const std::vector<int32_t>& values) {
     if (!out) throw Error(path, "could not write the whole file (disk full?)");
 }
 
+namespace {
+
+// A dataset too large for this machine stops here, with the estimate, before it is read:
+// the file is read whole, and its token ids become int32. The estimate counts one id per 2
+// bytes: exact for .bin and uint16 .npy, generous for text (subword tokenizers average one
+// id per 3 to 5 bytes).
+void requireMemoryFor(const fs::path& path, int64_t fileBytes) {
+    const int64_t idBytes = 2 * fileBytes;
+    const int64_t needed = fileBytes + idBytes, available = availableMemoryBytes();
+    if (available >= 0 && needed > available)
+        throw Error(path, "reading it needs about " + formatBytes(needed) + " (the " + formatBytes(fileBytes) +
+                              " file and its token ids), but only " + formatBytes(available) + " of memory is available");
+}
+
+}  // namespace
+
 Dataset loadDataset(const fs::path& path, const Tokenizer* tokenizer, int32_t vocabSize,
                     const DatasetOptions& options) {
     openForReading(path);  // "does not exist" comes before any other complaint
@@ -741,7 +758,9 @@ Dataset loadDataset(const fs::path& path, const Tokenizer* tokenizer, int32_t vo
         requirePlaceholders(options.promptTemplate, "--prompt-template");
         requirePlaceholders(options.promptTemplateNoInput, "--prompt-template-no-input");
     }
-    if (regularFileSize(path) == 0) throwEmpty(path);
+    const int64_t fileBytes = static_cast<int64_t>(regularFileSize(path));
+    if (fileBytes == 0) throwEmpty(path);
+    requireMemoryFor(path, fileBytes);
 
     if (dataset.format == DataFormat::Npy) {
         dataset.tokens = readNpyTokenIds(path);

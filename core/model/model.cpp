@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/memory.h"
 #include "model/config_internal.h"
 #include "model/transformer_internal.h"
 
@@ -320,17 +321,6 @@ int64_t float32WeightBytes(const ModelConfig& c) {
     return 4 * n >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(4 * n);
 }
 
-int64_t availableMemoryBytes() {
-    if (const char* forced = std::getenv("LAYERSCOPE_AVAILABLE_MEMORY")) return std::atoll(forced);
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    int64_t kib = 0;
-    std::string unit;
-    while (meminfo >> key >> kib >> unit)
-        if (key == "MemAvailable:") return kib * 1024;
-    return -1;
-}
-
 Model Model::load(const std::filesystem::path& dirIn) {
     const fs::path dir = dirIn;
     if (!fs::exists(dir)) throw Error(dir, "model folder does not exist");
@@ -344,17 +334,10 @@ Model Model::load(const std::filesystem::path& dirIn) {
     // Every weight becomes float32: a checkpoint too large for this machine gets a message
     // before the loading starts, not an out-of-memory kill halfway.
     const int64_t needed = float32WeightBytes(c), available = availableMemoryBytes();
-    if (available >= 0 && needed > available) {
-        auto size = [](int64_t bytes) {
-            char text[32];
-            std::snprintf(text, sizeof text, bytes >= 1000000000 ? "%.3g GB" : "%.3g MB",
-                          bytes / (bytes >= 1000000000 ? 1e9 : 1e6));
-            return std::string(text);
-        };
-        throw Error(dir, "the weights need about " + size(needed) +
-                             " as float32 (LayerScope computes in float32), but only " + size(available) +
+    if (available >= 0 && needed > available)
+        throw Error(dir, "the weights need about " + formatBytes(needed) +
+                             " as float32 (LayerScope computes in float32), but only " + formatBytes(available) +
                              " of memory is available");
-    }
     std::set<std::string> used;
     try {
         // Normal tensors, not inference tensors: autograd through the model (attribution

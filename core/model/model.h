@@ -71,9 +71,7 @@ int setComputeThreads(int threads = 0);
 
 // Bytes the model's weights take once loaded (float32, whatever the checkpoint's dtype).
 int64_t float32WeightBytes(const ModelConfig& config);
-// MemAvailable from /proc/meminfo in bytes (-1 if unknown); LAYERSCOPE_AVAILABLE_MEMORY
-// (bytes) overrides it, e.g. to keep LayerScope within part of a shared machine.
-int64_t availableMemoryBytes();
+// (Compared with common/memory.h's availableMemoryBytes() before loading.)
 
 // Human summary lines (architecture, layers, heads, dims, parameters), for CLI and GUI.
 std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model);

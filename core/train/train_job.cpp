@@ -78,7 +78,7 @@ TrainResult trainIntoFolder(const TrainData& data, const TrainParams& params, co
     } else {
         for (const auto& name : tokenizerFileNames())
             if (fs::exists(data.spec.tokenizerDir / name))
-                fs::copy_file(data.spec.tokenizerDir / name, outDir / name, fs::copy_options::overwrite_existing);
+                writeFileAtomically(outDir / name, readFileBytes(data.spec.tokenizerDir / name));  // never half a copy
     }
     return trainModel(data.tokens, data.vocabSize, params, outDir, progress, onPoint);
 }

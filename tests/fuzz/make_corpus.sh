@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cli="$root/build/app/cli/layerscope-cli"
 c="$here/corpus"
-rm -rf "$c" && mkdir -p "$c"/{safetensors,config,tokenizer_json,vocab_merges,dataset_text,dataset_alpaca,dataset_tokens,run_file}
+rm -rf "$c" && mkdir -p "$c"/{safetensors,config,tokenizer_json,vocab_merges,dataset_text,dataset_alpaca,dataset_tokens,run_file,run_file_sealed}
 
 /usr/bin/python3 "$here/make_corpus.py" "$c"
 
@@ -31,5 +31,6 @@ head -c 6000 "$root/resources/demo/eval.txt" > "$c/small.txt"
     --seq-len 64 --max-windows 2 --out "$c/run_file/layers.h5" --quiet
 "$cli" run ablation --heads L0,L3H1 --model "$root/resources/demo/model" --data "$c/small.txt" \
     --seq-len 64 --max-windows 1 --out "$c/run_file/ablation.h5" --quiet
+cp "$c"/run_file/*.h5 "$c/run_file_sealed/"
 rm "$c/small.txt"
 du -sh "$c"/*
