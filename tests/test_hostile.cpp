@@ -248,6 +248,10 @@ std::vector<Case> cases() {
         writeBytes(d / "vocab.json", R"({"a": 0, "b": -7})");
         writeBytes(d / "merges.txt", "#version: 0.2\n");
     });
+    tokenizer("vocab.json of 2 tokens, one with id 55,555,555", [](const fs::path& d) {
+        writeBytes(d / "vocab.json", R"({"a": 0, "b": 55555555})");
+        writeBytes(d / "merges.txt", "#version: 0.2\n");
+    });
     tokenizer("vocab.json with an id of 1e30", [](const fs::path& d) {
         writeBytes(d / "vocab.json", R"({"a": 0, "b": 1e30})");
         writeBytes(d / "merges.txt", "#version: 0.2\n");

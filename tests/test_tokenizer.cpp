@@ -574,9 +574,10 @@ void TestTokenizer::encodeSpeed() {
         qInfo().noquote() << QString("%1: %2 MB -> %3 ids: %4 MB/s of CPU time (%5 MB/s wall clock)")
                                  .arg(name).arg(mb, 0, 'f', 1).arg(ids.size())
                                  .arg(mb / cpu, 0, 'f', 1).arg(mb / wall, 0, 'f', 1);
-        // CPU time, so that a busy machine does not fail the test. WikiText-2 (~11 MB) must
-        // take seconds, not minutes.
-        QVERIFY2(mb / cpu > 2.0, qPrintable(name + " encodes too slowly"));
+        // Not a benchmark (the figure above is the measurement): a guard against pathological,
+        // e.g. quadratic, behaviour, loose enough for a sanitizer build on a busy machine
+        // (CPU time). WikiText-2 (~11 MB) must take seconds, not many minutes.
+        QVERIFY2(mb / cpu > 0.3, qPrintable(name + " encodes pathologically slowly"));
     }
 }
 

@@ -882,7 +882,8 @@ H5Reader::H5Reader(const fs::path& path, Seal seal) : impl_(std::make_unique<Imp
             checkSeal(path, head, size);
         } else if (seal == Seal::Required) {
             if (head.compare(0, kHdf5Signature.size(), kHdf5Signature) != 0) fail(path, "is not an HDF5 file");
-            fail(path, "is an HDF5 file but not a LayerScope run file (it has no LayerScope header)");
+            fail(path, "is an HDF5 file but not a LayerScope run file (it has no LayerScope seal; run files saved "
+                       "before LayerScope sealed them cannot be reopened: run the analysis again)");
         }
     }
     const htri_t isHdf5 = H5Fis_hdf5(path.string().c_str());

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "io/hdf5_file.h"
 
 namespace ls {
@@ -66,55 +67,66 @@ json paramsToJson(const LayerRunParams& p) {
             {"context_heads", p.linearize.contextHeads}};
 }
 
+// Whole numbers in range only (json's get<int> would cast 1e30 or 2.5 silently).
+template <typename T>
+T integer(const json& j, const char* key) {
+    return jsonInteger<T>(j.at(key));
+}
+std::vector<int> integers(const json& j, const char* key) {
+    std::vector<int> out;
+    for (const json& v : j.at(key)) out.push_back(jsonInteger<int>(v));
+    return out;
+}
+
 LayerRunParams paramsFromJson(const json& j) {
     LayerRunParams p;
     p.analyses = j.at("analyses").get<std::vector<std::string>>();
-    p.windows.seqLen = j.at("seq_len").get<int>();
-    p.windows.stride = j.at("stride").get<int>();
-    p.windows.maxTokens = j.at("max_tokens").get<int64_t>();
-    p.windows.maxWindows = j.at("max_windows").get<int64_t>();
+    p.windows.seqLen = integer<int>(j, "seq_len");
+    p.windows.stride = integer<int>(j, "stride");
+    p.windows.maxTokens = integer<int64_t>(j, "max_tokens");
+    p.windows.maxWindows = integer<int64_t>(j, "max_windows");
     p.windows.respectDocuments = j.at("respect_documents").get<bool>();
     p.dataset.format = parseDataFormat(j.at("dataset_format").get<std::string>());
-    p.dataset.maxDocuments = j.at("num_samples").get<int64_t>();
+    p.dataset.maxDocuments = integer<int64_t>(j, "num_samples");
     p.dataset.promptTemplate = j.at("prompt_template").get<std::string>();
     p.dataset.promptTemplateNoInput = j.at("prompt_template_no_input").get<std::string>();
-    p.layer = j.at("layer").get<int>();
-    p.ranks = j.at("ranks").get<std::vector<int>>();
+    p.layer = integer<int>(j, "layer");
+    p.ranks = integers(j, "ranks");
     p.hardRatios = j.at("hard_ratios").get<std::vector<double>>();
     p.postAttentionLens = j.at("post_attention_lens").get<bool>();
-    p.inspectWindow = j.at("inspect_window").get<int>();
-    p.topK = j.at("top_k").get<int>();
-    p.bins = j.at("bins").get<int>();
+    p.inspectWindow = integer<int>(j, "inspect_window");
+    p.topK = integer<int>(j, "top_k");
+    p.bins = integer<int>(j, "bins");
     p.specialDrop = j.at("special_drop").get<double>();
     p.lossSep.confidenceThresholds = j.at("confidence_thresholds").get<std::vector<double>>();
     p.lossSep.subsetConfidences = j.at("subset_confidences").get<std::vector<double>>();
     p.lossSep.bins = p.bins;
     p.probes = j.at("probes").get<bool>();
-    p.probeLayer = j.at("probe_layer").get<int>();
-    p.probeSampleSize = j.at("probe_sample_size").get<int64_t>();
+    p.probeLayer = integer<int>(j, "probe_layer");
+    p.probeSampleSize = integer<int64_t>(j, "probe_sample_size");
     p.probe.architectures = j.at("probe_architectures").get<std::vector<std::string>>();
     p.probe.metricProbes = j.at("probe_metrics").get<std::vector<std::string>>();
     p.probe.easyLossThreshold = j.at("probe_easy_loss_threshold").get<double>();
-    p.probe.seed = j.at("probe_seed").get<uint64_t>();
-    p.probe.maxEpochs = j.at("probe_max_epochs").get<int>();
-    p.probe.patience = j.at("probe_patience").get<int>();
-    p.metricRanks = j.at("metric_ranks").get<std::vector<int>>();
+    p.probe.seed = integer<uint64_t>(j, "probe_seed");
+    p.probe.maxEpochs = integer<int>(j, "probe_max_epochs");
+    p.probe.patience = integer<int>(j, "probe_patience");
+    p.metricRanks = integers(j, "metric_ranks");
     p.exit.signal = j.at("exit_signal").get<std::string>();
-    p.exit.layers = j.at("exit_layers").get<std::vector<int>>();
+    p.exit.layers = integers(j, "exit_layers");
     p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
     p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
     p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
-    for (const auto& pair : j.value("heads", json::array()).get<std::vector<std::array<int, 2>>>())
-        p.heads.push_back({pair[0], pair[1]});
+    for (const json& pair : j.value("heads", json::array()))
+        p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
     p.linearize.heads = p.heads;
     p.linearize.contextSweep = p.wants("context");
-    p.subsetTokens = j.at("subset_tokens").get<int64_t>();
+    p.subsetTokens = integer<int64_t>(j, "subset_tokens");
     p.attribution = j.at("attribution").get<bool>();
     p.linearize.normalize = parseReluNormalize(j.at("normalize").get<std::string>());
-    p.linearize.steps = j.at("steps").get<int>();
-    p.linearize.protectLayers = j.at("protect_layers").get<std::vector<int>>();
-    p.linearize.contextLengths = j.at("context_lengths").get<std::vector<int>>();
-    p.linearize.contextHeads = j.at("context_heads").get<std::vector<int>>();
+    p.linearize.steps = integer<int>(j, "steps");
+    p.linearize.protectLayers = integers(j, "protect_layers");
+    p.linearize.contextLengths = integers(j, "context_lengths");
+    p.linearize.contextHeads = integers(j, "context_heads");
     return p;
 }
 
@@ -289,7 +301,9 @@ LayerRun readRunFile(const std::filesystem::path& path) {
     LayerRunParams params;
     try {
         params = paramsFromJson(json::parse(r.stringAttribute("meta", "params_json")));
-    } catch (const json::exception& e) {
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {  // json's errors, and jsonInteger's
         throw Error(path, std::string("its parameters (meta/params_json) are damaged: ") + e.what());
     }
 

@@ -12,9 +12,13 @@ Vocabulary::Vocabulary(std::unordered_map<std::string, int32_t> tokens) : ids_(s
         if (id < 0) throw std::runtime_error("token \"" + token + "\" has a negative id");
         maxId = std::max(maxId, id);
     }
-    // Ids index a table: refuse absurd ones rather than allocate gigabytes.
+    // Ids index a table: refuse absurd or very sparse ones rather than allocate gigabytes
+    // (real vocabularies number their tokens 0..N-1, with a few gaps at most).
     if (maxId >= (1 << 26))
         throw std::runtime_error("token id " + std::to_string(maxId) + " is implausibly large");
+    if (maxId >= 2 * static_cast<int64_t>(ids_.size()) + (1 << 20))
+        throw std::runtime_error("token id " + std::to_string(maxId) + " is implausibly large for a vocabulary of " +
+                                 std::to_string(ids_.size()) + " tokens");
     tokens_.resize(static_cast<size_t>(maxId + 1));
     present_.resize(static_cast<size_t>(maxId + 1));
     for (const auto& [token, id] : ids_) {

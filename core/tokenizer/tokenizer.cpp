@@ -283,8 +283,14 @@ Tokenizer Tokenizer::fromVocabAndMerges(const fs::path& vocabJson, const fs::pat
     // special token (as transformers' GPT2Tokenizer registers it).
     const bool hasEndOfText = vocab.count("<|endoftext|>") > 0;
     const int32_t endOfText = hasEndOfText ? vocab.at("<|endoftext|>") : -1;
+    std::optional<tok::Vocabulary> vocabulary;
     try {
-        impl->model = std::make_unique<tok::Bpe>(tok::Vocabulary(std::move(vocab)), merges, tok::BpeOptions{});
+        vocabulary.emplace(std::move(vocab));
+    } catch (const std::exception& e) {
+        throw Error(vocabJson, e.what());
+    }
+    try {
+        impl->model = std::make_unique<tok::Bpe>(std::move(*vocabulary), merges, tok::BpeOptions{});
     } catch (const std::exception& e) {
         throw Error(mergesTxt, e.what());
     }
