@@ -14,7 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors config tokenizer_json vocab_merges dataset_text dataset_alpaca dataset_tokens run_file)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors config tokenizer_json vocab_merges dataset_text dataset_alpaca dataset_tokens run_file run_file_sealed)
 
 "$here/scripts/setup.sh" --deps
 for p in clang libclang-rt-14-dev; do
@@ -39,7 +39,7 @@ for t in "${targets[@]}"; do
   before=$(ls "$findings" | wc -l)
   # -rss_limit_mb / -malloc_limit_mb: a file must not make a loader allocate without bound;
   # -timeout: nor hang. Seeds are read but only new inputs are added to the corpus.
-  "$out/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=20 \
+  "$out/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=60 \
       -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "$here/tests/fuzz/corpus/$t" \
       > "$out/fuzz-$t.log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz-$t.log" | tail -1)
@@ -54,7 +54,7 @@ for t in "${targets[@]}"; do
 done
 echo
 echo "totals over every run logged in build-fuzz/fuzz-log.tsv:"
+printf '%-16s %10s %14s %8s %9s\n' target seconds executions edges findings
 awk -F'\t' 'NR > 1 { e[$2] += $4; s[$2] += $3; f[$2] += $7; if ($5 > c[$2]) c[$2] = $5 }
-  END { printf "%-16s %10s %14s %8s %9s\n", "target", "seconds", "executions", "edges", "findings";
-        for (t in e) printf "%-16s %10d %14d %8d %9d\n", t, s[t], e[t], c[t], f[t] }' "$log" | sort
+  END { for (t in e) printf "%-16s %10d %14d %8d %9d\n", t, s[t], e[t], c[t], f[t] }' "$log" | sort
 exit "$found"

@@ -18,6 +18,7 @@
 // check through its C API can prevent: the seal keeps such bytes away from it (Seal::Required).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,14 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// libhdf5 1.10 can crash or loop forever on some crafted metadata even when the file's seal
+// matches (fuzzing found a loop in its global-heap reader). rehearseInChildProcess runs
+// `read` (which opens and reads path through H5Reader) in a forked child first: if libhdf5
+// dies there, or has not finished after 30 s (+1 s per 100 MB), it throws ls::Error(path, ...)
+// and this process never runs that code. Errors `read` throws in the child are left for the
+// caller's own read to report. Costs one extra read of the file.
+void rehearseInChildProcess(const std::filesystem::path& path, const std::function<void()>& read);
 
 class H5Reader {
 public:

@@ -276,7 +276,20 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
     w.commit();
 }
 
+namespace {
+LayerRun readSealedRunFile(const std::filesystem::path& path);
+}  // namespace
+
 LayerRun readRunFile(const std::filesystem::path& path) {
+    // Damaged bytes stop at the seal (Seal::Required), before libhdf5; crafted ones that
+    // pass it but make libhdf5 crash or hang do so in a child process, not in this one.
+    rehearseInChildProcess(path, [&] { readSealedRunFile(path); });
+    return readSealedRunFile(path);
+}
+
+namespace {
+
+LayerRun readSealedRunFile(const std::filesystem::path& path) {
     H5Reader r(path, H5Reader::Seal::Required);  // damaged bytes never reach libhdf5
     if (!r.hasAttribute("/", "format") || r.stringAttribute("/", "format") != "layerscope-run")
         throw Error(path, "is an HDF5 file but not a LayerScope run file");
@@ -424,5 +437,7 @@ LayerRun readRunFile(const std::filesystem::path& path) {
         throw Error(path, std::string("cannot rebuild the results: ") + e.what());
     }
 }
+
+}  // namespace
 
 }  // namespace ls
