@@ -786,8 +786,13 @@ void rehearseInChildProcess(const fs::path& path, const std::function<void()>& r
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+    // 0: read; 1: an error the caller's own read reports. Anything else (a signal, or the exit
+    // code of a sanitizer's or libFuzzer's crash handler) is a crash the caller must not repeat.
     if (WIFSIGNALED(status))
         fail(path, "libhdf5 crashed reading it (signal " + std::to_string(WTERMSIG(status)) +
+                       "): its contents are damaged or crafted, although its seal matches");
+    if (WEXITSTATUS(status) > 1)
+        fail(path, "libhdf5 failed reading it (exit " + std::to_string(WEXITSTATUS(status)) +
                        "): its contents are damaged or crafted, although its seal matches");
 }
 
