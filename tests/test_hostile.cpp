@@ -240,22 +240,16 @@ std::vector<Case> cases() {
     tokenizer("tokenizer.json with an unknown model type", [](const fs::path& d) {
         writeBytes(d / "tokenizer.json", R"({"model": {"type": "Unigram", "vocab": []}})");
     });
-    tokenizer("a merge of tokens not in the vocabulary", [](const fs::path& d) {
-        writeBytes(d / "vocab.json", R"({"a": 0, "b": 1})");
-        writeBytes(d / "merges.txt", "#version: 0.2\na c\n");
-    });
-    tokenizer("vocab.json with a negative id", [](const fs::path& d) {
-        writeBytes(d / "vocab.json", R"({"a": 0, "b": -7})");
-        writeBytes(d / "merges.txt", "#version: 0.2\n");
-    });
-    tokenizer("vocab.json of 2 tokens, one with id 55,555,555", [](const fs::path& d) {
-        writeBytes(d / "vocab.json", R"({"a": 0, "b": 55555555})");
-        writeBytes(d / "merges.txt", "#version: 0.2\n");
-    });
-    tokenizer("vocab.json with an id of 1e30", [](const fs::path& d) {
-        writeBytes(d / "vocab.json", R"({"a": 0, "b": 1e30})");
-        writeBytes(d / "merges.txt", "#version: 0.2\n");
-    });
+    auto vocabMerges = [&](std::string input, std::string vocab, std::string merges) {
+        tokenizer(std::move(input), [vocab, merges](const fs::path& d) {
+            writeBytes(d / "vocab.json", vocab);
+            writeBytes(d / "merges.txt", "#version: 0.2\n" + merges);
+        });
+    };
+    vocabMerges("a merge of tokens not in the vocabulary", R"({"a": 0, "b": 1})", "a c\n");
+    vocabMerges("vocab.json with a negative id", R"({"a": 0, "b": -7})", "");
+    vocabMerges("vocab.json of 2 tokens, one with id 55,555,555", R"({"a": 0, "b": 55555555})", "");
+    vocabMerges("vocab.json with an id of 1e30", R"({"a": 0, "b": 1e30})", "");
 
     const std::string D = "Datasets (text, WikiText, Alpaca JSON / JSONL, .npy, .bin)";
     auto data = [&](std::string input, std::string name, std::string bytes, ls::DataFormat format = ls::DataFormat::Auto) {
