@@ -905,34 +905,33 @@ struct H5Reader::Impl {
     }
 };
 
-H5Reader::H5Reader(const fs::path& path, Seal seal) : impl_(std::make_unique<Impl>()) {
-    Lock lock;
-    impl_->path = path;
+void checkFileBeforeHdf5(const fs::path& path, H5Reader::Seal seal) {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
     if (!fs::exists(status)) fail(path, "does not exist");
     if (fs::is_directory(status)) fail(path, "is a folder, not an HDF5 file");
-    {
-        std::ifstream probe(path, std::ios::binary);
-        if (!probe) fail(path, std::string("cannot be read: ") + std::strerror(errno));
-    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, std::string("cannot be read: ") + std::strerror(errno));
     const auto size = fs::file_size(path, ec);
     if (!ec && size == 0) fail(path, "is empty, not an HDF5 file");
-    {
-        std::ifstream in(path, std::ios::binary);
-        std::string head(kSealBytes, '\0');
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<size_t>(in.gcount()));
-        if (head.size() < kSealMagic.size() && kSealMagic.compare(0, head.size(), head) == 0)
-            fail(path, "is truncated: it has " + std::to_string(size) + " bytes, less than its own LayerScope header");
-        if (head.compare(0, kSealMagic.size(), kSealMagic) == 0) {
-            checkSeal(path, head, size);
-        } else if (seal == Seal::Required) {
-            if (head.compare(0, kHdf5Signature.size(), kHdf5Signature) != 0) fail(path, "is not an HDF5 file");
-            fail(path, "is an HDF5 file but not a LayerScope run file (it has no LayerScope seal; run files saved "
-                       "before LayerScope sealed them cannot be reopened: run the analysis again)");
-        }
+    std::string head(kSealBytes, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    if (head.size() < kSealMagic.size() && kSealMagic.compare(0, head.size(), head) == 0)
+        fail(path, "is truncated: it has " + std::to_string(size) + " bytes, less than its own LayerScope header");
+    if (head.compare(0, kSealMagic.size(), kSealMagic) == 0) {
+        checkSeal(path, head, size);
+    } else if (seal == H5Reader::Seal::Required) {
+        if (head.compare(0, kHdf5Signature.size(), kHdf5Signature) != 0) fail(path, "is not an HDF5 file");
+        fail(path, "is an HDF5 file but not a LayerScope run file (it has no LayerScope seal; run files saved "
+                   "before LayerScope sealed them cannot be reopened: run the analysis again)");
     }
+}
+
+H5Reader::H5Reader(const fs::path& path, Seal seal) : impl_(std::make_unique<Impl>()) {
+    Lock lock;
+    impl_->path = path;
+    checkFileBeforeHdf5(path, seal);
     const htri_t isHdf5 = H5Fis_hdf5(path.string().c_str());
     if (isHdf5 < 0) failHdf5(path, "cannot be read");
     if (isHdf5 == 0) fail(path, "is not an HDF5 file");

@@ -84,7 +84,8 @@ public:
     enum class Seal { Optional, Required };
 
     // Throws ls::Error(path, ...) when the file is missing, unreadable, truncated, damaged
-    // (its seal does not match) or not HDF5.
+    // (its seal does not match) or not HDF5. The checks before libhdf5 opens the file are
+    // checkFileBeforeHdf5's.
     explicit H5Reader(const std::filesystem::path& path, Seal seal = Seal::Optional);
     ~H5Reader();
     H5Reader(const H5Reader&) = delete;
@@ -119,5 +120,9 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// What H5Reader checks before libhdf5 reads a byte: the file exists and is readable, is not
+// empty, and its seal matches (or, with Seal::Optional, it has none). Throws ls::Error.
+void checkFileBeforeHdf5(const std::filesystem::path& path, H5Reader::Seal seal);
 
 }  // namespace ls

@@ -283,6 +283,7 @@ LayerRun readSealedRunFile(const std::filesystem::path& path);
 LayerRun readRunFile(const std::filesystem::path& path) {
     // Damaged bytes stop at the seal (Seal::Required), before libhdf5; crafted ones that
     // pass it but make libhdf5 crash or hang do so in a child process, not in this one.
+    checkFileBeforeHdf5(path, H5Reader::Seal::Required);  // no child for a damaged file
     rehearseInChildProcess(path, [&] { readSealedRunFile(path); });
     return readSealedRunFile(path);
 }
