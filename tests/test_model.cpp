@@ -629,6 +629,16 @@ QString retypeTensor(const QString& path, const QString& name, const QString& dt
     });
 }
 
+// Writes `value` as a float32 at each of `byteOffsets` of tensor `name`'s data.
+QString setFloats(const QString& path, const QString& name, float value, std::initializer_list<int> byteOffsets) {
+    return editSt(path, [&](StFile& f) -> QString {
+        const int i = indexOf(f, name);
+        if (i < 0) return "no tensor " + name;
+        for (int at : byteOffsets) std::memcpy(f.entries[i].data.data() + at, &value, 4);
+        return {};
+    });
+}
+
 QString overrideOffsets(const QString& path, const QString& name,
                         const std::function<QPair<qint64, qint64>(QPair<qint64, qint64>, qint64)>& fn) {
     StFile f = readSafetensors(path);
@@ -790,24 +800,13 @@ void TestModel::badInput_data() {
     // Non-finite weights: one NaN in a GPT-2 tensor, three infinities in a Llama one.
     QTest::newRow("NaN weight")
         << "gpt2" << Mutation([st](const QString& d) {
-               return editSt(st(d), [](StFile& f) -> QString {
-                   int i = indexOf(f, "h.1.mlp.c_fc.weight");
-                   if (i < 0) return "no h.1.mlp.c_fc.weight";
-                   const float nan = std::numeric_limits<float>::quiet_NaN();
-                   std::memcpy(f.entries[i].data.data() + 40, &nan, 4);
-                   return {};
-               });
+               return setFloats(st(d), "h.1.mlp.c_fc.weight", std::numeric_limits<float>::quiet_NaN(), {40});
            })
         << QStringList{"model.safetensors", "h.1.mlp.c_fc.weight", "1 of"} << QStringList{"NaN or infinite"};
     QTest::newRow("infinite weight")
         << "llama" << Mutation([st](const QString& d) {
-               return editSt(st(d), [](StFile& f) -> QString {
-                   int i = indexOf(f, "model.layers.0.self_attn.o_proj.weight");
-                   if (i < 0) return "no o_proj";
-                   const float inf = std::numeric_limits<float>::infinity();
-                   for (int k = 0; k < 3; ++k) std::memcpy(f.entries[i].data.data() + 8 * k, &inf, 4);
-                   return {};
-               });
+               return setFloats(st(d), "model.layers.0.self_attn.o_proj.weight", std::numeric_limits<float>::infinity(),
+                                {0, 8, 16});
            })
         << QStringList{"model.safetensors", "o_proj.weight", "3 of"} << QStringList{"NaN or infinite"};
     QTest::newRow("weights larger than the memory available")
