@@ -931,7 +931,7 @@ void checkFileBeforeHdf5(const fs::path& path, H5Reader::Seal seal) {
 H5Reader::H5Reader(const fs::path& path, Seal seal) : impl_(std::make_unique<Impl>()) {
     Lock lock;
     impl_->path = path;
-    checkFileBeforeHdf5(path, seal);
+    if (seal != Seal::Checked) checkFileBeforeHdf5(path, seal);
     const htri_t isHdf5 = H5Fis_hdf5(path.string().c_str());
     if (isHdf5 < 0) failHdf5(path, "cannot be read");
     if (isHdf5 == 0) fail(path, "is not an HDF5 file");

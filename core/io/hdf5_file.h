@@ -81,7 +81,8 @@ public:
     // Files H5Writer wrote carry a seal (size and CRC-32 in HDF5's user block), checked
     // before libhdf5 reads a byte. Optional: any HDF5 file opens, and a sealed one is checked.
     // Required: only sealed files open (run files), so damaged bytes never reach libhdf5.
-    enum class Seal { Optional, Required };
+    // Checked: the caller has just run checkFileBeforeHdf5(path, Required); not read again.
+    enum class Seal { Optional, Required, Checked };
 
     // Throws ls::Error(path, ...) when the file is missing, unreadable, truncated, damaged
     // (its seal does not match) or not HDF5. The checks before libhdf5 opens the file are

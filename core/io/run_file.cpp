@@ -283,7 +283,7 @@ LayerRun readSealedRunFile(const std::filesystem::path& path);
 LayerRun readRunFile(const std::filesystem::path& path) {
     // Damaged bytes stop at the seal (Seal::Required), before libhdf5; crafted ones that
     // pass it but make libhdf5 crash or hang do so in a child process, not in this one.
-    checkFileBeforeHdf5(path, H5Reader::Seal::Required);  // no child for a damaged file
+    checkFileBeforeHdf5(path, H5Reader::Seal::Required);  // once, and no child for a damaged file
     rehearseInChildProcess(path, [&] { readSealedRunFile(path); });
     return readSealedRunFile(path);
 }
@@ -291,7 +291,7 @@ LayerRun readRunFile(const std::filesystem::path& path) {
 namespace {
 
 LayerRun readSealedRunFile(const std::filesystem::path& path) {
-    H5Reader r(path, H5Reader::Seal::Required);  // damaged bytes never reach libhdf5
+    H5Reader r(path, H5Reader::Seal::Checked);  // by readRunFile, once for both reads
     if (!r.hasAttribute("/", "format") || r.stringAttribute("/", "format") != "layerscope-run")
         throw Error(path, "is an HDF5 file but not a LayerScope run file");
     const int64_t version = r.integerAttribute("/", "format_version");
