@@ -13,12 +13,14 @@
 #include "analysis/ablation.h"
 #include "analysis/perplexity.h"
 #include "bench_support.h"
+#include "common/thread_pools.h"
 #include "model/model.h"
 #include "model/transformer_internal.h"
 
 using namespace bench;
 
 int main(int argc, char** argv) {
+    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
     int64_t windows = 2, seqLen = 1024;
     fs::path keepDir;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -14,6 +14,7 @@
 #include "analysis/early_exit.h"
 #include "analysis/perplexity.h"
 #include "bench_support.h"
+#include "common/thread_pools.h"
 #include "model/model.h"
 
 using namespace bench;
@@ -69,6 +70,7 @@ void benchExitSimulator() {
 }
 
 int main(int argc, char** argv) {
+    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
     int64_t windows = 2, seqLen = 1024;
     fs::path keepDir;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -105,6 +107,9 @@ int main(int argc, char** argv) {
         const ls::CaptureResult r = ls::runCapturePass(model, data, wp, request, progress);
         std::printf("%-18s %6.2f s  (%.2fx eval, %.0f scored tokens/s)\n", what, r.seconds, r.seconds / eval,
                     r.tokens() / r.seconds);
+        if (!r.lensMethodChoice.empty())
+            std::printf("  lens top-1: %s; %.1f exact dots per token-layer\n", r.lensMethodChoice.c_str(),
+                        r.lensCandidatesPerToken);
         return r.seconds;
     };
     ls::CaptureRequest cossim;

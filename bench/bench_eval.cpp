@@ -19,12 +19,14 @@
 #include "model/model.h"
 #include "model/transformer_internal.h"
 #include "bench_support.h"
+#include "common/thread_pools.h"
 
 namespace fs = std::filesystem;
 
 using namespace bench;
 
 int main(int argc, char** argv) {
+    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
     int64_t windows = 4, seqLen = 1024;
     fs::path keepDir;
     for (int i = 1; i + 1 < argc; i += 2) {

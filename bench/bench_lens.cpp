@@ -1,7 +1,7 @@
 // The logit lens's top-1 at every layer: the full head projection (float32 GEMM + argmax)
-// against the certified low-rank top-1 (analysis/certified_lens_internal.h) on the same
+// against the certified top-1 (int8 or low rank, analysis/certified_lens_internal.h) on the same
 // residual streams, for a random GPT-2-small-shaped model (bench_support.h) and for the demo
-// model. Prints time per layer pass, the rank chosen, exact dot products per token, and the
+// model. Prints time per layer pass, the method chosen, exact dot products per token, and the
 // agreement with the float32 full projection (the certified top-1 is the exact argmax; the
 // float32 one may differ on near-ties).
 //   bench_lens [--windows N] [--seq-len T] [--keep DIR] [--demo DIR]
@@ -12,6 +12,7 @@
 
 #include "analysis/certified_lens_internal.h"
 #include "bench_support.h"
+#include "common/thread_pools.h"
 #include "model/model.h"
 #include "model/transformer_internal.h"
 
@@ -46,9 +47,9 @@ void compare(const char* name, const ls::Model& model, int64_t windows, int64_t 
     ls::CertifiedLens lens(head);
     const double setup = seconds(t0);
     t0 = std::chrono::steady_clock::now();
-    const std::string choice = lens.chooseRank(normed[normed.size() / 2]);
+    const std::string choice = lens.chooseMethod(normed[normed.size() / 2]);
     const double choose = seconds(t0);
-    std::printf("certified setup    %.2f s (Gram + eigendecomposition in float64), rank choice %.2f s:\n  %s\n", setup,
+    std::printf("certified setup    %.2f s (Gram + eigendecomposition in float64), method choice %.2f s:\n  %s\n", setup,
                 choose, choice.c_str());
     int64_t agree = 0;
     t0 = std::chrono::steady_clock::now();
@@ -66,6 +67,7 @@ void compare(const char* name, const ls::Model& model, int64_t windows, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
+    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
     int64_t windows = 1, seqLen = 1024;
     fs::path keepDir, demoDir = LAYERSCOPE_SOURCE_DIR "/resources/demo/model";
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -1,7 +1,9 @@
 // The certified logit-lens top-1 (core/analysis/certified_lens_internal.h) equals the exact
 // argmax of the full projection, computed here in float64, on every token: heads with a
-// decaying and with a flat spectrum, every rank, exact ties (duplicated rows: the lowest index
-// wins), states lying inside the rank-r subspace, and the demo model's real residual streams.
+// decaying and with a flat spectrum, every rank and the int8 method, exact ties (duplicated
+// rows: the lowest index wins), states lying inside the rank-r subspace, states with outlier
+// dimensions, and the demo model's real residual streams. Every approximate logit lies within
+// its stated bound. The int8 cases are skipped on CPUs without VNNI, where it is never used.
 //
 // LibTorch comes before Qt: Qt's `slots` macro breaks <torch/torch.h>.
 #include <torch/torch.h>
@@ -9,6 +11,7 @@
 #include <QtTest>
 
 #include "analysis/certified_lens_internal.h"
+#include "analysis/int8_projection_internal.h"
 #include "model/transformer_internal.h"
 
 namespace {
@@ -46,6 +49,9 @@ private slots:
     void everyRankIsExact();
     void tiesGoToTheLowestIndex();
     void statesInsideTheSubspace();
+    void int8IsExact_data();
+    void int8IsExact();
+    void int8BoundOnEveryLogit();
     void chosenRankOnTheDemoModel();
 };
 
@@ -66,7 +72,7 @@ void TestLens::everyRankIsExact() {
         expectExact(lens, head, x, QString("rank %1").arg(rank));
     }
     QVERIFY(lens.candidates() >= lens.tokens());  // at least the winner per token
-    const std::string choice = lens.chooseRank(x);
+    const std::string choice = lens.chooseMethod(x);
     QVERIFY2(choice.find("full projection: ") == 0 && choice.find(" -> ") != std::string::npos, choice.c_str());
     expectExact(lens, head, x, "chosen rank");
 }
@@ -103,6 +109,61 @@ void TestLens::statesInsideTheSubspace() {
              qPrintable(QString("%1 candidates per token").arg(double(lens.candidates()) / double(lens.tokens()))));
 }
 
+void TestLens::int8IsExact_data() {
+    QTest::addColumn<bool>("decay");
+    QTest::addColumn<double>("outlier");  // scale of 3 of the 64 state dimensions (GPT-2's final states have such)
+    QTest::newRow("flat spectrum") << false << 1.0;
+    QTest::newRow("decaying spectrum") << true << 1.0;
+    QTest::newRow("flat spectrum, outlier dimensions") << false << 40.0;
+}
+
+void TestLens::int8IsExact() {
+    if (!ls::Int8Projection::available()) QSKIP("no VNNI on this CPU (or built without oneDNN): the int8 method is never used");
+    QFETCH(bool, decay);
+    QFETCH(double, outlier);
+    torch::InferenceMode guard;
+    torch::Tensor head = makeHead(5000, 64, decay);
+    head[17].zero_();  // an all-zero row quantises with scale 1
+    torch::Tensor x = torch::randn({700, 64}) * 2;  // 700: two full chunks of 256 and a partial one
+    x.narrow(1, 5, 3).mul_(outlier);
+    x[3].zero_();
+    // Ties: rows 4100 and 2500 copy the row that wins for token 0; the lowest index must win.
+    const int64_t winner = exactTop1(head, x.narrow(0, 0, 1)).item<int64_t>();
+    for (int64_t r : {4100, 2500})
+        if (r != winner) head[r].copy_(head[winner]);
+    ls::CertifiedLens lens(head);
+    lens.setInt8();
+    QCOMPARE(lens.method(), std::string("int8"));
+    expectExact(lens, head, x, "int8");
+    QCOMPARE(lens.top1(x.narrow(0, 0, 1))[0].item<int64_t>(), std::min<int64_t>(winner, 2500));
+    QVERIFY2(double(lens.candidates()) / double(lens.tokens()) < 500,
+             qPrintable(QString("%1 exact dots per token").arg(double(lens.candidates()) / double(lens.tokens()))));
+}
+
+void TestLens::int8BoundOnEveryLogit() {
+    // |w_i . x_t - approx_ti| <= bound_ti for every pair, against float64 logits, for the int8
+    // method and a low rank alike; and the int8 bound is not vacuous (a fraction of the logits' spread:
+    // about 0.12 at D = 96, growing as sqrt(D)).
+    torch::InferenceMode guard;
+    const torch::Tensor head = makeHead(3000, 96, false);
+    const torch::Tensor x = torch::randn({200, 96}) * 3;
+    ls::CertifiedLens lens(head);
+    lens.setRank(24);
+    QCOMPARE(lens.logitsOutsideBound(x), int64_t{0});
+    if (!ls::Int8Projection::available()) QSKIP("no VNNI on this CPU (or built without oneDNN)");
+    lens.setInt8();
+    QCOMPARE(lens.logitsOutsideBound(x), int64_t{0});
+    ls::Int8Projection int8(head);
+    const ls::Int8Projection::Result r = int8.project(x);
+    const torch::Tensor bound = r.stateNorm.unsqueeze(1) * int8.rowError().to(torch::kFloat64).unsqueeze(0) +
+                                r.stateError.unsqueeze(1) * int8.rowNorm().to(torch::kFloat64).unsqueeze(0);
+    const torch::Tensor exact = x.to(torch::kFloat64).mm(head.to(torch::kFloat64).t());
+    const double spread = exact.std().item<double>(), meanBound = bound.mean().item<double>();
+    QVERIFY2(meanBound < 0.25 * spread, qPrintable(QString("mean bound %1, logit spread %2").arg(meanBound).arg(spread)));
+    const double worst = ((r.logits.to(torch::kFloat64) * r.scale.unsqueeze(1) - exact).abs() / bound).max().item<double>();
+    QVERIFY2(worst <= 1.0 && worst > 0.01, qPrintable(QString("largest error / bound %1").arg(worst)));
+}
+
 void TestLens::chosenRankOnTheDemoModel() {
     const ls::Model model = ls::Model::load(LAYERSCOPE_SOURCE_DIR "/resources/demo/model");
     const ls::Model::Impl& m = model.impl();
@@ -114,7 +175,7 @@ void TestLens::chosenRankOnTheDemoModel() {
     o.observeResidual = [&](int, const torch::Tensor& h) { normed.push_back(m.normFinal(h.reshape({-1, h.size(-1)}))); };
     m.forward(ids, o);
     ls::CertifiedLens lens(m.weights.head);
-    lens.chooseRank(normed[normed.size() / 2]);
+    lens.chooseMethod(normed[normed.size() / 2]);
     for (size_t l = 0; l < normed.size(); ++l) expectExact(lens, m.weights.head, normed[l], QString("layer %1").arg(l));
 }
 

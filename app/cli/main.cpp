@@ -27,6 +27,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
 #include "common/error.h"
+#include "common/thread_pools.h"
 #include "common/file_io.h"
 #include "common/progress.h"
 #include "io/run_file.h"
@@ -539,8 +540,8 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
     std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.scoredTokens()),
                 static_cast<long long>(run.windowCount()), run.capture.seconds,
                 run.info.complete ? "" : "  (PARTIAL run)");
-    if (!run.capture.lensRankChoice.empty())  // how the lens top-1 was computed (not kept in run files)
-        std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensRankChoice.c_str(),
+    if (!run.capture.lensMethodChoice.empty())  // how the lens top-1 was computed (not kept in run files)
+        std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensMethodChoice.c_str(),
                     run.capture.lensCandidatesPerToken > 0
                         ? (", " + std::to_string(run.capture.lensCandidatesPerToken).substr(0, 5) + " exact dots per token").c_str()
                         : "");
@@ -727,6 +728,8 @@ int commandTrain(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && (std::string(argv[1]) == "eval" || std::string(argv[1]) == "run" || std::string(argv[1]) == "train"))
+        ls::tuneThreadPools(argv);  // the commands that compute; may re-execute (common/thread_pools.h)
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -10,6 +10,7 @@
 
 #include "analysis/layer_run.h"
 #include "common/error.h"
+#include "common/thread_pools.h"
 #include "default_inputs.h"
 #include "main_window.h"
 #include "model/model.h"
@@ -34,6 +35,7 @@ bool readIntOption(const QCommandLineParser& parser, const QString& name, int mi
 }  // namespace
 
 int main(int argc, char** argv) {
+    ls::tuneThreadPools(argv);  // may re-execute this program (common/thread_pools.h)
     QApplication app(argc, argv);
     QApplication::setApplicationName("LayerScope");
     QApplication::setApplicationVersion(LAYERSCOPE_VERSION);

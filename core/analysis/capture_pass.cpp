@@ -250,10 +250,10 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     }
 
     // The lens's top-1 alone (no metrics, which need every logit): exact and cheaper by the
-    // certified low-rank bound, its rank timed on the first window's middle layer.
+    // certified bound (int8 or low rank), the method timed on the first window's middle layer.
     std::unique_ptr<CertifiedLens> certified;
     if (lens && !request.metrics) {
-        progress.setStage("Factorising the output head for the lens");
+        progress.setStage("Preparing the certified lens (head factors, int8 weights)");
         certified = std::make_unique<CertifiedLens>(m.weights.head);
         torch::Tensor sample;
         ForwardOptions o;
@@ -262,7 +262,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}).narrow(0, 0, std::min<int64_t>(256, h.size(0) * h.size(1))));
         };
         forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) { m.forward(b.ids, o); });
-        r.lensRankChoice = certified->chooseRank(sample);
+        r.lensMethodChoice = certified->chooseMethod(sample);
         if (!certified->pays()) certified.reset();
     }
     auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined

@@ -92,9 +92,9 @@ struct CaptureResult {
     int hiddenSize = 0;
     int64_t windows = 0;
     double seconds = 0;                          // wall time of the pass
-    // The certified lens top-1 (when the lens ran without metrics): how its rank was chosen
+    // The certified lens top-1 (when the lens ran without metrics): how its method was chosen
     // and exact dot products per token and lens layer. Not stored in run files.
-    std::string lensRankChoice;
+    std::string lensMethodChoice;
     double lensCandidatesPerToken = 0;
     std::vector<int64_t> targetIndex;            // (N) index of each target in the stream
     std::vector<int32_t> targetId;               // (N)

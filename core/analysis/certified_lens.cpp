@@ -1,6 +1,7 @@
 // The certified logit-lens top-1 (certified_lens_internal.h). Shapes: M tokens, D hidden,
 // V vocabulary, r rank, K candidate (token, row) pairs.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <limits>
 
 #include "analysis/certified_lens_internal.h"
+#include "analysis/int8_projection_internal.h"
 
 namespace ls {
 
@@ -58,94 +60,161 @@ const CertifiedLens::Factors& CertifiedLens::factors(int rank) {
     // |fl(P_i . y) - P_i . y| <= (r + 2) u ||P_i|| ||y|| for the float32 GEMM on float32-rounded
     // P and y; doubled for margin.
     f.rounding = (p2.sqrt() * (2.0 * (rank + 2) * kUnit)).mul(kUp).to(torch::kFloat32);
-    f.maxResidual = f.residual.max().item<float>();
-    f.maxRounding = f.rounding.max().item<float>();
     cache_.push_back(std::move(f));
     return cache_.back();
 }
 
+CertifiedLens::~CertifiedLens() = default;
+
 void CertifiedLens::setRank(int rank) {
     const int D = static_cast<int>(head_.size(1));
     rank_ = rank <= 0 || rank > D ? D : rank;
+    useInt8_ = false;
 }
 
-torch::Tensor CertifiedLens::top1(const torch::Tensor& normed) {
-    return top1With(factors(rank_ > 0 ? rank_ : static_cast<int>(head_.size(1))), normed);
+void CertifiedLens::setInt8() {
+    if (!int8_) int8_ = std::make_unique<Int8Projection>(head_);
+    useInt8_ = true;
 }
 
-torch::Tensor CertifiedLens::top1With(const Factors& f, const torch::Tensor& normed, int64_t maxPerToken) {
-    torch::NoGradGuard noGrad;
-    const int64_t M = normed.size(0), V = head_.size(0);
+bool CertifiedLens::pays() const { return useInt8_ || (rank_ > 0 && rank_ < head_.size(1)); }
+
+std::string CertifiedLens::method() const {
+    return useInt8_ ? "int8" : pays() ? "rank " + std::to_string(rank_) : "full projection";
+}
+
+torch::Tensor CertifiedLens::top1(const torch::Tensor& normed) { return top1Checked(normed); }
+
+CertifiedLens::Approximation CertifiedLens::approximate(const torch::Tensor& normed) {
+    Approximation a;
+    if (useInt8_) {
+        Int8Projection::Result r = int8_->project(normed);
+        a.logits = r.logits;
+        a.scale = r.scale;
+        a.tokenA = r.stateNorm;
+        a.tokenB = r.stateError;
+        a.rowA = int8_->rowError();
+        a.rowB = int8_->rowNorm();
+        return a;
+    }
+    const Factors& f = factors(rank_ > 0 ? rank_ : static_cast<int>(head_.size(1)));
     const torch::Tensor x64 = normed.to(torch::kFloat64);  // (M, D)
     const torch::Tensor y64 = x64.mm(f.basis);              // (M, r)
-    const torch::Tensor x2 = x64.pow(2).sum(1);
-    const torch::Tensor xPerp = ((x2 - y64.pow(2).sum(1)).clamp_min(0) + 1e-12 * x2).sqrt();  // (M) ||x⊥||
-    const torch::Tensor yNorm = y64.pow(2).sum(1).sqrt();                                   // (M) ||y||
-    const torch::Tensor approx = at::linear(y64.to(torch::kFloat32), f.projected).contiguous();  // (M, V)
+    const torch::Tensor x2 = x64.pow(2).sum(1), y2 = y64.pow(2).sum(1);
+    a.logits = at::linear(y64.to(torch::kFloat32), f.projected);  // (M, V)
+    a.scale = torch::ones({normed.size(0)}, torch::kFloat64);
+    a.tokenA = ((x2 - y2).clamp_min(0) + 1e-12 * x2).sqrt();  // ||x⊥||
+    a.tokenB = y2.sqrt();                                      // ||y||
+    a.rowA = f.residual;
+    a.rowB = f.rounding;
+    return a;
+}
 
-    // Cheap filter: one radius per token, R >= every row's. The true top-1 j has
-    // a_j + R >= its exact value >= the best row's lower bound >= max a - R.
-    const torch::Tensor radius = xPerp * f.maxResidual + yNorm * f.maxRounding;  // (M) float64
-    const torch::Tensor amax = std::get<0>(approx.max(1)).to(torch::kFloat64);
-    const torch::Tensor threshold = (amax - 2 * radius - 1e-6 * (amax.abs() + 2 * radius)).to(torch::kFloat32);
-    const torch::Tensor pairs = (approx >= threshold.unsqueeze(1)).nonzero().contiguous();  // (K, 2), by token
-    const int64_t K = pairs.size(0);
-    if (maxPerToken > 0 && K > maxPerToken * M) return {};
-
-    // Per-row bound on what passed: keep rows whose upper bound reaches the token's best lower
-    // bound. Plain loops: K is a few rows per token when the rank pays.
-    const int64_t* pair = pairs.data_ptr<int64_t>();
-    const float* a = approx.data_ptr<float>();
-    const float* residual = f.residual.data_ptr<float>();
-    const float* rounding = f.rounding.data_ptr<float>();
-    const torch::Tensor xPerpC = xPerp.contiguous(), yNormC = yNorm.contiguous();
-    const double* xp = xPerpC.data_ptr<double>();
-    const double* yn = yNormC.data_ptr<double>();
-    auto bound = [&](int64_t t, int64_t i) { return residual[i] * xp[t] + rounding[i] * yn[t]; };
-    std::vector<double> bestLower(static_cast<size_t>(M), -std::numeric_limits<double>::infinity());
-    for (int64_t k = 0; k < K; ++k) {
-        const int64_t t = pair[2 * k], i = pair[2 * k + 1];
-        bestLower[t] = std::max(bestLower[t], a[t * V + i] - bound(t, i));
-    }
-    std::vector<int64_t> tokens, rows;
-    for (int64_t k = 0; k < K; ++k) {
-        const int64_t t = pair[2 * k], i = pair[2 * k + 1];
-        if (a[t * V + i] + bound(t, i) >= bestLower[t]) {
-            tokens.push_back(t);
-            rows.push_back(i);
-        }
-    }
-
-    // Exact dot products for the candidates (float32 x float32 products are exact in float64;
-    // only the sum rounds, ~D 2^-53), in chunks; then the argmax, ties to the lowest row.
-    const int64_t n = static_cast<int64_t>(rows.size());
-    const torch::Tensor tokenIndex = torch::from_blob(tokens.data(), {n}, torch::kInt64);
-    const torch::Tensor rowIndex = torch::from_blob(rows.data(), {n}, torch::kInt64);
-    std::vector<double> exact(static_cast<size_t>(n));
-    for (int64_t from = 0; from < n; from += 65536) {
-        const int64_t len = std::min<int64_t>(65536, n - from);
-        const torch::Tensor dots = (head_.index_select(0, rowIndex.narrow(0, from, len)).to(torch::kFloat64) *
-                                    x64.index_select(0, tokenIndex.narrow(0, from, len)))
-                                       .sum(1)
-                                       .contiguous();
-        std::copy(dots.data_ptr<double>(), dots.data_ptr<double>() + len, exact.begin() + from);
-    }
+torch::Tensor CertifiedLens::top1Checked(const torch::Tensor& normed, int64_t maxPerToken) {
+    torch::NoGradGuard noGrad;
+    const int64_t M = normed.size(0), V = head_.size(0), D = head_.size(1);
+    const torch::Tensor x = normed.contiguous();
+    const torch::Tensor head = head_.contiguous();
     torch::Tensor top = torch::empty({M}, torch::kInt64);
-    int64_t* best = top.data_ptr<int64_t>();
-    std::vector<double> bestValue(static_cast<size_t>(M), -std::numeric_limits<double>::infinity());
-    for (int64_t k = 0; k < n; ++k) {  // rows ascending within a token: ">" keeps the lowest on ties
-        const int64_t t = tokens[k];
-        if (exact[k] > bestValue[t]) {
-            bestValue[t] = exact[k];
-            best[t] = rows[k];
-        }
+    std::atomic<int64_t> exactDots{0};
+    std::atomic<bool> tooMany{false};
+    for (int64_t from = 0; from < M; from += 256) {  // 256 tokens' logits at a time: (256, V) float32
+        const int64_t n = std::min<int64_t>(256, M - from);
+        const Approximation ap = approximate(x.narrow(0, from, n));
+        const torch::Tensor logits = ap.logits.contiguous(), scale = ap.scale.contiguous(),
+                            tokenA = ap.tokenA.contiguous(), tokenB = ap.tokenB.contiguous();
+        const float* rowA = ap.rowA.data_ptr<float>();
+        const float* rowB = ap.rowB.data_ptr<float>();
+        const double maxA = ap.rowA.max().item<float>(), maxB = ap.rowB.max().item<float>();
+        // Tokens are independent: each one's filter, bounds and exact dots run on its own.
+        at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
+            std::vector<int64_t> rows;
+            std::vector<double> approx, bound;
+            for (int64_t t = begin; t < end; ++t) {
+                const float* a = logits.data_ptr<float>() + t * V;
+                const double c = scale.data_ptr<double>()[t];
+                const double tA = tokenA.data_ptr<double>()[t], tB = tokenB.data_ptr<double>()[t];
+                // Cheap filter: one radius per token, R >= every row's bound. The true top-1 j has
+                // approx_j + R >= its exact value >= the best row's lower bound >= max approx - R.
+                float lanes[16];
+                std::fill(std::begin(lanes), std::end(lanes), -std::numeric_limits<float>::infinity());
+                int64_t i = 0;
+                for (; i + 16 <= V; i += 16)  // 16 independent maxima: vectorises without -ffast-math
+                    for (int k = 0; k < 16; ++k) lanes[k] = std::max(lanes[k], a[i + k]);
+                float rawMax = *std::max_element(std::begin(lanes), std::end(lanes));
+                for (; i < V; ++i) rawMax = std::max(rawMax, a[i]);
+                const double amax = rawMax * c, radius = tA * maxA + tB * maxB;
+                const double threshold = amax - 2 * radius - 1e-6 * (std::abs(amax) + 2 * radius);
+                // Scan in float32 a little below the threshold, then check in float64.
+                const float rawThreshold = static_cast<float>(threshold / c * (threshold > 0 ? 1 - 1e-6 : 1 + 1e-6));
+                rows.clear();
+                approx.clear();
+                bound.clear();
+                double bestLower = -std::numeric_limits<double>::infinity();
+                auto consider = [&](int64_t i) {
+                    if (a[i] < rawThreshold) return;
+                    const double value = a[i] * c;
+                    if (value < threshold) return;
+                    rows.push_back(i);
+                    approx.push_back(value);
+                    bound.push_back(rowA[i] * tA + rowB[i] * tB);
+                    bestLower = std::max(bestLower, value - bound.back());
+                };
+                for (i = 0; i + 16 <= V; i += 16) {  // a vectorised test per 16 rows; few pass
+                    bool any = false;
+                    for (int k = 0; k < 16; ++k) any |= a[i + k] >= rawThreshold;
+                    if (any)
+                        for (int k = 0; k < 16; ++k) consider(i + k);
+                }
+                for (; i < V; ++i) consider(i);
+                if (maxPerToken > 0 && static_cast<int64_t>(rows.size()) > maxPerToken) {
+                    tooMany = true;
+                    return;
+                }
+                // Per-row bound, then exact float64 dots (float32 x float32 products are exact in
+                // float64; only the sum rounds, ~D 2^-53); rows ascend, so ">" keeps the lowest on ties.
+                const float* xt = x.data_ptr<float>() + (from + t) * D;
+                double bestValue = -std::numeric_limits<double>::infinity();
+                int64_t best = rows.empty() ? 0 : rows.front(), dots = 0;
+                for (size_t k = 0; k < rows.size(); ++k) {
+                    if (approx[k] + bound[k] < bestLower) continue;
+                    const float* w = head.data_ptr<float>() + rows[k] * D;
+                    double dot = 0;
+                    for (int64_t j = 0; j < D; ++j) dot += static_cast<double>(w[j]) * static_cast<double>(xt[j]);
+                    ++dots;
+                    if (dot > bestValue) {
+                        bestValue = dot;
+                        best = rows[k];
+                    }
+                }
+                top.data_ptr<int64_t>()[from + t] = best;
+                exactDots += dots;
+            }
+        });
+        if (tooMany) return {};
     }
     tokens_ += M;
-    candidates_ += n;
+    candidates_ += exactDots;
     return top;
 }
 
-std::string CertifiedLens::chooseRank(const torch::Tensor& normed) {
+int64_t CertifiedLens::logitsOutsideBound(const torch::Tensor& normed) {
+    torch::NoGradGuard noGrad;
+    const Approximation ap = approximate(normed);
+    const torch::Tensor x64 = normed.to(torch::kFloat64);
+    const torch::Tensor approx = ap.logits.to(torch::kFloat64) * ap.scale.unsqueeze(1);  // (M, V)
+    int64_t outside = 0;
+    forRowChunks(head_, [&](int64_t first, const torch::Tensor& rows) {
+        const int64_t n = rows.size(0);
+        const torch::Tensor exact = x64.mm(rows.t());  // (M, n)
+        const torch::Tensor bound = ap.tokenA.unsqueeze(1) * ap.rowA.narrow(0, first, n).to(torch::kFloat64).unsqueeze(0) +
+                                    ap.tokenB.unsqueeze(1) * ap.rowB.narrow(0, first, n).to(torch::kFloat64).unsqueeze(0);
+        outside += (approx.narrow(1, first, n) - exact).abs().gt(bound).sum().item<int64_t>();
+    });
+    return outside;
+}
+
+std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
     torch::NoGradGuard noGrad;
     const int D = static_cast<int>(head_.size(1));
     const int64_t savedTokens = tokens_, savedCandidates = candidates_;
@@ -160,32 +229,55 @@ std::string CertifiedLens::chooseRank(const torch::Tensor& normed) {
     char line[160];
     std::snprintf(line, sizeof line, "full projection: %.1f ms", bestSeconds * 1e3);
     std::string report = line;
-    rank_ = 0;
-    std::vector<int> ranks;  // D/2 or below, powers of two from 16, largest first
-    for (int r = 16; r <= D / 2; r *= 2) ranks.insert(ranks.begin(), r);
-    for (int r : ranks) {
-        const Factors& f = factors(r);
-        // A rank whose cheap filter passes more than 1/16 of the vocabulary cannot pay, and
-        // lower ranks have larger bounds: stop there.
-        if (!top1With(f, normed, std::max<int64_t>(1, head_.size(0) / 16)).defined()) {
-            report += "; rank " + std::to_string(r) + ": too many candidates";
-            break;
+    // A method whose cheap filter passes more than 1/16 of the vocabulary for some token cannot pay.
+    const int64_t limit = std::max<int64_t>(1, head_.size(0) / 16);
+    std::string best = "none";
+    auto tryMethod = [&](const std::string& name) {
+        if (!top1Checked(normed, limit).defined()) {
+            report += "; " + name + ": too many candidates";
+            return false;
         }
         const int64_t before = candidates_;
-        const double s = timed([&] { top1With(f, normed); });
-        std::snprintf(line, sizeof line, "; rank %d: %.1f ms, %.1f candidates/token", r, s * 1e3,
+        const double s = timed([&] { top1Checked(normed); });
+        std::snprintf(line, sizeof line, "; %s: %.1f ms, %.1f candidates/token", name.c_str(), s * 1e3,
                       static_cast<double>(candidates_ - before) / 2.0 / static_cast<double>(normed.size(0)));
         report += line;
         if (s < bestSeconds) {
             bestSeconds = s;
-            rank_ = r;
+            best = name;
         }
+        return true;
+    };
+    if (Int8Projection::available()) {
+        // The int8 bound rests on oneDNN summing int8 products exactly; check it against float64
+        // logits on part of the sample before trusting it.
+        setInt8();
+        const int64_t outside = logitsOutsideBound(normed.narrow(0, 0, std::min<int64_t>(64, normed.size(0))));
+        if (outside == 0)
+            tryMethod("int8");
+        else
+            report += "; int8: " + std::to_string(outside) + " logits outside their bound, not used";
+    }
+    std::vector<int> ranks;  // D/2 or below, powers of two from 16, largest first
+    for (int r = 16; r <= D / 2; r *= 2) ranks.insert(ranks.begin(), r);
+    for (int r : ranks) {
+        setRank(r);
+        // Lower ranks have larger bounds: stop at the first with too many candidates.
+        if (!tryMethod("rank " + std::to_string(r))) break;
+    }
+    if (best == "int8") {
+        setInt8();
+    } else {
+        setRank(best == "none" ? 0 : std::stoi(best.substr(5)));
+        if (best == "none") rank_ = 0;
+        int8_.reset();
     }
     // Ranks not chosen are not kept (each holds a (V, r) matrix).
-    for (auto it = cache_.begin(); it != cache_.end();) it = it->rank == rank_ ? std::next(it) : cache_.erase(it);
+    for (auto it = cache_.begin(); it != cache_.end();)
+        it = !useInt8_ && it->rank == rank_ ? std::next(it) : cache_.erase(it);
     tokens_ = savedTokens;
     candidates_ = savedCandidates;
-    return report + (rank_ > 0 ? " -> rank " + std::to_string(rank_) : " -> no rank pays: the full projection");
+    return report + " -> " + (pays() ? method() : "none pays: the full projection");
 }
 
 }  // namespace ls

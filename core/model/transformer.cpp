@@ -1,9 +1,12 @@
 // The forward pass of GPT-2 and Llama blocks in float32, following Hugging Face's
 // modeling_gpt2.py / modeling_llama.py. Shapes: B batch, T tokens, D hidden, H heads,
 // KVH key/value heads, hd head dim, F FFN dim, V vocabulary.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include "model/transformer_internal.h"
@@ -37,30 +40,105 @@ torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
     return x * cos + rotated * sin;
 }
 
+// OpenBLAS (Debian's pthreads build) splits every GEMM over all cores. For attention's many
+// small per-head products that costs more than it gains, so those run one per core instead, each
+// on one BLAS thread. While a guard lives anywhere in the process, OpenBLAS uses one thread;
+// the last guard to go restores the count. Unavailable (no OpenBLAS symbols) -> batched path.
+class SingleThreadedBlas {
+public:
+    static bool available() { return set() && get(); }
+    SingleThreadedBlas() {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (depth()++ == 0) {
+            saved() = get()();
+            set()(1);
+        }
+    }
+    ~SingleThreadedBlas() {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (--depth() == 0) set()(saved());
+    }
+    SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+    SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+private:
+    using SetThreads = void (*)(int);
+    using GetThreads = int (*)();
+    static SetThreads set() {
+        static const auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+        return f;
+    }
+    static GetThreads get() {
+        static const auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+        return f;
+    }
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    static int& depth() {
+        static int d = 0;
+        return d;
+    }
+    static int& saved() {
+        static int n = 0;
+        return n;
+    }
+};
+
 // Softmax attention under the causal mask, in blocks of query positions: block [i0, i1)
 // attends to keys [0, i1) only, so the fully masked blocks above the diagonal are never
-// computed and a block's scores stay in cache. Grouped-query attention shares k and v
-// without copies: kv head j serves query heads j*rep .. j*rep+rep-1.
-// q (B, KVH, rep, T, hd) already scaled by 1/sqrt(hd), k and v (B, KVH, T, hd),
-// future (T, T) true above the diagonal -> (B, KVH, rep, T, hd)
-torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              const torch::Tensor& future) {
-    const int64_t B = q.size(0), KVH = q.size(1), rep = q.size(2), T = q.size(3), hd = q.size(4);
-    const int64_t block = 256;  // scores (B, H, 256, <= T): a few MB at T = 1024
+// computed, only the diagonal (c, c) part is masked, and a block's scores stay in cache.
+// Grouped-query attention shares k and v without copies: query head h reads kv head h / rep.
+// q (B, T, H, hd) already scaled by 1/sqrt(hd), k and v (B, T, KVH, hd) (views; the last dim
+// contiguous), future (T, T) true above the diagonal -> (B, T, H, hd) contiguous.
+constexpr int64_t kQueryBlock = 256;  // scores (256, <= T) per head and block: 1 MB at T = 1024
+
+// With autograd (attribution patching) or without OpenBLAS: batched products over all heads.
+torch::Tensor causalAttentionBatched(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     const torch::Tensor& future) {
+    const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3), KVH = k.size(2), rep = H / KVH;
+    const torch::Tensor qh = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep, T, hd});
+    const torch::Tensor kh = k.permute({0, 2, 1, 3}), vh = v.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
     std::vector<torch::Tensor> out;
-    for (int64_t i0 = 0; i0 < T; i0 += block) {
-        const int64_t c = std::min(block, T - i0), i1 = i0 + c;
-        const torch::Tensor qBlock = q.narrow(3, i0, c).reshape({B, KVH, rep * c, hd});
-        torch::Tensor scores = torch::matmul(qBlock, k.narrow(2, 0, i1).transpose(-1, -2)).view({B, KVH, rep, c, i1});
-        // only the diagonal (c, c) part has future keys
+    for (int64_t i0 = 0; i0 < T; i0 += kQueryBlock) {
+        const int64_t c = std::min(kQueryBlock, T - i0), i1 = i0 + c;
+        const torch::Tensor qBlock = qh.narrow(3, i0, c).reshape({B, KVH, rep * c, hd});
+        torch::Tensor scores = torch::matmul(qBlock, kh.narrow(2, 0, i1).transpose(-1, -2)).view({B, KVH, rep, c, i1});
         scores.narrow(-1, i0, c).masked_fill_(future.narrow(0, i0, c).narrow(1, i0, c), -std::numeric_limits<float>::infinity());
         // In place when no gradient is wanted: one (B, H, c, i1) buffer fewer per block.
         const torch::Tensor weights =
             (torch::GradMode::is_enabled() ? torch::softmax(scores, -1) : at::_softmax_out(scores, scores, -1, false))
                 .view({B, KVH, rep * c, i1});
-        out.push_back(torch::matmul(weights, v.narrow(2, 0, i1)).view({B, KVH, rep, c, hd}));
+        out.push_back(torch::matmul(weights, vh.narrow(2, 0, i1)).view({B, KVH, rep, c, hd}));
     }
-    return out.size() == 1 ? out.front() : torch::cat(out, 3);
+    const torch::Tensor heads = out.size() == 1 ? out.front() : torch::cat(out, 3);  // (B, KVH, rep, T, hd)
+    return heads.view({B, H, T, hd}).permute({0, 2, 1, 3}).contiguous();
+}
+
+torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& future) {
+    if (torch::GradMode::is_enabled() || !SingleThreadedBlas::available()) return causalAttentionBatched(q, k, v, future);
+    const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3), rep = H / k.size(2);
+    const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
+    torch::Tensor out = torch::empty({B, T, H, hd}, q.options());
+    SingleThreadedBlas oneBlasThread;
+    // One task per (window, head, query block), written straight into its rows of out. Within a
+    // head the last (largest) block comes first; each thread takes a contiguous run of tasks.
+    at::parallel_for(0, B * H * blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t b = task / (H * blocks), h = task / blocks % H, block = blocks - 1 - task % blocks;
+            const int64_t i0 = block * kQueryBlock, c = std::min(kQueryBlock, T - i0), i1 = i0 + c;
+            const torch::Tensor keys = k.select(0, b).select(1, h / rep).narrow(0, 0, i1);    // (i1, hd)
+            const torch::Tensor values = v.select(0, b).select(1, h / rep).narrow(0, 0, i1);  // (i1, hd)
+            torch::Tensor scores = at::mm(q.select(0, b).select(1, h).narrow(0, i0, c), keys.t());  // (c, i1)
+            scores.narrow(1, i0, c).masked_fill_(future.narrow(0, i0, c).narrow(1, i0, c), -std::numeric_limits<float>::infinity());
+            at::_softmax_out(scores, scores, -1, false);
+            torch::Tensor rows = out.select(0, b).select(1, h).narrow(0, i0, c);  // (c, hd), row stride H*hd
+            at::mm_out(rows, scores, values);
+        }
+    });
+    return out;
 }
 
 // The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
@@ -139,21 +217,23 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
             q = applyRope(q, cos, sin);
             k = applyRope(k, cos, sin);
         }
-        const int64_t rep = H / KVH;
-        k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
-        v = v.permute({0, 2, 1, 3});
-        torch::Tensor heads;          // (B, KVH, rep*T, hd) then (B, T, H, hd)
+        torch::Tensor heads;  // (B, T, H, hd)
         if (!options.attentionWeights) {
-            heads = causalAttention((q * scale).permute({0, 2, 1, 3}).reshape({B, KVH, rep, T, hd}), k, v, future);
+            heads = causalAttention(q * scale, k, v, future);
         } else {  // the whole (B, H, T, T) score matrix, for a hook that replaces softmax
+            const int64_t rep = H / KVH;
             q = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});
+            k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
+            v = v.permute({0, 2, 1, 3});
             torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale).view({B, H, T, T});
             torch::Tensor weightsAttn = options.attentionWeights(l, scores);
             if (!weightsAttn.defined())
                 weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
-            heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v);
+            heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v)  // (B, KVH, rep*T, hd)
+                        .view({B, H, T, hd})
+                        .permute({0, 2, 1, 3})
+                        .contiguous();
         }
-        heads = heads.view({B, H, T, hd}).permute({0, 2, 1, 3}).contiguous();  // (B, T, H, hd)
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
         if (options.observePostAttention) options.observePostAttention(l + 1, x);
