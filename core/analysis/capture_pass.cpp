@@ -255,13 +255,17 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     if (lens && !request.metrics) {
         progress.setStage("Preparing the certified lens (head factors, int8 weights)");
         certified = std::make_unique<CertifiedLens>(m.weights.head);
+        // The sample: the middle layer's states at the first window's first 256 positions, from a
+        // forward over those 256 tokens only (a whole window would cost a full forward).
         torch::Tensor sample;
         ForwardOptions o;
         o.computeLogits = false;
         o.observeResidual = [&](int l, const torch::Tensor& h) {
-            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}).narrow(0, 0, std::min<int64_t>(256, h.size(0) * h.size(1))));
+            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
         };
-        forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) { m.forward(b.ids, o); });
+        forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
+            m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
+        });
         r.lensMethodChoice = certified->chooseMethod(sample);
         if (!certified->pays()) certified.reset();
     }
