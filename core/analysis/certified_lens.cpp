@@ -14,22 +14,6 @@
 
 namespace ls {
 
-namespace {
-constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff u = 2^-24
-constexpr double kUp = 1.0 + 1e-6;         // rounds float64 bounds up past their float32 cast
-}  // namespace
-
-namespace {
-// f(first row, rows (n, D) float64) over the head in chunks, so no float64 copy of the whole
-// head is ever held (a 128k x 4096 head would take 4 GB).
-template <typename F>
-void forRowChunks(const torch::Tensor& head, F f) {
-    const int64_t chunk = 8192;
-    for (int64_t i = 0; i < head.size(0); i += chunk)
-        f(i, head.narrow(0, i, std::min(chunk, head.size(0) - i)).to(torch::kFloat64));
-}
-}  // namespace
-
 CertifiedLens::CertifiedLens(const torch::Tensor& head) : head_(head) {
     torch::NoGradGuard noGrad;
     const int64_t D = head.size(1);
@@ -55,11 +39,11 @@ const CertifiedLens::Factors& CertifiedLens::factors(int rank) {
     const torch::Tensor p2 = p64.pow(2).sum(1);                // (V)
     f.projected = p64.to(torch::kFloat32).contiguous();
     // ||w_i⊥||^2 = ||w_i||^2 - ||P_i||^2 (V_r orthonormal); 1e-12 ||w_i||^2 covers the float64
-    // cancellation, kUp the cast to float32.
-    f.residual = ((rowNorms2_ - p2).clamp_min(0) + 1e-12 * rowNorms2_).sqrt().mul(kUp).to(torch::kFloat32);
+    // cancellation, kRoundUp the cast to float32.
+    f.residual = ((rowNorms2_ - p2).clamp_min(0) + 1e-12 * rowNorms2_).sqrt().mul(kRoundUp).to(torch::kFloat32);
     // |fl(P_i . y) - P_i . y| <= (r + 2) u ||P_i|| ||y|| for the float32 GEMM on float32-rounded
     // P and y; doubled for margin.
-    f.rounding = (p2.sqrt() * (2.0 * (rank + 2) * kUnit)).mul(kUp).to(torch::kFloat32);
+    f.rounding = (p2.sqrt() * (2.0 * (rank + 2) * kFloat32Unit)).mul(kRoundUp).to(torch::kFloat32);
     cache_.push_back(std::move(f));
     return cache_.back();
 }
@@ -231,8 +215,9 @@ std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
     std::string report = line;
     // A method whose cheap filter passes more than 1/16 of the vocabulary for some token cannot pay.
     const int64_t limit = std::max<int64_t>(1, head_.size(0) / 16);
-    std::string best = "none";
-    auto tryMethod = [&](const std::string& name) {
+    bool bestInt8 = false;
+    int bestRank = 0;  // 0 with !bestInt8: nothing beats the full projection
+    auto tryMethod = [&](const std::string& name) {  // the current method
         if (!top1Checked(normed, limit).defined()) {
             report += "; " + name + ": too many candidates";
             return false;
@@ -244,7 +229,8 @@ std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
         report += line;
         if (s < bestSeconds) {
             bestSeconds = s;
-            best = name;
+            bestInt8 = useInt8_;
+            bestRank = useInt8_ ? 0 : rank_;
         }
         return true;
     };
@@ -265,11 +251,11 @@ std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
         // Lower ranks have larger bounds: stop at the first with too many candidates.
         if (!tryMethod("rank " + std::to_string(r))) break;
     }
-    if (best == "int8") {
+    if (bestInt8) {
         setInt8();
     } else {
-        setRank(best == "none" ? 0 : std::stoi(best.substr(5)));
-        if (best == "none") rank_ = 0;
+        useInt8_ = false;
+        rank_ = bestRank;
         int8_.reset();
     }
     // Ranks not chosen are not kept (each holds a (V, r) matrix).

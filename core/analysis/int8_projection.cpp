@@ -15,8 +15,6 @@ namespace ls {
 
 namespace {
 constexpr int64_t kChunk = 256;  // tokens per matmul; the primitive and weight layout are made for this M
-constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff
-constexpr double kUp = 1.0 + 1e-6;         // rounds float64 norms up past their float32 cast
 
 // Symmetric per-row int8: rows (n, D) float64 -> scales (n) float64 (> 0), q (n, D) int8.
 // The scale is kept as the float32 value oneDNN will multiply by, so s q is exactly what runs.
@@ -52,17 +50,16 @@ Int8Projection::Int8Projection(const torch::Tensor& head) : vocab_(head.size(0))
     std::vector<float> scales(static_cast<size_t>(V));
     rowError_ = torch::empty({V}, torch::kFloat32);
     rowNorm_ = torch::empty({V}, torch::kFloat32);
-    for (int64_t i = 0; i < V; i += 8192) {  // float64 copies of 8192 rows at a time, not of the head
-        const int64_t n = std::min<int64_t>(8192, V - i);
-        const torch::Tensor rows = head.narrow(0, i, n).to(torch::kFloat64);
+    forRowChunks(head, [&](int64_t i, const torch::Tensor& rows) {
+        const int64_t n = rows.size(0);
         const auto [scale, q] = quantiseRows(rows);
         const torch::Tensor dequantised = q * scale.unsqueeze(1);
-        rowError_.narrow(0, i, n).copy_((rows - dequantised).pow(2).sum(1).sqrt().mul(kUp));
-        rowNorm_.narrow(0, i, n).copy_(dequantised.pow(2).sum(1).sqrt().mul(kUp));
+        rowError_.narrow(0, i, n).copy_((rows - dequantised).pow(2).sum(1).sqrt().mul(kRoundUp));
+        rowNorm_.narrow(0, i, n).copy_(dequantised.pow(2).sum(1).sqrt().mul(kRoundUp));
         q8.narrow(0, i, n).copy_(q.to(torch::kInt8));
         const torch::Tensor s32 = scale.to(torch::kFloat32).contiguous();
         std::copy(s32.data_ptr<float>(), s32.data_ptr<float>() + n, scales.begin() + i);
-    }
+    });
 
     using dnnl::memory;
     engine_ = std::make_unique<Engine>();
@@ -89,7 +86,7 @@ Int8Projection::Result Int8Projection::project(const torch::Tensor& normed) {
     const torch::Tensor dequantised = p * scale.unsqueeze(1);
     r.scale = scale;
     r.stateNorm = x.pow(2).sum(1).sqrt();
-    r.stateError = (x - dequantised).pow(2).sum(1).sqrt() + 4 * kUnit * dequantised.pow(2).sum(1).sqrt();
+    r.stateError = (x - dequantised).pow(2).sum(1).sqrt() + 4 * kFloat32Unit * dequantised.pow(2).sum(1).sqrt();
 
     // The primitive is made for kChunk rows: pad with zero states, keep the first M rows. The
     // result aliases the reused output buffer, valid until the next call.

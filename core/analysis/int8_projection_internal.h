@@ -15,9 +15,23 @@
 // break the bound.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace ls {
+
+// The float arithmetic of the certified lens's bounds (both approximations use them).
+constexpr double kFloat32Unit = 1.0 / (1 << 24);  // float32 unit roundoff u = 2^-24
+constexpr double kRoundUp = 1.0 + 1e-6;           // rounds float64 bounds up past their float32 cast
+
+// f(first row, rows (n, D) float64) over the head in chunks, so no float64 copy of the whole
+// head is ever held (a 128k x 4096 head would take 4 GB).
+template <typename F>
+void forRowChunks(const torch::Tensor& head, F f) {
+    const int64_t chunk = 8192;
+    for (int64_t i = 0; i < head.size(0); i += chunk)
+        f(i, head.narrow(0, i, std::min(chunk, head.size(0) - i)).to(torch::kFloat64));
+}
 
 class Int8Projection {
 public:

@@ -48,15 +48,15 @@ class SingleThreadedBlas {
 public:
     static bool available() { return set() && get(); }
     SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex());
-        if (depth()++ == 0) {
-            saved() = get()();
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (depth_++ == 0) {
+            saved_ = get()();
             set()(1);
         }
     }
     ~SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex());
-        if (--depth() == 0) set()(saved());
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--depth_ == 0) set()(saved_);
     }
     SingleThreadedBlas(const SingleThreadedBlas&) = delete;
     SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
@@ -72,18 +72,9 @@ private:
         static const auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
         return f;
     }
-    static std::mutex& mutex() {
-        static std::mutex m;
-        return m;
-    }
-    static int& depth() {
-        static int d = 0;
-        return d;
-    }
-    static int& saved() {
-        static int n = 0;
-        return n;
-    }
+    static inline std::mutex mutex_;
+    static inline int depth_ = 0;  // guards alive in the process
+    static inline int saved_ = 0;  // OpenBLAS's thread count before the first of them
 };
 
 // Softmax attention under the causal mask, in blocks of query positions: block [i0, i1)
