@@ -59,6 +59,9 @@ private slots:
     void badInput_data();
     void badInput();
     void noArgumentsPrintsUsage();
+    void everyCommandAnswersHelp_data();
+    void everyCommandAnswersHelp();
+    void guiAnswersHelpWithoutDisplay();
     void interruptLeavesNoPartialFile();
     void cleanupTestCase();
 };
@@ -389,6 +392,81 @@ void TestCli::noArgumentsPrintsUsage() {
     const ProcResult h = runCli({"--help"});
     QVERIFY2(h.finished && !h.crashed && h.exitCode == 0, qPrintable(h.describe("--help")));
     QVERIFY(QString::fromUtf8(h.out).contains("eval"));
+}
+
+// Every command answers --help (exit 0, on stdout) with its options, from the table that also
+// parses them: every option the help lists is accepted by the parser (the command then fails
+// for another reason, such as a missing --model, never with "unknown option").
+void TestCli::everyCommandAnswersHelp_data() {
+    QTest::addColumn<QString>("command");
+    QTest::addColumn<QStringList>("mustList");
+    QTest::newRow("info") << "info" << QStringList{"--model", "--json"};
+    QTest::newRow("eval") << "eval" << QStringList{"--model", "--data", "--seq-len", "--stride", "--per-token", "--format"};
+    QTest::newRow("run") << "run" << QStringList{"--model", "--heads", "--lens-method", "--out", "--csv", "--context-heads"};
+    QTest::newRow("show") << "show" << QStringList{"--csv", "--json", "--per-token-saturation"};
+    QTest::newRow("train") << "train" << QStringList{"--data", "--out", "--layout", "--patience", "--word-vocab"};
+    QTest::newRow("demo-corpus") << "demo-corpus" << QStringList{"--out", "--words", "--labels"};
+}
+
+void TestCli::everyCommandAnswersHelp() {
+    QFETCH(QString, command);
+    QFETCH(QStringList, mustList);
+    const ProcResult h = runCli({command, "--help"});
+    QVERIFY2(h.finished && !h.crashed && h.exitCode == 0, qPrintable(h.describe(command + " --help")));
+    const QString help = QString::fromUtf8(h.out);
+    QVERIFY2(help.startsWith("usage: layerscope-cli " + command), qPrintable(help));
+    for (const QString& option : mustList) QVERIFY2(help.contains(option + " "), qPrintable(option + " missing from\n" + help));
+    QCOMPARE(runCli({command, "-h"}).out, h.out);
+    // Every listed option is one the parser knows. The thread-pool settings are given, so the
+    // computing commands do not re-execute themselves for each of these calls.
+    qputenv("GOMP_SPINCOUNT", "1000");
+    qputenv("OPENBLAS_THREAD_TIMEOUT", "4");
+    const QRegularExpression optionLine("^  --([a-z0-9-]+)( \\S+)?", QRegularExpression::MultilineOption);
+    int options = 0;
+    for (auto it = optionLine.globalMatch(help); it.hasNext(); ++options) {
+        const QRegularExpressionMatch m = it.next();
+        QStringList args{command, "--" + m.captured(1)};
+        if (!m.captured(2).isEmpty())  // a path that cannot be written, so that nothing is
+            args << (QRegularExpression("FILE|DIR|PATH|RUN").match(m.captured(2)).hasMatch() ? "/nonexistent/x" : "1");
+        const ProcResult r = runCli(args);
+        QVERIFY2(r.finished && !r.crashed && r.exitCode == 2, qPrintable(r.describe(args.join(' '))));
+        QVERIFY2(!r.err.contains("unknown option"), qPrintable(r.describe(args.join(' '))));
+    }
+    qunsetenv("GOMP_SPINCOUNT");
+    qunsetenv("OPENBLAS_THREAD_TIMEOUT");
+    QVERIFY2(options >= mustList.size(), qPrintable(help));
+    // An option the table does not have is refused, naming the command's help.
+    const ProcResult bad = runCli({command, "--no-such-option"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("unknown option --no-such-option for '" + command.toUtf8() + "' (see layerscope-cli " +
+                              command.toUtf8() + " --help)"),
+             qPrintable(bad.describe("unknown option")));
+}
+
+// The GUI binary answers --help and --version without a display (no DISPLAY, the default
+// xcb platform): they are answered before the application connects to one.
+void TestCli::guiAnswersHelpWithoutDisplay() {
+#ifndef LAYERSCOPE_GUI_BINARY
+    QSKIP("built without the GUI");
+#else
+    for (const QString& option : {"--help", "-h", "--version"}) {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove("DISPLAY");
+        env.remove("WAYLAND_DISPLAY");
+        env.remove("QT_QPA_PLATFORM");
+        p.setProcessEnvironment(env);
+        p.start(LAYERSCOPE_GUI_BINARY, {option});
+        QVERIFY(p.waitForFinished(60000));
+        const QString out = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                 qPrintable(option + ": " + out + QString::fromUtf8(p.readAllStandardError())));
+        if (option == "--version")
+            QVERIFY2(out.startsWith("LayerScope "), qPrintable(out));
+        else
+            QVERIFY2(out.contains("--model") && out.contains("--open-run") && out.contains("--screenshot"), qPrintable(out));
+    }
+#endif
 }
 
 // SIGINT during a long eval: exit 130 (interrupted), no --per-token file left behind.

@@ -52,7 +52,7 @@ private slots:
     void int8IsExact_data();
     void int8IsExact();
     void int8BoundOnEveryLogit();
-    void chosenRankOnTheDemoModel();
+    void everyMethodOnTheDemoModel();
 };
 
 void TestLens::everyRankIsExact_data() {
@@ -164,7 +164,7 @@ void TestLens::int8BoundOnEveryLogit() {
     QVERIFY2(worst <= 1.0 && worst > 0.01, qPrintable(QString("largest error / bound %1").arg(worst)));
 }
 
-void TestLens::chosenRankOnTheDemoModel() {
+void TestLens::everyMethodOnTheDemoModel() {
     const ls::Model model = ls::Model::load(LAYERSCOPE_SOURCE_DIR "/resources/demo/model");
     const ls::Model::Impl& m = model.impl();
     torch::InferenceMode guard;
@@ -174,9 +174,23 @@ void TestLens::chosenRankOnTheDemoModel() {
     o.computeLogits = false;
     o.observeResidual = [&](int, const torch::Tensor& h) { normed.push_back(m.normFinal(h.reshape({-1, h.size(-1)}))); };
     m.forward(ids, o);
+    // Every method explicitly (which one chooseMethod keeps depends on the machine's timing),
+    // then the chosen one.
     ls::CertifiedLens lens(m.weights.head);
+    const int D = model.config().hiddenSize;
+    for (int rank : {1, D / 4, D}) {
+        lens.setRank(rank);
+        for (size_t l = 0; l < normed.size(); ++l)
+            expectExact(lens, m.weights.head, normed[l], QString("rank %1, layer %2").arg(rank).arg(l));
+    }
+    if (ls::Int8Projection::available()) {
+        lens.setInt8();
+        for (size_t l = 0; l < normed.size(); ++l)
+            expectExact(lens, m.weights.head, normed[l], QString("int8, layer %1").arg(l));
+    }
     lens.chooseMethod(normed[normed.size() / 2]);
-    for (size_t l = 0; l < normed.size(); ++l) expectExact(lens, m.weights.head, normed[l], QString("layer %1").arg(l));
+    for (size_t l = 0; l < normed.size(); ++l)
+        expectExact(lens, m.weights.head, normed[l], QString("%1, layer %2").arg(QString::fromStdString(lens.method())).arg(l));
 }
 
 QTEST_APPLESS_MAIN(TestLens)

@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "model/model.h"
 #include "model_reference_support.h"
+#include "test_support.h"
 
 using namespace reftest;
 
@@ -231,7 +232,7 @@ void TestModel::goldenLogits() {
     const double eps = llama ? cfgJson["rms_norm_eps"].toDouble() : cfgJson["layer_norm_epsilon"].toDouble();
     QVERIFY2(std::abs(c.normEps - eps) <= 1e-12 * eps, qPrintable(QString("normEps %1 vs %2").arg(c.normEps).arg(eps)));
     if (llama) {
-        QCOMPARE(c.ropeTheta, cfgJson["rope_theta"].toDouble());
+        QCOMPARE_NEAR(c.ropeTheta, cfgJson["rope_theta"].toDouble(), 0, 1e-12);  // two JSON parsers, like normEps
         QCOMPARE(QString::fromStdString(c.activation), QString("silu"));
         const QJsonObject rs = cfgJson["rope_scaling"].toObject();
         if (rs.isEmpty()) {
@@ -240,10 +241,10 @@ void TestModel::goldenLogits() {
         } else {
             const QString kind = rs.contains("rope_type") ? rs["rope_type"].toString() : rs["type"].toString();
             QCOMPARE(QString::fromStdString(c.ropeScalingType), kind);
-            QCOMPARE(c.ropeScalingFactor, rs["factor"].toDouble());
+            QCOMPARE_NEAR(c.ropeScalingFactor, rs["factor"].toDouble(), 0, 1e-12);
             if (kind == "llama3") {
-                QCOMPARE(c.ropeLowFreqFactor, rs["low_freq_factor"].toDouble());
-                QCOMPARE(c.ropeHighFreqFactor, rs["high_freq_factor"].toDouble());
+                QCOMPARE_NEAR(c.ropeLowFreqFactor, rs["low_freq_factor"].toDouble(), 0, 1e-12);
+                QCOMPARE_NEAR(c.ropeHighFreqFactor, rs["high_freq_factor"].toDouble(), 0, 1e-12);
                 QCOMPARE(c.ropeOriginalMaxPositions, rs["original_max_position_embeddings"].toInt());
             }
         }

@@ -1,6 +1,10 @@
 #pragma once
 // Small helpers shared by the Qt Test executables.
 #include <QString>
+#include <QtTest>
+
+#include <cmath>
+#include <vector>
 
 #include "common/error.h"
 
@@ -12,5 +16,48 @@ QString errorOf(F&& f) {
     } catch (const ls::Error& e) {
         return QString::fromStdString(e.what());
     }
+    return {};
+}
+
+// Floating-point comparisons state their tolerance: |actual - expected| <= abs + rel * |expected|.
+// QCOMPARE on doubles is Qt's relative fuzzy compare, which fails against exact 0 for any
+// rounding at all, and whose tolerance nobody reads; use these instead. NaN matches NaN only,
+// an infinity itself only. An exact comparison (abs = rel = 0) is right only for values that
+// one code path computes from exact inputs (integers, counts, a file's bytes read back).
+inline bool withinTolerance(double actual, double expected, double abs, double rel) {
+    if (std::isnan(expected)) return std::isnan(actual);
+    if (std::isinf(expected)) return actual == expected;
+    return std::abs(actual - expected) <= abs + rel * std::abs(expected);
+}
+
+inline QString toleranceMessage(const char* actualText, double actual, double expected, double abs, double rel) {
+    return QStringLiteral("%1 = %2, expected %3 within %4 + %5 x |expected| (differs by %6)")
+        .arg(QString::fromLatin1(actualText))
+        .arg(actual, 0, 'g', 17)
+        .arg(expected, 0, 'g', 17)
+        .arg(abs, 0, 'g', 3)
+        .arg(rel, 0, 'g', 3)
+        .arg(std::abs(actual - expected), 0, 'g', 3);
+}
+
+// QCOMPARE_NEAR(actual, expected, abs, rel): fails the test with both values and the tolerance.
+#define QCOMPARE_NEAR(actual, expected, abs, rel)                                                          \
+    do {                                                                                                    \
+        const double actual_ = double(actual), expected_ = double(expected);                               \
+        QVERIFY2(withinTolerance(actual_, expected_, (abs), (rel)),                                         \
+                 qPrintable(toleranceMessage(#actual, actual_, expected_, (abs), (rel))));                  \
+    } while (false)
+
+// withinTolerance element by element: the first element outside it (or a size mismatch) as a
+// message, or an empty string. QCOMPARE on a std::vector<double> compares the elements with
+// qFuzzyCompare instead; for values one code path computes exactly, or reads back bit for bit:
+//   QCOMPARE(mismatchOf(got, expected, 0, 0), QString());
+inline QString mismatchOf(const std::vector<double>& got, const std::vector<double>& expected, double abs,
+                          double rel) {
+    if (got.size() != expected.size())
+        return QStringLiteral("%1 values, expected %2").arg(got.size()).arg(expected.size());
+    for (size_t i = 0; i < got.size(); ++i)
+        if (!withinTolerance(got[i], expected[i], abs, rel))
+            return toleranceMessage(qPrintable(QStringLiteral("element %1").arg(i)), got[i], expected[i], abs, rel);
     return {};
 }

@@ -21,6 +21,7 @@
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
 #include "token_preview_view.h"
+#include "test_support.h"
 #include "training_curve_view.h"
 
 using namespace ls::widgets;
@@ -113,12 +114,12 @@ void TestWidgets::binValues() {
 
     const HistogramBins bins = ls::widgets::binValues(values, binCount);
     QCOMPARE(bins.counts, counts);
-    QCOMPARE(bins.lo, lo);
-    QCOMPARE(bins.hi, hi);
+    QCOMPARE_NEAR(bins.lo, lo, 0, 0);  // the data's min and max (or v -+ 0.5): exact
+    QCOMPARE_NEAR(bins.hi, hi, 0, 0);
     QCOMPARE(qint64(bins.skipped), skipped);
     if (!counts.empty()) {
-        QCOMPARE(bins.binLo(0), lo);
-        QCOMPARE(bins.binHi(bins.size() - 1), hi);
+        QCOMPARE_NEAR(bins.binLo(0), lo, 0, 0);  // lo + 0 * width
+        QCOMPARE_NEAR(bins.binHi(bins.size() - 1), hi, 0, 0);  // hi itself
     }
 }
 
@@ -144,8 +145,8 @@ void TestWidgets::summarize() {
 
     const ValueSummary s = ls::widgets::summarize(values);
     QCOMPARE(qint64(s.count), count);
-    QCOMPARE(s.mean, mean);
-    QCOMPARE(s.median, median);
+    QCOMPARE_NEAR(s.mean, mean, 1e-12, 1e-12);  // of small whole numbers: float64 rounding at most
+    QCOMPARE_NEAR(s.median, median, 1e-12, 1e-12);
 }
 
 void TestWidgets::eta_data() {
@@ -185,25 +186,25 @@ void TestWidgets::histogramDrawsBins() {
     double sum = 0;
     int i = 0;
     for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it, ++i) {
-        QCOMPARE(it->key, view.bins().binCenter(i));
-        QCOMPARE(it->value, double(view.bins().counts[i]));
+        QCOMPARE_NEAR(it->key, view.bins().binCenter(i), 0, 0);  // copied into the plot: exact
+        QCOMPARE_NEAR(it->value, double(view.bins().counts[i]), 0, 0);
         sum += it->value;
     }
-    QCOMPARE(sum, 1000.0);
-    QCOMPARE(bars->width(), view.bins().width());
+    QCOMPARE_NEAR(sum, 1000.0, 0, 0);  // a sum of whole numbers: exact
+    QCOMPARE_NEAR(bars->width(), view.bins().width(), 0, 0);
 
     // The axes show all of the data.
     const auto [mn, mx] = std::minmax_element(losses.begin(), losses.end());
     const QCPRange x = view.plot()->xAxis->range();
     QVERIFY(x.lower <= *mn && x.upper >= *mx);
     const QCPRange y = view.plot()->yAxis->range();
-    QCOMPARE(y.lower, 0.0);
+    QCOMPARE_NEAR(y.lower, 0.0, 0, 0);  // set to 0, not computed
     QVERIFY(y.upper >= view.bins().maxCount());
 
     // Summary numbers from the data it was given.
     const double mean = std::accumulate(losses.begin(), losses.end(), 0.0) / losses.size();
     QCOMPARE(view.summary().count, int64_t(1000));
-    QVERIFY(qAbs(view.summary().mean - mean) < 1e-12);
+    QCOMPARE_NEAR(view.summary().mean, mean, 1e-12, 0);  // its sum vs std::accumulate: float64 rounding
     QVERIFY(view.summaryText().contains("PPL"));
     QVERIFY(view.summaryText().contains(QString::number(std::exp(mean), 'f', 2)));
 }
@@ -223,7 +224,7 @@ void TestWidgets::histogramRebinsAndLogY() {
 
     view.setLogY(false);
     QCOMPARE(y->scaleType(), QCPAxis::stLinear);
-    QCOMPARE(y->range().lower, 0.0);
+    QCOMPARE_NEAR(y->range().lower, 0.0, 0, 0);  // set to 0, not computed
 }
 
 void TestWidgets::histogramEmpty() {
@@ -300,8 +301,8 @@ void TestWidgets::exportCsv() {
     for (int i = 0; i < 12; ++i) {
         const QStringList cells = lines[i + 1].split(',');
         QCOMPARE(cells.size(), 3);
-        QCOMPARE(cells[0].toDouble(), view.bins().binLo(i));  // edges round-trip exactly
-        QCOMPARE(cells[1].toDouble(), view.bins().binHi(i));
+        QCOMPARE_NEAR(cells[0].toDouble(), view.bins().binLo(i), 0, 0);  // shortest round-trip text: exact
+        QCOMPARE_NEAR(cells[1].toDouble(), view.bins().binHi(i), 0, 0);
         QCOMPARE(cells[2].toLongLong(), qint64(view.bins().counts[i]));
         total += cells[2].toLongLong();
     }
@@ -368,7 +369,7 @@ void TestWidgets::progressBar() {
     QCOMPARE(bar.stageText(), QString("Evaluating"));
 
     bar.setProgress(0.25, "window 3/12");
-    QCOMPARE(bar.fraction(), 0.25);
+    QCOMPARE_NEAR(bar.fraction(), 0.25, 1e-12, 0);  // 250 of the bar's 1000 steps
     QCOMPARE(bar.stageText(), QString("window 3/12"));
     QCOMPARE(bar.etaText(), QString());  // less than a second in: no estimate yet
     bar.setProgress(0.5, "");
@@ -525,25 +526,25 @@ void TestWidgets::trainingCurveGraphs() {
     QCOMPARE(train->data()->size(), 4);
     int i = 0;
     for (auto it = train->data()->constBegin(); it != train->data()->constEnd(); ++it, ++i) {
-        QCOMPARE(it->key, points[i].step);
-        QCOMPARE(it->value, points[i].trainLoss);
+        QCOMPARE_NEAR(it->key, points[i].step, 0, 0);  // the points as given: exact
+        QCOMPARE_NEAR(it->value, points[i].trainLoss, 0, 0);
     }
     QCPGraph* val = view.validationGraph();
     QCOMPARE(val->data()->size(), 2);
-    QCOMPARE(val->data()->at(0)->key, 20.0);
-    QCOMPARE(val->data()->at(0)->value, 3.7);
-    QCOMPARE(val->data()->at(1)->key, 40.0);
+    QCOMPARE_NEAR(val->data()->at(0)->key, 20.0, 0, 0);
+    QCOMPARE_NEAR(val->data()->at(0)->value, 3.7, 0, 0);
+    QCOMPARE_NEAR(val->data()->at(1)->key, 40.0, 0, 0);
     QCOMPARE(view.bestGraph()->data()->size(), 1);
-    QCOMPARE(view.bestGraph()->data()->at(0)->key, 40.0);
-    QCOMPARE(view.bestGraph()->data()->at(0)->value, 3.2);
+    QCOMPARE_NEAR(view.bestGraph()->data()->at(0)->key, 40.0, 0, 0);
+    QCOMPARE_NEAR(view.bestGraph()->data()->at(0)->value, 3.2, 0, 0);
 
     // A worse validation keeps the best where it was.
     view.addPoint({50, 2.8, 3.5});
-    QCOMPARE(view.bestGraph()->data()->at(0)->key, 40.0);
+    QCOMPARE_NEAR(view.bestGraph()->data()->at(0)->key, 40.0, 0, 0);
 
     // The axes show all points: steps from 0, losses with some room.
     const QCPRange x = view.plot()->xAxis->range(), y = view.plot()->yAxis->range();
-    QCOMPARE(x.lower, 0.0);
+    QCOMPARE_NEAR(x.lower, 0.0, 0, 0);  // set to 0, not computed
     QVERIFY(x.upper >= 50);
     QVERIFY(y.lower >= 0 && y.lower < 2.8);
     QVERIFY(y.upper > 4.2);

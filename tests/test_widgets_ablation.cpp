@@ -28,6 +28,7 @@
 #include "analysis/ablation.h"
 #include "export_menu.h"
 #include "io/table.h"
+#include "test_support.h"
 #include "widget_test_support.h"
 
 using namespace ls::widgets;
@@ -230,14 +231,15 @@ private slots:
 };
 
 void TestWidgetsAblation::scaleFunctions() {
-    QCOMPARE(AblationView::toScale(0.99, Scale::SymmetricLog), 2.0);  // log10(1 + 0.99 / 0.01)
-    QCOMPARE(AblationView::toScale(-0.09, Scale::SymmetricLog), -1.0);
-    QCOMPARE(AblationView::toScale(-0.25, Scale::SignedSqrt), -0.5);
-    QCOMPARE(AblationView::toScale(0.3, Scale::Linear), 0.3);
-    QCOMPARE(AblationView::toScale(0, Scale::SymmetricLog), 0.0);
+    // log10 and sqrt of quotients that are not exact in binary: float64 rounding.
+    QCOMPARE_NEAR(AblationView::toScale(0.99, Scale::SymmetricLog), 2.0, 1e-12, 0);  // log10(1 + 0.99 / 0.01)
+    QCOMPARE_NEAR(AblationView::toScale(-0.09, Scale::SymmetricLog), -1.0, 1e-12, 0);
+    QCOMPARE_NEAR(AblationView::toScale(-0.25, Scale::SignedSqrt), -0.5, 1e-12, 0);
+    QCOMPARE_NEAR(AblationView::toScale(0.3, Scale::Linear), 0.3, 1e-12, 0);
+    QCOMPARE_NEAR(AblationView::toScale(0, Scale::SymmetricLog), 0.0, 1e-12, 0);
     for (Scale s : {Scale::Linear, Scale::SymmetricLog, Scale::SignedSqrt})
         for (double d : {-0.5, -0.001, 0.0, 0.02, 2.806})
-            QVERIFY(std::abs(AblationView::fromScale(AblationView::toScale(d, s), s) - d) < 1e-12);
+            QCOMPARE_NEAR(AblationView::fromScale(AblationView::toScale(d, s), s), d, 1e-12, 0);
     QVERIFY(std::isnan(AblationView::toScale(std::nan(""), Scale::SignedSqrt)));
 }
 
@@ -252,22 +254,22 @@ void TestWidgetsAblation::heatmapCellsLinear() {
         QCPColorMapData* data = view.colorMap(kind)->data();
         QCOMPARE(data->keySize(), 4);    // heads
         QCOMPARE(data->valueSize(), 3);  // layers
-        for (const ls::HeadAblation& a : r->heads)
-            QCOMPARE(data->cell(a.head, a.layer - 1), kind == Kind::Zero ? a.zeroDppl : a.meanDppl);
-        // One range for both maps, centred at 0: the dominant head's +2.0.
-        QCOMPARE(view.colorMap(kind)->dataRange().lower, -2.0);
-        QCOMPARE(view.colorMap(kind)->dataRange().upper, 2.0);
-        QCOMPARE(view.colorScale(kind)->dataRange().upper, 2.0);
+        for (const ls::HeadAblation& a : r->heads)  // the result's values, copied into the map: exact
+            QCOMPARE_NEAR(data->cell(a.head, a.layer - 1), kind == Kind::Zero ? a.zeroDppl : a.meanDppl, 0, 0);
+        // One range for both maps, centred at 0: the dominant head's +2.0 (copied, negated: exact).
+        QCOMPARE_NEAR(view.colorMap(kind)->dataRange().lower, -2.0, 0, 0);
+        QCOMPARE_NEAR(view.colorMap(kind)->dataRange().upper, 2.0, 0, 0);
+        QCOMPARE_NEAR(view.colorScale(kind)->dataRange().upper, 2.0, 0, 0);
     }
-    QCOMPARE(view.colorMap(Kind::Zero)->data()->cell(2, 0), 2.0);  // L0H2
-    QVERIFY(std::abs(view.colorMap(Kind::Mean)->data()->cell(2, 0) - 0.01) < 1e-12);
-    QVERIFY(std::abs(view.colorMap(Kind::Mean)->data()->cell(3, 0) + 0.03) < 1e-12);  // negative: ablating helps
+    QCOMPARE_NEAR(view.colorMap(Kind::Zero)->data()->cell(2, 0), 2.0, 0, 0);  // L0H2
+    QCOMPARE_NEAR(view.colorMap(Kind::Mean)->data()->cell(2, 0), 0.01, 1e-12, 0);
+    QCOMPARE_NEAR(view.colorMap(Kind::Mean)->data()->cell(3, 0), -0.03, 1e-12, 0);  // negative: ablating helps
     // L0 is drawn at the top; layers and heads have their cells.
     QCustomPlot* plot = view.heatmapPlot(Kind::Zero);
     QVERIFY(plot->yAxis->rangeReversed());
-    QCOMPARE(plot->xAxis->range().lower, -0.5);
-    QCOMPARE(plot->xAxis->range().upper, 3.5);
-    QCOMPARE(plot->yAxis->range().upper, 2.5);
+    QCOMPARE_NEAR(plot->xAxis->range().lower, -0.5, 0, 0);  // cell edges: whole numbers -+ 0.5, exact
+    QCOMPARE_NEAR(plot->xAxis->range().upper, 3.5, 0, 0);
+    QCOMPARE_NEAR(plot->yAxis->range().upper, 2.5, 0, 0);
     // Positive is red, negative blue, 0 white.
     QCPColorGradient g = view.colorMap(Kind::Zero)->gradient();
     const QColor hot = QColor::fromRgb(g.color(2.0, QCPRange(-2, 2))), cold = QColor::fromRgb(g.color(-2.0, QCPRange(-2, 2)));
@@ -297,13 +299,13 @@ void TestWidgetsAblation::heatmapCellsLogLike() {
     QCOMPARE(int(view.colourScale()), scale);
     QVERIFY(view.logLikeCombo()->isEnabled());
     const Scale s = Scale(scale);
-    for (const ls::HeadAblation& a : r->heads) {
-        QCOMPARE(view.colorMap(Kind::Zero)->data()->cell(a.head, a.layer - 1), AblationView::toScale(a.zeroDppl, s));
-        QCOMPARE(view.colorMap(Kind::Mean)->data()->cell(a.head, a.layer - 1), AblationView::toScale(a.meanDppl, s));
+    for (const ls::HeadAblation& a : r->heads) {  // the same function of the same value: exact
+        QCOMPARE_NEAR(view.colorMap(Kind::Zero)->data()->cell(a.head, a.layer - 1), AblationView::toScale(a.zeroDppl, s), 0, 0);
+        QCOMPARE_NEAR(view.colorMap(Kind::Mean)->data()->cell(a.head, a.layer - 1), AblationView::toScale(a.meanDppl, s), 0, 0);
     }
     const double m = AblationView::toScale(2.0, s);
-    QCOMPARE(view.colourLimit(), m);
-    QCOMPARE(view.colorMap(Kind::Mean)->dataRange().lower, -m);
+    QCOMPARE_NEAR(view.colourLimit(), m, 0, 0);
+    QCOMPARE_NEAR(view.colorMap(Kind::Mean)->dataRange().lower, -m, 0, 0);
     // The small heads get a visible share of the range: +0.05 is at more than 10% of it.
     QVERIFY(AblationView::toScale(0.05, s) / m > 0.1);
     QVERIFY(0.05 / 2.0 < 0.03);
@@ -318,7 +320,7 @@ void TestWidgetsAblation::heatmapCellsLogLike() {
     // And back to linear.
     view.logLikeCheck()->setChecked(false);
     QCOMPARE(view.colourScale(), Scale::Linear);
-    QCOMPARE(view.colorMap(Kind::Zero)->data()->cell(0, 0), r->heads[0].zeroDppl);
+    QCOMPARE_NEAR(view.colorMap(Kind::Zero)->data()->cell(0, 0), r->heads[0].zeroDppl, 0, 0);  // copied: exact
     QVERIFY(!view.logLikeCombo()->isEnabled());
 }
 
@@ -334,9 +336,13 @@ void TestWidgetsAblation::rankLabels() {
     QCOMPARE(zero.size(), AblationView::kTopHeads);
     // Zero ranks 1..10 sit in their cells; 12 heads, so all ten labels are used.
     QCOMPARE(zero[0]->text(), QStringLiteral("1"));
-    QCOMPARE(zero[0]->position->coords(), QPointF(2, 0));  // L0H2
-    QCOMPARE(zero[1]->position->coords(), QPointF(0, 0));  // L0H0
-    QCOMPARE(zero[2]->position->coords(), QPointF(2, 1));  // L1H2
+    // Cell coordinates are whole numbers: exact (QPointF's == would be fuzzy).
+    QCOMPARE_NEAR(zero[0]->position->coords().x(), 2, 0, 0);  // L0H2
+    QCOMPARE_NEAR(zero[0]->position->coords().y(), 0, 0, 0);
+    QCOMPARE_NEAR(zero[1]->position->coords().x(), 0, 0, 0);  // L0H0
+    QCOMPARE_NEAR(zero[1]->position->coords().y(), 0, 0, 0);
+    QCOMPARE_NEAR(zero[2]->position->coords().x(), 2, 0, 0);  // L1H2
+    QCOMPARE_NEAR(zero[2]->position->coords().y(), 1, 0, 0);
     QCOMPARE(zero[9]->text(), QStringLiteral("10"));
     for (QCPItemText* t : zero)
         QVERIFY(t->visible());
@@ -344,10 +350,12 @@ void TestWidgetsAblation::rankLabels() {
     QCOMPARE(zero[0]->color(), QColor(Qt::white));
     // The mean map by its own ranks: L0H0 (+0.15) first, L0H2 (+0.01) is 7th.
     const QList<QCPItemText*> mean = view.rankLabels(Kind::Mean);
-    QCOMPARE(mean[0]->position->coords(), QPointF(0, 0));
+    QCOMPARE_NEAR(mean[0]->position->coords().x(), 0, 0, 0);
+    QCOMPARE_NEAR(mean[0]->position->coords().y(), 0, 0, 0);
     const ls::HeadAblation* dominant = view.headAt(1, 2);
     QCOMPARE(dominant->meanRank, 7);
-    QCOMPARE(mean[6]->position->coords(), QPointF(2, 0));
+    QCOMPARE_NEAR(mean[6]->position->coords().x(), 2, 0, 0);
+    QCOMPARE_NEAR(mean[6]->position->coords().y(), 0, 0, 0);
     QCOMPARE(mean[6]->text(), QStringLiteral("7"));
 }
 
@@ -591,7 +599,7 @@ void TestWidgetsAblation::growingSnapshots() {
     view.updateResult(std::make_shared<const ls::AblationResult>(snap));
     QCPColorMapData* data = view.colorMap(Kind::Zero)->data();
     QVERIFY(std::isnan(data->cell(0, 2)));  // grey: pending
-    QCOMPARE(data->cell(2, 0), full.heads[2].zeroDppl);
+    QCOMPARE_NEAR(data->cell(2, 0), full.heads[2].zeroDppl, 0, 0);  // copied: exact
     QCOMPARE(view.topTable()->rowCount(), 8);
     QVERIFY(view.summaryText().contains("8 of 12 heads"));
     QVERIFY2(view.partialLabel()->text().contains("in progress"), qPrintable(view.partialLabel()->text()));
@@ -609,7 +617,7 @@ void TestWidgetsAblation::growingSnapshots() {
     QCOMPARE(view.topTable()->item(0, 0), firstItem);
     QCOMPARE(view.selectedLayer(), 2);
     QCOMPARE(view.selectedHead(), 1);
-    QCOMPARE(data->cell(0, 2), full.heads[8].zeroDppl);
+    QCOMPARE_NEAR(data->cell(0, 2), full.heads[8].zeroDppl, 0, 0);
     QCOMPARE(view.topTable()->rowCount(), 10);
     QVERIFY(view.partialLabel()->isHidden());
     QVERIFY(view.summaryText().contains("complete"));

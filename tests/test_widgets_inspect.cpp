@@ -32,6 +32,7 @@
 #include "export_menu.h"
 #include "io/table.h"
 #include "lowrank_view.h"
+#include "test_support.h"
 #include "token_inspector_view.h"
 #include "widget_test_support.h"
 
@@ -271,14 +272,14 @@ void TestWidgetsInspect::lowRankCoverageGraphs() {
     QCOMPARE(energy->data()->size(), 64);
     int r = 1;
     for (auto it = cov->data()->constBegin(); it != cov->data()->constEnd(); ++it, ++r) {
-        QCOMPARE(it->key, double(r));
-        QCOMPARE(it->value, 100.0 * result->coverage[size_t(r - 1)]);
+        QCOMPARE_NEAR(it->key, double(r), 0, 0);
+        QCOMPARE_NEAR(it->value, 100.0 * result->coverage[size_t(r - 1)], 0, 0);  // the view's same product: exact
     }
     r = 1;
     for (auto it = energy->data()->constBegin(); it != energy->data()->constEnd(); ++it, ++r)
-        QCOMPARE(it->value, 100.0 * result->energyCoverage[size_t(r - 1)]);
+        QCOMPARE_NEAR(it->value, 100.0 * result->energyCoverage[size_t(r - 1)], 0, 0);
     // Both end at 100 %, energy above the plain coverage (faster-decaying s_i^2).
-    QCOMPARE(qRound(cov->data()->at(63)->value * 1e6), qRound(100.0 * 1e6));
+    QCOMPARE_NEAR(cov->data()->at(63)->value, 100.0, 5e-7, 0);  // a ratio of float64 sums, in percent
     QVERIFY(energy->data()->at(3)->value > cov->data()->at(3)->value);
     // y in percent: the whole 0..100 is on screen.
     QVERIFY(view.coveragePlot()->yAxis->range().lower <= 0);
@@ -301,9 +302,9 @@ void TestWidgetsInspect::lowRankRankGraphs() {
                 values << 100.0 * (row.*member);
             }
         QCOMPARE(graph->data()->size(), keys.size());
-        for (int i = 0; i < keys.size(); ++i) {
-            QCOMPARE(graph->data()->at(i)->key, keys[i]);
-            QCOMPARE(graph->data()->at(i)->value, values[i]);
+        for (int i = 0; i < keys.size(); ++i) {  // the view's same numbers and products: exact
+            QCOMPARE_NEAR(graph->data()->at(i)->key, keys[i], 0, 0);
+            QCOMPARE_NEAR(graph->data()->at(i)->value, values[i], 0, 0);
         }
     };
     check(view.agreementFinalGraph(), &ls::LowRankRow::agreementFinal);
@@ -493,7 +494,7 @@ void TestWidgetsInspect::inspectorCells() {
     QVector<QPair<double, QColor>> cells;
     for (int p = 0; p < 4; ++p)
         for (int l = 0; l < 3; ++l) {
-            QCOMPARE(view.cellProbability(p, l), double(grid->topProbs[grid->index(p, l, 0)]));
+            QCOMPARE_NEAR(view.cellProbability(p, l), double(grid->topProbs[grid->index(p, l, 0)]), 0, 0);  // read, not computed
             QCOMPARE(view.cellColor(p, l), TokenInspectorView::probabilityColor(view.cellProbability(p, l)));
             cells.append({view.cellProbability(p, l), view.cellColor(p, l)});
         }

@@ -29,6 +29,7 @@
 #include "io/table.h"
 #include "saturation_view.h"
 #include "stats/histogram.h"
+#include "test_support.h"
 #include "widget_test_support.h"
 
 using namespace ls::widgets;
@@ -183,16 +184,17 @@ void TestWidgetsLayers::cossimHeatmapCells() {
     QCPColorMapData* data = view.colorMap()->data();
     QCOMPARE(data->keySize(), 4);    // bins
     QCOMPARE(data->valueSize(), 3);  // layers
-    QCOMPARE(data->keyRange().lower, result->histograms[0].lo + result->histograms[0].binWidth() / 2);
-    QCOMPARE(data->valueRange().lower, 1.0);
-    QCOMPARE(data->valueRange().upper, 3.0);
+    // The view's same expression (lo + width / 2) and layer numbers: exact.
+    QCOMPARE_NEAR(data->keyRange().lower, result->histograms[0].lo + result->histograms[0].binWidth() / 2, 0, 0);
+    QCOMPARE_NEAR(data->valueRange().lower, 1.0, 0, 0);
+    QCOMPARE_NEAR(data->valueRange().upper, 3.0, 0, 0);
     const double expected[3][4] = {{0.75, 0.25, 0, 0}, {0, 0, 0, 1}, {0, 0, 0, 1}};
     for (int l = 0; l < 3; ++l)
         for (int b = 0; b < 4; ++b)
-            QCOMPARE(data->cell(b, l), expected[l][b]);
+            QCOMPARE_NEAR(data->cell(b, l), expected[l][b], 1e-12, 0);  // fractions of counts
     // The colour scale spans 0 .. the largest fraction.
-    QCOMPARE(view.colorMap()->dataRange().lower, 0.0);
-    QCOMPARE(view.colorMap()->dataRange().upper, 1.0);
+    QCOMPARE_NEAR(view.colorMap()->dataRange().lower, 0.0, 0, 0);  // set to 0, not computed
+    QCOMPARE_NEAR(view.colorMap()->dataRange().upper, 1.0, 1e-12, 0);
     QVERIFY(view.heatmapPlot()->yAxis->rangeReversed());  // layer 1 on top
 }
 
@@ -214,21 +216,22 @@ void TestWidgetsLayers::cossimMeansAndWhiskers() {
     view.setResult(r);
     // Layer 1 is special: drawn in the special bars only.
     QCOMPARE(view.specialBars()->data()->size(), 1);
-    QCOMPARE(view.specialBars()->data()->at(0)->key, 1.0);
-    QCOMPARE(view.specialBars()->data()->at(0)->value, r->layers[0].summary.mean);
-    QVERIFY(std::abs(r->layers[0].summary.mean - 0.25) < 1e-6);
+    // Layer numbers and the result's means, copied into the bars: exact.
+    QCOMPARE_NEAR(view.specialBars()->data()->at(0)->key, 1.0, 0, 0);
+    QCOMPARE_NEAR(view.specialBars()->data()->at(0)->value, r->layers[0].summary.mean, 0, 0);
+    QCOMPARE_NEAR(r->layers[0].summary.mean, 0.25, 1e-6, 0);  // of float32 cos-sims
     QCOMPARE(view.meanBars()->data()->size(), 2);
-    QCOMPARE(view.meanBars()->data()->at(0)->key, 2.0);
-    QCOMPARE(view.meanBars()->data()->at(0)->value, r->layers[1].summary.mean);
-    QVERIFY(std::abs(r->layers[1].summary.mean - 0.875) < 1e-6);
-    QCOMPARE(view.meanBars()->data()->at(1)->value, r->layers[2].summary.mean);
+    QCOMPARE_NEAR(view.meanBars()->data()->at(0)->key, 2.0, 0, 0);
+    QCOMPARE_NEAR(view.meanBars()->data()->at(0)->value, r->layers[1].summary.mean, 0, 0);
+    QCOMPARE_NEAR(r->layers[1].summary.mean, 0.875, 1e-6, 0);
+    QCOMPARE_NEAR(view.meanBars()->data()->at(1)->value, r->layers[2].summary.mean, 0, 0);
     // Whiskers p10..p90 around every mean.
     QCOMPARE(view.whiskers()->dataCount(), 3);
     for (int i = 0; i < 3; ++i) {
         const ls::Summary& s = r->layers[i].summary;
         const QCPRange range = view.whiskers()->dataValueRange(i);
-        QVERIFY(std::abs(range.lower - s.p10) < 1e-12);
-        QVERIFY(std::abs(range.upper - s.p90) < 1e-12);
+        QCOMPARE_NEAR(range.lower, s.p10, 1e-12, 0);  // mean -+ (mean - p10): float64 rounding
+        QCOMPARE_NEAR(range.upper, s.p90, 1e-12, 0);
     }
     // The axis shows every bar and whisker.
     QVERIFY(view.meansPlot()->yAxis->range().lower <= 0);
@@ -296,15 +299,16 @@ void TestWidgetsLayers::cossimSliders() {
     view.hardRatioSlider()->setValue(percent);
     QCOMPARE(view.selectedLayer(), layer);
     const ls::CossimThreshold expected = ls::cossimThreshold(*r, layer, percent / 100.0);
-    QVERIFY(std::abs(expected.threshold - threshold) < 1e-6);
-    QCOMPARE(expected.exitFraction, exitFraction);
-    QCOMPARE(view.currentThreshold().threshold, expected.threshold);
-    QCOMPARE(view.currentThreshold().exitFraction, expected.exitFraction);
+    QCOMPARE_NEAR(expected.threshold, threshold, 1e-6, 0);  // a quantile of float32 values
+    QCOMPARE_NEAR(expected.exitFraction, exitFraction, 1e-12, 0);  // a fraction of counts
+    // The view makes the same call with the same arguments: exact.
+    QCOMPARE_NEAR(view.currentThreshold().threshold, expected.threshold, 0, 0);
+    QCOMPARE_NEAR(view.currentThreshold().exitFraction, expected.exitFraction, 0, 0);
     QVERIFY(spy.count() >= 1);
 
     // The marker sits at the threshold, and the text says it.
-    QCOMPARE(view.thresholdLine()->point1->key(), expected.threshold);
-    QCOMPARE(view.thresholdLine()->point2->key(), expected.threshold);
+    QCOMPARE_NEAR(view.thresholdLine()->point1->key(), expected.threshold, 0, 0);  // copied: exact
+    QCOMPARE_NEAR(view.thresholdLine()->point2->key(), expected.threshold, 0, 0);
     const QString text = view.thresholdText();
     QVERIFY(text != before);
     QVERIFY2(text.contains(QStringLiteral("Layer %1, hard ratio %2%").arg(layer).arg(percent)), qPrintable(text));
@@ -316,10 +320,10 @@ void TestWidgetsLayers::cossimSliders() {
     view.setHardRatio(0.42);
     QCOMPARE(view.exitLayerSlider()->value(), 1);
     QCOMPARE(view.hardRatioSlider()->value(), 42);
-    QCOMPARE(view.thresholdLine()->point1->key(), ls::cossimThreshold(*r, 1, 0.42).threshold);
+    QCOMPARE_NEAR(view.thresholdLine()->point1->key(), ls::cossimThreshold(*r, 1, 0.42).threshold, 0, 0);  // same call
     // Out of range is clamped, never thrown.
     view.setHardRatio(1.5);
-    QCOMPARE(view.hardRatio(), 0.99);
+    QCOMPARE_NEAR(view.hardRatio(), 0.99, 0, 0);  // the clamp's bound itself
     view.selectLayer(99);
     QCOMPARE(view.selectedLayer(), 3);
 }
@@ -336,10 +340,10 @@ void TestWidgetsLayers::cossimHistogramBars() {
     QCOMPARE(bars->size(), 4);
     const double counts[4] = {3, 1, 0, 0};
     for (int i = 0; i < 4; ++i) {
-        QCOMPARE(bars->at(i)->value, counts[i]);
-        QVERIFY(std::abs(bars->at(i)->key - (r->histograms[0].edge(i) + r->histograms[0].edge(i + 1)) / 2) < 1e-12);
+        QCOMPARE_NEAR(bars->at(i)->value, counts[i], 0, 0);  // counts: exact
+        QCOMPARE_NEAR(bars->at(i)->key, (r->histograms[0].edge(i) + r->histograms[0].edge(i + 1)) / 2, 1e-12, 0);
     }
-    QCOMPARE(view.histogramBars()->width(), r->histograms[0].binWidth());
+    QCOMPARE_NEAR(view.histogramBars()->width(), r->histograms[0].binWidth(), 0, 0);  // copied: exact
 
     // Layer's own range: the same number of bins over min..max of its values.
     view.setZoomToLayer(true);
@@ -347,7 +351,7 @@ void TestWidgetsLayers::cossimHistogramBars() {
     const ls::Histogram own = ls::histogram(r->sorted[0], 4, r->sorted[0].front(), r->sorted[0].back());
     QCOMPARE(bars->size(), 4);
     for (int i = 0; i < 4; ++i)
-        QCOMPARE(bars->at(i)->value, double(own.counts[i]));
+        QCOMPARE_NEAR(bars->at(i)->value, double(own.counts[i]), 0, 0);  // counts: exact
     QCOMPARE(own.total(), qint64(4));
     // The marker stays inside the shown range.
     const double t = view.thresholdLine()->point1->key();
@@ -454,15 +458,15 @@ void TestWidgetsLayers::saturationCurves() {
     QCOMPARE(rate->size(), 4);
     const double percent[4] = {20, 40, 60, 100};
     for (int l = 0; l < 4; ++l) {
-        QCOMPARE(rate->at(l)->key, double(l));
-        QVERIFY(std::abs(rate->at(l)->value - percent[l]) < 1e-9);
+        QCOMPARE_NEAR(rate->at(l)->key, double(l), 0, 0);  // layer numbers: exact
+        QCOMPARE_NEAR(rate->at(l)->value, percent[l], 1e-9, 0);  // 100 x a fraction of counts
     }
     QCPGraphDataContainer* attn = view.postAttentionGraph()->data().data();
     QCOMPARE(attn->size(), 3);
     const double attnPercent[3] = {20, 60, 80};
     for (int i = 0; i < 3; ++i) {
-        QCOMPARE(attn->at(i)->key, i + 1 - 0.5);
-        QVERIFY(std::abs(attn->at(i)->value - attnPercent[i]) < 1e-9);
+        QCOMPARE_NEAR(attn->at(i)->key, i + 1 - 0.5, 0, 0);  // halves: exact
+        QCOMPARE_NEAR(attn->at(i)->value, attnPercent[i], 1e-9, 0);
     }
     // Layer 0 is labelled "emb"; with 3 layers on a wide window the "l.attn" ticks fit.
     view.resize(1400, 900);
@@ -495,8 +499,8 @@ void TestWidgetsLayers::saturationHistogramAndLoss() {
     QCOMPARE(hist->size(), 3);
     const double counts[3] = {1, 2, 2};
     for (int i = 0; i < 3; ++i) {
-        QCOMPARE(hist->at(i)->key, double(i + 1));
-        QCOMPARE(hist->at(i)->value, counts[i]);
+        QCOMPARE_NEAR(hist->at(i)->key, double(i + 1), 0, 0);  // layer numbers and counts: exact
+        QCOMPARE_NEAR(hist->at(i)->value, counts[i], 0, 0);
     }
     QVERIFY2(view.histogramToolTip(2).contains("2 tokens (40.00%)"), qPrintable(view.histogramToolTip(2)));
 
@@ -507,9 +511,9 @@ void TestWidgetsLayers::saturationHistogramAndLoss() {
     QCOMPARE(unsat->size(), 3);
     const double satLoss[4] = {1, 1.5, 3, 3}, unsatLoss[3] = {3.5, 4, 3};
     for (int l = 0; l < 4; ++l)
-        QVERIFY(std::abs(sat->at(l)->value - satLoss[l]) < 1e-9);
+        QCOMPARE_NEAR(sat->at(l)->value, satLoss[l], 1e-9, 0);  // mean losses
     for (int l = 0; l < 3; ++l)
-        QVERIFY(std::abs(unsat->at(l)->value - unsatLoss[l]) < 1e-9);
+        QCOMPARE_NEAR(unsat->at(l)->value, unsatLoss[l], 1e-9, 0);
     // Grouped: the two bars of a layer side by side, not on top of each other.
     QVERIFY(view.saturatedLossBars()->barsGroup() == view.unsaturatedLossBars()->barsGroup());
     QVERIFY(view.saturatedLossBars()->barsGroup() != nullptr);
@@ -517,7 +521,7 @@ void TestWidgetsLayers::saturationHistogramAndLoss() {
     QCOMPARE(diff->size(), 3);
     const double difference[3] = {2.5, 2.5, 0};
     for (int l = 0; l < 3; ++l)
-        QVERIFY(std::abs(diff->at(l)->value - difference[l]) < 1e-9);
+        QCOMPARE_NEAR(diff->at(l)->value, difference[l], 1e-9, 0);
     const QString tip = view.lossToolTip(1);
     QVERIFY2(tip.contains("mean loss 1.500") && tip.contains("mean loss 4.000") && tip.contains("2.500 nats"),
              qPrintable(tip));

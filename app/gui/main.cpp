@@ -7,6 +7,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <iostream>
+#include <string>
 
 #include "analysis/layer_run.h"
 #include "common/error.h"
@@ -32,20 +33,14 @@ bool readIntOption(const QCommandLineParser& parser, const QString& name, int mi
     return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // may re-execute this program (common/thread_pools.h)
-    QApplication app(argc, argv);
-    QApplication::setApplicationName("LayerScope");
-    QApplication::setApplicationVersion(LAYERSCOPE_VERSION);
-    QApplication::setOrganizationDomain("layerscope.io");
-    QApplication::setDesktopFileName("layerscope");  // packaging/layerscope.desktop
-
-    QCommandLineParser parser;
-    parser.setApplicationDescription("Look inside small transformer language models.");
+// Every option of the GUI, for parsing and for --help.
+void describeOptions(QCommandLineParser& parser) {
+    parser.setApplicationDescription("Look inside transformer language models: where predictions settle, which "
+                                     "layers and heads matter.");
     parser.addHelpOption();
     parser.addVersionOption();
+    QString analyses;
+    for (const ls::AnalysisInfo& a : ls::layerAnalyses()) analyses += (analyses.isEmpty() ? "" : ", ") + QString(a.name);
     parser.addOptions({
         {"model", "Hugging Face model folder (config.json + model.safetensors); default: the built-in demo "
                   "model and its corpus.", "DIR"},
@@ -55,15 +50,49 @@ int main(int argc, char** argv) {
         {"max-tokens", "Evaluate only the first T tokens (default: all).", "T"},
         {"run", "Evaluate perplexity once the model and data are loaded."},
         {"analyses", "Run these layer analyses once the model and data are loaded (after --run): a "
-                     "comma-separated list of cossim, saturation, lowrank, inspect, losssep, exit.", "LIST"},
+                     "comma-separated list of " + analyses + ".", "LIST"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
                      "--out). Without --model the demo is not loaded.", "FILE"},
-        {"tab", "The tab to show at the end: preview, loss, cossim, saturation, lowrank, inspect, losssep, "
-                "exit, ablation.", "NAME"},
+        {"tab", "The tab to show at the end: " + MainWindow::tabNames().join(", ") + ".", "NAME"},
         {"screenshot", "After the run (or once loaded) save the window to FILE and quit; "
                        "exit code 1 if anything failed.", "FILE"},
         {"quit-after-run", "Quit once the run (or loading) is done; exit code 1 if it failed."},
     });
+}
+
+// --help and --version need no display: they are answered before QApplication connects to one.
+bool asksForHelpOrVersion(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "-h" || a == "--help" || a == "--help-all" || a == "-?" || a == "-v" || a == "--version") return true;
+    }
+    return false;
+}
+
+void describeApplication() {
+    QCoreApplication::setApplicationName("LayerScope");
+    QCoreApplication::setApplicationVersion(LAYERSCOPE_VERSION);
+    QCoreApplication::setOrganizationDomain("layerscope.io");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (asksForHelpOrVersion(argc, argv)) {
+        QCoreApplication app(argc, argv);
+        describeApplication();
+        QCommandLineParser parser;
+        describeOptions(parser);
+        parser.process(app);  // prints the help or the version and exits with 0
+        return 0;
+    }
+    ls::tuneThreadPools(argv);  // may re-execute this program (common/thread_pools.h)
+    QApplication app(argc, argv);
+    describeApplication();
+    QApplication::setDesktopFileName("layerscope");  // packaging/layerscope.desktop
+
+    QCommandLineParser parser;
+    describeOptions(parser);
     parser.process(app);
 
     ls::setComputeThreads(0);  // one per core: Debian's LibTorch starts with a single thread

@@ -9,6 +9,8 @@
 #include <random>
 
 #include "analysis/certified_lens_internal.h"
+#include "analysis/saturation.h"
+#include "analysis/int8_projection_internal.h"
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
@@ -252,7 +254,18 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     // The lens's top-1 alone (no metrics, which need every logit): exact and cheaper by the
     // certified bound (int8 or low rank), the method timed on the first window's middle layer.
     std::unique_ptr<CertifiedLens> certified;
-    if (lens && !request.metrics) {
+    const LensMethod method = parseLensMethod(request.lensMethod, c.hiddenSize);
+    if (lens && !request.metrics && method.kind == LensMethod::Kind::Int8) {
+        if (!Int8Projection::available())
+            throw Error("lens method int8 needs a CPU with VNNI (and a build with oneDNN); this one has none");
+        certified = std::make_unique<CertifiedLens>(m.weights.head);
+        certified->setInt8();
+        r.lensMethodChoice = "int8 (asked for)";
+    } else if (lens && !request.metrics && method.kind == LensMethod::Kind::LowRank) {
+        certified = std::make_unique<CertifiedLens>(m.weights.head);
+        certified->setRank(method.rank);
+        r.lensMethodChoice = "rank " + std::to_string(method.rank) + " (asked for)";
+    } else if (lens && !request.metrics && method.kind == LensMethod::Kind::Auto) {
         progress.setStage("Preparing the certified lens (head factors, int8 weights)");
         certified = std::make_unique<CertifiedLens>(m.weights.head);
         // The sample: the middle layer's states at the first window's first 256 positions, from a

@@ -26,6 +26,9 @@ struct CaptureRequest {
     bool cossim = false;             // c_l(t) = cos(h_{l-1}(t), h_l(t)), l = 1..L
     bool lens = false;               // top1_l(t) = argmax z_l(t), l = 0..L
     bool postAttentionLens = false;  // argmax W norm_f(a_l(t)), l = 1..L
+    // How the lens top-1 is computed without metrics (lensMethods()): "auto" times the certified
+    // methods and keeps the fastest; the others force one path (tests, reproducing a run).
+    std::string lensMethod = "auto";
     std::vector<int> lowRankRanks;   // ranks r of the SVD head W_r; empty = no low-rank head
     int lowRankLayer = 0;            // the chosen layer l (1..L) for agreement and detection
     bool metrics = false;            // LayerMetrics at every layer 1..L (logit lens)

@@ -79,6 +79,7 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.topK < 1 || p.topK > c.vocabSize)
         throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
+    parseLensMethod(p.lensMethod, c.hiddenSize);  // throws for a bad name before any work
     if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
     checkHeads(p.heads, c);
     // The context sweep linearises the first N heads in linearize's order: it needs that scan.

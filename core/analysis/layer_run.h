@@ -45,6 +45,7 @@ struct LayerRunParams {
     std::vector<int> ranks;                        // low-rank ranks; empty = 8, 16, ... < dim, and dim
     std::vector<double> hardRatios{0.3, 0.5, 0.7};
     bool postAttentionLens = false;                // saturation also on a_l
+    std::string lensMethod = "auto";               // the lens top-1's method (CaptureRequest::lensMethod)
     int inspectWindow = 0;
     int topK = 5;
     int bins = 60;

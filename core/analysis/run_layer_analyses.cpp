@@ -42,6 +42,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     request.cossim = params.wants("cossim");
     request.lens = params.wants("saturation");
     request.postAttentionLens = params.wants("saturation") && params.postAttentionLens;
+    request.lensMethod = params.lensMethod;
     if (params.wants("lowrank")) {
         request.lowRankRanks = params.ranks;
         request.lowRankLayer = params.layer;

@@ -108,4 +108,25 @@ std::vector<Table> saturationTables(const SaturationResult& r, const CaptureResu
     return tables;
 }
 
+LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
+    LensMethod m;
+    if (name == "auto") return m;
+    if (name == "full") {
+        m.kind = LensMethod::Kind::Full;
+    } else if (name == "int8") {
+        m.kind = LensMethod::Kind::Int8;
+    } else if (name.rfind("lowrank:", 0) == 0) {
+        const std::string digits = name.substr(8);
+        m.kind = LensMethod::Kind::LowRank;
+        m.rank = digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos
+                     ? 0
+                     : std::stoi(digits);
+        if (m.rank < 1 || m.rank > hiddenSize)
+            throw Error("lens method '" + name + "': the rank must be a whole number in 1.." + std::to_string(hiddenSize));
+    } else {
+        throw Error("lens method '" + name + "' is not one of auto, full, int8, lowrank:R");
+    }
+    return m;
+}
+
 }  // namespace ls

@@ -2,6 +2,7 @@
 // Saturation through the logit lens (spec section 2, seed 000). top1_l = argmax W norm_f(h_l).
 // Plain C++: summaries of the per-token top-1 ids a capture pass kept.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "io/table.h"
@@ -36,5 +37,15 @@ SaturationResult analyseSaturation(const CaptureResult& capture);
 // final_top1).
 std::vector<Table> saturationTables(const SaturationResult& result, const CaptureResult& capture,
                                     bool perToken = false);
+
+// The lens top-1's method, from its name: "auto", "full" (the float32 projection), "int8" or
+// "lowrank:R" (the certified exact top-1 by that approximation; R in 1..hiddenSize). Throws
+// ls::Error for another name or a rank out of range. (The capture pass refuses int8 on a CPU
+// without VNNI.)
+struct LensMethod {
+    enum class Kind { Auto, Full, Int8, LowRank } kind = Kind::Auto;
+    int rank = 0;  // LowRank only
+};
+LensMethod parseLensMethod(const std::string& name, int hiddenSize);
 
 }  // namespace ls

@@ -36,6 +36,7 @@ json paramsToJson(const LayerRunParams& p) {
             {"ranks", p.ranks},
             {"hard_ratios", p.hardRatios},
             {"post_attention_lens", p.postAttentionLens},
+            {"lens_method", p.lensMethod},
             {"inspect_window", p.inspectWindow},
             {"top_k", p.topK},
             {"bins", p.bins},
@@ -94,6 +95,7 @@ LayerRunParams paramsFromJson(const json& j) {
     p.ranks = integers(j, "ranks");
     p.hardRatios = j.at("hard_ratios").get<std::vector<double>>();
     p.postAttentionLens = j.at("post_attention_lens").get<bool>();
+    p.lensMethod = j.value("lens_method", std::string("auto"));  // absent before it existed
     p.inspectWindow = integer<int>(j, "inspect_window");
     p.topK = integer<int>(j, "top_k");
     p.bins = integer<int>(j, "bins");

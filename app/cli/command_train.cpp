@@ -1,0 +1,129 @@
+// layerscope-cli train: a small decoder-only transformer, saved as a Hugging Face folder.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "common/thread_pools.h"
+#include "inputs.h"
+#include "train/train_job.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace cli {
+
+namespace {
+
+int train(const Args& args) {
+    const fs::path dataPath = args.require("data");
+    const fs::path outDir = args.require("out");
+    const bool asJson = args.flag("json");
+    ls::TrainParams p;
+    p.layout = args.get("layout").value_or(p.layout);
+    p.dim = static_cast<int>(args.integer("dim", p.dim, 1));
+    p.numHeads = static_cast<int>(args.integer("heads", p.numHeads, 1));
+    p.ffnDim = static_cast<int>(args.integer("ffn-dim", p.ffnDim, 1));
+    p.numLayers = static_cast<int>(args.integer("layers", p.numLayers, 1));
+    p.seqLen = static_cast<int>(args.integer("seq-len", p.seqLen, 2));
+    p.numSamples = args.integer("samples", 0, 0);
+    p.learningRate = args.real("lr", p.learningRate);
+    p.weightDecay = args.real("weight-decay", p.weightDecay);
+    p.batchSize = static_cast<int>(args.integer("batch-size", p.batchSize, 1));
+    p.maxEpochs = static_cast<int>(args.integer("epochs", p.maxEpochs, 1));
+    p.patience = static_cast<int>(args.integer("patience", p.patience, 1));
+    p.evalEvery = static_cast<int>(args.integer("eval-every", 0, 0));
+    p.validationFraction = args.real("val-fraction", p.validationFraction);
+    p.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
+    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
+    ls::TrainDataSpec spec;
+    spec.dataPath = dataPath;
+    spec.options = datasetOptionsFrom(args, dataPath);
+    spec.tokenizerDir = args.get("tokenizer").value_or("");
+    spec.wordVocab = static_cast<int>(args.integer("word-vocab", spec.wordVocab, 1));
+    // Everything is read and checked before the output folder is touched.
+    const ls::TrainData data = ls::prepareTrainData(spec);
+    const int vocabSize = data.vocabSize;
+    const bool overwrite = args.flag("overwrite");
+    ls::checkOutputFolder(data, outDir, overwrite);
+    ls::validateTrainParams(p, vocabSize, static_cast<int64_t>(data.tokens.size()));
+
+    ls::Progress progress;
+    cancelOnInterrupt(progress);
+    if (!asJson)
+        std::printf("training %s layout: dim %d, %d heads, ffn %d, %d layers, seq_len %d, vocab %d, %zu tokens\n",
+                    p.layout.c_str(), p.dim, p.numHeads, p.ffnDim, p.numLayers, p.seqLen, vocabSize, data.tokens.size());
+    auto onPoint = [&](const ls::TrainPoint& pt) {
+        if (asJson) return;
+        if (pt.valLoss >= 0)
+            std::printf("step %6lld  epoch %5.2f  train %.4f  val %.4f%s\n", static_cast<long long>(pt.step), pt.epoch,
+                        pt.trainLoss, pt.valLoss, pt.improved ? "  (best, saved)" : "");
+        else
+            std::printf("step %6lld  epoch %5.2f  train %.4f\n", static_cast<long long>(pt.step), pt.epoch, pt.trainLoss);
+        std::fflush(stdout);
+    };
+    const ls::TrainResult r = ls::trainIntoFolder(data, p, outDir, overwrite, progress, onPoint);
+
+    std::string outcome = r.canceled ? "canceled" : r.stoppedEarly ? "stopped early (patience)" : "finished all epochs";
+    if (asJson) {
+        json j = {{"out", outDir.string()},         {"outcome", r.canceled ? "canceled" : r.stoppedEarly ? "early_stop" : "max_epochs"},
+                  {"saved", r.saved},               {"steps", r.steps},
+                  {"best_val_loss", r.bestValLoss}, {"best_step", r.bestStep},
+                  {"train_samples", r.trainSamples}, {"validation_samples", r.validationSamples},
+                  {"vocab_size", vocabSize},        {"seconds", r.seconds}};
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%s after %lld steps in %.1f s\n", outcome.c_str(), static_cast<long long>(r.steps), r.seconds);
+        if (r.saved)
+            std::printf("best validation loss %.4f at step %lld, saved in %s\n", r.bestValLoss,
+                        static_cast<long long>(r.bestStep), outDir.c_str());
+        else
+            std::printf("no checkpoint was saved (canceled before the first validation)\n");
+    }
+    if (r.canceled) return 130;
+    return 0;
+}
+
+}  // namespace
+
+Command trainCommand() {
+    OptionGroup data = datasetOptions();
+    data.options.insert(data.options.begin(), {"data", "PATH", "The training corpus (required): any dataset format."});
+    data.options.push_back({"tokenizer", "MODEL_DIR", "Reuse this model folder's tokenizer."});
+    data.options.push_back(
+        {"word-vocab", "K", "Otherwise a word-level vocabulary of the K most frequent words (default 4096; text and WikiText)."});
+    return {{"train",
+             "",
+             "--data PATH --out DIR [options]",
+             "trains a small decoder-only transformer",
+             "Trains a small decoder-only transformer with AdamW and early stopping on a validation split. The best "
+             "checkpoint by validation loss is saved to DIR as config.json + model.safetensors + the tokenizer, a "
+             "normal Hugging Face folder that every command reads. Ctrl-C keeps the best checkpoint.",
+             {data,
+              {"model",
+               {{"out", "DIR", "The folder to save the model in (required)."},
+                {"overwrite", "", "Replace a model already in DIR."},
+                {"layout", "gpt2|llama", "The architecture (default gpt2)."},
+                {"dim", "D", "Hidden size (default 64)."},
+                {"heads", "H", "Attention heads (default 4)."},
+                {"ffn-dim", "F", "MLP hidden size (default 256)."},
+                {"layers", "L", "Blocks (default 2)."},
+                {"seq-len", "N", "Training window, also the saved model's context (default 128)."}}},
+              {"training",
+               {{"samples", "N", "Windows of seq-len + 1 tokens to use (default all the data gives)."},
+                {"lr", "X", "Learning rate (default 1e-3)."},
+                {"weight-decay", "X", "AdamW weight decay (default 0.01)."},
+                {"batch-size", "N", "Windows per step (default 16)."},
+                {"epochs", "N", "At most this many epochs (default 20)."},
+                {"patience", "N", "Stop after N validations without improvement (default 3)."},
+                {"eval-every", "STEPS", "Validate every STEPS steps (default once per epoch)."},
+                {"val-fraction", "X", "The last fraction of the samples, never trained on (default 0.1)."},
+                {"seed", "S", "Random seed (default 0)."},
+                {"threads", "N", "Compute threads (default one per core)."},
+                {"json", "", "Print one JSON object at the end instead of the loss lines."}}}}},
+            train,
+            /*computes=*/true};
+}
+
+}  // namespace cli

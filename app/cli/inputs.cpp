@@ -1,0 +1,75 @@
+#include "inputs.h"
+
+#include <algorithm>
+#include <csignal>
+
+#include "common/error.h"
+#include "common/thread_pools.h"
+
+namespace cli {
+
+namespace {
+
+ls::Progress* g_progress = nullptr;
+void onInterrupt(int) {
+    if (g_progress) g_progress->cancel();
+}
+
+// --documents respect|pack (default pack: windows run across document boundaries).
+bool documentsRespected(const Args& args) {
+    const std::string v = args.get("documents").value_or("pack");
+    if (v != "respect" && v != "pack") throw ls::Error("--documents must be 'respect' or 'pack', got '" + v + "'");
+    return v == "respect";
+}
+
+}  // namespace
+
+void cancelOnInterrupt(ls::Progress& progress) {
+    g_progress = &progress;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+}
+
+ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::path& dataPath) {
+    ls::DatasetOptions o;
+    o.format = ls::parseDataFormat(args.get("format").value_or("auto"));
+    if (o.format == ls::DataFormat::Auto) o.format = ls::detectFormat(dataPath);
+    if (auto t = args.get("prompt-template")) o.promptTemplate = *t;
+    if (auto t = args.get("prompt-template-no-input")) o.promptTemplateNoInput = *t;
+    o.maxDocuments = args.integer("num-samples", 0, 0);
+    return o;
+}
+
+Inputs loadInputs(const Args& args) {
+    Inputs in;
+    in.modelDir = args.require("model");
+    in.dataPath = args.require("data");
+    in.model.emplace(ls::Model::load(in.modelDir));
+    const ls::ModelConfig& c = in.model->config();
+    ls::WindowParams& w = in.windows;
+    w.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
+    w.stride = static_cast<int>(args.integer("stride", w.seqLen, 1));
+    w.maxTokens = args.integer("max-tokens", 0, 2);
+    w.maxWindows = args.integer("max-windows", 0, 0);
+    w.respectDocuments = documentsRespected(args);
+    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
+    if (w.seqLen > c.maxPositions)
+        throw ls::Error("--seq-len " + std::to_string(w.seqLen) + " exceeds the context of " + in.modelDir.string() +
+                        " (" + std::to_string(c.maxPositions) + " tokens)");
+    if (w.stride > w.seqLen)
+        throw ls::Error("--stride " + std::to_string(w.stride) + " is larger than --seq-len " + std::to_string(w.seqLen));
+
+    in.dataOptions = datasetOptionsFrom(args, in.dataPath);
+    // The inspector shows token texts whenever the folder has a tokenizer.
+    try {
+        in.tokenizer = ls::Tokenizer::fromModelDir(in.modelDir);
+    } catch (const ls::Error& e) {
+        if (ls::formatNeedsTokenizer(in.dataOptions.format))
+            throw ls::Error(in.dataPath, std::string(ls::dataFormatName(in.dataOptions.format)) +
+                                             " data needs the model's tokenizer, which could not be loaded: " + e.what());
+    }
+    in.data = ls::loadDataset(in.dataPath, in.tokenizer ? &*in.tokenizer : nullptr, c.vocabSize, in.dataOptions);
+    return in;
+}
+
+}  // namespace cli

@@ -1,0 +1,35 @@
+#pragma once
+// What the computing commands share: the model, its tokenizer (when the data needs one), the
+// dataset and the window options, all read and checked before any work starts; and Ctrl-C.
+#include <filesystem>
+#include <optional>
+
+#include "common/progress.h"
+#include "data/dataset.h"
+#include "data/windows.h"
+#include "model/model.h"
+#include "options.h"
+#include "tokenizer/tokenizer.h"
+
+namespace cli {
+
+struct Inputs {
+    std::filesystem::path modelDir, dataPath;
+    std::optional<ls::Model> model;
+    std::optional<ls::Tokenizer> tokenizer;
+    ls::DatasetOptions dataOptions;
+    ls::Dataset data;
+    ls::WindowParams windows;
+};
+
+// --model, --data, the window options (windowOptions()) and the dataset options.
+Inputs loadInputs(const Args& args);
+
+// --format, --prompt-template, --prompt-template-no-input, --num-samples; the format is
+// resolved here, so callers know whether a tokenizer is needed.
+ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::path& dataPath);
+
+// SIGINT and SIGTERM cancel progress (the computation stops at its next check).
+void cancelOnInterrupt(ls::Progress& progress);
+
+}  // namespace cli

@@ -1,0 +1,65 @@
+#pragma once
+// The command line of layerscope-cli: each command describes its options once, in a table
+// (CommandSpec), and the same table parses the arguments and prints `COMMAND --help`.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+struct OptionSpec {
+    std::string name;   // "seq-len", used as --seq-len
+    std::string value;  // what the value looks like ("N", "DIR"); empty for a flag, which takes none
+    std::string help;   // one or more sentences; wrapped when printed
+};
+
+struct OptionGroup {
+    std::string title;  // "window and data"
+    std::vector<OptionSpec> options;
+};
+
+struct CommandSpec {
+    std::string name;        // "run"
+    std::string positional;  // "ANALYSES"; empty when the command takes none
+    std::string synopsis;    // what follows the name in the usage line
+    std::string summary;     // one line for `layerscope-cli --help`
+    std::string description; // paragraphs for `layerscope-cli COMMAND --help`
+    std::vector<OptionGroup> groups;
+
+    const OptionSpec* find(const std::string& name) const;
+};
+
+// The parsed arguments of one command. Values are checked when read, so that the message
+// names the option.
+struct Args {
+    std::string command;
+    std::string positional;  // run: the analyses; show: the run file
+    std::map<std::string, std::string> values;
+    bool help = false;  // --help or -h was given: print the command's help, do nothing else
+
+    std::optional<std::string> get(const std::string& key) const;
+    bool flag(const std::string& key) const { return values.count(key) != 0; }
+    std::string require(const std::string& key) const;
+    double real(const std::string& key, double fallback) const;
+    // Throws when the option is given and below minimum (the fallback may be a "not set" value).
+    int64_t integer(const std::string& key, int64_t fallback, int64_t minimum) const;
+};
+
+// argv[1] is the command; throws ls::Error for an unknown option, a missing value or a
+// positional argument the command does not take.
+Args parseArgs(const CommandSpec& spec, int argc, char** argv);
+
+// `layerscope-cli COMMAND --help`: usage line, description, every option by group.
+std::string helpText(const CommandSpec& spec);
+
+// "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}; errors name the option.
+std::vector<double> parseRealList(const std::string& key, const std::string& text);
+std::vector<int> parseIntList(const std::string& key, const std::string& text);
+
+// Option groups that several commands share.
+OptionGroup windowOptions();   // --model, --data, --seq-len, --stride, ...
+OptionGroup datasetOptions();  // --format, --prompt-template, ..., --num-samples
+
+}  // namespace cli

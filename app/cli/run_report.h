@@ -1,0 +1,16 @@
+#pragma once
+// How `run` and `show` report a run of the layer analyses: --csv DIR, the tables as text,
+// or everything as JSON.
+#include "analysis/layer_run.h"
+#include "options.h"
+
+namespace cli {
+
+// Writes the run's tables to --csv DIR and, unless --quiet, prints them (the per-bin and
+// per-token ones go to CSV only) or all of them as JSON (--json).
+void reportRun(const ls::LayerRun& run, const Args& args);
+
+// --csv, --json, --quiet, --per-token-saturation.
+OptionGroup reportOptions();
+
+}  // namespace cli
