@@ -1,4 +1,4 @@
-// Widgets, offscreen: binning and summary numbers, what the histogram view draws and
+// Widgets, offscreen: what the histogram view draws and
 // exports (bars, ranges, PNG pixels, SVG/PDF magic, CSV rows), ETA text, summary table,
 // progress bar, the token preview's boxes and pixels, the training curve's graphs.
 #include <QDir>
@@ -16,7 +16,6 @@
 #include <qcustomplot.h>
 #include <random>
 
-#include "histogram.h"
 #include "loss_histogram_view.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
@@ -26,23 +25,21 @@
 
 using namespace ls::widgets;
 
-Q_DECLARE_METATYPE(std::vector<double>)
-Q_DECLARE_METATYPE(std::vector<int64_t>)
-
 namespace {
 
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-const double kInf = std::numeric_limits<double>::infinity();
-
 // Loss-like values: a gamma distribution (mean 2.5 nats), fixed seed.
-std::vector<double> sampleLosses(int n) {
+std::vector<float> sampleLosses(int n) {
     std::mt19937 rng(1234);
-    std::gamma_distribution<double> gamma(2.0, 1.25);
-    std::vector<double> v(n);
-    for (double& x : v)
+    std::gamma_distribution<float> gamma(2.0f, 1.25f);
+    std::vector<float> v(n);
+    for (float& x : v)
         x = gamma(rng);
     return v;
 }
+
+// The centre of bin i, as the view draws it.
+double binCentre(const ls::Histogram& h, int i) { return 0.5 * (h.edge(i) + h.edge(i + 1)); }
+double tallestBin(const ls::Histogram& h) { return double(*std::max_element(h.counts.begin(), h.counts.end())); }
 
 QByteArray readAll(const QString& path) {
     QFile f(path);
@@ -54,10 +51,6 @@ QByteArray readAll(const QString& path) {
 class TestWidgets : public QObject {
     Q_OBJECT
 private slots:
-    void binValues_data();
-    void binValues();
-    void summarize_data();
-    void summarize();
     void eta_data();
     void eta();
 
@@ -82,72 +75,7 @@ private slots:
     void trainingCurveExport();
 };
 
-// ---- binning and summary ---------------------------------------------------------------
-
-void TestWidgets::binValues_data() {
-    QTest::addColumn<std::vector<double>>("values");
-    QTest::addColumn<int>("binCount");
-    QTest::addColumn<std::vector<int64_t>>("counts");
-    QTest::addColumn<double>("lo");
-    QTest::addColumn<double>("hi");
-    QTest::addColumn<qint64>("skipped");
-
-    QTest::newRow("one per bin") << std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} << 10
-                                 << std::vector<int64_t>(10, 1) << 0.0 << 9.0 << qint64(0);
-    QTest::newRow("max in last bin") << std::vector<double>{0, 1, 2, 2} << 2
-                                     << std::vector<int64_t>{1, 3} << 0.0 << 2.0 << qint64(0);
-    QTest::newRow("all equal widened") << std::vector<double>{3, 3, 3} << 4
-                                       << std::vector<int64_t>{0, 0, 3, 0} << 2.5 << 3.5 << qint64(0);
-    QTest::newRow("non-finite skipped") << std::vector<double>{1, kNaN, kInf, 2} << 1
-                                        << std::vector<int64_t>{2} << 1.0 << 2.0 << qint64(2);
-    QTest::newRow("empty") << std::vector<double>{} << 5 << std::vector<int64_t>{} << 0.0 << 0.0
-                           << qint64(0);
-}
-
-void TestWidgets::binValues() {
-    QFETCH(std::vector<double>, values);
-    QFETCH(int, binCount);
-    QFETCH(std::vector<int64_t>, counts);
-    QFETCH(double, lo);
-    QFETCH(double, hi);
-    QFETCH(qint64, skipped);
-
-    const HistogramBins bins = ls::widgets::binValues(values, binCount);
-    QCOMPARE(bins.counts, counts);
-    QCOMPARE_NEAR(bins.lo, lo, 0, 0);  // the data's min and max (or v -+ 0.5): exact
-    QCOMPARE_NEAR(bins.hi, hi, 0, 0);
-    QCOMPARE(qint64(bins.skipped), skipped);
-    if (!counts.empty()) {
-        QCOMPARE_NEAR(bins.binLo(0), lo, 0, 0);  // lo + 0 * width
-        QCOMPARE_NEAR(bins.binHi(bins.size() - 1), hi, 0, 0);  // hi itself
-    }
-}
-
-void TestWidgets::summarize_data() {
-    QTest::addColumn<std::vector<double>>("values");
-    QTest::addColumn<qint64>("count");
-    QTest::addColumn<double>("mean");
-    QTest::addColumn<double>("median");
-
-    QTest::newRow("odd") << std::vector<double>{100, 2, 4, 1, 3} << qint64(5) << 22.0 << 3.0;
-    QTest::newRow("even") << std::vector<double>{4, 1, 3, 2} << qint64(4) << 2.5 << 2.5;
-    QTest::newRow("even, skewed") << std::vector<double>{10, 0, 0, 2} << qint64(4) << 3.0 << 1.0;
-    QTest::newRow("single") << std::vector<double>{5} << qint64(1) << 5.0 << 5.0;
-    QTest::newRow("NaN left out") << std::vector<double>{1, kNaN, 3} << qint64(2) << 2.0 << 2.0;
-    QTest::newRow("empty") << std::vector<double>{} << qint64(0) << 0.0 << 0.0;
-}
-
-void TestWidgets::summarize() {
-    QFETCH(std::vector<double>, values);
-    QFETCH(qint64, count);
-    QFETCH(double, mean);
-    QFETCH(double, median);
-
-    const ValueSummary s = ls::widgets::summarize(values);
-    QCOMPARE(qint64(s.count), count);
-    QCOMPARE_NEAR(s.mean, mean, 1e-12, 1e-12);  // of small whole numbers: float64 rounding at most
-    QCOMPARE_NEAR(s.median, median, 1e-12, 1e-12);
-}
+// ---- ETA ---------------------------------------------------------------------------------
 
 void TestWidgets::eta_data() {
     QTest::addColumn<double>("elapsed");
@@ -174,7 +102,7 @@ void TestWidgets::eta() {
 // ---- histogram view --------------------------------------------------------------------
 
 void TestWidgets::histogramDrawsBins() {
-    const std::vector<double> losses = sampleLosses(1000);
+    const std::vector<float> losses = sampleLosses(1000);
     LossHistogramView view;
     view.resize(800, 500);
     view.setBinCount(25);
@@ -186,12 +114,12 @@ void TestWidgets::histogramDrawsBins() {
     double sum = 0;
     int i = 0;
     for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it, ++i) {
-        QCOMPARE_NEAR(it->key, view.bins().binCenter(i), 0, 0);  // copied into the plot: exact
+        QCOMPARE_NEAR(it->key, binCentre(view.bins(), i), 0, 0);  // copied into the plot: exact
         QCOMPARE_NEAR(it->value, double(view.bins().counts[i]), 0, 0);
         sum += it->value;
     }
     QCOMPARE_NEAR(sum, 1000.0, 0, 0);  // a sum of whole numbers: exact
-    QCOMPARE_NEAR(bars->width(), view.bins().width(), 0, 0);
+    QCOMPARE_NEAR(bars->width(), view.bins().binWidth(), 0, 0);
 
     // The axes show all of the data.
     const auto [mn, mx] = std::minmax_element(losses.begin(), losses.end());
@@ -199,10 +127,10 @@ void TestWidgets::histogramDrawsBins() {
     QVERIFY(x.lower <= *mn && x.upper >= *mx);
     const QCPRange y = view.plot()->yAxis->range();
     QCOMPARE_NEAR(y.lower, 0.0, 0, 0);  // set to 0, not computed
-    QVERIFY(y.upper >= view.bins().maxCount());
+    QVERIFY(y.upper >= tallestBin(view.bins()));
 
     // Summary numbers from the data it was given.
-    const double mean = std::accumulate(losses.begin(), losses.end(), 0.0) / losses.size();
+    const double mean = std::accumulate(losses.begin(), losses.end(), 0.0) / losses.size();  // in double
     QCOMPARE(view.summary().count, int64_t(1000));
     QCOMPARE_NEAR(view.summary().mean, mean, 1e-12, 0);  // its sum vs std::accumulate: float64 rounding
     QVERIFY(view.summaryText().contains("PPL"));
@@ -220,7 +148,7 @@ void TestWidgets::histogramRebinsAndLogY() {
     QCPAxis* y = view.plot()->yAxis;
     QCOMPARE(y->scaleType(), QCPAxis::stLogarithmic);
     QVERIFY(y->range().lower > 0 && y->range().lower <= 1);  // a bar of 1 token still shows
-    QVERIFY(y->range().upper >= view.bins().maxCount());
+    QVERIFY(y->range().upper >= tallestBin(view.bins()));
 
     view.setLogY(false);
     QCOMPARE(y->scaleType(), QCPAxis::stLinear);
@@ -236,6 +164,13 @@ void TestWidgets::histogramEmpty() {
     QCOMPARE(view.bars()->data()->size(), 0);
     QCOMPARE(view.summary().count, int64_t(0));
     QVERIFY(!view.summaryText().contains("PPL"));
+
+    // Non-finite losses are left out of the bins and the summary, and counted.
+    view.setLosses({1, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 3});
+    QCOMPARE(view.summary().count, int64_t(2));
+    QCOMPARE_NEAR(view.summary().mean, 2.0, 0, 0);  // (1 + 3) / 2: exact
+    QCOMPARE(view.bins().total(), int64_t(2));
+    QVERIFY2(view.summaryText().contains("2 non-finite left out"), qPrintable(view.summaryText()));
 }
 
 void TestWidgets::exportPng() {
@@ -301,8 +236,8 @@ void TestWidgets::exportCsv() {
     for (int i = 0; i < 12; ++i) {
         const QStringList cells = lines[i + 1].split(',');
         QCOMPARE(cells.size(), 3);
-        QCOMPARE_NEAR(cells[0].toDouble(), view.bins().binLo(i), 0, 0);  // shortest round-trip text: exact
-        QCOMPARE_NEAR(cells[1].toDouble(), view.bins().binHi(i), 0, 0);
+        QCOMPARE_NEAR(cells[0].toDouble(), view.bins().edge(i), 0, 0);  // shortest round-trip text: exact
+        QCOMPARE_NEAR(cells[1].toDouble(), view.bins().edge(i + 1), 0, 0);
         QCOMPARE(cells[2].toLongLong(), qint64(view.bins().counts[i]));
         total += cells[2].toLongLong();
     }

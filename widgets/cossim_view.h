@@ -10,32 +10,29 @@
 //   - exit-layer and hard-ratio sliders that move the threshold at once through
 //     ls::cossimThreshold on the sorted values already in the result (no recomputation).
 // The selected layer is the exit layer: selectLayer and setExitLayer are the same thing.
-#include <QWidget>
 #include <memory>
 
 #include "analysis/cossim.h"
+#include "kit/result_view.h"
 
 class QCheckBox;
 class QCPBars;
 class QCPColorMap;
 class QCPColorScale;
 class QCPErrorBars;
-class QCPGraph;
-class QCPItemLine;
-class QCPItemRect;
 class QCPItemStraightLine;
-class QCPItemText;
 class QCustomPlot;
 class QLabel;
-class QMouseEvent;
 class QSlider;
 class QTableWidget;
 
 namespace ls::widgets {
 
-class ExportButton;
+class CossimHeatmap;
+class CossimLayerHistogram;
+class CossimMeans;
 
-class CossimView : public QWidget {
+class CossimView : public ResultView {
     Q_OBJECT
 public:
     explicit CossimView(QWidget* parent = nullptr);
@@ -62,87 +59,46 @@ public:
     bool zoomToLayer() const;
 
     // For tests and the app.
-    QCustomPlot* heatmapPlot() const { return heatmap_; }
-    QCPColorMap* colorMap() const { return colorMap_; }
-    QCPColorScale* colorScale() const { return colorScale_; }
-    QCustomPlot* histogramPlot() const { return histPlot_; }
-    QCPBars* histogramBars() const { return histBars_; }
-    QCPItemStraightLine* thresholdLine() const { return thresholdLine_; }
-    QCustomPlot* meansPlot() const { return meansPlot_; }
-    QCPBars* meanBars() const { return meanBars_; }        // ordinary layers
-    QCPBars* specialBars() const { return specialBars_; }  // special layers
-    QCPErrorBars* whiskers() const { return whiskers_; }   // p10..p90 around the mean
+    QCustomPlot* heatmapPlot() const;
+    QCPColorMap* colorMap() const;
+    QCPColorScale* colorScale() const;
+    QCustomPlot* histogramPlot() const;
+    QCPBars* histogramBars() const;
+    QCPItemStraightLine* thresholdLine() const;
+    QCustomPlot* meansPlot() const;
+    QCPBars* meanBars() const;     // ordinary layers
+    QCPBars* specialBars() const;  // special layers
+    QCPErrorBars* whiskers() const;  // p10..p90 around the mean
     QTableWidget* statsTable() const { return statsTable_; }
     QTableWidget* thresholdsTable() const { return thresholdsTable_; }
     QSlider* exitLayerSlider() const { return layerSlider_; }
     QSlider* hardRatioSlider() const { return ratioSlider_; }
-    QLabel* comparedLabel() const { return comparedLabel_; }
+    QLabel* comparedLabel() const { return descriptionLabel(); }
     QLabel* specialNote() const { return specialNote_; }
-    ExportButton* exportButton() const { return exportButton_; }
-
-protected:
-    bool eventFilter(QObject* watched, QEvent* event) override;
+    QList<QPair<QString, QCustomPlot*>> charts() const override;
+    std::vector<ls::Table> tables() const override;
 
 signals:
     void layerSelected(int layer);
     void thresholdChanged(const ls::CossimThreshold& threshold);
 
 private:
-    void buildHeatmap();
-    void buildHistogram();
-    void buildMeans();
-    void fillHeatmap();
-    void fillMeans();
+    QWidget* buildControls();
     void fillStatsTable();
     void updateSelection();   // layer_/hardRatio_ -> threshold, histogram, markers, texts
     void updateHistogram();
-    void placeThresholdLabels();
-    void fitColumns(QTableWidget* table);  // stretch to the width, or fit the contents + scroll
     void updateThresholdsTable();
-    void updateTickers();     // layer labels that fit the plots' current sizes
-    void heatmapMouseMove(QMouseEvent* event);
-    void heatmapMousePress(QMouseEvent* event);
-    void meansMouseMove(QMouseEvent* event);
-    void meansMousePress(QMouseEvent* event);
-    void histogramMouseMove(QMouseEvent* event);
-    int layerAtHeatmap(const QPointF& pos, int* bin) const;
 
     std::shared_ptr<const ls::CossimResult> result_;
     int layer_ = 0;
     double hardRatio_ = 0.5;
     ls::CossimThreshold threshold_;
     bool updating_ = false;  // guards slider <-> setter loops
-    int heatmapStep_ = 0;    // label every n-th layer (0 = not set up yet)
-    int meansStep_ = 0;
 
-    QLabel* comparedLabel_ = nullptr;
-    QLabel* summaryLabel_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
-
-    QCustomPlot* heatmap_ = nullptr;
-    QCPColorMap* colorMap_ = nullptr;
-    QCPColorScale* colorScale_ = nullptr;
-    QCPItemRect* rowMarker_ = nullptr;
-    QCPItemLine* rowThreshold_ = nullptr;
-
-    QCustomPlot* histPlot_ = nullptr;
-    QCPBars* histBars_ = nullptr;
-    QCPItemRect* hardRegion_ = nullptr;
-    QCPItemStraightLine* thresholdLine_ = nullptr;
-    QCPItemText* thresholdLabel_ = nullptr;
-    QCPItemText* hardLabel_ = nullptr;
-    QCPItemText* exitLabel_ = nullptr;
+    CossimHeatmap* heatmap_ = nullptr;
+    CossimLayerHistogram* histogram_ = nullptr;
+    CossimMeans* means_ = nullptr;
     QCheckBox* zoomCheck_ = nullptr;
-    std::vector<double> histLo_, histHi_;  // shown bins' edges, for hover
-    std::vector<int64_t> histCounts_;
-
-    QCustomPlot* meansPlot_ = nullptr;
-    QCPBars* meanBars_ = nullptr;
-    QCPBars* specialBars_ = nullptr;
-    QCPGraph* meanPoints_ = nullptr;  // carries the whiskers
-    QCPErrorBars* whiskers_ = nullptr;
-    QCPItemRect* meansSelection_ = nullptr;
-
     QSlider* layerSlider_ = nullptr;
     QSlider* ratioSlider_ = nullptr;
     QLabel* layerValue_ = nullptr;

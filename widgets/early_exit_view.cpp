@@ -9,52 +9,28 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLocale>
-#include <QMouseEvent>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSlider>
 #include <QSplitter>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <qcustomplot.h>
 
 #include "analysis/capture_pass.h"
 #include "analysis/losssep.h"
+#include "early_exit_charts.h"
+#include "early_exit_controls.h"
 #include "export_menu.h"
-#include "plot_style.h"
+#include "kit/format.h"
+#include "kit/palette.h"
 #include "stats/summary.h"
 
 namespace ls::widgets {
 
 namespace {
-
-const QColor kExitColor(52, 101, 164);      // blue: tokens that exit early
-const QColor kFinalColor(136, 138, 133);    // grey: tokens that ran every block
-const QColor kSweepColor(136, 138, 133);
-const QColor kFrontColor(78, 154, 6);       // green: the Pareto front
-const QColor kCurrentColor(204, 0, 0);      // red: the current policy
-const QColor kPplColor(117, 80, 123);       // purple
-
-constexpr double kHoverReach = 14;  // pixels
-
-QString percent(double fraction, int decimals = 1) {
-    if (!std::isfinite(fraction))
-        return QStringLiteral("–");
-    return QStringLiteral("%1%").arg(100.0 * fraction, 0, 'f', decimals);
-}
-
-QString pplText(double ppl) {
-    if (!std::isfinite(ppl))
-        return QStringLiteral("–");
-    return QString::number(ppl, 'f', ppl < 100 ? 2 : 1);
-}
-
-QString count(int64_t n) { return QLocale().toString(qint64(n)); }
 
 QString signalDescription(const QString& name) {
     if (name == "cossim") return QObject::tr("cos(h_{l-1}, h_l): the block changed little");
@@ -64,17 +40,6 @@ QString signalDescription(const QString& name) {
     if (name == "margin") return QObject::tr("z_(1) − z_(2) of the lens logits");
     if (name == "entropy") return QObject::tr("entropy of softmax(z_l), lower exits");
     return {};
-}
-
-QLabel* valueLabel(QWidget* parent) {
-    auto* label = new QLabel(QStringLiteral("–"), parent);
-    QFont f = label->font();
-    f.setBold(true);
-    f.setPointSizeF(f.pointSizeF() * 1.15);
-    label->setFont(f);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    return label;
 }
 
 // The q-quantiles q = i / steps of the values (NaNs left out), ascending.
@@ -139,7 +104,12 @@ std::shared_ptr<EarlyExitView::Built> EarlyExitView::build(std::shared_ptr<const
     return b;
 }
 
-EarlyExitView::EarlyExitView(QWidget* parent) : QWidget(parent) {
+EarlyExitView::EarlyExitView(QWidget* parent)
+    : ResultView(tr("<b>Early exit.</b> A token exits at the first allowed layer whose signal passes the threshold "
+                    "and uses that layer's logit-lens prediction; the others run all L blocks. Compute saved = 1 − "
+                    "mean blocks / L; top-1 agreement with the final prediction; PPL of the exit layer's logits on "
+                    "the true next tokens."),
+                 parent) {
     watcher_ = new QFutureWatcher<std::shared_ptr<Built>>(this);
     connect(watcher_, &QFutureWatcher<std::shared_ptr<Built>>::finished, this, [this] {
         building_ = false;
@@ -155,31 +125,39 @@ EarlyExitView::EarlyExitView(QWidget* parent) : QWidget(parent) {
         applyBuilt(built);
     });
 
-    titleLabel_ = new QLabel(this);
-    titleLabel_->setWordWrap(true);
-    titleLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    titleLabel_->setText(tr("<b>Early exit.</b> A token exits at the first allowed layer whose signal passes the "
-                            "threshold and uses that layer's logit-lens prediction; the others run all L blocks. "
-                            "Compute saved = 1 − mean blocks / L; top-1 agreement with the final prediction; PPL of "
-                            "the exit layer's logits on the true next tokens."));
-    exportButton_ = new ExportButton(this);
-    exportButton_->setTables([this] {
-        return simulator_ || result_ ? ls::exitTables(currentResult()) : std::vector<ls::Table>{};
-    });
-
     buildControls();
     buildCharts();
-    exportButton_->setCharts(charts());
     clear();
 }
 
 EarlyExitView::~EarlyExitView() = default;
 
 QList<QPair<QString, QCustomPlot*>> EarlyExitView::charts() const {
-    return {{QStringLiteral("exit_histogram"), histPlot_},
-            {QStringLiteral("exit_pareto"), paretoPlot_},
-            {QStringLiteral("exit_ppl"), pplPlot_}};
+    return {{QStringLiteral("exit_histogram"), histogram_},
+            {QStringLiteral("exit_pareto"), pareto_},
+            {QStringLiteral("exit_ppl"), ppl_}};
 }
+
+std::vector<ls::Table> EarlyExitView::tables() const {
+    return simulator_ || result_ ? ls::exitTables(currentResult()) : std::vector<ls::Table>{};
+}
+
+QList<QSlider*> EarlyExitView::layerSliders() const { return layerSliders_->sliders(); }
+QLabel* EarlyExitView::exitFractionLabel() const { return numbersBox_->exitFractionLabel(); }
+QLabel* EarlyExitView::meanLayersLabel() const { return numbersBox_->meanLayersLabel(); }
+QLabel* EarlyExitView::computeSavedLabel() const { return numbersBox_->computeSavedLabel(); }
+QLabel* EarlyExitView::agreementLabel() const { return numbersBox_->agreementLabel(); }
+QLabel* EarlyExitView::pplLabel() const { return numbersBox_->pplLabel(); }
+QCustomPlot* EarlyExitView::histogramPlot() const { return histogram_; }
+QCPBars* EarlyExitView::exitBars() const { return histogram_->exitBars(); }
+QCPBars* EarlyExitView::finalBars() const { return histogram_->finalBars(); }
+QCustomPlot* EarlyExitView::paretoPlot() const { return pareto_; }
+QCPGraph* EarlyExitView::sweepGraph() const { return pareto_->sweepGraph(); }
+QCPGraph* EarlyExitView::frontGraph() const { return pareto_->frontGraph(); }
+QCPGraph* EarlyExitView::currentGraph() const { return pareto_->currentGraph(); }
+QCustomPlot* EarlyExitView::pplPlot() const { return ppl_; }
+QCPGraph* EarlyExitView::pplSweepGraph() const { return ppl_->sweepGraph(); }
+QCPGraph* EarlyExitView::pplCurrentGraph() const { return ppl_->currentGraph(); }
 
 // ---- construction ---------------------------------------------------------------------------
 
@@ -233,57 +211,32 @@ void EarlyExitView::buildControls() {
     singleLayout->addWidget(directionLabel_, 1, 0, 1, 2);
     singleLayout->setColumnStretch(0, 1);
 
-    layerSliderArea_ = new QScrollArea(this);
-    layerSliderArea_->setWidgetResizable(true);
-    layerSliderArea_->setFrameShape(QFrame::NoFrame);
-    layerSliderArea_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    layerSliderPanel_ = new QWidget(layerSliderArea_);
-    new QGridLayout(layerSliderPanel_);
-    layerSliderArea_->setWidget(layerSliderPanel_);
+    layerSliders_ = new LayerThresholdSliders(this);
+    connect(layerSliders_, &LayerThresholdSliders::thresholdMoved, this, [this](int index, double threshold) {
+        if (index >= int(layerThresholds_.size()))
+            return;
+        layerThresholds_[size_t(index)] = threshold;
+        evaluateNow();
+    });
 
     singlePanel_ = single;
     thresholdBox_ = new QGroupBox(tr("Threshold"), this);
     auto* thresholdLayout = new QVBoxLayout(thresholdBox_);
     thresholdLayout->setContentsMargins(6, 4, 6, 4);
     thresholdLayout->addWidget(singlePanel_);
-    thresholdLayout->addWidget(layerSliderArea_);
-    layerSliderArea_->hide();
+    thresholdLayout->addWidget(layerSliders_);
+    layerSliders_->hide();
 
-    // The numbers of the policy.
-    auto* numbersBox = new QGroupBox(tr("This policy"), this);
-    numbersBox_ = numbersBox;
-    auto* numbers = new QGridLayout(numbersBox);
-    numbers->setContentsMargins(6, 4, 6, 4);
-    numbers->setVerticalSpacing(2);
-    exitFractionValue_ = valueLabel(numbersBox);
-    meanLayersValue_ = valueLabel(numbersBox);
-    computeSavedValue_ = valueLabel(numbersBox);
-    agreementValue_ = valueLabel(numbersBox);
-    pplValue_ = valueLabel(numbersBox);
-    fullPplValue_ = new QLabel(numbersBox);
-    fullPplValue_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    fullPplValue_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    const QList<QPair<QString, QLabel*>> rows{{tr("Tokens that exit early"), exitFractionValue_},
-                                              {tr("Mean blocks computed"), meanLayersValue_},
-                                              {tr("Compute saved"), computeSavedValue_},
-                                              {tr("Top-1 agreement"), agreementValue_},
-                                              {tr("PPL at the exit layer"), pplValue_},
-                                              {tr("Full model PPL"), fullPplValue_}};
-    for (int r = 0; r < rows.size(); ++r) {
-        numbers->addWidget(new QLabel(rows[r].first, numbersBox), r, 0);
-        numbers->addWidget(rows[r].second, r, 1);
-    }
-    computeSavedValue_->setStyleSheet(QStringLiteral("color: #204a87;"));
-    agreementValue_->setStyleSheet(QStringLiteral("color: #4e9a06;"));
+    numbersBox_ = new ExitNumbersBox(this);
     timingLabel_ = new QLabel(this);
     QFont small = timingLabel_->font();
     small.setPointSizeF(small.pointSizeF() * 0.9);
     timingLabel_->setFont(small);
-    timingLabel_->setStyleSheet(QStringLiteral("color: #555;"));
+    timingLabel_->setStyleSheet(palette::textStyle(palette::kMutedText));
     timingLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     messageLabel_ = new QLabel(this);
     messageLabel_->setWordWrap(true);
-    messageLabel_->setStyleSheet(QStringLiteral("color: #c00;"));
+    messageLabel_->setStyleSheet(palette::textStyle(palette::kVermillion.darker(120)));
     messageLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     messageLabel_->hide();
 
@@ -314,74 +267,17 @@ void EarlyExitView::buildControls() {
 }
 
 void EarlyExitView::buildCharts() {
-    histPlot_ = makeTitledPlot(this, tr("Where the tokens exit"), QSize(260, 180));
-    histPlot_->xAxis->setLabel(tr("exit layer l (blocks computed)"));
-    histPlot_->yAxis->setLabel(tr("tokens"));
-    histPlot_->xAxis->grid()->setVisible(false);
-    histPlot_->xAxis->setSubTicks(false);
-    exitBars_ = new QCPBars(histPlot_->xAxis, histPlot_->yAxis);
-    exitBars_->setName(tr("exit at an allowed layer"));
-    exitBars_->setWidth(0.7);
-    exitBars_->setPen(QPen(kExitColor.darker(130), 1));
-    exitBars_->setBrush(QColor(kExitColor.red(), kExitColor.green(), kExitColor.blue(), 190));
-    finalBars_ = new QCPBars(histPlot_->xAxis, histPlot_->yAxis);
-    finalBars_->setName(tr("ran every block"));
-    finalBars_->setWidth(0.7);
-    finalBars_->setPen(QPen(kFinalColor.darker(130), 1));
-    finalBars_->setBrush(QColor(kFinalColor.red(), kFinalColor.green(), kFinalColor.blue(), 190));
-    legendBelow(histPlot_);
-    connect(histPlot_, &QCustomPlot::mouseMove, this, &EarlyExitView::histogramMouseMove);
-
-    paretoPlot_ = makeTitledPlot(this, tr("Compute saved vs top-1 agreement"), QSize(260, 180));
-    paretoPlot_->xAxis->setLabel(tr("compute saved (%)"));
-    paretoPlot_->yAxis->setLabel(tr("top-1 agreement (%)"));
-    sweepGraph_ = paretoPlot_->addGraph();
-    sweepGraph_->setName(tr("sweep of the threshold"));
-    sweepGraph_->setLineStyle(QCPGraph::lsNone);
-    sweepGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kSweepColor, 1.2), Qt::white, 6));
-    frontGraph_ = paretoPlot_->addGraph();
-    frontGraph_->setName(tr("Pareto front"));
-    frontGraph_->setPen(QPen(kFrontColor, 2));
-    frontGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kFrontColor, 4));
-    currentGraph_ = paretoPlot_->addGraph();
-    currentGraph_->setName(tr("this policy"));
-    currentGraph_->setLineStyle(QCPGraph::lsNone);
-    currentGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kCurrentColor.darker(150), 1.5),
-                                                   kCurrentColor, 13));
-    currentLabel_ = new QCPItemText(paretoPlot_);
-    currentLabel_->position->setType(QCPItemPosition::ptPlotCoords);
-    currentLabel_->setColor(kCurrentColor.darker(120));
-    currentLabel_->setClipToAxisRect(true);
-    currentLabel_->setVisible(false);
-    paretoPlot_->legend->setVisible(true);
-    paretoPlot_->legend->setBrush(QColor(255, 255, 255, 220));
-    paretoPlot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
-    connect(paretoPlot_, &QCustomPlot::mouseMove, this, &EarlyExitView::paretoMouseMove);
-    connect(paretoPlot_, &QCustomPlot::mousePress, this, &EarlyExitView::paretoMousePress);
-
-    pplPlot_ = makeTitledPlot(this, tr("PPL vs compute saved"), QSize(260, 180));
-    pplPlot_->xAxis->setLabel(tr("compute saved (%)"));
-    pplPlot_->yAxis->setLabel(tr("PPL at the exit layer"));
-    pplGraph_ = pplPlot_->addGraph();
-    pplGraph_->setName(tr("sweep"));
-    pplGraph_->setPen(QPen(kPplColor, 1.8));
-    pplGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kPplColor, 1.2), Qt::white, 5));
-    pplCurrent_ = pplPlot_->addGraph();
-    pplCurrent_->setName(tr("this policy"));
-    pplCurrent_->setLineStyle(QCPGraph::lsNone);
-    pplCurrent_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kCurrentColor.darker(150), 1.5),
-                                                 kCurrentColor, 13));
-    fullPplLine_ = new QCPItemStraightLine(pplPlot_);
-    fullPplLine_->setPen(QPen(kFinalColor.darker(130), 1, Qt::DashLine));
-    fullPplLine_->setVisible(false);
-    fullPplLabel_ = new QCPItemText(pplPlot_);
-    fullPplLabel_->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
-    fullPplLabel_->position->setTypeY(QCPItemPosition::ptPlotCoords);
-    fullPplLabel_->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
-    fullPplLabel_->setColor(kFinalColor.darker(160));
-    fullPplLabel_->setClipToAxisRect(true);
-    fullPplLabel_->setVisible(false);
-    connect(pplPlot_, &QCustomPlot::mouseMove, this, &EarlyExitView::pplMouseMove);
+    histogram_ = new ExitLayersChart(this);
+    pareto_ = new ExitSweepChart(ExitSweepChart::Measure::Agreement, this);
+    ppl_ = new ExitSweepChart(ExitSweepChart::Measure::Ppl, this);
+    // A click on a sweep point: that threshold, for every allowed layer.
+    connect(pareto_, &ExitSweepChart::pointClicked, this, [this](int i) {
+        if (!simulator_ || i >= int(sweep_.size()))
+            return;
+        if (policy_ != Policy::Single)
+            setPolicy(Policy::Single);
+        setThreshold(sweep_[size_t(i)].threshold);
+    });
 
     // ---- layout: controls on the left, charts on the right
     auto* controls = new QWidget(this);
@@ -408,11 +304,11 @@ void EarlyExitView::buildCharts() {
     controlsScroll->setMaximumWidth(460);
 
     auto* bottom = new QSplitter(Qt::Horizontal, this);
-    bottom->addWidget(paretoPlot_);
-    bottom->addWidget(pplPlot_);
+    bottom->addWidget(pareto_);
+    bottom->addWidget(ppl_);
     bottom->setChildrenCollapsible(false);
     auto* chartsSplit = new QSplitter(Qt::Vertical, this);
-    chartsSplit->addWidget(histPlot_);
+    chartsSplit->addWidget(histogram_);
     chartsSplit->addWidget(bottom);
     chartsSplit->setStretchFactor(0, 4);
     chartsSplit->setStretchFactor(1, 5);
@@ -424,15 +320,7 @@ void EarlyExitView::buildCharts() {
     body->setStretchFactor(0, 0);
     body->setStretchFactor(1, 1);
     body->setChildrenCollapsible(false);
-
-    auto* top = new QHBoxLayout;
-    top->setContentsMargins(6, 4, 6, 0);
-    top->addWidget(titleLabel_, 1);
-    top->addWidget(exportButton_, 0, Qt::AlignTop);
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 4);
-    layout->addLayout(top);
-    layout->addWidget(body, 1);
+    setBody(body);
 }
 
 // ---- data -----------------------------------------------------------------------------------
@@ -443,12 +331,7 @@ void EarlyExitView::setData(std::shared_ptr<const ls::CaptureResult> capture,
     result_ = capture_ ? std::move(result) : nullptr;
     ++generation_;
     pendingRebuild_ = false;
-    simulator_.reset();
-    grid_.clear();
-    layerGrids_.clear();
-    sweep_.clear();
-    builtLayers_.clear();
-    outcome_ = {};
+    dropSimulator();
     evalMs_ = rebuildMs_ = 0;
     fullPpl_ = std::nan("");
 
@@ -504,7 +387,7 @@ void EarlyExitView::setData(std::shared_ptr<const ls::CaptureResult> capture,
     const bool any = capture_ != nullptr;
     for (QWidget* w : std::initializer_list<QWidget*>{signalCombo_, policyCombo_, layersBox_})
         w->setEnabled(any);
-    exportButton_->setEnabled(any);
+    exportButton()->setEnabled(any);
     slider_->setEnabled(false);
     spin_->setEnabled(false);
     rebuildLayerSliders();
@@ -516,7 +399,7 @@ void EarlyExitView::setData(std::shared_ptr<const ls::CaptureResult> capture,
         messageLabel_->setText(tr("No early-exit result: run the layer analyses with “Early exit” checked."));
         messageLabel_->show();
         timingLabel_->clear();
-        for (QCustomPlot* plot : {histPlot_, paretoPlot_, pplPlot_})
+        for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{histogram_, pareto_, ppl_})
             plot->replot();
         return;
     }
@@ -573,12 +456,7 @@ void EarlyExitView::rebuild() {
     ++generation_;
     if (allowedLayers().empty()) {
         pendingRebuild_ = false;
-        simulator_.reset();
-        grid_.clear();
-        layerGrids_.clear();
-        sweep_.clear();
-        builtLayers_.clear();
-        outcome_ = {};
+        dropSimulator();
         slider_->setEnabled(false);
         spin_->setEnabled(false);
         rebuildLayerSliders();
@@ -591,6 +469,16 @@ void EarlyExitView::rebuild() {
         return;
     }
     startBuild();
+}
+
+// No simulator (yet): no grids, sweep or outcome.
+void EarlyExitView::dropSimulator() {
+    simulator_.reset();
+    grid_.clear();
+    layerGrids_.clear();
+    sweep_.clear();
+    builtLayers_.clear();
+    outcome_ = {};
 }
 
 void EarlyExitView::startBuild() {
@@ -609,11 +497,10 @@ void EarlyExitView::startBuild() {
     }
     slider_->setEnabled(false);
     spin_->setEnabled(false);
-    for (QSlider* s : layerSliders_)
-        s->setEnabled(false);
-    messageLabel_->setStyleSheet(QStringLiteral("color: #555;"));
+    layerSliders_->setSlidersEnabled(false);
+    messageLabel_->setStyleSheet(palette::textStyle(palette::kMutedText));
     messageLabel_->setText(tr("Building the simulator for %1 tokens × %2 layers…")
-                               .arg(count(capture_->tokens()))
+                               .arg(formatCount(capture_->tokens()))
                                .arg(b->layers.size()));
     messageLabel_->show();
     building_ = true;
@@ -624,7 +511,7 @@ void EarlyExitView::applyBuilt(const std::shared_ptr<Built>& b) {
     if (b->generation != generation_)
         return;
     rebuildMs_ = b->ms;
-    messageLabel_->setStyleSheet(QStringLiteral("color: #c00;"));
+    messageLabel_->setStyleSheet(palette::textStyle(palette::kVermillion.darker(120)));
     if (!b->simulator) {
         simulator_.reset();
         grid_.clear();
@@ -677,58 +564,15 @@ void EarlyExitView::applyBuilt(const std::shared_ptr<Built>& b) {
 }
 
 void EarlyExitView::rebuildLayerSliders() {
-    for (QSlider* s : layerSliders_)
-        s->deleteLater();
-    layerSliders_.clear();
-    layerSliderValues_.clear();
-    auto* grid = static_cast<QGridLayout*>(layerSliderPanel_->layout());
-    while (QLayoutItem* item = grid->takeAt(0)) {
-        if (item->widget()) {
-            item->widget()->hide();
-            item->widget()->deleteLater();
-        }
-        delete item;
-    }
-    if (!simulator_)
-        return;
-    grid->setContentsMargins(0, 0, 0, 0);
-    grid->setVerticalSpacing(2);
-    for (size_t j = 0; j < builtLayers_.size(); ++j) {
-        auto* name = new QLabel(tr("l = %1").arg(builtLayers_[j]), layerSliderPanel_);
-        auto* slider = new QSlider(Qt::Horizontal, layerSliderPanel_);
-        slider->setRange(0, kSliderSteps);
-        slider->setToolTip(tr("Threshold at layer %1 (steps: quantiles of the signal at that layer)").arg(builtLayers_[j]));
-        auto* value = new QLabel(layerSliderPanel_);
-        value->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("−00.0000")));
-        value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-        grid->addWidget(name, int(j), 0);
-        grid->addWidget(slider, int(j), 1);
-        grid->addWidget(value, int(j), 2);
-        const int index = int(j);
-        connect(slider, &QSlider::valueChanged, this, [this, index](int v) {
-            if (updating_ || index >= int(layerGrids_.size()) || index >= int(layerThresholds_.size()))
-                return;
-            layerThresholds_[size_t(index)] = layerGrids_[size_t(index)][size_t(std::clamp(v, 0, kSliderSteps))];
-            layerSliderValues_[index]->setText(QString::number(layerThresholds_[size_t(index)], 'g', 5));
-            evaluateNow();
-        });
-        layerSliders_ << slider;
-        layerSliderValues_ << value;
-    }
-    grid->setColumnStretch(1, 1);
-    grid->setRowStretch(int(builtLayers_.size()), 1);
+    if (simulator_)
+        layerSliders_->setLayers(builtLayers_, &layerGrids_);
+    else
+        layerSliders_->setLayers({}, nullptr);
 }
 
+// The single slider's position for a threshold (the middle before there is a grid).
 int EarlyExitView::nearestPosition(const std::vector<double>& grid, double value) const {
-    if (grid.empty() || !std::isfinite(value))
-        return kSliderSteps / 2;
-    const auto it = std::lower_bound(grid.begin(), grid.end(), value);
-    if (it == grid.end())
-        return int(grid.size()) - 1;
-    int i = int(it - grid.begin());
-    if (i > 0 && std::abs(grid[size_t(i) - 1] - value) <= std::abs(grid[size_t(i)] - value))
-        --i;
-    return i;
+    return grid.empty() ? kSliderSteps / 2 : nearestGridPosition(grid, value);
 }
 
 void EarlyExitView::syncSliders() {
@@ -736,11 +580,9 @@ void EarlyExitView::syncSliders() {
     slider_->setValue(nearestPosition(grid_, threshold_));
     if (std::isfinite(threshold_))
         spin_->setValue(threshold_);
-    for (int j = 0; j < layerSliders_.size() && j < int(layerGrids_.size()) && j < int(layerThresholds_.size()); ++j) {
-        layerSliders_[j]->setValue(nearestPosition(layerGrids_[size_t(j)], layerThresholds_[size_t(j)]));
-        layerSliderValues_[j]->setText(QString::number(layerThresholds_[size_t(j)], 'g', 5));
-    }
     updating_ = false;
+    if (layerGrids_.size() == layerThresholds_.size())
+        layerSliders_->setThresholds(layerThresholds_);
 }
 
 void EarlyExitView::updateDirectionText() {
@@ -758,7 +600,7 @@ void EarlyExitView::updateDirectionText() {
 
 void EarlyExitView::showPolicyPanel() {
     singlePanel_->setVisible(policy_ == Policy::Single);
-    layerSliderArea_->setVisible(policy_ == Policy::PerLayer);
+    layerSliders_->setVisible(policy_ == Policy::PerLayer);
 }
 
 void EarlyExitView::setPolicy(Policy policy) {
@@ -817,7 +659,7 @@ void EarlyExitView::evaluateNow() {
     updateNumbers();
     updateHistogram();
     updateCurrentPoint();
-    for (QCustomPlot* plot : {histPlot_, paretoPlot_, pplPlot_})
+    for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{histogram_, pareto_, ppl_})
         plot->replot(QCustomPlot::rpQueuedReplot);
     emit outcomeChanged();
 }
@@ -848,31 +690,20 @@ QString EarlyExitView::numbersText() const {
         return {};
     const int L = capture_ ? capture_->numLayers : 0;
     return tr("exit early %1 · mean blocks %2 of %3 · compute saved %4 · top-1 agreement %5 · PPL %6 (full %7)")
-        .arg(percent(outcome_.exitFraction))
+        .arg(formatPercent(outcome_.exitFraction))
         .arg(outcome_.meanLayers, 0, 'f', 2)
         .arg(L)
-        .arg(percent(outcome_.computeSaved), percent(outcome_.top1Agreement), pplText(outcome_.ppl), pplText(fullPpl_));
+        .arg(formatPercent(outcome_.computeSaved), formatPercent(outcome_.top1Agreement), formatPpl(outcome_.ppl), formatPpl(fullPpl_));
 }
 
 void EarlyExitView::updateNumbers() {
+    numbersBox_->showOutcome(outcome_, capture_ ? capture_->numLayers : 0, fullPpl_);
     const bool any = outcome_.tokens > 0;
-    const int L = capture_ ? capture_->numLayers : 0;
-    exitFractionValue_->setText(any ? percent(outcome_.exitFraction) : QStringLiteral("–"));
-    meanLayersValue_->setText(any ? tr("%1 of %2").arg(outcome_.meanLayers, 0, 'f', 2).arg(L) : QStringLiteral("–"));
-    computeSavedValue_->setText(any ? percent(outcome_.computeSaved) : QStringLiteral("–"));
-    agreementValue_->setText(any ? percent(outcome_.top1Agreement) : QStringLiteral("–"));
-    pplValue_->setText(any ? pplText(outcome_.ppl) : QStringLiteral("–"));
-    if (any && std::isfinite(fullPpl_) && fullPpl_ > 0)
-        fullPplValue_->setText(tr("%1 (exit: %2%3%)")
-                                   .arg(pplText(fullPpl_), outcome_.ppl >= fullPpl_ ? QStringLiteral("+") : QStringLiteral("−"))
-                                   .arg(std::abs(outcome_.ppl / fullPpl_ - 1) * 100, 0, 'f', 1));
-    else
-        fullPplValue_->setText(std::isfinite(fullPpl_) ? pplText(fullPpl_) : QStringLiteral("–"));
     if (simulator_)
         timingLabel_->setText(tr("Evaluated in %1\n(%2 tokens × %3 allowed layers, %4)\nsimulator built in %5 ms")
                                   .arg(evalMs_ < 0.1 ? tr("%1 µs").arg(evalMs_ * 1000, 0, 'f', 1)
                                                      : tr("%1 ms").arg(evalMs_, 0, 'f', evalMs_ < 10 ? 2 : 1))
-                                  .arg(count(outcome_.tokens))
+                                  .arg(formatCount(outcome_.tokens))
                                   .arg(builtLayers_.size())
                                   .arg(policy_ == Policy::PerLayer ? tr("per-layer thresholds: O(N L)")
                                                                    : tr("one threshold: O(L log N)"))
@@ -882,195 +713,26 @@ void EarlyExitView::updateNumbers() {
 }
 
 void EarlyExitView::updateHistogram() {
-    exitBars_->data()->clear();
-    finalBars_->data()->clear();
-    const int L = capture_ ? capture_->numLayers : 0;
-    if (L < 1 || outcome_.exits.size() != size_t(L)) {
-        histPlot_->xAxis->setRange(0.4, std::max(L, 1) + 0.6);
-        histPlot_->yAxis->setRange(0, 1);
-        return;
-    }
     const std::vector<int>& allowed = simulator_ ? builtLayers_ : (result_ ? result_->params.layers : builtLayers_);
-    int64_t top = 1;
-    for (int l = 1; l < L; ++l)
-        if (std::find(allowed.begin(), allowed.end(), l) != allowed.end() || outcome_.exits[size_t(l - 1)] > 0) {
-            exitBars_->addData(l, double(outcome_.exits[size_t(l - 1)]));
-            top = std::max(top, outcome_.exits[size_t(l - 1)]);
-        }
-    finalBars_->addData(L, double(outcome_.exits[size_t(L - 1)]));
-    top = std::max(top, outcome_.exits[size_t(L - 1)]);
-    histPlot_->xAxis->setRange(0.4, L + 0.6);
-    histPlot_->yAxis->setRange(0, double(top) * 1.12);
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    const int step = L <= 16 ? 1 : L <= 40 ? 2 : 5;
-    for (int l = 1; l <= L; ++l)
-        if (l == 1 || l == L || l % step == 0)
-            ticker->addTick(l, l == L ? tr("%1 (all)").arg(L) : QString::number(l));
-    histPlot_->xAxis->setTicker(ticker);
+    histogram_->setOutcome(outcome_, capture_ ? capture_->numLayers : 0, allowed);
 }
 
 void EarlyExitView::fillSweepCharts() {
-    sweepGraph_->data()->clear();
-    frontGraph_->data()->clear();
-    pplGraph_->data()->clear();
-    fullPplLine_->setVisible(false);
-    fullPplLabel_->setVisible(false);
-    if (sweep_.empty()) {
-        paretoPlot_->xAxis->setRange(0, 100);
-        paretoPlot_->yAxis->setRange(0, 100);
-        pplPlot_->xAxis->setRange(0, 100);
-        pplPlot_->yAxis->setRange(0, 10);
-        return;
-    }
-    QVector<double> xs, ys, fx, fy, px, pp;
-    double xmax = 1, ymin = 100, pmin = INFINITY, pmax = 0;
-    for (const ls::SweepPoint& p : sweep_) {
-        const double x = 100 * p.outcome.computeSaved, y = 100 * p.outcome.top1Agreement;
-        xs << x;
-        ys << y;
-        if (p.pareto) {
-            fx << x;
-            fy << y;
-        }
-        xmax = std::max(xmax, x);
-        ymin = std::min(ymin, y);
-        if (std::isfinite(p.outcome.ppl) && p.outcome.ppl > 0) {
-            px << x;
-            pp << p.outcome.ppl;
-            pmin = std::min(pmin, p.outcome.ppl);
-            pmax = std::max(pmax, p.outcome.ppl);
-        }
-    }
-    sweepGraph_->setData(xs, ys);
-    frontGraph_->setData(fx, fy);
-    pplGraph_->setData(px, pp);
-    const double xhi = std::min(100.0, xmax * 1.08 + 1);
-    paretoPlot_->xAxis->setRange(0, xhi);
-    paretoPlot_->yAxis->setRange(std::max(0.0, ymin - 0.08 * (100 - ymin) - 1), 101);
-    pplPlot_->xAxis->setRange(0, xhi);
-    if (std::isfinite(fullPpl_) && fullPpl_ > 0) {
-        pmin = std::min(pmin, fullPpl_);
-        pmax = std::max(pmax, fullPpl_);
-        fullPplLine_->point1->setCoords(0, fullPpl_);
-        fullPplLine_->point2->setCoords(1, fullPpl_);
-        fullPplLine_->setVisible(true);
-        fullPplLabel_->position->setCoords(0.98, fullPpl_);
-        fullPplLabel_->setText(tr("full model %1").arg(pplText(fullPpl_)));
-        fullPplLabel_->setVisible(true);
-    }
-    if (std::isfinite(pmin) && pmax > 0) {
-        // A log axis when the PPLs span more than a factor of 20 (early layers can be far worse).
-        const bool log = pmax / std::max(pmin, 1e-12) > 20;
-        pplPlot_->yAxis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-        if (log) {
-            pplPlot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-            pplPlot_->yAxis->setRange(pmin / 1.3, pmax * 1.3);
-        } else {
-            pplPlot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-            const double pad = std::max(0.06 * (pmax - pmin), 0.02 * pmax);
-            pplPlot_->yAxis->setRange(std::max(0.0, pmin - pad), pmax + pad);
-        }
-        pplPlot_->yAxis->setLabel(log ? tr("PPL at the exit layer (log)") : tr("PPL at the exit layer"));
-    }
+    pareto_->setSweep(sweep_, fullPpl_);
+    ppl_->setSweep(sweep_, fullPpl_);
 }
 
 void EarlyExitView::updateCurrentPoint() {
-    currentGraph_->data()->clear();
-    pplCurrent_->data()->clear();
-    currentLabel_->setVisible(false);
-    if (outcome_.tokens == 0)
-        return;
-    const double x = 100 * outcome_.computeSaved, y = 100 * outcome_.top1Agreement;
-    currentGraph_->addData(x, y);
-    if (std::isfinite(outcome_.ppl) && outcome_.ppl > 0)
-        pplCurrent_->addData(x, outcome_.ppl);
-    currentLabel_->position->setCoords(x, y);
-    const bool right = x < 0.45 * paretoPlot_->xAxis->range().upper;
-    currentLabel_->setPositionAlignment((right ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignBottom);
-    currentLabel_->setPadding(right ? QMargins(9, 0, 0, 6) : QMargins(0, 0, 9, 6));
-    currentLabel_->setText(tr("saved %1 · agree %2").arg(percent(outcome_.computeSaved), percent(outcome_.top1Agreement)));
-    currentLabel_->setVisible(true);
+    pareto_->setCurrent(outcome_);
+    ppl_->setCurrent(outcome_);
 }
 
-// ---- hover --------------------------------------------------------------------------------
-
 QString EarlyExitView::barToolTip(int layer) const {
-    const int L = capture_ ? capture_->numLayers : 0;
-    if (layer < 1 || layer > L || outcome_.exits.size() != size_t(L))
-        return {};
-    const int64_t n = outcome_.exits[size_t(layer - 1)];
-    const double f = outcome_.tokens ? double(n) / double(outcome_.tokens) : 0;
-    if (layer == L)
-        return tr("Ran all %1 blocks: %2 tokens (%3)").arg(L).arg(count(n), percent(f, 2));
-    return tr("Exit after block %1: %2 tokens (%3)").arg(layer).arg(count(n), percent(f, 2));
+    return ExitLayersChart::barText(outcome_, capture_ ? capture_->numLayers : 0, layer);
 }
 
 QString EarlyExitView::sweepToolTip(int index) const {
-    if (index < 0 || index >= int(sweep_.size()))
-        return {};
-    const ls::SweepPoint& p = sweep_[size_t(index)];
-    return tr("threshold %1%2\ncompute saved %3 · mean blocks %4\ntop-1 agreement %5 · PPL %6\n%7 of tokens exit early")
-        .arg(QString::number(p.threshold, 'g', 6), p.pareto ? tr(" (Pareto front)") : QString(),
-             percent(p.outcome.computeSaved))
-        .arg(p.outcome.meanLayers, 0, 'f', 2)
-        .arg(percent(p.outcome.top1Agreement), pplText(p.outcome.ppl), percent(p.outcome.exitFraction));
-}
-
-int EarlyExitView::sweepIndexAt(QCustomPlot* plot, const QPointF& pos, bool ppl) const {
-    int best = -1;
-    double bestDistance = kHoverReach;
-    for (int i = 0; i < int(sweep_.size()); ++i) {
-        const ls::ExitOutcome& o = sweep_[size_t(i)].outcome;
-        const double x = plot->xAxis->coordToPixel(100 * o.computeSaved);
-        const double y = plot->yAxis->coordToPixel(ppl ? o.ppl : 100 * o.top1Agreement);
-        const double d = std::hypot(x - pos.x(), y - pos.y());
-        if (d < bestDistance) {
-            bestDistance = d;
-            best = i;
-        }
-    }
-    return best;
-}
-
-void EarlyExitView::paretoMouseMove(QMouseEvent* event) {
-    const int i = sweepIndexAt(paretoPlot_, event->position(), false);
-    if (i < 0)
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), sweepToolTip(i) + tr("\n(click: use this threshold)"),
-                           paretoPlot_);
-}
-
-void EarlyExitView::paretoMousePress(QMouseEvent* event) {
-    if (event->button() != Qt::LeftButton || !simulator_)
-        return;
-    const int i = sweepIndexAt(paretoPlot_, event->position(), false);
-    if (i < 0)
-        return;
-    if (policy_ != Policy::Single)
-        setPolicy(Policy::Single);
-    setThreshold(sweep_[size_t(i)].threshold);
-}
-
-void EarlyExitView::pplMouseMove(QMouseEvent* event) {
-    const int i = sweepIndexAt(pplPlot_, event->position(), true);
-    if (i < 0)
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), sweepToolTip(i), pplPlot_);
-}
-
-void EarlyExitView::histogramMouseMove(QMouseEvent* event) {
-    if (!histPlot_->axisRect()->rect().contains(event->position().toPoint())) {
-        QToolTip::hideText();
-        return;
-    }
-    const int layer = int(std::lround(histPlot_->xAxis->pixelToCoord(event->position().x())));
-    const QString text = barToolTip(layer);
-    if (text.isEmpty())
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), text, histPlot_);
+    return index >= 0 && index < int(sweep_.size()) ? ExitSweepChart::pointText(sweep_[size_t(index)]) : QString();
 }
 
 }  // namespace ls::widgets

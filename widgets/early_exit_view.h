@@ -13,27 +13,21 @@
 // O(L log N) for one threshold. Changing the signal or the allowed layers rebuilds the
 // simulator (O(L N log N)) in a worker when the run is large, so the GUI never waits.
 #include <QFutureWatcher>
-#include <QList>
-#include <QPair>
-#include <QString>
 #include <QStringList>
-#include <QWidget>
 #include <memory>
 #include <vector>
 
 #include "analysis/early_exit.h"
+#include "kit/result_view.h"
 
 class QCheckBox;
 class QComboBox;
 class QCPBars;
 class QCPGraph;
-class QCPItemStraightLine;
-class QCPItemText;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QGridLayout;
 class QLabel;
-class QMouseEvent;
 class QScrollArea;
 class QSlider;
 
@@ -43,9 +37,12 @@ struct CaptureResult;
 
 namespace ls::widgets {
 
-class ExportButton;
+class ExitLayersChart;
+class ExitNumbersBox;
+class ExitSweepChart;
+class LayerThresholdSliders;
 
-class EarlyExitView : public QWidget {
+class EarlyExitView : public ResultView {
     Q_OBJECT
 public:
     enum class Policy { Single, PerLayer };
@@ -107,26 +104,26 @@ public:
     QList<QCheckBox*> layerChecks() const { return layerChecks_; }  // [l-1] = layer l
     QSlider* thresholdSlider() const { return slider_; }
     QDoubleSpinBox* thresholdSpin() const { return spin_; }
-    QList<QSlider*> layerSliders() const { return layerSliders_; }
-    QLabel* exitFractionLabel() const { return exitFractionValue_; }
-    QLabel* meanLayersLabel() const { return meanLayersValue_; }
-    QLabel* computeSavedLabel() const { return computeSavedValue_; }
-    QLabel* agreementLabel() const { return agreementValue_; }
-    QLabel* pplLabel() const { return pplValue_; }
+    QList<QSlider*> layerSliders() const;
+    QLabel* exitFractionLabel() const;
+    QLabel* meanLayersLabel() const;
+    QLabel* computeSavedLabel() const;
+    QLabel* agreementLabel() const;
+    QLabel* pplLabel() const;
     QLabel* timingLabel() const { return timingLabel_; }
     QLabel* messageLabel() const { return messageLabel_; }
-    QCustomPlot* histogramPlot() const { return histPlot_; }
-    QCPBars* exitBars() const { return exitBars_; }      // (layer, tokens) for allowed layers
-    QCPBars* finalBars() const { return finalBars_; }    // (L, tokens that ran every block)
-    QCustomPlot* paretoPlot() const { return paretoPlot_; }
-    QCPGraph* sweepGraph() const { return sweepGraph_; }      // (compute saved %, agreement %)
-    QCPGraph* frontGraph() const { return frontGraph_; }      // the Pareto front
-    QCPGraph* currentGraph() const { return currentGraph_; }  // one point: the policy
-    QCustomPlot* pplPlot() const { return pplPlot_; }
-    QCPGraph* pplSweepGraph() const { return pplGraph_; }     // (compute saved %, PPL)
-    QCPGraph* pplCurrentGraph() const { return pplCurrent_; }
-    ExportButton* exportButton() const { return exportButton_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const;
+    QCustomPlot* histogramPlot() const;
+    QCPBars* exitBars() const;       // (layer, tokens) for allowed layers
+    QCPBars* finalBars() const;      // (L, tokens that ran every block)
+    QCustomPlot* paretoPlot() const;
+    QCPGraph* sweepGraph() const;    // (compute saved %, agreement %)
+    QCPGraph* frontGraph() const;    // the Pareto front
+    QCPGraph* currentGraph() const;  // one point: the policy
+    QCustomPlot* pplPlot() const;
+    QCPGraph* pplSweepGraph() const;  // (compute saved %, PPL)
+    QCPGraph* pplCurrentGraph() const;
+    QList<QPair<QString, QCustomPlot*>> charts() const override;
+    std::vector<ls::Table> tables() const override;
 
 signals:
     void outcomeChanged();   // after every evaluation
@@ -141,6 +138,7 @@ private:
     void buildCharts();
     void rebuild();                     // signal / layers -> simulator, grids, sweep
     void startBuild();
+    void dropSimulator();
     void applyBuilt(const std::shared_ptr<Built>& built);
     void rebuildLayerSliders();
     void evaluateNow();                 // threshold(s) -> outcome_ -> numbers and charts
@@ -152,11 +150,6 @@ private:
     void updateDirectionText();
     void showPolicyPanel();                 // the one slider, or the per-layer sliders
     int nearestPosition(const std::vector<double>& grid, double value) const;
-    void paretoMouseMove(QMouseEvent* event);
-    void paretoMousePress(QMouseEvent* event);
-    void histogramMouseMove(QMouseEvent* event);
-    void pplMouseMove(QMouseEvent* event);
-    int sweepIndexAt(QCustomPlot* plot, const QPointF& pos, bool ppl) const;
 
     std::shared_ptr<const ls::CaptureResult> capture_;
     std::shared_ptr<const ls::ExitResult> result_;
@@ -178,46 +171,24 @@ private:
     int generation_ = 0;
     QFutureWatcher<std::shared_ptr<Built>>* watcher_ = nullptr;
 
-    QLabel* titleLabel_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
-    QComboBox* signalCombo_ = nullptr;
-    QComboBox* policyCombo_ = nullptr;
+    // Controls, left: the signal and policy, the allowed layers, the threshold(s), the numbers.
+    QScrollArea* controlsScroll_ = nullptr;
+    QComboBox *signalCombo_ = nullptr, *policyCombo_ = nullptr;
     QWidget* layersBox_ = nullptr;
     QGridLayout* layersGrid_ = nullptr;
     QList<QCheckBox*> layerChecks_;
-    QScrollArea* controlsScroll_ = nullptr;
     QWidget* thresholdBox_ = nullptr;
-    QWidget* numbersBox_ = nullptr;
-    QWidget* singlePanel_ = nullptr;        // the one slider and its spin box
+    QWidget* singlePanel_ = nullptr;  // the one slider, its spin box and which way it exits
     QSlider* slider_ = nullptr;
     QDoubleSpinBox* spin_ = nullptr;
     QLabel* directionLabel_ = nullptr;
-    QScrollArea* layerSliderArea_ = nullptr;
-    QWidget* layerSliderPanel_ = nullptr;
-    QList<QSlider*> layerSliders_;
-    QList<QLabel*> layerSliderValues_;
-    QLabel* exitFractionValue_ = nullptr;
-    QLabel* meanLayersValue_ = nullptr;
-    QLabel* computeSavedValue_ = nullptr;
-    QLabel* agreementValue_ = nullptr;
-    QLabel* pplValue_ = nullptr;
-    QLabel* fullPplValue_ = nullptr;
-    QLabel* timingLabel_ = nullptr;
-    QLabel* messageLabel_ = nullptr;
+    LayerThresholdSliders* layerSliders_ = nullptr;
+    ExitNumbersBox* numbersBox_ = nullptr;
+    QLabel *timingLabel_ = nullptr, *messageLabel_ = nullptr;
 
-    QCustomPlot* histPlot_ = nullptr;
-    QCPBars* exitBars_ = nullptr;
-    QCPBars* finalBars_ = nullptr;
-    QCustomPlot* paretoPlot_ = nullptr;
-    QCPGraph* sweepGraph_ = nullptr;
-    QCPGraph* frontGraph_ = nullptr;
-    QCPGraph* currentGraph_ = nullptr;
-    QCPItemText* currentLabel_ = nullptr;
-    QCustomPlot* pplPlot_ = nullptr;
-    QCPGraph* pplGraph_ = nullptr;
-    QCPGraph* pplCurrent_ = nullptr;
-    QCPItemStraightLine* fullPplLine_ = nullptr;
-    QCPItemText* fullPplLabel_ = nullptr;
+    // Charts, right.
+    ExitLayersChart* histogram_ = nullptr;
+    ExitSweepChart *pareto_ = nullptr, *ppl_ = nullptr;
 };
 
 }  // namespace ls::widgets

@@ -91,11 +91,20 @@ ExportButton::ExportButton(QWidget* parent) : QToolButton(parent) {
     connect(menu, &QMenu::aboutToShow, this, &ExportButton::rebuildMenu);
 }
 
-void ExportButton::setCharts(const QList<QPair<QString, QCustomPlot*>>& charts) {
-    charts_.clear();
+void ExportButton::setCharts(const Charts& charts) {
+    QList<QPair<QString, QPointer<QCustomPlot>>> guarded;
     for (const auto& [stem, plot] : charts)
-        charts_.append({stem, QPointer<QCustomPlot>(plot)});
+        guarded.append({stem, QPointer<QCustomPlot>(plot)});
+    setCharts([guarded] {
+        Charts alive;
+        for (const auto& [stem, plot] : guarded)
+            if (plot)
+                alive.append({stem, plot.data()});
+        return alive;
+    });
 }
+
+void ExportButton::setCharts(std::function<Charts()> charts) { chartSource_ = std::move(charts); }
 
 void ExportButton::setTables(std::function<std::vector<ls::Table>()> tables) {
     tables_ = std::move(tables);
@@ -106,6 +115,10 @@ void ExportButton::setPathChooser(PathChooser chooser) { chooser_ = std::move(ch
 void ExportButton::rebuildMenu() {
     QMenu* m = menu();
     m->clear();
+    charts_.clear();
+    if (chartSource_)
+        for (const auto& [stem, plot] : chartSource_())
+            charts_.append({stem, QPointer<QCustomPlot>(plot)});
     for (int i = 0; i < charts_.size(); ++i) {
         if (!charts_[i].second)
             continue;
@@ -199,10 +212,7 @@ void ExportButton::exportEverything() {
     if (dir.isEmpty())
         return;
     lastDirectory() = dir;
-    QList<QPair<QString, QCustomPlot*>> charts;
-    for (const auto& [stem, plot] : charts_)
-        if (plot)
-            charts.append({stem, plot.data()});
+    const Charts charts = chartSource_ ? chartSource_() : Charts();
     const std::vector<ls::Table> tables = currentTables();
     QStringList written;
     QString error;

@@ -22,7 +22,9 @@ class ExportButton : public QToolButton {
     Q_OBJECT
 public:
     explicit ExportButton(QWidget* parent = nullptr);
-    void setCharts(const QList<QPair<QString, QCustomPlot*>>& charts);   // (file stem, plot)
+    using Charts = QList<QPair<QString, QCustomPlot*>>;                   // (file stem, plot)
+    void setCharts(const Charts& charts);
+    void setCharts(std::function<Charts()> charts);                      // called when the menu opens
     void setTables(std::function<std::vector<ls::Table>()> tables);      // called at export time
 
     // Asks where to write. suggested: a file path (or, when filter is empty, a folder); returns
@@ -42,7 +44,8 @@ private:
     std::vector<ls::Table> currentTables();  // tables_(), or none (+ failed) if it throws
     QString choose(const QString& suggested, const QString& filter);
 
-    QList<QPair<QString, QPointer<QCustomPlot>>> charts_;
+    std::function<Charts()> chartSource_;
+    QList<QPair<QString, QPointer<QCustomPlot>>> charts_;  // as the menu was last built
     std::function<std::vector<ls::Table>()> tables_;
     PathChooser chooser_;
 };

@@ -9,9 +9,13 @@
 #include <QSpinBox>
 #include <QTextStream>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
 
+#include "kit/format.h"
+#include "kit/palette.h"
+#include "kit/plot_style.h"
 #include "plot_export.h"
 
 namespace ls::widgets {
@@ -19,9 +23,9 @@ namespace ls::widgets {
 namespace {
 
 constexpr int kDefaultBins = 60;
-const QColor kBarColor(52, 101, 164);     // blue
-const QColor kMeanColor(204, 0, 0);       // red
-const QColor kMedianColor(78, 154, 6);    // green
+const QColor kBarColor = palette::kBlue;
+const QColor kMeanColor = palette::kVermillion;
+const QColor kMedianColor = palette::kGreen;
 
 // A vertical marker line with a label near the top of the axis rect.
 void makeMarker(QCustomPlot* plot, const QColor& color, QCPItemStraightLine** line,
@@ -67,19 +71,15 @@ LossHistogramView::LossHistogramView(QWidget* parent) : QWidget(parent) {
     controls->addWidget(binSpin_);
     controls->addWidget(logYCheck_);
 
-    plot_ = new QCustomPlot(this);
-    plot_->setMinimumSize(320, 240);
-    plot_->plotLayout()->insertRow(0);
-    title_ = new QCPTextElement(plot_, tr("Per-token loss"), QFont(font().family(), 11, QFont::Bold));
-    plot_->plotLayout()->addElement(0, 0, title_);
+    plot_ = makeTitledPlot(this, tr("Per-token loss"), QSize(320, 240), 11);
+    title_ = titleOf(plot_);
     plot_->xAxis->setLabel(tr("loss (nats)"));
     plot_->yAxis->setLabel(tr("tokens"));
 
     bars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
     bars_->setName(tr("tokens per bin"));
     bars_->setWidthType(QCPBars::wtPlotCoords);
-    bars_->setPen(QPen(kBarColor.darker(130), 1));
-    bars_->setBrush(QColor(kBarColor.red(), kBarColor.green(), kBarColor.blue(), 170));
+    styleBars(bars_, kBarColor, 170);
     makeMarker(plot_, kMeanColor, &meanLine_, &meanLabel_);
     makeMarker(plot_, kMedianColor, &medianLine_, &medianLabel_);
 
@@ -99,9 +99,14 @@ LossHistogramView::LossHistogramView(QWidget* parent) : QWidget(parent) {
     rebin();
 }
 
-void LossHistogramView::setLosses(std::vector<double> losses) {
-    values_ = std::move(losses);
-    summary_ = summarize(values_);
+void LossHistogramView::setLosses(const std::vector<float>& losses) {
+    values_.clear();
+    values_.reserve(losses.size());
+    for (float v : losses)
+        if (std::isfinite(v))
+            values_.push_back(v);
+    nonFinite_ = int64_t(losses.size() - values_.size());
+    summary_ = values_.empty() ? ls::Summary{} : ls::summarize(values_);
     rebin();
 }
 
@@ -121,43 +126,44 @@ QString LossHistogramView::summaryText() const {
     if (summary_.count == 0)
         return tr("No losses to show yet");
     QString text = tr("%1 tokens · mean %2 nats · median %3 nats · PPL %4")
-                       .arg(QLocale().toString(qint64(summary_.count)))
+                       .arg(formatCount(summary_.count))
                        .arg(summary_.mean, 0, 'f', 3)
-                       .arg(summary_.median, 0, 'f', 3)
+                       .arg(summary_.p50, 0, 'f', 3)
                        .arg(std::exp(summary_.mean), 0, 'f', 2);
-    if (bins_.skipped > 0)
-        text += tr(" · %1 non-finite left out").arg(bins_.skipped);
+    if (nonFinite_ > 0)
+        text += tr(" · %1 non-finite left out").arg(nonFinite_);
     return text;
 }
 
 void LossHistogramView::rebin() {
-    bins_ = binValues(values_, binSpin_->value());
+    bins_ = values_.empty() ? ls::Histogram{} : ls::histogram(values_, binSpin_->value());
     redraw();
 }
 
 void LossHistogramView::redraw() {
     QVector<double> keys, counts;
-    for (int i = 0; i < bins_.size(); ++i) {
-        keys << bins_.binCenter(i);
+    for (int i = 0; i < int(bins_.counts.size()); ++i) {
+        keys << 0.5 * (bins_.edge(i) + bins_.edge(i + 1));
         counts << double(bins_.counts[i]);
     }
     bars_->setData(keys, counts, true);
-    bars_->setWidth(bins_.width());
+    bars_->setWidth(bins_.binWidth());
 
     const bool any = hasData();
     for (QCPAbstractItem* item : std::initializer_list<QCPAbstractItem*>{
              meanLine_, meanLabel_, medianLine_, medianLabel_})
         item->setVisible(any);
     if (any) {
-        const bool medianFirst = summary_.median <= summary_.mean;  // usual: losses skew right
+        const double median = summary_.p50;
+        const bool medianFirst = median <= summary_.mean;  // usual: losses skew right
         // A label left of a line near the left edge would be clipped: put it on the right,
         // one line lower so that it cannot cover the other label.
         const double range = std::max(bins_.hi - bins_.lo, 1e-12);
-        const double leftX = medianFirst ? summary_.median : summary_.mean;
+        const double leftX = medianFirst ? median : summary_.mean;
         const bool leftFits = (leftX - bins_.lo) / range > 0.15;
         placeMarker(meanLine_, meanLabel_, summary_.mean, tr("mean %1").arg(summary_.mean, 0, 'f', 2),
                     !medianFirst && leftFits, !medianFirst && !leftFits ? 0.08 : 0.02);
-        placeMarker(medianLine_, medianLabel_, summary_.median, tr("median %1").arg(summary_.median, 0, 'f', 2),
+        placeMarker(medianLine_, medianLabel_, median, tr("median %1").arg(median, 0, 'f', 2),
                     medianFirst && leftFits, medianFirst && !leftFits ? 0.08 : 0.02);
         const double pad = 0.02 * (bins_.hi - bins_.lo);
         plot_->xAxis->setRange(bins_.lo - pad, bins_.hi + pad);
@@ -170,7 +176,8 @@ void LossHistogramView::redraw() {
 }
 
 void LossHistogramView::updateYAxis() {
-    const double top = std::max<double>(bins_.maxCount(), 1);
+    const int64_t tallest = bins_.counts.empty() ? 0 : *std::max_element(bins_.counts.begin(), bins_.counts.end());
+    const double top = std::max<double>(double(tallest), 1);
     // Headroom above the tallest bar leaves space for the marker labels.
     if (logY()) {
         plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -202,8 +209,8 @@ bool LossHistogramView::exportCsv(const QString& path, QString* error) const {
     out << "bin_lo,bin_hi,count\n";
     // Shortest text that reads back as the same double: exact, and no trailing noise.
     const auto exact = [](double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); };
-    for (int i = 0; i < bins_.size(); ++i)
-        out << exact(bins_.binLo(i)) << ',' << exact(bins_.binHi(i)) << ',' << bins_.counts[i] << '\n';
+    for (int i = 0; i < int(bins_.counts.size()); ++i)
+        out << exact(bins_.edge(i)) << ',' << exact(bins_.edge(i + 1)) << ',' << bins_.counts[i] << '\n';
     out.flush();
     if (file.error() != QFileDevice::NoError) {
         if (error)

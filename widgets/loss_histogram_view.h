@@ -1,12 +1,14 @@
 #pragma once
 // Histogram of per-token loss: bars = tokens per loss bin (x: loss in nats, y: tokens),
 // a summary line computed from the values it was given, a bin-count spin box, a log-y
-// toggle and export (PNG, PDF, SVG by suffix, CSV of the bins).
+// toggle and export (PNG, PDF, SVG by suffix, CSV of the bins). Bins and summary are
+// core's (stats/histogram.h, stats/summary.h): the numbers numpy gives.
 #include <QSharedPointer>
 #include <QWidget>
 #include <vector>
 
-#include "histogram.h"
+#include "stats/histogram.h"
+#include "stats/summary.h"
 
 class QCheckBox;
 class QCPAxisTicker;
@@ -26,9 +28,9 @@ public:
     explicit LossHistogramView(QWidget* parent = nullptr);
 
     // Per-token losses (nats). Non-finite values are left out of bins and summary.
-    void setLosses(std::vector<double> losses);
+    void setLosses(const std::vector<float>& losses);
     void clear();
-    bool hasData() const { return !bins_.counts.empty(); }
+    bool hasData() const { return summary_.count > 0; }
     void setTitle(const QString& title);
 
     void setBinCount(int bins);
@@ -36,8 +38,9 @@ public:
     void setLogY(bool on);
     bool logY() const;
 
-    const HistogramBins& bins() const { return bins_; }
-    const ValueSummary& summary() const { return summary_; }
+    // Equal-width bins over [min, max] of the finite losses; no bins without data.
+    const ls::Histogram& bins() const { return bins_; }
+    const ls::Summary& summary() const { return summary_; }  // of the finite losses
     QString summaryText() const;
     QCustomPlot* plot() const { return plot_; }
     QCPBars* bars() const { return bars_; }
@@ -53,9 +56,10 @@ private:
     void redraw();      // bins_/summary_ -> bars, markers, ranges, labels
     void updateYAxis();
 
-    std::vector<double> values_;
-    HistogramBins bins_;
-    ValueSummary summary_;
+    std::vector<float> values_;  // the finite losses
+    int64_t nonFinite_ = 0;      // losses left out
+    ls::Histogram bins_;
+    ls::Summary summary_;
 
     QLabel* summaryLabel_ = nullptr;
     QSpinBox* binSpin_ = nullptr;

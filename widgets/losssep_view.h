@@ -12,33 +12,29 @@
 //     the probes (regression, classification, metric probes; when trained), low-rank
 //     metrics (when asked) and the loss distribution.
 // Takes the result and nothing else: nothing here is recomputed.
-#include <QList>
-#include <QPair>
-#include <QString>
-#include <QWidget>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "analysis/losssep.h"
+#include "kit/result_view.h"
 
 class QCPBars;
 class QCPColorMap;
 class QCPColorScale;
-class QCPItemLine;
 class QCPItemStraightLine;
-class QCPItemText;
 class QCustomPlot;
-class QLabel;
-class QMouseEvent;
 class QTabWidget;
 class QTableWidget;
 
 namespace ls::widgets {
 
-class ExportButton;
+class LayerMethodGrid;
+class LossSepTables;
+class LossSplitHistogram;
+class OracleRatioChart;
 
-class LossSepView : public QWidget {
+class LossSepView : public ResultView {
     Q_OBJECT
 public:
     explicit LossSepView(QWidget* parent = nullptr);
@@ -63,107 +59,44 @@ public:
     QString cellToolTip(int method, int layer) const;
 
     // For tests and the app.
-    QCustomPlot* histogramPlot() const { return histPlot_; }
-    QCPBars* histogramBars() const { return histBars_; }
-    QCPItemStraightLine* medianLine() const { return medianLine_; }
-    QCPItemStraightLine* easyMeanLine() const { return easyLine_; }
-    QCPItemStraightLine* hardMeanLine() const { return hardLine_; }
-    QCustomPlot* ratioPlot() const { return ratioPlot_; }
+    QCustomPlot* histogramPlot() const;
+    QCPBars* histogramBars() const;
+    QCPItemStraightLine* medianLine() const;
+    QCPItemStraightLine* easyMeanLine() const;
+    QCPItemStraightLine* hardMeanLine() const;
+    QCustomPlot* ratioPlot() const;
     // The bars by kind: inference-time metrics, probes, the answer's probability, the Oracle;
     // each holds (bar index, Oracle ratio in %) for its rows.
-    QList<QCPBars*> ratioBars() const { return ratioBars_; }
+    QList<QCPBars*> ratioBars() const;
     // The value drawn for bar i (in %), from whichever container holds it; NaN if none.
     double drawnRatio(int index) const;
-    QCustomPlot* gridPlot() const { return gridPlot_; }
-    QCPColorMap* gridMap() const { return gridMap_; }  // cell (layer - 1, method) = Oracle ratio in %
-    QCPColorScale* gridScale() const { return gridScale_; }
-    QTabWidget* tableTabs() const { return tableTabs_; }
-    QTableWidget* comparisonTable() const { return comparisonTable_; }
-    QTableWidget* thresholdTable() const { return thresholdTable_; }
-    QTableWidget* subsetTable() const { return subsetTable_; }
-    QTableWidget* probeRegressionTable() const { return probeRegression_; }
-    QTableWidget* probeClassificationTable() const { return probeClassification_; }
-    QTableWidget* probeMetricTable() const { return probeMetric_; }
-    QTableWidget* lowRankTable() const { return lowRankTable_; }
-    QTableWidget* distributionTable() const { return distributionTable_; }
-    QWidget* probesPage() const { return probesPage_; }
-    QWidget* lowRankPage() const { return lowRankPage_; }
-    ExportButton* exportButton() const { return exportButton_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const;
-
-protected:
-    bool eventFilter(QObject* watched, QEvent* event) override;
+    QCustomPlot* gridPlot() const;
+    QCPColorMap* gridMap() const;  // cell (layer - 1, method) = Oracle ratio in %
+    QCPColorScale* gridScale() const;
+    QTabWidget* tableTabs() const;
+    QTableWidget* comparisonTable() const;
+    QTableWidget* thresholdTable() const;
+    QTableWidget* subsetTable() const;
+    QTableWidget* probeRegressionTable() const;
+    QTableWidget* probeClassificationTable() const;
+    QTableWidget* probeMetricTable() const;
+    QTableWidget* lowRankTable() const;
+    QTableWidget* distributionTable() const;
+    QWidget* probesPage() const;
+    QWidget* lowRankPage() const;
+    QList<QPair<QString, QCustomPlot*>> charts() const override;
+    std::vector<ls::Table> tables() const override;
 
 private:
-    void buildHistogram();
-    void buildRatioChart();
-    void buildGrid();
-    void fillHistogram();
-    void placeHistogramLabels();
-    void fillRatioChart();
-    void fillGrid();
-    void placeGridLabels();  // cell texts when the cells are big enough
-    void fillTables();
-    void fillComparison();
-    void fillThresholds();
-    void fillSubsets();
-    void fillProbes();
-    void fillLowRank();
-    void fillDistribution();
-    void setTabVisible(QWidget* page, bool visible, const QString& title);
-    void ratioMouseMove(QMouseEvent* event);
-    void gridMouseMove(QMouseEvent* event);
-    void histogramMouseMove(QMouseEvent* event);
     const ls::PredictorRow* predictor(const std::string& method, int layer) const;
 
     std::shared_ptr<const ls::LossSepResult> result_;
     std::vector<ls::PredictorRow> barRows_;
 
-    QLabel* titleLabel_ = nullptr;
-    QLabel* summaryLabel_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
-
-    QCustomPlot* histPlot_ = nullptr;
-    QCPBars* histBars_ = nullptr;      // easy-side bins (centre <= median)
-    QCPBars* histHardBars_ = nullptr;  // hard-side bins
-    QCPItemStraightLine* medianLine_ = nullptr;
-    QCPItemStraightLine* easyLine_ = nullptr;
-    QCPItemStraightLine* hardLine_ = nullptr;
-    QCPItemText* medianLabel_ = nullptr;
-    QCPItemText* easyLabel_ = nullptr;
-    QCPItemText* hardLabel_ = nullptr;
-    QCPItemLine* diffArrow_ = nullptr;   // between the easy and the hard mean
-    QCPItemText* diffLabel_ = nullptr;
-
-    QCustomPlot* ratioPlot_ = nullptr;
-    QList<QCPBars*> ratioBars_;  // metrics, probes, answer, oracle
-    QList<QCPItemText*> ratioLabels_;
-    QCPItemStraightLine* hundredLine_ = nullptr;
-
-    QCustomPlot* gridPlot_ = nullptr;
-    QCPColorMap* gridMap_ = nullptr;
-    QCPColorScale* gridScale_ = nullptr;
-    QList<QCPItemText*> gridLabels_;
-
-    QTabWidget* tableTabs_ = nullptr;
-    QTableWidget* comparisonTable_ = nullptr;
-    QTableWidget* thresholdTable_ = nullptr;
-    QTableWidget* subsetTable_ = nullptr;
-    QWidget* probesPage_ = nullptr;
-    QLabel* probesCaption_ = nullptr;
-    QTableWidget* probeRegression_ = nullptr;
-    QTableWidget* probeClassification_ = nullptr;
-    QTableWidget* probeMetric_ = nullptr;
-    QWidget* lowRankPage_ = nullptr;
-    QTableWidget* lowRankTable_ = nullptr;
-    QTableWidget* distributionTable_ = nullptr;
-    QLabel* comparisonCaption_ = nullptr;
-    QLabel* thresholdCaption_ = nullptr;
-    QLabel* subsetCaption_ = nullptr;
-    QWidget* comparisonPage_ = nullptr;
-    QWidget* thresholdPage_ = nullptr;
-    QWidget* subsetPage_ = nullptr;
-    QWidget* distributionPage_ = nullptr;
+    LossSplitHistogram* histogram_ = nullptr;
+    OracleRatioChart* ratio_ = nullptr;
+    LayerMethodGrid* grid_ = nullptr;
+    LossSepTables* tables_ = nullptr;
 };
 
 }  // namespace ls::widgets

@@ -2,27 +2,23 @@
 
 #include <QCheckBox>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
-#include <QLocale>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
 
-#include "export_menu.h"
+#include "kit/format.h"
+#include "kit/hover.h"
+#include "kit/palette.h"
+#include "kit/plot_style.h"
+#include "kit/tables.h"
 
 namespace ls::widgets {
 
 namespace {
-
-const QColor kBlue(52, 101, 164);
-const QColor kOrange(206, 92, 0);
-const QColor kGreen(78, 154, 6);
-const QColor kGrey(136, 138, 133);
 
 constexpr double kHoverReach = 24;  // pixels from the cursor to a requested rank's point
 
@@ -40,22 +36,14 @@ int rankReaching(const std::vector<double>& coverage, double target) {
     return 0;
 }
 
-QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLabel,
-                      QCPTextElement** titleElement = nullptr) {
-    auto* plot = new QCustomPlot(parent);
-    plot->setMinimumSize(300, 220);
-    plot->plotLayout()->insertRow(0);
-    auto* text = new QCPTextElement(plot, title, QFont(parent->font().family(), 11, QFont::Bold));
-    plot->plotLayout()->addElement(0, 0, text);
-    if (titleElement)
-        *titleElement = text;
+QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLabel) {
+    QCustomPlot* plot = makeTitledPlot(parent, title, QSize(300, 220), 11);
     plot->xAxis->setLabel(QObject::tr("rank r"));
     plot->yAxis->setLabel(yLabel);
     plot->yAxis->setRange(0, 102);
     plot->legend->setVisible(true);
     plot->legend->setBrush(QColor(255, 255, 255, 215));
     plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
-    plot->setMouseTracking(true);
     return plot;
 }
 
@@ -69,35 +57,10 @@ QCPGraph* addLine(QCustomPlot* plot, const QString& name, const QColor& color, d
     return graph;
 }
 
-QTableWidget* makeTable(QWidget* parent, const QStringList& headers, const QStringList& tips) {
-    auto* table = new QTableWidget(0, headers.size(), parent);
-    table->setHorizontalHeaderLabels(headers);
-    for (int c = 0; c < tips.size() && c < headers.size(); ++c)
-        table->horizontalHeaderItem(c)->setToolTip(tips[c]);
-    table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);  // headers never cut
-    table->horizontalHeader()->setStretchLastSection(true);
-    table->verticalHeader()->hide();
-    table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    table->verticalHeader()->setDefaultSectionSize(parent->fontMetrics().height() + 6);
-    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table->setAlternatingRowColors(true);
-    table->setWordWrap(false);
-    return table;
-}
-
-QTableWidgetItem* numberItem(const QString& text, const QString& tip = {}) {
-    auto* item = new QTableWidgetItem(text);
-    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    if (!tip.isEmpty())
-        item->setToolTip(tip);
-    return item;
-}
-
 // A dotted vertical line that follows the hovered rank.
 QCPItemStraightLine* makeCursorLine(QCustomPlot* plot) {
     auto* line = new QCPItemStraightLine(plot);
-    line->setPen(QPen(kGrey, 1, Qt::DotLine));
+    line->setPen(QPen(palette::kGrey, 1, Qt::DotLine));
     line->setVisible(false);
     line->setSelectable(false);
     return line;
@@ -105,40 +68,30 @@ QCPItemStraightLine* makeCursorLine(QCustomPlot* plot) {
 
 }  // namespace
 
-LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
-    summaryLabel_ = new QLabel(this);
-    summaryLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    summaryLabel_->setWordWrap(true);
+LowRankView::LowRankView(QWidget* parent) : ResultView(QString(), parent) {
     logRankCheck_ = new QCheckBox(tr("Log₂ rank axis"), this);
     logRankCheck_->setChecked(true);
     logRankCheck_->setToolTip(tr("Rank axis in powers of two (on) or linear (off)"));
-    exportButton_ = new ExportButton(this);
-
-    auto* controls = new QHBoxLayout;
-    controls->setContentsMargins(6, 4, 6, 0);
-    controls->addWidget(summaryLabel_, 1);
-    controls->addWidget(logRankCheck_);
-    controls->addWidget(exportButton_);
+    addHeaderControl(logRankCheck_);
 
     auto* chartsArea = new QWidget(this);
     coveragePlot_ = makePlot(chartsArea, tr("Singular-value coverage of W"), tr("coverage (%)"));
-    agreementPlot_ = makePlot(chartsArea, tr("Top-1 agreement of W_r with W"), tr("agreement (%)"),
-                              &agreementTitle_);
-    detectionPlot_ = makePlot(chartsArea, tr("Low-rank saturation detection"), tr("rate (%)"),
-                              &detectionTitle_);
+    agreementPlot_ = makePlot(chartsArea, tr("Top-1 agreement of W_r with W"), tr("agreement (%)"));
+    detectionPlot_ = makePlot(chartsArea, tr("Low-rank saturation detection"), tr("rate (%)"));
+    agreementTitle_ = titleOf(agreementPlot_);
+    detectionTitle_ = titleOf(detectionPlot_);
 
-    coverage_ = addLine(coveragePlot_, tr("Σ s_i (singular values)"), kBlue, 2, false);
-    energy_ = addLine(coveragePlot_, tr("Σ s_i² (energy)"), kOrange, 2, false);
-    coverageMarks_ = coveragePlot_->addGraph();
-    coverageMarks_->setName(tr("requested ranks"));
-    coverageMarks_->setLineStyle(QCPGraph::lsNone);
-    coverageMarks_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kBlue, 1.5), Qt::white, 6));
-    agreeFinal_ = addLine(agreementPlot_, tr("final layer"), kBlue, 2, true);
-    agreeLayer_ = addLine(agreementPlot_, tr("chosen layer"), kOrange, 2, true);
-    precision_ = addLine(detectionPlot_, tr("precision"), kBlue, 1.5, true);
-    recall_ = addLine(detectionPlot_, tr("recall"), kOrange, 1.5, true);
-    f1_ = addLine(detectionPlot_, tr("F1"), kGreen, 2.5, true);
-    f1_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kGreen, 7));
+    const QColor first = palette::kBlue, second = palette::kVermillion, third = palette::kGreen;
+    coverage_ = addLine(coveragePlot_, tr("Σ s_i (singular values)"), first, 2, false);
+    energy_ = addLine(coveragePlot_, tr("Σ s_i² (energy)"), second, 2, false);
+    coverageMarks_ = addPoints(coveragePlot_, tr("requested ranks"),
+                               QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(first, 1.5), Qt::white, 6));
+    agreeFinal_ = addLine(agreementPlot_, tr("final layer"), first, 2, true);
+    agreeLayer_ = addLine(agreementPlot_, tr("chosen layer"), second, 2, true);
+    precision_ = addLine(detectionPlot_, tr("precision"), first, 1.5, true);
+    recall_ = addLine(detectionPlot_, tr("recall"), second, 1.5, true);
+    f1_ = addLine(detectionPlot_, tr("F1"), third, 2.5, true);
+    f1_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, third, 7));
 
     auto* chartsLayout = new QHBoxLayout(chartsArea);
     chartsLayout->setContentsMargins(0, 0, 0, 0);
@@ -146,10 +99,13 @@ LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
     for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_}) {
         chartsLayout->addWidget(plot, 1);
         cursors_.append(makeCursorLine(plot));
-        connect(plot, &QCustomPlot::mouseMove, this, [this, plot](QMouseEvent* event) {
-            showHover(plot, event->position(), event->globalPosition().toPoint());
-        });
-        plot->installEventFilter(this);  // Leave hides the cursor line
+        addHoverText(
+            plot,
+            [this, plot](const QPointF& pos) {
+                moveCursor(plot, hoverRank(plot, pos));
+                return hoverText(plot, pos);
+            },
+            [this, plot] { moveCursor(plot, 0); });
     }
 
     auto* tables = new QWidget(this);
@@ -169,6 +125,8 @@ LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
     speedTable_ = makeTable(tables, {tr("Rank"), tr("Tokens"), tr("Full (ms)"), tr("Factored (ms)"), tr("Speed-up")},
                             {tr("r"), tr("Tokens in the timed batch"), tr("Top-1 through the full head W"),
                              tr("Top-1 through (U_r S_r)(V_rᵀ x)"), tr("Full / factored (> 1: factorised is faster)")});
+    for (QTableWidget* table : {rowsTable_, speedTable_})
+        table->setAlternatingRowColors(true);
     auto* rowsBox = new QVBoxLayout;
     rowsBox->addWidget(rowsCaption_);
     rowsBox->addWidget(rowsTable_, 1);
@@ -176,7 +134,7 @@ LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
     speedBox->addWidget(speedCaption);
     speedBox->addWidget(speedTable_, 1);
     auto* tablesLayout = new QHBoxLayout(tables);
-    tablesLayout->setContentsMargins(6, 0, 6, 4);
+    tablesLayout->setContentsMargins(6, 0, 6, 0);
     tablesLayout->addLayout(rowsBox, 8);
     tablesLayout->addLayout(speedBox, 5);
 
@@ -186,16 +144,8 @@ LowRankView::LowRankView(QWidget* parent) : QWidget(parent) {
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
     splitter->setChildrenCollapsible(false);
+    setBody(splitter);
 
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addLayout(controls);
-    layout->addWidget(splitter, 1);
-
-    exportButton_->setCharts(charts());
-    exportButton_->setTables([this] {
-        return result_ ? ls::lowRankTables(*result_) : std::vector<ls::Table>{};
-    });
     connect(logRankCheck_, &QCheckBox::toggled, this, [this] {
         updateRankAxes();
         for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
@@ -208,6 +158,10 @@ QList<QPair<QString, QCustomPlot*>> LowRankView::charts() const {
     return {{QStringLiteral("lowrank_coverage"), coveragePlot_},
             {QStringLiteral("lowrank_agreement"), agreementPlot_},
             {QStringLiteral("lowrank_detection"), detectionPlot_}};
+}
+
+std::vector<ls::Table> LowRankView::tables() const {
+    return result_ ? ls::lowRankTables(*result_) : std::vector<ls::Table>{};
 }
 
 void LowRankView::setResult(std::shared_ptr<const ls::LowRankResult> result) {
@@ -282,7 +236,7 @@ void LowRankView::redraw() {
         coverageMarks_->removeFromLegend();
     updateRankAxes();
     fillTables();
-    summaryLabel_->setText(summaryText());
+    setSummary(summaryText());
     for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
         plot->replot();
 }
@@ -335,59 +289,51 @@ void LowRankView::fillTables() {
     rowsTable_->setRowCount(int(r.rows.size()));
     for (int i = 0; i < int(r.rows.size()); ++i) {
         const ls::LowRankRow& row = r.rows[size_t(i)];
-        rowsTable_->setItem(i, 0, numberItem(QString::number(row.rank)));
-        rowsTable_->setItem(i, 1, numberItem(percent(row.coverage)));
-        rowsTable_->setItem(i, 2, numberItem(percent(row.energyCoverage)));
-        rowsTable_->setItem(i, 3, numberItem(percent(row.agreementFinal)));
-        rowsTable_->setItem(i, 4, numberItem(percent(row.agreementLayer)));
-        rowsTable_->setItem(i, 5, numberItem(percent(row.precision), std::isfinite(row.precision) ? QString() : undefined));
-        rowsTable_->setItem(i, 6, numberItem(percent(row.recall), std::isfinite(row.recall) ? QString() : undefined));
-        rowsTable_->setItem(i, 7, numberItem(percent(row.f1), std::isfinite(row.f1) ? QString() : undefined));
+        setCell(rowsTable_, i, 0, QString::number(row.rank));
+        setCell(rowsTable_, i, 1, percent(row.coverage));
+        setCell(rowsTable_, i, 2, percent(row.energyCoverage));
+        setCell(rowsTable_, i, 3, percent(row.agreementFinal));
+        setCell(rowsTable_, i, 4, percent(row.agreementLayer));
+        setCell(rowsTable_, i, 5, percent(row.precision), kNumberAlign, std::isfinite(row.precision) ? QString() : undefined);
+        setCell(rowsTable_, i, 6, percent(row.recall), kNumberAlign, std::isfinite(row.recall) ? QString() : undefined);
+        setCell(rowsTable_, i, 7, percent(row.f1), kNumberAlign, std::isfinite(row.f1) ? QString() : undefined);
     }
     speedTable_->setRowCount(int(r.speed.size()));
-    const QLocale locale;
     for (int i = 0; i < int(r.speed.size()); ++i) {
         const ls::LowRankSpeed& s = r.speed[size_t(i)];
-        speedTable_->setItem(i, 0, numberItem(QString::number(s.rank)));
-        speedTable_->setItem(i, 1, numberItem(locale.toString(qint64(s.tokens))));
-        speedTable_->setItem(i, 2, numberItem(QString::number(s.fullMs, 'f', 3)));
-        speedTable_->setItem(i, 3, numberItem(QString::number(s.factoredMs, 'f', 3)));
-        auto* speedup = numberItem(std::isfinite(s.speedup) ? QStringLiteral("%1×").arg(s.speedup, 0, 'f', 2)
-                                                            : QStringLiteral("—"));
+        setCell(speedTable_, i, 0, QString::number(s.rank));
+        setCell(speedTable_, i, 1, formatCount(s.tokens));
+        setCell(speedTable_, i, 2, QString::number(s.fullMs, 'f', 3));
+        setCell(speedTable_, i, 3, QString::number(s.factoredMs, 'f', 3));
+        QTableWidgetItem* speedup =
+            setCell(speedTable_, i, 4, std::isfinite(s.speedup) ? QStringLiteral("%1×").arg(s.speedup, 0, 'f', 2)
+                                                                 : QStringLiteral("—"));
         if (std::isfinite(s.speedup)) {
             QFont font = speedup->font();
             font.setBold(s.speedup > 1);
             speedup->setFont(font);
-            speedup->setForeground(s.speedup > 1 ? kGreen.darker(120) : QColor(164, 0, 0));
+            speedup->setForeground(s.speedup > 1 ? palette::kGreen.darker(130) : palette::kVermillion.darker(130));
         }
-        speedTable_->setItem(i, 4, speedup);
     }
+    fitColumns(rowsTable_);
+    fitColumns(speedTable_);
 }
 
 int LowRankView::hoverRank(QCustomPlot* plot, const QPointF& pos) const {
-    if (!result_ || !plot || !plot->axisRect()->rect().contains(pos.toPoint()))
+    if (!result_ || !plot || !insideAxisRect(plot, pos))
         return 0;
     const ls::LowRankResult& r = *result_;
-    const QCPAxis* x = plot->xAxis;
     if (plot == coveragePlot_) {
         // Every rank has a point: the rank under the cursor.
         if (r.coverage.empty())
             return 0;
-        return std::clamp(int(std::lround(x->pixelToCoord(pos.x()))), 1, int(r.coverage.size()));
+        return std::clamp(wholeKeyAt(plot, pos), 1, int(r.coverage.size()));
     }
     // The requested rank nearest the cursor along x, if close enough.
-    int best = 0;
-    double bestDistance = kHoverReach;
-    for (const ls::LowRankRow& row : r.rows) {
-        if (row.rank < 1)
-            continue;
-        const double d = std::abs(x->coordToPixel(row.rank) - pos.x());
-        if (d <= bestDistance) {
-            bestDistance = d;
-            best = row.rank;
-        }
-    }
-    return best;
+    const int i = nearestKey(plot, pos, int(r.rows.size()), [&](int k) {
+        return r.rows[size_t(k)].rank >= 1 ? double(r.rows[size_t(k)].rank) : std::nan("");
+    }, kHoverReach);
+    return i >= 0 ? r.rows[size_t(i)].rank : 0;
 }
 
 QString LowRankView::hoverText(QCustomPlot* plot, const QPointF& pos) const {
@@ -421,35 +367,15 @@ QString LowRankView::hoverText(QCustomPlot* plot, const QPointF& pos) const {
     return {};
 }
 
-void LowRankView::showHover(QCustomPlot* plot, const QPointF& pos, const QPoint& globalPos) {
-    QCPItemStraightLine* cursor = nullptr;
-    for (int i = 0; i < cursors_.size(); ++i)
-        if (cursors_[i]->parentPlot() == plot)
-            cursor = cursors_[i];
-    const int rank = hoverRank(plot, pos);
-    const bool show = rank > 0;
-    if (cursor && (show || cursor->visible())) {
-        cursor->setVisible(show);
-        if (show) {
-            cursor->point1->setCoords(rank, 1);
-            cursor->point2->setCoords(rank, 2);
-        }
+void LowRankView::moveCursor(QCustomPlot* plot, int rank) {
+    for (QCPItemStraightLine* cursor : cursors_) {
+        if (cursor->parentPlot() != plot || (rank <= 0 && !cursor->visible()))
+            continue;
+        cursor->setVisible(rank > 0);
+        cursor->point1->setCoords(rank, 1);
+        cursor->point2->setCoords(rank, 2);
         plot->replot(QCustomPlot::rpQueuedReplot);
     }
-    if (show)
-        QToolTip::showText(globalPos, hoverText(plot, pos), plot);
-    else
-        QToolTip::hideText();
-}
-
-bool LowRankView::eventFilter(QObject* watched, QEvent* event) {
-    if (event->type() == QEvent::Leave)
-        for (QCPItemStraightLine* cursor : cursors_)
-            if (cursor->parentPlot() == watched && cursor->visible()) {
-                cursor->setVisible(false);
-                cursor->parentPlot()->replot(QCustomPlot::rpQueuedReplot);
-            }
-    return QWidget::eventFilter(watched, event);
 }
 
 }  // namespace ls::widgets

@@ -10,28 +10,22 @@
 // factorised head. Hovering a chart shows the nearest point's values. Export… saves the
 // charts (PNG / PDF / SVG) and lowRankTables() as CSV.
 // Takes the result and nothing else: nothing here is recomputed from a model.
-#include <QList>
-#include <QPair>
 #include <QPointF>
-#include <QString>
-#include <QWidget>
 #include <memory>
 
 #include "analysis/lowrank.h"
+#include "kit/result_view.h"
 
 class QCheckBox;
 class QCPGraph;
 class QCPItemStraightLine;
 class QCPTextElement;
 class QCustomPlot;
-class QLabel;
 class QTableWidget;
 
 namespace ls::widgets {
 
-class ExportButton;
-
-class LowRankView : public QWidget {
+class LowRankView : public ResultView {
     Q_OBJECT
 public:
     explicit LowRankView(QWidget* parent = nullptr);
@@ -60,9 +54,8 @@ public:
     QCPGraph* f1Graph() const { return f1_; }
     QTableWidget* rowsTable() const { return rowsTable_; }
     QTableWidget* speedTable() const { return speedTable_; }
-    ExportButton* exportButton() const { return exportButton_; }
-    // (file stem, plot) of every chart, as given to the export button.
-    QList<QPair<QString, QCustomPlot*>> charts() const;
+    QList<QPair<QString, QCustomPlot*>> charts() const override;
+    std::vector<ls::Table> tables() const override;
 
     // The text a hover at pixel position pos of plot shows (nearest point within a few
     // pixels, all series at that rank); empty when nothing is near.
@@ -73,31 +66,20 @@ private:
     void fillTables();
     void updateRankAxes();
     int hoverRank(QCustomPlot* plot, const QPointF& pos) const;  // 0: none
-    void showHover(QCustomPlot* plot, const QPointF& pos, const QPoint& globalPos);
-    bool eventFilter(QObject* watched, QEvent* event) override;
+    void moveCursor(QCustomPlot* plot, int rank);                 // 0: hide it
 
     std::shared_ptr<const ls::LowRankResult> result_;
 
-    QLabel* summaryLabel_ = nullptr;
     QCheckBox* logRankCheck_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
-    QCustomPlot* coveragePlot_ = nullptr;
-    QCustomPlot* agreementPlot_ = nullptr;
-    QCustomPlot* detectionPlot_ = nullptr;
-    QCPTextElement* agreementTitle_ = nullptr;
-    QCPTextElement* detectionTitle_ = nullptr;
-    QCPGraph* coverage_ = nullptr;
-    QCPGraph* energy_ = nullptr;
-    QCPGraph* coverageMarks_ = nullptr;  // the requested ranks on the coverage curve
-    QCPGraph* agreeFinal_ = nullptr;
-    QCPGraph* agreeLayer_ = nullptr;
-    QCPGraph* precision_ = nullptr;
-    QCPGraph* recall_ = nullptr;
-    QCPGraph* f1_ = nullptr;
+    QCustomPlot *coveragePlot_ = nullptr, *agreementPlot_ = nullptr, *detectionPlot_ = nullptr;
+    QCPTextElement *agreementTitle_ = nullptr, *detectionTitle_ = nullptr;
+    // The series of each chart; coverageMarks_: the requested ranks on the coverage curve.
+    QCPGraph *coverage_ = nullptr, *energy_ = nullptr, *coverageMarks_ = nullptr;
+    QCPGraph *agreeFinal_ = nullptr, *agreeLayer_ = nullptr;
+    QCPGraph *precision_ = nullptr, *recall_ = nullptr, *f1_ = nullptr;
     QList<QCPItemStraightLine*> cursors_;  // one per plot: the hovered rank
     QLabel* rowsCaption_ = nullptr;
-    QTableWidget* rowsTable_ = nullptr;
-    QTableWidget* speedTable_ = nullptr;
+    QTableWidget *rowsTable_ = nullptr, *speedTable_ = nullptr;
 };
 
 }  // namespace ls::widgets

@@ -1,33 +1,28 @@
 #include "saturation_view.h"
 
 #include <QGridLayout>
-#include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
-#include <QLocale>
-#include <QMouseEvent>
 #include <QTableWidget>
-#include <QToolTip>
-#include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <qcustomplot.h>
 
 #include "analysis/capture_pass.h"
-#include "export_menu.h"
-#include "plot_style.h"
+#include "kit/format.h"
+#include "kit/hover.h"
+#include "kit/palette.h"
+#include "kit/plot_style.h"
+#include "kit/tables.h"
 
 namespace ls::widgets {
 
 namespace {
 
-const QColor kRateColor(52, 101, 164);        // blue: lens on h_l
-const QColor kAttentionColor(117, 80, 123);   // purple: lens on a_l
-const QColor kHistColor(52, 101, 164);
-const QColor kSatColor(78, 154, 6);           // green: saturated
-const QColor kUnsatColor(206, 92, 0);         // orange: not yet
-const QColor kDiffColor(46, 52, 54);          // dark grey: the difference
+const QColor kRateColor = palette::kBlue;        // lens on h_l
+const QColor kAttentionColor = palette::kPurple; // lens on a_l
+const QColor kSatColor = palette::kGreen;        // saturated
+const QColor kUnsatColor = palette::kVermillion; // not yet
+const QColor kDiffColor = palette::kDark;        // the difference
 
 // Labels "emb" (from 0) and every step-th layer; attention: "l.attn" at l - 0.5.
 QSharedPointer<QCPAxisTickerText> layerTicker(int L, int first, int step, bool attention) {
@@ -43,55 +38,17 @@ QSharedPointer<QCPAxisTickerText> layerTicker(int L, int first, int step, bool a
     return ticker;
 }
 
-int labelStep(int count, int pixels, int pixelsPerLabel) {
-    const int fit = std::max(1, pixels / std::max(1, pixelsPerLabel));
-    if (count <= fit)
-        return 1;
-    for (int step : {2, 5, 10, 20, 50, 100})
-        if (count / step <= fit)
-            return step;
-    return 200;
-}
-
-QString percent(double fraction, int decimals = 1) {
-    if (std::isnan(fraction))
-        return QStringLiteral("–");
-    return QStringLiteral("%1%").arg(fraction * 100.0, 0, 'f', decimals);
-}
-
-QString nats(double v) {
-    if (std::isnan(v))
-        return QStringLiteral("–");
-    return QString::number(v, 'f', 3);
-}
+QString nats(double v) { return formatNumber(v, 3); }
 
 QString layerName(int layer) { return layer == 0 ? QStringLiteral("emb") : QString::number(layer); }
 
-QTableWidgetItem* cell(const QString& text) {
-    auto* item = new QTableWidgetItem(text);
-    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-    return item;
-}
-
 }  // namespace
 
-SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
-    description_ = new QLabel(this);
-    description_->setWordWrap(true);
-    description_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    description_->setText(
-        tr("<b>Saturation through the logit lens.</b> top1_l = argmax W norm_f(h_l). A token is saturated "
-           "at layer l when top1_l equals the final top1_L; its saturation layer is the first block from "
-           "which the lens keeps the final top-1."));
-    summary_ = new QLabel(this);
-    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    exportButton_ = new ExportButton(this);
-    exportButton_->setTables([this] {
-        // Without perToken the capture is not read: the result alone gives every table.
-        return result_ ? ls::saturationTables(*result_, ls::CaptureResult{}, false) : std::vector<ls::Table>{};
-    });
-
+SaturationView::SaturationView(QWidget* parent)
+    : ResultView(tr("<b>Saturation through the logit lens.</b> top1_l = argmax W norm_f(h_l). A token is saturated "
+                    "at layer l when top1_l equals the final top1_L; its saturation layer is the first block from "
+                    "which the lens keeps the final top-1."),
+                 parent) {
     // Rate per layer.
     ratePlot_ = makeTitledPlot(this, tr("Saturation rate: top1_l = top1_L"), QSize(300, 200));
     ratePlot_->xAxis->setLabel(tr("layer l (emb = embeddings)"));
@@ -119,8 +76,7 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     histBars_ = new QCPBars(histPlot_->xAxis, histPlot_->yAxis);
     histBars_->setName(tr("tokens"));
     histBars_->setWidth(0.75);
-    histBars_->setPen(QPen(kHistColor.darker(130), 1));
-    histBars_->setBrush(QColor(kHistColor.red(), kHistColor.green(), kHistColor.blue(), 180));
+    styleBars(histBars_, kRateColor, 180);
 
     // Loss of saturated vs unsaturated tokens.
     lossPlot_ = makeTitledPlot(this, tr("Mean loss: saturated vs not yet saturated at layer l"), QSize(300, 200));
@@ -133,12 +89,10 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     lossGroup_->setSpacing(1);
     satBars_ = new QCPBars(lossPlot_->xAxis, lossPlot_->yAxis);
     satBars_->setName(tr("saturated"));
-    satBars_->setPen(QPen(kSatColor.darker(130), 1));
-    satBars_->setBrush(QColor(kSatColor.red(), kSatColor.green(), kSatColor.blue(), 190));
+    styleBars(satBars_, kSatColor);
     unsatBars_ = new QCPBars(lossPlot_->xAxis, lossPlot_->yAxis);
     unsatBars_->setName(tr("not saturated"));
-    unsatBars_->setPen(QPen(kUnsatColor.darker(130), 1));
-    unsatBars_->setBrush(QColor(kUnsatColor.red(), kUnsatColor.green(), kUnsatColor.blue(), 190));
+    styleBars(unsatBars_, kUnsatColor);
     for (QCPBars* bars : {satBars_, unsatBars_}) {
         bars->setWidth(0.38);
         bars->setBarsGroup(lossGroup_);
@@ -151,28 +105,12 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     lossPlot_->plotLayout()->setRowSpacing(0);
 
     // Table.
-    table_ = new QTableWidget(0, 8, this);
-    table_->setHorizontalHeaderLabels({tr("layer"), tr("saturated"), tr("rate"), tr("after attn"),
-                                       tr("sat loss"), tr("unsat loss"), tr("unsat − sat"), tr("sat. layer")});
-    table_->horizontalHeaderItem(3)->setToolTip(tr("Saturation rate of the lens on a_l (after attention, before the MLP)"));
-    table_->horizontalHeaderItem(7)->setToolTip(tr("Tokens whose saturation layer is l"));
-    table_->verticalHeader()->setVisible(false);
-    table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-
-    exportButton_->setCharts({{QStringLiteral("saturation_rate"), ratePlot_},
-                              {QStringLiteral("saturation_layers"), histPlot_},
-                              {QStringLiteral("saturation_loss"), lossPlot_}});
-
-    auto* top = new QHBoxLayout;
-    top->setContentsMargins(6, 4, 6, 0);
-    auto* texts = new QVBoxLayout;
-    texts->addWidget(description_);
-    texts->addWidget(summary_);
-    top->addLayout(texts, 1);
-    top->addWidget(exportButton_, 0, Qt::AlignTop);
+    table_ = makeTable(this,
+                       {tr("layer"), tr("saturated"), tr("rate"), tr("after attn"), tr("sat loss"), tr("unsat loss"),
+                        tr("unsat − sat"), tr("sat. layer")},
+                       {QString(), QString(), QString(),
+                        tr("Saturation rate of the lens on a_l (after attention, before the MLP)"), QString(),
+                        QString(), QString(), tr("Tokens whose saturation layer is l")});
 
     auto* tableBox = new QVBoxLayout;
     tableBox->addWidget(new QLabel(tr("<b>Per layer</b> (loss in nats; rate = share of all tokens)"), this));
@@ -188,18 +126,25 @@ SaturationView::SaturationView(QWidget* parent) : QWidget(parent) {
     grid->setColumnStretch(1, 1);
     grid->setRowStretch(0, 1);
     grid->setRowStretch(1, 1);
-
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 4);
-    layout->addLayout(top);
-    layout->addLayout(grid, 1);
+    setBody(grid);
 
     for (QCustomPlot* plot : {ratePlot_, histPlot_, lossPlot_})
         connect(plot, &QCustomPlot::afterLayout, this, &SaturationView::updateTickers);
-    connect(ratePlot_, &QCustomPlot::mouseMove, this, &SaturationView::rateMouseMove);
-    connect(histPlot_, &QCustomPlot::mouseMove, this, &SaturationView::histogramMouseMove);
-    connect(lossPlot_, &QCustomPlot::mouseMove, this, &SaturationView::lossMouseMove);
+    addHoverText(ratePlot_, [this](const QPointF& pos) { return rateHoverText(pos); });
+    addHoverText(histPlot_, [this](const QPointF& pos) { return histogramToolTip(wholeKeyAt(histPlot_, pos)); });
+    addHoverText(lossPlot_, [this](const QPointF& pos) { return lossToolTip(wholeKeyAt(lossPlot_, pos)); });
     clear();
+}
+
+QList<QPair<QString, QCustomPlot*>> SaturationView::charts() const {
+    return {{QStringLiteral("saturation_rate"), ratePlot_},
+            {QStringLiteral("saturation_layers"), histPlot_},
+            {QStringLiteral("saturation_loss"), lossPlot_}};
+}
+
+std::vector<ls::Table> SaturationView::tables() const {
+    // Without perToken the capture is not read: the result alone gives every table.
+    return result_ ? ls::saturationTables(*result_, ls::CaptureResult{}, false) : std::vector<ls::Table>{};
 }
 
 void SaturationView::setResult(std::shared_ptr<const ls::SaturationResult> result) {
@@ -210,11 +155,11 @@ void SaturationView::setResult(std::shared_ptr<const ls::SaturationResult> resul
     result_ = std::move(result);
     const int L = result_->numLayers;
     const ls::SaturationLayer& first = result_->layers.front();
-    summary_->setText(tr("%1 tokens · %2 layers · %3 already saturated at the embeddings, %4 at layer 1%5")
-                          .arg(QLocale().toString(qint64(result_->tokens)))
+    setSummary(tr("%1 tokens · %2 layers · %3 already saturated at the embeddings, %4 at layer 1%5")
+                          .arg(formatCount(result_->tokens))
                           .arg(L)
-                          .arg(percent(first.rate))
-                          .arg(result_->layers.size() > 1 ? percent(result_->layers[1].rate) : QStringLiteral("–"))
+                          .arg(formatPercent(first.rate))
+                          .arg(result_->layers.size() > 1 ? formatPercent(result_->layers[1].rate) : noValue())
                           .arg(result_->postAttention.empty() ? tr(" · post-attention lens not captured")
                                                               : QString()));
     fillRate();
@@ -229,7 +174,7 @@ void SaturationView::setResult(std::shared_ptr<const ls::SaturationResult> resul
 
 void SaturationView::clear() {
     result_.reset();
-    summary_->setText(tr("No saturation result yet: run the analysis from the Analysis menu."));
+    setSummary(tr("No saturation result yet: run the analysis from the Analysis menu."));
     for (QCPGraph* graph : {rateGraph_, postAttentionGraph_, diffGraph_})
         graph->data()->clear();
     for (QCPBars* bars : {histBars_, satBars_, unsatBars_})
@@ -279,26 +224,24 @@ void SaturationView::updateTickers() {
     if (!hasData())
         return;
     const int L = result_->numLayers;
-    // Before the first layout the axis rects are tiny: assume a usual width.
-    auto widthOf = [](QCustomPlot* plot) { return plot->axisRect()->width() > 50 ? plot->axisRect()->width() : 400; };
     const int labelWidth = fontMetrics().horizontalAdvance(QStringLiteral("emb")) + 12;
 
-    const int rateWidth = widthOf(ratePlot_);
+    const int rateWidth = laidOutWidth(ratePlot_, 400);
     // "l.attn" labels only when every one fits between the layer labels; the hover has them anyway.
     const int attentionWidth = fontMetrics().horizontalAdvance(QStringLiteral("00.attn")) + 8;
     const bool attention = !result_->postAttention.empty() && 2 * (L + 1) * attentionWidth <= rateWidth;
-    const int rateStep = attention ? 1 : labelStep(L + 1, rateWidth, labelWidth);
+    const int rateStep = attention ? 1 : labelStep(0, L, rateWidth, labelWidth);
     if (rateStep != rateStep_ || attention != rateAttentionTicks_) {
         rateStep_ = rateStep;
         rateAttentionTicks_ = attention;
         ratePlot_->xAxis->setTicker(layerTicker(L, 0, rateStep, attention));
     }
-    const int histStep = labelStep(L, widthOf(histPlot_), labelWidth);
+    const int histStep = labelStep(1, L, laidOutWidth(histPlot_, 400), labelWidth);
     if (histStep != histStep_) {
         histStep_ = histStep;
         histPlot_->xAxis->setTicker(layerTicker(L, 1, histStep, false));
     }
-    const int lossStep = labelStep(L + 1, widthOf(lossPlot_), labelWidth);
+    const int lossStep = labelStep(0, L, laidOutWidth(lossPlot_, 400), labelWidth);
     if (lossStep != lossStep_) {
         lossStep_ = lossStep;
         lossPlot_->xAxis->setTicker(layerTicker(L, 0, lossStep, false));
@@ -363,17 +306,18 @@ void SaturationView::fillTable() {
         const bool hasHist = l >= 1 && l <= int(result_->histogram.size());
         const QList<QString> texts{
             layerName(l),
-            QLocale().toString(qint64(s.saturated)),
-            percent(s.rate),
-            attention ? percent(attention->rate) : QStringLiteral("–"),
+            formatCount((s.saturated)),
+            formatPercent(s.rate),
+            attention ? formatPercent(attention->rate) : noValue(),
             nats(s.satLoss),
             nats(s.unsatLoss),
             nats(s.unsatLoss - s.satLoss),
-            hasHist ? QLocale().toString(qint64(result_->histogram[l - 1])) : QStringLiteral("–")};
+            hasHist ? formatCount((result_->histogram[l - 1])) : noValue()};
         for (int col = 0; col < texts.size(); ++col)
-            table_->setItem(row, col, cell(texts[col]));
+            setCell(table_, row, col, texts[col]);
     }
     table_->setColumnHidden(3, result_->postAttention.empty());
+    fitColumns(table_);
 }
 
 // ---- hover --------------------------------------------------------------------------------
@@ -387,8 +331,8 @@ QString SaturationView::rateToolTip(int layer, bool attention) const {
             return tr("%1: %2 of %3 tokens (%4) have the final top-1")
                 .arg(attention ? QStringLiteral("%1.attn (a_%1)").arg(layer)
                                : (layer == 0 ? tr("emb (h_0)") : tr("layer %1 (h_%1)").arg(layer)))
-                .arg(QLocale().toString(qint64(s.saturated)), QLocale().toString(qint64(result_->tokens)),
-                     percent(s.rate));
+                .arg(formatCount((s.saturated)), formatCount((result_->tokens)),
+                     formatPercent(s.rate));
     return {};
 }
 
@@ -398,8 +342,8 @@ QString SaturationView::histogramToolTip(int layer) const {
     const int64_t n = result_->histogram[layer - 1];
     return tr("Saturation layer %1: %2 tokens (%3)\ntheir lens top-1 equals the final one from layer %1 on")
         .arg(layer)
-        .arg(QLocale().toString(qint64(n)))
-        .arg(percent(result_->tokens ? double(n) / double(result_->tokens) : std::nan(""), 2));
+        .arg(formatCount((n)))
+        .arg(formatPercent(result_->tokens ? double(n) / double(result_->tokens) : std::nan(""), 2));
 }
 
 QString SaturationView::lossToolTip(int layer) const {
@@ -410,60 +354,26 @@ QString SaturationView::lossToolTip(int layer) const {
             return tr("Layer %1\nsaturated: %2 tokens, mean loss %3\nnot saturated: %4 tokens, mean loss %5\n"
                       "difference: %6 nats")
                 .arg(layerName(layer))
-                .arg(QLocale().toString(qint64(s.saturated)), nats(s.satLoss),
-                     QLocale().toString(qint64(result_->tokens - s.saturated)), nats(s.unsatLoss),
+                .arg(formatCount((s.saturated)), nats(s.satLoss),
+                     formatCount((result_->tokens - s.saturated)), nats(s.unsatLoss),
                      nats(s.unsatLoss - s.satLoss));
     return {};
 }
 
-void SaturationView::rateMouseMove(QMouseEvent* event) {
-    const QPointF pos = event->position();
-    if (!hasData() || !ratePlot_->axisRect()->rect().contains(pos.toPoint())) {
-        QToolTip::hideText();
-        return;
-    }
-    // The nearest drawn point of either curve, within 30 pixels.
-    double best = 30.0 * 30.0;
-    QString text;
-    for (QCPGraph* graph : {rateGraph_, postAttentionGraph_}) {
-        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
-            const double dx = ratePlot_->xAxis->coordToPixel(it->key) - pos.x();
-            const double dy = ratePlot_->yAxis->coordToPixel(it->value) - pos.y();
-            if (dx * dx + dy * dy < best) {
-                best = dx * dx + dy * dy;
-                text = graph == rateGraph_ ? rateToolTip(int(std::lround(it->key)))
-                                           : rateToolTip(int(std::lround(it->key + 0.5)), true);
-            }
-        }
-    }
-    if (text.isEmpty())
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), text, ratePlot_);
-}
-
-void SaturationView::histogramMouseMove(QMouseEvent* event) {
-    if (!hasData() || !histPlot_->axisRect()->rect().contains(event->position().toPoint())) {
-        QToolTip::hideText();
-        return;
-    }
-    const QString text = histogramToolTip(int(std::lround(histPlot_->xAxis->pixelToCoord(event->position().x()))));
-    if (text.isEmpty())
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), text, histPlot_);
-}
-
-void SaturationView::lossMouseMove(QMouseEvent* event) {
-    if (!hasData() || !lossPlot_->axisRect()->rect().contains(event->position().toPoint())) {
-        QToolTip::hideText();
-        return;
-    }
-    const QString text = lossToolTip(int(std::lround(lossPlot_->xAxis->pixelToCoord(event->position().x()))));
-    if (text.isEmpty())
-        QToolTip::hideText();
-    else
-        QToolTip::showText(event->globalPosition().toPoint(), text, lossPlot_);
+QString SaturationView::rateHoverText(const QPointF& pos) const {
+    if (!hasData())
+        return {};
+    // The nearest drawn point of either curve, within 30 pixels; the attention lens's
+    // points sit at l - 0.5.
+    QList<QPair<QPointF, bool>> points;  // (key, value), attention
+    for (QCPGraph* graph : {rateGraph_, postAttentionGraph_})
+        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
+            points.append({QPointF(it->key, it->value), graph == postAttentionGraph_});
+    const int i = nearestPoint(ratePlot_, pos, int(points.size()), [&](int k) { return points[k].first; }, 30);
+    if (i < 0)
+        return {};
+    const auto& [point, attention] = points[i];
+    return attention ? rateToolTip(int(std::lround(point.x() + 0.5)), true) : rateToolTip(int(std::lround(point.x())));
 }
 
 }  // namespace ls::widgets

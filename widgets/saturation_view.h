@@ -6,30 +6,26 @@
 //   - mean loss of saturated vs unsaturated tokens per layer (grouped bars) and their
 //     difference;
 //   - a table of those numbers. Hover a chart for its values.
-#include <QWidget>
 #include <memory>
 
 #include "analysis/saturation.h"
+#include "kit/result_view.h"
 
 class QCPBars;
 class QCPBarsGroup;
 class QCPGraph;
 class QCustomPlot;
-class QLabel;
-class QMouseEvent;
 class QTableWidget;
 
 namespace ls::widgets {
 
-class ExportButton;
-
-class SaturationView : public QWidget {
+class SaturationView : public ResultView {
     Q_OBJECT
 public:
     explicit SaturationView(QWidget* parent = nullptr);
 
-    void setResult(std::shared_ptr<const ls::SaturationResult> result);
     void clear();
+    void setResult(std::shared_ptr<const ls::SaturationResult> result);
     bool hasData() const { return result_ && !result_->layers.empty(); }
     const ls::SaturationResult* result() const { return result_.get(); }
 
@@ -49,8 +45,8 @@ public:
     QCPBars* unsaturatedLossBars() const { return unsatBars_; }
     QCPGraph* lossDifferenceGraph() const { return diffGraph_; }          // unsat - sat
     QTableWidget* table() const { return table_; }
-    QLabel* descriptionLabel() const { return description_; }
-    ExportButton* exportButton() const { return exportButton_; }
+    QList<QPair<QString, QCustomPlot*>> charts() const override;
+    std::vector<ls::Table> tables() const override;
 
 private:
     void fillRate();
@@ -58,17 +54,12 @@ private:
     void fillLoss();
     void fillTable();
     void updateTickers();  // layer labels that fit the plots' current sizes
-    void rateMouseMove(QMouseEvent* event);
-    void histogramMouseMove(QMouseEvent* event);
-    void lossMouseMove(QMouseEvent* event);
+    QString rateHoverText(const QPointF& pos) const;
 
     std::shared_ptr<const ls::SaturationResult> result_;
     int rateStep_ = 0, histStep_ = 0, lossStep_ = 0;  // label every n-th layer (0 = not set up)
     bool rateAttentionTicks_ = false;
 
-    QLabel* description_ = nullptr;
-    QLabel* summary_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
     QCustomPlot* ratePlot_ = nullptr;
     QCPGraph* rateGraph_ = nullptr;
     QCPGraph* postAttentionGraph_ = nullptr;

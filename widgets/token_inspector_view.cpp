@@ -3,7 +3,6 @@
 #include <QAbstractScrollArea>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QLabel>
 #include <QLocale>
@@ -13,12 +12,12 @@
 #include <QPainter>
 #include <QScrollBar>
 #include <QToolTip>
-#include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 
 #include "analysis/inspect.h"
 #include "export_menu.h"
+#include "kit/palette.h"
 #include "token_preview_view.h"
 
 namespace ls::widgets {
@@ -32,15 +31,10 @@ constexpr int kMaxStretchedCell = 150;
 constexpr int kMinTokenColumn = 48;
 constexpr int kMaxTokenColumn = 140;
 
-// ColorBrewer "Blues" (9 classes): a sequential scale that keeps black text readable on
-// its light half; textColorOn switches to white on the dark half.
-const QColor kBlues[] = {QColor(247, 251, 255), QColor(222, 235, 247), QColor(198, 219, 239),
-                         QColor(158, 202, 225), QColor(107, 174, 214), QColor(66, 146, 198),
-                         QColor(33, 113, 181),  QColor(8, 81, 156),    QColor(8, 48, 107)};
-const QColor kTargetOutline(230, 120, 0);  // orange: top-1 is the next token
+const QColor kTargetOutline = palette::kVermillion;  // top-1 is the next token
 const QColor kHoverOutline(0, 0, 0);
-const QColor kHeaderFill(239, 239, 239);
-const QColor kHeaderHover(255, 236, 120);
+const QColor kHeaderFill = palette::kHeaderFill;
+const QColor kHeaderHover = palette::kHoverFill;
 const QColor kGridLine(255, 255, 255);
 
 int clampInt(int v, int lo, int hi) { return std::max(lo, std::min(v, hi)); }
@@ -448,50 +442,40 @@ private:
 
 // ---------------------------------------------------------------------------------------
 
-TokenInspectorView::TokenInspectorView(QWidget* parent) : QWidget(parent) {
-    summaryLabel_ = new QLabel(this);
-    summaryLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    summaryLabel_->setWordWrap(true);
-    exportButton_ = new ExportButton(this);
+TokenInspectorView::TokenInspectorView(QWidget* parent) : ResultView(QString(), parent) {
     area_ = new InspectorGrid(this);
+    addHeaderControl(new ProbabilityLegend(this));
+    setBody(area_);
 
-    auto* controls = new QHBoxLayout;
-    controls->setContentsMargins(6, 4, 6, 0);
-    controls->addWidget(summaryLabel_, 1);
-    controls->addWidget(new ProbabilityLegend(this));
-    controls->addSpacing(8);
-    controls->addWidget(exportButton_);
-
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addLayout(controls);
-    layout->addWidget(area_, 1);
-
-    exportButton_->setTables([this] {
-        return grid_ && grid_->positions > 0 ? ls::inspectTables(*grid_) : std::vector<ls::Table>{};
-    });
     // The button rebuilds its menu when it opens (connected first, so this runs after it):
     // add the grid image next to "Everything to a folder…".
-    connect(exportButton_->menu(), &QMenu::aboutToShow, this, [this] {
-        QMenu* menu = exportButton_->menu();
+    ExportButton* button = exportButton();
+    connect(button->menu(), &QMenu::aboutToShow, this, [this, button] {
+        QMenu* menu = button->menu();
         QAction* all = menu->findChild<QAction*>(QStringLiteral("export_all"));
         auto* image = new QAction(tr("Grid image (PNG)…"), menu);
         image->setObjectName(QStringLiteral("export_grid_png"));
         image->setEnabled(hasData());
         menu->insertAction(all, image);
-        connect(image, &QAction::triggered, this, [this] {
+        connect(image, &QAction::triggered, this, [this, button] {
             const QString path = QFileDialog::getSaveFileName(this, tr("Save Grid Image"),
                                                               QStringLiteral("inspect_grid.png"), tr("PNG (*.png)"));
             if (path.isEmpty())
                 return;
             QString error;
             if (saveGridImage(path, &error))
-                emit exportButton_->exported(path);
+                emit button->exported(path);
             else
-                emit exportButton_->failed(error);
+                emit button->failed(error);
         });
     });
     setGrid(nullptr);
+}
+
+QList<QPair<QString, QCustomPlot*>> TokenInspectorView::charts() const { return {}; }
+
+std::vector<ls::Table> TokenInspectorView::tables() const {
+    return grid_ && grid_->positions > 0 ? ls::inspectTables(*grid_) : std::vector<ls::Table>{};
 }
 
 bool TokenInspectorView::hasData() const { return grid_ && grid_->positions > 0 && grid_->layers > 0; }
@@ -502,7 +486,7 @@ QAbstractScrollArea* TokenInspectorView::gridArea() const { return area_; }
 void TokenInspectorView::setGrid(std::shared_ptr<const ls::InspectGrid> grid) {
     grid_ = std::move(grid);
     rebuildLabels();
-    summaryLabel_->setText(summaryText());
+    setSummary(summaryText());
     area_->verticalScrollBar()->setValue(0);
     area_->horizontalScrollBar()->setValue(0);
     area_->relayout();
@@ -586,19 +570,9 @@ QColor TokenInspectorView::cellColor(int position, int layer) const {
     return probabilityColor(cellProbability(position, layer));
 }
 
-QColor TokenInspectorView::probabilityColor(double p) {
-    if (!std::isfinite(p))
-        return QColor(200, 200, 200);
-    constexpr int n = int(sizeof(kBlues) / sizeof(kBlues[0]));
-    const double t = std::clamp(p, 0.0, 1.0) * (n - 1);
-    const int i = std::min(int(t), n - 2);
-    const double f = t - i;
-    const QColor& a = kBlues[i];
-    const QColor& b = kBlues[i + 1];
-    return QColor(int(std::lround(a.red() + f * (b.red() - a.red()))),
-                  int(std::lround(a.green() + f * (b.green() - a.green()))),
-                  int(std::lround(a.blue() + f * (b.blue() - a.blue()))));
-}
+// ColorBrewer "Blues": black text stays readable on its light half; textColorOn switches to
+// white on the dark half.
+QColor TokenInspectorView::probabilityColor(double p) { return palette::blues(p); }
 
 QString TokenInspectorView::formatProbability(double p) {
     if (!std::isfinite(p))
@@ -613,11 +587,7 @@ QString TokenInspectorView::formatProbability(double p) {
     return QStringLiteral("%1 %").arg(percent, 0, 'g', 3);
 }
 
-QColor TokenInspectorView::textColorOn(const QColor& background) {
-    // Relative luminance (sRGB weights, no gamma: enough to pick black or white).
-    const double y = 0.2126 * background.red() + 0.7152 * background.green() + 0.0722 * background.blue();
-    return y < 120 ? Qt::white : Qt::black;
-}
+QColor TokenInspectorView::textColorOn(const QColor& background) { return palette::textOn(background); }
 
 QString TokenInspectorView::cellToolTip(int position, int layer) const {
     if (!hasData() || position < 0 || position >= grid_->positions || layer < 0 || layer >= grid_->layers)

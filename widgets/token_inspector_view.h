@@ -16,20 +16,18 @@
 #include <QPoint>
 #include <QRect>
 #include <QString>
-#include <QWidget>
 #include <memory>
 
 #include "analysis/capture_pass.h"
+#include "kit/result_view.h"
 
 class QAbstractScrollArea;
-class QLabel;
 
 namespace ls::widgets {
 
-class ExportButton;
 class InspectorGrid;
 
-class TokenInspectorView : public QWidget {
+class TokenInspectorView : public ResultView {
     Q_OBJECT
 public:
     explicit TokenInspectorView(QWidget* parent = nullptr);
@@ -70,8 +68,9 @@ public:
     QPoint cellAt(const QPoint& viewportPos) const;
     void scrollToCell(int position, int layer);
     QAbstractScrollArea* gridArea() const;
-    ExportButton* exportButton() const { return exportButton_; }
     QString summaryText() const;
+    QList<QPair<QString, QCustomPlot*>> charts() const override;  // none: the grid is not a chart
+    std::vector<ls::Table> tables() const override;
 
     // The whole grid with its headers as an image (rows from the first visible one if it
     // would be taller than maxHeight pixels).
@@ -84,9 +83,7 @@ private:
 
     std::shared_ptr<const ls::InspectGrid> grid_;
     QHash<int32_t, QString> labels_;  // tokenLabel cache for every id in the grid
-    QLabel* summaryLabel_ = nullptr;
     InspectorGrid* area_ = nullptr;
-    ExportButton* exportButton_ = nullptr;
 };
 
 }  // namespace ls::widgets

@@ -7,6 +7,8 @@
 #include <QToolTip>
 #include <algorithm>
 
+#include "kit/palette.h"
+
 namespace ls::widgets {
 
 namespace {
@@ -18,8 +20,8 @@ constexpr int kGap = 2;        // between boxes, both ways
 constexpr int kWindowGap = 14; // between windows
 
 // Two alternating fills so that neighbouring tokens are told apart.
-const QColor kFill[2] = {QColor(214, 230, 250), QColor(252, 228, 200)};
-const QColor kHover(255, 236, 120);
+const QColor* const kFill = palette::kAlternateFills;
+const QColor kHover = palette::kHoverFill;
 
 }  // namespace
 

@@ -4,22 +4,21 @@
 #include <cmath>
 #include <qcustomplot.h>
 
+#include "kit/palette.h"
+#include "kit/plot_style.h"
 #include "plot_export.h"
 
 namespace ls::widgets {
 
 namespace {
-const QColor kTrainColor(52, 101, 164);       // blue
-const QColor kValidationColor(206, 92, 0);    // orange
-const QColor kBestColor(78, 154, 6);          // green
+const QColor kTrainColor = palette::kBlue;
+const QColor kValidationColor = palette::kVermillion;
+const QColor kBestColor = palette::kGreen;
 }  // namespace
 
 TrainingCurveView::TrainingCurveView(QWidget* parent) : QWidget(parent) {
-    plot_ = new QCustomPlot(this);
-    plot_->setMinimumSize(320, 200);
-    plot_->plotLayout()->insertRow(0);
-    title_ = new QCPTextElement(plot_, tr("Loss"), QFont(font().family(), 11, QFont::Bold));
-    plot_->plotLayout()->addElement(0, 0, title_);
+    plot_ = makeTitledPlot(this, tr("Loss"), QSize(320, 200), 11);
+    title_ = titleOf(plot_);
     plot_->xAxis->setLabel(tr("step"));
     plot_->yAxis->setLabel(tr("loss (nats)"));
 
@@ -32,10 +31,8 @@ TrainingCurveView::TrainingCurveView(QWidget* parent) : QWidget(parent) {
     validation_->setPen(QPen(kValidationColor, 2));
     validation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kValidationColor, 6));
 
-    best_ = plot_->addGraph();
-    best_->setName(tr("best (saved)"));
-    best_->setLineStyle(QCPGraph::lsNone);
-    best_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(kBestColor, 2), Qt::NoBrush, 14));
+    best_ = addPoints(plot_, tr("best (saved)"),
+                      QCPScatterStyle(QCPScatterStyle::ssStar, QPen(kBestColor, 2), Qt::NoBrush, 14));
 
     plot_->legend->setVisible(true);
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);

@@ -404,7 +404,7 @@ void MainWindow::evaluate(Then then) {
 }
 
 void MainWindow::showResult(const ls::PerplexityResult& result) {
-    histogram_->setLosses(std::vector<double>(result.losses.begin(), result.losses.end()));
+    histogram_->setLosses(result.losses);
     histogram_->setTitle(tr("Per-token loss — %1 on %2")
                              .arg(QFileInfo(fromPath(model_->directory())).fileName(),
                                   QFileInfo(fromPath(dataset_->path)).fileName()));

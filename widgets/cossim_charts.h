@@ -1,0 +1,90 @@
+#pragma once
+// The three charts of CossimView (cossim_view.h): the layer x bin heatmap, the selected layer's
+// histogram with its exit threshold, and the mean per layer with p10..p90 whiskers. Each draws
+// the result it is given and says which layer a click picked; CossimView keeps the selection.
+#include <qcustomplot.h>
+
+#include "kit/plot_style.h"
+#include "analysis/cossim.h"
+
+namespace ls::widgets {
+
+// Every layer's distribution of c_l: colour = fraction of the layer's tokens in the bin, over
+// the common range of CossimResult::histograms. Layer 1 at the top.
+class CossimHeatmap : public QCustomPlot {
+    Q_OBJECT
+public:
+    explicit CossimHeatmap(QWidget* parent);
+    void setResult(const ls::CossimResult* result);  // null: empty
+    void select(int layer, double threshold);         // outline the row, mark the threshold in it
+    QCPColorMap* colorMap() const { return heatmap_.map; }
+    QCPColorScale* colorScale() const { return heatmap_.scale; }
+    // The hover text of a cell (layer 1..L, bin 0..bins-1); empty out of range.
+    static QString cellText(const ls::CossimResult& result, int layer, int bin);
+
+signals:
+    void layerClicked(int layer);
+
+private:
+    int layerAt(const QPointF& pos, int* bin) const;  // 0: none
+    void updateTicker();                               // layer labels that fit the height
+
+    const ls::CossimResult* result_ = nullptr;
+    int step_ = 0;  // label every step-th layer (0: not set up yet)
+    Heatmap heatmap_;  // the map and its colour scale
+    QCPItemRect* rowMarker_ = nullptr;     // the selected layer's row
+    QCPItemLine* rowThreshold_ = nullptr;  // its exit threshold
+};
+
+// One layer's histogram of c_l with the exit threshold: tokens left of it are hard and keep
+// computing (shaded), the rest exit.
+class CossimLayerHistogram : public QCustomPlot {
+    Q_OBJECT
+public:
+    explicit CossimLayerHistogram(QWidget* parent);
+    // zoom: bins over the layer's own min..max (finer); else the common bins of the heatmap.
+    void showLayer(const ls::CossimResult& result, const ls::CossimThreshold& threshold, bool zoom);
+    void clear();
+    QCPBars* bars() const { return bars_; }
+    QCPItemStraightLine* thresholdLine() const { return thresholdLine_; }
+
+private:
+    void placeLabels();  // after every layout: the room beside the line depends on the width
+    QString hoverText(const QPointF& pos) const;
+
+    ls::Histogram shown_;  // the bins drawn
+    double threshold_ = 0;
+    QCPBars* bars_ = nullptr;
+    QCPItemRect* hardRegion_ = nullptr;
+    QCPItemStraightLine* thresholdLine_ = nullptr;
+    QCPItemText *thresholdLabel_ = nullptr, *hardLabel_ = nullptr, *exitLabel_ = nullptr;
+};
+
+// Mean c_l per layer as bars (special layers in their own colour) with p10..p90 whiskers.
+class CossimMeans : public QCustomPlot {
+    Q_OBJECT
+public:
+    explicit CossimMeans(QWidget* parent);
+    void setResult(const ls::CossimResult* result);  // null: empty
+    void select(int layer);                           // shade the layer's column
+    QCPBars* meanBars() const { return meanBars_; }
+    QCPBars* specialBars() const { return specialBars_; }
+    QCPErrorBars* whiskers() const { return whiskers_; }
+
+signals:
+    void layerClicked(int layer);
+
+private:
+    int layerAt(const QPointF& pos) const;  // 0: none
+    void updateTicker();
+
+    const ls::CossimResult* result_ = nullptr;
+    int step_ = 0;
+    QCPBars* meanBars_ = nullptr;
+    QCPBars* specialBars_ = nullptr;
+    QCPGraph* meanPoints_ = nullptr;  // carries the whiskers
+    QCPErrorBars* whiskers_ = nullptr;
+    QCPItemRect* selection_ = nullptr;
+};
+
+}  // namespace ls::widgets

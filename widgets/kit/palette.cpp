@@ -1,0 +1,114 @@
+#include "kit/palette.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <qcustomplot.h>
+
+namespace ls::widgets::palette {
+
+QColor series(int index) {
+    static const QColor colors[] = {kDark, kBlue, kVermillion, kPurple, kGreen, kOrange, kSkyBlue};
+    const int n = int(std::size(colors));
+    return colors[((index % n) + n) % n];
+}
+
+QColor withAlpha(const QColor& color, int alpha) {
+    QColor c = color;
+    c.setAlpha(alpha);
+    return c;
+}
+
+QColor onWhite(const QColor& color, int alpha) {
+    const auto mix = [alpha](int c) { return int(std::lround(255 + (c - 255) * alpha / 255.0)); };
+    return QColor(mix(color.red()), mix(color.green()), mix(color.blue()));
+}
+
+QColor textOn(const QColor& background) {
+    // Relative luminance (sRGB weights, no gamma: enough to pick black or white).
+    const double y = 0.2126 * background.red() + 0.7152 * background.green() + 0.0722 * background.blue();
+    return y < 120 ? Qt::white : Qt::black;
+}
+
+QString css(const QColor& color) { return color.name(); }
+QString textStyle(const QColor& color) { return QStringLiteral("color: %1;").arg(color.name()); }
+
+namespace {
+
+struct Stop {
+    double at;  // 0..1 along the scale
+    QColor color;
+};
+
+// A gradient through these stops; NaN cells in kNoValue.
+QCPColorGradient gradient(std::initializer_list<Stop> stops, int levels) {
+    QCPColorGradient g;
+    g.clearColorStops();
+    for (const Stop& stop : stops)
+        g.setColorStopAt(stop.at, stop.color);
+    g.setLevelCount(levels);
+    g.setNanHandling(QCPColorGradient::nhNanColor);
+    g.setNanColor(kNoValue);
+    return g;
+}
+
+}  // namespace
+
+QCPColorGradient divergingGradient() {
+    return gradient({{0.0, QColor(5, 48, 97)},
+                     {0.15, QColor(33, 102, 172)},
+                     {0.3, QColor(103, 169, 207)},
+                     {0.44, QColor(209, 229, 240)},
+                     {0.5, QColor(250, 250, 250)},
+                     {0.56, QColor(253, 219, 199)},
+                     {0.7, QColor(239, 138, 98)},
+                     {0.85, QColor(178, 24, 43)},
+                     {1.0, QColor(103, 0, 31)}},
+                    400);
+}
+
+QCPColorGradient sequentialGradient() {
+    return gradient({{0.0, QColor(255, 255, 255)},
+                     {0.004, QColor(253, 246, 200)},
+                     {0.08, QColor(253, 231, 37)},
+                     {0.3, QColor(94, 201, 98)},
+                     {0.55, QColor(33, 145, 140)},
+                     {0.8, QColor(59, 82, 139)},
+                     {1.0, QColor(68, 1, 84)}},
+                    350);
+}
+
+QCPColorGradient signedSequentialGradient(double lo, double hi) {
+    const double span = std::max(hi - lo, 1e-9);
+    const double zero = std::clamp((0.0 - lo) / span, 0.0, 1.0);
+    auto at = [&](double f) { return zero + (1.0 - zero) * f; };
+    QCPColorGradient g = gradient({{zero, QColor(255, 255, 255)},
+                                   {at(0.15), QColor(253, 231, 37)},
+                                   {at(0.4), QColor(94, 201, 98)},
+                                   {at(0.7), QColor(33, 145, 140)},
+                                   {1.0, QColor(59, 82, 139)}},
+                                  300);
+    if (zero > 0)
+        g.setColorStopAt(0.0, kVermillion);
+    return g;
+}
+
+QColor blues(double t) {
+    // ColorBrewer "Blues" (9 classes): black text stays readable on its light half.
+    static const QColor stops[] = {QColor(247, 251, 255), QColor(222, 235, 247), QColor(198, 219, 239),
+                                   QColor(158, 202, 225), QColor(107, 174, 214), QColor(66, 146, 198),
+                                   QColor(33, 113, 181),  QColor(8, 81, 156),    QColor(8, 48, 107)};
+    if (!std::isfinite(t))
+        return kNoValue;
+    constexpr int n = int(std::size(stops));
+    const double x = std::clamp(t, 0.0, 1.0) * (n - 1);
+    const int i = std::min(int(x), n - 2);
+    const double f = x - i;
+    const QColor& a = stops[i];
+    const QColor& b = stops[i + 1];
+    return QColor(int(std::lround(a.red() + f * (b.red() - a.red()))),
+                  int(std::lround(a.green() + f * (b.green() - a.green()))),
+                  int(std::lround(a.blue() + f * (b.blue() - a.blue()))));
+}
+
+}  // namespace ls::widgets::palette

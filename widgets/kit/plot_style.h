@@ -1,0 +1,69 @@
+#pragma once
+// The look every analysis chart shares, in one place: titled plots, legends, bars, heatmaps
+// and the labels beside marker lines.
+#include <QColor>
+#include <QSize>
+#include <QString>
+
+class QCPBars;
+class QCPColorMap;
+class QCPGraph;
+class QCPScatterStyle;
+class QCPColorScale;
+class QCPItemText;
+class QCPTextElement;
+class QCustomPlot;
+class QWidget;
+
+namespace ls::widgets {
+
+// A QCustomPlot with a bold title row above its axis rect and mouse tracking on (for hover
+// tooltips). Row 0 is the title, row 1 the axis rect. setUpTitledPlot does the same to a plot
+// that exists (a chart class derived from QCustomPlot).
+QCustomPlot* makeTitledPlot(QWidget* parent, const QString& title, QSize minimumSize, int titlePointSize = 10);
+void setUpTitledPlot(QCustomPlot* plot, const QString& title, QSize minimumSize, int titlePointSize = 10);
+QCPTextElement* titleOf(const QCustomPlot* plot);
+
+// A second, plain line under the title (row 1; the axis rect moves to row 2).
+QCPTextElement* addSubtitle(QCustomPlot* plot);
+QCPTextElement* subtitleOf(const QCustomPlot* plot);
+
+// Moves the legend out of the axis rect into layout row `row` (below the axis rect of a
+// titled plot), entries side by side, no frame.
+void legendBelow(QCustomPlot* plot, int row = 2);
+
+// A graph of points only (no line between them), named for the legend.
+QCPGraph* addPoints(QCustomPlot* plot, const QString& name, const QCPScatterStyle& style);
+
+// Bars in color: a darker outline, the fill at the given alpha.
+void styleBars(QCPBars* bars, const QColor& color, int alpha = 190);
+
+// A colour map over the plot's axes with its colour scale to the right of the axis rect
+// (lined up with it), cells drawn as flat blocks. The axes lose their grid and sub-ticks.
+struct Heatmap {
+    QCPColorMap* map = nullptr;
+    QCPColorScale* scale = nullptr;
+};
+Heatmap addHeatmap(QCustomPlot* plot, const QString& name, int scaleWidth = 12);
+
+// A hidden text item, clipped to the axis rect: x in plot coordinates, y as a fraction of the
+// axis rect's height from the top. The labels of vertical marker lines.
+QCPItemText* makeMarkerLabel(QCustomPlot* plot, const QColor& color);
+
+// Left (0) or right (1) of the vertical line at x: `preferred` when label fits there, else the
+// side with more room. Before the first layout, assumes the axis rect is assumedWidth wide.
+int sideWithRoom(const QCustomPlot* plot, const QCPItemText* label, double x, int preferred, int assumedWidth = 400);
+
+// Puts label beside the vertical line at x on that side, its top at yRatio of the axis rect.
+void placeBesideLine(QCPItemText* label, double x, double yRatio, int side, int gap = 4);
+
+// How many axis labels to skip so that labelled ticks keep apart: the smallest step (1, 2, 4,
+// 5, 8, 10, ...) for which the multiples of step in [first, last] fit into `pixels`, each
+// label taking pixelsPerLabel.
+int labelStep(int first, int last, int pixels, int pixelsPerLabel);
+
+// An axis rect's width (or height) once laid out; before the first layout, `assumed`.
+int laidOutWidth(const QCustomPlot* plot, int assumed);
+int laidOutHeight(const QCustomPlot* plot, int assumed);
+
+}  // namespace ls::widgets
