@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "analysis/ablation.h"
+#include "analysis/linearize.h"
 
 class QCheckBox;
 class QComboBox;

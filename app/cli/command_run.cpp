@@ -67,6 +67,7 @@ int run(const Args& args) {
     ProgressPrinter printer(progress, summary.scoredTokens, !args.flag("json"));
     const ls::LayerRun run =
         ls::runLayerAnalyses(*in.model, in.data, in.tokenizer ? &*in.tokenizer : nullptr, params, progress);
+    if (run.info.complete && !progress.isCanceled()) printer.finish();
     printer.stop();
     // Ctrl-C: a head-ablation scan keeps the windows it finished, marked partial; anything
     // else writes nothing.

@@ -209,7 +209,8 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     headsForm->addRow(tr("Protected layers"), protectLayersEdit_);
     headsForm->addRow(tr("Context lengths"), contextLengthsEdit_);
 
-    // Core's messages name options as the command line does ("--layer 7 is out of range").
+    // Core names a parameter by its key (ls::ParamError::key, the same word as the command
+    // line's option); the form marks that field and says its label.
     optionFields_ = {{"layer", layerSpin_},       {"ranks", ranksEdit_},
                      {"hard-ratios", ratiosEdit_}, {"inspect-window", inspectWindowSpin_},
                      {"top-k", topKSpin_},         {"bins", binsSpin_},
@@ -476,8 +477,8 @@ void AnalysisPanel::revalidate() {
     if (problem.isEmpty() && config_ && !heads.isEmpty() && (checked("ablation") || checked("linearize") || checked("context"))) {
         try {
             ls::parseHeadList(heads.toStdString(), config_->numLayers, config_->numHeads);
-        } catch (const ls::Error& e) {
-            problem = QString::fromStdString(e.what()).replace(QStringLiteral("--heads"), tr("Heads"));
+        } catch (const ls::ParamError& e) {
+            problem = tr("%1: %2").arg(tr("Heads"), QString::fromStdString(e.problem()));
             field = "heads";
         }
     }
@@ -500,14 +501,11 @@ void AnalysisPanel::revalidate() {
         try {
             ls::LayerRunParams copy = p;
             ls::resolveLayerRunParams(copy, *config_);
-        } catch (const ls::Error& e) {
+        } catch (const ls::ParamError& e) {
+            field = QString::fromStdString(e.key());
+            problem = tr("%1: %2").arg(optionLabels_.value(field, field), QString::fromStdString(e.problem()));
+        } catch (const ls::Error& e) {  // about the analyses as a whole, not one field
             problem = QString::fromStdString(e.what());
-            static const QRegularExpression option("--([a-z-]+)");
-            field = option.match(problem).captured(1);
-            QStringList keys = optionLabels_.keys();  // "--layers" before "--layer"
-            std::sort(keys.begin(), keys.end(), [](const QString& a, const QString& b) { return a.size() > b.size(); });
-            for (const QString& key : keys)
-                problem.replace("--" + key, optionLabels_.value(key));
             if (!problem.isEmpty())
                 problem[0] = problem[0].toUpper();
         }

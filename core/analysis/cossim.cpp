@@ -12,13 +12,13 @@ namespace {
 
 void checkLayer(int layer, int numLayers) {
     if (layer < 1 || layer > numLayers)
-        throw Error("--layer " + std::to_string(layer) + " is out of range: the model has layers 1.." +
+        throw ParamError("layer", std::to_string(layer) + " is out of range: the model has layers 1.." +
                     std::to_string(numLayers));
 }
 
 void checkHardRatio(double r) {
     if (!(r > 0.0 && r < 1.0))
-        throw Error("--hard-ratios: " + std::to_string(r) + " is outside (0, 1)");
+        throw ParamError("hard-ratios", "" + std::to_string(r) + " is outside (0, 1)");
 }
 
 // Fraction of sorted values below x (strictly).
@@ -54,7 +54,7 @@ CossimResult analyseCossim(const CaptureResult& capture, const CossimParams& par
     if (L == 0) throw Error("the run holds no cos-sim values (the capture pass did not compute them)");
     checkLayer(params.layer, L);
     for (double r : params.hardRatios) checkHardRatio(r);
-    if (params.bins < 1) throw Error("--bins must be at least 1");
+    if (params.bins < 1) throw ParamError("bins", "must be at least 1");
 
     CossimResult result;
     result.params = params;

@@ -31,19 +31,19 @@ ExitSimulator::ExitSimulator(const CaptureResult& c, std::string signal, std::ve
     if (c.metrics.empty() || c.lensTop1.empty())
         throw Error("early exit needs the logit-lens metrics and top-1 ids of every layer (run it with 'exit')");
     if (signal_ == "cossim") {
-        if (c.cossim.empty()) throw Error("--signal cossim needs the cos-sim values (run cossim in the same pass)");
+        if (c.cossim.empty()) throw ParamError("signal", "cossim needs the cos-sim values (run cossim in the same pass)");
         higherExits_ = true;
     } else if (signal_ == "correct_prob") {
-        throw Error("--signal correct_prob needs the answer, which an exit policy does not have");
+        throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
     } else {
         higherExits_ = metricHigherIsEasier(signal_);  // throws for an unknown name
     }
-    if (allowed_.empty()) throw Error("--layers: an exit policy needs at least one allowed layer in " + layerList(L_));
+    if (allowed_.empty()) throw ParamError("layers", "an exit policy needs at least one allowed layer in " + layerList(L_));
     std::sort(allowed_.begin(), allowed_.end());
     allowed_.erase(std::unique(allowed_.begin(), allowed_.end()), allowed_.end());
     for (int l : allowed_)
         if (l < 1 || l >= L_)
-            throw Error("--layers: layer " + std::to_string(l) + " is outside " + layerList(L_) +
+            throw ParamError("layers", "layer " + std::to_string(l) + " is outside " + layerList(L_) +
                         " (tokens that pass nowhere run to layer " + std::to_string(L_) + " anyway)");
 
     const size_t N = static_cast<size_t>(N_), k = allowed_.size();
@@ -156,7 +156,7 @@ ExitOutcome ExitSimulator::evaluate(double threshold) const {
 ExitOutcome ExitSimulator::evaluate(const std::vector<double>& perLayer) const {
     const size_t k = allowed_.size();
     if (perLayer.size() != k)
-        throw Error("--layer-thresholds: give one threshold per allowed layer (" + std::to_string(k) + "), got " +
+        throw ParamError("layer-thresholds", "give one threshold per allowed layer (" + std::to_string(k) + "), got " +
                     std::to_string(perLayer.size()));
     std::vector<float> th(k);
     for (size_t j = 0; j < k; ++j) th[j] = static_cast<float>(higherExits_ ? perLayer[j] : -perLayer[j]);
@@ -208,7 +208,7 @@ ExitResult analyseEarlyExit(const CaptureResult& capture, ExitParams params) {
     params.layers = sim.allowedLayers();
     if (params.thresholds.empty()) params.thresholds = sim.defaultThresholds();
     for (double th : params.thresholds)
-        if (!std::isfinite(th)) throw Error("--thresholds: every threshold must be a finite number");
+        if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
     if (std::isnan(params.threshold)) {
         const std::vector<double> median = sim.defaultThresholds(3);
         params.threshold = median[1];

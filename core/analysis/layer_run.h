@@ -12,6 +12,7 @@
 
 #include "analysis/capture_pass.h"
 #include "analysis/ablation.h"
+#include "analysis/linearize.h"
 #include "analysis/cossim.h"
 #include "analysis/early_exit.h"
 #include "analysis/losssep.h"

@@ -122,9 +122,9 @@ LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
                      ? 0
                      : std::stoi(digits);
         if (m.rank < 1 || m.rank > hiddenSize)
-            throw Error("lens method '" + name + "': the rank must be a whole number in 1.." + std::to_string(hiddenSize));
+            throw ParamError("lens-method", "'" + name + "': the rank must be a whole number in 1.." + std::to_string(hiddenSize));
     } else {
-        throw Error("lens method '" + name + "' is not one of auto, full, int8, lowrank:R");
+        throw ParamError("lens-method", "'" + name + "' is not one of auto, full, int8, lowrank:R");
     }
     return m;
 }

@@ -113,4 +113,10 @@ const Table* findTable(const std::vector<Table>& tables, const std::string& name
     return nullptr;
 }
 
+const Table& requireTable(const std::vector<Table>& tables, const std::string& name) {
+    const Table* t = findTable(tables, name);
+    if (!t) throw Error("the run has no '" + name + "' table");
+    return *t;
+}
+
 }  // namespace ls

@@ -46,5 +46,7 @@ std::filesystem::path writeCsv(const Table& table, const std::filesystem::path& 
 Table selectRows(const Table& table, const std::vector<size_t>& rows);
 // Finds a table by name in a list; nullptr when absent.
 const Table* findTable(const std::vector<Table>& tables, const std::string& name);
+// The same, or ls::Error("the run has no '<name>' table").
+const Table& requireTable(const std::vector<Table>& tables, const std::string& name);
 
 }  // namespace ls
