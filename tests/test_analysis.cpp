@@ -563,7 +563,7 @@ void TestAnalysis::badInput_data() {
     QTest::newRow("layer beyond the model") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "4"})
                                             << "--layer: 4 is out of range: the model has layers 1..3";
     QTest::newRow("layer 0") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "0"})
-                             << "--layer must be at least 1";
+                             << "--layer: must be at least 1";
     QTest::newRow("rank beyond the hidden size") << (QStringList{"run", "lowrank"} + base + QStringList{"--ranks", "8,33"})
                                                  << "--ranks: rank 33 is outside 1..32";
     QTest::newRow("hard ratio 1.5") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0.3,1.5"})
@@ -575,7 +575,7 @@ void TestAnalysis::badInput_data() {
     QTest::newRow("hard ratio 0") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0"})
                                   << "is outside (0, 1)";
     QTest::newRow("hard ratio not a number") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "a,b"})
-                                             << "--hard-ratios needs comma-separated numbers";
+                                             << "--hard-ratios: needs comma-separated numbers";
     QTest::newRow("unknown analysis") << (QStringList{"run", "cossim,entropy"} + base) << "unknown analysis 'entropy'";
     QTest::newRow("no analysis") << base << "run needs the analyses";
     QTest::newRow("inspect window beyond the windows")
@@ -584,7 +584,7 @@ void TestAnalysis::badInput_data() {
     QTest::newRow("exit layer L") << (QStringList{"run", "exit"} + base + QStringList{"--layers", "1,3"})
                                   << "--layers: layer 3 is outside 1..2";
     QTest::newRow("exit with no layer") << (QStringList{"run", "exit"} + base + QStringList{"--layers", ""})
-                                        << "--layers needs comma-separated numbers";
+                                        << "--layers: needs comma-separated numbers";
     QTest::newRow("unknown exit signal") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "loudness"})
                                          << "unknown metric 'loudness'";
     QTest::newRow("exit on the answer") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "correct_prob"})

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace {
@@ -59,17 +60,17 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     // ---- which analyses
     auto* whichBox = new QGroupBox(tr("Analyses (one capture pass)"), this);
     auto* whichLayout = new QVBoxLayout(whichBox);
-    for (const ls::AnalysisInfo& info : ls::layerAnalyses()) {
-        auto* check = new QCheckBox(tr(info.title), whichBox);
-        check->setObjectName(QStringLiteral("check_%1").arg(info.name));
-        check->setToolTip(tr(info.description));
+    for (const ls::AnalysisSpec& info : ls::analysisRegistry()) {
+        const QString name = QString::fromStdString(info.name);
+        auto* check = new QCheckBox(QString::fromStdString(info.title), whichBox);
+        check->setObjectName(QStringLiteral("check_%1").arg(name));
+        check->setToolTip(QString::fromStdString(info.description));
         // Checked by default: the layer analyses that take seconds on the demo; the probes,
         // head scans and linearisation run many passes, so they are opted into.
-        const std::string name = info.name;
-        check->setChecked(name == "cossim" || name == "saturation" || name == "lowrank" || name == "inspect");
+        check->setChecked(info.checkedByDefault);
         whichLayout->addWidget(check);
-        analysisChecks_.insert(QString::fromLatin1(info.name), check);
-        order_.emplace_back(info.name);
+        analysisChecks_.insert(name, check);
+        order_.push_back(info.name);
         connect(check, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
     }
 

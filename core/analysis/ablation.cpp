@@ -5,6 +5,8 @@
 #include <numeric>
 #include <set>
 
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "model/model.h"
 #include "stats/correlation.h"
@@ -202,6 +204,21 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
     }
     rankAblation(r);
     return r;
+}
+
+AnalysisSpec ablationAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"ablation",
+            "Head ablation",
+            "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate",
+            false,
+            {{"subset-tokens", K::Integer, "N", "Subset tokens",
+              "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
+             {"no-attribution", K::Flag, "", "No attribution", "Skip the attribution-patching estimate."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
+                if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+            }};
 }
 
 }  // namespace ls

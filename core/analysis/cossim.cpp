@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace ls {
@@ -162,6 +164,23 @@ std::vector<Table> cossimTables(const CossimResult& result) {
         sd.numbers.push_back(l.neighbourMedian - l.summary.mean);
     }
     return {layers, thresholds, hist, special};
+}
+
+AnalysisSpec cossimAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"cossim",
+            "Cos-sim per layer",
+            "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds",
+            true,
+            {{"hard-ratios", K::RealList, "0.3,0.5,0.7", "Hard ratios",
+              "For each hard ratio r in (0, 1), the exit threshold is the r-quantile of c_l at the chosen layer "
+              "(default 0.3, 0.5, 0.7)."},
+             {"special-drop", K::Real, "D", "Special drop",
+              "A layer whose mean cos-sim drops by more than D below its neighbours' median is special (default 0.1)."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
+                if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
+            }};
 }
 
 }  // namespace ls

@@ -4,7 +4,9 @@
 #include <numeric>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
 #include "analysis/losssep.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "stats/summary.h"
 
@@ -255,6 +257,27 @@ std::vector<Table> exitTables(const ExitResult& r) {
     }
     return {outcomeTable("exit_sweep", "Early-exit sweep (" + policy + ")", false),
             outcomeTable("exit_pareto", "Pareto front: compute saved vs top-1 agreement", true), hist};
+}
+
+AnalysisSpec exitAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"exit",
+            "Early exit",
+            "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL",
+            false,
+            {{"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
+              "The exit signal (default confidence)."},
+             {"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."},
+             {"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."},
+             {"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."},
+             {"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("signal")) p.exit.signal = v.text("signal");
+                if (v.has("layers")) p.exit.layers = v.integers("layers");
+                if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
+                if (v.has("threshold")) p.exit.threshold = v.real("threshold");
+                if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
+            }};
 }
 
 }  // namespace ls

@@ -1,5 +1,8 @@
 #include "analysis/inspect.h"
 
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
+
 namespace ls {
 
 namespace {
@@ -49,6 +52,20 @@ std::vector<Table> inspectTables(const InspectGrid& g) {
         }
     }
     return {grid, topk};
+}
+
+AnalysisSpec inspectAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"inspect",
+            "Token inspector",
+            "lens top-1 token and probabilities at every position and layer of one window",
+            true,
+            {{"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0},
+             {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
+                if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
+            }};
 }
 
 }  // namespace ls

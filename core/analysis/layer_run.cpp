@@ -6,31 +6,22 @@
 #include <fstream>
 
 #include "analysis/inspect.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "model/model.h"
 
 namespace ls {
 
-const std::vector<AnalysisInfo>& layerAnalyses() {
-    static const std::vector<AnalysisInfo> list = {
-        {"cossim", "Cos-sim per layer", "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds"},
-        {"saturation", "Saturation (logit lens)",
-         "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens"},
-        {"lowrank", "Low-rank output head",
-         "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up"},
-        {"inspect", "Token inspector", "lens top-1 token and probabilities at every position and layer of one window"},
-        {"losssep", "Loss separation",
-         "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes"},
-        {"exit", "Early exit", "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL"},
-        {"ablation", "Head ablation",
-         "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate"},
-        {"linearize", "ReLU linearisation",
-         "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits"},
-        {"context", "Context-length sweep",
-         "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)"},
-    };
-    return list;
+namespace {
+
+// "cossim, saturation, ...": every analysis's name, for messages.
+std::string analysisNames() {
+    std::string names;
+    for (const AnalysisSpec& a : analysisRegistry()) names += (names.empty() ? "" : ", ") + a.name;
+    return names;
 }
+
+}  // namespace
 
 std::vector<std::string> parseAnalysisList(const std::string& list) {
     std::vector<std::string> out;
@@ -38,12 +29,7 @@ std::vector<std::string> parseAnalysisList(const std::string& list) {
     while (start <= list.size()) {
         const size_t comma = std::min(list.find(',', start), list.size());
         const std::string name = list.substr(start, comma - start);
-        const auto& known = layerAnalyses();
-        if (std::none_of(known.begin(), known.end(), [&](const AnalysisInfo& a) { return name == a.name; })) {
-            std::string names;
-            for (const auto& a : known) names += (names.empty() ? "" : ", ") + std::string(a.name);
-            throw Error("unknown analysis '" + name + "' (available: " + names + ")");
-        }
+        if (!findAnalysis(name)) throw Error("unknown analysis '" + name + "' (available: " + analysisNames() + ")");
         if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
         start = comma + 1;
     }
@@ -56,8 +42,7 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
-        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation, "
-                    "linearize, context)");
+        throw Error("no analysis chosen (available: " + analysisNames() + ")");
     if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
