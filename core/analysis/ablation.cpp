@@ -218,6 +218,11 @@ AnalysisSpec ablationAnalysis() {
             [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
                 if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
                 if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+            },
+            nullptr,
+            nullptr,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.ablation) appendTables(out, ablationTables(*run.ablation));
             }};
 }
 

@@ -180,6 +180,18 @@ AnalysisSpec cossimAnalysis() {
             [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
                 if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
                 if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
+            },
+            [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; },
+            [](LayerRun& run) {
+                CossimParams cp;
+                cp.layer = run.params.layer;
+                cp.hardRatios = run.params.hardRatios;
+                cp.bins = run.params.bins;
+                cp.specialDrop = run.params.specialDrop;
+                run.cossim = analyseCossim(run.capture, cp);
+            },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.cossim) appendTables(out, cossimTables(*run.cossim));
             }};
 }
 

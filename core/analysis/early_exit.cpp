@@ -277,6 +277,14 @@ AnalysisSpec exitAnalysis() {
                 if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
                 if (v.has("threshold")) p.exit.threshold = v.real("threshold");
                 if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
+            },
+            [](const LayerRunParams&, CaptureRequest& r) {
+                r.lens = true;
+                r.metrics = true;
+            },
+            [](LayerRun& run) { run.exit = analyseEarlyExit(run.capture, run.params.exit); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.exit) appendTables(out, exitTables(*run.exit));
             }};
 }
 

@@ -65,6 +65,15 @@ AnalysisSpec inspectAnalysis() {
             [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
                 if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
                 if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.inspect = true;
+                r.inspectWindow = p.inspectWindow;
+                r.topK = p.topK;
+            },
+            nullptr  /* the grid is the capture pass's own */,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
             }};
 }
 

@@ -123,18 +123,8 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
     run.params = std::move(params);
     run.capture = std::move(capture);
     run.probes = std::move(probes);
-    if (run.params.wants("cossim")) {
-        CossimParams cp;
-        cp.layer = run.params.layer;
-        cp.hardRatios = run.params.hardRatios;
-        cp.bins = run.params.bins;
-        cp.specialDrop = run.params.specialDrop;
-        run.cossim = analyseCossim(run.capture, cp);
-    }
-    if (run.params.wants("saturation")) run.saturation = analyseSaturation(run.capture);
-    if (run.params.wants("lowrank")) run.lowRank = analyseLowRank(run.capture, run.params.layer);
-    if (run.params.wants("losssep")) run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes);
-    if (run.params.wants("exit")) run.exit = analyseEarlyExit(run.capture, run.params.exit);
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.summarise && run.params.wants(a.name)) a.summarise(run);
     return run;
 }
 
@@ -150,15 +140,8 @@ int64_t LayerRun::windowCount() const {
 
 std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     std::vector<Table> out;
-    auto append = [&](std::vector<Table> t) { out.insert(out.end(), t.begin(), t.end()); };
-    if (cossim) append(cossimTables(*cossim));
-    if (saturation) append(saturationTables(*saturation, capture, perTokenSaturation));
-    if (lowRank) append(lowRankTables(*lowRank));
-    if (hasInspect()) append(inspectTables(capture.inspect));
-    if (lossSep) append(lossSepTables(*lossSep));
-    if (exit) append(exitTables(*exit));
-    if (ablation) append(ablationTables(*ablation));
-    if (linearize) append(linearizeTables(*linearize));
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.tables) a.tables(*this, perTokenSaturation, out);
     return out;
 }
 

@@ -145,6 +145,11 @@ AnalysisSpec linearizeAnalysis() {
                 if (v.has("normalize")) p.linearize.normalize = parseReluNormalize(v.text("normalize"));
                 if (v.has("steps")) p.linearize.steps = static_cast<int>(v.integer("steps"));
                 if (v.has("protect-layers")) p.linearize.protectLayers = v.integers("protect-layers");
+            },
+            nullptr,
+            nullptr,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
+                if (run.linearize) appendTables(out, linearizeTables(*run.linearize));
             }};
 }
 

@@ -329,6 +329,19 @@ AnalysisSpec lossSepAnalysis() {
                 if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
                 if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
                 if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.metrics = true;
+                r.metricRanks = p.metricRanks;
+                if (p.probes) {
+                    r.probeLayer = p.probeLayer;
+                    r.probeSampleSize = p.probeSampleSize;
+                    r.probeSeed = p.probe.seed;
+                }
+            },
+            [](LayerRun& run) { run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.lossSep) appendTables(out, lossSepTables(*run.lossSep));
             }};
 }
 

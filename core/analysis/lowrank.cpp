@@ -106,6 +106,14 @@ AnalysisSpec lowRankAnalysis() {
               "size, and the hidden size)."}},
             [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
                 if (v.has("ranks")) p.ranks = v.integers("ranks");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.lowRankRanks = p.ranks;
+                r.lowRankLayer = p.layer;
+            },
+            [](LayerRun& run) { run.lowRank = analyseLowRank(run.capture, run.params.layer); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.lowRank) appendTables(out, lowRankTables(*run.lowRank));
             }};
 }
 

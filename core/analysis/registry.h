@@ -10,8 +10,11 @@
 
 namespace ls {
 
+struct CaptureRequest;
+struct LayerRun;
 struct LayerRunParams;
 struct ModelConfig;
+struct Table;
 
 struct AnalysisSpec {
     std::string name;         // "cossim": the CLI's and the run file's name
@@ -22,6 +25,15 @@ struct AnalysisSpec {
     // Sets its part of the run's parameters from the values given; absent keys keep their
     // defaults. config is the loaded model's. Throws ls::ParamError.
     void (*apply)(const ParamValues& values, const ModelConfig& config, LayerRunParams& params) = nullptr;
+    // What it needs from the capture pass (one forward per window, shared by all analyses);
+    // null for an analysis that runs passes of its own (ablation, linearize, context).
+    void (*request)(const LayerRunParams& params, CaptureRequest& request) = nullptr;
+    // Its results from the run's capture and parameters (plain C++, no model: a run file
+    // reopened gives the same); null when its results come from its own pass.
+    void (*summarise)(LayerRun& run) = nullptr;
+    // Appends its tables (CSV, `show`, run files) when the run holds its results.
+    // perTokenSaturation: also the per-token table of saturation.
+    void (*tables)(const LayerRun& run, bool perTokenSaturation, std::vector<Table>& out) = nullptr;
 };
 
 // Every analysis, in menu order.

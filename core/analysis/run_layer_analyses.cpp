@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -38,33 +39,16 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     info.modelHash = contentHash(modelFiles(model.directory()));
     info.datasetHash = contentHash({data.path});
 
+    // What the capture pass keeps: what the requested analyses ask for. Ablation, linearize
+    // and context run passes of their own.
     CaptureRequest request;
-    request.cossim = params.wants("cossim");
-    request.lens = params.wants("saturation");
-    request.postAttentionLens = params.wants("saturation") && params.postAttentionLens;
-    request.lensMethod = params.lensMethod;
-    if (params.wants("lowrank")) {
-        request.lowRankRanks = params.ranks;
-        request.lowRankLayer = params.layer;
-    }
-    const bool lossSep = params.wants("losssep"), exit = params.wants("exit");
-    request.lens = request.lens || exit;
-    request.metrics = lossSep || exit;
-    if (lossSep) {
-        request.metricRanks = params.metricRanks;
-        if (params.probes) {
-            request.probeLayer = params.probeLayer;
-            request.probeSampleSize = params.probeSampleSize;
-            request.probeSeed = params.probe.seed;
+    bool needsCapture = false;
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.request && params.wants(a.name)) {
+            a.request(params, request);
+            needsCapture = true;
         }
-    }
-    request.inspect = params.wants("inspect");
-    request.inspectWindow = params.inspectWindow;
-    request.topK = params.topK;
-    // The capture pass serves every analysis but the head interventions, which run their own.
-    const bool needsCapture = std::any_of(params.analyses.begin(), params.analyses.end(), [](const std::string& a) {
-        return a != "ablation" && a != "linearize" && a != "context";
-    });
+    const bool lossSep = params.wants("losssep");
     // Each pass gets a share of the run's progress by its rough cost in forward passes over the
     // data (the capture pass's lens projections and metrics cost more than its forward), so the
     // overall fraction, and the ETA from it, move at about a steady rate.

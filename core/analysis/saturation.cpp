@@ -145,6 +145,15 @@ AnalysisSpec saturationAnalysis() {
             [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
                 if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
                 if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.lens = true;
+                r.postAttentionLens = p.postAttentionLens;
+                r.lensMethod = p.lensMethod;
+            },
+            [](LayerRun& run) { run.saturation = analyseSaturation(run.capture); },
+            [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
+                if (run.saturation) appendTables(out, saturationTables(*run.saturation, run.capture, perToken));
             }};
 }
 
