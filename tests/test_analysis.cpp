@@ -206,6 +206,7 @@ private slots:
     void badRunFiles();
     void interruptLeavesNothing();
     void interruptedScanIsKeptAsPartial();
+    void formatOneRunFileReopens();
 
 private:
     ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
@@ -392,6 +393,8 @@ void TestAnalysis::ablationMatchesReference() {
     const ProcResult r = runCli(QStringList{"run", "ablation", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
                                             "--threads", "1", "--csv", ours, "--out", run, "--quiet"} + common);
     QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run ablation")));
+    // Without a terminal, progress ends with its own 100% line (nested stages: one fraction).
+    QVERIFY2(r.err.contains("done: 100% in "), qPrintable(r.describe("no 100% line")));
     const ProcResult p = runProcess(python(), QStringList{sourceDir() + "/tests/reference/ablation_reference.py", "--model",
                                                           model(name), "--ids", model(name) + "/eval_ids.npy", "--out", ref} +
                                                   common);
@@ -558,30 +561,30 @@ void TestAnalysis::badInput_data() {
     const QString m = model("gpt2"), data = model("gpt2") + "/eval_ids.npy";
     const QStringList base{"--model", m, "--data", data, "--seq-len", "64"};
     QTest::newRow("layer beyond the model") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "4"})
-                                            << "--layer 4 is out of range: the model has layers 1..3";
+                                            << "--layer: 4 is out of range: the model has layers 1..3";
     QTest::newRow("layer 0") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "0"})
-                             << "--layer must be at least 1";
+                             << "--layer: must be at least 1";
     QTest::newRow("rank beyond the hidden size") << (QStringList{"run", "lowrank"} + base + QStringList{"--ranks", "8,33"})
                                                  << "--ranks: rank 33 is outside 1..32";
     QTest::newRow("hard ratio 1.5") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0.3,1.5"})
                                     << "--hard-ratios: 1.5";
     QTest::newRow("lens method with rank 0") << (QStringList{"run", "saturation"} + base + QStringList{"--lens-method", "lowrank:0"})
-                                             << "lens method 'lowrank:0': the rank must be a whole number in 1..32";
+                                             << "--lens-method: 'lowrank:0': the rank must be a whole number in 1..32";
     QTest::newRow("unknown lens method") << (QStringList{"run", "saturation"} + base + QStringList{"--lens-method", "fast"})
-                                         << "lens method 'fast' is not one of auto, full, int8, lowrank:R";
+                                         << "--lens-method: 'fast' is not one of auto, full, int8, lowrank:R";
     QTest::newRow("hard ratio 0") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0"})
                                   << "is outside (0, 1)";
     QTest::newRow("hard ratio not a number") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "a,b"})
-                                             << "--hard-ratios needs comma-separated numbers";
+                                             << "--hard-ratios: needs comma-separated numbers";
     QTest::newRow("unknown analysis") << (QStringList{"run", "cossim,entropy"} + base) << "unknown analysis 'entropy'";
     QTest::newRow("no analysis") << base << "run needs the analyses";
     QTest::newRow("inspect window beyond the windows")
         << (QStringList{"run", "inspect"} + base + QStringList{"--inspect-window", "99"})
-        << "--inspect-window 99 is out of range: there are 24 windows (0..23)";
+        << "--inspect-window: 99 is out of range: there are 24 windows (0..23)";
     QTest::newRow("exit layer L") << (QStringList{"run", "exit"} + base + QStringList{"--layers", "1,3"})
                                   << "--layers: layer 3 is outside 1..2";
     QTest::newRow("exit with no layer") << (QStringList{"run", "exit"} + base + QStringList{"--layers", ""})
-                                        << "--layers needs comma-separated numbers";
+                                        << "--layers: needs comma-separated numbers";
     QTest::newRow("unknown exit signal") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "loudness"})
                                          << "unknown metric 'loudness'";
     QTest::newRow("exit on the answer") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "correct_prob"})
@@ -592,7 +595,7 @@ void TestAnalysis::badInput_data() {
     QTest::newRow("threshold not finite") << (QStringList{"run", "exit"} + base + QStringList{"--thresholds", "0.1,inf"})
                                           << "every threshold must be a finite number";
     QTest::newRow("probe layer beyond the model") << (QStringList{"run", "losssep"} + base + QStringList{"--probe-layer", "4"})
-                                                  << "--probe-layer 4 is out of range: the model has layers 0..3";
+                                                  << "--probe-layer: 4 is out of range: the model has layers 0..3";
     QTest::newRow("probes on too few tokens") << (QStringList{"run", "losssep", "--model", m, "--data", data, "--seq-len",
                                                               "16", "--max-tokens", "40"})
                                               << "probes:";
@@ -608,11 +611,11 @@ void TestAnalysis::badInput_data() {
                                          << "--heads: '1.2' is not a head name like L0H3";
     QTest::newRow("chosen heads all protected")
         << (QStringList{"run", "linearize"} + base + QStringList{"--heads", "L0", "--protect-layers", "1"})
-        << "--heads chooses only heads of protected layers";
+        << "--heads: chooses only heads of protected layers";
     QTest::newRow("context sweep longer than the model's") << (QStringList{"run", "context"} + base + QStringList{"--context-lengths", "512"})
                                                           << "--context-lengths: 512 is longer than the model's context of 128 tokens";
     QTest::newRow("unknown ReLU normalisation") << (QStringList{"run", "linearize"} + base + QStringList{"--normalize", "softmax"})
-                                                << "--normalize must be 'count'";
+                                                << "--normalize: must be 'count'";
     QTest::newRow("show a missing file") << QStringList{"show", dir_.path() + "/nothing.h5"} << "nothing.h5";
 }
 
@@ -744,6 +747,36 @@ void TestAnalysis::interruptedScanIsKeptAsPartial() {
     // show reports it as partial
     const ProcResult s = runCli({"show", out});
     QVERIFY2(s.finished && s.exitCode == 0 && s.out.contains("PARTIAL"), qPrintable(s.describe("show")));
+}
+
+// A run file written by an earlier version (format 1, tests/data/run-format1) still opens and
+// gives the tables that version printed: every file, column and row. Numbers are recomputed
+// from the stored per-token scalars by the same float64 summaries: 1e-9 relative (plus 1e-12
+// absolute) allows a different summation order, nothing more.
+void TestAnalysis::formatOneRunFileReopens() {
+    const QString fixture = sourceDir() + "/tests/data/run-format1";
+    const QString out = dir_.path() + "/format1";
+    const ProcResult s = runCli({"show", fixture + "/run.h5", "--csv", out});
+    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("show of a format-1 run file")));
+    const QStringList expected = QDir(fixture + "/csv").entryList({"*.csv"}, QDir::Files);
+    QCOMPARE(QDir(out).entryList({"*.csv"}, QDir::Files), expected);
+    for (const QString& f : expected) {
+        const Csv a = readCsv(out + "/" + f), b = readCsv(fixture + "/csv/" + f);
+        QCOMPARE(a.header, b.header);
+        QCOMPARE(a.rows, b.rows);
+        for (const QString& column : b.header)
+            for (int i = 0; i < b.rows; ++i) {
+                const QString& x = a.columns.at(column)[i];
+                const QString& y = b.columns.at(column)[i];
+                bool numberX = false, numberY = false;
+                const double u = x.toDouble(&numberX), v = y.toDouble(&numberY);
+                const QString where = QString("%1 %2 row %3: '%4', was '%5'").arg(f, column).arg(i).arg(x, y);
+                if (numberX && numberY)
+                    QVERIFY2(withinTolerance(u, v, 1e-12, 1e-9), qPrintable(where));
+                else
+                    QVERIFY2(x == y, qPrintable(where));
+            }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestAnalysis)

@@ -498,12 +498,12 @@ void TestGui::trainDialogEndToEnd() {
     ls::TrainParams bad = tinyParams();
     bad.numHeads = 3;
     dialog.setTrainParams(bad);
-    QCOMPARE(dialog.problemText(), QString("Heads 3 does not divide dim 16"));
+    QCOMPARE(dialog.problemText(), QString("Heads: 3 does not divide dim 16"));
     QVERIFY(!dialog.canStart());
     bad = tinyParams();
     bad.seqLen = 4000;
     dialog.setTrainParams(bad);
-    QVERIFY2(dialog.problemText().contains("too few for two windows of seq len 4000"), qPrintable(dialog.problemText()));
+    QVERIFY2(dialog.problemText().contains("too few for two windows of 4000 + 1 tokens"), qPrintable(dialog.problemText()));
     dialog.setTrainParams(tinyParams());
     QVERIFY(dialog.canStart());
 

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/progress.h"
 #include "test_support.h"
 #include "stats/correlation.h"
 #include "stats/histogram.h"
@@ -128,6 +129,7 @@ private slots:
     void averageRanksByHand();
     void histogramEdgesByHand();
     void quantileWithInfinities();
+    void progressPartsNest();
 };
 
 void TestStats::againstNumpy_data() {
@@ -304,6 +306,35 @@ void TestStats::quantileWithInfinities() {
     QCOMPARE_NEAR(s.min, -double(INFINITY), 0, 0);
     QCOMPARE_NEAR(s.max, double(INFINITY), 0, 0);
     QVERIFY(std::isnan(s.mean));  // inf - inf, as numpy
+}
+
+// Nested stages report inside the share their parent gave them; the task's fraction runs
+// once from 0 to 1 (common/progress.h). Shares of 1/2 and 1/4 are exact in binary.
+void TestStats::progressPartsNest() {
+    ls::Progress progress;
+    {
+        const ls::ProgressPart first(progress, 0.0, 0.5);
+        progress.setFraction(0.5);
+        QCOMPARE_NEAR(progress.fraction(), 0.25, 0, 0);
+        {
+            const ls::ProgressPart inner(progress, 0.5, 1.0);  // the second half of `first`
+            progress.setFraction(0.5);
+            QCOMPARE_NEAR(progress.fraction(), 0.375, 0, 0);
+            progress.setFraction(2.0);  // clamped to the part's end
+            QCOMPARE_NEAR(progress.fraction(), 0.5, 0, 0);
+        }
+        QCOMPARE_NEAR(progress.fraction(), 0.5, 0, 0);  // `first` is done when `inner` ends
+    }
+    QCOMPARE_NEAR(progress.fraction(), 0.5, 0, 0);
+    {
+        const ls::ProgressPart second(progress, 0.5, 1.0);
+        QCOMPARE_NEAR(progress.fraction(), 0.5, 0, 0);
+        progress.setFraction(0.5);
+        QCOMPARE_NEAR(progress.fraction(), 0.75, 0, 0);
+    }
+    QCOMPARE_NEAR(progress.fraction(), 1.0, 0, 0);
+    progress.setFraction(0.25);  // outside any part: the whole task's fraction
+    QCOMPARE_NEAR(progress.fraction(), 0.25, 0, 0);
 }
 
 QTEST_GUILESS_MAIN(TestStats)

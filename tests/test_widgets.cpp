@@ -16,6 +16,7 @@
 #include <qcustomplot.h>
 #include <random>
 
+#include "common/progress.h"
 #include "loss_histogram_view.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
@@ -96,7 +97,7 @@ void TestWidgets::eta() {
     QFETCH(double, elapsed);
     QFETCH(double, fraction);
     QFETCH(QString, text);
-    QCOMPARE(formatEta(estimateSecondsLeft(elapsed, fraction)), text);
+    QCOMPARE(QString::fromStdString(ls::formatSecondsLeft(ls::secondsLeft(elapsed, fraction))), text);
 }
 
 // ---- histogram view --------------------------------------------------------------------

@@ -26,6 +26,7 @@
 
 #include "ablation_view.h"
 #include "analysis/ablation.h"
+#include "analysis/linearize.h"
 #include "export_menu.h"
 #include "io/table.h"
 #include "test_support.h"

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "analysis/ablation.h"
+#include "analysis/linearize.h"
 #include "kit/result_view.h"
 
 class QCheckBox;

@@ -6,7 +6,7 @@
 #include <QList>
 #include <QWidget>
 
-#include "analysis/ablation.h"
+#include "analysis/linearize.h"
 
 class QCPGraph;
 class QCPItemStraightLine;

@@ -1,5 +1,7 @@
 #include "task_progress_bar.h"
 
+#include "common/progress.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
@@ -11,26 +13,6 @@ namespace ls::widgets {
 
 namespace {
 constexpr int kBarSteps = 1000;  // QProgressBar is integer-valued: 0.1 % resolution
-}
-
-double estimateSecondsLeft(double elapsedSeconds, double fraction) {
-    // Early estimates swing wildly (model warm-up, first window); wait for some data.
-    if (!(fraction > 0.0) || elapsedSeconds < 1.0)
-        return -1.0;
-    if (fraction >= 1.0)
-        return 0.0;
-    return elapsedSeconds * (1.0 - fraction) / fraction;
-}
-
-QString formatEta(double secondsLeft) {
-    if (!(secondsLeft >= 0.0))  // also catches NaN
-        return {};
-    const qint64 s = qint64(std::ceil(secondsLeft));
-    if (s < 60)
-        return QStringLiteral("~%1 s left").arg(s);
-    if (s < 3600)
-        return QStringLiteral("~%1 min %2 s left").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-    return QStringLiteral("~%1 h %2 min left").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
 }
 
 TaskProgressBar::TaskProgressBar(QWidget* parent) : QWidget(parent) {
@@ -76,7 +58,8 @@ void TaskProgressBar::setProgress(double fraction, const QString& stage) {
     bar_->setValue(int(std::lround(fraction * kBarSteps)));
     if (cancelButton_->isEnabled())  // keep "Canceling…" once asked
         stageLabel_->setText(stage.isEmpty() ? title_ : stage);
-    etaLabel_->setText(formatEta(estimateSecondsLeft(clock_.elapsed() / 1000.0, fraction)));
+    // The same estimate as the CLI's (common/progress.h).
+    etaLabel_->setText(QString::fromStdString(ls::formatSecondsLeft(ls::secondsLeft(clock_.elapsed() / 1000.0, fraction))));
 }
 
 void TaskProgressBar::finish() {

@@ -10,14 +10,6 @@ class QPushButton;
 
 namespace ls::widgets {
 
-// Seconds left from elapsed time and fraction done, assuming a steady rate.
-// Negative while there is too little to go on (fraction <= 0 or under ~1 s elapsed).
-double estimateSecondsLeft(double elapsedSeconds, double fraction);
-
-// "~12 s left", "~3 min 05 s left", "~2 h 10 min left" (rounded up to whole seconds);
-// "" for a negative (unknown) estimate.
-QString formatEta(double secondsLeft);
-
 class TaskProgressBar : public QWidget {
     Q_OBJECT
 public:

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "inputs.h"
+#include "progress_printer.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -70,18 +71,15 @@ int eval(const Args& args) {
 
     ls::Progress progress;
     cancelOnInterrupt(progress);
-    const bool showProgress = !asJson && isatty(STDERR_FILENO);
-    double lastShown = -1;
-    int64_t counted = 0;
+    // On a terminal only: eval's output is often parsed, and its stderr kept for errors.
+    const auto windows = ls::makeWindows(static_cast<int64_t>(data.tokens.size()), data.documentStarts, params.windows);
+    ProgressPrinter printer(progress, ls::summarizeWindows(windows, data.documentStarts).scoredTokens,
+                            !asJson && isatty(STDERR_FILENO));
     auto onToken = [&](const ls::TokenLoss& t) {
         if (csv) csv->write(t);
-        if (showProgress && (++counted % 4096) == 0 && progress.fraction() - lastShown >= 0.01) {
-            lastShown = progress.fraction();
-            std::fprintf(stderr, "\r%s: %3.0f%%", progress.stage().c_str(), 100.0 * lastShown);
-        }
     };
     const ls::PerplexityResult r = ls::runPerplexity(model, data, params, progress, onToken);
-    if (showProgress) std::fprintf(stderr, "\r%*s\r", 60, "");
+    printer.finish();
     if (csv) csv->commit();
 
     if (asJson) {

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
             }
             if (command.computes) ls::tuneThreadPools(argv);  // may re-execute (common/thread_pools.h)
             return command.run(args);
+        } catch (const ls::ParamError& e) {  // core names the parameter; here it is an option
+            std::fprintf(stderr, "error: --%s: %s\n", e.key().c_str(), e.problem().c_str());
+            return 2;
         } catch (const ls::Canceled&) {
             std::fprintf(stderr, "\ninterrupted: nothing was written\n");
             return 130;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace {
@@ -59,17 +60,17 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     // ---- which analyses
     auto* whichBox = new QGroupBox(tr("Analyses (one capture pass)"), this);
     auto* whichLayout = new QVBoxLayout(whichBox);
-    for (const ls::AnalysisInfo& info : ls::layerAnalyses()) {
-        auto* check = new QCheckBox(tr(info.title), whichBox);
-        check->setObjectName(QStringLiteral("check_%1").arg(info.name));
-        check->setToolTip(tr(info.description));
+    for (const ls::AnalysisSpec& info : ls::analysisRegistry()) {
+        const QString name = QString::fromStdString(info.name);
+        auto* check = new QCheckBox(QString::fromStdString(info.title), whichBox);
+        check->setObjectName(QStringLiteral("check_%1").arg(name));
+        check->setToolTip(QString::fromStdString(info.description));
         // Checked by default: the layer analyses that take seconds on the demo; the probes,
         // head scans and linearisation run many passes, so they are opted into.
-        const std::string name = info.name;
-        check->setChecked(name == "cossim" || name == "saturation" || name == "lowrank" || name == "inspect");
+        check->setChecked(info.checkedByDefault);
         whichLayout->addWidget(check);
-        analysisChecks_.insert(QString::fromLatin1(info.name), check);
-        order_.emplace_back(info.name);
+        analysisChecks_.insert(name, check);
+        order_.push_back(info.name);
         connect(check, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
     }
 
@@ -209,7 +210,8 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     headsForm->addRow(tr("Protected layers"), protectLayersEdit_);
     headsForm->addRow(tr("Context lengths"), contextLengthsEdit_);
 
-    // Core's messages name options as the command line does ("--layer 7 is out of range").
+    // Core names a parameter by its key (ls::ParamError::key, the same word as the command
+    // line's option); the form marks that field and says its label.
     optionFields_ = {{"layer", layerSpin_},       {"ranks", ranksEdit_},
                      {"hard-ratios", ratiosEdit_}, {"inspect-window", inspectWindowSpin_},
                      {"top-k", topKSpin_},         {"bins", binsSpin_},
@@ -476,8 +478,8 @@ void AnalysisPanel::revalidate() {
     if (problem.isEmpty() && config_ && !heads.isEmpty() && (checked("ablation") || checked("linearize") || checked("context"))) {
         try {
             ls::parseHeadList(heads.toStdString(), config_->numLayers, config_->numHeads);
-        } catch (const ls::Error& e) {
-            problem = QString::fromStdString(e.what()).replace(QStringLiteral("--heads"), tr("Heads"));
+        } catch (const ls::ParamError& e) {
+            problem = tr("%1: %2").arg(tr("Heads"), QString::fromStdString(e.problem()));
             field = "heads";
         }
     }
@@ -500,14 +502,11 @@ void AnalysisPanel::revalidate() {
         try {
             ls::LayerRunParams copy = p;
             ls::resolveLayerRunParams(copy, *config_);
-        } catch (const ls::Error& e) {
+        } catch (const ls::ParamError& e) {
+            field = QString::fromStdString(e.key());
+            problem = tr("%1: %2").arg(optionLabels_.value(field, field), QString::fromStdString(e.problem()));
+        } catch (const ls::Error& e) {  // about the analyses as a whole, not one field
             problem = QString::fromStdString(e.what());
-            static const QRegularExpression option("--([a-z-]+)");
-            field = option.match(problem).captured(1);
-            QStringList keys = optionLabels_.keys();  // "--layers" before "--layer"
-            std::sort(keys.begin(), keys.end(), [](const QString& a, const QString& b) { return a.size() > b.size(); });
-            for (const QString& key : keys)
-                problem.replace("--" + key, optionLabels_.value(key));
             if (!problem.isEmpty())
                 problem[0] = problem[0].toUpper();
         }

@@ -1,5 +1,5 @@
 #pragma once
-// The "Layer analyses" panel: one checkbox per analysis of ls::layerAnalyses() (cos-sim,
+// The "Layer analyses" panel: one checkbox per analysis of ls::analysisRegistry() (cos-sim,
 // saturation, low-rank head, token inspector, loss separation, early exit) and their
 // parameters: the chosen / exit layer, the low-rank ranks, the hard ratios, the
 // post-attention lens, the inspector's window and top-k, the histogram bins; for loss
@@ -70,7 +70,7 @@ private:
     QString problem_;
 
     QHash<QString, QCheckBox*> analysisChecks_;  // by analysis name
-    std::vector<std::string> order_;             // names in ls::layerAnalyses() order
+    std::vector<std::string> order_;             // names in ls::analysisRegistry() order
     QSpinBox* layerSpin_ = nullptr;
     QLineEdit* ranksEdit_ = nullptr;
     QLineEdit* ratiosEdit_ = nullptr;

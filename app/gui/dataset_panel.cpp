@@ -1,6 +1,7 @@
 #include "dataset_panel.h"
 
 #include <QComboBox>
+#include <QHash>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -249,6 +250,13 @@ void DatasetPanel::recomputeWindows() {
         try {
             windows_ = ls::makeWindows(int64_t(dataset_->tokens.size()), dataset_->documentStarts, windowParams());
             summary_ = ls::summarizeWindows(windows_, dataset_->documentStarts);
+        } catch (const ls::ParamError& e) {  // named as the form names the field
+            const QHash<QString, QString> labels = {{"seq-len", tr("Seq len")},
+                                                    {"stride", tr("Stride")},
+                                                    {"max-tokens", tr("Max tokens")},
+                                                    {"max-windows", tr("Max windows")}};
+            const QString key = QString::fromStdString(e.key());
+            windowError_ = tr("%1: %2").arg(labels.value(key, key), QString::fromStdString(e.problem()));
         } catch (const ls::Error& e) {
             windowError_ = QString::fromStdString(e.what());
         }

@@ -15,6 +15,7 @@
 
 #include "ablation_view.h"
 #include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "cossim_view.h"
 #include "early_exit_view.h"
 #include "losssep_view.h"
@@ -153,9 +154,8 @@ void LayerResults::show(std::shared_ptr<const ls::LayerRun> run, const QString& 
             continue;
         const Tab& tab = tabList_[i];
         const int index = tabs_->addTab(tab.view, tab.title);
-        for (const ls::AnalysisInfo& info : ls::layerAnalyses())
-            if (tab.name == QLatin1String(info.name))
-                tabs_->setTabToolTip(index, tr(info.description));
+        if (const ls::AnalysisSpec* info = ls::findAnalysis(tab.name.toStdString()))
+            tabs_->setTabToolTip(index, QString::fromStdString(info->description));
         if (!first)
             first = tab.view;
     }
@@ -210,9 +210,9 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
         row(tr("Capture time"), tr("%1 s").arg(r.capture.seconds, 0, 'f', 2));
 
     QStringList analyses;
-    for (const ls::AnalysisInfo& info : ls::layerAnalyses())
+    for (const ls::AnalysisSpec& info : ls::analysisRegistry())
         if (p.wants(info.name))
-            analyses << tr(info.title);
+            analyses << QString::fromStdString(info.title);
     row(tr("Analyses"), analyses.join(", "));
     row(tr("Layer"), tr("%1 of %2").arg(p.layer).arg(r.capture.numLayers));
     if (p.wants("cossim")) {

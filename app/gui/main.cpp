@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "common/thread_pools.h"
 #include "default_inputs.h"
@@ -40,7 +41,8 @@ void describeOptions(QCommandLineParser& parser) {
     parser.addHelpOption();
     parser.addVersionOption();
     QString analyses;
-    for (const ls::AnalysisInfo& a : ls::layerAnalyses()) analyses += (analyses.isEmpty() ? "" : ", ") + QString(a.name);
+    for (const ls::AnalysisSpec& a : ls::analysisRegistry())
+        analyses += (analyses.isEmpty() ? "" : ", ") + QString::fromStdString(a.name);
     parser.addOptions({
         {"model", "Hugging Face model folder (config.json + model.safetensors); default: the built-in demo "
                   "model and its corpus.", "DIR"},

@@ -18,7 +18,6 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRadioButton>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QTimer>
@@ -150,7 +149,7 @@ void TrainDialog::addOption(QGridLayout* grid, const QString& option, const QStr
     grid->addWidget(labelWidget, row, column);
     grid->addWidget(field, row, column + 1);
     optionFields_.insert(option, field);
-    optionLabels_.insert(option, label.toLower());
+    optionLabels_.insert(option, label);
 }
 
 void TrainDialog::buildForm(QWidget* formWidget) {
@@ -439,14 +438,11 @@ void TrainDialog::revalidate() {
             const int vocab = data_ ? data_->vocabSize : std::numeric_limits<int>::max();
             const int64_t tokens = data_ ? int64_t(data_->tokens.size()) : std::numeric_limits<int64_t>::max() / 2;
             ls::validateTrainParams(trainParams(), vocab, tokens);
+        } catch (const ls::ParamError& e) {  // names the parameter: mark its field, say its label
+            field = QString::fromStdString(e.key());
+            problem = tr("%1: %2").arg(optionLabels_.value(field, field), QString::fromStdString(e.problem()));
         } catch (const ls::Error& e) {
             problem = QString::fromStdString(e.what());
-            // Messages name options as on the command line ("--heads 3 does not divide
-            // --dim 64"); say them as the form does and mark the first one.
-            static const QRegularExpression option("--([a-z-]+)");
-            field = option.match(problem).captured(1);
-            for (auto it = optionLabels_.constBegin(); it != optionLabels_.constEnd(); ++it)
-                problem.replace("--" + it.key(), it.value());
             problem[0] = problem[0].toUpper();
         }
     }

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <set>
 
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "model/model.h"
 #include "stats/correlation.h"
@@ -12,47 +14,6 @@
 namespace ls {
 
 std::string HeadAblation::name() const { return "L" + std::to_string(layer - 1) + "H" + std::to_string(head); }
-
-void checkHeads(const std::vector<HeadId>& heads, const ModelConfig& c) {
-    for (const HeadId& id : heads)
-        if (id.layer < 1 || id.layer > c.numLayers || id.head < 0 || id.head >= c.numHeads)
-            throw Error("--heads: head " + std::to_string(id.head) + " of layer " + std::to_string(id.layer) +
-                        " is outside the model's " + std::to_string(c.numLayers) + " layers (from 1) x " +
-                        std::to_string(c.numHeads) + " heads (from 0)");
-}
-
-std::vector<HeadId> parseHeadList(const std::string& list, int numLayers, int numHeads) {
-    const std::string range = " (the model has layers L0..L" + std::to_string(numLayers - 1) + " and heads H0..H" +
-                              std::to_string(numHeads - 1) + ")";
-    std::vector<HeadId> heads;
-    size_t start = 0;
-    while (start <= list.size()) {
-        const size_t comma = std::min(list.find(',', start), list.size());
-        const std::string item = list.substr(start, comma - start);
-        start = comma + 1;
-        // L<layer> or L<layer>H<head>, digits only
-        const size_t h = item.find_first_of("Hh");
-        auto number = [&](const std::string& digits) {
-            if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos)
-                throw Error("--heads: '" + item + "' is not a head name like L0H3 (layer from 0) or a layer like L2");
-            return std::stoi(digits);
-        };
-        if (item.empty() || (item[0] != 'L' && item[0] != 'l'))
-            throw Error("--heads: '" + item + "' is not a head name like L0H3 (layer from 0) or a layer like L2");
-        const int layer = number(item.substr(1, h == std::string::npos ? std::string::npos : h - 1));
-        if (layer >= numLayers) throw Error("--heads: " + item + " is out of range" + range);
-        if (h == std::string::npos) {
-            for (int k = 0; k < numHeads; ++k) heads.push_back({layer + 1, k});
-            continue;
-        }
-        const int head = number(item.substr(h + 1));
-        if (head >= numHeads) throw Error("--heads: " + item + " is out of range" + range);
-        heads.push_back({layer + 1, head});
-    }
-    std::sort(heads.begin(), heads.end());
-    heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
-    return heads;
-}
 
 namespace {
 
@@ -80,12 +41,6 @@ void rankHeads(std::vector<HeadAblation>& heads, double basePpl) {
         heads[i].zeroRank = zr[i];
         heads[i].meanRank = mr[i];
     }
-}
-
-const Table& tableNamed(const std::vector<Table>& tables, const std::string& name) {
-    const Table* t = findTable(tables, name);
-    if (!t) throw Error("the run has no '" + name + "' table");
-    return *t;
 }
 
 }  // namespace
@@ -209,9 +164,9 @@ std::vector<Table> ablationTables(const AblationResult& r) {
 }
 
 AblationResult ablationFromTables(const std::vector<Table>& tables) {
-    const Table& heads = tableNamed(tables, "ablation_heads");
-    const Table& summary = tableNamed(tables, "ablation_summary");
-    const Table& stability = tableNamed(tables, "ranking_stability");
+    const Table& heads = requireTable(tables, "ablation_heads");
+    const Table& summary = requireTable(tables, "ablation_summary");
+    const Table& stability = requireTable(tables, "ranking_stability");
     const Table* attr = findTable(tables, "attribution");
     auto value = [&](const char* name) { return summary.column(name).numbers.at(0); };
     AblationResult r;
@@ -251,127 +206,24 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
     return r;
 }
 
-}  // namespace ls
-
-namespace ls {
-
-const char* reluNormalizeName(ReluNormalize n) { return n == ReluNormalize::Count ? "count" : "rowsum"; }
-
-ReluNormalize parseReluNormalize(const std::string& name) {
-    if (name == "count") return ReluNormalize::Count;
-    if (name == "rowsum") return ReluNormalize::RowSum;
-    throw Error("--normalize must be 'count' (divide by the attended positions) or 'rowsum', got '" + name + "'");
-}
-
-void checkLinearizeParams(const LinearizeParams& p, const ModelConfig& c) {
-    const int L = c.numLayers;
-    std::set<int> protectedLayers;
-    for (int l : p.protectLayers) {
-        if (l < 1 || l > L)
-            throw Error("--protect-layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
-        protectedLayers.insert(l);
-    }
-    if (static_cast<int>(protectedLayers.size()) == L)
-        throw Error("--protect-layers protects every layer: no head is left to linearise");
-    checkHeads(p.heads, c);
-    if (!p.heads.empty() && std::all_of(p.heads.begin(), p.heads.end(), [&](const HeadId& h) { return protectedLayers.count(h.layer) > 0; }))
-        throw Error("--heads chooses only heads of protected layers: no head is left to linearise");
-    if (p.steps < 1) throw Error("--steps must be at least 1");
-    for (int n : p.contextLengths) {
-        if (n < 2) throw Error("--context-lengths: " + std::to_string(n) + " is shorter than 2 tokens");
-        if (n > c.maxPositions)
-            throw Error("--context-lengths: " + std::to_string(n) + " is longer than the model's context of " +
-                        std::to_string(c.maxPositions) + " tokens");
-    }
-}
-
-std::vector<Table> linearizeTables(const LinearizeResult& r) {
-    using K = Column::Kind;
-    Table heads{"linearize_heads", "Each head alone with ReLU attention (normalised by " + r.normalize + ")", {}};
-    Column& hl = heads.add("layer", K::Integer);
-    Column& hh = heads.add("head", K::Integer);
-    Column& hn = heads.add("name", K::Text);
-    Column& hp = heads.add("ppl", K::Real);
-    Column& hr = heads.add("ratio", K::Real);
-    Column& ho = heads.add("order", K::Integer);
-    for (const LinearizedHead& h : r.heads) {
-        hl.numbers.push_back(h.layer);
-        hh.numbers.push_back(h.head);
-        hn.texts.push_back("L" + std::to_string(h.layer - 1) + "H" + std::to_string(h.head));
-        hp.numbers.push_back(h.ppl);
-        hr.numbers.push_back(h.ratio);
-        ho.numbers.push_back(h.order);
-    }
-    Table curve{"linearize_curve", "Cumulative ReLU linearisation (least damaging heads first)", {}};
-    Column& cn = curve.add("n_heads", K::Integer);
-    Column& cp = curve.add("ppl", K::Real);
-    Column& cr = curve.add("ratio", K::Real);
-    for (const CurvePoint& p : r.curve) {
-        cn.numbers.push_back(p.nHeads);
-        cp.numbers.push_back(p.ppl);
-        cr.numbers.push_back(p.ratio);
-    }
-    Table th{"linearize_thresholds", "The most heads linearised within each PPL ratio", {}};
-    Column& tl = th.add("limit", K::Real);
-    Column& tn = th.add("n_heads", K::Integer);
-    Column& tp = th.add("ppl", K::Real);
-    Column& tr = th.add("ratio", K::Real);
-    for (const LinearizeThreshold& t : r.thresholds) {
-        tl.numbers.push_back(t.limit);
-        tn.numbers.push_back(t.nHeads);
-        tp.numbers.push_back(t.ppl);
-        tr.numbers.push_back(t.ratio);
-    }
-    Table ctx{"context", "PPL by context length: baseline (n_heads 0) and n linearised heads", {}};
-    Column& xs = ctx.add("seq_len", K::Integer);
-    Column& xn = ctx.add("n_heads", K::Integer);
-    Column& xt = ctx.add("tokens", K::Integer);
-    Column& xp = ctx.add("ppl", K::Real);
-    Column& xr = ctx.add("ratio", K::Real);
-    for (const ContextPoint& p : r.context) {
-        xs.numbers.push_back(p.seqLen);
-        xn.numbers.push_back(p.nHeads);
-        xt.numbers.push_back(static_cast<double>(p.tokens));
-        xp.numbers.push_back(p.ppl);
-        xr.numbers.push_back(p.ratio);
-    }
-    Table summary{"linearize_summary", "ReLU linearisation run", {}};
-    summary.add("tokens", K::Integer).numbers.push_back(static_cast<double>(r.tokens));
-    summary.add("base_ppl", K::Real).numbers.push_back(r.basePpl);
-    summary.add("normalize", K::Text).texts.push_back(r.normalize);
-    summary.add("seconds", K::Real).numbers.push_back(r.seconds);
-    if (r.context.empty()) return {heads, curve, th, summary};  // no "context" analysis
-    return {heads, curve, th, ctx, summary};
-}
-
-LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
-    LinearizeResult r;
-    const Table& summary = tableNamed(tables, "linearize_summary");
-    r.tokens = static_cast<int64_t>(summary.column("tokens").numbers.at(0));
-    r.basePpl = summary.column("base_ppl").numbers.at(0);
-    r.normalize = summary.column("normalize").texts.at(0);
-    r.seconds = summary.column("seconds").numbers.at(0);
-    const Table& heads = tableNamed(tables, "linearize_heads");
-    for (size_t i = 0; i < heads.rows(); ++i)
-        r.heads.push_back({static_cast<int>(heads.column("layer").numbers[i]), static_cast<int>(heads.column("head").numbers[i]),
-                           heads.column("ppl").numbers[i], heads.column("ratio").numbers[i],
-                           static_cast<int>(heads.column("order").numbers[i])});
-    const Table& curve = tableNamed(tables, "linearize_curve");
-    for (size_t i = 0; i < curve.rows(); ++i)
-        r.curve.push_back({static_cast<int>(curve.column("n_heads").numbers[i]), curve.column("ppl").numbers[i],
-                           curve.column("ratio").numbers[i]});
-    const Table& th = tableNamed(tables, "linearize_thresholds");
-    for (size_t i = 0; i < th.rows(); ++i)
-        r.thresholds.push_back({th.column("limit").numbers[i], static_cast<int>(th.column("n_heads").numbers[i]),
-                                th.column("ppl").numbers[i], th.column("ratio").numbers[i]});
-    const Table* ctxTable = findTable(tables, "context");
-    if (!ctxTable) return r;
-    const Table& ctx = *ctxTable;
-    for (size_t i = 0; i < ctx.rows(); ++i)
-        r.context.push_back({static_cast<int>(ctx.column("seq_len").numbers[i]), static_cast<int>(ctx.column("n_heads").numbers[i]),
-                             static_cast<int64_t>(ctx.column("tokens").numbers[i]), ctx.column("ppl").numbers[i],
-                             ctx.column("ratio").numbers[i]});
-    return r;
+AnalysisSpec ablationAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"ablation",
+            "Head ablation",
+            "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate",
+            false,
+            {{"subset-tokens", K::Integer, "N", "Subset tokens",
+              "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
+             {"no-attribution", K::Flag, "", "No attribution", "Skip the attribution-patching estimate."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
+                if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+            },
+            nullptr,
+            nullptr,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.ablation) appendTables(out, ablationTables(*run.ablation));
+            }};
 }
 
 }  // namespace ls

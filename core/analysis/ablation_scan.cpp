@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "analysis/ablation.h"
 #include "analysis/window_batches_internal.h"
@@ -24,7 +25,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const Model::Impl& m = model.impl();
     const ModelConfig& c = model.config();
     const int L = c.numLayers, H = c.numHeads, hd = c.headDim;
-    if (params.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
+    if (params.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
     std::vector<HeadId> scan = params.heads;
     if (scan.empty())
         for (int l = 1; l <= L; ++l)
@@ -40,8 +41,13 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
 
     // 1. Mean output of every head over the scored positions: (L, H, hd) float64.
     torch::InferenceMode inference;
+    // Shares of the whole task: this pass costs about one forward, the scan about a baseline
+    // plus half a forward per intervention (zero and mean share a batch).
+    const double meanShare = 1.0 / (2.0 + 0.5 * static_cast<double>(scan.size()));
     progress.setStage("Mean head outputs");
     torch::Tensor headSums = torch::zeros({L, H, hd}, torch::kFloat64);
+    std::optional<ProgressPart> meanPart(std::in_place, progress, 0.0, meanShare);
+    int64_t meanTokens = 0;
     forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
         ForwardOptions o;
         o.computeLogits = false;
@@ -49,7 +55,11 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
             headSums[l] += heads.narrow(1, batch.firstScored - 1, batch.scoredPerWindow()).sum(std::vector<int64_t>{0, 1}).to(torch::kFloat64);
         };
         m.forward(batch.ids, o);
+        meanTokens += batch.size * batch.scoredPerWindow();
+        progress.setFraction(static_cast<double>(meanTokens) / static_cast<double>(totalScored));
     });
+    meanPart.reset();
+    const ProgressPart scanPart(progress, meanShare, 1.0);
     const torch::Tensor headMeans = (headSums / static_cast<double>(totalScored)).to(torch::kFloat32);  // (L, H, hd)
 
     // 2. Baseline and every intervention, window batch by window batch.

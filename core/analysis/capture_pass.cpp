@@ -23,25 +23,25 @@ void checkRequest(const ModelConfig& c, const CaptureRequest& r, size_t windowCo
     const int maxRank = std::min(c.hiddenSize, c.vocabSize);
     if (!r.lowRankRanks.empty()) {
         if (r.lowRankLayer < 1 || r.lowRankLayer > c.numLayers)
-            throw Error("--layer " + std::to_string(r.lowRankLayer) + " is out of range: the model has layers 1.." +
+            throw ParamError("layer", std::to_string(r.lowRankLayer) + " is out of range: the model has layers 1.." +
                         std::to_string(c.numLayers));
         for (int rank : r.lowRankRanks)
             if (rank < 1 || rank > maxRank)
-                throw Error("--ranks: rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank) +
+                throw ParamError("ranks", "rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank) +
                             " (the output head's rank: min(hidden size, vocabulary))");
     }
     if (r.probeLayer > c.numLayers)
-        throw Error("--probe-layer " + std::to_string(r.probeLayer) + " is out of range: the model has layers 0.." +
+        throw ParamError("probe-layer", std::to_string(r.probeLayer) + " is out of range: the model has layers 0.." +
                     std::to_string(c.numLayers));
     for (int rank : r.metricRanks)
         if (rank < 1 || rank > maxRank)
-            throw Error("--metric-ranks: rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank));
+            throw ParamError("metric-ranks", "rank " + std::to_string(rank) + " is outside 1.." + std::to_string(maxRank));
     if (r.inspect) {
         if (r.inspectWindow < 0 || static_cast<size_t>(r.inspectWindow) >= windowCount)
-            throw Error("--inspect-window " + std::to_string(r.inspectWindow) + " is out of range: there are " +
+            throw ParamError("inspect-window", std::to_string(r.inspectWindow) + " is out of range: there are " +
                         std::to_string(windowCount) + " windows (0.." + std::to_string(windowCount - 1) + ")");
         if (r.topK < 1 || r.topK > c.vocabSize)
-            throw Error("--top-k " + std::to_string(r.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+            throw ParamError("top-k", std::to_string(r.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     }
 }
 
@@ -257,7 +257,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     const LensMethod method = parseLensMethod(request.lensMethod, c.hiddenSize);
     if (lens && !request.metrics && method.kind == LensMethod::Kind::Int8) {
         if (!Int8Projection::available())
-            throw Error("lens method int8 needs a CPU with VNNI (and a build with oneDNN); this one has none");
+            throw ParamError("lens-method", "int8 needs a CPU with VNNI (and a build with oneDNN); this one has none");
         certified = std::make_unique<CertifiedLens>(m.weights.head);
         certified->setInt8();
         r.lensMethodChoice = "int8 (asked for)";

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace ls {
@@ -12,13 +14,13 @@ namespace {
 
 void checkLayer(int layer, int numLayers) {
     if (layer < 1 || layer > numLayers)
-        throw Error("--layer " + std::to_string(layer) + " is out of range: the model has layers 1.." +
+        throw ParamError("layer", std::to_string(layer) + " is out of range: the model has layers 1.." +
                     std::to_string(numLayers));
 }
 
 void checkHardRatio(double r) {
     if (!(r > 0.0 && r < 1.0))
-        throw Error("--hard-ratios: " + std::to_string(r) + " is outside (0, 1)");
+        throw ParamError("hard-ratios", "" + std::to_string(r) + " is outside (0, 1)");
 }
 
 // Fraction of sorted values below x (strictly).
@@ -54,7 +56,7 @@ CossimResult analyseCossim(const CaptureResult& capture, const CossimParams& par
     if (L == 0) throw Error("the run holds no cos-sim values (the capture pass did not compute them)");
     checkLayer(params.layer, L);
     for (double r : params.hardRatios) checkHardRatio(r);
-    if (params.bins < 1) throw Error("--bins must be at least 1");
+    if (params.bins < 1) throw ParamError("bins", "must be at least 1");
 
     CossimResult result;
     result.params = params;
@@ -162,6 +164,35 @@ std::vector<Table> cossimTables(const CossimResult& result) {
         sd.numbers.push_back(l.neighbourMedian - l.summary.mean);
     }
     return {layers, thresholds, hist, special};
+}
+
+AnalysisSpec cossimAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"cossim",
+            "Cos-sim per layer",
+            "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds",
+            true,
+            {{"hard-ratios", K::RealList, "0.3,0.5,0.7", "Hard ratios",
+              "For each hard ratio r in (0, 1), the exit threshold is the r-quantile of c_l at the chosen layer "
+              "(default 0.3, 0.5, 0.7)."},
+             {"special-drop", K::Real, "D", "Special drop",
+              "A layer whose mean cos-sim drops by more than D below its neighbours' median is special (default 0.1)."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
+                if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
+            },
+            [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; },
+            [](LayerRun& run) {
+                CossimParams cp;
+                cp.layer = run.params.layer;
+                cp.hardRatios = run.params.hardRatios;
+                cp.bins = run.params.bins;
+                cp.specialDrop = run.params.specialDrop;
+                run.cossim = analyseCossim(run.capture, cp);
+            },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.cossim) appendTables(out, cossimTables(*run.cossim));
+            }};
 }
 
 }  // namespace ls

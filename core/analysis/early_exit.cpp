@@ -4,7 +4,9 @@
 #include <numeric>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
 #include "analysis/losssep.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "stats/summary.h"
 
@@ -31,19 +33,19 @@ ExitSimulator::ExitSimulator(const CaptureResult& c, std::string signal, std::ve
     if (c.metrics.empty() || c.lensTop1.empty())
         throw Error("early exit needs the logit-lens metrics and top-1 ids of every layer (run it with 'exit')");
     if (signal_ == "cossim") {
-        if (c.cossim.empty()) throw Error("--signal cossim needs the cos-sim values (run cossim in the same pass)");
+        if (c.cossim.empty()) throw ParamError("signal", "cossim needs the cos-sim values (run cossim in the same pass)");
         higherExits_ = true;
     } else if (signal_ == "correct_prob") {
-        throw Error("--signal correct_prob needs the answer, which an exit policy does not have");
+        throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
     } else {
         higherExits_ = metricHigherIsEasier(signal_);  // throws for an unknown name
     }
-    if (allowed_.empty()) throw Error("--layers: an exit policy needs at least one allowed layer in " + layerList(L_));
+    if (allowed_.empty()) throw ParamError("layers", "an exit policy needs at least one allowed layer in " + layerList(L_));
     std::sort(allowed_.begin(), allowed_.end());
     allowed_.erase(std::unique(allowed_.begin(), allowed_.end()), allowed_.end());
     for (int l : allowed_)
         if (l < 1 || l >= L_)
-            throw Error("--layers: layer " + std::to_string(l) + " is outside " + layerList(L_) +
+            throw ParamError("layers", "layer " + std::to_string(l) + " is outside " + layerList(L_) +
                         " (tokens that pass nowhere run to layer " + std::to_string(L_) + " anyway)");
 
     const size_t N = static_cast<size_t>(N_), k = allowed_.size();
@@ -156,7 +158,7 @@ ExitOutcome ExitSimulator::evaluate(double threshold) const {
 ExitOutcome ExitSimulator::evaluate(const std::vector<double>& perLayer) const {
     const size_t k = allowed_.size();
     if (perLayer.size() != k)
-        throw Error("--layer-thresholds: give one threshold per allowed layer (" + std::to_string(k) + "), got " +
+        throw ParamError("layer-thresholds", "give one threshold per allowed layer (" + std::to_string(k) + "), got " +
                     std::to_string(perLayer.size()));
     std::vector<float> th(k);
     for (size_t j = 0; j < k; ++j) th[j] = static_cast<float>(higherExits_ ? perLayer[j] : -perLayer[j]);
@@ -208,7 +210,7 @@ ExitResult analyseEarlyExit(const CaptureResult& capture, ExitParams params) {
     params.layers = sim.allowedLayers();
     if (params.thresholds.empty()) params.thresholds = sim.defaultThresholds();
     for (double th : params.thresholds)
-        if (!std::isfinite(th)) throw Error("--thresholds: every threshold must be a finite number");
+        if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
     if (std::isnan(params.threshold)) {
         const std::vector<double> median = sim.defaultThresholds(3);
         params.threshold = median[1];
@@ -255,6 +257,35 @@ std::vector<Table> exitTables(const ExitResult& r) {
     }
     return {outcomeTable("exit_sweep", "Early-exit sweep (" + policy + ")", false),
             outcomeTable("exit_pareto", "Pareto front: compute saved vs top-1 agreement", true), hist};
+}
+
+AnalysisSpec exitAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"exit",
+            "Early exit",
+            "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL",
+            false,
+            {{"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
+              "The exit signal (default confidence)."},
+             {"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."},
+             {"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."},
+             {"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."},
+             {"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("signal")) p.exit.signal = v.text("signal");
+                if (v.has("layers")) p.exit.layers = v.integers("layers");
+                if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
+                if (v.has("threshold")) p.exit.threshold = v.real("threshold");
+                if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
+            },
+            [](const LayerRunParams&, CaptureRequest& r) {
+                r.lens = true;
+                r.metrics = true;
+            },
+            [](LayerRun& run) { run.exit = analyseEarlyExit(run.capture, run.params.exit); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.exit) appendTables(out, exitTables(*run.exit));
+            }};
 }
 
 }  // namespace ls

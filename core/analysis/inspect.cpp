@@ -1,5 +1,8 @@
 #include "analysis/inspect.h"
 
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
+
 namespace ls {
 
 namespace {
@@ -49,6 +52,29 @@ std::vector<Table> inspectTables(const InspectGrid& g) {
         }
     }
     return {grid, topk};
+}
+
+AnalysisSpec inspectAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"inspect",
+            "Token inspector",
+            "lens top-1 token and probabilities at every position and layer of one window",
+            true,
+            {{"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0},
+             {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
+                if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.inspect = true;
+                r.inspectWindow = p.inspectWindow;
+                r.topK = p.topK;
+            },
+            nullptr  /* the grid is the capture pass's own */,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
+            }};
 }
 
 }  // namespace ls

@@ -6,31 +6,22 @@
 #include <fstream>
 
 #include "analysis/inspect.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "model/model.h"
 
 namespace ls {
 
-const std::vector<AnalysisInfo>& layerAnalyses() {
-    static const std::vector<AnalysisInfo> list = {
-        {"cossim", "Cos-sim per layer", "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds"},
-        {"saturation", "Saturation (logit lens)",
-         "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens"},
-        {"lowrank", "Low-rank output head",
-         "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up"},
-        {"inspect", "Token inspector", "lens top-1 token and probabilities at every position and layer of one window"},
-        {"losssep", "Loss separation",
-         "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes"},
-        {"exit", "Early exit", "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL"},
-        {"ablation", "Head ablation",
-         "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate"},
-        {"linearize", "ReLU linearisation",
-         "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits"},
-        {"context", "Context-length sweep",
-         "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)"},
-    };
-    return list;
+namespace {
+
+// "cossim, saturation, ...": every analysis's name, for messages.
+std::string analysisNames() {
+    std::string names;
+    for (const AnalysisSpec& a : analysisRegistry()) names += (names.empty() ? "" : ", ") + a.name;
+    return names;
 }
+
+}  // namespace
 
 std::vector<std::string> parseAnalysisList(const std::string& list) {
     std::vector<std::string> out;
@@ -38,12 +29,7 @@ std::vector<std::string> parseAnalysisList(const std::string& list) {
     while (start <= list.size()) {
         const size_t comma = std::min(list.find(',', start), list.size());
         const std::string name = list.substr(start, comma - start);
-        const auto& known = layerAnalyses();
-        if (std::none_of(known.begin(), known.end(), [&](const AnalysisInfo& a) { return name == a.name; })) {
-            std::string names;
-            for (const auto& a : known) names += (names.empty() ? "" : ", ") + std::string(a.name);
-            throw Error("unknown analysis '" + name + "' (available: " + names + ")");
-        }
+        if (!findAnalysis(name)) throw Error("unknown analysis '" + name + "' (available: " + analysisNames() + ")");
         if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
         start = comma + 1;
     }
@@ -56,13 +42,12 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
-        throw Error("no analysis chosen (available: cossim, saturation, lowrank, inspect, losssep, exit, ablation, "
-                    "linearize, context)");
-    if (p.subsetTokens < 0) throw Error("--subset-tokens must be at least 0");
+        throw Error("no analysis chosen (available: " + analysisNames() + ")");
+    if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
     if (p.layer < 1 || p.layer > L)
-        throw Error("--layer " + std::to_string(p.layer) + " is out of range: the model has layers 1.." +
+        throw ParamError("layer", std::to_string(p.layer) + " is out of range: the model has layers 1.." +
                     std::to_string(L));
     const int maxRank = std::min(c.hiddenSize, c.vocabSize);
     if (p.ranks.empty() && p.wants("lowrank")) {
@@ -71,16 +56,16 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     }
     for (int r : p.ranks)
         if (r < 1 || r > maxRank)
-            throw Error("--ranks: rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
+            throw ParamError("ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
                         " (the hidden size" + (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
-    if (p.hardRatios.empty()) throw Error("--hard-ratios: give at least one ratio in (0, 1)");
+    if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
     for (double r : p.hardRatios)
-        if (!(r > 0.0 && r < 1.0)) throw Error("--hard-ratios: " + std::to_string(r) + " is outside (0, 1)");
+        if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", "" + std::to_string(r) + " is outside (0, 1)");
     if (p.topK < 1 || p.topK > c.vocabSize)
-        throw Error("--top-k " + std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
-    if (p.bins < 1 || p.bins > 100000) throw Error("--bins must be between 1 and 100000");
+        throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+    if (p.bins < 1 || p.bins > 100000) throw ParamError("bins", "must be between 1 and 100000");
     parseLensMethod(p.lensMethod, c.hiddenSize);  // throws for a bad name before any work
-    if (p.inspectWindow < 0) throw Error("--inspect-window must be at least 0");
+    if (p.inspectWindow < 0) throw ParamError("inspect-window", "must be at least 0");
     checkHeads(p.heads, c);
     // The context sweep linearises the first N heads in linearize's order: it needs that scan.
     if (p.wants("context") && !p.wants("linearize")) p.analyses.push_back("linearize");
@@ -97,32 +82,32 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
     if (p.probeLayer < 0) p.probeLayer = L;
     if (p.probeLayer > L)
-        throw Error("--probe-layer " + std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
+        throw ParamError("probe-layer", std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
                     std::to_string(L));
     for (int r : p.metricRanks)
         if (r < 1 || r > maxRank)
-            throw Error("--metric-ranks: rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
+            throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
     if (p.wants("exit")) {
         if (L < 2) throw Error("early exit needs a model with at least 2 layers");
         if (p.exit.signal == "cossim" && !p.wants("cossim")) p.analyses.push_back("cossim");
         for (int l : p.exit.layers)
             if (l < 1 || l >= L)
-                throw Error("--layers: layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
+                throw ParamError("layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
                             " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
         if (p.exit.signal != "cossim") {
             if (p.exit.signal == "correct_prob")
-                throw Error("--signal correct_prob needs the answer, which an exit policy does not have");
+                throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
             metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
         }
         for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
             for (double th : *list)
-                if (!std::isfinite(th)) throw Error("--thresholds: every threshold must be a finite number");
+                if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
         if (!std::isnan(p.exit.threshold) && !std::isfinite(p.exit.threshold))
-            throw Error("--threshold must be a finite number");
+            throw ParamError("threshold", "must be a finite number");
         if (!p.exit.layerThresholds.empty()) {
             const size_t allowed = p.exit.layers.empty() ? size_t(L - 1) : p.exit.layers.size();
             if (p.exit.layerThresholds.size() != allowed)
-                throw Error("--layer-thresholds: give one threshold per allowed layer (" + std::to_string(allowed) +
+                throw ParamError("layer-thresholds", "give one threshold per allowed layer (" + std::to_string(allowed) +
                             "), got " + std::to_string(p.exit.layerThresholds.size()));
         }
     }
@@ -138,18 +123,8 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
     run.params = std::move(params);
     run.capture = std::move(capture);
     run.probes = std::move(probes);
-    if (run.params.wants("cossim")) {
-        CossimParams cp;
-        cp.layer = run.params.layer;
-        cp.hardRatios = run.params.hardRatios;
-        cp.bins = run.params.bins;
-        cp.specialDrop = run.params.specialDrop;
-        run.cossim = analyseCossim(run.capture, cp);
-    }
-    if (run.params.wants("saturation")) run.saturation = analyseSaturation(run.capture);
-    if (run.params.wants("lowrank")) run.lowRank = analyseLowRank(run.capture, run.params.layer);
-    if (run.params.wants("losssep")) run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes);
-    if (run.params.wants("exit")) run.exit = analyseEarlyExit(run.capture, run.params.exit);
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.summarise && run.params.wants(a.name)) a.summarise(run);
     return run;
 }
 
@@ -165,15 +140,8 @@ int64_t LayerRun::windowCount() const {
 
 std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     std::vector<Table> out;
-    auto append = [&](std::vector<Table> t) { out.insert(out.end(), t.begin(), t.end()); };
-    if (cossim) append(cossimTables(*cossim));
-    if (saturation) append(saturationTables(*saturation, capture, perTokenSaturation));
-    if (lowRank) append(lowRankTables(*lowRank));
-    if (hasInspect()) append(inspectTables(capture.inspect));
-    if (lossSep) append(lossSepTables(*lossSep));
-    if (exit) append(exitTables(*exit));
-    if (ablation) append(ablationTables(*ablation));
-    if (linearize) append(linearizeTables(*linearize));
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.tables) a.tables(*this, perTokenSaturation, out);
     return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include "analysis/capture_pass.h"
 #include "analysis/ablation.h"
+#include "analysis/linearize.h"
 #include "analysis/cossim.h"
 #include "analysis/early_exit.h"
 #include "analysis/losssep.h"
@@ -27,18 +28,12 @@ class Model;
 class Tokenizer;
 struct ModelConfig;
 
-// The analyses of this family, in menu order: {name, title, one-line description}.
-struct AnalysisInfo {
-    const char* name;   // "cossim"
-    const char* title;  // "Cos-sim per layer"
-    const char* description;
-};
-const std::vector<AnalysisInfo>& layerAnalyses();
-// "cossim,saturation" -> {"cossim", "saturation"}; throws ls::Error for an unknown name.
+// "cossim,saturation" -> {"cossim", "saturation"}; throws ls::Error for a name the registry
+// (analysis/registry.h) does not have.
 std::vector<std::string> parseAnalysisList(const std::string& list);
 
 struct LayerRunParams {
-    std::vector<std::string> analyses;             // names from layerAnalyses()
+    std::vector<std::string> analyses;             // names from analysisRegistry()
     WindowParams windows;
     DatasetOptions dataset;                        // how the dataset was read (reproducibility)
     int layer = 0;                                 // chosen layer 1..L; 0 = default L-1 (1 if L == 1)

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "analysis/ablation.h"
+#include "analysis/linearize.h"
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
@@ -45,10 +45,11 @@ ForwardOptions linearized(const HeadSet& heads, ReluNormalize normalize, const W
 
 // PPL of the windows with each head set linearised. When sets[0] is empty (the baseline), its
 // pass caches the residual stream entering every block, and a set whose first linearised
-// layer is l reruns only blocks l..L from that cache (prefix caching).
+// layer is l reruns only blocks l..L from that cache (prefix caching). Reports 0..1 of its
+// windows (inside the caller's ProgressPart).
 std::vector<double> evaluateSets(const Model::Impl& m, const std::vector<Window>& windows, const Dataset& data,
                                  const std::vector<HeadSet>& sets, ReluNormalize normalize, Progress& progress,
-                                 double from, double to, int64_t* tokensOut = nullptr) {
+                                 int64_t* tokensOut = nullptr) {
     std::vector<double> sums(sets.size(), 0);
     int64_t tokens = 0, total = 0;
     for (const Window& w : windows) total += w.scoredCount();
@@ -71,7 +72,7 @@ std::vector<double> evaluateSets(const Model::Impl& m, const std::vector<Window>
             }
         }
         tokens += batch.size * batch.scoredPerWindow();
-        progress.setFraction(from + (to - from) * static_cast<double>(tokens) / static_cast<double>(total));
+        progress.setFraction(static_cast<double>(tokens) / static_cast<double>(total));
     });
     for (double& s : sums) s = std::exp(s / static_cast<double>(tokens));
     if (tokensOut) *tokensOut = tokens;
@@ -108,7 +109,13 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     }
     LinearizeResult r;
     r.normalize = reluNormalizeName(params.normalize);
-    const std::vector<double> single = evaluateSets(m, windows, data, sets, params.normalize, progress, 0.0, 0.5, &r.tokens);
+    // Shares of the whole scan: the heads alone half, the curve the rest (less the context sweep's fifth).
+    const double curveEnd = params.contextSweep ? 0.8 : 1.0;
+    std::vector<double> single;
+    {
+        ProgressPart part(progress, 0.0, 0.5);
+        single = evaluateSets(m, windows, data, sets, params.normalize, progress, &r.tokens);
+    }
     r.basePpl = single[0];
     std::vector<size_t> order(candidates.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -132,8 +139,11 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     ns.push_back(M);
     std::vector<HeadSet> cumulative;
     for (int n : ns) cumulative.push_back(firstN(n));
-    const std::vector<double> curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress, 0.5,
-                                                   params.contextSweep ? 0.8 : 1.0);
+    std::vector<double> curve;
+    {
+        ProgressPart part(progress, 0.5, curveEnd);
+        curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress);
+    }
     r.curve.push_back({0, r.basePpl, 1.0});
     for (size_t i = 0; i < ns.size(); ++i) r.curve.push_back({ns[i], curve[i], curve[i] / r.basePpl});
     for (double limit : {1.1, 1.5, 2.0}) {
@@ -163,9 +173,9 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
         std::vector<HeadSet> contextSets{{}};
         for (int n : contextHeads) contextSets.push_back(firstN(n));
         int64_t tokens = 0;
-        const double share = 0.2 / static_cast<double>(params.contextLengths.size());
-        const std::vector<double> ppl =
-            evaluateSets(m, cw, data, contextSets, params.normalize, progress, 0.8 + share * k, 0.8 + share * (k + 1), &tokens);
+        const double share = (1.0 - curveEnd) / static_cast<double>(params.contextLengths.size());
+        ProgressPart part(progress, curveEnd + share * static_cast<double>(k), curveEnd + share * static_cast<double>(k + 1));
+        const std::vector<double> ppl = evaluateSets(m, cw, data, contextSets, params.normalize, progress, &tokens);
         r.context.push_back({wp.seqLen, 0, tokens, ppl[0], 1.0});
         for (size_t i = 0; i < contextHeads.size(); ++i)
             r.context.push_back({wp.seqLen, contextHeads[i], tokens, ppl[i + 1], ppl[i + 1] / ppl[0]});

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "stats/correlation.h"
 
@@ -302,6 +304,45 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
     }
     if (r.probes) out.push_back(probeTable(*r.probes));
     return out;
+}
+
+AnalysisSpec lossSepAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"losssep",
+            "Loss separation",
+            "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes",
+            false,
+            {{"probe-layer", K::Integer, "L", "Probe layer", "The probes read h_l, 0..L (default L, the last block).", 0},
+             {"probe-sample", K::Integer, "N", "Probe sample", "Tokens sampled for the probes (default 65536).", 1},
+             {"no-probes", K::Flag, "", "No probes", "Train no probes."},
+             {"seed", K::Integer, "S", "Probe seed", "The probes' seed (default 0).", 0},
+             {"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."},
+             {"confidence-thresholds", K::RealList, "0.01,0.02,0.05", "Confidence thresholds",
+              "Confidence thresholds of the threshold table (default 0.01, 0.02, 0.05; the median is added)."},
+             {"subset-confidences", K::RealList, "0.3,0.5,0.9", "Subset confidences",
+              "Minimum confidences of the high-confidence subsets (default 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("probe-layer")) p.probeLayer = static_cast<int>(v.integer("probe-layer"));
+                if (v.has("probe-sample")) p.probeSampleSize = v.integer("probe-sample");
+                if (v.has("no-probes")) p.probes = !v.flag("no-probes");
+                if (v.has("seed")) p.probe.seed = static_cast<uint64_t>(v.integer("seed"));
+                if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
+                if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
+                if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.metrics = true;
+                r.metricRanks = p.metricRanks;
+                if (p.probes) {
+                    r.probeLayer = p.probeLayer;
+                    r.probeSampleSize = p.probeSampleSize;
+                    r.probeSeed = p.probe.seed;
+                }
+            },
+            [](LayerRun& run) { run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.lossSep) appendTables(out, lossSepTables(*run.lossSep));
+            }};
 }
 
 }  // namespace ls

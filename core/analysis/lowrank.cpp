@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace ls {
@@ -91,6 +93,28 @@ std::vector<Table> lowRankTables(const LowRankResult& r) {
         ss.numbers.push_back(r.singularValues[i]);
     }
     return {rows, speed, sv};
+}
+
+AnalysisSpec lowRankAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"lowrank",
+            "Low-rank output head",
+            "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up",
+            true,
+            {{"ranks", K::IntegerList, "8,16,32", "Ranks",
+              "Ranks r of the low-rank head W_r, each in 1..the hidden size (default 8, 16, 32, ... below the hidden "
+              "size, and the hidden size)."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("ranks")) p.ranks = v.integers("ranks");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.lowRankRanks = p.ranks;
+                r.lowRankLayer = p.layer;
+            },
+            [](LayerRun& run) { run.lowRank = analyseLowRank(run.capture, run.params.layer); },
+            [](const LayerRun& run, bool, std::vector<Table>& out) {
+                if (run.lowRank) appendTables(out, lowRankTables(*run.lowRank));
+            }};
 }
 
 }  // namespace ls

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -38,37 +39,46 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     info.modelHash = contentHash(modelFiles(model.directory()));
     info.datasetHash = contentHash({data.path});
 
+    // What the capture pass keeps: what the requested analyses ask for. Ablation, linearize
+    // and context run passes of their own.
     CaptureRequest request;
-    request.cossim = params.wants("cossim");
-    request.lens = params.wants("saturation");
-    request.postAttentionLens = params.wants("saturation") && params.postAttentionLens;
-    request.lensMethod = params.lensMethod;
-    if (params.wants("lowrank")) {
-        request.lowRankRanks = params.ranks;
-        request.lowRankLayer = params.layer;
-    }
-    const bool lossSep = params.wants("losssep"), exit = params.wants("exit");
-    request.lens = request.lens || exit;
-    request.metrics = lossSep || exit;
-    if (lossSep) {
-        request.metricRanks = params.metricRanks;
-        if (params.probes) {
-            request.probeLayer = params.probeLayer;
-            request.probeSampleSize = params.probeSampleSize;
-            request.probeSeed = params.probe.seed;
+    bool needsCapture = false;
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.request && params.wants(a.name)) {
+            a.request(params, request);
+            needsCapture = true;
         }
-    }
-    request.inspect = params.wants("inspect");
-    request.inspectWindow = params.inspectWindow;
-    request.topK = params.topK;
-    // The capture pass serves every analysis but the head interventions, which run their own.
-    const bool needsCapture = std::any_of(params.analyses.begin(), params.analyses.end(), [](const std::string& a) {
-        return a != "ablation" && a != "linearize" && a != "context";
-    });
+    const bool lossSep = params.wants("losssep");
+    // Each pass gets a share of the run's progress by its rough cost in forward passes over the
+    // data (the capture pass's lens projections and metrics cost more than its forward), so the
+    // overall fraction, and the ETA from it, move at about a steady rate.
+    const bool probesRun = lossSep && params.probes;
+    const double scannedHeads = static_cast<double>(params.heads.empty() ? c.numLayers * c.numHeads : params.heads.size());
+    const double captureCost = needsCapture ? 1.0 + (request.metrics ? 4.0 : request.lens ? 2.0 : 0.0) +
+                                                  0.5 * static_cast<double>(request.lowRankRanks.size())
+                                            : 0.0;
+    const double probesCost = probesRun ? 1.0 : 0.0;
+    const double ablationCost = params.wants("ablation") ? 2.0 + 0.5 * scannedHeads : 0.0;
+    const double linearizeCost =
+        params.wants("linearize")
+            ? 1.0 + 0.5 * scannedHeads + scannedHeads / std::max(1, params.linearize.steps) +
+                  (params.linearize.contextSweep ? 3.0 * static_cast<double>(params.linearize.contextLengths.size()) : 0.0)
+            : 0.0;
+    const double totalCost = std::max(1e-9, captureCost + probesCost + ablationCost + linearizeCost);
+    double costSoFar = 0;
+    auto nextPart = [&](double cost) {  // the next pass's share of the run
+        const double from = costSoFar / totalCost;
+        costSoFar += cost;
+        return ProgressPart(progress, from, costSoFar / totalCost);
+    };
+
     CaptureResult capture;
     capture.numLayers = c.numLayers;
     capture.hiddenSize = c.hiddenSize;
-    if (needsCapture) capture = runCapturePass(model, data, params.windows, request, progress);
+    if (needsCapture) {
+        const ProgressPart part = nextPart(captureCost);
+        capture = runCapturePass(model, data, params.windows, request, progress);
+    }
     if (tokenizer) {
         InspectGrid& g = capture.inspect;
         for (const auto* ids : {&g.inputIds, &g.targetIds, &g.topIds})
@@ -76,10 +86,10 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
                 if (id >= 0 && !g.tokenText.count(id)) g.tokenText[id] = tokenizer->tokenText(id);
     }
     std::optional<ProbeResult> probes;
-    if (lossSep && params.probes) {
+    if (probesRun) {
+        const ProgressPart part = nextPart(probesCost);
         // The probes see the sampled tokens' hidden states, losses and final-layer metrics.
         progress.setStage("Training probes on layer " + std::to_string(capture.probeLayer));
-        progress.setFraction(0);
         const int64_t M = static_cast<int64_t>(capture.probeTokens.size());
         std::vector<float> loss;
         for (int64_t t : capture.probeTokens) loss.push_back(capture.loss[static_cast<size_t>(t)]);
@@ -104,12 +114,14 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         ap.subsetTokens = params.subsetTokens;
         ap.attribution = params.attribution;
         ap.onSnapshot = callbacks.onAblationSnapshot;
+        const ProgressPart part = nextPart(ablationCost);
         ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
     }
     std::optional<LinearizeResult> linearize;
     if (params.wants("linearize")) {
         LinearizeParams lp = params.linearize;
         lp.windows = params.windows;
+        const ProgressPart part = nextPart(linearizeCost);
         linearize = runLinearization(model, data, lp, progress);
     }
     info.finishedAt = utcNow();

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "analysis/capture_pass.h"
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
 #include "common/error.h"
 
 namespace ls {
@@ -122,11 +124,37 @@ LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
                      ? 0
                      : std::stoi(digits);
         if (m.rank < 1 || m.rank > hiddenSize)
-            throw Error("lens method '" + name + "': the rank must be a whole number in 1.." + std::to_string(hiddenSize));
+            throw ParamError("lens-method", "'" + name + "': the rank must be a whole number in 1.." + std::to_string(hiddenSize));
     } else {
-        throw Error("lens method '" + name + "' is not one of auto, full, int8, lowrank:R");
+        throw ParamError("lens-method", "'" + name + "' is not one of auto, full, int8, lowrank:R");
     }
     return m;
+}
+
+AnalysisSpec saturationAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"saturation",
+            "Saturation (logit lens)",
+            "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens",
+            true,
+            {{"post-attention", K::Flag, "", "Lens also after attention",
+              "Also the lens after each attention, before the MLP (a_l = h_{l-1} + attention_l)."},
+             {"lens-method", K::Text, "auto|full|int8|lowrank:R", "Lens method",
+              "How the lens top-1 is computed: auto (default) times the certified exact methods and keeps the fastest; "
+              "full is the float32 projection; int8 (CPUs with VNNI) and lowrank:R force a certified method."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
+                if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
+            },
+            [](const LayerRunParams& p, CaptureRequest& r) {
+                r.lens = true;
+                r.postAttentionLens = p.postAttentionLens;
+                r.lensMethod = p.lensMethod;
+            },
+            [](LayerRun& run) { run.saturation = analyseSaturation(run.capture); },
+            [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
+                if (run.saturation) appendTables(out, saturationTables(*run.saturation, run.capture, perToken));
+            }};
 }
 
 }  // namespace ls

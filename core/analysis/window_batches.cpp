@@ -11,7 +11,7 @@ constexpr int64_t kBatchTokens = 1024;
 
 std::vector<Window> prepareWindows(const ModelConfig& c, const Dataset& data, const WindowParams& wp) {
     if (wp.seqLen > c.maxPositions)
-        throw Error("--seq-len " + std::to_string(wp.seqLen) + " exceeds the model's context of " +
+        throw ParamError("seq-len", std::to_string(wp.seqLen) + " exceeds the model's context of " +
                     std::to_string(c.maxPositions) + " tokens");
     const std::vector<int32_t>& tokens = data.tokens;
     if (tokens.empty()) throw Error(data.path, "the dataset has no tokens");

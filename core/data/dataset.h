@@ -25,7 +25,7 @@ enum class DataFormat { Auto, Text, WikiText, AlpacaJson, AlpacaJsonl, Npy, Bin 
 
 // "text", "wikitext", "alpaca-json", "alpaca-jsonl", "npy", "bin" (and "auto").
 const char* dataFormatName(DataFormat format);
-// Inverse of dataFormatName; throws ls::Error("--format ...") for an unknown name.
+// Inverse of dataFormatName; throws ls::ParamError("format", ...) for an unknown name.
 DataFormat parseDataFormat(const std::string& name);
 // True for the formats that need a tokenizer.
 bool formatNeedsTokenizer(DataFormat format);

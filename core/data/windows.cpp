@@ -38,16 +38,16 @@ std::vector<Window> makeWindows(int64_t numTokens, const std::vector<int64_t>& d
     const int seqLen = params.seqLen;
     const int stride = params.stride == 0 ? seqLen : params.stride;
     if (seqLen < 2)
-        throw Error("--seq-len: must be at least 2 (a window needs one token to predict the next), got " +
+        throw ParamError("seq-len", "must be at least 2 (a window needs one token to predict the next), got " +
                     std::to_string(seqLen));
     if (stride < 1 || stride > seqLen)
-        throw Error("--stride: must be between 1 and --seq-len (" + std::to_string(seqLen) + "), got " +
+        throw ParamError("stride", "must be between 1 and seq-len (" + std::to_string(seqLen) + "), got " +
                     std::to_string(params.stride));
     if (params.maxTokens < 0)
-        throw Error("--max-tokens: must be 0 (the whole stream) or positive, got " +
+        throw ParamError("max-tokens", "must be 0 (the whole stream) or positive, got " +
                     std::to_string(params.maxTokens));
     if (params.maxWindows < 0)
-        throw Error("--max-windows: must be 0 (all windows) or positive, got " + std::to_string(params.maxWindows));
+        throw ParamError("max-windows", "must be 0 (all windows) or positive, got " + std::to_string(params.maxWindows));
     for (size_t d = 0; d < documentStarts.size(); ++d)
         if ((d == 0 && documentStarts[0] != 0) || (d > 0 && documentStarts[d] < documentStarts[d - 1]))
             throw Error("document starts must begin at 0 and never decrease");

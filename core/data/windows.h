@@ -29,8 +29,8 @@ struct Window {
 };
 
 // maxTokens truncates the stream first; windows that would score nothing (a final window of
-// one token) are left out. Throws ls::Error naming the option ("--seq-len: ...", "--stride: ...",
-// "--max-tokens: ...") for seqLen < 2, stride < 0 or > seqLen, maxTokens < 0.
+// one token) are left out. Throws ls::ParamError ("seq-len", "stride", "max-tokens")
+// for seqLen < 2, stride < 0 or > seqLen, maxTokens < 0.
 std::vector<Window> makeWindows(int64_t numTokens, const WindowParams& params);
 
 // The same over documents (starts as in Dataset::documentStarts); with

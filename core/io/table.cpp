@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -111,6 +112,16 @@ const Table* findTable(const std::vector<Table>& tables, const std::string& name
     for (const Table& t : tables)
         if (t.name == name) return &t;
     return nullptr;
+}
+
+void appendTables(std::vector<Table>& out, std::vector<Table> more) {
+    out.insert(out.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+}
+
+const Table& requireTable(const std::vector<Table>& tables, const std::string& name) {
+    const Table* t = findTable(tables, name);
+    if (!t) throw Error("the run has no '" + name + "' table");
+    return *t;
 }
 
 }  // namespace ls

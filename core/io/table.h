@@ -46,5 +46,9 @@ std::filesystem::path writeCsv(const Table& table, const std::filesystem::path& 
 Table selectRows(const Table& table, const std::vector<size_t>& rows);
 // Finds a table by name in a list; nullptr when absent.
 const Table* findTable(const std::vector<Table>& tables, const std::string& name);
+// Appends more to out (analyses adding their tables to a run's).
+void appendTables(std::vector<Table>& out, std::vector<Table> more);
+// The same as findTable, or ls::Error("the run has no '<name>' table").
+const Table& requireTable(const std::vector<Table>& tables, const std::string& name);
 
 }  // namespace ls

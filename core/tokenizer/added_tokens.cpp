@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/unicode_props.h"
-#include "tokenizer/utf8.h"
 
 namespace ls::tok {
 

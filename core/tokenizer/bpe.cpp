@@ -5,7 +5,7 @@
 #include <queue>
 #include <stdexcept>
 
-#include "tokenizer/utf8.h"
+#include "common/utf8.h"
 
 namespace ls::tok {
 

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tokenizer/utf8.h"
+#include "common/utf8.h"
 
 namespace ls::tok {
 

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "tokenizer/config_util.h"
 #include "tokenizer/pattern.h"
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/utf8.h"
 
 namespace ls::tok {
 

@@ -8,9 +8,9 @@
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
 
+#include "common/utf8.h"
 #include "tokenizer/pattern.h"
 #include "tokenizer/unicode_props.h"
-#include "tokenizer/utf8.h"
 
 namespace ls::tok {
 

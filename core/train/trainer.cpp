@@ -56,14 +56,12 @@ SampleSplit splitSamples(const TrainParams& p, int64_t numTokens) {
 }  // namespace
 
 void validateTrainParams(const TrainParams& p, int vocabSize, int64_t numTokens) {
-    auto fail = [](const std::string& option, const std::string& problem) {
-        throw Error("--" + option + " " + problem);
-    };
+    auto fail = [](const std::string& key, const std::string& problem) { throw ParamError(key, problem); };
     if (p.layout != "gpt2" && p.layout != "llama") fail("layout", "must be gpt2 or llama, got '" + p.layout + "'");
     if (p.dim < 1) fail("dim", "must be positive");
     if (p.numHeads < 1) fail("heads", "must be positive");
     if (p.dim % p.numHeads != 0)
-        fail("heads", std::to_string(p.numHeads) + " does not divide --dim " + std::to_string(p.dim));
+        fail("heads", std::to_string(p.numHeads) + " does not divide dim " + std::to_string(p.dim));
     if (p.layout == "llama" && (p.dim / p.numHeads) % 2 != 0)
         fail("heads", "gives an odd head dimension (" + std::to_string(p.dim / p.numHeads) + "), which RoPE cannot use");
     if (p.ffnDim < 1) fail("ffn-dim", "must be positive");
@@ -79,12 +77,14 @@ void validateTrainParams(const TrainParams& p, int vocabSize, int64_t numTokens)
     if (!(p.validationFraction > 0 && p.validationFraction < 1)) fail("val-fraction", "must be between 0 and 1");
     if (vocabSize < 2) throw Error("the vocabulary has fewer than 2 tokens");
     if (numTokens / (p.seqLen + 1) < 2)
-        throw Error("the training data has " + std::to_string(numTokens) + " tokens, too few for two windows of --seq-len " +
-                    std::to_string(p.seqLen) + " + 1");
+        throw ParamError("seq-len", "the training data has " + std::to_string(numTokens) + " tokens, too few for two windows of " +
+                                        std::to_string(p.seqLen) + " + 1 tokens");
     const SampleSplit split = splitSamples(p, numTokens);
     if (split.train < 1)
-        throw Error("--samples / --val-fraction leave no training windows: " + std::to_string(split.samples) +
-                    " windows of --seq-len + 1 tokens, " + std::to_string(split.validation) + " of them for validation");
+        // The cap on samples, when one was given, is what left too few; else the validation share.
+        throw ParamError(p.numSamples > 0 ? "samples" : "val-fraction",
+                         "leaves no training windows: " + std::to_string(split.samples) + " windows of seq-len + 1 tokens, " +
+                             std::to_string(split.validation) + " of them for validation");
 }
 
 TrainResult trainModel(const std::vector<int32_t>& tokens, int vocabSize, const TrainParams& p,

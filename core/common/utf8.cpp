@@ -1,4 +1,7 @@
-#include "tokenizer/utf8.h"
+#include "common/utf8.h"
+
+#include <cstdio>
+#include <cstring>
 
 namespace ls::utf8 {
 
@@ -34,21 +37,74 @@ int sequenceAt(std::string_view s, size_t i) {
     return need + 1;
 }
 
+// "0x" and two uppercase hex digits.
+std::string hexByte(unsigned char byte) {
+    static const char digits[] = "0123456789ABCDEF";
+    return std::string("0x") + digits[byte >> 4] + digits[byte & 15];
+}
+
 }  // namespace
 
 std::optional<size_t> firstInvalidByte(std::string_view s) {
+    const size_t n = s.size();
     size_t i = 0;
-    while (i < s.size()) {
-        // Fast path over ASCII runs: most text is mostly ASCII.
+    while (i < n) {
+        // Fast path over ASCII runs, 8 bytes at a time: most text is mostly ASCII, and
+        // datasets run to gigabytes.
+        if (i + 8 <= n) {
+            uint64_t block;
+            std::memcpy(&block, s.data() + i, 8);
+            if ((block & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         if (static_cast<unsigned char>(s[i]) < 0x80) {
             ++i;
             continue;
         }
-        const int n = sequenceAt(s, i);
-        if (n < 0) return i;  // where the bad sequence starts, like Rust's valid_up_to()
-        i += static_cast<size_t>(n);
+        const int length = sequenceAt(s, i);
+        if (length < 0) return i;  // where the bad sequence starts, like Rust's valid_up_to()
+        i += static_cast<size_t>(length);
     }
     return std::nullopt;
+}
+
+std::string describeInvalidSequence(std::string_view s, size_t offset) {
+    // Decodes by the lead byte's bit pattern alone (0xC0, 0xC1 and 0xF5..0xF7 included), so
+    // that the message can name the overlong form or the code point it would have been.
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    if (offset >= s.size()) return {};
+    const unsigned char lead = b(offset);
+    if (lead < 0x80) return {};
+    int length = 0;
+    uint32_t minimum = 0, cp = 0;
+    if (lead >= 0xC0 && lead <= 0xDF) {
+        length = 2, minimum = 0x80, cp = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3, minimum = 0x800, cp = lead & 0x0F;
+    } else if (lead >= 0xF0 && lead <= 0xF7) {
+        length = 4, minimum = 0x10000, cp = lead & 0x07;
+    } else if (lead <= 0xBF) {
+        return "unexpected continuation byte " + hexByte(lead);
+    } else {
+        return "byte " + hexByte(lead) + " never appears in UTF-8";
+    }
+    for (int k = 1; k < length; ++k) {
+        if (offset + k >= s.size())
+            return "sequence starting with " + hexByte(lead) + " is cut off by the end of the text";
+        const unsigned char c = b(offset + k);
+        if ((c & 0xC0) != 0x80)
+            return "sequence starting with " + hexByte(lead) + " is missing a continuation byte (found " +
+                   hexByte(c) + ")";
+        cp = cp << 6 | (c & 0x3F);
+    }
+    char codePoint[16];
+    std::snprintf(codePoint, sizeof codePoint, "U+%04X", unsigned(cp));
+    if (cp < minimum) return std::string("overlong encoding of ") + codePoint;
+    if (cp >= 0xD800 && cp <= 0xDFFF) return std::string("encoded UTF-16 surrogate ") + codePoint;
+    if (cp > 0x10FFFF) return std::string("code point ") + codePoint + " is above U+10FFFF";
+    return {};
 }
 
 char32_t next(std::string_view s, size_t& i) {

@@ -1,0 +1,172 @@
+#include "analysis/linearize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
+#include "common/error.h"
+#include "model/model.h"
+
+namespace ls {
+
+const char* reluNormalizeName(ReluNormalize n) { return n == ReluNormalize::Count ? "count" : "rowsum"; }
+
+ReluNormalize parseReluNormalize(const std::string& name) {
+    if (name == "count") return ReluNormalize::Count;
+    if (name == "rowsum") return ReluNormalize::RowSum;
+    throw ParamError("normalize", "must be 'count' (divide by the attended positions) or 'rowsum', got '" + name + "'");
+}
+
+void checkLinearizeParams(const LinearizeParams& p, const ModelConfig& c) {
+    const int L = c.numLayers;
+    std::set<int> protectedLayers;
+    for (int l : p.protectLayers) {
+        if (l < 1 || l > L)
+            throw ParamError("protect-layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L));
+        protectedLayers.insert(l);
+    }
+    if (static_cast<int>(protectedLayers.size()) == L)
+        throw ParamError("protect-layers", "protects every layer: no head is left to linearise");
+    checkHeads(p.heads, c);
+    if (!p.heads.empty() && std::all_of(p.heads.begin(), p.heads.end(), [&](const HeadId& h) { return protectedLayers.count(h.layer) > 0; }))
+        throw ParamError("heads", "chooses only heads of protected layers: no head is left to linearise");
+    if (p.steps < 1) throw ParamError("steps", "must be at least 1");
+    for (int n : p.contextLengths) {
+        if (n < 2) throw ParamError("context-lengths", std::to_string(n) + " is shorter than 2 tokens");
+        if (n > c.maxPositions)
+            throw ParamError("context-lengths", std::to_string(n) + " is longer than the model's context of " +
+                        std::to_string(c.maxPositions) + " tokens");
+    }
+}
+
+std::vector<Table> linearizeTables(const LinearizeResult& r) {
+    using K = Column::Kind;
+    Table heads{"linearize_heads", "Each head alone with ReLU attention (normalised by " + r.normalize + ")", {}};
+    Column& hl = heads.add("layer", K::Integer);
+    Column& hh = heads.add("head", K::Integer);
+    Column& hn = heads.add("name", K::Text);
+    Column& hp = heads.add("ppl", K::Real);
+    Column& hr = heads.add("ratio", K::Real);
+    Column& ho = heads.add("order", K::Integer);
+    for (const LinearizedHead& h : r.heads) {
+        hl.numbers.push_back(h.layer);
+        hh.numbers.push_back(h.head);
+        hn.texts.push_back("L" + std::to_string(h.layer - 1) + "H" + std::to_string(h.head));
+        hp.numbers.push_back(h.ppl);
+        hr.numbers.push_back(h.ratio);
+        ho.numbers.push_back(h.order);
+    }
+    Table curve{"linearize_curve", "Cumulative ReLU linearisation (least damaging heads first)", {}};
+    Column& cn = curve.add("n_heads", K::Integer);
+    Column& cp = curve.add("ppl", K::Real);
+    Column& cr = curve.add("ratio", K::Real);
+    for (const CurvePoint& p : r.curve) {
+        cn.numbers.push_back(p.nHeads);
+        cp.numbers.push_back(p.ppl);
+        cr.numbers.push_back(p.ratio);
+    }
+    Table th{"linearize_thresholds", "The most heads linearised within each PPL ratio", {}};
+    Column& tl = th.add("limit", K::Real);
+    Column& tn = th.add("n_heads", K::Integer);
+    Column& tp = th.add("ppl", K::Real);
+    Column& tr = th.add("ratio", K::Real);
+    for (const LinearizeThreshold& t : r.thresholds) {
+        tl.numbers.push_back(t.limit);
+        tn.numbers.push_back(t.nHeads);
+        tp.numbers.push_back(t.ppl);
+        tr.numbers.push_back(t.ratio);
+    }
+    Table ctx{"context", "PPL by context length: baseline (n_heads 0) and n linearised heads", {}};
+    Column& xs = ctx.add("seq_len", K::Integer);
+    Column& xn = ctx.add("n_heads", K::Integer);
+    Column& xt = ctx.add("tokens", K::Integer);
+    Column& xp = ctx.add("ppl", K::Real);
+    Column& xr = ctx.add("ratio", K::Real);
+    for (const ContextPoint& p : r.context) {
+        xs.numbers.push_back(p.seqLen);
+        xn.numbers.push_back(p.nHeads);
+        xt.numbers.push_back(static_cast<double>(p.tokens));
+        xp.numbers.push_back(p.ppl);
+        xr.numbers.push_back(p.ratio);
+    }
+    Table summary{"linearize_summary", "ReLU linearisation run", {}};
+    summary.add("tokens", K::Integer).numbers.push_back(static_cast<double>(r.tokens));
+    summary.add("base_ppl", K::Real).numbers.push_back(r.basePpl);
+    summary.add("normalize", K::Text).texts.push_back(r.normalize);
+    summary.add("seconds", K::Real).numbers.push_back(r.seconds);
+    if (r.context.empty()) return {heads, curve, th, summary};  // no "context" analysis
+    return {heads, curve, th, ctx, summary};
+}
+
+LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
+    LinearizeResult r;
+    const Table& summary = requireTable(tables, "linearize_summary");
+    r.tokens = static_cast<int64_t>(summary.column("tokens").numbers.at(0));
+    r.basePpl = summary.column("base_ppl").numbers.at(0);
+    r.normalize = summary.column("normalize").texts.at(0);
+    r.seconds = summary.column("seconds").numbers.at(0);
+    const Table& heads = requireTable(tables, "linearize_heads");
+    for (size_t i = 0; i < heads.rows(); ++i)
+        r.heads.push_back({static_cast<int>(heads.column("layer").numbers[i]), static_cast<int>(heads.column("head").numbers[i]),
+                           heads.column("ppl").numbers[i], heads.column("ratio").numbers[i],
+                           static_cast<int>(heads.column("order").numbers[i])});
+    const Table& curve = requireTable(tables, "linearize_curve");
+    for (size_t i = 0; i < curve.rows(); ++i)
+        r.curve.push_back({static_cast<int>(curve.column("n_heads").numbers[i]), curve.column("ppl").numbers[i],
+                           curve.column("ratio").numbers[i]});
+    const Table& th = requireTable(tables, "linearize_thresholds");
+    for (size_t i = 0; i < th.rows(); ++i)
+        r.thresholds.push_back({th.column("limit").numbers[i], static_cast<int>(th.column("n_heads").numbers[i]),
+                                th.column("ppl").numbers[i], th.column("ratio").numbers[i]});
+    const Table* ctxTable = findTable(tables, "context");
+    if (!ctxTable) return r;
+    const Table& ctx = *ctxTable;
+    for (size_t i = 0; i < ctx.rows(); ++i)
+        r.context.push_back({static_cast<int>(ctx.column("seq_len").numbers[i]), static_cast<int>(ctx.column("n_heads").numbers[i]),
+                             static_cast<int64_t>(ctx.column("tokens").numbers[i]), ctx.column("ppl").numbers[i],
+                             ctx.column("ratio").numbers[i]});
+    return r;
+}
+
+AnalysisSpec linearizeAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"linearize",
+            "ReLU linearisation",
+            "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits",
+            false,
+            {{"normalize", K::Text, "count|rowsum", "ReLU normalisation",
+              "Divide relu(q.k/sqrt(d)) by the attended positions (count, the default) or by the row sum."},
+             {"steps", K::Integer, "N", "Curve steps",
+              "The cumulative curve has a point every N heads (default 10), and one with all.", 1},
+             {"protect-layers", K::IntegerList, "1,2", "Protected layers", "Layers whose heads are never linearised."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("normalize")) p.linearize.normalize = parseReluNormalize(v.text("normalize"));
+                if (v.has("steps")) p.linearize.steps = static_cast<int>(v.integer("steps"));
+                if (v.has("protect-layers")) p.linearize.protectLayers = v.integers("protect-layers");
+            },
+            nullptr,
+            nullptr,
+            [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
+                if (run.linearize) appendTables(out, linearizeTables(*run.linearize));
+            }};
+}
+
+AnalysisSpec contextAnalysis() {
+    using K = ParamSpec::Kind;
+    return {"context",
+            "Context-length sweep",
+            "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)",
+            false,
+            {{"context-lengths", K::IntegerList, "128,256,512,1024", "Context lengths",
+              "Context lengths of the sweep (default those of 128, 256, 512, 1024 that fit the model)."},
+             {"context-heads", K::IntegerList, "30,70", "Context heads",
+              "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."}},
+            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+                if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
+                if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
+            }};
+}
+
+}  // namespace ls

@@ -1,0 +1,75 @@
+#include "analysis/params.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace ls {
+
+namespace {
+
+// The whole of text as a number by parse (std::stod / std::stoll), or false.
+template <typename T, typename Parse>
+bool parseWhole(const std::string& text, Parse parse, T& out) {
+    size_t used = 0;
+    try {
+        out = parse(text, &used);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return used != 0 && used == text.size();
+}
+
+double parseDouble(const std::string& s, size_t* used) { return std::stod(s, used); }
+long long parseInteger(const std::string& s, size_t* used) { return std::stoll(s, used); }
+
+std::vector<double> realList(const ParamSpec& spec, const std::string& text) {
+    std::vector<double> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        double v = 0;
+        if (!parseWhole(text.substr(start, comma - start), parseDouble, v))
+            throw ParamError(spec.key, "needs comma-separated numbers, got '" + text + "'");
+        out.push_back(v);
+        start = comma + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+ParamValue parseParam(const ParamSpec& spec, const std::string& text) {
+    using Kind = ParamSpec::Kind;
+    switch (spec.kind) {
+        case Kind::Flag: return true;
+        case Kind::Text: return text;
+        case Kind::Integer: {
+            long long v = 0;
+            if (!parseWhole(text, parseInteger, v)) throw ParamError(spec.key, "needs an integer, got '" + text + "'");
+            if (v < spec.minimum)
+                throw ParamError(spec.key,
+                                 "must be at least " + std::to_string(spec.minimum) + ", got " + std::to_string(v));
+            return int64_t(v);
+        }
+        case Kind::Real: {
+            double v = 0;
+            if (!parseWhole(text, parseDouble, v)) throw ParamError(spec.key, "needs a number, got '" + text + "'");
+            return v;
+        }
+        case Kind::RealList: return realList(spec, text);
+        case Kind::IntegerList: {
+            std::vector<int> out;
+            for (const double v : realList(spec, text)) {
+                if (!(std::abs(v) < 2e9) || v != std::floor(v))
+                    throw ParamError(spec.key, "needs whole numbers, got '" + text + "'");
+                out.push_back(static_cast<int>(v));
+            }
+            return out;
+        }
+    }
+    return text;
+}
+
+}  // namespace ls

@@ -1,0 +1,61 @@
+#pragma once
+// The analyses, each described once: name, title, one-line description and its typed
+// parameters (params.h). The command line builds `run`'s options and --help from this table,
+// the GUI its analysis checkboxes and tooltips. Each entry lives in its analysis's own file
+// (cossimAnalysis() in cossim.cpp, ...); registry.cpp lists them, one line each.
+#include <string>
+#include <vector>
+
+#include "analysis/params.h"
+
+namespace ls {
+
+struct CaptureRequest;
+struct LayerRun;
+struct LayerRunParams;
+struct ModelConfig;
+struct Table;
+
+struct AnalysisSpec {
+    std::string name;         // "cossim": the CLI's and the run file's name
+    std::string title;        // "Cos-sim per layer"
+    std::string description;  // one line: what it computes
+    bool checkedByDefault = false;  // the GUI's default: the analyses that take seconds on the demo
+    std::vector<ParamSpec> params;  // its own; parameters several analyses use are in sharedParams()
+    // Sets its part of the run's parameters from the values given; absent keys keep their
+    // defaults. config is the loaded model's. Throws ls::ParamError.
+    void (*apply)(const ParamValues& values, const ModelConfig& config, LayerRunParams& params) = nullptr;
+    // What it needs from the capture pass (one forward per window, shared by all analyses);
+    // null for an analysis that runs passes of its own (ablation, linearize, context).
+    void (*request)(const LayerRunParams& params, CaptureRequest& request) = nullptr;
+    // Its results from the run's capture and parameters (plain C++, no model: a run file
+    // reopened gives the same); null when its results come from its own pass.
+    void (*summarise)(LayerRun& run) = nullptr;
+    // Appends its tables (CSV, `show`, run files) when the run holds its results.
+    // perTokenSaturation: also the per-token table of saturation.
+    void (*tables)(const LayerRun& run, bool perTokenSaturation, std::vector<Table>& out) = nullptr;
+};
+
+// Every analysis, in menu order.
+const std::vector<AnalysisSpec>& analysisRegistry();
+// The entry of that name, or null.
+const AnalysisSpec* findAnalysis(const std::string& name);
+// The parameters several analyses share (layer, bins, heads), as an entry without a name.
+const AnalysisSpec& sharedParams();
+// The spec of a parameter key, shared or of any analysis; null when there is none.
+const ParamSpec* findParam(const std::string& key);
+// Applies values through the shared entry and every analysis's entry.
+void applyParams(const ParamValues& values, const ModelConfig& config, LayerRunParams& params);
+
+// The entries, each defined in its analysis's file.
+AnalysisSpec cossimAnalysis();
+AnalysisSpec saturationAnalysis();
+AnalysisSpec lowRankAnalysis();
+AnalysisSpec inspectAnalysis();
+AnalysisSpec lossSepAnalysis();
+AnalysisSpec exitAnalysis();
+AnalysisSpec ablationAnalysis();
+AnalysisSpec linearizeAnalysis();
+AnalysisSpec contextAnalysis();
+
+}  // namespace ls
