@@ -71,13 +71,9 @@ void benchExitSimulator() {
 
 int main(int argc, char** argv) {
     ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    int64_t windows = 2, seqLen = 1024;
-    fs::path keepDir;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--windows")) windows = std::stoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--seq-len")) seqLen = std::stoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--keep")) keepDir = argv[i + 1];
-    }
+    const BenchArgs args = parseBenchArgs(argc, argv, 2);
+    const int64_t windows = args.windows, seqLen = args.seqLen;
+    const fs::path keepDir = args.keepDir;
     const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
     std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
     benchExitSimulator();

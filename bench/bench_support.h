@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,6 +15,24 @@
 namespace bench {
 
 namespace fs = std::filesystem;
+
+// The benchmarks' command line: --windows N --seq-len T --keep DIR (the random model's folder,
+// kept between runs; default a folder in the system's temporary directory).
+struct BenchArgs {
+    int64_t windows = 2, seqLen = 1024;
+    fs::path keepDir;
+};
+
+inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
+    BenchArgs a;
+    a.windows = defaultWindows;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--windows")) a.windows = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seq-len")) a.seqLen = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--keep")) a.keepDir = argv[i + 1];
+    }
+    return a;
+}
 
 inline double seconds(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();

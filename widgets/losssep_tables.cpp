@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kit/format.h"
+#include "kit/palette.h"
 #include "kit/tables.h"
 #include "losssep_parts.h"
 
@@ -171,7 +172,7 @@ void LossSepTables::fillComparison(const ls::LossSepResult* result, const std::v
             note = tr("inference time");
         const ls::SplitStats& s = p.split;
         setText(comparison_, row, 0, methodLabel(p.method), QString::fromStdString(p.method))
-            ->setForeground(methodColor(p.method).darker(140));
+            ->setForeground(palette::readableOnWhite(methodColor(p.method)));
         setCell(comparison_, row, 1, QString::number(p.layer));
         setNumber(comparison_, row, 2, corrText(p.pearson), p.pearson);
         setNumber(comparison_, row, 3, formatPercentValue(s.easyPct), s.easyPct);

@@ -16,20 +16,12 @@
 
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "kit/forms.h"
 
 namespace {
 
 constexpr int kNoModelMax = 1 << 20;
 
-// Marks a field as the one a problem is about (or clears the mark).
-void markInvalid(QWidget* field, bool invalid) {
-    if (!field)
-        return;
-    QPalette palette = field->parentWidget() ? field->parentWidget()->palette() : QPalette();
-    if (invalid)
-        palette.setColor(QPalette::Base, QColor(255, 221, 221));
-    field->setPalette(palette);
-}
 
 // "8, 16 32" -> numbers; *error names the first item that is not a number.
 std::vector<double> parseNumbers(const QString& text, QString* error) {
@@ -412,7 +404,7 @@ void AnalysisPanel::setExitLayersText(const QString& text) { exitLayersEdit_->se
 
 void AnalysisPanel::revalidate() {
     for (QWidget* field : optionFields_)
-        markInvalid(field, false);
+        ls::widgets::markInvalid(field, false);
     QString problem;
     QString field;
 
@@ -514,7 +506,7 @@ void AnalysisPanel::revalidate() {
     problem_ = problem;
     problemLabel_->setText(problem);
     problemLabel_->setVisible(!problem.isEmpty());
-    markInvalid(optionFields_.value(field), !problem.isEmpty());
+    ls::widgets::markInvalid(optionFields_.value(field), !problem.isEmpty());
     runButton_->setEnabled(canRun());
     emit paramsChanged();
 }

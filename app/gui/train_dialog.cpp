@@ -26,6 +26,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "kit/forms.h"
 #include "task_progress_bar.h"
 #include "task_runner.h"
 #include "training_curve_view.h"
@@ -50,15 +51,6 @@ QSpinBox* makeSpin(QWidget* parent, int minimum, int maximum, int value, const Q
     return spin;
 }
 
-// Marks a field as the one a problem is about (or clears the mark).
-void markInvalid(QWidget* field, bool invalid) {
-    if (!field)
-        return;
-    QPalette palette = field->parentWidget() ? field->parentWidget()->palette() : QPalette();
-    if (invalid)
-        palette.setColor(QPalette::Base, QColor(255, 221, 221));
-    field->setPalette(palette);
-}
 
 }  // namespace
 
@@ -421,7 +413,7 @@ void TrainDialog::prepare() {
 
 void TrainDialog::revalidate() {
     for (QWidget* field : optionFields_)
-        markInvalid(field, false);
+        ls::widgets::markInvalid(field, false);
     QString problem = dataError_;
     QString field = problem.isEmpty() ? QString() : QStringLiteral("data");
     if (problem.isEmpty() && data_) {
@@ -448,7 +440,7 @@ void TrainDialog::revalidate() {
     }
     problem_ = problem;
     problemLabel_->setText(problem);
-    markInvalid(optionFields_.value(field), !problem.isEmpty());
+    ls::widgets::markInvalid(optionFields_.value(field), !problem.isEmpty());
     updateButtons();
 }
 

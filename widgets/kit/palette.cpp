@@ -30,6 +30,20 @@ QColor textOn(const QColor& background) {
     return y < 120 ? Qt::white : Qt::black;
 }
 
+QColor readableOnWhite(const QColor& color) {
+    // WCAG 2 relative luminance, with the sRGB transfer function.
+    auto luminance = [](const QColor& c) {
+        auto linear = [](int v) {
+            const double x = v / 255.0;
+            return x <= 0.03928 ? x / 12.92 : std::pow((x + 0.055) / 1.055, 2.4);
+        };
+        return 0.2126 * linear(c.red()) + 0.7152 * linear(c.green()) + 0.0722 * linear(c.blue());
+    };
+    QColor c = color;
+    for (int step = 0; step < 20 && 1.05 / (luminance(c) + 0.05) < 4.5; ++step) c = c.darker(110);
+    return c;
+}
+
 QString css(const QColor& color) { return color.name(); }
 QString textStyle(const QColor& color) { return QStringLiteral("color: %1;").arg(color.name()); }
 

@@ -29,6 +29,7 @@ inline const QColor kMutedText{90, 90, 90};    // hints, timings, "nothing to sh
 inline const QColor kHighlightRow{255, 226, 214};  // a table row to notice (a light vermillion)
 inline const QColor kHoverFill{255, 236, 120};     // what the mouse is over
 inline const QColor kHeaderFill{239, 239, 239};
+inline const QColor kInvalidFill{255, 221, 221};   // a form field a problem is about
 inline const QColor kAlternateFills[2] = {QColor(214, 230, 250), QColor(252, 228, 200)};  // light blue, light orange
 
 // The series colours in the order a chart with many lines takes them.
@@ -40,6 +41,9 @@ QColor onWhite(const QColor& color, int alpha);
 
 // Black or white, whichever reads better on background.
 QColor textOn(const QColor& background);
+// color darkened (same hue) until text in it reads on white: WCAG contrast at least 4.5:1.
+// Okabe-Ito's orange and sky blue are too light for text as they are.
+QColor readableOnWhite(const QColor& color);
 
 // As a style sheet writes it: css = "#d55e00", textStyle = "color: #d55e00;".
 QString css(const QColor& color);
