@@ -71,10 +71,15 @@ int eval(const Args& args) {
 
     ls::Progress progress;
     cancelOnInterrupt(progress);
-    // On a terminal only: eval's output is often parsed, and its stderr kept for errors.
-    const auto windows = ls::makeWindows(static_cast<int64_t>(data.tokens.size()), data.documentStarts, params.windows);
-    ProgressPrinter printer(progress, ls::summarizeWindows(windows, data.documentStarts).scoredTokens,
-                            !asJson && isatty(STDERR_FILENO));
+    // On a terminal only: eval's output is often parsed, and its stderr kept for errors. The
+    // scored-token count is only for the printer's tokens/s.
+    const bool showProgress = !asJson && isatty(STDERR_FILENO);
+    int64_t scoredTokens = 0;
+    if (showProgress) {
+        const auto windows = ls::makeWindows(static_cast<int64_t>(data.tokens.size()), data.documentStarts, params.windows);
+        scoredTokens = ls::summarizeWindows(windows, data.documentStarts).scoredTokens;
+    }
+    ProgressPrinter printer(progress, scoredTokens, showProgress);
     auto onToken = [&](const ls::TokenLoss& t) {
         if (csv) csv->write(t);
     };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "analysis/params.h"
 #include "common/error.h"
 
 namespace cli {
@@ -28,22 +29,6 @@ std::string Args::require(const std::string& key) const {
 
 namespace {
 
-// Parses the whole value with parse (std::stod / std::stoll); `what` names the kind.
-template <typename T, typename Parse>
-T parsed(const Args& args, const std::string& key, T fallback, Parse parse, const char* what) {
-    auto v = args.get(key);
-    if (!v) return fallback;
-    size_t used = 0;
-    T x{};
-    try {
-        x = parse(*v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != v->size()) throw ls::Error("--" + key + " needs " + what + ", got '" + *v + "'");
-    return x;
-}
-
 // Greedy word wrap of text into lines of at most width characters.
 std::vector<std::string> wrap(const std::string& text, size_t width) {
     std::vector<std::string> lines;
@@ -62,17 +47,18 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
 
 }  // namespace
 
+// Numbers are parsed as the analyses' parameters are (analysis/params.h): one parser, one
+// ls::ParamError that main() shows as "--key: ...".
 double Args::real(const std::string& key, double fallback) const {
-    return parsed<double>(*this, key, fallback, [](const std::string& s, size_t* used) { return std::stod(s, used); },
-                          "a number");
+    const auto v = get(key);
+    return v ? std::get<double>(ls::parseParam({key, ls::ParamSpec::Kind::Real}, *v)) : fallback;
 }
 
 int64_t Args::integer(const std::string& key, int64_t fallback, int64_t minimum) const {
-    const int64_t n = parsed<int64_t>(
-        *this, key, fallback, [](const std::string& s, size_t* used) { return std::stoll(s, used); }, "an integer");
-    if (get(key) && n < minimum)
-        throw ls::Error("--" + key + " must be at least " + std::to_string(minimum) + ", got " + std::to_string(n));
-    return n;
+    const auto v = get(key);
+    ls::ParamSpec spec{key, ls::ParamSpec::Kind::Integer};
+    spec.minimum = minimum;
+    return v ? std::get<int64_t>(ls::parseParam(spec, *v)) : fallback;
 }
 
 Args parseArgs(const CommandSpec& spec, int argc, char** argv) {
@@ -146,36 +132,6 @@ std::string helpText(const CommandSpec& spec) {
         }
     }
     out += "\n  -h, --help                  this text\n";
-    return out;
-}
-
-std::vector<double> parseRealList(const std::string& key, const std::string& text) {
-    std::vector<double> out;
-    size_t start = 0;
-    while (start <= text.size()) {
-        const size_t comma = std::min(text.find(',', start), text.size());
-        const std::string item = text.substr(start, comma - start);
-        size_t used = 0;
-        double v = 0;
-        try {
-            v = std::stod(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (item.empty() || used != item.size())
-            throw ls::Error("--" + key + " needs comma-separated numbers, got '" + text + "'");
-        out.push_back(v);
-        start = comma + 1;
-    }
-    return out;
-}
-
-std::vector<int> parseIntList(const std::string& key, const std::string& text) {
-    std::vector<int> out;
-    for (const double v : parseRealList(key, text)) {
-        if (v != static_cast<int>(v)) throw ls::Error("--" + key + " needs whole numbers, got '" + text + "'");
-        out.push_back(static_cast<int>(v));
-    }
     return out;
 }
 

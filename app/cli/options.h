@@ -42,8 +42,9 @@ struct Args {
     std::optional<std::string> get(const std::string& key) const;
     bool flag(const std::string& key) const { return values.count(key) != 0; }
     std::string require(const std::string& key) const;
+    // Throw ls::ParamError for a value that is not a number, or below minimum (the fallback may
+    // be a "not set" value below it).
     double real(const std::string& key, double fallback) const;
-    // Throws when the option is given and below minimum (the fallback may be a "not set" value).
     int64_t integer(const std::string& key, int64_t fallback, int64_t minimum) const;
 };
 
@@ -53,10 +54,6 @@ Args parseArgs(const CommandSpec& spec, int argc, char** argv);
 
 // `layerscope-cli COMMAND --help`: usage line, description, every option by group.
 std::string helpText(const CommandSpec& spec);
-
-// "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}; errors name the option.
-std::vector<double> parseRealList(const std::string& key, const std::string& text);
-std::vector<int> parseIntList(const std::string& key, const std::string& text);
 
 // Option groups that several commands share.
 OptionGroup windowOptions();   // --model, --data, --seq-len, --stride, ...

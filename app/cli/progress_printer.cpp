@@ -7,8 +7,8 @@
 namespace cli {
 
 ProgressPrinter::ProgressPrinter(const ls::Progress& progress, int64_t totalTokens, bool enabled)
-    : progress_(progress), total_(totalTokens), tty_(isatty(STDERR_FILENO)), enabled_(enabled) {
-    if (enabled_) thread_ = std::thread([this] { loop(); });
+    : progress_(progress), total_(totalTokens), tty_(isatty(STDERR_FILENO)) {
+    if (enabled) thread_ = std::thread([this] { loop(); });
 }
 
 void ProgressPrinter::stop() {

@@ -30,7 +30,6 @@ private:
     const ls::Progress& progress_;
     int64_t total_;
     bool tty_;
-    bool enabled_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     std::mutex mutex_;
     std::condition_variable wake_;

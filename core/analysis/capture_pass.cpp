@@ -9,8 +9,8 @@
 #include <random>
 
 #include "analysis/certified_lens_internal.h"
-#include "analysis/saturation.h"
 #include "analysis/int8_projection_internal.h"
+#include "analysis/saturation.h"
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
@@ -252,35 +252,37 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     }
 
     // The lens's top-1 alone (no metrics, which need every logit): exact and cheaper by the
-    // certified bound (int8 or low rank), the method timed on the first window's middle layer.
+    // certified bound (int8 or low rank). By default the method is timed on the first window's
+    // middle layer; request.lensMethod may force one (or the float32 projection, "full").
     std::unique_ptr<CertifiedLens> certified;
+    using Method = LensMethod::Kind;
     const LensMethod method = parseLensMethod(request.lensMethod, c.hiddenSize);
-    if (lens && !request.metrics && method.kind == LensMethod::Kind::Int8) {
-        if (!Int8Projection::available())
+    if (lens && !request.metrics && method.kind != Method::Full) {
+        if (method.kind == Method::Int8 && !Int8Projection::available())
             throw ParamError("lens-method", "int8 needs a CPU with VNNI (and a build with oneDNN); this one has none");
-        certified = std::make_unique<CertifiedLens>(m.weights.head);
-        certified->setInt8();
-        r.lensMethodChoice = "int8 (asked for)";
-    } else if (lens && !request.metrics && method.kind == LensMethod::Kind::LowRank) {
-        certified = std::make_unique<CertifiedLens>(m.weights.head);
-        certified->setRank(method.rank);
-        r.lensMethodChoice = "rank " + std::to_string(method.rank) + " (asked for)";
-    } else if (lens && !request.metrics && method.kind == LensMethod::Kind::Auto) {
         progress.setStage("Preparing the certified lens (head factors, int8 weights)");
         certified = std::make_unique<CertifiedLens>(m.weights.head);
-        // The sample: the middle layer's states at the first window's first 256 positions, from a
-        // forward over those 256 tokens only (a whole window would cost a full forward).
-        torch::Tensor sample;
-        ForwardOptions o;
-        o.computeLogits = false;
-        o.observeResidual = [&](int l, const torch::Tensor& h) {
-            if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
-        };
-        forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
-            m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
-        });
-        r.lensMethodChoice = certified->chooseMethod(sample);
-        if (!certified->pays()) certified.reset();
+        if (method.kind == Method::Int8) {
+            certified->setInt8();
+            r.lensMethodChoice = "int8 (asked for)";
+        } else if (method.kind == Method::LowRank) {
+            certified->setRank(method.rank);
+            r.lensMethodChoice = "rank " + std::to_string(method.rank) + " (asked for)";
+        } else {
+            // The sample: the middle layer's states at the first window's first 256 positions,
+            // from a forward over those 256 tokens only (a whole window would cost a full forward).
+            torch::Tensor sample;
+            ForwardOptions o;
+            o.computeLogits = false;
+            o.observeResidual = [&](int l, const torch::Tensor& h) {
+                if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
+            };
+            forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
+                m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
+            });
+            r.lensMethodChoice = certified->chooseMethod(sample);
+            if (!certified->pays()) certified.reset();
+        }
     }
     auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined
         return certified ? certified->top1(normed) : (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);

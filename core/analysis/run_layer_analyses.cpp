@@ -48,11 +48,10 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
             a.request(params, request);
             needsCapture = true;
         }
-    const bool lossSep = params.wants("losssep");
+    const bool probesRun = params.wants("losssep") && params.probes;
     // Each pass gets a share of the run's progress by its rough cost in forward passes over the
     // data (the capture pass's lens projections and metrics cost more than its forward), so the
     // overall fraction, and the ETA from it, move at about a steady rate.
-    const bool probesRun = lossSep && params.probes;
     const double scannedHeads = static_cast<double>(params.heads.empty() ? c.numLayers * c.numHeads : params.heads.size());
     const double captureCost = needsCapture ? 1.0 + (request.metrics ? 4.0 : request.lens ? 2.0 : 0.0) +
                                                   0.5 * static_cast<double>(request.lowRankRanks.size())
