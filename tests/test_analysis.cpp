@@ -538,7 +538,7 @@ print(json.dumps(out))
     const QJsonObject j = QJsonDocument::fromJson(p.out).object();
     QCOMPARE(j["format"].toString(), QString("layerscope-run"));
     QCOMPARE(j["status"].toString(), QString("complete"));
-    QCOMPARE(j["version"].toInt(), 1);
+    QCOMPARE(j["version"].toInt(), 2);
     QCOMPARE(j["loss_units"].toString(), QString("nats"));
     const int n = j["loss_len"].toInt();
     QVERIFY(n > 500);

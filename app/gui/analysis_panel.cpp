@@ -84,8 +84,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
                                "is the r-quantile of c_l at the chosen layer; tokens below it are hard."));
     postAttentionCheck_ = new QCheckBox(tr("Lens also after attention"), this);
     postAttentionCheck_->setObjectName("postAttentionCheck");
-    postAttentionCheck_->setToolTip(tr("Saturation: also apply the logit lens to a_l = h_{l-1} + attention_l "
-                                       "(inside block l, before its MLP)"));
+    postAttentionCheck_->setToolTip(QString::fromStdString(ls::findParam("post-attention")->help));
     inspectWindowSpin_ = new QSpinBox(this);
     inspectWindowSpin_->setObjectName("inspectWindowSpin");
     inspectWindowSpin_->setRange(0, std::numeric_limits<int>::max());

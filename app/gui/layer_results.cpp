@@ -14,6 +14,7 @@
 #include <qcustomplot.h>
 
 #include "ablation_view.h"
+#include "analysis_views.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "cossim_view.h"
@@ -44,16 +45,23 @@ QString stem(const std::string& path) {
 }  // namespace
 
 LayerResults::LayerResults(QTabWidget* tabs, QObject* parent) : QObject(parent), tabs_(tabs) {
-    cossim_ = new ls::widgets::CossimView(tabs_);
-    saturation_ = new ls::widgets::SaturationView(tabs_);
-    lowRank_ = new ls::widgets::LowRankView(tabs_);
-    inspector_ = new ls::widgets::TokenInspectorView(tabs_);
-    exit_ = new ls::widgets::EarlyExitView(tabs_);
-    ablation_ = new ls::widgets::AblationView(tabs_);
+    for (const AnalysisView& entry : analysisViews()) {
+        QWidget* view = entry.create(tabs_);
+        view->setObjectName(entry.name + QStringLiteral("View"));
+        view->hide();
+        tabList_.append({entry.name, entry.title, view, view, entry.show});
+    }
+    cossim_ = static_cast<ls::widgets::CossimView*>(viewOf("cossim"));
+    saturation_ = static_cast<ls::widgets::SaturationView*>(viewOf("saturation"));
+    lowRank_ = static_cast<ls::widgets::LowRankView*>(viewOf("lowrank"));
+    inspector_ = static_cast<ls::widgets::TokenInspectorView*>(viewOf("inspect"));
+    lossSep_ = static_cast<ls::widgets::LossSepView*>(viewOf("losssep"));
+    exit_ = static_cast<ls::widgets::EarlyExitView*>(viewOf("exit"));
+    ablation_ = static_cast<ls::widgets::AblationView*>(viewOf("ablation"));
 
     // Loss separation: the live probe-training panel (while a run trains probes) over the view.
     lossSepPage_ = new QWidget(tabs_);
-    lossSep_ = new ls::widgets::LossSepView(lossSepPage_);
+    lossSep_->setParent(lossSepPage_);
     probePanel_ = new QFrame(lossSepPage_);
     probePanel_->setObjectName(QStringLiteral("probeTrainingPanel"));
     static_cast<QFrame*>(probePanel_)->setFrameShape(QFrame::StyledPanel);
@@ -82,82 +90,50 @@ LayerResults::LayerResults(QTabWidget* tabs, QObject* parent) : QObject(parent),
     pageLayout->addWidget(probePanel_);
     pageLayout->addWidget(lossSep_, 1);
 
-    tabList_ = {{QStringLiteral("cossim"), tr("Cos-sim"), cossim_},
-                {QStringLiteral("saturation"), tr("Saturation"), saturation_},
-                {QStringLiteral("lowrank"), tr("Low-rank head"), lowRank_},
-                {QStringLiteral("inspect"), tr("Token inspector"), inspector_},
-                {QStringLiteral("losssep"), tr("Loss separation"), lossSepPage_},
-                {QStringLiteral("exit"), tr("Early exit"), exit_},
-                {QStringLiteral("ablation"), tr("Ablation"), ablation_}};
-    for (const Tab& tab : tabList_) {
-        tab.view->setObjectName(tab.name + QStringLiteral("View"));
-        tab.view->hide();
-    }
+    for (Tab& tab : tabList_)
+        if (tab.view == lossSep_) tab.page = lossSepPage_;
+    lossSepPage_->setObjectName(QStringLiteral("losssepPage"));
+    lossSepPage_->hide();
 }
 
-QStringList LayerResults::tabNames() { return {"cossim", "saturation", "lowrank", "inspect", "losssep", "exit", "ablation"}; }
+QWidget* LayerResults::viewOf(const QString& name) const {
+    for (const Tab& tab : tabList_)
+        if (tab.name == name) return tab.view;
+    return nullptr;
+}
+
+QStringList LayerResults::tabNames() {
+    QStringList names;
+    for (const AnalysisView& entry : analysisViews()) names << entry.name;
+    return names;
+}
 
 void LayerResults::show(std::shared_ptr<const ls::LayerRun> run, const QString& source) {
     run_ = std::move(run);
     source_ = run_ ? source : QString();
-    const ls::LayerRun* r = run_.get();
-    // The views share the run (aliasing shared_ptrs): no copies of the results.
-    if (r && r->cossim)
-        cossim_->setResult(std::shared_ptr<const ls::CossimResult>(run_, &*r->cossim));
-    else
-        cossim_->clear();
-    if (r && r->saturation)
-        saturation_->setResult(std::shared_ptr<const ls::SaturationResult>(run_, &*r->saturation));
-    else
-        saturation_->clear();
-    if (r && r->lowRank)
-        lowRank_->setResult(std::shared_ptr<const ls::LowRankResult>(run_, &*r->lowRank));
-    else
-        lowRank_->clear();
-    if (r && r->hasInspect())
-        inspector_->setGrid(std::shared_ptr<const ls::InspectGrid>(run_, &r->capture.inspect));
-    else
-        inspector_->clear();
-    if (r && r->lossSep)
-        lossSep_->setResult(std::shared_ptr<const ls::LossSepResult>(run_, &*r->lossSep));
-    else
-        lossSep_->clear();
+    // Each view takes its part of the run (sharing it: no copies of the results).
+    std::vector<bool> present;
+    for (const Tab& tab : tabList_) present.push_back(tab.show(tab.view, run_));
     lossSep_->setVisible(lossSep_->hasData() || !training_);
-    if (r && r->exit)
-        exit_->setData(std::shared_ptr<const ls::CaptureResult>(run_, &r->capture),
-                       std::shared_ptr<const ls::ExitResult>(run_, &*r->exit));
-    else
-        exit_->clear();
-    // Ablation and ReLU linearisation share one tab.
-    if (r && r->ablation)
-        ablation_->setResult(std::shared_ptr<const ls::AblationResult>(run_, &*r->ablation));
-    else
-        ablation_->setResult(nullptr);
-    ablation_->setLinearization(r && r->linearize
-                                    ? std::shared_ptr<const ls::LinearizeResult>(run_, &*r->linearize)
-                                    : nullptr);
     tabAddedForTraining_ = false;
 
     // Ours go after the tabs that are not (preview, loss), in analysis order.
-    const bool present[] = {r && r->cossim,     r && r->saturation, r && r->lowRank,
-                            r && r->hasInspect(), r && r->lossSep,  r && r->exit,
-                            r && (r->ablation || r->linearize)};
     for (const Tab& tab : tabList_) {
-        const int index = tabs_->indexOf(tab.view);
+        const int index = tabs_->indexOf(tab.page);
         if (index >= 0)
             tabs_->removeTab(index);
-        tab.view->hide();
+        tab.page->hide();
     }
     QWidget* first = nullptr;
     for (int i = 0; i < tabList_.size(); ++i) {
-        if (!present[i])
+        if (!present[static_cast<size_t>(i)])
             continue;
         const Tab& tab = tabList_[i];
-        const int index = tabs_->addTab(tab.view, tab.title);
+        const int index = tabs_->addTab(tab.page, tab.title);
         if (const ls::AnalysisSpec* info = ls::findAnalysis(tab.name.toStdString()))
             tabs_->setTabToolTip(index, QString::fromStdString(info->description));
         if (!first)
-            first = tab.view;
+            first = tab.page;
     }
     if (first)
         tabs_->setCurrentWidget(first);
@@ -166,7 +142,7 @@ void LayerResults::show(std::shared_ptr<const ls::LayerRun> run, const QString& 
 QWidget* LayerResults::viewFor(const QString& name) const {
     for (const Tab& tab : tabList_)
         if (name.compare(tab.name, Qt::CaseInsensitive) == 0 || name.compare(tab.title, Qt::CaseInsensitive) == 0)
-            return tab.view;
+            return tab.page;
     return nullptr;
 }
 
@@ -181,7 +157,7 @@ bool LayerResults::selectTab(const QString& name) {
 QStringList LayerResults::shownTabs() const {
     QStringList names;
     for (const Tab& tab : tabList_)
-        if (tabs_->indexOf(tab.view) >= 0)
+        if (tabs_->indexOf(tab.page) >= 0)
             names << tab.name;
     return names;
 }

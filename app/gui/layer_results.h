@@ -11,6 +11,7 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <functional>
 #include <memory>
 
 #include "model_summary_view.h"
@@ -96,8 +97,11 @@ private:
     struct Tab {
         QString name;   // "cossim"
         QString title;  // "Cos-sim"
-        QWidget* view;
+        QWidget* view;  // the analysis's view
+        QWidget* page;  // what the tab shows: the view, or a page around it (loss separation)
+        std::function<bool(QWidget*, const std::shared_ptr<const ls::LayerRun>&)> show;
     };
+    QWidget* viewOf(const QString& name) const;
 
     QTabWidget* tabs_;
     std::shared_ptr<const ls::LayerRun> run_;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <random>
 
+#include "analysis/capture_observer_internal.h"
 #include "analysis/certified_lens_internal.h"
 #include "analysis/int8_projection_internal.h"
 #include "analysis/saturation.h"
@@ -308,6 +309,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             if (request.cossim && l > 0)
                 appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, h, /*dim=*/-1, /*eps=*/1e-8));
             if (probeSample && l == request.probeLayer) probeSample->add(h, firstToken);
+            for (CaptureObserver* o : request.observers) o->residual(l, h);
             if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);
                 // (M, V): the loss needs layer L's, the metrics every layer's
@@ -323,11 +325,19 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             }
             previous = h;
         };
-        if (request.postAttentionLens)
+        const bool observersWantPostAttention =
+            std::any_of(request.observers.begin(), request.observers.end(),
+                        [](const CaptureObserver* o) { return o->wantsPostAttention(); });
+        if (request.postAttentionLens || observersWantPostAttention)
             options.observePostAttention = [&](int l, const torch::Tensor& full) {
-                appendInts(r.postAttentionTop1[l - 1], lensTop1(m.normFinal(scored(full)), torch::Tensor()));
+                const torch::Tensor a = scored(full);
+                if (request.postAttentionLens)
+                    appendInts(r.postAttentionTop1[l - 1], lensTop1(m.normFinal(a), torch::Tensor()));
+                for (CaptureObserver* o : request.observers)
+                    if (o->wantsPostAttention()) o->postAttention(l, a);
             };
         m.forward(batch.ids, options);
+        for (CaptureObserver* o : request.observers) o->endBatch(targets);
 
         appendFloats(r.loss, tokenLosses(finalLogits, targets));
         finalLogits = torch::Tensor();

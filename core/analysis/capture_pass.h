@@ -19,6 +19,7 @@
 
 namespace ls {
 
+class CaptureObserver;
 class Model;
 struct Dataset;
 
@@ -39,6 +40,8 @@ struct CaptureRequest {
     bool inspect = false;            // the token inspector grid of one window
     int inspectWindow = 0;           // index into the window list
     int topK = 5;
+    // Analyses with work of their own in the pass (analysis/runners_internal.h); not owned.
+    std::vector<CaptureObserver*> observers;
 };
 
 // Low-rank head counts over all scored tokens for one rank r. x_l = norm_f(h_l).

@@ -115,8 +115,10 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
 
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
                            std::optional<ProbeResult> probes, std::optional<AblationResult> ablation,
-                           std::optional<LinearizeResult> linearize) {
+                           std::optional<LinearizeResult> linearize,
+                           std::map<std::string, std::shared_ptr<const AnalysisResult>> results) {
     LayerRun run;
+    run.results = std::move(results);
     run.ablation = std::move(ablation);
     run.linearize = std::move(linearize);
     run.info = std::move(info);

@@ -6,10 +6,13 @@
 // same summaries, so a reopened run yields the same results as a fresh one.
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "analysis/capture_pass.h"
 #include "analysis/ablation.h"
 #include "analysis/linearize.h"
@@ -92,6 +95,14 @@ struct LayerRun {
     std::optional<ExitResult> exit;
     std::optional<AblationResult> ablation;  // its own pass; a run file keeps its tables
     std::optional<LinearizeResult> linearize;
+    // The results of analyses with a result type of their own, by registry name.
+    std::map<std::string, std::shared_ptr<const AnalysisResult>> results;
+    // That result as T (shares ownership), or null when the run has none.
+    template <typename T>
+    std::shared_ptr<const T> result(const std::string& name) const {
+        const auto it = results.find(name);
+        return it == results.end() ? nullptr : std::dynamic_pointer_cast<const T>(it->second);
+    }
     bool hasInspect() const { return capture.inspect.positions > 0; }
     // Scored tokens and windows: the capture pass's, or the head scans' when only they ran.
     int64_t scoredTokens() const;
@@ -103,11 +114,13 @@ struct LayerRun {
 };
 
 // The summaries of every requested analysis from a capture (plain C++, no model needed).
-// Probe results cannot be recomputed from the scalars: they are passed through.
+// Probe results cannot be recomputed from the scalars: they are passed through, like the
+// results an analysis keeps itself (results, by name).
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
                            std::optional<ProbeResult> probes = std::nullopt,
                            std::optional<AblationResult> ablation = std::nullopt,
-                           std::optional<LinearizeResult> linearize = std::nullopt);
+                           std::optional<LinearizeResult> linearize = std::nullopt,
+                           std::map<std::string, std::shared_ptr<const AnalysisResult>> results = {});
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.

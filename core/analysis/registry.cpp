@@ -8,8 +8,15 @@ namespace ls {
 
 const std::vector<AnalysisSpec>& analysisRegistry() {
     static const std::vector<AnalysisSpec> all = {
-        cossimAnalysis(),   saturationAnalysis(), lowRankAnalysis(),   inspectAnalysis(),   lossSepAnalysis(),
-        exitAnalysis(),     ablationAnalysis(),   linearizeAnalysis(), contextAnalysis(),
+        cossimAnalysis(),
+        saturationAnalysis(),
+        lowRankAnalysis(),
+        inspectAnalysis(),
+        lossSepAnalysis(),
+        exitAnalysis(),
+        ablationAnalysis(),
+        linearizeAnalysis(),
+        contextAnalysis(),
     };
     return all;
 }

@@ -3,6 +3,7 @@
 // parameters (params.h). The command line builds `run`'s options and --help from this table,
 // the GUI its analysis checkboxes and tooltips. Each entry lives in its analysis's own file
 // (cossimAnalysis() in cossim.cpp, ...); registry.cpp lists them, one line each.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@
 
 namespace ls {
 
+class H5Reader;
+class H5Writer;
+struct AnalysisResult;
 struct CaptureRequest;
 struct LayerRun;
 struct LayerRunParams;
@@ -34,6 +38,11 @@ struct AnalysisSpec {
     // Appends its tables (CSV, `show`, run files) when the run holds its results.
     // perTokenSaturation: also the per-token table of saturation.
     void (*tables)(const LayerRun& run, bool perTokenSaturation, std::vector<Table>& out) = nullptr;
+    // For an analysis with a result type of its own (LayerRun::results): its run-file group
+    // (/analyses/<name>), with its parameters as attributes. read throws ls::Error for a
+    // damaged group (the caller adds the file's name).
+    void (*write)(const AnalysisResult& result, H5Writer& file, const std::string& group) = nullptr;
+    std::shared_ptr<const AnalysisResult> (*read)(const H5Reader& file, const std::string& group) = nullptr;
 };
 
 // Every analysis, in menu order.

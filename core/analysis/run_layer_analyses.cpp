@@ -6,6 +6,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "analysis/runners_internal.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -48,13 +49,24 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
             a.request(params, request);
             needsCapture = true;
         }
+    // Analyses with work of their own inside the capture pass.
+    std::vector<std::pair<std::string, std::unique_ptr<CaptureObserver>>> observers;
+    double observersCost = 0;
+    for (const AnalysisRunner& runner : analysisRunners())
+        if (runner.observe && params.wants(runner.name)) {
+            observers.emplace_back(runner.name, runner.observe(model, params));
+            request.observers.push_back(observers.back().second.get());
+            observersCost += runner.cost ? runner.cost(model, params) : 1.0;
+            needsCapture = true;
+        }
     const bool probesRun = params.wants("losssep") && params.probes;
     // Each pass gets a share of the run's progress by its rough cost in forward passes over the
     // data (the capture pass's lens projections and metrics cost more than its forward), so the
     // overall fraction, and the ETA from it, move at about a steady rate.
     const double scannedHeads = static_cast<double>(params.heads.empty() ? c.numLayers * c.numHeads : params.heads.size());
     const double captureCost = needsCapture ? 1.0 + (request.metrics ? 4.0 : request.lens ? 2.0 : 0.0) +
-                                                  0.5 * static_cast<double>(request.lowRankRanks.size())
+                                                  0.5 * static_cast<double>(request.lowRankRanks.size()) +
+                                                  observersCost
                                             : 0.0;
     const double probesCost = probesRun ? 1.0 : 0.0;
     const double ablationCost = params.wants("ablation") ? 2.0 + 0.5 * scannedHeads : 0.0;
@@ -78,6 +90,8 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         const ProgressPart part = nextPart(captureCost);
         capture = runCapturePass(model, data, params.windows, request, progress);
     }
+    std::map<std::string, std::shared_ptr<const AnalysisResult>> results;
+    for (auto& [name, observer] : observers) results[name] = observer->finish();
     if (tokenizer) {
         InspectGrid& g = capture.inspect;
         for (const auto* ids : {&g.inputIds, &g.targetIds, &g.topIds})
@@ -126,7 +140,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     info.finishedAt = utcNow();
     info.complete = !ablation || ablation->complete;
     return summariseLayerRun(std::move(info), std::move(params), std::move(capture), std::move(probes),
-                             std::move(ablation), std::move(linearize));
+                             std::move(ablation), std::move(linearize), std::move(results));
 }
 
 }  // namespace ls

@@ -138,7 +138,8 @@ AnalysisSpec saturationAnalysis() {
             "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens",
             true,
             {{"post-attention", K::Flag, "", "Lens also after attention",
-              "Also the lens after each attention, before the MLP (a_l = h_{l-1} + attention_l)."},
+              "Also the lens after each attention, before the MLP (a_l = h_{l-1} + attention_l), in every "
+              "analysis of the lens."},
              {"lens-method", K::Text, "auto|full|int8|lowrank:R", "Lens method",
               "How the lens top-1 is computed: auto (default) times the certified exact methods and keeps the fastest; "
               "full is the float32 projection; int8 (CPUs with VNNI) and lowrank:R force a certified method."}},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "analysis/registry.h"
 #include "common/error.h"
 #include "common/json_integer.h"
 #include "io/hdf5_file.h"
@@ -274,6 +275,14 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
         }
         w.table("inspect/token_text", text);
     }
+    // Analyses with a result type of their own write their group themselves.
+    for (const AnalysisSpec& a : analysisRegistry()) {
+        const auto it = run.results.find(a.name);
+        if (!a.write || it == run.results.end()) continue;
+        const std::string group = "analyses/" + a.name;
+        w.attribute(group, "title", a.title);
+        a.write(*it->second, w, group);
+    }
     for (const Table& t : run.tables()) w.table("tables/" + t.name, t);
     w.commit();
 }
@@ -433,9 +442,19 @@ LayerRun readSealedRunFile(const std::filesystem::path& path) {
         const Column& texts = text.column("text");
         for (size_t i = 0; i < text.rows(); ++i) g.tokenText[static_cast<int32_t>(ids.numbers[i])] = texts.texts[i];
     }
+    std::map<std::string, std::shared_ptr<const AnalysisResult>> results;
+    for (const AnalysisSpec& a : analysisRegistry()) {
+        const std::string group = "analyses/" + a.name;
+        if (!a.read || !r.has(group)) continue;
+        try {
+            results[a.name] = a.read(r, group);
+        } catch (const Error& e) {
+            throw Error(path, "its " + a.name + " results are damaged: " + e.what());
+        }
+    }
     try {
         return summariseLayerRun(std::move(info), std::move(params), std::move(c), std::move(probes),
-                                 std::move(ablation), std::move(linearize));
+                                 std::move(ablation), std::move(linearize), std::move(results));
     } catch (const Error& e) {
         throw Error(path, std::string("cannot rebuild the results: ") + e.what());
     }

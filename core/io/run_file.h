@@ -1,6 +1,6 @@
 #pragma once
 // HDF5 run files: one file per run, readable by h5py / pandas without LayerScope.
-// Layout (format 1; docs/run-files.md describes every dataset):
+// Layout (format 2; docs/run-files.md describes every dataset):
 //   /                    attrs format="layerscope-run", format_version, layerscope_version,
 //                        status ("complete" | "partial"), started_at, finished_at
 //   /meta                attrs model_path, model_hash, model_summary, dataset_path, dataset_hash,
@@ -10,6 +10,8 @@
 //   /lens/top1           (L+1, N) int32, row l = top1_l;  /lens/post_attention_top1 (L, N)
 //   /lowrank/...         singular_values, counts per rank, timings
 //   /inspect/...         the token inspector grid of one window
+//   /analyses/<name>/    an analysis's own results (LayerRun::results), written and read by
+//                        its registry entry (format 2; format 1 files have none)
 //   /tables/<name>/      every table of the run, one dataset per column
 // Written atomically (temporary file, then rename).
 #include <filesystem>
@@ -18,7 +20,7 @@
 
 namespace ls {
 
-inline constexpr int kRunFileFormatVersion = 1;
+inline constexpr int kRunFileFormatVersion = 2;
 
 void writeRunFile(const std::filesystem::path& path, const LayerRun& run);
 

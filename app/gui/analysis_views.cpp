@@ -1,0 +1,98 @@
+#include "analysis_views.h"
+
+#include "ablation_view.h"
+#include "analysis/layer_run.h"
+#include "cossim_view.h"
+#include "early_exit_view.h"
+#include "losssep_view.h"
+#include "lowrank_view.h"
+#include "saturation_view.h"
+#include "token_inspector_view.h"
+
+namespace {
+
+using Run = std::shared_ptr<const ls::LayerRun>;
+
+// A view of a result in a LayerRun field; the view shares the run (an aliasing shared_ptr).
+template <typename View, typename Result>
+AnalysisView fieldView(const QString& name, const QString& title, std::optional<Result> ls::LayerRun::*field) {
+    return {name, title, [](QWidget* parent) -> QWidget* { return new View(parent); },
+            [field](QWidget* view, const Run& run) {
+                const bool has = run && ((*run).*field).has_value();
+                static_cast<View*>(view)->setResult(has ? std::shared_ptr<const Result>(run, &*((*run).*field)) : nullptr);
+                return has;
+            }};
+}
+
+// A view of a result the run keeps by the analysis's name (LayerRun::results).
+template <typename View, typename Result>
+AnalysisView namedView(const QString& name, const QString& title) {
+    return {name, title, [](QWidget* parent) -> QWidget* { return new View(parent); },
+            [name](QWidget* view, const Run& run) {
+                std::shared_ptr<const Result> result = run ? run->result<Result>(name.toStdString()) : nullptr;
+                const bool has = result != nullptr;
+                static_cast<View*>(view)->setResult(std::move(result));
+                return has;
+            }};
+}
+
+AnalysisView inspectView() {
+    using ls::widgets::TokenInspectorView;
+    return {QStringLiteral("inspect"), QObject::tr("Token inspector"),
+            [](QWidget* parent) -> QWidget* { return new TokenInspectorView(parent); },
+            [](QWidget* view, const Run& run) {
+                const bool has = run && run->hasInspect();
+                static_cast<TokenInspectorView*>(view)->setGrid(
+                    has ? std::shared_ptr<const ls::InspectGrid>(run, &run->capture.inspect) : nullptr);
+                return has;
+            }};
+}
+
+AnalysisView exitView() {
+    using ls::widgets::EarlyExitView;
+    return {QStringLiteral("exit"), QObject::tr("Early exit"),
+            [](QWidget* parent) -> QWidget* { return new EarlyExitView(parent); },
+            [](QWidget* view, const Run& run) {
+                auto* exit = static_cast<EarlyExitView*>(view);
+                if (!run || !run->exit) {
+                    exit->clear();
+                    return false;
+                }
+                exit->setData(std::shared_ptr<const ls::CaptureResult>(run, &run->capture),
+                              std::shared_ptr<const ls::ExitResult>(run, &*run->exit));
+                return true;
+            }};
+}
+
+// Head ablation, ReLU linearisation and the context sweep share one tab.
+AnalysisView ablationView() {
+    using ls::widgets::AblationView;
+    return {QStringLiteral("ablation"), QObject::tr("Ablation"),
+            [](QWidget* parent) -> QWidget* { return new AblationView(parent); },
+            [](QWidget* view, const Run& run) {
+                auto* ablation = static_cast<AblationView*>(view);
+                ablation->setResult(run && run->ablation ? std::shared_ptr<const ls::AblationResult>(run, &*run->ablation)
+                                                         : nullptr);
+                ablation->setLinearization(run && run->linearize
+                                               ? std::shared_ptr<const ls::LinearizeResult>(run, &*run->linearize)
+                                               : nullptr);
+                return run && (run->ablation || run->linearize);
+            }};
+}
+
+}  // namespace
+
+const QList<AnalysisView>& analysisViews() {
+    using namespace ls::widgets;
+    using ls::LayerRun;
+    static const QList<AnalysisView> all = {
+        fieldView<CossimView, ls::CossimResult>("cossim", QObject::tr("Cos-sim"), &LayerRun::cossim),
+        fieldView<SaturationView, ls::SaturationResult>("saturation", QObject::tr("Saturation"), &LayerRun::saturation),
+        fieldView<LowRankView, ls::LowRankResult>("lowrank", QObject::tr("Low-rank head"), &LayerRun::lowRank),
+        inspectView(),
+        fieldView<LossSepView, ls::LossSepResult>("losssep", QObject::tr("Loss separation"), &LayerRun::lossSep),
+        exitView(),
+        ablationView(),
+    };
+    return all;
+}

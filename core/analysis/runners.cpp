@@ -1,0 +1,11 @@
+#include "analysis/runners_internal.h"
+
+namespace ls {
+
+const std::vector<AnalysisRunner>& analysisRunners() {
+    static const std::vector<AnalysisRunner> all = {
+    };
+    return all;
+}
+
+}  // namespace ls
