@@ -17,6 +17,8 @@
 #include <csignal>
 #include <map>
 
+#include "analysis/lensdiv.h"
+#include "io/run_file.h"
 #include "model_reference_support.h"
 #include "test_support.h"
 
@@ -108,6 +110,10 @@ double tolerance(const QString& file, const QString& column, int tokens) {
         if (column.endsWith("ratio")) return -0.02;  // zero/mean dPPL: a ratio of small differences
         if (column.endsWith("_ppl")) return -1e-4;
         if (column != "tokens" && column != "subset_tokens" && column != "subset_windows") return 1e-5;
+    }
+    if (file == "lensdiv_layers") {
+        if (column == "top1_accuracy") return 3.0 / tokens;  // an argmax may flip on a near-tie
+        if (column != "layer" && column != "stage") return -1e-5;  // float32 log-softmax sums vs float64
     }
     if (file == "loss_summary" || file == "loss_histogram" || file == "thresholds")
         if (column != "count" && column != "bin") return 1e-4;
@@ -207,6 +213,8 @@ private slots:
     void interruptLeavesNothing();
     void interruptedScanIsKeptAsPartial();
     void formatOneRunFileReopens();
+    void lensDivMatchesReference_data();
+    void lensDivMatchesReference();
 
 private:
     ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
@@ -780,4 +788,61 @@ void TestAnalysis::formatOneRunFileReopens() {
 }
 
 QTEST_GUILESS_MAIN(TestAnalysis)
+// Lens divergence (KL to the final output, cross-entropy, entropy, top-1 accuracy per layer and
+// stage) against tests/reference/lensdiv_reference.py, also every token's KL from the run file.
+void TestAnalysis::lensDivMatchesReference_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("stride");
+    QTest::addColumn<bool>("postAttention");
+    QTest::newRow("gpt2, sliding window, after attention too") << "gpt2" << "24" << true;
+    QTest::newRow("gpt2, chunks, blocks only") << "gpt2" << "64" << false;
+    QTest::newRow("llama gqa, chunks, after attention too") << "llama" << "64" << true;
+}
+
+void TestAnalysis::lensDivMatchesReference() {
+    QFETCH(QString, name);
+    QFETCH(QString, stride);
+    QFETCH(bool, postAttention);
+    const QString out = dir_.path() + "/lensdiv-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
+    const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
+    QStringList common{"--seq-len", "64", "--stride", stride};
+    if (postAttention) common << "--post-attention";
+    const ProcResult r = runCli(QStringList{"run", "lensdiv", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
+                                            "--threads", "1", "--csv", ours, "--out", run, "--quiet"} + common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run lensdiv")));
+    const ProcResult p = runProcess(python(), QStringList{sourceDir() + "/tests/reference/lensdiv_reference.py", "--model",
+                                                          model(name), "--ids", model(name) + "/eval_ids.npy", "--out", ref} +
+                                                  common);
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("lensdiv_reference.py")));
+    const int tokens = readCsv(ref + "/tokens.csv").rows;
+    QVERIFY(tokens > 1000);
+    compareWithReference(ours, ref, {{"lensdiv_layers", "lensdiv_layers"}}, tokens);
+    if (QTest::currentTestFailed()) return;
+
+    // The run file keeps every token's KL at every layer (float32), as the reference computes it.
+    const ls::LayerRun reopened = ls::readRunFile(run.toStdString());
+    const auto result = reopened.result<ls::LensDivResult>("lensdiv");
+    QVERIFY(result);
+    const int L = name == "gpt2" ? 3 : 4;
+    QCOMPARE(result->rows.size(), size_t(postAttention ? 2 * L + 1 : L + 1));
+    const Csv tokenKl = readCsv(ref + "/lensdiv_token_kl.csv");  // token-major: layers 0..L of each token
+    QCOMPARE(tokenKl.rows, tokens * (L + 1));
+    const QStringList klText = tokenKl.col("kl_to_final");
+    for (int l = 0; l <= L; ++l) {
+        const ls::LensDivRow& row = result->rows[static_cast<size_t>(l)];
+        QCOMPARE(row.stage, std::string("block"));
+        QCOMPARE(int(row.tokenKl.size()), tokens);
+        std::vector<double> got(row.tokenKl.begin(), row.tokenKl.end()), expected;
+        for (int t = 0; t < tokens; ++t) expected.push_back(klText[t * (L + 1) + l].toDouble());
+        // float32 log-softmax of logits of a few units: a few 1e-6 per token.
+        const QString mismatch = mismatchOf(got, expected, 1e-5, 1e-4);
+        QVERIFY2(mismatch.isEmpty(), qPrintable(QString("layer %1: %2").arg(l).arg(mismatch)));
+    }
+
+    // `show` rebuilds the same CSVs from the run file.
+    const ProcResult s = runCli({"show", run, "--csv", reread});
+    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
+    expectSameCsvs(ours, reread);
+}
+
 #include "test_analysis.moc"

@@ -27,6 +27,7 @@
 #include "cossim_view.h"
 #include "export_menu.h"
 #include "io/table.h"
+#include "lensdiv_view.h"
 #include "saturation_view.h"
 #include "stats/histogram.h"
 #include "test_support.h"
@@ -164,6 +165,10 @@ private slots:
     void saturationHistogramAndLoss();
     void saturationTable();
     void saturationExport();
+
+    void lensDivCurvesAndTable();
+    void lensDivLogScale();
+    void lensDivExport();
 
     void exportButtonMenu();
     void exportAllReportsFailure();
@@ -721,6 +726,97 @@ void TestWidgetsLayers::realisticScreenshots() {
     cv4.histogramPlot()->replot();
     if (!shots.isEmpty())
         QVERIFY(cv4.grab().save(QDir(shots).filePath("cossim_view_narrow.png")));
+}
+
+// ---- lens divergence -----------------------------------------------------------------------
+
+namespace {
+
+// L = 3 with the lens after attention: token t's KL at block l is (3 - l) * (t + 1) / 10
+// (t = 0..9: mean (3 - l) * 0.55; 0 at layer 3, as in a real run); after attention l,
+// (3.5 - l) * (t + 1) / 10.
+std::shared_ptr<const ls::LensDivResult> smallLensDiv() {
+    auto r = std::make_shared<ls::LensDivResult>();
+    r->numLayers = 3;
+    r->tokens = 10;
+    auto addRow = [&](int layer, const char* stage, double scale, double ce) {
+        ls::LensDivRow row;
+        row.layer = layer;
+        row.stage = stage;
+        for (int t = 0; t < 10; ++t) row.tokenKl.push_back(static_cast<float>(scale * (t + 1) / 10.0));
+        row.klToFinal = scale * 0.55;
+        row.crossEntropy = ce;
+        row.entropy = ce - 0.5;
+        row.top1Accuracy = 0.1 * layer;
+        r->rows.push_back(row);
+    };
+    for (int l = 0; l <= 3; ++l) addRow(l, "block", 3 - l, 5.0 - l);
+    for (int l = 1; l <= 3; ++l) addRow(l, "attention", 3.5 - l, 5.5 - l);
+    return r;
+}
+
+}  // namespace
+
+void TestWidgetsLayers::lensDivCurvesAndTable() {
+    LensDivView view;
+    view.resize(1400, 900);
+    view.setResult(smallLensDiv());
+    QVERIFY(view.hasData());
+    // KL per layer: blocks at l, attention at l - 0.5.
+    QCOMPARE(view.klGraph()->data()->size(), 4);
+    QCOMPARE(view.klGraph(true)->data()->size(), 3);
+    QCOMPARE_NEAR(view.klGraph()->data()->at(0)->value, 1.65, 1e-12, 0);
+    QCOMPARE_NEAR(view.klGraph(true)->data()->at(0)->key, 0.5, 1e-12, 0);
+    QCOMPARE(view.crossEntropyGraph()->data()->size(), 4);
+    // One box per block layer: the per-token KL's median at layer 0 is 3 * 5.5 / 10.
+    QCOMPARE(view.klBoxes()->data()->size(), 4);
+    QCOMPARE_NEAR(view.klBoxes()->data()->at(0)->median, 1.65, 1e-6, 0);
+    // The table in residual-stream order: emb, 1.attn, 1, 2.attn, 2, 3.attn, 3.
+    QTableWidget* t = view.table();
+    QCOMPARE(t->rowCount(), 7);
+    QCOMPARE(t->item(0, 0)->text(), QStringLiteral("emb"));
+    QCOMPARE(t->item(1, 0)->text(), QStringLiteral("1.attn"));
+    QCOMPARE(t->item(2, 0)->text(), QStringLiteral("1"));
+    QCOMPARE(t->item(1, 1)->text(), QStringLiteral("1.3750"));  // (3.5 - 1) * 0.55
+    QVERIFY(view.summaryLabel()->text().contains(QStringLiteral("10 tokens")));
+    QVERIFY(view.rowToolTip(4).contains(QStringLiteral("after attention")));
+    view.setResult(nullptr);
+    QVERIFY(!view.hasData());
+    QCOMPARE(t->rowCount(), 0);
+    QCOMPARE(view.klGraph()->data()->size(), 0);
+}
+
+void TestWidgetsLayers::lensDivLogScale() {
+    LensDivView view;
+    view.setResult(smallLensDiv());
+    view.logScaleBox()->setChecked(true);
+    QCOMPARE(view.klPlot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+    // Layer 3's KL is 0: not drawn on a log axis (NaN), nor its box.
+    QVERIFY(std::isnan(view.klGraph()->data()->at(3)->value));
+    QCOMPARE(view.klBoxes()->data()->size(), 3);
+    QVERIFY(view.klPlot()->yAxis->range().lower > 0);
+    view.logScaleBox()->setChecked(false);
+    QCOMPARE(view.klPlot()->yAxis->scaleType(), QCPAxis::stLinear);
+    QCOMPARE_NEAR(view.klGraph()->data()->at(3)->value, 0.0, 0, 0);  // the value set in smallLensDiv
+    QCOMPARE(view.klBoxes()->data()->size(), 4);
+}
+
+void TestWidgetsLayers::lensDivExport() {
+    LensDivView view;
+    view.resize(1400, 900);
+    const auto r = smallLensDiv();
+    view.setResult(r);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QTemporaryDir dir;
+    QStringList written;
+    QString error;
+    const std::vector<ls::Table> tables = view.tables();
+    QCOMPARE(tables.size(), size_t(1));
+    QCOMPARE(tables[0].name, std::string("lensdiv_layers"));
+    QVERIFY2(exportAll(dir.path(), view.charts(), tables, &written, &error), qPrintable(error));
+    checkExport(dir.path(), {"lensdiv_kl", "lensdiv_loss", "lensdiv_kl_distribution"}, tables, written);
+    QVERIFY(colouredPixels(QImage(dir.filePath("lensdiv_kl.png"))) > 500);
 }
 
 QTEST_MAIN(TestWidgetsLayers)

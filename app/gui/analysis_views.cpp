@@ -4,6 +4,7 @@
 #include "analysis/layer_run.h"
 #include "cossim_view.h"
 #include "early_exit_view.h"
+#include "lensdiv_view.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
 #include "saturation_view.h"
@@ -88,6 +89,7 @@ const QList<AnalysisView>& analysisViews() {
     static const QList<AnalysisView> all = {
         fieldView<CossimView, ls::CossimResult>("cossim", QObject::tr("Cos-sim"), &LayerRun::cossim),
         fieldView<SaturationView, ls::SaturationResult>("saturation", QObject::tr("Saturation"), &LayerRun::saturation),
+        namedView<LensDivView, ls::LensDivResult>("lensdiv", QObject::tr("Lens divergence")),
         fieldView<LowRankView, ls::LowRankResult>("lowrank", QObject::tr("Low-rank head"), &LayerRun::lowRank),
         inspectView(),
         fieldView<LossSepView, ls::LossSepResult>("losssep", QObject::tr("Loss separation"), &LayerRun::lossSep),

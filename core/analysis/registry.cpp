@@ -10,6 +10,7 @@ const std::vector<AnalysisSpec>& analysisRegistry() {
     static const std::vector<AnalysisSpec> all = {
         cossimAnalysis(),
         saturationAnalysis(),
+        lensDivAnalysis(),
         lowRankAnalysis(),
         inspectAnalysis(),
         lossSepAnalysis(),

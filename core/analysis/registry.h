@@ -66,5 +66,6 @@ AnalysisSpec exitAnalysis();
 AnalysisSpec ablationAnalysis();
 AnalysisSpec linearizeAnalysis();
 AnalysisSpec contextAnalysis();
+AnalysisSpec lensDivAnalysis();
 
 }  // namespace ls

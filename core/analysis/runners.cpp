@@ -4,6 +4,7 @@ namespace ls {
 
 const std::vector<AnalysisRunner>& analysisRunners() {
     static const std::vector<AnalysisRunner> all = {
+        lensDivRunner(),
     };
     return all;
 }

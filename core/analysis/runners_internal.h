@@ -26,4 +26,6 @@ struct AnalysisRunner {
 // Every runner, in registry order.
 const std::vector<AnalysisRunner>& analysisRunners();
 
+AnalysisRunner lensDivRunner();
+
 }  // namespace ls

@@ -1,0 +1,95 @@
+#include "analysis/lensdiv.h"
+
+#include "analysis/layer_run.h"
+#include "analysis/registry.h"
+#include "common/error.h"
+#include "io/hdf5_file.h"
+
+namespace ls {
+
+namespace {
+
+constexpr const char* kName = "lensdiv";
+
+void writeGroup(const AnalysisResult& result, H5Writer& file, const std::string& group) {
+    const auto& r = dynamic_cast<const LensDivResult&>(result);
+    file.attribute(group, "num_layers", static_cast<int64_t>(r.numLayers));
+    file.attribute(group, "tokens", r.tokens);
+    file.table(group + "/layers", lensDivTable(r));
+    std::vector<float> kl;  // (rows, N), row i = the table's row i
+    for (const LensDivRow& row : r.rows) kl.insert(kl.end(), row.tokenKl.begin(), row.tokenKl.end());
+    file.array(group + "/token_kl", kl, {static_cast<int64_t>(r.rows.size()), r.tokens},
+               "nats; row i = row i of layers");
+}
+
+std::shared_ptr<const AnalysisResult> readGroup(const H5Reader& file, const std::string& group) {
+    auto r = std::make_shared<LensDivResult>();
+    r->numLayers = static_cast<int>(file.integerAttribute(group, "num_layers"));
+    r->tokens = file.integerAttribute(group, "tokens");
+    const Table layers = file.table(group + "/layers");
+    std::vector<int64_t> shape;
+    const std::vector<float> kl = file.floats(group + "/token_kl", &shape);
+    const int64_t rows = static_cast<int64_t>(layers.rows());
+    if (r->numLayers < 1 || r->tokens < 0 || shape.size() != 2 || shape[0] != rows || shape[1] != r->tokens ||
+        rows < r->numLayers + 1)
+        throw Error(group + "/token_kl does not match its table (" + std::to_string(rows) + " rows, " +
+                    std::to_string(r->tokens) + " tokens)");
+    const Column& layer = layers.column("layer");
+    const Column& stage = layers.column("stage");
+    const Column& klMean = layers.column("kl_to_final");
+    const Column& ce = layers.column("cross_entropy");
+    const Column& entropy = layers.column("entropy");
+    const Column& accuracy = layers.column("top1_accuracy");
+    for (int64_t i = 0; i < rows; ++i) {
+        LensDivRow row;
+        row.layer = static_cast<int>(layer.numbers[i]);
+        row.stage = stage.texts[i];
+        row.klToFinal = klMean.numbers[i];
+        row.crossEntropy = ce.numbers[i];
+        row.entropy = entropy.numbers[i];
+        row.top1Accuracy = accuracy.numbers[i];
+        row.tokenKl.assign(kl.begin() + i * r->tokens, kl.begin() + (i + 1) * r->tokens);
+        r->rows.push_back(std::move(row));
+    }
+    return r;
+}
+
+}  // namespace
+
+Table lensDivTable(const LensDivResult& r) {
+    using K = Column::Kind;
+    Table t{"lensdiv_layers", "Logit lens against the model's output: KL(p_L || p_l), cross-entropy, entropy (nats)", {}};
+    Column& layer = t.add("layer", K::Integer);
+    Column& stage = t.add("stage", K::Text);
+    Column& kl = t.add("kl_to_final", K::Real);
+    Column& ce = t.add("cross_entropy", K::Real);
+    Column& entropy = t.add("entropy", K::Real);
+    Column& accuracy = t.add("top1_accuracy", K::Real);
+    for (const LensDivRow& row : r.rows) {
+        layer.numbers.push_back(row.layer);
+        stage.texts.push_back(row.stage);
+        kl.numbers.push_back(row.klToFinal);
+        ce.numbers.push_back(row.crossEntropy);
+        entropy.numbers.push_back(row.entropy);
+        accuracy.numbers.push_back(row.top1Accuracy);
+    }
+    return t;
+}
+
+AnalysisSpec lensDivAnalysis() {
+    AnalysisSpec spec;
+    spec.name = kName;
+    spec.title = "Lens divergence";
+    spec.description =
+        "how far the logit lens at each layer is from the model's output: KL to the final distribution, "
+        "cross-entropy, entropy and top-1 accuracy per layer (--post-attention: also after attention)";
+    // --post-attention is saturation's parameter: the same lens point for both analyses.
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<LensDivResult>(kName)) out.push_back(lensDivTable(*r));
+    };
+    spec.write = writeGroup;
+    spec.read = readGroup;
+    return spec;
+}
+
+}  // namespace ls
