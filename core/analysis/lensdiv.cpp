@@ -34,6 +34,9 @@ std::shared_ptr<const AnalysisResult> readGroup(const H5Reader& file, const std:
         rows < r->numLayers + 1)
         throw Error(group + "/token_kl does not match its table (" + std::to_string(rows) + " rows, " +
                     std::to_string(r->tokens) + " tokens)");
+    for (const Column& c : layers.columns)  // each the length of the table, numbers but `stage`
+        if (c.size() != static_cast<size_t>(rows) || (c.name == "stage") != (c.kind == Column::Kind::Text))
+            throw Error(group + "/layers: column '" + c.name + "' has the wrong kind or length");
     const Column& layer = layers.column("layer");
     const Column& stage = layers.column("stage");
     const Column& klMean = layers.column("kl_to_final");
