@@ -208,7 +208,7 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
 
 AnalysisSpec ablationAnalysis() {
     using K = ParamSpec::Kind;
-    return {"ablation",
+    AnalysisSpec spec{"ablation",
             "Head ablation",
             "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate",
             false,
@@ -224,6 +224,10 @@ AnalysisSpec ablationAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.ablation) appendTables(out, ablationTables(*run.ablation));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
+        if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+    };
+    return spec;
 }
 
 }  // namespace ls

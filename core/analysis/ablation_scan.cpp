@@ -7,6 +7,8 @@
 
 #include "analysis/ablation.h"
 #include "analysis/window_batches_internal.h"
+#include "analysis/layer_run.h"
+#include "analysis/runners_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
 
@@ -213,6 +215,24 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     r.baselineSeconds = baseSeconds;
     r.attributionSeconds = attributionSeconds;
     return r;
+}
+
+AnalysisRunner ablationRunner() {
+    AnalysisRunner runner;
+    runner.name = "ablation";
+    runner.runPass = [](const Model& model, const Dataset& data, LayerRun& run, Progress& progress,
+                        const LayerRunCallbacks& callbacks) {
+        AblationParams ap;
+        ap.windows = run.params.windows;
+        ap.heads = run.params.heads;
+        ap.subsetTokens = run.params.subsetTokens;
+        ap.attribution = run.params.attribution;
+        ap.onSnapshot = callbacks.onAblationSnapshot;
+        run.ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
+        run.info.complete = run.info.complete && run.ablation->complete;
+    };
+    runner.cost = [](const Model& model, const LayerRunParams& p) { return 2.0 + scannedHeadsCost(model, p); };
+    return runner;
 }
 
 }  // namespace ls

@@ -7,6 +7,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "model/model.h"
 
 namespace ls {
 
@@ -168,7 +169,7 @@ std::vector<Table> cossimTables(const CossimResult& result) {
 
 AnalysisSpec cossimAnalysis() {
     using K = ParamSpec::Kind;
-    return {"cossim",
+    AnalysisSpec spec{"cossim",
             "Cos-sim per layer",
             "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds",
             true,
@@ -193,6 +194,12 @@ AnalysisSpec cossimAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.cossim) appendTables(out, cossimTables(*run.cossim));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
+        if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
+        for (double r : p.hardRatios)
+            if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", std::to_string(r) + " is outside (0, 1)");
+    };
+    return spec;
 }
 
 }  // namespace ls

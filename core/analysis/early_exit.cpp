@@ -1,6 +1,7 @@
 #include "analysis/early_exit.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "analysis/capture_pass.h"
@@ -8,6 +9,7 @@
 #include "analysis/losssep.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "model/model.h"
 #include "stats/summary.h"
 
 namespace ls {
@@ -259,9 +261,41 @@ std::vector<Table> exitTables(const ExitResult& r) {
             outcomeTable("exit_pareto", "Pareto front: compute saved vs top-1 agreement", true), hist};
 }
 
+namespace {
+
+// Its own parameters against the model: the allowed layers, the signal, the thresholds. An
+// exit on cos-sim needs that analysis.
+void resolveExitParams(LayerRunParams& p, const ModelConfig& c) {
+    const int L = c.numLayers;
+    if (L < 2) throw Error("early exit needs a model with at least 2 layers");
+    if (p.exit.signal == "cossim" && !p.wants("cossim")) p.analyses.push_back("cossim");
+    for (int l : p.exit.layers)
+        if (l < 1 || l >= L)
+            throw ParamError("layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
+                        " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
+    if (p.exit.signal != "cossim") {
+        if (p.exit.signal == "correct_prob")
+            throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
+        metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
+    }
+    for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
+        for (double th : *list)
+            if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
+    if (!std::isnan(p.exit.threshold) && !std::isfinite(p.exit.threshold))
+        throw ParamError("threshold", "must be a finite number");
+    if (!p.exit.layerThresholds.empty()) {
+        const size_t allowed = p.exit.layers.empty() ? size_t(L - 1) : p.exit.layers.size();
+        if (p.exit.layerThresholds.size() != allowed)
+            throw ParamError("layer-thresholds", "give one threshold per allowed layer (" + std::to_string(allowed) +
+                        "), got " + std::to_string(p.exit.layerThresholds.size()));
+    }
+}
+
+}  // namespace
+
 AnalysisSpec exitAnalysis() {
     using K = ParamSpec::Kind;
-    return {"exit",
+    AnalysisSpec spec{"exit",
             "Early exit",
             "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL",
             false,
@@ -286,6 +320,8 @@ AnalysisSpec exitAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.exit) appendTables(out, exitTables(*run.exit));
             }};
+    spec.resolve = resolveExitParams;
+    return spec;
 }
 
 }  // namespace ls

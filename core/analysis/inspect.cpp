@@ -2,6 +2,8 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/error.h"
+#include "model/model.h"
 
 namespace ls {
 
@@ -56,7 +58,7 @@ std::vector<Table> inspectTables(const InspectGrid& g) {
 
 AnalysisSpec inspectAnalysis() {
     using K = ParamSpec::Kind;
-    return {"inspect",
+    AnalysisSpec spec{"inspect",
             "Token inspector",
             "lens top-1 token and probabilities at every position and layer of one window",
             true,
@@ -75,6 +77,12 @@ AnalysisSpec inspectAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
+        if (p.topK < 1 || p.topK > c.vocabSize)
+            throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+        if (p.inspectWindow < 0) throw ParamError("inspect-window", "must be at least 0");
+    };
+    return spec;
 }
 
 }  // namespace ls

@@ -43,74 +43,31 @@ bool LayerRunParams::wants(const std::string& analysis) const {
 void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
     if (p.analyses.empty())
         throw Error("no analysis chosen (available: " + analysisNames() + ")");
-    if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+    for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
+    // The shared parameters.
     const int L = c.numLayers;
     if (p.layer == 0) p.layer = std::max(1, L - 1);
     if (p.layer < 1 || p.layer > L)
         throw ParamError("layer", std::to_string(p.layer) + " is out of range: the model has layers 1.." +
                     std::to_string(L));
-    const int maxRank = std::min(c.hiddenSize, c.vocabSize);
-    if (p.ranks.empty() && p.wants("lowrank")) {
-        for (int r = 8; r < maxRank; r *= 2) p.ranks.push_back(r);
-        p.ranks.push_back(maxRank);
-    }
-    for (int r : p.ranks)
-        if (r < 1 || r > maxRank)
-            throw ParamError("ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
-                        " (the hidden size" + (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
-    if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
-    for (double r : p.hardRatios)
-        if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", "" + std::to_string(r) + " is outside (0, 1)");
-    if (p.topK < 1 || p.topK > c.vocabSize)
-        throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
     if (p.bins < 1 || p.bins > 100000) throw ParamError("bins", "must be between 1 and 100000");
-    parseLensMethod(p.lensMethod, c.hiddenSize);  // throws for a bad name before any work
-    if (p.inspectWindow < 0) throw ParamError("inspect-window", "must be at least 0");
     checkHeads(p.heads, c);
-    // The context sweep linearises the first N heads in linearize's order: it needs that scan.
-    if (p.wants("context") && !p.wants("linearize")) p.analyses.push_back("linearize");
-    if (p.wants("linearize")) {
-        p.linearize.heads = p.heads;
-        p.linearize.contextSweep = p.wants("context");
-        if (p.linearize.contextSweep && p.linearize.contextLengths.empty()) {  // the seed's lengths that fit the model
-            for (int n : {128, 256, 512, 1024})
-                if (n <= c.maxPositions) p.linearize.contextLengths.push_back(n);
-            if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
-        }
-        checkLinearizeParams(p.linearize, c);  // before any work, as the scan itself would
+    // Each asked-for analysis's own; one may add another it needs, whose own then run too.
+    std::vector<std::string> resolved;
+    for (bool added = true; added;) {
+        added = false;
+        for (const AnalysisSpec& a : analysisRegistry())
+            if (p.wants(a.name) && std::find(resolved.begin(), resolved.end(), a.name) == resolved.end()) {
+                resolved.push_back(a.name);
+                if (a.resolve) a.resolve(p, c);
+                added = true;
+            }
     }
-    for (const std::string& a : p.analyses) parseAnalysisList(a);  // each must be known
-    if (p.probeLayer < 0) p.probeLayer = L;
-    if (p.probeLayer > L)
-        throw ParamError("probe-layer", std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
-                    std::to_string(L));
-    for (int r : p.metricRanks)
-        if (r < 1 || r > maxRank)
-            throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
-    if (p.wants("exit")) {
-        if (L < 2) throw Error("early exit needs a model with at least 2 layers");
-        if (p.exit.signal == "cossim" && !p.wants("cossim")) p.analyses.push_back("cossim");
-        for (int l : p.exit.layers)
-            if (l < 1 || l >= L)
-                throw ParamError("layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
-                            " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
-        if (p.exit.signal != "cossim") {
-            if (p.exit.signal == "correct_prob")
-                throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
-            metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
-        }
-        for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
-            for (double th : *list)
-                if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
-        if (!std::isnan(p.exit.threshold) && !std::isfinite(p.exit.threshold))
-            throw ParamError("threshold", "must be a finite number");
-        if (!p.exit.layerThresholds.empty()) {
-            const size_t allowed = p.exit.layers.empty() ? size_t(L - 1) : p.exit.layers.size();
-            if (p.exit.layerThresholds.size() != allowed)
-                throw ParamError("layer-thresholds", "give one threshold per allowed layer (" + std::to_string(allowed) +
-                            "), got " + std::to_string(p.exit.layerThresholds.size()));
-        }
-    }
+}
+
+void summariseLayerRun(LayerRun& run) {
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.summarise && run.params.wants(a.name)) a.summarise(run);
 }
 
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
@@ -125,8 +82,7 @@ LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult ca
     run.params = std::move(params);
     run.capture = std::move(capture);
     run.probes = std::move(probes);
-    for (const AnalysisSpec& a : analysisRegistry())
-        if (a.summarise && run.params.wants(a.name)) a.summarise(run);
+    summariseLayerRun(run);
     return run;
 }
 

@@ -113,7 +113,10 @@ struct LayerRun {
     std::vector<Table> tables(bool perTokenSaturation = false) const;
 };
 
-// The summaries of every requested analysis from a capture (plain C++, no model needed).
+// The summaries of every requested analysis from the run's capture and the results its
+// passes left in it (plain C++, no model needed).
+void summariseLayerRun(LayerRun& run);
+// The same from the parts of a run.
 // Probe results cannot be recomputed from the scalars: they are passed through, like the
 // results an analysis keeps itself (results, by name).
 LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,

@@ -132,7 +132,7 @@ LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
 
 AnalysisSpec linearizeAnalysis() {
     using K = ParamSpec::Kind;
-    return {"linearize",
+    AnalysisSpec spec{"linearize",
             "ReLU linearisation",
             "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits",
             false,
@@ -151,11 +151,22 @@ AnalysisSpec linearizeAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
                 if (run.linearize) appendTables(out, linearizeTables(*run.linearize));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
+        p.linearize.heads = p.heads;
+        p.linearize.contextSweep = p.wants("context");
+        if (p.linearize.contextSweep && p.linearize.contextLengths.empty()) {  // the seed's lengths that fit the model
+            for (int n : {128, 256, 512, 1024})
+                if (n <= c.maxPositions) p.linearize.contextLengths.push_back(n);
+            if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
+        }
+        checkLinearizeParams(p.linearize, c);  // before any work, as the scan itself would
+    };
+    return spec;
 }
 
 AnalysisSpec contextAnalysis() {
     using K = ParamSpec::Kind;
-    return {"context",
+    AnalysisSpec spec{"context",
             "Context-length sweep",
             "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)",
             false,
@@ -167,6 +178,11 @@ AnalysisSpec contextAnalysis() {
                 if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
                 if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
             }};
+    // The sweep linearises the first N heads in linearize's order: it needs that scan.
+    spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
+        if (!p.wants("linearize")) p.analyses.push_back("linearize");
+    };
+    return spec;
 }
 
 }  // namespace ls

@@ -8,6 +8,8 @@
 
 #include "analysis/linearize.h"
 #include "analysis/window_batches_internal.h"
+#include "analysis/layer_run.h"
+#include "analysis/runners_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
 
@@ -182,6 +184,24 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
+}
+
+AnalysisRunner linearizeRunner() {
+    AnalysisRunner runner;
+    runner.name = "linearize";  // with the context sweep when "context" was asked for
+    runner.runPass = [](const Model& model, const Dataset& data, LayerRun& run, Progress& progress,
+                        const LayerRunCallbacks&) {
+        LinearizeParams lp = run.params.linearize;
+        lp.windows = run.params.windows;
+        run.linearize = runLinearization(model, data, lp, progress);
+    };
+    // Each head alone, the cumulative curve's steps, and each context length's two forwards.
+    runner.cost = [](const Model& model, const LayerRunParams& p) {
+        const double heads = scannedHeadsCost(model, p) * 2.0;
+        const double sweep = p.linearize.contextSweep ? 3.0 * static_cast<double>(p.linearize.contextLengths.size()) : 0.0;
+        return 1.0 + 0.5 * heads + heads / std::max(1, p.linearize.steps) + sweep;
+    };
+    return runner;
 }
 
 }  // namespace ls

@@ -7,6 +7,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "model/model.h"
 #include "stats/correlation.h"
 
 namespace ls {
@@ -308,7 +309,7 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
 
 AnalysisSpec lossSepAnalysis() {
     using K = ParamSpec::Kind;
-    return {"losssep",
+    AnalysisSpec spec{"losssep",
             "Loss separation",
             "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes",
             false,
@@ -343,6 +344,17 @@ AnalysisSpec lossSepAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.lossSep) appendTables(out, lossSepTables(*run.lossSep));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
+        const int L = c.numLayers, maxRank = std::min(c.hiddenSize, c.vocabSize);
+        if (p.probeLayer < 0) p.probeLayer = L;
+        if (p.probeLayer > L)
+            throw ParamError("probe-layer", std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
+                                                std::to_string(L));
+        for (int r : p.metricRanks)
+            if (r < 1 || r > maxRank)
+                throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
+    };
+    return spec;
 }
 
 }  // namespace ls

@@ -6,6 +6,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "model/model.h"
 
 namespace ls {
 
@@ -97,7 +98,7 @@ std::vector<Table> lowRankTables(const LowRankResult& r) {
 
 AnalysisSpec lowRankAnalysis() {
     using K = ParamSpec::Kind;
-    return {"lowrank",
+    AnalysisSpec spec{"lowrank",
             "Low-rank output head",
             "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up",
             true,
@@ -115,6 +116,19 @@ AnalysisSpec lowRankAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.lowRank) appendTables(out, lowRankTables(*run.lowRank));
             }};
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
+        const int maxRank = std::min(c.hiddenSize, c.vocabSize);
+        if (p.ranks.empty()) {  // 8, 16, 32, ... below the head's rank, and its rank
+            for (int r = 8; r < maxRank; r *= 2) p.ranks.push_back(r);
+            p.ranks.push_back(maxRank);
+        }
+        for (int r : p.ranks)
+            if (r < 1 || r > maxRank)
+                throw ParamError("ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
+                                              " (the hidden size" +
+                                              (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
+    };
+    return spec;
 }
 
 }  // namespace ls

@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include "analysis/layer_run.h"
+#include "analysis/runners_internal.h"
 #include "common/error.h"
 #include "stats/correlation.h"
 
@@ -502,6 +504,36 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
     } catch (const c10::Error& e) {
         throw Error(std::string("probes: training failed: ") + e.what_without_backtrace());
     }
+}
+
+AnalysisRunner lossSepRunner() {
+    AnalysisRunner runner;
+    runner.name = "losssep";
+    // The probes, trained once on the capture pass's token sample: its hidden states, losses
+    // and final-layer metrics.
+    runner.runPass = [](const Model&, const Dataset&, LayerRun& run, Progress& progress,
+                        const LayerRunCallbacks& callbacks) {
+        if (!run.params.probes) return;
+        CaptureResult& capture = run.capture;
+        progress.setStage("Training probes on layer " + std::to_string(capture.probeLayer));
+        const int64_t M = static_cast<int64_t>(capture.probeTokens.size());
+        std::vector<float> loss;
+        for (int64_t t : capture.probeTokens) loss.push_back(capture.loss[static_cast<size_t>(t)]);
+        std::vector<std::pair<std::string, std::vector<float>>> metrics;
+        for (const std::string& name : run.params.probe.metricProbes) {
+            const std::vector<float> all = metricValues(capture.metrics.back(), name);
+            std::vector<float> sample;
+            for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
+            metrics.emplace_back(name, std::move(sample));
+        }
+        run.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.probe,
+                                 progress, callbacks.onProbeEpoch);
+        run.probes->layer = capture.probeLayer;
+        run.probes->sampleTokens = M;
+        std::vector<float>().swap(capture.probeHidden);  // the hidden states are not part of the run
+    };
+    runner.cost = [](const Model&, const LayerRunParams& p) { return p.probes ? 1.0 : 0.0; };
+    return runner;
 }
 
 }  // namespace ls

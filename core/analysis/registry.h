@@ -43,6 +43,10 @@ struct AnalysisSpec {
     // damaged group (the caller adds the file's name).
     void (*write)(const AnalysisResult& result, H5Writer& file, const std::string& group) = nullptr;
     std::shared_ptr<const AnalysisResult> (*read)(const H5Reader& file, const std::string& group) = nullptr;
+    // When the analysis is asked for: fills its defaults from the model and checks its
+    // parameters against it before any work (ls::ParamError). It may add analyses it needs
+    // (context adds linearize); theirs run too.
+    void (*resolve)(LayerRunParams& params, const ModelConfig& config) = nullptr;
 };
 
 // Every analysis, in menu order.

@@ -13,19 +13,35 @@
 namespace ls {
 
 class Model;
+class Progress;
+struct Dataset;
+struct LayerRun;
+struct LayerRunCallbacks;
 struct LayerRunParams;
 
 struct AnalysisRunner {
     std::string name;  // the registry's name
     // Its observer for one capture pass over the run's windows.
     std::unique_ptr<CaptureObserver> (*observe)(const Model& model, const LayerRunParams& params) = nullptr;
-    // Its rough cost, in forward passes over the data, for the run's progress shares.
+    // Its own work after the capture pass (the probes on its sample, the head scans), in
+    // runner order: fills its part of run. Reports within its share of progress; throws
+    // ls::Canceled (a scan may instead keep what it finished and mark the run partial).
+    void (*runPass)(const Model& model, const Dataset& data, LayerRun& run, Progress& progress,
+                    const LayerRunCallbacks& callbacks) = nullptr;
+    // Its rough cost, in forward passes over the data, for the run's progress shares (0: no
+    // work for these parameters).
     double (*cost)(const Model& model, const LayerRunParams& params) = nullptr;
 };
 
 // Every runner, in registry order.
 const std::vector<AnalysisRunner>& analysisRunners();
 
+// Half a forward per head that a head scan (ablation, linearize) covers: all or --heads.
+double scannedHeadsCost(const Model& model, const LayerRunParams& params);
+
 AnalysisRunner lensDivRunner();
+AnalysisRunner lossSepRunner();
+AnalysisRunner ablationRunner();
+AnalysisRunner linearizeRunner();
 
 }  // namespace ls

@@ -6,6 +6,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "model/model.h"
 
 namespace ls {
 
@@ -133,7 +134,7 @@ LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
 
 AnalysisSpec saturationAnalysis() {
     using K = ParamSpec::Kind;
-    return {"saturation",
+    AnalysisSpec spec{"saturation",
             "Saturation (logit lens)",
             "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens",
             true,
@@ -156,6 +157,9 @@ AnalysisSpec saturationAnalysis() {
             [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
                 if (run.saturation) appendTables(out, saturationTables(*run.saturation, run.capture, perToken));
             }};
+    // A bad lens method is refused before any work.
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) { parseLensMethod(p.lensMethod, c.hiddenSize); };
+    return spec;
 }
 
 }  // namespace ls
