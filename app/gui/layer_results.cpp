@@ -191,40 +191,10 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
             analyses << QString::fromStdString(info.title);
     row(tr("Analyses"), analyses.join(", "));
     row(tr("Layer"), tr("%1 of %2").arg(p.layer).arg(r.capture.numLayers));
-    if (p.wants("cossim")) {
-        QStringList ratios;
-        for (double v : p.hardRatios)
-            ratios << QString::number(v, 'g', 6);
-        row(tr("Hard ratios"), ratios.join(", "));
-        row(tr("Histogram bins"), QString::number(p.bins));
-    }
-    if (p.wants("saturation"))
-        row(tr("Lens after attention"), p.postAttentionLens ? tr("yes") : tr("no"));
-    if (p.wants("lowrank")) {
-        QStringList ranks;
-        for (int v : p.ranks)
-            ranks << QString::number(v);
-        row(tr("Ranks"), ranks.join(", "));
-    }
-    if (p.wants("inspect"))
-        row(tr("Inspector"), tr("window %1 · top-%2").arg(p.inspectWindow).arg(p.topK));
-    if (p.wants("losssep")) {
-        if (r.probes)
-            row(tr("Probes"), tr("on h_%1, %2 sampled tokens").arg(r.probes->layer).arg(number(r.probes->sampleTokens)));
-        else
-            row(tr("Probes"), p.probes ? tr("not in this run") : tr("off"));
-        QStringList ranks;
-        for (int v : p.metricRanks)
-            ranks << QString::number(v);
-        row(tr("Metric ranks"), ranks.isEmpty() ? tr("none") : ranks.join(", "));
-    }
-    if (p.wants("exit") && r.exit) {
-        QStringList layers;
-        for (int v : r.exit->params.layers)
-            layers << QString::number(v);
-        row(tr("Exit signal"), fromStd(r.exit->params.signal));
-        row(tr("Exit layers"), layers.join(", "));
-    }
+    for (const ls::AnalysisSpec& info : ls::analysisRegistry())
+        if (info.settings && p.wants(info.name))
+            for (const auto& [label, value] : info.settings(r))
+                row(tr(label.c_str()), fromStd(value));
     row(tr("Model hash"), fromStd(r.info.modelHash));
     row(tr("Data hash"), fromStd(r.info.datasetHash));
     return section;

@@ -194,6 +194,12 @@ AnalysisSpec cossimAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.cossim) appendTables(out, cossimTables(*run.cossim));
             }};
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        return {{"Hard ratios", listText(run.params.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
+    };
+    spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
+        return std::string("cos-sim: ") + kCossimCompared + "\n\n" + tablesAsText(tables, {"cossim_histograms"});
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
         for (double r : p.hardRatios)

@@ -321,6 +321,13 @@ AnalysisSpec exitAnalysis() {
                 if (run.exit) appendTables(out, exitTables(*run.exit));
             }};
     spec.resolve = resolveExitParams;
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        if (!run.exit) return {};
+        return {{"Exit signal", run.exit->params.signal}, {"Exit layers", listText(run.exit->params.layers)}};
+    };
+    spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
+        return tablesAsText(tables, {"exit_sweep"});
+    };
     return spec;
 }
 

@@ -1,5 +1,8 @@
 #include "analysis/inspect.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
@@ -56,6 +59,48 @@ std::vector<Table> inspectTables(const InspectGrid& g) {
     return {grid, topk};
 }
 
+namespace {
+
+// The logit-lens grid as text: one row per position (at most 48), one column per layer.
+std::string gridText(const InspectGrid& g) {
+    auto text = [&](int32_t id) {
+        auto it = g.tokenText.find(id);
+        std::string s = it != g.tokenText.end() ? it->second : std::to_string(id);
+        for (char& ch : s)
+            if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
+        if (s.size() > 10) s = s.substr(0, 9) + "~";
+        return s;
+    };
+    auto cell = [](const std::string& s) {  // left-aligned in 11 columns, two spaces before
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "  %-11s", s.c_str());
+        return std::string(buf);
+    };
+    std::string out = "Token inspector: window " + std::to_string(g.window) +
+                      ", lens top-1 per layer (layer 0 = embeddings)\n";
+    char head[32];
+    std::snprintf(head, sizeof head, "%4s  %-11s", "pos", "input");
+    out += head;
+    for (int l = 0; l < g.layers; ++l) out += cell("layer " + std::to_string(l));
+    out += "  target\n";
+    const int shown = std::min(g.positions, 48);
+    for (int p = 0; p < shown; ++p) {
+        char row[32];
+        std::snprintf(row, sizeof row, "%4d  %-11s", p, text(g.inputIds[p]).c_str());
+        out += row;
+        for (int l = 0; l < g.layers; ++l) {
+            char prob[16];
+            std::snprintf(prob, sizeof prob, " %.2f", g.topProbs[g.index(p, l)]);
+            out += cell(text(g.topIds[g.index(p, l)]) + prob);
+        }
+        out += "  " + (g.targetIds[p] < 0 ? std::string("-") : text(g.targetIds[p])) + "\n";
+    }
+    if (shown < g.positions) out += "(" + std::to_string(g.positions - shown) + " more positions in inspect.csv)\n";
+    return out + "\n";
+}
+
+}  // namespace
+
 AnalysisSpec inspectAnalysis() {
     using K = ParamSpec::Kind;
     AnalysisSpec spec{"inspect",
@@ -77,6 +122,11 @@ AnalysisSpec inspectAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
             }};
+    spec.terminalReport = [](const LayerRun& run, const std::vector<Table>&) { return gridText(run.capture.inspect); };
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        return {{"Inspector",
+                 "window " + std::to_string(run.params.inspectWindow) + " \u00b7 top-" + std::to_string(run.params.topK)}};
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         if (p.topK < 1 || p.topK > c.vocabSize)
             throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));

@@ -344,6 +344,27 @@ AnalysisSpec lossSepAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.lossSep) appendTables(out, lossSepTables(*run.lossSep));
             }};
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        const std::string probes =
+            run.probes ? "on h_" + std::to_string(run.probes->layer) + ", " + countText(run.probes->sampleTokens) +
+                             " sampled tokens"
+                       : run.params.probes ? "not in this run" : "off";
+        return {{"Probes", probes}, {"Metric ranks", listText(run.params.metricRanks)}};
+    };
+    // The seed's final comparison: every method at the final layer, the Oracle, the probes.
+    spec.terminalReport = [](const LayerRun& run, const std::vector<Table>& tables) {
+        std::string text = tablesAsText(tables, {"loss_histogram", "predictors"});
+        const Table* predictors = findTable(tables, "predictors");
+        if (!predictors || !run.lossSep) return text;
+        std::vector<size_t> rows;
+        for (size_t r = 0; r < predictors->rows(); ++r)
+            if (predictors->column("layer").numbers[r] == run.lossSep->numLayers ||
+                predictors->column("method").texts[r].rfind("probe_", 0) == 0)
+                rows.push_back(r);
+        Table comparison = selectRows(*predictors, rows);
+        comparison.title = "Final comparison of methods (predictors.csv has every layer)";
+        return text + toText(comparison) + "\n";
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         const int L = c.numLayers, maxRank = std::min(c.hiddenSize, c.vocabSize);
         if (p.probeLayer < 0) p.probeLayer = L;

@@ -116,6 +116,12 @@ AnalysisSpec lowRankAnalysis() {
             [](const LayerRun& run, bool, std::vector<Table>& out) {
                 if (run.lowRank) appendTables(out, lowRankTables(*run.lowRank));
             }};
+    spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
+        return tablesAsText(tables, {"lowrank_singular_values"});
+    };
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        return {{"Ranks", listText(run.params.ranks)}};
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         const int maxRank = std::min(c.hiddenSize, c.vocabSize);
         if (p.ranks.empty()) {  // 8, 16, 32, ... below the head's rank, and its rank

@@ -1,7 +1,11 @@
 #include "analysis/registry.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "analysis/heads.h"
 #include "analysis/layer_run.h"
+#include "io/table.h"
 #include "model/model.h"
 
 namespace ls {
@@ -49,6 +53,36 @@ const AnalysisSpec& sharedParams() {
             if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
         }};
     return shared;
+}
+
+namespace {
+template <typename T>
+std::string joined(const std::vector<T>& values, const char* format) {
+    if (values.empty()) return "none";
+    std::string text;
+    char buf[32];
+    for (const T& v : values) {
+        std::snprintf(buf, sizeof buf, format, v);
+        text += (text.empty() ? "" : ", ") + std::string(buf);
+    }
+    return text;
+}
+}  // namespace
+
+std::string listText(const std::vector<int>& values) { return joined(values, "%d"); }
+std::string listText(const std::vector<double>& values) { return joined(values, "%.6g"); }
+
+std::string countText(int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<size_t>(i), ",");
+    return (n < 0 ? "-" : "") + digits;
+}
+
+std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly) {
+    std::string text;
+    for (const Table& t : tables)
+        if (std::find(csvOnly.begin(), csvOnly.end(), t.name) == csvOnly.end()) text += toText(t) + "\n";
+    return text;
 }
 
 const ParamSpec* findParam(const std::string& key) {

@@ -5,6 +5,7 @@
 // (cossimAnalysis() in cossim.cpp, ...); registry.cpp lists them, one line each.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/params.h"
@@ -47,7 +48,21 @@ struct AnalysisSpec {
     // parameters against it before any work (ls::ParamError). It may add analyses it needs
     // (context adds linearize); theirs run too.
     void (*resolve)(LayerRunParams& params, const ModelConfig& config) = nullptr;
+    // What a terminal shows of it (`run` and `show` without --json), given its own tables;
+    // null: every one of them as text. Long tables (per bin, per token) stay in the CSVs.
+    std::string (*terminalReport)(const LayerRun& run, const std::vector<Table>& tables) = nullptr;
+    // Its settings as (label, value) rows for the GUI's run summary; null: none.
+    std::vector<std::pair<std::string, std::string>> (*settings)(const LayerRun& run) = nullptr;
 };
+
+// "8, 16, 32"; "none" for an empty list.
+std::string listText(const std::vector<int>& values);
+std::string listText(const std::vector<double>& values);
+// "65,536": a count with its thousands grouped.
+std::string countText(int64_t n);
+
+// Its tables as text, but the named ones (those too long for a terminal).
+std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly = {});
 
 // Every analysis, in menu order.
 const std::vector<AnalysisSpec>& analysisRegistry();

@@ -157,6 +157,12 @@ AnalysisSpec saturationAnalysis() {
             [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
                 if (run.saturation) appendTables(out, saturationTables(*run.saturation, run.capture, perToken));
             }};
+    spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
+        return tablesAsText(tables, {"saturation_tokens"});
+    };
+    spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
+        return {{"Lens after attention", run.params.postAttentionLens ? "yes" : "no"}};
+    };
     // A bad lens method is refused before any work.
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) { parseLensMethod(p.lensMethod, c.hiddenSize); };
     return spec;
