@@ -220,18 +220,38 @@ bool HeadHeatmap::cellAt(const QPointF& pos, int* layer, int* head) const {
     return true;
 }
 
+// ---- scatters -------------------------------------------------------------------------------
+
+HeadScatter::HeadScatter(const QString& title, double diagonalAt, const QString& empty, QWidget* parent)
+    : QCustomPlot(parent) {
+    setUpTitledPlot(this, title, QSize(260, 200));
+    addSubtitle(this);
+    diagonal_ = makeDiagonal(this, diagonalAt);
+    empty_ = makeEmptyNote(this, empty);
+}
+
+void HeadScatter::addSelectionRing() {
+    selected_ = makeSelectionGraph(this);
+    legendBelow(this, 3);
+}
+
+void HeadScatter::clearPoints() {
+    for (int i = 0; i < graphCount(); ++i)
+        graph(i)->data()->clear();
+    empty_->setVisible(false);
+    subtitleOf(this)->setText(QString());
+}
+
 // ---- ranking stability ----------------------------------------------------------------------
 
-StabilityChart::StabilityChart(QWidget* parent) : QCustomPlot(parent) {
-    setUpTitledPlot(this, AblationView::tr("Ranking stability (zero ablation)"), QSize(260, 200));
-    addSubtitle(this);
-    diagonal_ = makeDiagonal(this, 1);
+StabilityChart::StabilityChart(QWidget* parent)
+    : HeadScatter(AblationView::tr("Ranking stability (zero ablation)"), 1,
+                  AblationView::tr("No subset scan in this run"), parent) {
     all_ = addPoints(this, AblationView::tr("head"),
                      QCPScatterStyle(QCPScatterStyle::ssDisc, palette::withAlpha(kOtherColor, 150), 5));
     top_ = addPoints(this, AblationView::tr("top %1 (all tokens)").arg(AblationView::kTopHeads),
                      QCPScatterStyle(QCPScatterStyle::ssDisc, kTopColor, 7));
-    selected_ = makeSelectionGraph(this);
-    legendBelow(this, 3);
+    addSelectionRing();
 
     QFont small = font();
     small.setPointSize(8);
@@ -245,20 +265,17 @@ StabilityChart::StabilityChart(QWidget* parent) : QCustomPlot(parent) {
         leader->setVisible(false);
         leaders_ << leader;
     }
-    empty_ = makeEmptyNote(this, AblationView::tr("No subset scan in this run"));
     connect(this, &QCustomPlot::afterLayout, this, &StabilityChart::placeLabels);
     clear();
 }
 
 void StabilityChart::clear() {
-    for (QCPGraph* g : {all_, top_, selected_})
-        g->data()->clear();
+    clearPoints();
     for (QCPItemText* t : labels_)
         t->setVisible(false);
     for (QCPItemLine* line : leaders_)
         line->setVisible(false);
     anchors_.clear();
-    empty_->setVisible(false);
     for (QCPAxis* axis : {xAxis, yAxis}) {
         axis->setScaleType(QCPAxis::stLinear);
         axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
@@ -266,7 +283,6 @@ void StabilityChart::clear() {
     }
     xAxis->setLabel(AblationView::tr("rank, all tokens"));
     yAxis->setLabel(AblationView::tr("rank, subset"));
-    subtitleOf(this)->setText(QString());
 }
 
 void StabilityChart::fill(const AblationIndex& index, const QString& subtitle) {
@@ -419,28 +435,22 @@ const ls::HeadAblation* StabilityChart::headAt(const AblationIndex& index, const
 
 // ---- attribution ----------------------------------------------------------------------------
 
-AttributionChart::AttributionChart(QWidget* parent) : QCustomPlot(parent) {
-    setUpTitledPlot(this, AblationView::tr("Attribution patching vs exact ΔPPL"), QSize(260, 200));
-    addSubtitle(this);
-    diagonal_ = makeDiagonal(this, 0);
+AttributionChart::AttributionChart(QWidget* parent)
+    : HeadScatter(AblationView::tr("Attribution patching vs exact ΔPPL"), 0,
+                  AblationView::tr("No attribution estimates in this run"), parent) {
     zero_ = addPoints(this, AblationView::tr("zero ablation"),
                       QCPScatterStyle(QCPScatterStyle::ssDisc, palette::withAlpha(kZeroColor, 170), 6));
     mean_ = addPoints(this, AblationView::tr("mean ablation"),
                       QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(kMeanColor, 1.3), Qt::NoBrush, 7));
-    selected_ = makeSelectionGraph(this);
-    legendBelow(this, 3);
-    empty_ = makeEmptyNote(this, AblationView::tr("No attribution estimates in this run"));
+    addSelectionRing();
     connect(this, &QCustomPlot::afterLayout, this, &AttributionChart::updateTicks);
     clear();
 }
 
 void AttributionChart::clear() {
-    for (QCPGraph* g : {zero_, mean_, selected_})
-        g->data()->clear();
-    empty_->setVisible(false);
+    clearPoints();
     xAxis->setRange(-1, 1);
     yAxis->setRange(-1, 1);
-    subtitleOf(this)->setText(QString());
 }
 
 QPointF AttributionChart::point(const ls::HeadAblation& a, Ablation kind) const {

@@ -93,9 +93,26 @@ private:
 
 // ---- scatters -------------------------------------------------------------------------------
 
+// A scatter of heads against the dashed diagonal x = y, with a subtitle under its title: the
+// selected head ringed, the legend below, a note in the middle when there is nothing to show.
+class HeadScatter : public QCustomPlot {
+    Q_OBJECT
+protected:
+    // diagonalAt: where the diagonal passes (x = y = diagonalAt); empty: the note's text.
+    HeadScatter(const QString& title, double diagonalAt, const QString& empty, QWidget* parent);
+    // After the chart's own graphs: the ring (drawn over them) and the legend.
+    void addSelectionRing();
+    // Every graph emptied, the note hidden, no subtitle.
+    void clearPoints();
+
+    QCPItemStraightLine* diagonal_ = nullptr;
+    QCPItemText* empty_ = nullptr;
+    QCPGraph* selected_ = nullptr;
+};
+
 // Zero-ablation rank on the subset against rank on all tokens, one point per head; the top
 // heads named beside their points (moved apart after every layout).
-class StabilityChart : public QCustomPlot {
+class StabilityChart : public HeadScatter {
     Q_OBJECT
 public:
     explicit StabilityChart(QWidget* parent);
@@ -111,9 +128,7 @@ public:
 private:
     void placeLabels();
 
-    QCPGraph *all_ = nullptr, *top_ = nullptr, *selected_ = nullptr;
-    QCPItemStraightLine* diagonal_ = nullptr;
-    QCPItemText* empty_ = nullptr;
+    QCPGraph *all_ = nullptr, *top_ = nullptr;
     QList<QCPItemText*> labels_;
     QList<QPointF> anchors_;        // (full rank, subset rank) of each label's head
     QList<QCPItemLine*> leaders_;   // from a label placed further out to its point
@@ -121,7 +136,7 @@ private:
 
 // Estimated (attribution patching) against exact dPPL per head, both through the colour
 // scale's f, for zero and mean ablation.
-class AttributionChart : public QCustomPlot {
+class AttributionChart : public HeadScatter {
     Q_OBJECT
 public:
     explicit AttributionChart(QWidget* parent);
@@ -140,9 +155,6 @@ private:
     QSize tickPixels_;  // the axis rect size the ticks were made for
     QCPGraph* zero_ = nullptr;
     QCPGraph* mean_ = nullptr;
-    QCPGraph* selected_ = nullptr;
-    QCPItemStraightLine* diagonal_ = nullptr;
-    QCPItemText* empty_ = nullptr;
 };
 
 // ---- tables ---------------------------------------------------------------------------------

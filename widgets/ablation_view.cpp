@@ -16,6 +16,7 @@
 #include "kit/format.h"
 #include "kit/hover.h"
 #include "kit/palette.h"
+#include "kit/tables.h"
 #include "linearize_page.h"
 
 namespace ls::widgets {
@@ -90,8 +91,8 @@ AblationView::AblationView(QWidget* parent)
     pages_ = new QTabWidget(this);
     pages_->setDocumentMode(true);
     pages_->setTabBarAutoHide(true);
-    headsPage_ = buildHeadsPage();
-    addPage(headsPage_, tr("Heads"), {});
+    buildHeadsPage();
+    addPage(heads_.page, tr("Heads"), {});
     linearPage_ = new LinearizationPage(pages_);
     addPage(linearPage_, tr("Linearisation"),
             {{QStringLiteral("linearize_curve"), linearPage_->curvePlot()},
@@ -103,28 +104,28 @@ AblationView::AblationView(QWidget* parent)
 AblationView::~AblationView() = default;
 
 // The heatmaps and the selected head's details over the top-10 table and the two scatters.
-QWidget* AblationView::buildHeadsPage() {
-    auto* page = new QWidget(pages_);
-    zeroMap_ = new HeadHeatmap(Ablation::Zero, page);
-    meanMap_ = new HeadHeatmap(Ablation::Mean, page);
-    for (HeadHeatmap* map : {zeroMap_, meanMap_}) {
-        const Ablation kind = map == zeroMap_ ? Ablation::Zero : Ablation::Mean;
+void AblationView::buildHeadsPage() {
+    auto* page = heads_.page = new QWidget(pages_);
+    for (Ablation kind : {Ablation::Zero, Ablation::Mean}) {
+        auto* map = new HeadHeatmap(kind, page);
+        heads_.maps[kind == Ablation::Zero ? 0 : 1] = map;
         connect(map, &HeadHeatmap::cellClicked, this, &AblationView::selectHead);
         addHoverText(map, [this, map, kind](const QPointF& pos) {
             int layer = 0, head = 0;
             return map->cellAt(pos, &layer, &head) ? cellToolTip(kind, layer, head) : QString();
         });
     }
-    stability_ = new StabilityChart(page);
-    attribution_ = new AttributionChart(page);
-    addHoverText(stability_, [this](const QPointF& pos) { return scatterToolTip(pos, true); });
-    addHoverText(attribution_, [this](const QPointF& pos) { return scatterToolTip(pos, false); });
-    for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{stability_, attribution_})
+    heads_.stability = new StabilityChart(page);
+    heads_.attribution = new AttributionChart(page);
+    addHoverText(heads_.stability, [this](const QPointF& pos) { return scatterToolTip(pos, true); });
+    addHoverText(heads_.attribution, [this](const QPointF& pos) { return scatterToolTip(pos, false); });
+    for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{heads_.stability, heads_.attribution})
         connect(plot, &QCustomPlot::mousePress, this, [this, plot](QMouseEvent* event) {
             if (event->button() != Qt::LeftButton)
                 return;
-            const ls::HeadAblation* a = plot == stability_ ? stability_->headAt(*index_, event->position())
-                                                           : attribution_->headAt(*index_, event->position(), nullptr);
+            const ls::HeadAblation* a =
+                plot == heads_.stability ? heads_.stability->headAt(*index_, event->position())
+                                         : heads_.attribution->headAt(*index_, event->position(), nullptr);
             if (a)
                 selectHead(a->layer, a->head);
         });
@@ -134,12 +135,10 @@ QWidget* AblationView::buildHeadsPage() {
     side->setFrameShape(QFrame::StyledPanel);
     auto* sideLayout = new QVBoxLayout(side);
     sideLayout->setContentsMargins(8, 6, 8, 6);
-    details_ = new QLabel(side);
-    details_->setObjectName(QStringLiteral("headDetails"));
-    details_->setWordWrap(true);
-    details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    details_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    sideLayout->addWidget(details_, 1);
+    heads_.details = makeNote(side);
+    heads_.details->setObjectName(QStringLiteral("headDetails"));
+    heads_.details->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    sideLayout->addWidget(heads_.details, 1);
     auto* hint = new QLabel(tr("Click a cell, a table row or a point to show another head; hover for the numbers."), side);
     hint->setWordWrap(true);
     hint->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(palette::css(palette::kMutedText)));
@@ -147,37 +146,33 @@ QWidget* AblationView::buildHeadsPage() {
     side->setFixedWidth(std::max(300, fontMetrics().horizontalAdvance(QStringLiteral("M")) * 27));
 
     // Top 10 (the seed's V2) and subset vs full (V1).
-    topCaption_ = new QLabel(page);
-    topTable_ = makeTopTable(page);
-    subsetTable_ = makeSubsetTable(page);
-    connect(topTable_, &QTableWidget::cellClicked, this, [this](int row, int) {
+    heads_.top = {new QLabel(page), makeTopTable(page)};
+    heads_.subset = {new QLabel(tr("<b>Subset vs all tokens</b>"), page), makeSubsetTable(page)};
+    connect(heads_.top.table, &QTableWidget::cellClicked, this, [this](int row, int) {
         const std::vector<const ls::HeadAblation*> top = topHeads();
         if (row >= 0 && row < int(top.size()))
             selectHead(top[size_t(row)]->layer, top[size_t(row)]->head);
     });
     auto* topBox = new QVBoxLayout;
     topBox->setContentsMargins(0, 0, 0, 0);
-    topBox->addWidget(topCaption_);
-    topBox->addWidget(topTable_);
-    topBox->addWidget(new QLabel(tr("<b>Subset vs all tokens</b>"), page));
-    topBox->addWidget(subsetTable_);
+    addCaptionedTable(topBox, heads_.top);
+    addCaptionedTable(topBox, heads_.subset);
     topBox->addStretch(1);
 
     auto* maps = new QHBoxLayout;
     maps->setSpacing(4);
-    maps->addWidget(zeroMap_, 1);
-    maps->addWidget(meanMap_, 1);
+    for (HeadHeatmap* map : heads_.maps)
+        maps->addWidget(map, 1);
     maps->addWidget(side);
     auto* lower = new QHBoxLayout;
     lower->setSpacing(4);
     lower->addLayout(topBox, 11);
-    lower->addWidget(stability_, 8);
-    lower->addWidget(attribution_, 8);
+    lower->addWidget(heads_.stability, 8);
+    lower->addWidget(heads_.attribution, 8);
     auto* layout = new QVBoxLayout(page);
     layout->setContentsMargins(4, 2, 4, 2);
     layout->addLayout(maps, 10);
     layout->addLayout(lower, 9);
-    return page;
 }
 
 void AblationView::addPage(QWidget* page, const QString& title, const QList<QPair<QString, QCustomPlot*>>& charts) {
@@ -240,22 +235,16 @@ std::vector<ls::Table> AblationView::tables() const {
 
 // ---- parts, for tests and the app -------------------------------------------------------------
 
-QCustomPlot* AblationView::heatmapPlot(Ablation kind) const { return kind == Ablation::Zero ? zeroMap_ : meanMap_; }
-QCPColorMap* AblationView::colorMap(Ablation kind) const {
-    return (kind == Ablation::Zero ? zeroMap_ : meanMap_)->colorMap();
-}
-QCPColorScale* AblationView::colorScale(Ablation kind) const {
-    return (kind == Ablation::Zero ? zeroMap_ : meanMap_)->colorScale();
-}
-QList<QCPItemText*> AblationView::rankLabels(Ablation kind) const {
-    return (kind == Ablation::Zero ? zeroMap_ : meanMap_)->rankLabels();
-}
-QCustomPlot* AblationView::stabilityPlot() const { return stability_; }
-QCPGraph* AblationView::stabilityGraph() const { return stability_->allGraph(); }
-QCPGraph* AblationView::stabilityTopGraph() const { return stability_->topGraph(); }
-QList<QCPItemText*> AblationView::stabilityLabels() const { return stability_->labels(); }
-QCustomPlot* AblationView::attributionPlot() const { return attribution_; }
-QCPGraph* AblationView::attributionGraph(Ablation kind) const { return attribution_->graph(kind); }
+QCustomPlot* AblationView::heatmapPlot(Ablation kind) const { return heatmap(kind); }
+QCPColorMap* AblationView::colorMap(Ablation kind) const { return heatmap(kind)->colorMap(); }
+QCPColorScale* AblationView::colorScale(Ablation kind) const { return heatmap(kind)->colorScale(); }
+QList<QCPItemText*> AblationView::rankLabels(Ablation kind) const { return heatmap(kind)->rankLabels(); }
+QCustomPlot* AblationView::stabilityPlot() const { return heads_.stability; }
+QCPGraph* AblationView::stabilityGraph() const { return heads_.stability->allGraph(); }
+QCPGraph* AblationView::stabilityTopGraph() const { return heads_.stability->topGraph(); }
+QList<QCPItemText*> AblationView::stabilityLabels() const { return heads_.stability->labels(); }
+QCustomPlot* AblationView::attributionPlot() const { return heads_.attribution; }
+QCPGraph* AblationView::attributionGraph(Ablation kind) const { return heads_.attribution->graph(kind); }
 QWidget* AblationView::linearizationPage() const { return linearPage_; }
 QCustomPlot* AblationView::curvePlot() const { return linearPage_->curvePlot(); }
 QCPGraph* AblationView::curveGraph() const { return linearPage_->curveGraph(); }
@@ -298,11 +287,11 @@ void AblationView::display(std::shared_ptr<const ls::AblationResult> result, boo
         selLayer_ = top.empty() ? result_->heads.front().layer : top.front()->layer;
         selHead_ = top.empty() ? result_->heads.front().head : top.front()->head;
     }
-    setPageShown(headsPage_, true);
+    setPageShown(heads_.page, true);
     fillCharts();
     fillTopTable();
-    fillSubsetTable(subsetTable_, result_.get());
-    stability_->fill(*index_, stabilityText());
+    fillSubsetTable(heads_.subset.table, result_.get());
+    heads_.stability->fill(*index_, stabilityText());
     fillTexts();
     updateSelection();
     setUpdatesEnabled(true);
@@ -312,7 +301,7 @@ void AblationView::display(std::shared_ptr<const ls::AblationResult> result, boo
 void AblationView::setLinearization(std::shared_ptr<const ls::LinearizeResult> result) {
     linear_ = std::move(result);
     linearPage_->setResult(linear_.get());
-    setPageShown(headsPage_, hasData() || !linear_);
+    setPageShown(heads_.page, hasData() || !linear_);
     setPageShown(linearPage_, linear_ != nullptr);
     if (linear_ && !hasData())
         pages_->setCurrentWidget(linearPage_);
@@ -327,24 +316,25 @@ void AblationView::clear() {
     selHead_ = -1;
     setSummary(tr("No ablation result yet: run the analysis from the Analysis menu."));
     partial_->hide();
-    zeroMap_->clear();
-    meanMap_->clear();
-    details_->setText(tr("Click a head in a heatmap, a table row or a point for its numbers."));
-    fillSubsetTable(subsetTable_, nullptr);
-    topTable_->setRowCount(0);
-    topCaption_->setText(tr("<b>Top %1 heads</b> by zero-ablation ΔPPL").arg(kTopHeads));
-    stability_->clear();
-    attribution_->clear();
+    for (HeadHeatmap* map : heads_.maps)
+        map->clear();
+    heads_.details->setText(tr("Click a head in a heatmap, a table row or a point for its numbers."));
+    fillSubsetTable(heads_.subset.table, nullptr);
+    heads_.top.table->setRowCount(0);
+    heads_.top.caption->setText(tr("<b>Top %1 heads</b> by zero-ablation ΔPPL").arg(kTopHeads));
+    heads_.stability->clear();
+    heads_.attribution->clear();
     linearPage_->setResult(nullptr);
-    setPageShown(headsPage_, true);
+    setPageShown(heads_.page, true);
     setPageShown(linearPage_, false);
-    pages_->setCurrentWidget(headsPage_);
+    pages_->setCurrentWidget(heads_.page);
     replotAll(false);
 }
 
 void AblationView::replotAll(bool queued) {
     const QCustomPlot::RefreshPriority priority = queued ? QCustomPlot::rpQueuedReplot : QCustomPlot::rpRefreshHint;
-    for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{zeroMap_, meanMap_, stability_, attribution_})
+    for (QCustomPlot* plot :
+         std::initializer_list<QCustomPlot*>{heads_.maps[0], heads_.maps[1], heads_.stability, heads_.attribution})
         plot->replot(priority);
 }
 
@@ -362,16 +352,16 @@ void AblationView::fillCharts() {
             limit = std::max(limit, std::abs(toScale(a.meanDppl, scale_)));
     }
     colourLimit_ = std::isfinite(limit) && limit > 0 ? limit : 1e-3;
-    zeroMap_->fill(*index_, scale_, colourLimit_, !result_->complete);
-    meanMap_->fill(*index_, scale_, colourLimit_, !result_->complete);
-    attribution_->fill(*index_, scale_, attributionText());
+    for (HeadHeatmap* map : heads_.maps)
+        map->fill(*index_, scale_, colourLimit_, !result_->complete);
+    heads_.attribution->fill(*index_, scale_, attributionText());
 }
 
 void AblationView::fillTopTable() {
-    widgets::fillTopTable(topTable_, *index_, topHeads(),
+    widgets::fillTopTable(heads_.top.table, *index_, topHeads(),
                  [this](const ls::HeadAblation& a) { return cellToolTip(Ablation::Zero, a.layer, a.head); });
     const ls::AblationResult& r = *result_;
-    topCaption_->setText(!r.subsetHeads.empty()
+    heads_.top.caption->setText(!r.subsetHeads.empty()
                              ? tr("<b>Top %1 heads</b> by zero-ablation ΔPPL on all %2 tokens; subset: the first %3")
                                    .arg(kTopHeads)
                                    .arg(formatCount(r.tokens), formatCount(r.subsetTokens))
@@ -478,22 +468,22 @@ void AblationView::selectHead(int layer, int head) {
 
 void AblationView::updateSelection() {
     const ls::HeadAblation* a = headAt(selLayer_, selHead_);
-    zeroMap_->select(a);
-    meanMap_->select(a);
-    stability_->select(*index_, a);
-    attribution_->select(*index_, a);
+    for (HeadHeatmap* map : heads_.maps)
+        map->select(a);
+    heads_.stability->select(*index_, a);
+    heads_.attribution->select(*index_, a);
     // The table row, if the head is in the top 10.
     const std::vector<const ls::HeadAblation*> top = topHeads();
     const auto it = std::find(top.begin(), top.end(), a);
     {
-        const QSignalBlocker block(topTable_);
+        const QSignalBlocker block(heads_.top.table);
         if (a && it != top.end())
-            topTable_->selectRow(int(it - top.begin()));
+            heads_.top.table->selectRow(int(it - top.begin()));
         else
-            topTable_->clearSelection();
+            heads_.top.table->clearSelection();
     }
     if (!a) {
-        details_->setText(tr("Click a head in a heatmap, a table row or a point for its numbers."));
+        heads_.details->setText(tr("Click a head in a heatmap, a table row or a point for its numbers."));
         return;
     }
     // The details panel: the head's numbers on all tokens and on the subset.
@@ -540,7 +530,7 @@ void AblationView::updateSelection() {
                          subset ? QStringLiteral("<td align='right'>%1</td>").arg(row.sub.toHtmlEscaped()) : QString());
     }
     html += QStringLiteral("</table>");
-    details_->setText(html);
+    heads_.details->setText(html);
 }
 
 QString AblationView::detailsText() const {
@@ -603,7 +593,8 @@ QString AblationView::cellToolTip(Ablation kind, int layer, int head) const {
 
 QString AblationView::scatterToolTip(const QPointF& pos, bool stability) const {
     Ablation kind = Ablation::Zero;
-    const ls::HeadAblation* a = stability ? stability_->headAt(*index_, pos) : attribution_->headAt(*index_, pos, &kind);
+    const ls::HeadAblation* a =
+        stability ? heads_.stability->headAt(*index_, pos) : heads_.attribution->headAt(*index_, pos, &kind);
     if (!a)
         return {};
     if (stability) {

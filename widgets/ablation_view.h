@@ -33,6 +33,7 @@
 #include "analysis/ablation.h"
 #include "analysis/linearize.h"
 #include "kit/result_view.h"
+#include "kit/tables.h"
 
 class QCheckBox;
 class QComboBox;
@@ -113,8 +114,8 @@ public:
     QCPColorScale* colorScale(Ablation kind) const;
     // Rank labels in the cells of the top heads (visible when the cells are large enough).
     QList<QCPItemText*> rankLabels(Ablation kind) const;
-    QTableWidget* topTable() const { return topTable_; }
-    QTableWidget* subsetTable() const { return subsetTable_; }  // V1: windows, tokens, base PPL
+    QTableWidget* topTable() const { return heads_.top.table; }
+    QTableWidget* subsetTable() const { return heads_.subset.table; }  // V1: windows, tokens, base PPL
     QCustomPlot* stabilityPlot() const;
     QCPGraph* stabilityGraph() const;     // x = full rank, y = subset rank
     QCPGraph* stabilityTopGraph() const;  // the top 10 of the full scan
@@ -123,11 +124,11 @@ public:
     // x = f(exact dPPL), y = f(estimated dPPL = expm1(estimated dloss)), f = the colour scale.
     QCPGraph* attributionGraph(Ablation kind) const;
     QLabel* partialLabel() const { return partial_; }
-    QLabel* detailsLabel() const { return details_; }
+    QLabel* detailsLabel() const { return heads_.details; }
     QCheckBox* logLikeCheck() const { return logCheck_; }
     QComboBox* logLikeCombo() const { return logCombo_; }
     QTabWidget* pages() const { return pages_; }
-    QWidget* headsPage() const { return headsPage_; }
+    QWidget* headsPage() const { return heads_.page; }
     QWidget* linearizationPage() const;
     QCustomPlot* curvePlot() const;
     QCPGraph* curveGraph() const;           // x = N heads, y = PPL ratio
@@ -153,7 +154,8 @@ signals:
     void headSelected(int layer, int head);
 
 private:
-    QWidget* buildHeadsPage();
+    void buildHeadsPage();
+    HeadHeatmap* heatmap(Ablation kind) const { return heads_.maps[kind == Ablation::Zero ? 0 : 1]; }
     void display(std::shared_ptr<const ls::AblationResult> result, bool queued);
     void fillTopTable();
     void fillCharts();   // heatmaps, scatters (the colour scale's f)
@@ -174,19 +176,19 @@ private:
     QCheckBox* logCheck_ = nullptr;
     QComboBox* logCombo_ = nullptr;
     QTabWidget* pages_ = nullptr;
-    QWidget* headsPage_ = nullptr;
     LinearizationPage* linearPage_ = nullptr;
     QList<QPair<QString, QCustomPlot*>> extraCharts_;  // of the pages added with addPage
     QList<QPair<QWidget*, QString>> pageOrder_;         // every page and its title, shown or not
 
-    HeadHeatmap* zeroMap_ = nullptr;
-    HeadHeatmap* meanMap_ = nullptr;
-    QLabel* details_ = nullptr;
-    QTableWidget* subsetTable_ = nullptr;
-    QTableWidget* topTable_ = nullptr;
-    QLabel* topCaption_ = nullptr;
-    StabilityChart* stability_ = nullptr;
-    AttributionChart* attribution_ = nullptr;
+    // The "Heads" page and its parts.
+    struct HeadsPage {
+        QWidget* page = nullptr;
+        HeadHeatmap* maps[2] = {};  // zero, mean ablation
+        QLabel* details = nullptr;  // the selected head's numbers
+        CaptionedTable top, subset;  // the top 10 (the seed's V2); subset vs all tokens (V1)
+        StabilityChart* stability = nullptr;
+        AttributionChart* attribution = nullptr;
+    } heads_;
 };
 
 }  // namespace ls::widgets

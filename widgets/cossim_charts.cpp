@@ -62,9 +62,40 @@ int binAt(const ls::Histogram& h, double x) {
 
 }  // namespace
 
+// ---- layer charts ---------------------------------------------------------------------------
+
+CossimLayerChart::CossimLayerChart(Qt::Orientation layers, QWidget* parent) : QCustomPlot(parent), layers_(layers) {
+    connect(this, &QCustomPlot::afterLayout, this, &CossimLayerChart::updateTicker);
+    connect(this, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
+        if (event->button() == Qt::LeftButton)
+            if (const int layer = layerAt(event->position()))
+                emit layerClicked(layer);
+    });
+}
+
+void CossimLayerChart::setResult(const ls::CossimResult* result) {
+    result_ = result;
+    step_ = 0;
+    draw();
+    updateTicker();
+}
+
+void CossimLayerChart::updateTicker() {
+    if (!result_)
+        return;
+    const bool rows = layers_ == Qt::Vertical;
+    const int step = rows ? labelStep(1, result_->numLayers(), laidOutHeight(this, 300), fontMetrics().height() + 4)
+                          : labelStep(1, result_->numLayers(), laidOutWidth(this, 400),
+                                      fontMetrics().horizontalAdvance(QStringLiteral("★30")) + 8);
+    if (step != step_) {
+        step_ = step;
+        (rows ? yAxis : xAxis)->setTicker(layerTicker(*result_, step));
+    }
+}
+
 // ---- heatmap --------------------------------------------------------------------------------
 
-CossimHeatmap::CossimHeatmap(QWidget* parent) : QCustomPlot(parent) {
+CossimHeatmap::CossimHeatmap(QWidget* parent) : CossimLayerChart(Qt::Vertical, parent) {
     setUpTitledPlot(this, tr("Distribution of c_l per layer"), QSize(280, 180));
     xAxis->setLabel(tr("cos(h_{l-1}, h_l)"));
     yAxis->setLabel(tr("layer l"));
@@ -81,23 +112,15 @@ CossimHeatmap::CossimHeatmap(QWidget* parent) : QCustomPlot(parent) {
     rowThreshold_ = new QCPItemLine(this);
     rowThreshold_->setPen(QPen(palette::kVermillion, 3));
 
-    connect(this, &QCustomPlot::afterLayout, this, &CossimHeatmap::updateTicker);
     addHoverText(this, [this](const QPointF& pos) {
         int bin = 0;
-        const int layer = layerAt(pos, &bin);
+        const int layer = cellAt(pos, &bin);
         return layer ? cellText(*result_, layer, bin) : QString();
-    });
-    connect(this, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
-        if (event->button() == Qt::LeftButton)
-            if (const int layer = layerAt(event->position(), nullptr))
-                emit layerClicked(layer);
     });
     setResult(nullptr);
 }
 
-void CossimHeatmap::setResult(const ls::CossimResult* result) {
-    result_ = result;
-    step_ = 0;
+void CossimHeatmap::draw() {
     rowMarker_->setVisible(false);
     rowThreshold_->setVisible(false);
     if (!result_) {
@@ -135,7 +158,6 @@ void CossimHeatmap::setResult(const ls::CossimResult* result) {
     heatmap_.map->setDataRange(QCPRange(0, maxFraction > 0 ? maxFraction : 1));
     xAxis->setRange(h0.lo, h0.hi);
     yAxis->setRange(0.5, L + 0.5);
-    updateTicker();
 }
 
 void CossimHeatmap::select(int layer, double threshold) {
@@ -148,17 +170,7 @@ void CossimHeatmap::select(int layer, double threshold) {
     rowThreshold_->setVisible(true);
 }
 
-void CossimHeatmap::updateTicker() {
-    if (!result_)
-        return;
-    const int step = labelStep(1, result_->numLayers(), laidOutHeight(this, 300), fontMetrics().height() + 4);
-    if (step != step_) {
-        step_ = step;
-        yAxis->setTicker(layerTicker(*result_, step));
-    }
-}
-
-int CossimHeatmap::layerAt(const QPointF& pos, int* bin) const {
+int CossimHeatmap::cellAt(const QPointF& pos, int* bin) const {
     if (!result_ || !insideAxisRect(this, pos))
         return 0;
     const ls::Histogram& h0 = result_->histograms.front();
@@ -187,17 +199,9 @@ CossimLayerHistogram::CossimLayerHistogram(QWidget* parent) : QCustomPlot(parent
     setUpTitledPlot(this, tr("Selected layer"), QSize(280, 180));
     yAxis->setLabel(tr("tokens"));
 
-    hardRegion_ = new QCPItemRect(this);
-    hardRegion_->setLayer(QStringLiteral("background"));
-    hardRegion_->setPen(Qt::NoPen);
-    hardRegion_->setBrush(palette::withAlpha(kThresholdColor, 28));
-    hardRegion_->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    hardRegion_->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    hardRegion_ = makeBand(this, palette::withAlpha(kThresholdColor, 28));
 
-    bars_ = new QCPBars(xAxis, yAxis);
-    bars_->setName(tr("tokens per bin"));
-    bars_->setWidthType(QCPBars::wtPlotCoords);
-    styleBars(bars_, kBarColor, 170);
+    bars_ = addHistogramBars(this, tr("tokens per bin"), kBarColor, 170);
 
     thresholdLine_ = new QCPItemStraightLine(this);
     thresholdLine_->setPen(QPen(kThresholdColor, 2, Qt::DashLine));
@@ -253,8 +257,7 @@ void CossimLayerHistogram::showLayer(const ls::CossimResult& r, const ls::Cossim
     threshold_ = t.threshold;
     thresholdLine_->point1->setCoords(threshold_, 0);
     thresholdLine_->point2->setCoords(threshold_, 1);
-    hardRegion_->topLeft->setCoords(std::min(xlo, threshold_), 0);
-    hardRegion_->bottomRight->setCoords(threshold_, 1);
+    placeBand(hardRegion_, std::min(xlo, threshold_), threshold_);
     thresholdLabel_->setText(tr("threshold %1").arg(threshold_, 0, 'f', 4));
     hardLabel_->setText(tr("◀ hard %1").arg(formatPercent(1.0 - t.exitFraction)));
     exitLabel_->setText(tr("exit %1 ▶").arg(formatPercent(t.exitFraction)));
@@ -289,26 +292,13 @@ QString CossimLayerHistogram::hoverText(const QPointF& pos) const {
 
 // ---- means ----------------------------------------------------------------------------------
 
-CossimMeans::CossimMeans(QWidget* parent) : QCustomPlot(parent) {
+CossimMeans::CossimMeans(QWidget* parent) : CossimLayerChart(Qt::Horizontal, parent) {
     setUpTitledPlot(this, tr("Mean c_l per layer (whiskers: p10 – p90)"), QSize(280, 180));
-    xAxis->setLabel(tr("layer l"));
-    yAxis->setLabel(tr("cos-sim"));
-    xAxis->grid()->setVisible(false);
-    xAxis->setSubTicks(false);
+    setUpBarAxes(this, tr("layer l"), tr("cos-sim"));
+    selection_ = makeBand(this, QColor(0, 0, 0, 30));
 
-    selection_ = new QCPItemRect(this);
-    selection_->setLayer(QStringLiteral("background"));
-    selection_->setPen(Qt::NoPen);
-    selection_->setBrush(QColor(0, 0, 0, 30));
-    selection_->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    selection_->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
-
-    meanBars_ = new QCPBars(xAxis, yAxis);
-    meanBars_->setName(tr("mean"));
-    specialBars_ = new QCPBars(xAxis, yAxis);
-    specialBars_->setName(tr("special layer"));
-    styleBars(meanBars_, kBarColor);
-    styleBars(specialBars_, kSpecialColor, 200);
+    meanBars_ = addBars(this, tr("mean"), kBarColor);
+    specialBars_ = addBars(this, tr("special layer"), kSpecialColor, 200);
     for (QCPBars* bars : {meanBars_, specialBars_})
         bars->setWidth(0.7);
 
@@ -328,7 +318,6 @@ CossimMeans::CossimMeans(QWidget* parent) : QCustomPlot(parent) {
     legend->setRowSpacing(0);
     plotLayout()->setRowSpacing(0);
 
-    connect(this, &QCustomPlot::afterLayout, this, &CossimMeans::updateTicker);
     addHoverText(this, [this](const QPointF& pos) {
         const int l = layerAt(pos);
         if (!l)
@@ -341,17 +330,10 @@ CossimMeans::CossimMeans(QWidget* parent) : QCustomPlot(parent) {
             .arg(number(s.mean), number(s.std), number(s.p10), number(s.p50), number(s.p90),
                  number(layer.neighbourMedian));
     });
-    connect(this, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
-        if (event->button() == Qt::LeftButton)
-            if (const int l = layerAt(event->position()))
-                emit layerClicked(l);
-    });
     setResult(nullptr);
 }
 
-void CossimMeans::setResult(const ls::CossimResult* result) {
-    result_ = result;
-    step_ = 0;
+void CossimMeans::draw() {
     selection_->setVisible(false);
     for (QCPBars* bars : {meanBars_, specialBars_})
         bars->data()->clear();
@@ -385,7 +367,6 @@ void CossimMeans::setResult(const ls::CossimResult* result) {
     xAxis->setRange(0.4, result_->numLayers() + 0.6);
     const double pad = 0.04 * (hi - lo);
     yAxis->setRange(lo < 0 ? lo - pad : 0, hi + pad);
-    updateTicker();
     specialBars_->setVisible(!specialKeys.isEmpty());
     if (specialKeys.isEmpty())
         specialBars_->removeFromLegend();
@@ -394,20 +375,8 @@ void CossimMeans::setResult(const ls::CossimResult* result) {
 }
 
 void CossimMeans::select(int layer) {
-    selection_->topLeft->setCoords(layer - 0.5, 0);
-    selection_->bottomRight->setCoords(layer + 0.5, 1);
+    placeBand(selection_, layer - 0.5, layer + 0.5);
     selection_->setVisible(true);
-}
-
-void CossimMeans::updateTicker() {
-    if (!result_)
-        return;
-    const int step = labelStep(1, result_->numLayers(), laidOutWidth(this, 400),
-                               fontMetrics().horizontalAdvance(QStringLiteral("★30")) + 8);
-    if (step != step_) {
-        step_ = step;
-        xAxis->setTicker(layerTicker(*result_, step));
-    }
 }
 
 int CossimMeans::layerAt(const QPointF& pos) const {

@@ -9,28 +9,51 @@
 
 namespace ls::widgets {
 
+// A chart with an axis of the layers of a CossimResult: labels on every step-th layer that
+// keep apart at the chart's size (special layers starred), and a click on a layer reported.
+class CossimLayerChart : public QCustomPlot {
+    Q_OBJECT
+public:
+    void setResult(const ls::CossimResult* result);  // null: empty
+
+signals:
+    void layerClicked(int layer);
+
+protected:
+    // layers: Qt::Vertical, a row per layer along the y axis; Qt::Horizontal, a column per
+    // layer along x.
+    CossimLayerChart(Qt::Orientation layers, QWidget* parent);
+    virtual void draw() = 0;  // result_, or the empty chart when null
+    virtual int layerAt(const QPointF& pos) const = 0;  // 0: none
+
+    const ls::CossimResult* result_ = nullptr;
+
+private:
+    void updateTicker();  // layer labels that fit the chart's size
+
+    Qt::Orientation layers_;
+    int step_ = 0;  // label every step-th layer (0: not set up yet)
+};
+
 // Every layer's distribution of c_l: colour = fraction of the layer's tokens in the bin, over
 // the common range of CossimResult::histograms. Layer 1 at the top.
-class CossimHeatmap : public QCustomPlot {
+class CossimHeatmap : public CossimLayerChart {
     Q_OBJECT
 public:
     explicit CossimHeatmap(QWidget* parent);
-    void setResult(const ls::CossimResult* result);  // null: empty
     void select(int layer, double threshold);         // outline the row, mark the threshold in it
     QCPColorMap* colorMap() const { return heatmap_.map; }
     QCPColorScale* colorScale() const { return heatmap_.scale; }
     // The hover text of a cell (layer 1..L, bin 0..bins-1); empty out of range.
     static QString cellText(const ls::CossimResult& result, int layer, int bin);
 
-signals:
-    void layerClicked(int layer);
+protected:
+    void draw() override;
+    int layerAt(const QPointF& pos) const override { return cellAt(pos, nullptr); }
 
 private:
-    int layerAt(const QPointF& pos, int* bin) const;  // 0: none
-    void updateTicker();                               // layer labels that fit the height
+    int cellAt(const QPointF& pos, int* bin) const;  // the layer, 0: none
 
-    const ls::CossimResult* result_ = nullptr;
-    int step_ = 0;  // label every step-th layer (0: not set up yet)
     Heatmap heatmap_;  // the map and its colour scale
     QCPItemRect* rowMarker_ = nullptr;     // the selected layer's row
     QCPItemLine* rowThreshold_ = nullptr;  // its exit threshold
@@ -61,25 +84,20 @@ private:
 };
 
 // Mean c_l per layer as bars (special layers in their own colour) with p10..p90 whiskers.
-class CossimMeans : public QCustomPlot {
+class CossimMeans : public CossimLayerChart {
     Q_OBJECT
 public:
     explicit CossimMeans(QWidget* parent);
-    void setResult(const ls::CossimResult* result);  // null: empty
     void select(int layer);                           // shade the layer's column
     QCPBars* meanBars() const { return meanBars_; }
     QCPBars* specialBars() const { return specialBars_; }
     QCPErrorBars* whiskers() const { return whiskers_; }
 
-signals:
-    void layerClicked(int layer);
+protected:
+    void draw() override;
+    int layerAt(const QPointF& pos) const override;
 
 private:
-    int layerAt(const QPointF& pos) const;  // 0: none
-    void updateTicker();
-
-    const ls::CossimResult* result_ = nullptr;
-    int step_ = 0;
     QCPBars* meanBars_ = nullptr;
     QCPBars* specialBars_ = nullptr;
     QCPGraph* meanPoints_ = nullptr;  // carries the whiskers

@@ -14,8 +14,8 @@
 
 #include "analysis/cossim.h"
 #include "kit/result_view.h"
+#include "kit/tables.h"
 
-class QCheckBox;
 class QCPBars;
 class QCPColorMap;
 class QCPColorScale;
@@ -28,19 +28,15 @@ class QTableWidget;
 
 namespace ls::widgets {
 
+class CossimControls;
 class CossimHeatmap;
 class CossimLayerHistogram;
 class CossimMeans;
 
-class CossimView : public ResultView {
+class CossimView : public ResultViewOf<ls::CossimResult> {
     Q_OBJECT
 public:
     explicit CossimView(QWidget* parent = nullptr);
-
-    void setResult(std::shared_ptr<const ls::CossimResult> result);
-    void clear();
-    bool hasData() const { return result_ && result_->numLayers() > 0; }
-    const ls::CossimResult* result() const { return result_.get(); }
 
     int selectedLayer() const { return layer_; }  // 1..L; 0 without data
     void selectLayer(int layer);                   // clamped to 1..L
@@ -69,45 +65,40 @@ public:
     QCPBars* meanBars() const;     // ordinary layers
     QCPBars* specialBars() const;  // special layers
     QCPErrorBars* whiskers() const;  // p10..p90 around the mean
-    QTableWidget* statsTable() const { return statsTable_; }
-    QTableWidget* thresholdsTable() const { return thresholdsTable_; }
-    QSlider* exitLayerSlider() const { return layerSlider_; }
-    QSlider* hardRatioSlider() const { return ratioSlider_; }
+    QTableWidget* statsTable() const { return stats_.table; }
+    QTableWidget* thresholdsTable() const { return thresholds_.table; }
+    QSlider* exitLayerSlider() const;
+    QSlider* hardRatioSlider() const;
     QLabel* comparedLabel() const { return descriptionLabel(); }
     QLabel* specialNote() const { return specialNote_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
-    std::vector<ls::Table> tables() const override;
 
 signals:
     void layerSelected(int layer);
     void thresholdChanged(const ls::CossimThreshold& threshold);
 
+protected:
+    void showResult() override;
+
 private:
-    QWidget* buildControls();
+    void showEmpty();
     void fillStatsTable();
     void updateSelection();   // layer_/hardRatio_ -> threshold, histogram, markers, texts
     void updateHistogram();
     void updateThresholdsTable();
 
-    std::shared_ptr<const ls::CossimResult> result_;
     int layer_ = 0;
     double hardRatio_ = 0.5;
     ls::CossimThreshold threshold_;
-    bool updating_ = false;  // guards slider <-> setter loops
 
     CossimHeatmap* heatmap_ = nullptr;
     CossimLayerHistogram* histogram_ = nullptr;
     CossimMeans* means_ = nullptr;
-    QCheckBox* zoomCheck_ = nullptr;
-    QSlider* layerSlider_ = nullptr;
-    QSlider* ratioSlider_ = nullptr;
-    QLabel* layerValue_ = nullptr;
-    QLabel* ratioValue_ = nullptr;
-    QLabel* thresholdLabelText_ = nullptr;
-    QLabel* thresholdsCaption_ = nullptr;
-    QTableWidget* thresholdsTable_ = nullptr;
-    QTableWidget* statsTable_ = nullptr;
+    CossimControls* controls_ = nullptr;
+    // The per-layer statistics with the special layers' note under them; the thresholds at the
+    // selected layer for the configured hard ratios.
+    CaptionedTable stats_;
     QLabel* specialNote_ = nullptr;
+    CaptionedTable thresholds_;
 };
 
 }  // namespace ls::widgets

@@ -26,18 +26,11 @@ constexpr double kHoverReach = 14;  // pixels
 
 ExitLayersChart::ExitLayersChart(QWidget* parent) : QCustomPlot(parent) {
     setUpTitledPlot(this, tr("Where the tokens exit"), QSize(260, 180));
-    xAxis->setLabel(tr("exit layer l (blocks computed)"));
-    yAxis->setLabel(tr("tokens"));
-    xAxis->grid()->setVisible(false);
-    xAxis->setSubTicks(false);
-    exitBars_ = new QCPBars(xAxis, yAxis);
-    exitBars_->setName(tr("exit at an allowed layer"));
-    finalBars_ = new QCPBars(xAxis, yAxis);
-    finalBars_->setName(tr("ran every block"));
+    setUpBarAxes(this, tr("exit layer l (blocks computed)"), tr("tokens"));
+    exitBars_ = addBars(this, tr("exit at an allowed layer"), kExitColor);
+    finalBars_ = addBars(this, tr("ran every block"), kFinalColor);
     for (QCPBars* bars : {exitBars_, finalBars_})
         bars->setWidth(0.7);
-    styleBars(exitBars_, kExitColor);
-    styleBars(finalBars_, kFinalColor);
     legendBelow(this);
     addHoverText(this, [this](const QPointF& pos) { return barText(outcome_, layers_, wholeKeyAt(this, pos)); });
 }
@@ -110,20 +103,17 @@ ExitSweepChart::ExitSweepChart(Measure measure, QWidget* parent) : QCustomPlot(p
         currentLabel_->setColor(kCurrentColor.darker(130));
         currentLabel_->setClipToAxisRect(true);
         currentLabel_->setVisible(false);
-        legend->setVisible(true);
-        legend->setBrush(QColor(255, 255, 255, 220));
-        axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+        legendInside(this, Qt::AlignBottom | Qt::AlignLeft, 220);
     } else {
-        fullLine_ = new QCPItemStraightLine(this);
-        fullLine_->setPen(QPen(kFinalColor.darker(130), 1, Qt::DashLine));
-        fullLine_->setVisible(false);
-        fullLabel_ = new QCPItemText(this);
-        fullLabel_->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
-        fullLabel_->position->setTypeY(QCPItemPosition::ptPlotCoords);
-        fullLabel_->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
-        fullLabel_->setColor(kFinalColor.darker(160));
-        fullLabel_->setClipToAxisRect(true);
-        fullLabel_->setVisible(false);
+        full_.line = new QCPItemStraightLine(this);
+        full_.line->setPen(QPen(kFinalColor.darker(130), 1, Qt::DashLine));
+        full_.label = new QCPItemText(this);
+        full_.label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        full_.label->position->setTypeY(QCPItemPosition::ptPlotCoords);
+        full_.label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        full_.label->setColor(kFinalColor.darker(160));
+        full_.label->setClipToAxisRect(true);
+        full_.setVisible(false);
     }
     addHoverText(this, [this, agreement](const QPointF& pos) {
         const int i = pointAt(pos);
@@ -148,10 +138,8 @@ void ExitSweepChart::setSweep(const std::vector<ls::SweepPoint>& sweep, double f
     for (QCPGraph* graph : {sweep_, front_})
         if (graph)
             graph->data()->clear();
-    if (fullLine_) {
-        fullLine_->setVisible(false);
-        fullLabel_->setVisible(false);
-    }
+    if (full_.line)
+        full_.setVisible(false);
     const bool agreement = measure_ == Measure::Agreement;
     if (sweep.empty()) {
         xAxis->setRange(0, 100);
@@ -185,12 +173,11 @@ void ExitSweepChart::setSweep(const std::vector<ls::SweepPoint>& sweep, double f
     if (std::isfinite(fullPpl) && fullPpl > 0) {
         lo = std::min(lo, fullPpl);
         hi = std::max(hi, fullPpl);
-        fullLine_->point1->setCoords(0, fullPpl);
-        fullLine_->point2->setCoords(1, fullPpl);
-        fullLine_->setVisible(true);
-        fullLabel_->position->setCoords(0.98, fullPpl);
-        fullLabel_->setText(tr("full model %1").arg(formatPpl(fullPpl)));
-        fullLabel_->setVisible(true);
+        full_.line->point1->setCoords(0, fullPpl);
+        full_.line->point2->setCoords(1, fullPpl);
+        full_.label->position->setCoords(0.98, fullPpl);
+        full_.label->setText(tr("full model %1").arg(formatPpl(fullPpl)));
+        full_.setVisible(true);
     }
     if (std::isfinite(lo) && hi > 0) {
         // A log axis when the PPLs span more than a factor of 20 (early layers can be far worse).

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "analysis/early_exit.h"
+#include "kit/plot_style.h"
 
 namespace ls::widgets {
 
@@ -56,9 +57,8 @@ private:
     QCPGraph* sweep_ = nullptr;
     QCPGraph* front_ = nullptr;
     QCPGraph* current_ = nullptr;
-    QCPItemText* currentLabel_ = nullptr;
-    QCPItemStraightLine* fullLine_ = nullptr;
-    QCPItemText* fullLabel_ = nullptr;
+    QCPItemText* currentLabel_ = nullptr;  // Agreement: the current policy's numbers
+    MarkerLine full_;                      // Ppl: the full model's PPL
 };
 
 }  // namespace ls::widgets

@@ -26,6 +26,7 @@
 #include "export_menu.h"
 #include "kit/format.h"
 #include "kit/palette.h"
+#include "kit/tables.h"
 #include "stats/summary.h"
 
 namespace ls::widgets {
@@ -132,12 +133,6 @@ EarlyExitView::EarlyExitView(QWidget* parent)
 
 EarlyExitView::~EarlyExitView() = default;
 
-QList<QPair<QString, QCustomPlot*>> EarlyExitView::charts() const {
-    return {{QStringLiteral("exit_histogram"), histogram_},
-            {QStringLiteral("exit_pareto"), pareto_},
-            {QStringLiteral("exit_ppl"), ppl_}};
-}
-
 std::vector<ls::Table> EarlyExitView::tables() const {
     return simulator_ || result_ ? ls::exitTables(currentResult()) : std::vector<ls::Table>{};
 }
@@ -234,10 +229,8 @@ void EarlyExitView::buildControls() {
     timingLabel_->setFont(small);
     timingLabel_->setStyleSheet(palette::textStyle(palette::kMutedText));
     timingLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    messageLabel_ = new QLabel(this);
-    messageLabel_->setWordWrap(true);
+    messageLabel_ = makeNote(this);
     messageLabel_->setStyleSheet(palette::textStyle(palette::kVermillion.darker(120)));
-    messageLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     messageLabel_->hide();
 
     connect(signalCombo_, &QComboBox::currentIndexChanged, this, [this] {
@@ -267,9 +260,9 @@ void EarlyExitView::buildControls() {
 }
 
 void EarlyExitView::buildCharts() {
-    histogram_ = new ExitLayersChart(this);
-    pareto_ = new ExitSweepChart(ExitSweepChart::Measure::Agreement, this);
-    ppl_ = new ExitSweepChart(ExitSweepChart::Measure::Ppl, this);
+    histogram_ = addChart(QStringLiteral("exit_histogram"), new ExitLayersChart(this));
+    pareto_ = addChart(QStringLiteral("exit_pareto"), new ExitSweepChart(ExitSweepChart::Measure::Agreement, this));
+    ppl_ = addChart(QStringLiteral("exit_ppl"), new ExitSweepChart(ExitSweepChart::Measure::Ppl, this));
     // A click on a sweep point: that threshold, for every allowed layer.
     connect(pareto_, &ExitSweepChart::pointClicked, this, [this](int i) {
         if (!simulator_ || i >= int(sweep_.size()))
@@ -399,8 +392,7 @@ void EarlyExitView::setData(std::shared_ptr<const ls::CaptureResult> capture,
         messageLabel_->setText(tr("No early-exit result: run the layer analyses with “Early exit” checked."));
         messageLabel_->show();
         timingLabel_->clear();
-        for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{histogram_, pareto_, ppl_})
-            plot->replot();
+        replotCharts();
         return;
     }
     if (L < 2) {
@@ -659,8 +651,7 @@ void EarlyExitView::evaluateNow() {
     updateNumbers();
     updateHistogram();
     updateCurrentPoint();
-    for (QCustomPlot* plot : std::initializer_list<QCustomPlot*>{histogram_, pareto_, ppl_})
-        plot->replot(QCustomPlot::rpQueuedReplot);
+    replotCharts(true);
     emit outcomeChanged();
 }
 

@@ -122,7 +122,6 @@ public:
     QCustomPlot* pplPlot() const;
     QCPGraph* pplSweepGraph() const;  // (compute saved %, PPL)
     QCPGraph* pplCurrentGraph() const;
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
     std::vector<ls::Table> tables() const override;
 
 signals:

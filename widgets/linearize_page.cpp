@@ -29,9 +29,7 @@ QString ppl(double v) { return formatNumber(v, 2); }
 }  // namespace
 
 LinearizationPage::LinearizationPage(QWidget* parent) : QWidget(parent) {
-    summary_ = new QLabel(this);
-    summary_->setWordWrap(true);
-    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    summary_ = makeNote(this);
 
     curvePlot_ = makeTitledPlot(this, tr("Cumulative ReLU linearisation (least damaging heads first)"), QSize(260, 200));
     curvePlot_->xAxis->setLabel(tr("heads linearised N"));

@@ -27,30 +27,9 @@ const QColor kBarColor = palette::kBlue;
 const QColor kMeanColor = palette::kVermillion;
 const QColor kMedianColor = palette::kGreen;
 
-// A vertical marker line with a label near the top of the axis rect.
-void makeMarker(QCustomPlot* plot, const QColor& color, QCPItemStraightLine** line,
-                QCPItemText** label) {
-    *line = new QCPItemStraightLine(plot);
-    (*line)->setPen(QPen(color, 1.5, Qt::DashLine));
-    *label = new QCPItemText(plot);
-    (*label)->position->setTypeX(QCPItemPosition::ptPlotCoords);
-    (*label)->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    (*label)->position->setCoords(0, 0.02);
-    (*label)->setColor(color);
-    (*label)->setClipToAxisRect(true);
-}
-
-// Moves a marker to x, its label on the given side of the line so that the mean's and the
-// median's labels point away from each other. Both line points have positive y so a log
-// y axis works too.
-void placeMarker(QCPItemStraightLine* line, QCPItemText* label, double x, const QString& text,
-                 bool labelOnLeft, double yRatio) {
-    line->point1->setCoords(x, 1);
-    line->point2->setCoords(x, 2);
-    label->position->setCoords(x, yRatio);
-    label->setPositionAlignment((labelOnLeft ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
-    label->setPadding(labelOnLeft ? QMargins(0, 0, 4, 0) : QMargins(4, 0, 0, 0));
-    label->setText(text);
+// A dashed vertical marker line with its label.
+MarkerLine addMarker(QCustomPlot* plot, const QColor& color) {
+    return addMarkerLine(plot, QPen(color, 1.5, Qt::DashLine), color);
 }
 
 }  // namespace
@@ -72,16 +51,12 @@ LossHistogramView::LossHistogramView(QWidget* parent) : QWidget(parent) {
     controls->addWidget(logYCheck_);
 
     plot_ = makeTitledPlot(this, tr("Per-token loss"), QSize(320, 240), 11);
-    title_ = titleOf(plot_);
     plot_->xAxis->setLabel(tr("loss (nats)"));
     plot_->yAxis->setLabel(tr("tokens"));
 
-    bars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
-    bars_->setName(tr("tokens per bin"));
-    bars_->setWidthType(QCPBars::wtPlotCoords);
-    styleBars(bars_, kBarColor, 170);
-    makeMarker(plot_, kMeanColor, &meanLine_, &meanLabel_);
-    makeMarker(plot_, kMedianColor, &medianLine_, &medianLabel_);
+    bars_ = addHistogramBars(plot_, tr("tokens per bin"), kBarColor, 170);
+    mean_ = addMarker(plot_, kMeanColor);
+    median_ = addMarker(plot_, kMedianColor);
 
     linearTicker_ = plot_->yAxis->ticker();
     logTicker_.reset(new QCPAxisTickerLog);
@@ -113,7 +88,7 @@ void LossHistogramView::setLosses(const std::vector<float>& losses) {
 void LossHistogramView::clear() { setLosses({}); }
 
 void LossHistogramView::setTitle(const QString& title) {
-    title_->setText(title);
+    titleOf(plot_)->setText(title);
     plot_->replot();
 }
 
@@ -150,9 +125,8 @@ void LossHistogramView::redraw() {
     bars_->setWidth(bins_.binWidth());
 
     const bool any = hasData();
-    for (QCPAbstractItem* item : std::initializer_list<QCPAbstractItem*>{
-             meanLine_, meanLabel_, medianLine_, medianLabel_})
-        item->setVisible(any);
+    mean_.setVisible(any);
+    median_.setVisible(any);
     if (any) {
         const double median = summary_.p50;
         const bool medianFirst = median <= summary_.mean;  // usual: losses skew right
@@ -161,10 +135,14 @@ void LossHistogramView::redraw() {
         const double range = std::max(bins_.hi - bins_.lo, 1e-12);
         const double leftX = medianFirst ? median : summary_.mean;
         const bool leftFits = (leftX - bins_.lo) / range > 0.15;
-        placeMarker(meanLine_, meanLabel_, summary_.mean, tr("mean %1").arg(summary_.mean, 0, 'f', 2),
-                    !medianFirst && leftFits, !medianFirst && !leftFits ? 0.08 : 0.02);
-        placeMarker(medianLine_, medianLabel_, median, tr("median %1").arg(median, 0, 'f', 2),
-                    medianFirst && leftFits, medianFirst && !leftFits ? 0.08 : 0.02);
+        // The mean's and the median's labels point away from each other: the left one's left
+        // of its line (when it fits).
+        auto mark = [&](const MarkerLine& marker, double x, const QString& text, bool left) {
+            marker.showAt(x, text);
+            placeBesideLine(marker.label, x, left && !leftFits ? 0.08 : 0.02, left && leftFits ? 0 : 1);
+        };
+        mark(mean_, summary_.mean, tr("mean %1").arg(summary_.mean, 0, 'f', 2), !medianFirst);
+        mark(median_, median, tr("median %1").arg(median, 0, 'f', 2), medianFirst);
         const double pad = 0.02 * (bins_.hi - bins_.lo);
         plot_->xAxis->setRange(bins_.lo - pad, bins_.hi + pad);
     } else {

@@ -7,15 +7,13 @@
 #include <QWidget>
 #include <vector>
 
+#include "kit/plot_style.h"
 #include "stats/histogram.h"
 #include "stats/summary.h"
 
 class QCheckBox;
 class QCPAxisTicker;
 class QCPBars;
-class QCPItemStraightLine;
-class QCPItemText;
-class QCPTextElement;
 class QCustomPlot;
 class QLabel;
 class QSpinBox;
@@ -65,12 +63,8 @@ private:
     QSpinBox* binSpin_ = nullptr;
     QCheckBox* logYCheck_ = nullptr;
     QCustomPlot* plot_ = nullptr;
-    QCPTextElement* title_ = nullptr;
     QCPBars* bars_ = nullptr;
-    QCPItemStraightLine* meanLine_ = nullptr;
-    QCPItemStraightLine* medianLine_ = nullptr;
-    QCPItemText* meanLabel_ = nullptr;
-    QCPItemText* medianLabel_ = nullptr;
+    MarkerLine mean_, median_;
     QSharedPointer<QCPAxisTicker> linearTicker_;
     QSharedPointer<QCPAxisTicker> logTicker_;
 };

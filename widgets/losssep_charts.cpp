@@ -98,30 +98,23 @@ LossSplitHistogram::LossSplitHistogram(QWidget* parent) : QCustomPlot(parent) {
     setUpTitledPlot(this, tr("Per-token loss and the Oracle split"), QSize(260, 200));
     xAxis->setLabel(tr("loss (nats)"));
     yAxis->setLabel(tr("tokens"));
-    auto makeBars = [this](const QColor& color, const QString& name) {
-        auto* bars = new QCPBars(xAxis, yAxis);
-        bars->setName(name);
-        bars->setWidthType(QCPBars::wtPlotCoords);
-        styleBars(bars, color, 160);
-        return bars;
-    };
-    easyBars_ = makeBars(kEasyColor, tr("easy (loss ≤ median)"));
-    hardBars_ = makeBars(kHardColor, tr("hard"));
+    easyBars_ = addHistogramBars(this, tr("easy (loss ≤ median)"), kEasyColor, 160);
+    hardBars_ = addHistogramBars(this, tr("hard"), kHardColor, 160);
     auto makeLine = [this](const QColor& color, Qt::PenStyle style) {
         auto* line = new QCPItemStraightLine(this);
         line->setPen(QPen(color, 2, style));
         line->setVisible(false);
         return line;
     };
-    medianLine_ = makeLine(kSplitColor, Qt::DashLine);
-    easyLine_ = makeLine(kEasyColor.darker(120), Qt::DotLine);
-    hardLine_ = makeLine(kHardColor.darker(120), Qt::DotLine);
-    medianLabel_ = makeMarkerLabel(this, kSplitColor);
+    median_.line = makeLine(kSplitColor, Qt::DashLine);
+    easyMean_.line = makeLine(kEasyColor.darker(120), Qt::DotLine);
+    hardMean_.line = makeLine(kHardColor.darker(120), Qt::DotLine);
+    median_.label = makeMarkerLabel(this, kSplitColor);
     QFont bold = font();
     bold.setBold(true);
-    medianLabel_->setFont(bold);
-    easyLabel_ = makeMarkerLabel(this, kEasyColor.darker(140));
-    hardLabel_ = makeMarkerLabel(this, kHardColor.darker(120));
+    median_.label->setFont(bold);
+    easyMean_.label = makeMarkerLabel(this, kEasyColor.darker(140));
+    hardMean_.label = makeMarkerLabel(this, kHardColor.darker(120));
     diffArrow_ = new QCPItemLine(this);
     diffArrow_->setPen(QPen(kSplitColor, 1.5));
     diffArrow_->setHead(QCPLineEnding::esSpikeArrow);
@@ -141,9 +134,10 @@ void LossSplitHistogram::setResult(const ls::LossSepResult* result) {
     result_ = result;
     for (QCPBars* bars : {easyBars_, hardBars_})
         bars->data()->clear();
-    for (QCPAbstractItem* item : std::initializer_list<QCPAbstractItem*>{
-             medianLine_, easyLine_, hardLine_, medianLabel_, easyLabel_, hardLabel_, diffArrow_, diffLabel_})
-        item->setVisible(false);
+    for (const MarkerLine& marker : {median_, easyMean_, hardMean_})
+        marker.setVisible(false);
+    diffArrow_->setVisible(false);
+    diffLabel_->setVisible(false);
     if (!result_ || result_->distribution.histogram.counts.empty()) {
         xAxis->setRange(0, 10);
         yAxis->setRange(0, 1);
@@ -166,16 +160,9 @@ void LossSplitHistogram::setResult(const ls::LossSepResult* result) {
     const double pad = 0.02 * std::max(h.hi - h.lo, 1e-9);
     xAxis->setRange(h.lo - pad, h.hi + pad);
 
-    auto mark = [](QCPItemStraightLine* line, QCPItemText* label, double x, const QString& text) {
-        line->point1->setCoords(x, 0);
-        line->point2->setCoords(x, 1);
-        label->setText(text);
-        line->setVisible(true);
-        label->setVisible(true);
-    };
-    mark(medianLine_, medianLabel_, d.median, tr("Oracle split: median %1").arg(lossText(d.median)));
-    mark(easyLine_, easyLabel_, d.oracle.easyLoss, tr("easy mean %1").arg(lossText(d.oracle.easyLoss)));
-    mark(hardLine_, hardLabel_, d.oracle.hardLoss, tr("hard mean %1").arg(lossText(d.oracle.hardLoss)));
+    median_.showAt(d.median, tr("Oracle split: median %1").arg(lossText(d.median)));
+    easyMean_.showAt(d.oracle.easyLoss, tr("easy mean %1").arg(lossText(d.oracle.easyLoss)));
+    hardMean_.showAt(d.oracle.hardLoss, tr("hard mean %1").arg(lossText(d.oracle.hardLoss)));
     // The Loss Diff as an arrow between the two means, above the bars.
     const double y = top * 1.12;
     diffArrow_->start->setCoords(d.oracle.easyLoss, y);
@@ -191,15 +178,15 @@ void LossSplitHistogram::setResult(const ls::LossSepResult* result) {
 // Each marker's label goes on the side of its line with room for it (the median's on the
 // right unless it does not fit), in its own row.
 void LossSplitHistogram::placeLabels() {
-    if (!result_ || !medianLine_->visible())
+    if (!result_ || !median_.line->visible())
         return;
-    auto place = [&](QCPItemStraightLine* line, QCPItemText* label, double yRatio, int preferred) {
-        const double x = line->point1->key();
-        placeBesideLine(label, x, yRatio, sideWithRoom(this, label, x, preferred, 300));
+    auto place = [&](const MarkerLine& marker, double yRatio, int preferred) {
+        const double x = marker.line->point1->key();
+        placeBesideLine(marker.label, x, yRatio, sideWithRoom(this, marker.label, x, preferred, 300));
     };
-    place(medianLine_, medianLabel_, 0.01, 1);
-    place(easyLine_, easyLabel_, 0.075, 0);
-    place(hardLine_, hardLabel_, 0.14, 1);
+    place(median_, 0.01, 1);
+    place(easyMean_, 0.075, 0);
+    place(hardMean_, 0.14, 1);
 }
 
 QString LossSplitHistogram::hoverText(const QPointF& pos) const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kit/plot_style.h"
+#include "kit/tables.h"
 #include "analysis/losssep.h"
 
 class QLabel;
@@ -35,9 +36,9 @@ public:
     explicit LossSplitHistogram(QWidget* parent);
     void setResult(const ls::LossSepResult* result);  // null: empty
     QCPBars* easyBars() const { return easyBars_; }
-    QCPItemStraightLine* medianLine() const { return medianLine_; }
-    QCPItemStraightLine* easyMeanLine() const { return easyLine_; }
-    QCPItemStraightLine* hardMeanLine() const { return hardLine_; }
+    QCPItemStraightLine* medianLine() const { return median_.line; }
+    QCPItemStraightLine* easyMeanLine() const { return easyMean_.line; }
+    QCPItemStraightLine* hardMeanLine() const { return hardMean_.line; }
 
 private:
     void placeLabels();  // after every layout: the room beside each line depends on the width
@@ -45,9 +46,7 @@ private:
 
     const ls::LossSepResult* result_ = nullptr;
     QCPBars *easyBars_ = nullptr, *hardBars_ = nullptr;
-    // The median (the Oracle split) and the easy and hard means, each a line and its label.
-    QCPItemStraightLine *medianLine_ = nullptr, *easyLine_ = nullptr, *hardLine_ = nullptr;
-    QCPItemText *medianLabel_ = nullptr, *easyLabel_ = nullptr, *hardLabel_ = nullptr;
+    MarkerLine median_, easyMean_, hardMean_;  // the Oracle split; the easy and hard means
     QCPItemLine* diffArrow_ = nullptr;  // between the easy and the hard mean
     QCPItemText* diffLabel_ = nullptr;
 };
@@ -99,14 +98,14 @@ public:
     // comparison: the rows of the final comparison (the Oracle-ratio chart's bars).
     void setResult(const ls::LossSepResult* result, const std::vector<ls::PredictorRow>& comparison);
 
-    QTableWidget* comparisonTable() const { return comparison_; }
-    QTableWidget* thresholdTable() const { return threshold_; }
-    QTableWidget* subsetTable() const { return subset_; }
+    QTableWidget* comparisonTable() const { return comparison_.table; }
+    QTableWidget* thresholdTable() const { return threshold_.table; }
+    QTableWidget* subsetTable() const { return subset_.table; }
     QTableWidget* probeRegressionTable() const { return probeRegression_; }
     QTableWidget* probeClassificationTable() const { return probeClassification_; }
     QTableWidget* probeMetricTable() const { return probeMetric_; }
-    QTableWidget* lowRankTable() const { return lowRank_; }
-    QTableWidget* distributionTable() const { return distribution_; }
+    QTableWidget* lowRankTable() const { return lowRank_.table; }
+    QTableWidget* distributionTable() const { return distribution_.table; }
     QWidget* probesPage() const { return probesPage_; }
     QWidget* lowRankPage() const { return lowRankPage_; }
 
@@ -118,20 +117,15 @@ private:
     void fillLowRank(const ls::LossSepResult* result);
     void fillDistribution(const ls::LossSepResult* result);
 
-    QTableWidget* comparison_ = nullptr;
-    QTableWidget* threshold_ = nullptr;
-    QTableWidget* subset_ = nullptr;
-    QTableWidget* probeRegression_ = nullptr;
-    QTableWidget* probeClassification_ = nullptr;
-    QTableWidget* probeMetric_ = nullptr;
-    QTableWidget* lowRank_ = nullptr;
-    QTableWidget* distribution_ = nullptr;
-    QLabel* comparisonCaption_ = nullptr;
-    QLabel* thresholdCaption_ = nullptr;
-    QLabel* subsetCaption_ = nullptr;
-    QLabel* probesCaption_ = nullptr;
+    // The tabs in order; each but the probes' a table under its caption.
+    CaptionedTable comparison_, threshold_, subset_;
+    // The probes' tab: a caption over the regression, classification and metric-probe tables.
     QWidget* probesPage_ = nullptr;
+    QLabel* probesCaption_ = nullptr;
+    QTableWidget *probeRegression_ = nullptr, *probeClassification_ = nullptr, *probeMetric_ = nullptr;
+    CaptionedTable lowRank_;
     QWidget* lowRankPage_ = nullptr;
+    CaptionedTable distribution_;
 };
 
 }  // namespace ls::widgets

@@ -32,21 +32,13 @@ void setBold(QTableWidgetItem* item) {
     item->setFont(bold);
 }
 
-QLabel* captionLabel(QWidget* parent, const QString& text = {}) {
-    auto* label = new QLabel(text, parent);
-    label->setWordWrap(true);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    return label;
-}
-
 // A tab page: the caption over the table, which takes the height.
-QWidget* page(QWidget* parent, QLabel* caption, QTableWidget* table) {
+QWidget* page(QWidget* parent, const CaptionedTable& table) {
     auto* w = new QWidget(parent);
     auto* layout = new QVBoxLayout(w);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->setSpacing(4);
-    layout->addWidget(caption);
-    layout->addWidget(table, 1);
+    addCaptionedTable(layout, table, 1);
     return w;
 }
 
@@ -54,22 +46,21 @@ QWidget* page(QWidget* parent, QLabel* caption, QTableWidget* table) {
 
 LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
     setDocumentMode(true);
-    comparisonCaption_ = captionLabel(this);
-    comparison_ = makeTable(this, {tr("Method"), tr("Layer"), tr("Pearson r"), tr("Easy %"), tr("Easy loss"),
-                                   tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio"), tr("Note")},
-                            {tr("The score (metrics through the logit lens at the final layer)"),
-                             tr("The lens layer (metrics) or the hidden states' layer (probes)"),
-                             tr("Pearson r of the score with the loss (probes: of the prediction)"),
-                             tr("Share of the tokens on the easy side of the split"),
-                             tr("Mean loss of the easy tokens (nats)"), tr("Mean loss of the hard tokens (nats)"),
-                             tr("Hard loss − easy loss"), tr("Loss Diff / the Oracle's Loss Diff"), QString()});
-    thresholdCaption_ = captionLabel(this);
-    threshold_ = makeTable(this, {tr("Method"), tr("Threshold"), tr("Easy%"), tr("Hard%"), tr("Easy Loss"),
-                                  tr("Hard Loss"), tr("Diff"), tr("Oracle ratio")},
-                           {tr("Easy iff the score ≥ the threshold"), tr("A fixed threshold, or the median"),
-                            QString(), QString(), QString(), QString(), tr("Hard loss − easy loss"),
-                            tr("Diff / the Oracle's Loss Diff")});
-    subsetCaption_ = captionLabel(this);
+    comparison_ = {makeNote(this),
+                   makeTable(this, {tr("Method"), tr("Layer"), tr("Pearson r"), tr("Easy %"), tr("Easy loss"),
+                                    tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio"), tr("Note")},
+                             {tr("The score (metrics through the logit lens at the final layer)"),
+                              tr("The lens layer (metrics) or the hidden states' layer (probes)"),
+                              tr("Pearson r of the score with the loss (probes: of the prediction)"),
+                              tr("Share of the tokens on the easy side of the split"),
+                              tr("Mean loss of the easy tokens (nats)"), tr("Mean loss of the hard tokens (nats)"),
+                              tr("Hard loss − easy loss"), tr("Loss Diff / the Oracle's Loss Diff"), QString()})};
+    threshold_ = {makeNote(this),
+                  makeTable(this, {tr("Method"), tr("Threshold"), tr("Easy%"), tr("Hard%"), tr("Easy Loss"),
+                                   tr("Hard Loss"), tr("Diff"), tr("Oracle ratio")},
+                            {tr("Easy iff the score ≥ the threshold"), tr("A fixed threshold, or the median"),
+                             QString(), QString(), QString(), QString(), tr("Hard loss − easy loss"),
+                             tr("Diff / the Oracle's Loss Diff")})};
     QStringList subsetHeaders{tr("conf ≥"), tr("N tokens"), tr("%"), tr("mean loss")};
     QStringList subsetTips{tr("Tokens with max softmax(z_L) ≥ this"), QString(), tr("Share of all tokens"),
                            tr("Mean loss inside the subset")};
@@ -78,9 +69,9 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
             subsetHeaders << QString::fromLatin1(m.name);
             subsetTips << tr("Pearson r of %1 with the loss inside the subset").arg(QString::fromLatin1(m.name));
         }
-    subset_ = makeTable(this, subsetHeaders, subsetTips);
+    subset_ = {makeNote(this), makeTable(this, subsetHeaders, subsetTips)};
 
-    probesCaption_ = captionLabel(this);
+    probesCaption_ = makeNote(this);
     probeRegression_ = makeTable(this, {tr("Model"), tr("MSE"), tr("Corr"), tr("R²"), tr("Easy loss"), tr("Hard loss"),
                                         tr("Loss Diff"), tr("Oracle ratio"), tr("Epochs")},
                                  {tr("Regression on the loss (MSE), test tokens"), QString(),
@@ -101,13 +92,13 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
         layout->setSpacing(3);
         layout->addWidget(probesCaption_);
         auto* left = new QVBoxLayout;
-        left->addWidget(captionLabel(probesPage_, tr("<b>Regression</b> (predict the loss)")));
+        left->addWidget(makeNote(probesPage_, tr("<b>Regression</b> (predict the loss)")));
         left->addWidget(probeRegression_);
-        left->addWidget(captionLabel(probesPage_, tr("<b>Classification</b> (easy iff loss ≤ threshold)")));
+        left->addWidget(makeNote(probesPage_, tr("<b>Classification</b> (easy iff loss ≤ threshold)")));
         left->addWidget(probeClassification_);
         left->addStretch(1);
         auto* right = new QVBoxLayout;
-        right->addWidget(captionLabel(probesPage_, tr("<b>Metric probes</b> (predict each metric from h)")));
+        right->addWidget(makeNote(probesPage_, tr("<b>Metric probes</b> (predict each metric from h)")));
         right->addWidget(probeMetric_);
         right->addStretch(1);
         auto* row = new QHBoxLayout;
@@ -115,29 +106,25 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
         row->addLayout(right, 2);
         layout->addLayout(row, 1);
     }
-    lowRank_ = makeTable(this, {tr("Rank"), tr("Metric"), tr("Corr with exact"), tr("Pearson r"), tr("Easy loss"),
-                                tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio")},
-                         {tr("r: singular values of the output head kept (W_r)"),
-                          tr("The metric from z = W_r norm_f(h_L)"),
-                          tr("Pearson r of the rank-r metric with the exact one"),
-                          tr("Pearson r of the rank-r metric with the loss")});
-    distribution_ = makeTable(this, {tr("Statistic"), tr("Value")});
-    lowRankPage_ = page(this,
-                        captionLabel(this, tr("<b>Low-rank metrics</b>: the metrics from the rank-r head W_r at the "
-                                              "final layer, their correlation with the exact metric and their "
-                                              "Easy/Hard separation")),
-                        lowRank_);
+    lowRank_ = {makeNote(this, tr("<b>Low-rank metrics</b>: the metrics from the rank-r head W_r at the final layer, "
+                                  "their correlation with the exact metric and their Easy/Hard separation")),
+                makeTable(this, {tr("Rank"), tr("Metric"), tr("Corr with exact"), tr("Pearson r"), tr("Easy loss"),
+                                 tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio")},
+                          {tr("r: singular values of the output head kept (W_r)"),
+                           tr("The metric from z = W_r norm_f(h_L)"),
+                           tr("Pearson r of the rank-r metric with the exact one"),
+                           tr("Pearson r of the rank-r metric with the loss")})};
+    distribution_ = {makeNote(this, tr("<b>Loss distribution</b> (std with ddof 0, quantiles linear as numpy) and the "
+                                       "Oracle split")),
+                     makeTable(this, {tr("Statistic"), tr("Value")})};
+    lowRankPage_ = page(this, lowRank_);
 
-    addTab(page(this, comparisonCaption_, comparison_), tr("Final comparison"));
-    addTab(page(this, thresholdCaption_, threshold_), tr("Threshold table"));
-    addTab(page(this, subsetCaption_, subset_), tr("High-confidence subsets"));
+    addTab(page(this, comparison_), tr("Final comparison"));
+    addTab(page(this, threshold_), tr("Threshold table"));
+    addTab(page(this, subset_), tr("High-confidence subsets"));
     addTab(probesPage_, tr("Probes"));
     addTab(lowRankPage_, tr("Low-rank metrics"));
-    addTab(page(this,
-                captionLabel(this, tr("<b>Loss distribution</b> (std with ddof 0, quantiles linear as numpy) and the "
-                                      "Oracle split")),
-                distribution_),
-           tr("Loss distribution"));
+    addTab(page(this, distribution_), tr("Loss distribution"));
 }
 
 void LossSepTables::setResult(const ls::LossSepResult* result, const std::vector<ls::PredictorRow>& comparison) {
@@ -147,14 +134,15 @@ void LossSepTables::setResult(const ls::LossSepResult* result, const std::vector
     fillProbes(result);
     fillLowRank(result);
     fillDistribution(result);
-    for (QTableWidget* table : {comparison_, threshold_, subset_, probeRegression_, probeClassification_,
-                                probeMetric_, lowRank_, distribution_})
+    for (QTableWidget* table : {comparison_.table, threshold_.table, subset_.table, probeRegression_,
+                                probeClassification_, probeMetric_, lowRank_.table, distribution_.table})
         fitColumns(table);
 }
 
 void LossSepTables::fillComparison(const ls::LossSepResult* result, const std::vector<ls::PredictorRow>& rows) {
-    comparison_->setRowCount(int(rows.size()));
-    comparisonCaption_->setText(
+    QTableWidget* table = comparison_.table;
+    table->setRowCount(int(rows.size()));
+    comparison_.caption->setText(
         result ? tr("<b>Final comparison</b> at the final layer (L = %1), split at each score's median; probes on "
                     "their test tokens. The rows of the Oracle-ratio chart.")
                      .arg(result->numLayers)
@@ -171,23 +159,24 @@ void LossSepTables::fillComparison(const ls::LossSepResult* result, const std::v
         else
             note = tr("inference time");
         const ls::SplitStats& s = p.split;
-        setText(comparison_, row, 0, methodLabel(p.method), QString::fromStdString(p.method))
+        setText(table, row, 0, methodLabel(p.method), QString::fromStdString(p.method))
             ->setForeground(palette::readableOnWhite(methodColor(p.method)));
-        setCell(comparison_, row, 1, QString::number(p.layer));
-        setNumber(comparison_, row, 2, corrText(p.pearson), p.pearson);
-        setNumber(comparison_, row, 3, formatPercentValue(s.easyPct), s.easyPct);
-        setNumber(comparison_, row, 4, lossText(s.easyLoss), s.easyLoss);
-        setNumber(comparison_, row, 5, lossText(s.hardLoss), s.hardLoss);
-        setNumber(comparison_, row, 6, lossText(s.lossDiff), s.lossDiff);
-        setBold(setNumber(comparison_, row, 7, ratioText(s.oracleRatio), s.oracleRatio));
-        setText(comparison_, row, 8, note);
+        setCell(table, row, 1, QString::number(p.layer));
+        setNumber(table, row, 2, corrText(p.pearson), p.pearson);
+        setNumber(table, row, 3, formatPercentValue(s.easyPct), s.easyPct);
+        setNumber(table, row, 4, lossText(s.easyLoss), s.easyLoss);
+        setNumber(table, row, 5, lossText(s.hardLoss), s.hardLoss);
+        setNumber(table, row, 6, lossText(s.lossDiff), s.lossDiff);
+        setBold(setNumber(table, row, 7, ratioText(s.oracleRatio), s.oracleRatio));
+        setText(table, row, 8, note);
     }
 }
 
 void LossSepTables::fillThresholds(const ls::LossSepResult* result) {
     const int rows = result ? int(result->thresholds.size()) : 0;
-    threshold_->setRowCount(rows);
-    thresholdCaption_->setText(
+    QTableWidget* table = threshold_.table;
+    table->setRowCount(rows);
+    threshold_.caption->setText(
         result ? tr("<b>Threshold table</b>: easy iff the score ≥ the threshold, at the final layer. "
                     "p(correct) is the notes' “softmax confidence” (the answer's probability); confidence "
                     "is max softmax(z), usable at inference time.")
@@ -196,37 +185,38 @@ void LossSepTables::fillThresholds(const ls::LossSepResult* result) {
         const ls::ThresholdRow& t = result->thresholds[size_t(row)];
         const ls::SplitStats& s = t.split;
         const bool median = t.rule == "median";
-        setText(threshold_, row, 0, methodShortLabel(t.method), methodLabel(t.method));
-        setCell(threshold_, row, 1,
+        setText(table, row, 0, methodShortLabel(t.method), methodLabel(t.method));
+        setCell(table, row, 1,
                 median ? tr("Median (%1)").arg(QString::number(t.threshold, 'g', 4)) : QString::fromStdString(t.rule),
                 kNumberAlign, full(t.threshold));
-        setNumber(threshold_, row, 2, formatPercentValue(s.easyPct), s.easyPct);
-        setNumber(threshold_, row, 3, formatPercentValue(s.hardPct), s.hardPct);
-        setNumber(threshold_, row, 4, lossText(s.easyLoss), s.easyLoss);
-        setNumber(threshold_, row, 5, lossText(s.hardLoss), s.hardLoss);
-        QTableWidgetItem* diff = setNumber(threshold_, row, 6, lossText(s.lossDiff), s.lossDiff);
+        setNumber(table, row, 2, formatPercentValue(s.easyPct), s.easyPct);
+        setNumber(table, row, 3, formatPercentValue(s.hardPct), s.hardPct);
+        setNumber(table, row, 4, lossText(s.easyLoss), s.easyLoss);
+        setNumber(table, row, 5, lossText(s.hardLoss), s.hardLoss);
+        QTableWidgetItem* diff = setNumber(table, row, 6, lossText(s.lossDiff), s.lossDiff);
         if (median)
             setBold(diff);
-        setNumber(threshold_, row, 7, ratioText(s.oracleRatio), s.oracleRatio);
+        setNumber(table, row, 7, ratioText(s.oracleRatio), s.oracleRatio);
     }
 }
 
 void LossSepTables::fillSubsets(const ls::LossSepResult* result) {
     const int rows = result ? int(result->subsets.size()) : 0;
-    subset_->setRowCount(rows);
-    subsetCaption_->setText(result ? tr("<b>High-confidence subsets</b>: tokens with max softmax(z_L) ≥ the "
-                                        "threshold; Pearson r of each metric with the loss inside the subset")
-                                   : QString());
+    QTableWidget* table = subset_.table;
+    table->setRowCount(rows);
+    subset_.caption->setText(result ? tr("<b>High-confidence subsets</b>: tokens with max softmax(z_L) ≥ the "
+                                         "threshold; Pearson r of each metric with the loss inside the subset")
+                                    : QString());
     for (int row = 0; row < rows; ++row) {
         const ls::SubsetRow& s = result->subsets[size_t(row)];
-        setNumber(subset_, row, 0, QString::number(s.minConfidence, 'g', 4), s.minConfidence);
-        setCell(subset_, row, 1, formatCount(s.tokens));
-        setNumber(subset_, row, 2, formatPercentValue(s.pct), s.pct);
-        setNumber(subset_, row, 3, lossText(s.meanLoss), s.meanLoss);
-        for (int c = 4; c < subset_->columnCount(); ++c) {
+        setNumber(table, row, 0, QString::number(s.minConfidence, 'g', 4), s.minConfidence);
+        setCell(table, row, 1, formatCount(s.tokens));
+        setNumber(table, row, 2, formatPercentValue(s.pct), s.pct);
+        setNumber(table, row, 3, lossText(s.meanLoss), s.meanLoss);
+        for (int c = 4; c < table->columnCount(); ++c) {
             const size_t i = size_t(c - 4);
             const double r = i < s.pearson.size() ? s.pearson[i] : std::nan("");
-            setNumber(subset_, row, c, formatNumber(r, 4), r);
+            setNumber(table, row, c, formatNumber(r, 4), r);
         }
     }
 }
@@ -288,22 +278,24 @@ void LossSepTables::fillLowRank(const ls::LossSepResult* result) {
     const bool present = result && !result->lowRank.empty();
     setTabVisible(indexOf(lowRankPage_), present);
     const int rows = present ? int(result->lowRank.size()) : 0;
-    lowRank_->setRowCount(rows);
+    QTableWidget* table = lowRank_.table;
+    table->setRowCount(rows);
     for (int row = 0; row < rows; ++row) {
         const ls::LowRankMetricRow& r = result->lowRank[size_t(row)];
-        setCell(lowRank_, row, 0, QString::number(r.rank));
-        setText(lowRank_, row, 1, QString::fromStdString(r.method));
-        setNumber(lowRank_, row, 2, formatNumber(r.corrWithExact, 4), r.corrWithExact);
-        setNumber(lowRank_, row, 3, formatNumber(r.pearson, 4), r.pearson);
-        setNumber(lowRank_, row, 4, lossText(r.split.easyLoss), r.split.easyLoss);
-        setNumber(lowRank_, row, 5, lossText(r.split.hardLoss), r.split.hardLoss);
-        setNumber(lowRank_, row, 6, lossText(r.split.lossDiff), r.split.lossDiff);
-        setNumber(lowRank_, row, 7, ratioText(r.split.oracleRatio), r.split.oracleRatio);
+        setCell(table, row, 0, QString::number(r.rank));
+        setText(table, row, 1, QString::fromStdString(r.method));
+        setNumber(table, row, 2, formatNumber(r.corrWithExact, 4), r.corrWithExact);
+        setNumber(table, row, 3, formatNumber(r.pearson, 4), r.pearson);
+        setNumber(table, row, 4, lossText(r.split.easyLoss), r.split.easyLoss);
+        setNumber(table, row, 5, lossText(r.split.hardLoss), r.split.hardLoss);
+        setNumber(table, row, 6, lossText(r.split.lossDiff), r.split.lossDiff);
+        setNumber(table, row, 7, ratioText(r.split.oracleRatio), r.split.oracleRatio);
     }
 }
 
 void LossSepTables::fillDistribution(const ls::LossSepResult* result) {
-    distribution_->setRowCount(0);
+    QTableWidget* table = distribution_.table;
+    table->setRowCount(0);
     if (!result)
         return;
     const ls::LossDistribution& d = result->distribution;
@@ -314,12 +306,12 @@ void LossSepTables::fillDistribution(const ls::LossSepResult* result) {
         {tr("Loss max"), s.max},          {tr("Easy loss mean (Oracle)"), d.oracle.easyLoss},
         {tr("Hard loss mean (Oracle)"), d.oracle.hardLoss},              {tr("Loss Diff"), d.oracle.lossDiff},
         {tr("Cohen's d"), d.cohensD}};
-    distribution_->setRowCount(int(rows.size()) + 1);
-    setText(distribution_, 0, 0, tr("Tokens"));
-    setCell(distribution_, 0, 1, formatCount(s.count));
+    table->setRowCount(int(rows.size()) + 1);
+    setText(table, 0, 0, tr("Tokens"));
+    setCell(table, 0, 1, formatCount(s.count));
     for (int i = 0; i < rows.size(); ++i) {
-        setText(distribution_, i + 1, 0, rows[i].first);
-        setNumber(distribution_, i + 1, 1, lossText(rows[i].second), rows[i].second);
+        setText(table, i + 1, 0, rows[i].first);
+        setNumber(table, i + 1, 1, lossText(rows[i].second), rows[i].second);
     }
 }
 

@@ -12,14 +12,14 @@ namespace ls::widgets {
 QString LossSepView::methodLabel(const std::string& method) { return widgets::methodLabel(method); }
 
 LossSepView::LossSepView(QWidget* parent)
-    : ResultView(tr("<b>Loss separation.</b> A score splits the tokens at its median into easy and hard (higher = "
-                    "easier; entropy: lower = easier). Loss Diff = mean loss(hard) − mean loss(easy); Oracle ratio = "
-                    "Loss Diff(score) / Loss Diff(Oracle), the Oracle splitting at the median of the loss itself. "
-                    "Metrics from the logit lens z_l = W norm_f(h_l)."),
-                 parent) {
-    histogram_ = new LossSplitHistogram(this);
-    ratio_ = new OracleRatioChart(this);
-    grid_ = new LayerMethodGrid(this);
+    : ResultViewOf(tr("<b>Loss separation.</b> A score splits the tokens at its median into easy and hard (higher = "
+                      "easier; entropy: lower = easier). Loss Diff = mean loss(hard) − mean loss(easy); Oracle ratio = "
+                      "Loss Diff(score) / Loss Diff(Oracle), the Oracle splitting at the median of the loss itself. "
+                      "Metrics from the logit lens z_l = W norm_f(h_l)."),
+                   &ls::lossSepTables, parent) {
+    histogram_ = addChart(QStringLiteral("losssep_loss_histogram"), new LossSplitHistogram(this));
+    ratio_ = addChart(QStringLiteral("losssep_oracle_ratio"), new OracleRatioChart(this));
+    grid_ = addChart(QStringLiteral("losssep_layer_grid"), new LayerMethodGrid(this));
     tables_ = new LossSepTables(this);
 
     // The three charts over the tables.
@@ -67,18 +67,7 @@ QTableWidget* LossSepView::distributionTable() const { return tables_->distribut
 QWidget* LossSepView::probesPage() const { return tables_->probesPage(); }
 QWidget* LossSepView::lowRankPage() const { return tables_->lowRankPage(); }
 
-QList<QPair<QString, QCustomPlot*>> LossSepView::charts() const {
-    return {{QStringLiteral("losssep_loss_histogram"), histogram_},
-            {QStringLiteral("losssep_oracle_ratio"), ratio_},
-            {QStringLiteral("losssep_layer_grid"), grid_}};
-}
-
-std::vector<ls::Table> LossSepView::tables() const {
-    return result_ ? ls::lossSepTables(*result_) : std::vector<ls::Table>{};
-}
-
-void LossSepView::setResult(std::shared_ptr<const ls::LossSepResult> result) {
-    result_ = std::move(result);
+void LossSepView::showResult() {
     // The final comparison: the metrics at the final layer, the probes, the answer's
     // probability, the Oracle.
     barRows_.clear();
@@ -105,8 +94,7 @@ void LossSepView::setResult(std::shared_ptr<const ls::LossSepResult> result) {
     ratio_->setRows(result_ ? &barRows_ : nullptr);
     grid_->setResult(result_.get());
     tables_->setResult(result_.get(), barRows_);
-    for (const auto& [stem, plot] : charts())
-        plot->replot();
+    replotCharts();
 }
 
 const ls::PredictorRow* LossSepView::predictor(const std::string& method, int layer) const {

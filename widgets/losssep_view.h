@@ -34,15 +34,10 @@ class LossSepTables;
 class LossSplitHistogram;
 class OracleRatioChart;
 
-class LossSepView : public ResultView {
+class LossSepView : public ResultViewOf<ls::LossSepResult> {
     Q_OBJECT
 public:
     explicit LossSepView(QWidget* parent = nullptr);
-
-    void setResult(std::shared_ptr<const ls::LossSepResult> result);
-    void clear() { setResult(nullptr); }
-    bool hasData() const { return result_ != nullptr; }
-    const std::shared_ptr<const ls::LossSepResult>& result() const { return result_; }
 
     // "19,843 tokens · loss mean 6.82, std 4.48 …"
     QString summaryText() const;
@@ -84,13 +79,13 @@ public:
     QTableWidget* distributionTable() const;
     QWidget* probesPage() const;
     QWidget* lowRankPage() const;
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
-    std::vector<ls::Table> tables() const override;
+
+protected:
+    void showResult() override;
 
 private:
     const ls::PredictorRow* predictor(const std::string& method, int layer) const;
 
-    std::shared_ptr<const ls::LossSepResult> result_;
     std::vector<ls::PredictorRow> barRows_;
 
     LossSplitHistogram* histogram_ = nullptr;

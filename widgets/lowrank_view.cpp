@@ -41,9 +41,7 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLab
     plot->xAxis->setLabel(QObject::tr("rank r"));
     plot->yAxis->setLabel(yLabel);
     plot->yAxis->setRange(0, 102);
-    plot->legend->setVisible(true);
-    plot->legend->setBrush(QColor(255, 255, 255, 215));
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    legendInside(plot, Qt::AlignBottom | Qt::AlignRight, 215);
     return plot;
 }
 
@@ -68,16 +66,19 @@ QCPItemStraightLine* makeCursorLine(QCustomPlot* plot) {
 
 }  // namespace
 
-LowRankView::LowRankView(QWidget* parent) : ResultView(QString(), parent) {
+LowRankView::LowRankView(QWidget* parent) : ResultViewOf(QString(), &ls::lowRankTables, parent) {
     logRankCheck_ = new QCheckBox(tr("Log₂ rank axis"), this);
     logRankCheck_->setChecked(true);
     logRankCheck_->setToolTip(tr("Rank axis in powers of two (on) or linear (off)"));
     addHeaderControl(logRankCheck_);
 
     auto* chartsArea = new QWidget(this);
-    coveragePlot_ = makePlot(chartsArea, tr("Singular-value coverage of W"), tr("coverage (%)"));
-    agreementPlot_ = makePlot(chartsArea, tr("Top-1 agreement of W_r with W"), tr("agreement (%)"));
-    detectionPlot_ = makePlot(chartsArea, tr("Low-rank saturation detection"), tr("rate (%)"));
+    coveragePlot_ = addChart(QStringLiteral("lowrank_coverage"),
+                             makePlot(chartsArea, tr("Singular-value coverage of W"), tr("coverage (%)")));
+    agreementPlot_ = addChart(QStringLiteral("lowrank_agreement"),
+                              makePlot(chartsArea, tr("Top-1 agreement of W_r with W"), tr("agreement (%)")));
+    detectionPlot_ = addChart(QStringLiteral("lowrank_detection"),
+                              makePlot(chartsArea, tr("Low-rank saturation detection"), tr("rate (%)")));
     agreementTitle_ = titleOf(agreementPlot_);
     detectionTitle_ = titleOf(detectionPlot_);
 
@@ -109,30 +110,29 @@ LowRankView::LowRankView(QWidget* parent) : ResultView(QString(), parent) {
     }
 
     auto* tables = new QWidget(this);
-    rowsCaption_ = new QLabel(tr("<b>Requested ranks</b>"), tables);
-    rowsTable_ = makeTable(tables,
-                           {tr("Rank"), tr("SV coverage"), tr("Energy coverage"), tr("Agree (final)"),
-                            tr("Agree (layer)"), tr("Precision"), tr("Recall"), tr("F1")},
-                           {tr("r: singular values kept"),
-                            tr("Σ_{i≤r} s_i / Σ s_i"),
-                            tr("Σ_{i≤r} s_i² / Σ s_i²"),
-                            tr("Tokens with argmax W_r x_L = argmax W x_L (final layer)"),
-                            tr("Tokens with argmax W_r x_l = argmax W x_l (chosen layer)"),
-                            tr("Saturation detection: predicted saturated and truly saturated / predicted saturated"),
-                            tr("Saturation detection: predicted saturated and truly saturated / truly saturated"),
-                            tr("Harmonic mean of precision and recall")});
-    auto* speedCaption = new QLabel(tr("<b>Top-1 speed: full head vs factorised (U_r S_r)(V_rᵀ x)</b>"), tables);
-    speedTable_ = makeTable(tables, {tr("Rank"), tr("Tokens"), tr("Full (ms)"), tr("Factored (ms)"), tr("Speed-up")},
-                            {tr("r"), tr("Tokens in the timed batch"), tr("Top-1 through the full head W"),
-                             tr("Top-1 through (U_r S_r)(V_rᵀ x)"), tr("Full / factored (> 1: factorised is faster)")});
-    for (QTableWidget* table : {rowsTable_, speedTable_})
+    rows_ = makeCaptionedTable(
+        tables, tr("<b>Requested ranks</b>"),
+        {tr("Rank"), tr("SV coverage"), tr("Energy coverage"), tr("Agree (final)"), tr("Agree (layer)"),
+         tr("Precision"), tr("Recall"), tr("F1")},
+        {tr("r: singular values kept"),
+         tr("Σ_{i≤r} s_i / Σ s_i"),
+         tr("Σ_{i≤r} s_i² / Σ s_i²"),
+         tr("Tokens with argmax W_r x_L = argmax W x_L (final layer)"),
+         tr("Tokens with argmax W_r x_l = argmax W x_l (chosen layer)"),
+         tr("Saturation detection: predicted saturated and truly saturated / predicted saturated"),
+         tr("Saturation detection: predicted saturated and truly saturated / truly saturated"),
+         tr("Harmonic mean of precision and recall")});
+    speed_ = makeCaptionedTable(
+        tables, tr("<b>Top-1 speed: full head vs factorised (U_r S_r)(V_rᵀ x)</b>"),
+        {tr("Rank"), tr("Tokens"), tr("Full (ms)"), tr("Factored (ms)"), tr("Speed-up")},
+        {tr("r"), tr("Tokens in the timed batch"), tr("Top-1 through the full head W"),
+         tr("Top-1 through (U_r S_r)(V_rᵀ x)"), tr("Full / factored (> 1: factorised is faster)")});
+    for (QTableWidget* table : {rows_.table, speed_.table})
         table->setAlternatingRowColors(true);
     auto* rowsBox = new QVBoxLayout;
-    rowsBox->addWidget(rowsCaption_);
-    rowsBox->addWidget(rowsTable_, 1);
+    addCaptionedTable(rowsBox, rows_, 1);
     auto* speedBox = new QVBoxLayout;
-    speedBox->addWidget(speedCaption);
-    speedBox->addWidget(speedTable_, 1);
+    addCaptionedTable(speedBox, speed_, 1);
     auto* tablesLayout = new QHBoxLayout(tables);
     tablesLayout->setContentsMargins(6, 0, 6, 0);
     tablesLayout->addLayout(rowsBox, 8);
@@ -148,25 +148,9 @@ LowRankView::LowRankView(QWidget* parent) : ResultView(QString(), parent) {
 
     connect(logRankCheck_, &QCheckBox::toggled, this, [this] {
         updateRankAxes();
-        for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
-            plot->replot();
+        replotCharts();
     });
-    redraw();
-}
-
-QList<QPair<QString, QCustomPlot*>> LowRankView::charts() const {
-    return {{QStringLiteral("lowrank_coverage"), coveragePlot_},
-            {QStringLiteral("lowrank_agreement"), agreementPlot_},
-            {QStringLiteral("lowrank_detection"), detectionPlot_}};
-}
-
-std::vector<ls::Table> LowRankView::tables() const {
-    return result_ ? ls::lowRankTables(*result_) : std::vector<ls::Table>{};
-}
-
-void LowRankView::setResult(std::shared_ptr<const ls::LowRankResult> result) {
-    result_ = std::move(result);
-    redraw();
+    clear();
 }
 
 void LowRankView::setLogRank(bool on) { logRankCheck_->setChecked(on); }
@@ -196,7 +180,7 @@ QString LowRankView::summaryText() const {
     return parts.join(QStringLiteral(" · "));
 }
 
-void LowRankView::redraw() {
+void LowRankView::showResult() {
     for (QCPGraph* graph : {coverage_, energy_, coverageMarks_, agreeFinal_, agreeLayer_, precision_, recall_, f1_})
         graph->data()->clear();
     if (result_) {
@@ -237,8 +221,7 @@ void LowRankView::redraw() {
     updateRankAxes();
     fillTables();
     setSummary(summaryText());
-    for (QCustomPlot* plot : {coveragePlot_, agreementPlot_, detectionPlot_})
-        plot->replot();
+    replotCharts();
 }
 
 void LowRankView::updateRankAxes() {
@@ -276,38 +259,40 @@ void LowRankView::updateRankAxes() {
 }
 
 void LowRankView::fillTables() {
-    rowsTable_->setRowCount(0);
-    speedTable_->setRowCount(0);
+    QTableWidget* rowsTable = rows_.table;
+    QTableWidget* speedTable = speed_.table;
+    rowsTable->setRowCount(0);
+    speedTable->setRowCount(0);
     if (!result_) {
-        rowsCaption_->setText(tr("<b>Requested ranks</b>"));
+        rows_.caption->setText(tr("<b>Requested ranks</b>"));
         return;
     }
     const ls::LowRankResult& r = *result_;
-    rowsCaption_->setText(tr("<b>Requested ranks</b> (agreement and detection at layer %1)").arg(r.layer));
-    rowsTable_->horizontalHeaderItem(4)->setText(tr("Agree (layer %1)").arg(r.layer));
+    rows_.caption->setText(tr("<b>Requested ranks</b> (agreement and detection at layer %1)").arg(r.layer));
+    rowsTable->horizontalHeaderItem(4)->setText(tr("Agree (layer %1)").arg(r.layer));
     const QString undefined = tr("undefined: no token in the denominator");
-    rowsTable_->setRowCount(int(r.rows.size()));
+    rowsTable->setRowCount(int(r.rows.size()));
     for (int i = 0; i < int(r.rows.size()); ++i) {
         const ls::LowRankRow& row = r.rows[size_t(i)];
-        setCell(rowsTable_, i, 0, QString::number(row.rank));
-        setCell(rowsTable_, i, 1, percent(row.coverage));
-        setCell(rowsTable_, i, 2, percent(row.energyCoverage));
-        setCell(rowsTable_, i, 3, percent(row.agreementFinal));
-        setCell(rowsTable_, i, 4, percent(row.agreementLayer));
-        setCell(rowsTable_, i, 5, percent(row.precision), kNumberAlign, std::isfinite(row.precision) ? QString() : undefined);
-        setCell(rowsTable_, i, 6, percent(row.recall), kNumberAlign, std::isfinite(row.recall) ? QString() : undefined);
-        setCell(rowsTable_, i, 7, percent(row.f1), kNumberAlign, std::isfinite(row.f1) ? QString() : undefined);
+        setCell(rowsTable, i, 0, QString::number(row.rank));
+        setCell(rowsTable, i, 1, percent(row.coverage));
+        setCell(rowsTable, i, 2, percent(row.energyCoverage));
+        setCell(rowsTable, i, 3, percent(row.agreementFinal));
+        setCell(rowsTable, i, 4, percent(row.agreementLayer));
+        setCell(rowsTable, i, 5, percent(row.precision), kNumberAlign, std::isfinite(row.precision) ? QString() : undefined);
+        setCell(rowsTable, i, 6, percent(row.recall), kNumberAlign, std::isfinite(row.recall) ? QString() : undefined);
+        setCell(rowsTable, i, 7, percent(row.f1), kNumberAlign, std::isfinite(row.f1) ? QString() : undefined);
     }
-    speedTable_->setRowCount(int(r.speed.size()));
+    speedTable->setRowCount(int(r.speed.size()));
     for (int i = 0; i < int(r.speed.size()); ++i) {
         const ls::LowRankSpeed& s = r.speed[size_t(i)];
-        setCell(speedTable_, i, 0, QString::number(s.rank));
-        setCell(speedTable_, i, 1, formatCount(s.tokens));
-        setCell(speedTable_, i, 2, QString::number(s.fullMs, 'f', 3));
-        setCell(speedTable_, i, 3, QString::number(s.factoredMs, 'f', 3));
+        setCell(speedTable, i, 0, QString::number(s.rank));
+        setCell(speedTable, i, 1, formatCount(s.tokens));
+        setCell(speedTable, i, 2, QString::number(s.fullMs, 'f', 3));
+        setCell(speedTable, i, 3, QString::number(s.factoredMs, 'f', 3));
         QTableWidgetItem* speedup =
-            setCell(speedTable_, i, 4, std::isfinite(s.speedup) ? QStringLiteral("%1×").arg(s.speedup, 0, 'f', 2)
-                                                                 : QStringLiteral("—"));
+            setCell(speedTable, i, 4, std::isfinite(s.speedup) ? QStringLiteral("%1×").arg(s.speedup, 0, 'f', 2)
+                                                                : QStringLiteral("—"));
         if (std::isfinite(s.speedup)) {
             QFont font = speedup->font();
             font.setBold(s.speedup > 1);
@@ -315,8 +300,8 @@ void LowRankView::fillTables() {
             speedup->setForeground(s.speedup > 1 ? palette::kGreen.darker(130) : palette::kVermillion.darker(130));
         }
     }
-    fitColumns(rowsTable_);
-    fitColumns(speedTable_);
+    fitColumns(rowsTable);
+    fitColumns(speedTable);
 }
 
 int LowRankView::hoverRank(QCustomPlot* plot, const QPointF& pos) const {

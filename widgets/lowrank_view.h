@@ -15,6 +15,7 @@
 
 #include "analysis/lowrank.h"
 #include "kit/result_view.h"
+#include "kit/tables.h"
 
 class QCheckBox;
 class QCPGraph;
@@ -25,15 +26,10 @@ class QTableWidget;
 
 namespace ls::widgets {
 
-class LowRankView : public ResultView {
+class LowRankView : public ResultViewOf<ls::LowRankResult> {
     Q_OBJECT
 public:
     explicit LowRankView(QWidget* parent = nullptr);
-
-    void setResult(std::shared_ptr<const ls::LowRankResult> result);
-    void clear() { setResult(nullptr); }
-    bool hasData() const { return result_ != nullptr; }
-    const std::shared_ptr<const ls::LowRankResult>& result() const { return result_; }
 
     // x axis: log2 of the rank (default) or linear.
     void setLogRank(bool on);
@@ -52,23 +48,21 @@ public:
     QCPGraph* precisionGraph() const { return precision_; }       // (r, %), undefined values left out
     QCPGraph* recallGraph() const { return recall_; }
     QCPGraph* f1Graph() const { return f1_; }
-    QTableWidget* rowsTable() const { return rowsTable_; }
-    QTableWidget* speedTable() const { return speedTable_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
-    std::vector<ls::Table> tables() const override;
+    QTableWidget* rowsTable() const { return rows_.table; }
+    QTableWidget* speedTable() const { return speed_.table; }
 
     // The text a hover at pixel position pos of plot shows (nearest point within a few
     // pixels, all series at that rank); empty when nothing is near.
     QString hoverText(QCustomPlot* plot, const QPointF& pos) const;
 
+protected:
+    void showResult() override;
+
 private:
-    void redraw();
     void fillTables();
     void updateRankAxes();
     int hoverRank(QCustomPlot* plot, const QPointF& pos) const;  // 0: none
     void moveCursor(QCustomPlot* plot, int rank);                 // 0: hide it
-
-    std::shared_ptr<const ls::LowRankResult> result_;
 
     QCheckBox* logRankCheck_ = nullptr;
     QCustomPlot *coveragePlot_ = nullptr, *agreementPlot_ = nullptr, *detectionPlot_ = nullptr;
@@ -78,8 +72,7 @@ private:
     QCPGraph *agreeFinal_ = nullptr, *agreeLayer_ = nullptr;
     QCPGraph *precision_ = nullptr, *recall_ = nullptr, *f1_ = nullptr;
     QList<QCPItemStraightLine*> cursors_;  // one per plot: the hovered rank
-    QLabel* rowsCaption_ = nullptr;
-    QTableWidget *rowsTable_ = nullptr, *speedTable_ = nullptr;
+    CaptionedTable rows_, speed_;  // the requested ranks; the timing of the full vs the factorised head
 };
 
 }  // namespace ls::widgets

@@ -45,82 +45,75 @@ QString layerName(int layer) { return layer == 0 ? QStringLiteral("emb") : QStri
 }  // namespace
 
 SaturationView::SaturationView(QWidget* parent)
-    : ResultView(tr("<b>Saturation through the logit lens.</b> top1_l = argmax W norm_f(h_l). A token is saturated "
-                    "at layer l when top1_l equals the final top1_L; its saturation layer is the first block from "
-                    "which the lens keeps the final top-1."),
-                 parent) {
+    : ResultViewOf(tr("<b>Saturation through the logit lens.</b> top1_l = argmax W norm_f(h_l). A token is saturated "
+                      "at layer l when top1_l equals the final top1_L; its saturation layer is the first block from "
+                      "which the lens keeps the final top-1."),
+                   // Without perToken the capture is not read: the result alone gives every table.
+                   [](const ls::SaturationResult& r) { return ls::saturationTables(r, ls::CaptureResult{}, false); },
+                   parent) {
     // Rate per layer.
-    ratePlot_ = makeTitledPlot(this, tr("Saturation rate: top1_l = top1_L"), QSize(300, 200));
-    ratePlot_->xAxis->setLabel(tr("layer l (emb = embeddings)"));
-    ratePlot_->yAxis->setLabel(tr("tokens saturated (%)"));
-    ratePlot_->xAxis->setSubTicks(false);
-    ratePlot_->xAxis->grid()->setZeroLinePen(Qt::NoPen);  // x = 0 is "emb", not a zero
-    rateGraph_ = ratePlot_->addGraph();
-    rateGraph_->setName(tr("after block l (h_l)"));
-    rateGraph_->setPen(QPen(kRateColor, 2));
-    rateGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kRateColor, 6));
-    postAttentionGraph_ = ratePlot_->addGraph();
-    postAttentionGraph_->setName(tr("after attention l (a_l, at l − 0.5)"));
-    postAttentionGraph_->setPen(QPen(kAttentionColor, 1.5, Qt::DashLine));
-    postAttentionGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(kAttentionColor, 1.5),
+    rate_.plot = addChart(QStringLiteral("saturation_rate"),
+                          makeTitledPlot(this, tr("Saturation rate: top1_l = top1_L"), QSize(300, 200)));
+    rate_.plot->xAxis->setLabel(tr("layer l (emb = embeddings)"));
+    rate_.plot->yAxis->setLabel(tr("tokens saturated (%)"));
+    rate_.plot->xAxis->setSubTicks(false);
+    rate_.plot->xAxis->grid()->setZeroLinePen(Qt::NoPen);  // x = 0 is "emb", not a zero
+    rate_.rate = rate_.plot->addGraph();
+    rate_.rate->setName(tr("after block l (h_l)"));
+    rate_.rate->setPen(QPen(kRateColor, 2));
+    rate_.rate->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kRateColor, 6));
+    rate_.postAttention = rate_.plot->addGraph();
+    rate_.postAttention->setName(tr("after attention l (a_l, at l − 0.5)"));
+    rate_.postAttention->setPen(QPen(kAttentionColor, 1.5, Qt::DashLine));
+    rate_.postAttention->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(kAttentionColor, 1.5),
                                                          QBrush(Qt::white), 7));
-    legendBelow(ratePlot_);
-    ratePlot_->plotLayout()->setRowSpacing(0);
+    legendBelow(rate_.plot);
+    rate_.plot->plotLayout()->setRowSpacing(0);
 
     // Saturation-layer histogram.
-    histPlot_ = makeTitledPlot(this, tr("Saturation layer: top-1 fixed from block l on"), QSize(300, 200));
-    histPlot_->xAxis->setLabel(tr("saturation layer l"));
-    histPlot_->yAxis->setLabel(tr("tokens"));
-    histPlot_->xAxis->setSubTicks(false);
-    histPlot_->xAxis->grid()->setVisible(false);
-    histBars_ = new QCPBars(histPlot_->xAxis, histPlot_->yAxis);
-    histBars_->setName(tr("tokens"));
-    histBars_->setWidth(0.75);
-    styleBars(histBars_, kRateColor, 180);
+    hist_.plot = addChart(QStringLiteral("saturation_layers"),
+                          makeTitledPlot(this, tr("Saturation layer: top-1 fixed from block l on"), QSize(300, 200)));
+    setUpBarAxes(hist_.plot, tr("saturation layer l"), tr("tokens"));
+    hist_.bars = addBars(hist_.plot, tr("tokens"), kRateColor, 180);
+    hist_.bars->setWidth(0.75);
 
     // Loss of saturated vs unsaturated tokens.
-    lossPlot_ = makeTitledPlot(this, tr("Mean loss: saturated vs not yet saturated at layer l"), QSize(300, 200));
-    lossPlot_->xAxis->setLabel(tr("layer l"));
-    lossPlot_->yAxis->setLabel(tr("mean loss (nats)"));
-    lossPlot_->xAxis->setSubTicks(false);
-    lossPlot_->xAxis->grid()->setVisible(false);
-    lossGroup_ = new QCPBarsGroup(lossPlot_);
-    lossGroup_->setSpacingType(QCPBarsGroup::stAbsolute);
-    lossGroup_->setSpacing(1);
-    satBars_ = new QCPBars(lossPlot_->xAxis, lossPlot_->yAxis);
-    satBars_->setName(tr("saturated"));
-    styleBars(satBars_, kSatColor);
-    unsatBars_ = new QCPBars(lossPlot_->xAxis, lossPlot_->yAxis);
-    unsatBars_->setName(tr("not saturated"));
-    styleBars(unsatBars_, kUnsatColor);
-    for (QCPBars* bars : {satBars_, unsatBars_}) {
+    loss_.plot = addChart(QStringLiteral("saturation_loss"),
+                          makeTitledPlot(this, tr("Mean loss: saturated vs not yet saturated at layer l"),
+                                         QSize(300, 200)));
+    setUpBarAxes(loss_.plot, tr("layer l"), tr("mean loss (nats)"));
+    loss_.group = new QCPBarsGroup(loss_.plot);
+    loss_.group->setSpacingType(QCPBarsGroup::stAbsolute);
+    loss_.group->setSpacing(1);
+    loss_.saturated = addBars(loss_.plot, tr("saturated"), kSatColor);
+    loss_.unsaturated = addBars(loss_.plot, tr("not saturated"), kUnsatColor);
+    for (QCPBars* bars : {loss_.saturated, loss_.unsaturated}) {
         bars->setWidth(0.38);
-        bars->setBarsGroup(lossGroup_);
+        bars->setBarsGroup(loss_.group);
     }
-    diffGraph_ = lossPlot_->addGraph();
-    diffGraph_->setName(tr("difference (not saturated − saturated)"));
-    diffGraph_->setPen(QPen(kDiffColor, 1.5));
-    diffGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kDiffColor, 1.5), QBrush(Qt::white), 6));
-    legendBelow(lossPlot_);
-    lossPlot_->plotLayout()->setRowSpacing(0);
+    loss_.difference = loss_.plot->addGraph();
+    loss_.difference->setName(tr("difference (not saturated − saturated)"));
+    loss_.difference->setPen(QPen(kDiffColor, 1.5));
+    loss_.difference->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kDiffColor, 1.5), QBrush(Qt::white), 6));
+    legendBelow(loss_.plot);
+    loss_.plot->plotLayout()->setRowSpacing(0);
 
     // Table.
-    table_ = makeTable(this,
-                       {tr("layer"), tr("saturated"), tr("rate"), tr("after attn"), tr("sat loss"), tr("unsat loss"),
-                        tr("unsat − sat"), tr("sat. layer")},
-                       {QString(), QString(), QString(),
-                        tr("Saturation rate of the lens on a_l (after attention, before the MLP)"), QString(),
-                        QString(), QString(), tr("Tokens whose saturation layer is l")});
-
+    table_ = makeCaptionedTable(this, tr("<b>Per layer</b> (loss in nats; rate = share of all tokens)"),
+                                {tr("layer"), tr("saturated"), tr("rate"), tr("after attn"), tr("sat loss"),
+                                 tr("unsat loss"), tr("unsat − sat"), tr("sat. layer")},
+                                {QString(), QString(), QString(),
+                                 tr("Saturation rate of the lens on a_l (after attention, before the MLP)"), QString(),
+                                 QString(), QString(), tr("Tokens whose saturation layer is l")});
     auto* tableBox = new QVBoxLayout;
-    tableBox->addWidget(new QLabel(tr("<b>Per layer</b> (loss in nats; rate = share of all tokens)"), this));
-    tableBox->addWidget(table_, 1);
+    addCaptionedTable(tableBox, table_, 1);
 
     auto* grid = new QGridLayout;
     grid->setContentsMargins(0, 0, 4, 0);
-    grid->addWidget(ratePlot_, 0, 0);
-    grid->addWidget(histPlot_, 0, 1);
-    grid->addWidget(lossPlot_, 1, 0);
+    grid->addWidget(rate_.plot, 0, 0);
+    grid->addWidget(hist_.plot, 0, 1);
+    grid->addWidget(loss_.plot, 1, 0);
     grid->addLayout(tableBox, 1, 1);
     grid->setColumnStretch(0, 1);
     grid->setColumnStretch(1, 1);
@@ -128,31 +121,21 @@ SaturationView::SaturationView(QWidget* parent)
     grid->setRowStretch(1, 1);
     setBody(grid);
 
-    for (QCustomPlot* plot : {ratePlot_, histPlot_, lossPlot_})
+    for (QCustomPlot* plot : {rate_.plot, hist_.plot, loss_.plot})
         connect(plot, &QCustomPlot::afterLayout, this, &SaturationView::updateTickers);
-    addHoverText(ratePlot_, [this](const QPointF& pos) { return rateHoverText(pos); });
-    addHoverText(histPlot_, [this](const QPointF& pos) { return histogramToolTip(wholeKeyAt(histPlot_, pos)); });
-    addHoverText(lossPlot_, [this](const QPointF& pos) { return lossToolTip(wholeKeyAt(lossPlot_, pos)); });
+    addHoverText(rate_.plot, [this](const QPointF& pos) { return rateHoverText(pos); });
+    addHoverText(hist_.plot, [this](const QPointF& pos) { return histogramToolTip(wholeKeyAt(hist_.plot, pos)); });
+    addHoverText(loss_.plot, [this](const QPointF& pos) { return lossToolTip(wholeKeyAt(loss_.plot, pos)); });
     clear();
 }
 
-QList<QPair<QString, QCustomPlot*>> SaturationView::charts() const {
-    return {{QStringLiteral("saturation_rate"), ratePlot_},
-            {QStringLiteral("saturation_layers"), histPlot_},
-            {QStringLiteral("saturation_loss"), lossPlot_}};
-}
-
-std::vector<ls::Table> SaturationView::tables() const {
-    // Without perToken the capture is not read: the result alone gives every table.
-    return result_ ? ls::saturationTables(*result_, ls::CaptureResult{}, false) : std::vector<ls::Table>{};
-}
-
-void SaturationView::setResult(std::shared_ptr<const ls::SaturationResult> result) {
-    if (!result || result->layers.empty()) {
-        clear();
+void SaturationView::showResult() {
+    if (result_ && result_->layers.empty())
+        result_.reset();  // nothing to show
+    if (!result_) {
+        showEmpty();
         return;
     }
-    result_ = std::move(result);
     const int L = result_->numLayers;
     const ls::SaturationLayer& first = result_->layers.front();
     setSummary(tr("%1 tokens · %2 layers · %3 already saturated at the embeddings, %4 at layer 1%5")
@@ -166,32 +149,29 @@ void SaturationView::setResult(std::shared_ptr<const ls::SaturationResult> resul
     fillHistogram();
     fillLoss();
     fillTable();
-    rateStep_ = histStep_ = lossStep_ = 0;
+    rate_.step = hist_.step = loss_.step = 0;
     updateTickers();
-    for (QCustomPlot* plot : {ratePlot_, histPlot_, lossPlot_})
-        plot->replot();
+    replotCharts();
 }
 
-void SaturationView::clear() {
-    result_.reset();
+void SaturationView::showEmpty() {
     setSummary(tr("No saturation result yet: run the analysis from the Analysis menu."));
-    for (QCPGraph* graph : {rateGraph_, postAttentionGraph_, diffGraph_})
+    for (QCPGraph* graph : {rate_.rate, rate_.postAttention, loss_.difference})
         graph->data()->clear();
-    for (QCPBars* bars : {histBars_, satBars_, unsatBars_})
+    for (QCPBars* bars : {hist_.bars, loss_.saturated, loss_.unsaturated})
         bars->data()->clear();
-    postAttentionGraph_->removeFromLegend();
-    ratePlot_->xAxis->setRange(-0.5, 1.5);
-    ratePlot_->yAxis->setRange(0, 100);
-    histPlot_->xAxis->setRange(0.5, 1.5);
-    histPlot_->yAxis->setRange(0, 1);
-    lossPlot_->xAxis->setRange(-0.5, 1.5);
-    lossPlot_->yAxis->setRange(0, 1);
-    table_->setRowCount(0);
-    for (QCustomPlot* plot : {ratePlot_, histPlot_, lossPlot_})
+    rate_.postAttention->removeFromLegend();
+    rate_.plot->xAxis->setRange(-0.5, 1.5);
+    rate_.plot->yAxis->setRange(0, 100);
+    hist_.plot->xAxis->setRange(0.5, 1.5);
+    hist_.plot->yAxis->setRange(0, 1);
+    loss_.plot->xAxis->setRange(-0.5, 1.5);
+    loss_.plot->yAxis->setRange(0, 1);
+    table_.table->setRowCount(0);
+    for (QCustomPlot* plot : {rate_.plot, hist_.plot, loss_.plot})
         plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-    rateStep_ = histStep_ = lossStep_ = 0;
-    for (QCustomPlot* plot : {ratePlot_, histPlot_, lossPlot_})
-        plot->replot();
+    rate_.step = hist_.step = loss_.step = 0;
+    replotCharts();
 }
 
 void SaturationView::fillRate() {
@@ -202,7 +182,7 @@ void SaturationView::fillRate() {
             keys << s.layer;
             values << 100.0 * s.rate;
         }
-    rateGraph_->setData(keys, values, true);
+    rate_.rate->setData(keys, values, true);
     keys.clear();
     values.clear();
     for (const ls::SaturationLayer& s : result_->postAttention)
@@ -210,14 +190,14 @@ void SaturationView::fillRate() {
             keys << s.layer - 0.5;
             values << 100.0 * s.rate;
         }
-    postAttentionGraph_->setData(keys, values, true);
+    rate_.postAttention->setData(keys, values, true);
     const bool attention = !result_->postAttention.empty();
     if (attention)
-        postAttentionGraph_->addToLegend();
+        rate_.postAttention->addToLegend();
     else
-        postAttentionGraph_->removeFromLegend();
-    ratePlot_->xAxis->setRange(-0.6, L + 0.6);
-    ratePlot_->yAxis->setRange(0, 104);
+        rate_.postAttention->removeFromLegend();
+    rate_.plot->xAxis->setRange(-0.6, L + 0.6);
+    rate_.plot->yAxis->setRange(0, 104);
 }
 
 void SaturationView::updateTickers() {
@@ -226,25 +206,25 @@ void SaturationView::updateTickers() {
     const int L = result_->numLayers;
     const int labelWidth = fontMetrics().horizontalAdvance(QStringLiteral("emb")) + 12;
 
-    const int rateWidth = laidOutWidth(ratePlot_, 400);
+    const int rateWidth = laidOutWidth(rate_.plot, 400);
     // "l.attn" labels only when every one fits between the layer labels; the hover has them anyway.
     const int attentionWidth = fontMetrics().horizontalAdvance(QStringLiteral("00.attn")) + 8;
     const bool attention = !result_->postAttention.empty() && 2 * (L + 1) * attentionWidth <= rateWidth;
     const int rateStep = attention ? 1 : labelStep(0, L, rateWidth, labelWidth);
-    if (rateStep != rateStep_ || attention != rateAttentionTicks_) {
-        rateStep_ = rateStep;
-        rateAttentionTicks_ = attention;
-        ratePlot_->xAxis->setTicker(layerTicker(L, 0, rateStep, attention));
+    if (rateStep != rate_.step || attention != rate_.attentionTicks) {
+        rate_.step = rateStep;
+        rate_.attentionTicks = attention;
+        rate_.plot->xAxis->setTicker(layerTicker(L, 0, rateStep, attention));
     }
-    const int histStep = labelStep(1, L, laidOutWidth(histPlot_, 400), labelWidth);
-    if (histStep != histStep_) {
-        histStep_ = histStep;
-        histPlot_->xAxis->setTicker(layerTicker(L, 1, histStep, false));
+    const int histStep = labelStep(1, L, laidOutWidth(hist_.plot, 400), labelWidth);
+    if (histStep != hist_.step) {
+        hist_.step = histStep;
+        hist_.plot->xAxis->setTicker(layerTicker(L, 1, histStep, false));
     }
-    const int lossStep = labelStep(0, L, laidOutWidth(lossPlot_, 400), labelWidth);
-    if (lossStep != lossStep_) {
-        lossStep_ = lossStep;
-        lossPlot_->xAxis->setTicker(layerTicker(L, 0, lossStep, false));
+    const int lossStep = labelStep(0, L, laidOutWidth(loss_.plot, 400), labelWidth);
+    if (lossStep != loss_.step) {
+        loss_.step = lossStep;
+        loss_.plot->xAxis->setTicker(layerTicker(L, 0, lossStep, false));
     }
 }
 
@@ -257,9 +237,9 @@ void SaturationView::fillHistogram() {
         counts << double(result_->histogram[l - 1]);
         top = std::max(top, result_->histogram[l - 1]);
     }
-    histBars_->setData(keys, counts, true);
-    histPlot_->xAxis->setRange(0.4, L + 0.6);
-    histPlot_->yAxis->setRange(0, top * 1.08);
+    hist_.bars->setData(keys, counts, true);
+    hist_.plot->xAxis->setRange(0.4, L + 0.6);
+    hist_.plot->yAxis->setRange(0, top * 1.08);
 }
 
 void SaturationView::fillLoss() {
@@ -285,17 +265,18 @@ void SaturationView::fillLoss() {
             hi = std::max(hi, diff);
         }
     }
-    satBars_->setData(satKeys, satValues, true);
-    unsatBars_->setData(unsatKeys, unsatValues, true);
-    diffGraph_->setData(diffKeys, diffValues, true);
-    lossPlot_->xAxis->setRange(-0.6, L + 0.6);
+    loss_.saturated->setData(satKeys, satValues, true);
+    loss_.unsaturated->setData(unsatKeys, unsatValues, true);
+    loss_.difference->setData(diffKeys, diffValues, true);
+    loss_.plot->xAxis->setRange(-0.6, L + 0.6);
     const double pad = 0.06 * std::max(hi - lo, 1e-6);
-    lossPlot_->yAxis->setRange(lo < 0 ? lo - pad : 0, hi + pad);
+    loss_.plot->yAxis->setRange(lo < 0 ? lo - pad : 0, hi + pad);
 }
 
 void SaturationView::fillTable() {
     const int rows = int(result_->layers.size());
-    table_->setRowCount(rows);
+    QTableWidget* table = table_.table;
+    table->setRowCount(rows);
     for (int row = 0; row < rows; ++row) {
         const ls::SaturationLayer& s = result_->layers[row];
         const int l = s.layer;
@@ -314,10 +295,10 @@ void SaturationView::fillTable() {
             nats(s.unsatLoss - s.satLoss),
             hasHist ? formatCount((result_->histogram[l - 1])) : noValue()};
         for (int col = 0; col < texts.size(); ++col)
-            setCell(table_, row, col, texts[col]);
+            setCell(table, row, col, texts[col]);
     }
-    table_->setColumnHidden(3, result_->postAttention.empty());
-    fitColumns(table_);
+    table->setColumnHidden(3, result_->postAttention.empty());
+    fitColumns(table);
 }
 
 // ---- hover --------------------------------------------------------------------------------
@@ -366,10 +347,10 @@ QString SaturationView::rateHoverText(const QPointF& pos) const {
     // The nearest drawn point of either curve, within 30 pixels; the attention lens's
     // points sit at l - 0.5.
     QList<QPair<QPointF, bool>> points;  // (key, value), attention
-    for (QCPGraph* graph : {rateGraph_, postAttentionGraph_})
+    for (QCPGraph* graph : {rate_.rate, rate_.postAttention})
         for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
-            points.append({QPointF(it->key, it->value), graph == postAttentionGraph_});
-    const int i = nearestPoint(ratePlot_, pos, int(points.size()), [&](int k) { return points[k].first; }, 30);
+            points.append({QPointF(it->key, it->value), graph == rate_.postAttention});
+    const int i = nearestPoint(rate_.plot, pos, int(points.size()), [&](int k) { return points[k].first; }, 30);
     if (i < 0)
         return {};
     const auto& [point, attention] = points[i];

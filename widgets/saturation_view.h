@@ -10,6 +10,7 @@
 
 #include "analysis/saturation.h"
 #include "kit/result_view.h"
+#include "kit/tables.h"
 
 class QCPBars;
 class QCPBarsGroup;
@@ -19,15 +20,10 @@ class QTableWidget;
 
 namespace ls::widgets {
 
-class SaturationView : public ResultView {
+class SaturationView : public ResultViewOf<ls::SaturationResult> {
     Q_OBJECT
 public:
     explicit SaturationView(QWidget* parent = nullptr);
-
-    void clear();
-    void setResult(std::shared_ptr<const ls::SaturationResult> result);
-    bool hasData() const { return result_ && !result_->layers.empty(); }
-    const ls::SaturationResult* result() const { return result_.get(); }
 
     // Hover texts (also what the tooltips show). layer 0..L; attention: the post-attention lens.
     QString rateToolTip(int layer, bool attention = false) const;
@@ -35,20 +31,22 @@ public:
     QString lossToolTip(int layer) const;       // layer 0..L
 
     // For tests and the app.
-    QCustomPlot* ratePlot() const { return ratePlot_; }
-    QCPGraph* rateGraph() const { return rateGraph_; }                    // x = l, y = percent
-    QCPGraph* postAttentionGraph() const { return postAttentionGraph_; }  // x = l - 0.5
-    QCustomPlot* histogramPlot() const { return histPlot_; }
-    QCPBars* histogramBars() const { return histBars_; }                  // x = l, y = tokens
-    QCustomPlot* lossPlot() const { return lossPlot_; }
-    QCPBars* saturatedLossBars() const { return satBars_; }
-    QCPBars* unsaturatedLossBars() const { return unsatBars_; }
-    QCPGraph* lossDifferenceGraph() const { return diffGraph_; }          // unsat - sat
-    QTableWidget* table() const { return table_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
-    std::vector<ls::Table> tables() const override;
+    QCustomPlot* ratePlot() const { return rate_.plot; }
+    QCPGraph* rateGraph() const { return rate_.rate; }                    // x = l, y = percent
+    QCPGraph* postAttentionGraph() const { return rate_.postAttention; }  // x = l - 0.5
+    QCustomPlot* histogramPlot() const { return hist_.plot; }
+    QCPBars* histogramBars() const { return hist_.bars; }                 // x = l, y = tokens
+    QCustomPlot* lossPlot() const { return loss_.plot; }
+    QCPBars* saturatedLossBars() const { return loss_.saturated; }
+    QCPBars* unsaturatedLossBars() const { return loss_.unsaturated; }
+    QCPGraph* lossDifferenceGraph() const { return loss_.difference; }    // unsat - sat
+    QTableWidget* table() const { return table_.table; }
+
+protected:
+    void showResult() override;
 
 private:
+    void showEmpty();
     void fillRate();
     void fillHistogram();
     void fillLoss();
@@ -56,21 +54,27 @@ private:
     void updateTickers();  // layer labels that fit the plots' current sizes
     QString rateHoverText(const QPointF& pos) const;
 
-    std::shared_ptr<const ls::SaturationResult> result_;
-    int rateStep_ = 0, histStep_ = 0, lossStep_ = 0;  // label every n-th layer (0 = not set up)
-    bool rateAttentionTicks_ = false;
-
-    QCustomPlot* ratePlot_ = nullptr;
-    QCPGraph* rateGraph_ = nullptr;
-    QCPGraph* postAttentionGraph_ = nullptr;
-    QCustomPlot* histPlot_ = nullptr;
-    QCPBars* histBars_ = nullptr;
-    QCustomPlot* lossPlot_ = nullptr;
-    QCPBarsGroup* lossGroup_ = nullptr;
-    QCPBars* satBars_ = nullptr;
-    QCPBars* unsatBars_ = nullptr;
-    QCPGraph* diffGraph_ = nullptr;
-    QTableWidget* table_ = nullptr;
+    // The charts and what each draws; step: a label on every step-th layer (0: not set up).
+    struct RateChart {
+        QCustomPlot* plot = nullptr;
+        QCPGraph* rate = nullptr;           // the lens on h_l
+        QCPGraph* postAttention = nullptr;  // the lens on a_l
+        int step = 0;
+        bool attentionTicks = false;        // "l.attn" labelled too
+    } rate_;
+    struct HistogramChart {
+        QCustomPlot* plot = nullptr;
+        QCPBars* bars = nullptr;
+        int step = 0;
+    } hist_;
+    struct LossChart {
+        QCustomPlot* plot = nullptr;
+        QCPBarsGroup* group = nullptr;
+        QCPBars *saturated = nullptr, *unsaturated = nullptr;
+        QCPGraph* difference = nullptr;
+        int step = 0;
+    } loss_;
+    CaptionedTable table_;
 };
 
 }  // namespace ls::widgets

@@ -472,8 +472,6 @@ TokenInspectorView::TokenInspectorView(QWidget* parent) : ResultView(QString(), 
     setGrid(nullptr);
 }
 
-QList<QPair<QString, QCustomPlot*>> TokenInspectorView::charts() const { return {}; }
-
 std::vector<ls::Table> TokenInspectorView::tables() const {
     return grid_ && grid_->positions > 0 ? ls::inspectTables(*grid_) : std::vector<ls::Table>{};
 }

@@ -69,8 +69,7 @@ public:
     void scrollToCell(int position, int layer);
     QAbstractScrollArea* gridArea() const;
     QString summaryText() const;
-    QList<QPair<QString, QCustomPlot*>> charts() const override;  // none: the grid is not a chart
-    std::vector<ls::Table> tables() const override;
+    std::vector<ls::Table> tables() const override;  // no charts: the grid is not a chart
 
     // The whole grid with its headers as an image (rows from the first visible one if it
     // would be taller than maxHeight pixels).

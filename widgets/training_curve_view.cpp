@@ -18,7 +18,6 @@ const QColor kBestColor = palette::kGreen;
 
 TrainingCurveView::TrainingCurveView(QWidget* parent) : QWidget(parent) {
     plot_ = makeTitledPlot(this, tr("Loss"), QSize(320, 200), 11);
-    title_ = titleOf(plot_);
     plot_->xAxis->setLabel(tr("step"));
     plot_->yAxis->setLabel(tr("loss (nats)"));
 
@@ -34,8 +33,7 @@ TrainingCurveView::TrainingCurveView(QWidget* parent) : QWidget(parent) {
     best_ = addPoints(plot_, tr("best (saved)"),
                       QCPScatterStyle(QCPScatterStyle::ssStar, QPen(kBestColor, 2), Qt::NoBrush, 14));
 
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    legendInside(plot_, Qt::AlignTop | Qt::AlignRight);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -72,7 +70,7 @@ void TrainingCurveView::setPoints(const QVector<LossCurvePoint>& points) {
 }
 
 void TrainingCurveView::setTitle(const QString& title) {
-    title_->setText(title);
+    titleOf(plot_)->setText(title);
     plot_->replot();
 }
 

@@ -7,7 +7,6 @@
 #include <limits>
 
 class QCPGraph;
-class QCPTextElement;
 class QCustomPlot;
 
 namespace ls::widgets {
@@ -43,7 +42,6 @@ private:
 
     QVector<LossCurvePoint> points_;
     QCustomPlot* plot_ = nullptr;
-    QCPTextElement* title_ = nullptr;
     QCPGraph* train_ = nullptr;
     QCPGraph* validation_ = nullptr;
     QCPGraph* best_ = nullptr;

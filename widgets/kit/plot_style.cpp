@@ -43,6 +43,13 @@ QCPTextElement* subtitleOf(const QCustomPlot* plot) {
     return qobject_cast<QCPTextElement*>(plot->plotLayout()->element(1, 0));
 }
 
+void setUpBarAxes(QCustomPlot* plot, const QString& xLabel, const QString& yLabel) {
+    plot->xAxis->setLabel(xLabel);
+    plot->yAxis->setLabel(yLabel);
+    plot->xAxis->grid()->setVisible(false);
+    plot->xAxis->setSubTicks(false);
+}
+
 void legendBelow(QCustomPlot* plot, int row) {
     plot->legend->setVisible(true);
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
@@ -53,6 +60,12 @@ void legendBelow(QCustomPlot* plot, int row) {
     plot->plotLayout()->addElement(row, 0, plot->legend);
     plot->plotLayout()->setRowStretchFactor(row, 0.001);
     plot->legend->setMargins(QMargins(4, 0, 4, 2));
+}
+
+void legendInside(QCustomPlot* plot, Qt::Alignment corner, int alpha) {
+    plot->legend->setVisible(true);
+    plot->legend->setBrush(QColor(255, 255, 255, alpha));
+    plot->axisRect()->insetLayout()->setInsetAlignment(0, corner);
 }
 
 QCPGraph* addPoints(QCustomPlot* plot, const QString& name, const QCPScatterStyle& style) {
@@ -68,6 +81,19 @@ void styleBars(QCPBars* bars, const QColor& color, int alpha) {
     QColor fill = color;
     fill.setAlpha(alpha);
     bars->setBrush(fill);
+}
+
+QCPBars* addBars(QCustomPlot* plot, const QString& name, const QColor& color, int alpha) {
+    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+    bars->setName(name);
+    styleBars(bars, color, alpha);
+    return bars;
+}
+
+QCPBars* addHistogramBars(QCustomPlot* plot, const QString& name, const QColor& color, int alpha) {
+    QCPBars* bars = addBars(plot, name, color, alpha);
+    bars->setWidthType(QCPBars::wtPlotCoords);
+    return bars;
 }
 
 Heatmap addHeatmap(QCustomPlot* plot, const QString& name, int scaleWidth) {
@@ -104,6 +130,42 @@ QCPItemText* makeMarkerLabel(QCustomPlot* plot, const QColor& color) {
     text->setClipToAxisRect(true);
     text->setVisible(false);
     return text;
+}
+
+void MarkerLine::setVisible(bool visible) const {
+    line->setVisible(visible);
+    label->setVisible(visible);
+}
+
+void MarkerLine::showAt(double x, const QString& text) const {
+    line->point1->setCoords(x, 1);  // positive y: on a log axis too
+    line->point2->setCoords(x, 2);
+    label->setText(text);
+    setVisible(true);
+}
+
+MarkerLine addMarkerLine(QCustomPlot* plot, const QPen& pen, const QColor& labelColor) {
+    MarkerLine marker;
+    marker.line = new QCPItemStraightLine(plot);
+    marker.line->setPen(pen);
+    marker.line->setVisible(false);
+    marker.label = makeMarkerLabel(plot, labelColor);
+    return marker;
+}
+
+QCPItemRect* makeBand(QCustomPlot* plot, const QColor& fill) {
+    auto* band = new QCPItemRect(plot);
+    band->setLayer(QStringLiteral("background"));
+    band->setPen(Qt::NoPen);
+    band->setBrush(fill);
+    band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    band->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    return band;
+}
+
+void placeBand(QCPItemRect* band, double x0, double x1) {
+    band->topLeft->setCoords(x0, 0);
+    band->bottomRight->setCoords(x1, 1);
 }
 
 int sideWithRoom(const QCustomPlot* plot, const QCPItemText* label, double x, int preferred, int assumedWidth) {

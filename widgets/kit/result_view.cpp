@@ -3,19 +3,17 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QVBoxLayout>
+#include <qcustomplot.h>
 
 #include "export_menu.h"
+#include "kit/tables.h"
 
 namespace ls::widgets {
 
 ResultView::ResultView(const QString& description, QWidget* parent) : QWidget(parent) {
-    description_ = new QLabel(description, this);
-    description_->setWordWrap(true);
-    description_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    description_ = makeNote(this, description);
     description_->setVisible(!description.isEmpty());
-    summary_ = new QLabel(this);
-    summary_->setWordWrap(true);
-    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    summary_ = makeNote(this);
     summary_->hide();
 
     exportButton_ = new ExportButton(this);
@@ -56,5 +54,10 @@ void ResultView::addHeaderControl(QWidget* control) {
 
 void ResultView::setBody(QWidget* body) { layout_->addWidget(body, 1); }
 void ResultView::setBody(QLayout* body) { layout_->addLayout(body, 1); }
+
+void ResultView::replotCharts(bool queued) {
+    for (const auto& [stem, plot] : charts())
+        plot->replot(queued ? QCustomPlot::rpQueuedReplot : QCustomPlot::rpRefreshHint);
+}
 
 }  // namespace ls::widgets

@@ -1,7 +1,9 @@
 #include "kit/tables.h"
 
 #include <QEvent>
+#include <QBoxLayout>
 #include <QHeaderView>
+#include <QLabel>
 #include <QTableWidget>
 #include <algorithm>
 #include <vector>
@@ -45,6 +47,23 @@ QTableWidget* makeTable(QWidget* parent, const QStringList& headers, const QStri
     table->setWordWrap(false);
     new ColumnFitter(table);
     return table;
+}
+
+CaptionedTable makeCaptionedTable(QWidget* parent, const QString& caption, const QStringList& headers,
+                                  const QStringList& headerTips) {
+    return {new QLabel(caption, parent), makeTable(parent, headers, headerTips)};
+}
+
+void addCaptionedTable(QBoxLayout* layout, const CaptionedTable& table, int tableStretch) {
+    layout->addWidget(table.caption);
+    layout->addWidget(table.table, tableStretch);
+}
+
+QLabel* makeNote(QWidget* parent, const QString& text) {
+    auto* label = new QLabel(text, parent);
+    label->setWordWrap(true);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    return label;
 }
 
 QTableWidgetItem* setCell(QTableWidget* table, int row, int column, const QString& text, Qt::Alignment align,

@@ -3,6 +3,8 @@
 #include <QString>
 #include <QStringList>
 
+class QBoxLayout;
+class QLabel;
 class QTableWidget;
 class QTableWidgetItem;
 class QWidget;
@@ -18,6 +20,21 @@ inline constexpr Qt::Alignment kCentreAlign = Qt::AlignCenter;
 // numbers, compact fixed-height rows, one whole row selected at a time, no word wrap. Its
 // columns follow its width (fitColumns) whenever it is resized.
 QTableWidget* makeTable(QWidget* parent, const QStringList& headers, const QStringList& headerTips = {});
+
+// A table under its caption (a rich-text label).
+struct CaptionedTable {
+    QLabel* caption = nullptr;
+    QTableWidget* table = nullptr;
+};
+// makeTable's table under a one-line caption. (A caption that may run long: a note, makeNote.)
+CaptionedTable makeCaptionedTable(QWidget* parent, const QString& caption, const QStringList& headers,
+                                  const QStringList& headerTips = {});
+// Adds the caption and under it the table, with that stretch, to layout.
+void addCaptionedTable(QBoxLayout* layout, const CaptionedTable& table, int tableStretch = 0);
+
+// A label for text that may run long (captions, notes, details): rich text that wraps and can
+// be selected.
+QLabel* makeNote(QWidget* parent, const QString& text = {});
 
 // Sets a cell's text, alignment and tooltip, reusing the cell's item when it has one (a
 // table refilled for every snapshot of a running scan neither flickers nor allocates). Font,
