@@ -60,21 +60,22 @@ QCustomPlot* makeLayerPlot(QWidget* parent, const QString& title, const QString&
 }  // namespace
 
 LensDivView::LensDivView(QWidget* parent)
-    : ResultView(tr("<b>Lens divergence.</b> p_l = softmax(W norm_f(h_l)), the logit lens at layer l; p_L is the "
+    : ResultViewOf(tr("<b>Lens divergence.</b> p_l = softmax(W norm_f(h_l)), the logit lens at layer l; p_L is the "
                     "model's output. KL(p_L ‖ p_l) says how far layer l still is from the final prediction; the "
                     "lens's cross-entropy and entropy say how good and how sure it is (all in nats)."),
-                 parent) {
+                   [](const ls::LensDivResult& r) { return std::vector<ls::Table>{ls::lensDivTable(r)}; }, parent) {
     logScale_ = new QCheckBox(tr("Log scale"), this);
     logScale_->setToolTip(tr("KL on a logarithmic axis (the last layer, where it is 0, is left out)"));
     addHeaderControl(logScale_);
     connect(logScale_, &QCheckBox::toggled, this, &LensDivView::applyScale);
 
-    klPlot_ = makeLayerPlot(this, tr("KL(p_L ‖ p_l): distance to the final output"), tr("mean KL (nats)"));
+    klPlot_ = addChart(QStringLiteral("lensdiv_kl"), makeLayerPlot(this, tr("KL(p_L ‖ p_l): distance to the final output"), tr("mean KL (nats)")));
     klBlock_ = addLayerGraph(klPlot_, tr("after block l (h_l)"), kBlockColor, Qt::SolidLine);
     klAttention_ = addLayerGraph(klPlot_, tr("after attention l (a_l, at l − 0.5)"), kAttentionColor, Qt::DashLine);
     legendBelow(klPlot_);
 
-    lossPlot_ = makeLayerPlot(this, tr("The lens's cross-entropy and entropy"), tr("nats"));
+    lossPlot_ = addChart(QStringLiteral("lensdiv_loss"),
+                         makeLayerPlot(this, tr("The lens's cross-entropy and entropy"), tr("nats")));
     crossEntropy_ = addLayerGraph(lossPlot_, tr("cross-entropy −log p_l(target)"), kBlockColor, Qt::SolidLine);
     entropy_ = addLayerGraph(lossPlot_, tr("entropy of p_l"), kEntropyColor, Qt::SolidLine);
     finalLoss_ = lossPlot_->addGraph();
@@ -82,8 +83,9 @@ LensDivView::LensDivView(QWidget* parent)
     finalLoss_->setPen(QPen(kLossColor, 1, Qt::DotLine));
     legendBelow(lossPlot_);
 
-    distributionPlot_ = makeLayerPlot(this, tr("Per-token KL: 5th–95th percentile, quartiles, median"),
-                                      tr("KL (nats)"));
+    distributionPlot_ = addChart(QStringLiteral("lensdiv_kl_distribution"),
+                                 makeLayerPlot(this, tr("Per-token KL: 5th–95th percentile, quartiles, median"),
+                                               tr("KL (nats)")));
     distributionPlot_->xAxis->grid()->setVisible(false);
     boxes_ = new QCPStatisticalBox(distributionPlot_->xAxis, distributionPlot_->yAxis);
     boxes_->setName(tr("per-token KL after block l"));
@@ -118,24 +120,7 @@ LensDivView::LensDivView(QWidget* parent)
             const int row = rowAt(plot, pos);
             return row < 0 ? QString() : rowToolTip(static_cast<size_t>(row));
         });
-    setResult(nullptr);
-}
-
-QList<QPair<QString, QCustomPlot*>> LensDivView::charts() const {
-    if (!hasData()) return {};
-    return {{QStringLiteral("lensdiv_kl"), klPlot_},
-            {QStringLiteral("lensdiv_loss"), lossPlot_},
-            {QStringLiteral("lensdiv_kl_distribution"), distributionPlot_}};
-}
-
-std::vector<ls::Table> LensDivView::tables() const {
-    if (!hasData()) return {};
-    return {ls::lensDivTable(*result_)};
-}
-
-void LensDivView::setResult(std::shared_ptr<const ls::LensDivResult> result) {
-    result_ = std::move(result);
-    fill();
+    clear();
 }
 
 QString LensDivView::rowToolTip(size_t i) const {
@@ -159,13 +144,14 @@ int LensDivView::rowAt(const QCustomPlot* plot, const QPointF& pos) const {
     return nearestKey(plot, pos, static_cast<int>(rows.size()), [&](int i) { return xOf(rows[i]); }, 20);
 }
 
-void LensDivView::fill() {
+void LensDivView::showResult() {
+    if (result_ && result_->rows.empty()) result_.reset();  // nothing to show
     for (QCPGraph* g : {klBlock_, klAttention_, crossEntropy_, entropy_, finalLoss_}) g->data()->clear();
     boxData_.clear();
     table_->setRowCount(0);
     if (!hasData()) {
         setSummary({});
-        for (QCustomPlot* plot : {klPlot_, lossPlot_, distributionPlot_}) plot->replot();
+        replotCharts();
         return;
     }
     const auto& rows = result_->rows;

@@ -19,14 +19,10 @@ class QTableWidget;
 
 namespace ls::widgets {
 
-class LensDivView : public ResultView {
+class LensDivView : public ResultViewOf<ls::LensDivResult> {
     Q_OBJECT
 public:
     explicit LensDivView(QWidget* parent = nullptr);
-
-    void setResult(std::shared_ptr<const ls::LensDivResult> result);  // null clears
-    bool hasData() const { return result_ && !result_->rows.empty(); }
-    const ls::LensDivResult* result() const { return result_.get(); }
 
     // Hover text of a row of the result (also the charts' tooltips).
     QString rowToolTip(size_t row) const;
@@ -40,17 +36,14 @@ public:
     QCustomPlot* distributionPlot() const { return distributionPlot_; }
     QCPStatisticalBox* klBoxes() const { return boxes_; }
     QTableWidget* table() const { return table_; }
-    QList<QPair<QString, QCustomPlot*>> charts() const override;
-    std::vector<ls::Table> tables() const override;
 
 private:
-    void fill();
+    void showResult() override;
     void applyScale();
     // The row under the mouse: nearest layer of the block stage, or of the attention stage at
     // l - 0.5 (x in layers).
     int rowAt(const QCustomPlot* plot, const QPointF& pos) const;
 
-    std::shared_ptr<const ls::LensDivResult> result_;
     struct Box {
         double x;
         double quantiles[5];  // per-token KL at the 5th, 25th, 50th, 75th and 95th percentile
