@@ -265,8 +265,8 @@ bool MainWindow::handleOutcome(const QString& what, const TaskOutcome& outcome) 
 void MainWindow::reportError(const QString& what, const QString& message) {
     lastError_ = tr("%1 failed: %2").arg(what, message);
     statusBar()->showMessage(tr("%1 failed: %2").arg(what, firstLine(message)));
-    if (startup_.batch())
-        return;  // unattended: finishStartup() prints it; a dialog would block
+    if (unattended_)
+        return;  // the start-up sequence prints it; a dialog would block
     auto* box = new QMessageBox(QMessageBox::Warning, tr("%1 failed").arg(what), message,
                                 QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
@@ -699,66 +699,4 @@ void MainWindow::exportHistogram(const QString& suffix) {
         statusBar()->showMessage(tr("Saved %1").arg(path));
     else
         reportError(tr("Export"), error);
-}
-
-// ---- command line ----------------------------------------------------------------------
-
-void MainWindow::startWith(const StartupOptions& options) {
-    startup_ = options;
-    // The steps run one after another; any failure ends the chain.
-    const Then finish = [this](bool ok) { finishStartup(ok); };
-    const Then openRun = [this, finish](bool ok) {
-        if (ok && !startup_.openRun.isEmpty())
-            openRunFile(startup_.openRun, finish);
-        else
-            finish(ok);
-    };
-    const Then analyses = [this, openRun](bool ok) {
-        if (ok && !startup_.analyses.isEmpty()) {
-            std::vector<std::string> names;
-            for (const QString& name : startup_.analyses)
-                names.push_back(name.toStdString());
-            analysisPanel_->setAnalyses(names);
-            runLayerAnalyses(openRun);
-        } else {
-            openRun(ok);
-        }
-    };
-    const Then run = [this, analyses](bool ok) {
-        if (ok && startup_.run)
-            evaluate(analyses);
-        else
-            analyses(ok);
-    };
-    const Then data = [this, run](bool ok) {
-        if (ok && !startup_.dataPath.isEmpty())
-            openDataset(startup_.dataPath, run);
-        else
-            run(ok);
-    };
-    if (!options.modelDir.isEmpty())
-        openModel(options.modelDir, data);
-    else
-        data(true);
-}
-
-void MainWindow::finishStartup(bool ok) {
-    if (ok && !startup_.tab.isEmpty() && !selectTab(startup_.tab)) {
-        ok = false;
-        lastError_ = tr("--tab %1: no such tab is shown (tabs now: %2)")
-                         .arg(startup_.tab, (QStringList{"preview", "loss"} + layerResults_->shownTabs()).join(", "));
-    }
-    if (!ok && startup_.batch())
-        std::cerr << "layerscope: " << lastError_.toStdString() << std::endl;
-    if (!startup_.screenshot.isEmpty()) {
-        // Let layout and the last replot settle before grabbing what a person would see.
-        QTimer::singleShot(500, this, [this, ok] {
-            const bool saved = window()->grab().save(startup_.screenshot);
-            if (!saved)
-                std::cerr << "layerscope: could not write " << startup_.screenshot.toStdString() << std::endl;
-            QApplication::exit(ok && saved ? 0 : 1);
-        });
-    } else if (startup_.quitAfterRun) {
-        QTimer::singleShot(0, qApp, [ok] { QApplication::exit(ok ? 0 : 1); });
-    }
 }

@@ -14,6 +14,7 @@
 
 #include "data/dataset.h"
 #include "data/windows.h"
+#include "startup.h"
 
 namespace ls {
 class Model;
@@ -40,20 +41,6 @@ class TaskRunner;
 class TrainDialog;
 struct TaskOutcome;
 
-// What the command line asked for; see main.cpp.
-struct StartupOptions {
-    QString modelDir;
-    QString dataPath;
-    bool run = false;          // evaluate once model and data are loaded
-    QStringList analyses;      // layer analyses to run once model and data are loaded
-    QString openRun;           // a run file to open (after the analyses, if both)
-    QString tab;               // the tab to show at the end (MainWindow::tabNames())
-    QString screenshot;        // save window()->grab() here, then quit
-    bool quitAfterRun = false;
-    // Unattended: no message boxes, errors to stderr, exit code tells the result.
-    bool batch() const { return !screenshot.isEmpty() || quitAfterRun; }
-};
-
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -77,6 +64,12 @@ public:
     // The last failure or cancel, as reported in the status bar (and on stderr in batch mode).
     QString lastError() const { return lastError_; }
 
+    // File > Open Model Folder… / Open Dataset… without the dialogs (a dataset with the
+    // Dataset panel's options, or these); Analysis > Evaluate Perplexity.
+    void openModel(const QString& dir, Then then = {});
+    void openDataset(const QString& path, Then then = {});
+    void openDataset(const QString& path, const ls::DatasetOptions& options, Then then = {});
+    void evaluate(Then then = {});
     // Layer analyses with the Analysis panel's parameters over the Dataset panel's windows
     // (Analysis > Layer Analyses, Ctrl+L). Bad parameters are reported and start nothing; a
     // canceled or failed run leaves the previous results in place.
@@ -92,8 +85,11 @@ public:
     // Opens (creating once) the training dialog, filled from the current model and data.
     TrainDialog* showTrainDialog();
 
-    // Loads what the options name, one step after the other, then runs/screenshots/quits.
-    void startWith(const StartupOptions& options);
+    // Loads what the options name, one step after the other, then runs/screenshots/quits
+    // (startup.h).
+    void startWith(const StartupOptions& options) { StartupSequence::start(this, options); }
+    // Unattended (a batch start-up): failures go to lastError() and the status bar, no dialog.
+    void setUnattended(bool unattended) { unattended_ = unattended; }
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -101,13 +97,7 @@ protected:
 private:
     void createActions();
     void createToolBar();
-    void openModel(const QString& dir, Then then = {});
-    // Reads path with the given options (default: the Dataset panel's).
-    void openDataset(const QString& path, Then then = {});
-    void openDataset(const QString& path, const ls::DatasetOptions& options, Then then = {});
-    void evaluate(Then then = {});
     void exportHistogram(const QString& suffix);
-    void finishStartup(bool ok);
 
     // True if the task finished; otherwise reports the cancel/failure for `what`.
     bool handleOutcome(const QString& what, const TaskOutcome& outcome);
@@ -131,7 +121,7 @@ private:
     std::shared_ptr<const ls::PerplexityResult> lastResult_;
     ls::WindowParams lastRunParams_;
 
-    StartupOptions startup_;
+    bool unattended_ = false;
     QString lastError_;
 
     ls::widgets::LossHistogramView* histogram_ = nullptr;

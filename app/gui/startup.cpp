@@ -1,0 +1,80 @@
+#include "startup.h"
+
+#include <QApplication>
+#include <QTimer>
+#include <functional>
+#include <iostream>
+
+#include "analysis_panel.h"
+#include "layer_results.h"
+#include "main_window.h"
+
+void StartupSequence::start(MainWindow* window, const StartupOptions& options) {
+    window->setUnattended(options.batch());
+    (new StartupSequence(window, options))->run();
+}
+
+StartupSequence::StartupSequence(MainWindow* window, const StartupOptions& options)
+    : QObject(window), window_(window), options_(options) {}
+
+void StartupSequence::run() {
+    using Then = MainWindow::Then;
+    // Built from the last step back: each runs its task (if asked for) and then the next.
+    const Then finish = [this](bool ok) { this->finish(ok); };
+    const Then openRun = [this, finish](bool ok) {
+        if (ok && !options_.openRun.isEmpty())
+            window_->openRunFile(options_.openRun, finish);
+        else
+            finish(ok);
+    };
+    const Then analyses = [this, openRun](bool ok) {
+        if (ok && !options_.analyses.isEmpty()) {
+            std::vector<std::string> names;
+            for (const QString& name : options_.analyses)
+                names.push_back(name.toStdString());
+            window_->analysisPanel()->setAnalyses(names);
+            window_->runLayerAnalyses(openRun);
+        } else {
+            openRun(ok);
+        }
+    };
+    const Then evaluate = [this, analyses](bool ok) {
+        if (ok && options_.run)
+            window_->evaluate(analyses);
+        else
+            analyses(ok);
+    };
+    const Then data = [this, evaluate](bool ok) {
+        if (ok && !options_.dataPath.isEmpty())
+            window_->openDataset(options_.dataPath, evaluate);
+        else
+            evaluate(ok);
+    };
+    if (!options_.modelDir.isEmpty())
+        window_->openModel(options_.modelDir, data);
+    else
+        data(true);
+}
+
+void StartupSequence::finish(bool ok) {
+    QString error = window_->lastError();
+    if (ok && !options_.tab.isEmpty() && !window_->selectTab(options_.tab)) {
+        ok = false;
+        error = tr("--tab %1: no such tab is shown (tabs now: %2)")
+                    .arg(options_.tab,
+                         (QStringList{"preview", "loss"} + window_->layerResults()->shownTabs()).join(", "));
+    }
+    if (!ok && options_.batch())
+        std::cerr << "layerscope: " << error.toStdString() << std::endl;
+    if (!options_.screenshot.isEmpty()) {
+        // Let layout and the last replot settle before grabbing what a person would see.
+        QTimer::singleShot(500, this, [this, ok] {
+            const bool saved = window_->window()->grab().save(options_.screenshot);
+            if (!saved)
+                std::cerr << "layerscope: could not write " << options_.screenshot.toStdString() << std::endl;
+            QApplication::exit(ok && saved ? 0 : 1);
+        });
+    } else if (options_.quitAfterRun) {
+        QTimer::singleShot(0, qApp, [ok] { QApplication::exit(ok ? 0 : 1); });
+    }
+}

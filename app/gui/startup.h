@@ -1,0 +1,38 @@
+#pragma once
+// The start-up sequence the command line asks for (main.cpp, and tests): open the model, the
+// dataset, evaluate, run layer analyses, open a run file, show a tab, then take a screenshot
+// or quit. Each step starts when the previous one has finished; a failure ends the chain.
+// Driven only through MainWindow's public tasks, so the window knows nothing of it.
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+class MainWindow;
+
+struct StartupOptions {
+    QString modelDir;
+    QString dataPath;
+    bool run = false;          // evaluate once model and data are loaded
+    QStringList analyses;      // layer analyses to run once model and data are loaded
+    QString openRun;           // a run file to open (after the analyses, if both)
+    QString tab;               // the tab to show at the end (MainWindow::tabNames())
+    QString screenshot;        // save window()->grab() here, then quit
+    bool quitAfterRun = false;
+    // Unattended: no message boxes, errors to stderr, exit code tells the result.
+    bool batch() const { return !screenshot.isEmpty() || quitAfterRun; }
+};
+
+class StartupSequence : public QObject {
+    Q_OBJECT
+public:
+    // Runs the steps on window (its child: it goes with the window).
+    static void start(MainWindow* window, const StartupOptions& options);
+
+private:
+    StartupSequence(MainWindow* window, const StartupOptions& options);
+    void run();
+    void finish(bool ok);
+
+    MainWindow* window_;
+    StartupOptions options_;
+};
