@@ -13,27 +13,17 @@
 #include "analysis/ablation.h"
 #include "analysis/perplexity.h"
 #include "bench_support.h"
-#include "common/thread_pools.h"
 #include "model/model.h"
 #include "model/transformer_internal.h"
 
 using namespace bench;
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 2);
-    const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    const ls::Model model = ls::Model::load(dir);
+    const BenchArgs args = startBenchmark(argc, argv, 2);
+    const int64_t windows = args.windows, seqLen = args.seqLen, layers = kLayers;
+    const ls::Model model = ls::Model::load(gpt2SmallDir(args.keepDir));
     std::mt19937 rng(1);
-    ls::Dataset data;
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    const ls::Dataset data = randomDataset(windows * seqLen, kVocab, rng);
     ls::WindowParams wp;
     wp.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;

@@ -14,7 +14,6 @@
 #include "analysis/early_exit.h"
 #include "analysis/perplexity.h"
 #include "bench_support.h"
-#include "common/thread_pools.h"
 #include "model/model.h"
 
 using namespace bench;
@@ -70,22 +69,14 @@ void benchExitSimulator() {
 }
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 2);
+    const BenchArgs args = startBenchmark(argc, argv, 2);
     const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    const int64_t layers = kLayers, dim = kDim, vocab = kVocab;
     benchExitSimulator();
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    const ls::Model model = ls::Model::load(dir);
+    const ls::Model model = ls::Model::load(gpt2SmallDir(args.keepDir));
 
     std::mt19937 rng(1);
-    ls::Dataset data;  // random ids, one document
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    ls::Dataset data = randomDataset(windows * seqLen, vocab, rng);
     ls::WindowParams wp;
     wp.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;
@@ -134,7 +125,7 @@ int main(int argc, char** argv) {
     // Twice the tokens: peak memory may grow only by the per-token scalars (about 4 bytes x
     // (2L + 3) per token here, i.e. a fraction of a MiB per thousand tokens).
     data.tokens.resize(static_cast<size_t>(2 * windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
+    randomIds(data.tokens, vocab, rng);
     const double before = peakMiB();
     capture("all, 2x tokens", all);
     std::printf("peak memory        %.0f MiB after %lld tokens (+%.0f MiB)\n", peakMiB(),

@@ -19,34 +19,25 @@
 #include "model/model.h"
 #include "model/transformer_internal.h"
 #include "bench_support.h"
-#include "common/thread_pools.h"
 
 namespace fs = std::filesystem;
 
 using namespace bench;
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 4);
+    const BenchArgs args = startBenchmark(argc, argv, 4);
     const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    const int64_t layers = kLayers, dim = kDim, vocab = kVocab;
     const double gflops = matmulGflops(1024);
     std::printf("matmul 1024^3 fp32 %.1f GFLOP/s (best of 5)\n", gflops);
 
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    auto t0 = std::chrono::steady_clock::now();
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    t0 = std::chrono::steady_clock::now();
+    const fs::path dir = gpt2SmallDir(args.keepDir);
+    const auto t0 = std::chrono::steady_clock::now();
     const ls::Model model = ls::Model::load(dir);
     std::printf("load               %.2f s (%lld parameters)\n", seconds(t0), static_cast<long long>(model.parameterCount()));
 
     std::mt19937 rng(1);
-    ls::Dataset data;  // random ids, one document
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    const ls::Dataset data = randomDataset(windows * seqLen, vocab, rng);
     ls::PerplexityParams params;
     params.windows.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;

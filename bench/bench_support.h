@@ -4,23 +4,32 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "common/thread_pools.h"
+#include "data/dataset.h"
+#include "model/model.h"
 #include "model/safetensors.h"
 
 namespace bench {
 
 namespace fs = std::filesystem;
 
+// The random model's GPT-2 small shape.
+constexpr int64_t kLayers = 12, kDim = 768, kVocab = 50257, kContext = 1024;
+
 // The benchmarks' command line: --windows N --seq-len T --keep DIR (the random model's folder,
-// kept between runs; default a folder in the system's temporary directory).
+// kept between runs; default a folder in the system's temporary directory), and for the ones
+// that also measure the demo model --demo DIR.
 struct BenchArgs {
     int64_t windows = 2, seqLen = 1024;
-    fs::path keepDir;
+    fs::path keepDir, demoDir;
 };
 
 inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
@@ -30,8 +39,18 @@ inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
         if (!std::strcmp(argv[i], "--windows")) a.windows = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--seq-len")) a.seqLen = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--keep")) a.keepDir = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--demo")) a.demoDir = argv[i + 1];
     }
     return a;
+}
+
+// What every benchmark does first: the thread pools tuned as the CLI and GUI tune them
+// (common/thread_pools.h), the command line read, the compute threads printed.
+inline BenchArgs startBenchmark(int argc, char** argv, int64_t defaultWindows) {
+    ls::tuneThreadPools(argv);
+    const BenchArgs args = parseBenchArgs(argc, argv, defaultWindows);
+    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    return args;
 }
 
 inline double seconds(std::chrono::steady_clock::time_point since) {
@@ -88,5 +107,26 @@ inline void writeGpt2Small(const fs::path& dir, int64_t layers, int64_t dim, int
     ls::writeSafetensors(dir / "model.safetensors", tensors);
 }
 
+// The random GPT-2 small's folder (keepDir, or one in the system's temporary directory),
+// written the first time it is asked for.
+inline fs::path gpt2SmallDir(const fs::path& keepDir) {
+    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
+    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, kLayers, kDim, kVocab, kContext);
+    return dir;
+}
+
+// Overwrites ids with random ids below vocab.
+inline void randomIds(std::vector<int32_t>& ids, int64_t vocab, std::mt19937& rng) {
+    for (auto& id : ids) id = static_cast<int32_t>(rng() % vocab);
+}
+
+// tokens random ids below vocab, as one document.
+inline ls::Dataset randomDataset(int64_t tokens, int64_t vocab, std::mt19937& rng) {
+    ls::Dataset data;
+    data.tokens.resize(static_cast<size_t>(tokens));
+    randomIds(data.tokens, vocab, rng);
+    data.documentStarts = {0};
+    return data;
+}
 
 }  // namespace bench

@@ -219,6 +219,22 @@ private slots:
 private:
     ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
     QString model(const QString& name) const { return dir_.path() + "/" + name; }
+    // Where the current row writes: our CSVs, the reference's, the CSVs `show` rereads from the
+    // run file, and the run file, all in dir_/<prefix><data tag>.
+    struct RowOutputs {
+        QString ours, ref, reread, run;
+    };
+    RowOutputs rowOutputs(const QString& prefix) const {
+        const QString tag = QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
+        const QString out = dir_.path() + "/" + prefix + tag;
+        return {out + "/ours", out + "/ref", out + "/reread", out + "/run.h5"};
+    }
+    // `layerscope-cli show` of the run file writes into reread the same CSVs as the run wrote.
+    void expectShowRereadsTheRun(const QString& run, const QString& ours, const QString& reread) {
+        const ProcResult s = runCli({"show", run, "--csv", reread});
+        QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
+        expectSameCsvs(ours, reread);
+    }
     QTemporaryDir dir_;
     QString runFile_;  // a complete run file of the gpt2 model, for the h5py and bad-input tests
 };
@@ -256,8 +272,7 @@ void TestAnalysis::matchesReference() {
     QFETCH(QString, stride);
     QFETCH(QString, layer);
     QFETCH(QString, ranks);
-    const QString out = dir_.path() + "/out-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
-    const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
+    const auto [ours, ref, reread, run] = rowOutputs("out-");
     QStringList common{"--seq-len", seqLen, "--stride", stride, "--hard-ratios", "0.3,0.5,0.7", "--inspect-window", "1"};
     if (!layer.isEmpty()) common << "--layer" << layer;
     if (!ranks.isEmpty()) common << "--ranks" << ranks;
@@ -351,8 +366,7 @@ void TestAnalysis::lossSepAndExitMatchReference() {
     QFETCH(QString, stride);
     QFETCH(QString, signal);
     QFETCH(QString, layers);
-    const QString out = dir_.path() + "/ls-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
-    const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
+    const auto [ours, ref, reread, run] = rowOutputs("ls-");
     QStringList ourArgs{"--seq-len", "64", "--stride", stride, "--signal", signal, "--metric-ranks", "8,32"};
     QStringList refArgs{"--seq-len", "64", "--stride", stride, "--signal", signal, "--metric-ranks", "8,32"};
     if (!layers.isEmpty()) {
@@ -378,10 +392,7 @@ void TestAnalysis::lossSepAndExitMatchReference() {
     // The Pareto front is derived from the sweep (tested on hand-made data in test_losssep);
     // here only its size, which one token at a threshold may change by a row or two.
     QVERIFY(std::abs(readCsv(ours + "/exit_pareto.csv").rows - readCsv(ref + "/exit_pareto.csv").rows) <= 3);
-
-    const ProcResult s = runCli({"show", run, "--csv", reread});
-    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
-    expectSameCsvs(ours, reread);
+    expectShowRereadsTheRun(run, ours, reread);
 }
 
 void TestAnalysis::ablationMatchesReference_data() {
@@ -395,8 +406,7 @@ void TestAnalysis::ablationMatchesReference_data() {
 void TestAnalysis::ablationMatchesReference() {
     QFETCH(QString, name);
     QFETCH(QStringList, options);
-    const QString out = dir_.path() + "/abl-" + QString(QTest::currentDataTag()).replace(QRegularExpression("\\W+"), "-");
-    const QString ours = out + "/ours", ref = out + "/ref", reread = out + "/reread", run = out + "/run.h5";
+    const auto [ours, ref, reread, run] = rowOutputs("abl-");
     const QStringList common = QStringList{"--seq-len", "64", "--max-tokens", "700", "--subset-tokens", "200"} + options;
     const ProcResult r = runCli(QStringList{"run", "ablation", "--model", model(name), "--data", model(name) + "/eval_ids.npy",
                                             "--threads", "1", "--csv", ours, "--out", run, "--quiet"} + common);
@@ -414,9 +424,7 @@ void TestAnalysis::ablationMatchesReference() {
                                      {"ranking_stability", "ranking_stability"}, {"attribution", "attribution"}},
                          tokens);
     if (QTest::currentTestFailed()) return;
-    const ProcResult s = runCli({"show", run, "--csv", reread});
-    QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
-    expectSameCsvs(ours, reread);
+    expectShowRereadsTheRun(run, ours, reread);
 }
 
 void TestAnalysis::linearizeMatchesReference_data() {
@@ -568,62 +576,56 @@ void TestAnalysis::badInput_data() {
     QTest::addColumn<QString>("message");  // a part of the one error line
     const QString m = model("gpt2"), data = model("gpt2") + "/eval_ids.npy";
     const QStringList base{"--model", m, "--data", data, "--seq-len", "64"};
-    QTest::newRow("layer beyond the model") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "4"})
-                                            << "--layer: 4 is out of range: the model has layers 1..3";
-    QTest::newRow("layer 0") << (QStringList{"run", "cossim"} + base + QStringList{"--layer", "0"})
-                             << "--layer: must be at least 1";
-    QTest::newRow("rank beyond the hidden size") << (QStringList{"run", "lowrank"} + base + QStringList{"--ranks", "8,33"})
-                                                 << "--ranks: rank 33 is outside 1..32";
-    QTest::newRow("hard ratio 1.5") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0.3,1.5"})
-                                    << "--hard-ratios: 1.5";
-    QTest::newRow("lens method with rank 0") << (QStringList{"run", "saturation"} + base + QStringList{"--lens-method", "lowrank:0"})
-                                             << "--lens-method: 'lowrank:0': the rank must be a whole number in 1..32";
-    QTest::newRow("unknown lens method") << (QStringList{"run", "saturation"} + base + QStringList{"--lens-method", "fast"})
-                                         << "--lens-method: 'fast' is not one of auto, full, int8, lowrank:R";
-    QTest::newRow("hard ratio 0") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "0"})
-                                  << "is outside (0, 1)";
-    QTest::newRow("hard ratio not a number") << (QStringList{"run", "cossim"} + base + QStringList{"--hard-ratios", "a,b"})
-                                             << "--hard-ratios: needs comma-separated numbers";
-    QTest::newRow("unknown analysis") << (QStringList{"run", "cossim,entropy"} + base) << "unknown analysis 'entropy'";
+    // `run analyses` on the gpt2 model's data at seq-len 64, with these options.
+    const auto run = [&](const QString& analyses, const QStringList& options = {}) {
+        return QStringList{"run", analyses} + base + options;
+    };
+    QTest::newRow("layer beyond the model") << run("cossim", {"--layer", "4"})
+        << "--layer: 4 is out of range: the model has layers 1..3";
+    QTest::newRow("layer 0") << run("cossim", {"--layer", "0"}) << "--layer: must be at least 1";
+    QTest::newRow("rank beyond the hidden size") << run("lowrank", {"--ranks", "8,33"})
+        << "--ranks: rank 33 is outside 1..32";
+    QTest::newRow("hard ratio 1.5") << run("cossim", {"--hard-ratios", "0.3,1.5"}) << "--hard-ratios: 1.5";
+    QTest::newRow("lens method with rank 0") << run("saturation", {"--lens-method", "lowrank:0"})
+        << "--lens-method: 'lowrank:0': the rank must be a whole number in 1..32";
+    QTest::newRow("unknown lens method") << run("saturation", {"--lens-method", "fast"})
+        << "--lens-method: 'fast' is not one of auto, full, int8, lowrank:R";
+    QTest::newRow("hard ratio 0") << run("cossim", {"--hard-ratios", "0"}) << "is outside (0, 1)";
+    QTest::newRow("hard ratio not a number") << run("cossim", {"--hard-ratios", "a,b"})
+        << "--hard-ratios: needs comma-separated numbers";
+    QTest::newRow("unknown analysis") << run("cossim,entropy") << "unknown analysis 'entropy'";
     QTest::newRow("no analysis") << base << "run needs the analyses";
-    QTest::newRow("inspect window beyond the windows")
-        << (QStringList{"run", "inspect"} + base + QStringList{"--inspect-window", "99"})
+    QTest::newRow("inspect window beyond the windows") << run("inspect", {"--inspect-window", "99"})
         << "--inspect-window: 99 is out of range: there are 24 windows (0..23)";
-    QTest::newRow("exit layer L") << (QStringList{"run", "exit"} + base + QStringList{"--layers", "1,3"})
-                                  << "--layers: layer 3 is outside 1..2";
-    QTest::newRow("exit with no layer") << (QStringList{"run", "exit"} + base + QStringList{"--layers", ""})
-                                        << "--layers: needs comma-separated numbers";
-    QTest::newRow("unknown exit signal") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "loudness"})
-                                         << "unknown metric 'loudness'";
-    QTest::newRow("exit on the answer") << (QStringList{"run", "exit"} + base + QStringList{"--signal", "correct_prob"})
-                                        << "needs the answer";
-    QTest::newRow("per-layer thresholds of the wrong count")
-        << (QStringList{"run", "exit"} + base + QStringList{"--layer-thresholds", "0.1"})
+    QTest::newRow("exit layer L") << run("exit", {"--layers", "1,3"}) << "--layers: layer 3 is outside 1..2";
+    QTest::newRow("exit with no layer") << run("exit", {"--layers", ""}) << "--layers: needs comma-separated numbers";
+    QTest::newRow("unknown exit signal") << run("exit", {"--signal", "loudness"}) << "unknown metric 'loudness'";
+    QTest::newRow("exit on the answer") << run("exit", {"--signal", "correct_prob"}) << "needs the answer";
+    QTest::newRow("per-layer thresholds of the wrong count") << run("exit", {"--layer-thresholds", "0.1"})
         << "give one threshold per allowed layer (2), got 1";
-    QTest::newRow("threshold not finite") << (QStringList{"run", "exit"} + base + QStringList{"--thresholds", "0.1,inf"})
-                                          << "every threshold must be a finite number";
-    QTest::newRow("probe layer beyond the model") << (QStringList{"run", "losssep"} + base + QStringList{"--probe-layer", "4"})
-                                                  << "--probe-layer: 4 is out of range: the model has layers 0..3";
+    QTest::newRow("threshold not finite") << run("exit", {"--thresholds", "0.1,inf"})
+        << "every threshold must be a finite number";
+    QTest::newRow("probe layer beyond the model") << run("losssep", {"--probe-layer", "4"})
+        << "--probe-layer: 4 is out of range: the model has layers 0..3";
     QTest::newRow("probes on too few tokens") << (QStringList{"run", "losssep", "--model", m, "--data", data, "--seq-len",
                                                               "16", "--max-tokens", "40"})
                                               << "probes:";
-    QTest::newRow("context longer than the model's") << (QStringList{"run", "linearize"} + base + QStringList{"--context-lengths", "64,256"})
-                                                     << "--context-lengths: 256 is longer than the model's context of 128 tokens";
-    QTest::newRow("protecting every layer") << (QStringList{"run", "linearize"} + base + QStringList{"--protect-layers", "1,2,3"})
-                                            << "protects every layer: no head is left to linearise";
-    QTest::newRow("protecting a layer beyond the model") << (QStringList{"run", "linearize"} + base + QStringList{"--protect-layers", "4"})
-                                                         << "--protect-layers: layer 4 is outside 1..3";
-    QTest::newRow("head beyond the model") << (QStringList{"run", "ablation"} + base + QStringList{"--heads", "L0H1,L3H0"})
-                                           << "--heads: L3H0 is out of range (the model has layers L0..L2 and heads H0..H3)";
-    QTest::newRow("malformed head name") << (QStringList{"run", "ablation"} + base + QStringList{"--heads", "1.2"})
-                                         << "--heads: '1.2' is not a head name like L0H3";
-    QTest::newRow("chosen heads all protected")
-        << (QStringList{"run", "linearize"} + base + QStringList{"--heads", "L0", "--protect-layers", "1"})
+    QTest::newRow("context longer than the model's") << run("linearize", {"--context-lengths", "64,256"})
+        << "--context-lengths: 256 is longer than the model's context of 128 tokens";
+    QTest::newRow("protecting every layer") << run("linearize", {"--protect-layers", "1,2,3"})
+        << "protects every layer: no head is left to linearise";
+    QTest::newRow("protecting a layer beyond the model") << run("linearize", {"--protect-layers", "4"})
+        << "--protect-layers: layer 4 is outside 1..3";
+    QTest::newRow("head beyond the model") << run("ablation", {"--heads", "L0H1,L3H0"})
+        << "--heads: L3H0 is out of range (the model has layers L0..L2 and heads H0..H3)";
+    QTest::newRow("malformed head name") << run("ablation", {"--heads", "1.2"})
+        << "--heads: '1.2' is not a head name like L0H3";
+    QTest::newRow("chosen heads all protected") << run("linearize", {"--heads", "L0", "--protect-layers", "1"})
         << "--heads: chooses only heads of protected layers";
-    QTest::newRow("context sweep longer than the model's") << (QStringList{"run", "context"} + base + QStringList{"--context-lengths", "512"})
-                                                          << "--context-lengths: 512 is longer than the model's context of 128 tokens";
-    QTest::newRow("unknown ReLU normalisation") << (QStringList{"run", "linearize"} + base + QStringList{"--normalize", "softmax"})
-                                                << "--normalize: must be 'count'";
+    QTest::newRow("context sweep longer than the model's") << run("context", {"--context-lengths", "512"})
+        << "--context-lengths: 512 is longer than the model's context of 128 tokens";
+    QTest::newRow("unknown ReLU normalisation") << run("linearize", {"--normalize", "softmax"})
+        << "--normalize: must be 'count'";
     QTest::newRow("show a missing file") << QStringList{"show", dir_.path() + "/nothing.h5"} << "nothing.h5";
 }
 

@@ -15,7 +15,9 @@
 #include <cmath>
 #include <csignal>
 
+#include "cli_test_support.h"
 #include "model_reference_support.h"
+#include "test_support.h"
 
 using namespace reftest;
 
@@ -227,9 +229,7 @@ void TestCli::evalHumanOutput() {
 }
 
 void TestCli::info_data() {
-    QTest::addColumn<QString>("model");
-    QTest::newRow("gpt2 f32") << "gpt2";
-    QTest::newRow("llama bf16 GQA untied") << "llama";
+    addRows<QString>("model", {{"gpt2 f32", "gpt2"}, {"llama bf16 GQA untied", "llama"}});
 }
 
 void TestCli::info() {
@@ -289,22 +289,15 @@ void TestCli::badInput_data() {
     QTest::newRow("model folder with broken config.json")
         << QStringList{"eval", "--model", "{T}/broken", "--data", "{M}/eval_ids.npy", "--per-token", "{CSV}"}
         << QStringList{"config.json"} << 2;
-    QTest::newRow("nonexistent data file")
-        << (ev + QStringList{"--data", "{T}/missing-data.npy"}) << QStringList{"missing-data.npy"} << 2;
-    QTest::newRow("empty data file (0 bytes .npy)")
-        << (ev + QStringList{"--data", "{T}/empty.npy"}) << QStringList{"empty.npy"} << 2;
-    QTest::newRow("npy with zero tokens")
-        << (ev + QStringList{"--data", "{T}/zero-tokens.npy"}) << QStringList{"zero-tokens.npy"} << 2;
-    QTest::newRow("npy float32")
-        << (ev + QStringList{"--data", "{T}/floats.npy"}) << QStringList{"floats.npy"} << 2;
-    QTest::newRow("npy 2-D")
-        << (ev + QStringList{"--data", "{T}/matrix.npy"}) << QStringList{"matrix.npy"} << 2;
-    QTest::newRow("npy truncated data")
-        << (ev + QStringList{"--data", "{T}/short.npy"}) << QStringList{"short.npy"} << 2;
-    QTest::newRow("ids beyond vocab (300 with vocab 300, late in the stream)")
-        << (ev + QStringList{"--data", "{T}/beyond-vocab.npy"}) << QStringList{"beyond-vocab.npy"} << 2;
-    QTest::newRow("negative id")
-        << (ev + QStringList{"--data", "{T}/negative.npy"}) << QStringList{"negative.npy"} << 2;
+    // Data files eval cannot use ({T}: written by badInput): the error names the file.
+    const std::pair<const char*, QString> badData[] = {
+        {"nonexistent data file", "missing-data.npy"}, {"empty data file (0 bytes .npy)", "empty.npy"},
+        {"npy with zero tokens", "zero-tokens.npy"}, {"npy float32", "floats.npy"}, {"npy 2-D", "matrix.npy"},
+        {"npy truncated data", "short.npy"},
+        {"ids beyond vocab (300 with vocab 300, late in the stream)", "beyond-vocab.npy"},
+        {"negative id", "negative.npy"}};
+    for (const auto& [tag, file] : badData)
+        QTest::newRow(tag) << (ev + QStringList{"--data", "{T}/" + file}) << QStringList{file} << 2;
     QTest::newRow("--seq-len larger than context")
         << (ev + QStringList{"--data", "{M}/eval_ids.npy", "--seq-len", "129"}) << QStringList{"--seq-len"} << 2;
     QTest::newRow("--seq-len 1")
@@ -357,26 +350,16 @@ void TestCli::badInput() {
     QVERIFY(copyDir(gpt2_, T + "/broken"));
     QVERIFY(writeFile(T + "/broken/config.json", "{\"model_type\": \"gpt2\", "));
 
-    QStringList real;
-    for (QString a : args) {
-        a.replace("{CSV}", csv).replace("{M}", gpt2_).replace("{T}", T);
-        real << a;
-    }
-    const ProcResult r = runCli(real);
+    const ProcResult r = runCli(withPlaceholders(args, {{"{CSV}", csv}, {"{M}", gpt2_}, {"{T}", T}}));
     const QString err = QString::fromUtf8(r.err);
-    const QStringList errLines = err.split('\n', Qt::SkipEmptyParts);
     const QString line = QString("%1 -> exit %2%3, stderr: %4")
                              .arg(QTest::currentDataTag()).arg(r.exitCode).arg(r.crashed ? " (CRASHED)" : "")
                              .arg(err.trimmed());
     qInfo().noquote() << line;
     report_ << line;
-    QVERIFY2(r.started && r.finished, qPrintable(r.describe("did not finish")));
-    QVERIFY2(!r.crashed, qPrintable(line));
-    QVERIFY2(r.exitCode == exitCode, qPrintable(QString("exit code %1, want %2: ").arg(r.exitCode).arg(exitCode) + line));
-    QVERIFY2(errLines.size() == 1, qPrintable("stderr is not a single line: " + line));
-    QVERIFY2(errLines[0].startsWith("error: "), qPrintable("stderr does not start with 'error: ': " + line));
-    for (const QString& m : mustMention)
-        QVERIFY2(errLines[0].contains(m), qPrintable(QString("error line does not name '%1': %2").arg(m, line)));
+    expectOneErrorLine(r, exitCode, mustMention, line);
+    if (QTest::currentTestFailed())
+        return;
     QVERIFY2(!QFileInfo::exists(csv), qPrintable("partial --per-token file left behind: " + line));
     QVERIFY2(!QFileInfo::exists(T + "/no-dir/x.csv"), "per-token file created in a missing directory");
     // Nothing that looks like a result on stdout.

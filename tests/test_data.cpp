@@ -343,6 +343,9 @@ private:
     // Writes `path` with the kNpyWriter snippet; returns the expected ids file or "".
     bool writeWithPython(const QString& path, const QString& snippet, QString* rawPath);
     bool writeFile(const QString& path, const QByteArray& bytes);
+    // The current row's `content` written to a new file called like its `name` (nothing written
+    // for a name starting with "missing"); its path, or "" when it cannot be written.
+    QString writeRowFile();
 
     QTemporaryDir dir_;
     int counter_ = 0;
@@ -414,6 +417,13 @@ bool TestData::writeWithPython(const QString& path, const QString& snippet, QStr
 bool TestData::writeFile(const QString& path, const QByteArray& bytes) {
     QFile f(path);
     return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+QString TestData::writeRowFile() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    const QString path = newPath(name);
+    return name.startsWith("missing") || writeFile(path, content) ? path : QString();
 }
 
 // ---- .npy ---------------------------------------------------------------------------
@@ -946,40 +956,33 @@ void TestData::detectFormatFromContent_data() {
 }
 
 void TestData::detectFormatFromContent() {
-    QFETCH(QString, name);
-    QFETCH(QByteArray, content);
     QFETCH(ls::DataFormat, format);
-    const QString path = newPath(name);
-    QVERIFY(writeFile(path, content));
+    const QString path = writeRowFile();
+    QVERIFY(!path.isEmpty());
     QCOMPARE(ls::detectFormat(path.toStdString()), format);
 }
 
 // ---- Alpaca -------------------------------------------------------------------------
 
 void TestData::renderPrompt_data() {
-    QTest::addColumn<QString>("tmpl");
-    QTest::addColumn<QString>("instruction");
-    QTest::addColumn<QString>("input");
-    QTest::addColumn<QString>("output");
-    QTest::addColumn<QString>("expected");
-    QTest::newRow("default") << ls::kAlpacaTemplate << "Add." << "2 3" << "5"
-                             << "Below is an instruction that describes a task, paired with an input that provides "
-                                "further context. Write a response that appropriately completes the request.\n\n"
-                                "### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5";
-    QTest::newRow("default, no input") << ls::kAlpacaTemplateNoInput << "Say hi." << "" << "Hi!"
-                                       << "Below is an instruction that describes a task. Write a response that "
-                                          "appropriately completes the request.\n\n"
-                                          "### Instruction:\nSay hi.\n\n### Response:\nHi!";
-    QTest::newRow("fields are not substituted again") << "{instruction}|{input}|{output}" << "{input}" << "{output}"
-                                                      << "{instruction}" << "{input}|{output}|{instruction}";
-    QTest::newRow("unknown placeholders and lone braces stay") << "{x} {instruction} { }{" << "A" << "" << ""
-                                                               << "{x} A { }{";
-    QTest::newRow("double braces") << "{{instruction}}" << "A" << "" << "" << "{A}";
-    QTest::newRow("repeated") << "{output}{output}-{input}" << "" << "I" << "B" << "BB-I";
-    QTest::newRow("no placeholders") << "plain" << "A" << "B" << "C" << "plain";
-    QTest::newRow("empty template") << "" << "A" << "B" << "C" << "";
-    QTest::newRow("cut placeholder") << "{instruction" << "A" << "" << "" << "{instruction";
-    QTest::newRow("UTF-8") << "«{instruction}» → {output}" << "café" << "" << "日本" << "«café» → 日本";
+    addStringRows({"tmpl", "instruction", "input", "output", "expected"},
+                  {{"default", ls::kAlpacaTemplate, "Add.", "2 3", "5",
+                    "Below is an instruction that describes a task, paired with an input that provides "
+                    "further context. Write a response that appropriately completes the request.\n\n"
+                    "### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5"},
+                   {"default, no input", ls::kAlpacaTemplateNoInput, "Say hi.", "", "Hi!",
+                    "Below is an instruction that describes a task. Write a response that "
+                    "appropriately completes the request.\n\n"
+                    "### Instruction:\nSay hi.\n\n### Response:\nHi!"},
+                   {"fields are not substituted again", "{instruction}|{input}|{output}", "{input}", "{output}",
+                    "{instruction}", "{input}|{output}|{instruction}"},
+                   {"unknown placeholders and lone braces stay", "{x} {instruction} { }{", "A", "", "", "{x} A { }{"},
+                   {"double braces", "{{instruction}}", "A", "", "", "{A}"},
+                   {"repeated", "{output}{output}-{input}", "", "I", "B", "BB-I"},
+                   {"no placeholders", "plain", "A", "B", "C", "plain"},
+                   {"empty template", "", "A", "B", "C", ""},
+                   {"cut placeholder", "{instruction", "A", "", "", "{instruction"},
+                   {"UTF-8", "«{instruction}» → {output}", "café", "", "日本", "«café» → 日本"}});
 }
 
 void TestData::renderPrompt() {
@@ -1057,15 +1060,14 @@ void TestData::alpacaRecords_data() {
 }
 
 void TestData::alpacaRecords() {
-    QFETCH(QString, name);
     QFETCH(QByteArray, content);
     QFETCH(ls::DataFormat, format);
     QFETCH(QStringList, templates);
     QFETCH(qint64, maxDocuments);
     QFETCH(QStringList, prompts);
     QVERIFY(tokenizer_);
-    const QString path = newPath(name);
-    QVERIFY(writeFile(path, content));
+    const QString path = writeRowFile();
+    QVERIFY(!path.isEmpty());
     ls::DatasetOptions options;
     options.format = format;
     options.maxDocuments = maxDocuments;
@@ -1152,15 +1154,13 @@ void TestData::textDocuments_data() {
 }
 
 void TestData::textDocuments() {
-    QFETCH(QString, name);
-    QFETCH(QByteArray, content);
     QFETCH(ls::DataFormat, format);
     QFETCH(qint64, maxDocuments);
     QFETCH(ls::DataFormat, read);
     QFETCH(QList<QByteArray>, documents);
     QVERIFY(tokenizer_);
-    const QString path = newPath(name);
-    QVERIFY(writeFile(path, content));
+    const QString path = writeRowFile();
+    QVERIFY(!path.isEmpty());
     ls::DatasetOptions options;
     options.format = format;
     options.maxDocuments = maxDocuments;
@@ -1316,15 +1316,13 @@ void TestData::badInputs_data() {
 }
 
 void TestData::badInputs() {
-    QFETCH(QString, name);
-    QFETCH(QByteArray, content);
     QFETCH(ls::DataFormat, format);
     QFETCH(bool, withTokenizer);
     QFETCH(int, vocabSize);
     QFETCH(QStringList, fragments);
     QVERIFY(tokenizer_);
-    const QString path = newPath(name);
-    if (!name.startsWith("missing")) QVERIFY(writeFile(path, content));
+    const QString path = writeRowFile();
+    QVERIFY(!path.isEmpty());
     ls::DatasetOptions options;
     options.format = format;
     const QString message = errorOf([&] {
@@ -1396,7 +1394,11 @@ void TestData::windowsOverDocuments() {
         QCOMPARE(describe(windows), describe(ls::makeWindows(c->total(), {c->seqLen, c->stride, c->maxTokens})));
 }
 
-void TestData::windowsOverDocumentsByHand_data() {
+namespace {
+
+// The columns a windows-by-hand row starts with: the documents' starts, the token count and
+// the window options.
+void addWindowOptionColumns() {
     QTest::addColumn<QVector<qint64>>("starts");
     QTest::addColumn<qint64>("n");
     QTest::addColumn<int>("seqLen");
@@ -1404,32 +1406,22 @@ void TestData::windowsOverDocumentsByHand_data() {
     QTest::addColumn<qint64>("maxTokens");
     QTest::addColumn<qint64>("maxWindows");
     QTest::addColumn<bool>("respect");
-    QTest::addColumn<QString>("windows");  // "begin,length,firstScored;..."
-    const QVector<qint64> three{0, 5, 12};
-    QTest::newRow("respected: 1-token tail of doc 0 dropped")
-        << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << true << "0,4,1;5,4,1;9,3,1;12,4,1;16,4,1";
-    QTest::newRow("packed: across boundaries") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << false
-                                               << "0,4,1;4,4,1;8,4,1;12,4,1;16,4,1";
-    QTest::newRow("maxWindows 2, respected") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(2) << true
-                                             << "0,4,1;5,4,1";
-    QTest::newRow("maxWindows 3, packed") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(3) << false
-                                          << "0,4,1;4,4,1;8,4,1";
-    QTest::newRow("maxTokens cuts doc 1") << three << qint64(20) << 4 << 0 << qint64(7) << qint64(0) << true
-                                          << "0,4,1;5,2,1";
-    QTest::newRow("maxTokens at a boundary") << three << qint64(20) << 4 << 0 << qint64(12) << qint64(0) << true
-                                             << "0,4,1;5,4,1;9,3,1";
-    const QVector<qint64> four{0, 1, 3, 10};
-    QTest::newRow("stride 2 inside documents") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << true
-                                               << "1,2,1;3,4,1;5,4,2;7,3,2";
-    QTest::newRow("stride 2 packed") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << false
-                                     << "0,4,1;2,4,2;4,4,2;6,4,2;8,3,2";
-    QTest::newRow("no document starts: one stream") << QVector<qint64>{} << qint64(10) << 4 << 0 << qint64(0) << qint64(0)
-                                                    << true << "0,4,1;4,4,1;8,2,1";
-    QTest::newRow("all documents of one token") << QVector<qint64>{0, 1, 2} << qint64(3) << 4 << 0 << qint64(0)
-                                                << qint64(0) << true << "";
 }
 
-void TestData::windowsOverDocumentsByHand() {
+// A row of those columns; the test's expectation follows with <<.
+QTestData& windowRow(const char* tag, const QVector<qint64>& starts, qint64 n, int seqLen, int stride, qint64 maxTokens,
+                     qint64 maxWindows, bool respect) {
+    return QTest::newRow(tag) << starts << n << seqLen << stride << maxTokens << maxWindows << respect;
+}
+
+struct WindowRow {
+    std::vector<int64_t> starts;
+    qint64 n;
+    ls::WindowParams params;
+};
+
+// The current row's starts, token count and options.
+WindowRow fetchWindowRow() {
     QFETCH(QVector<qint64>, starts);
     QFETCH(qint64, n);
     QFETCH(int, seqLen);
@@ -1437,9 +1429,35 @@ void TestData::windowsOverDocumentsByHand() {
     QFETCH(qint64, maxTokens);
     QFETCH(qint64, maxWindows);
     QFETCH(bool, respect);
+    return {std::vector<int64_t>(starts.begin(), starts.end()), n, {seqLen, stride, maxTokens, maxWindows, respect}};
+}
+
+}  // namespace
+
+void TestData::windowsOverDocumentsByHand_data() {
+    addWindowOptionColumns();
+    QTest::addColumn<QString>("windows");  // "begin,length,firstScored;..."
+    const QVector<qint64> three{0, 5, 12};
+    windowRow("respected: 1-token tail of doc 0 dropped", three, 20, 4, 0, 0, 0, true)
+        << "0,4,1;5,4,1;9,3,1;12,4,1;16,4,1";
+    windowRow("packed: across boundaries", three, 20, 4, 0, 0, 0, false) << "0,4,1;4,4,1;8,4,1;12,4,1;16,4,1";
+    windowRow("maxWindows 2, respected", three, 20, 4, 0, 0, 2, true) << "0,4,1;5,4,1";
+    windowRow("maxWindows 3, packed", three, 20, 4, 0, 0, 3, false) << "0,4,1;4,4,1;8,4,1";
+    windowRow("maxTokens cuts doc 1", three, 20, 4, 0, 7, 0, true) << "0,4,1;5,2,1";
+    windowRow("maxTokens at a boundary", three, 20, 4, 0, 12, 0, true) << "0,4,1;5,4,1;9,3,1";
+    const QVector<qint64> four{0, 1, 3, 10};
+    windowRow("stride 2 inside documents", four, 11, 4, 2, 0, 0, true) << "1,2,1;3,4,1;5,4,2;7,3,2";
+    windowRow("stride 2 packed", four, 11, 4, 2, 0, 0, false) << "0,4,1;2,4,2;4,4,2;6,4,2;8,3,2";
+    windowRow("no document starts: one stream", QVector<qint64>{}, 10, 4, 0, 0, 0, true) << "0,4,1;4,4,1;8,2,1";
+    windowRow("all documents of one token", QVector<qint64>{0, 1, 2}, 3, 4, 0, 0, 0, true) << "";
+}
+
+void TestData::windowsOverDocumentsByHand() {
     QFETCH(QString, windows);
-    ls::WindowParams params{seqLen, stride, maxTokens, maxWindows, respect};
-    const std::vector<int64_t> documentStarts(starts.begin(), starts.end());
+    WindowRow row = fetchWindowRow();
+    ls::WindowParams& params = row.params;
+    const std::vector<int64_t>& documentStarts = row.starts;
+    const qint64 n = row.n;
     QCOMPARE(describe(ls::makeWindows(n, documentStarts, params)).section('|', 0, 0), windows);
 
     // and the checks on options and starts
@@ -1451,54 +1469,33 @@ void TestData::windowsOverDocumentsByHand() {
 }
 
 void TestData::summarizeByHand_data() {
-    QTest::addColumn<QVector<qint64>>("starts");
-    QTest::addColumn<qint64>("n");
-    QTest::addColumn<int>("seqLen");
-    QTest::addColumn<int>("stride");
-    QTest::addColumn<qint64>("maxTokens");
-    QTest::addColumn<qint64>("maxWindows");
-    QTest::addColumn<bool>("respect");
+    addWindowOptionColumns();
     QTest::addColumn<QVector<qint64>>("summary");  // documents, tokens, windows, scored
     const QVector<qint64> three{0, 5, 12};
     const QVector<qint64> four{0, 1, 3, 10};
     // windows 0-3 | 5-8, 9-11 | 12-15, 16-19: token 4 is in no window
-    QTest::newRow("respected chunks") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << true
-                                      << QVector<qint64>{3, 19, 5, 14};
+    windowRow("respected chunks", three, 20, 4, 0, 0, 0, true) << QVector<qint64>{3, 19, 5, 14};
     // 5 windows of 4 over 0-19: every token, 5 x 3 predictions
-    QTest::newRow("packed chunks") << three << qint64(20) << 4 << 0 << qint64(0) << qint64(0) << false
-                                   << QVector<qint64>{3, 20, 5, 15};
+    windowRow("packed chunks", three, 20, 4, 0, 0, 0, false) << QVector<qint64>{3, 20, 5, 15};
     // doc 0 (1 token) and doc 3 (1 token) have no window; 1,2,1 | 3,4,1; 5,4,2; 7,3,2 -> 1 + 3 + 2 + 1
-    QTest::newRow("stride 2, respected") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << true
-                                         << QVector<qint64>{2, 9, 4, 7};
+    windowRow("stride 2, respected", four, 11, 4, 2, 0, 0, true) << QVector<qint64>{2, 9, 4, 7};
     // overlapping windows over 0-10 cover all 11 tokens and score each after the first once
-    QTest::newRow("stride 2, packed") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(0) << false
-                                      << QVector<qint64>{4, 11, 5, 10};
+    windowRow("stride 2, packed", four, 11, 4, 2, 0, 0, false) << QVector<qint64>{4, 11, 5, 10};
     // 1,2,1 and 3,4,1: tokens 1-6
-    QTest::newRow("stride 2, respected, 2 windows") << four << qint64(11) << 4 << 2 << qint64(0) << qint64(2) << true
-                                                    << QVector<qint64>{2, 6, 2, 4};
+    windowRow("stride 2, respected, 2 windows", four, 11, 4, 2, 0, 2, true) << QVector<qint64>{2, 6, 2, 4};
     // 6 tokens: 1,2,1 and 3,3,1
-    QTest::newRow("stride 2, respected, 6 tokens") << four << qint64(11) << 4 << 2 << qint64(6) << qint64(0) << true
-                                                   << QVector<qint64>{2, 5, 2, 3};
+    windowRow("stride 2, respected, 6 tokens", four, 11, 4, 2, 6, 0, true) << QVector<qint64>{2, 5, 2, 3};
     // one window 0-7 over docs [0,4) and [4,8); the empty document between them does not count
-    QTest::newRow("empty document not counted") << QVector<qint64>{0, 4, 4} << qint64(8) << 8 << 0 << qint64(0)
-                                                << qint64(0) << false << QVector<qint64>{2, 8, 1, 7};
-    QTest::newRow("no windows") << QVector<qint64>{0, 1} << qint64(2) << 4 << 0 << qint64(0) << qint64(0) << true
-                                << QVector<qint64>{0, 0, 0, 0};
+    windowRow("empty document not counted", QVector<qint64>{0, 4, 4}, 8, 8, 0, 0, 0, false)
+        << QVector<qint64>{2, 8, 1, 7};
+    windowRow("no windows", QVector<qint64>{0, 1}, 2, 4, 0, 0, 0, true) << QVector<qint64>{0, 0, 0, 0};
 }
 
 void TestData::summarizeByHand() {
-    QFETCH(QVector<qint64>, starts);
-    QFETCH(qint64, n);
-    QFETCH(int, seqLen);
-    QFETCH(int, stride);
-    QFETCH(qint64, maxTokens);
-    QFETCH(qint64, maxWindows);
-    QFETCH(bool, respect);
     QFETCH(QVector<qint64>, summary);
-    const std::vector<int64_t> documentStarts(starts.begin(), starts.end());
-    const std::vector<ls::Window> windows =
-        ls::makeWindows(n, documentStarts, {seqLen, stride, maxTokens, maxWindows, respect});
-    const ls::WindowSummary s = ls::summarizeWindows(windows, documentStarts);
+    const WindowRow row = fetchWindowRow();
+    const std::vector<ls::Window> windows = ls::makeWindows(row.n, row.starts, row.params);
+    const ls::WindowSummary s = ls::summarizeWindows(windows, row.starts);
     QCOMPARE((QVector<qint64>{s.documents, s.tokens, s.windows, s.scoredTokens}), summary);
 }
 

@@ -29,6 +29,7 @@
 #include "tokenizer/word_level.h"
 #include "train_dialog.h"
 #include "train_job.h"
+#include "train_test_support.h"
 #include "training_curve_view.h"
 
 namespace fs = std::filesystem;
@@ -44,12 +45,7 @@ fs::path toPath(const QString& path) { return fs::path(path.toStdString()); }
 
 // A model small enough to train in about a second on the test corpus.
 ls::TrainParams tinyParams() {
-    ls::TrainParams p;
-    p.dim = 16;
-    p.numHeads = 2;
-    p.ffnDim = 32;
-    p.numLayers = 1;
-    p.seqLen = 16;
+    ls::TrainParams p = netParams({"gpt2", 16, 2, 32, 1, 16});
     p.batchSize = 8;
     p.maxEpochs = 2;
     p.learningRate = 3e-3;

@@ -104,6 +104,25 @@ QStringList tabTitles(const QTabWidget* tabs) {
     return titles;
 }
 
+// What the window shows: its layer run and its tabs. A canceled run leaves both as they were.
+struct Shown {
+    std::shared_ptr<const ls::LayerRun> run;
+    QStringList tabs;
+};
+
+Shown shownBy(MainWindow& window) { return {window.layerResults()->run(), tabTitles(window.tabs())}; }
+
+// Sets the window to every window of the demo corpus at stride 8 (about 2,500 windows: no run
+// ends before it is canceled, even on a fast machine); returns the windows it had.
+ls::WindowParams widenToTheWholeCorpus(MainWindow& window) {
+    const ls::WindowParams small = window.windowParams();
+    ls::WindowParams all = small;
+    all.maxWindows = 0;
+    all.stride = 8;
+    window.setWindowParams(all);
+    return small;
+}
+
 // Window-modal error boxes from reportError stay open offscreen: close them.
 void closeMessageBoxes(QWidget* window) {
     for (QMessageBox* box : window->findChildren<QMessageBox*>())
@@ -128,7 +147,7 @@ private slots:
     void lossSepAndExitShowTheDirectNumbers();
 
 private:
-    // Checks every tab against the reference run computed directly.
+    // Checks every tab against the reference run computed directly, the first result tab current.
     void checkViews(MainWindow& window);
     bool waitIdle(MainWindow& window) {
         return QTest::qWaitFor([&] { return !window.runner()->isBusy(); }, kRunTimeout);
@@ -203,8 +222,6 @@ void TestGuiLayers::runShowsTheDirectNumbers() {
     checkViews(window);
     if (QTest::currentTestFailed())
         return;
-    // The first result tab is the current one.
-    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.layerResults()->cossimView()));
 
     // The Summary's Run section.
     const QString summary = window.summaryView()->toText();
@@ -323,6 +340,9 @@ void TestGuiLayers::checkViews(MainWindow& window) {
         }
     }
     QCOMPARE(inspector->tokenLabel(grid.inputIds[0]), QString::fromStdString(grid.tokenText.at(grid.inputIds[0])));
+
+    // The first result tab is the current one.
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(results->cossimView()));
 }
 
 // ---- run files -------------------------------------------------------------------------
@@ -351,7 +371,6 @@ void TestGuiLayers::saveAndOpenRun() {
     checkViews(reopened);
     if (QTest::currentTestFailed())
         return;
-    QCOMPARE(reopened.tabs()->currentWidget(), static_cast<QWidget*>(reopened.layerResults()->cossimView()));
     const QString summary = reopened.summaryView()->toText();
     QVERIFY2(summary.contains("Folder: none loaded"), qPrintable(summary));
     QVERIFY2(summary.contains("Source: " + runFile_), qPrintable(summary));
@@ -380,17 +399,9 @@ void TestGuiLayers::saveAndOpenRun() {
 
 void TestGuiLayers::cancelKeepsPreviousResults() {
     MainWindow& window = *window_;
-    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
-    QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
-    const QStringList tabsBefore = tabTitles(window.tabs());
-
-    // Every window of the corpus at stride 8 (about 2,500 windows): far longer than it takes
-    // to cancel, even on a fast machine.
-    const ls::WindowParams small = window.windowParams();
-    ls::WindowParams all = small;
-    all.maxWindows = 0;
-    all.stride = 8;
-    window.setWindowParams(all);
+    const Shown before = shownBy(window);
+    QVERIFY2(before.run, "runShowsTheDirectNumbers() runs first");
+    const ls::WindowParams small = widenToTheWholeCorpus(window);
     QVERIFY(window.datasetPanel()->summary().windows > 1000);
     window.layerAnalysesAction()->trigger();
     QVERIFY(window.runner()->isBusy());
@@ -412,9 +423,9 @@ void TestGuiLayers::cancelKeepsPreviousResults() {
     QVERIFY(waitIdle(window));
     QCOMPARE(window.lastError(), QString("Layer analyses: canceled"));
     // The previous results, untouched.
-    QVERIFY(window.layerResults()->run() == before);
-    QCOMPARE(tabTitles(window.tabs()), tabsBefore);
-    QCOMPARE(window.layerResults()->cossimView()->result(), &*before->cossim);
+    QVERIFY(window.layerResults()->run() == before.run);
+    QCOMPARE(tabTitles(window.tabs()), before.tabs);
+    QCOMPARE(window.layerResults()->cossimView()->result(), &*before.run->cossim);
     QVERIFY(window.summaryView()->toText().contains(QString("Windows: %1").arg(kSmallWindows)));
     // Ready for the next task.
     QVERIFY(!bar->isActive());
@@ -429,14 +440,9 @@ void TestGuiLayers::cancelKeepsPreviousResults() {
 // again and leaves the previous results.
 void TestGuiLayers::ablationFillsWhileScanning() {
     MainWindow& window = *window_;
-    const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
-    QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
-    const QStringList tabsBefore = tabTitles(window.tabs());
-    const ls::WindowParams small = window.windowParams();
-    ls::WindowParams all = small;
-    all.maxWindows = 0;
-    all.stride = 8;
-    window.setWindowParams(all);
+    const Shown before = shownBy(window);
+    QVERIFY2(before.run, "runShowsTheDirectNumbers() runs first");
+    const ls::WindowParams small = widenToTheWholeCorpus(window);
     window.analysisPanel()->setAnalyses({"ablation"});
     // The Heads field takes TransformerLens names: L1H2 and all of block 1's heads.
     auto* headsEdit = window.analysisPanel()->findChild<QLineEdit*>("headsEdit");
@@ -455,8 +461,8 @@ void TestGuiLayers::ablationFillsWhileScanning() {
     QVERIFY(tabTitles(window.tabs()).contains("Ablation"));
     window.runner()->cancel();
     QVERIFY(waitIdle(window));
-    QCOMPARE(tabTitles(window.tabs()), tabsBefore);
-    QVERIFY(window.layerResults()->run() == before);
+    QCOMPARE(tabTitles(window.tabs()), before.tabs);
+    QVERIFY(window.layerResults()->run() == before.run);
     window.setWindowParams(small);
     window.analysisPanel()->setAnalyses(kLayerTabs);
 }
@@ -468,11 +474,7 @@ void TestGuiLayers::cancelStress() {
     MainWindow& window = *window_;
     const std::shared_ptr<const ls::LayerRun> before = window.layerResults()->run();
     QVERIFY2(before, "runShowsTheDirectNumbers() runs first");
-    const ls::WindowParams small = window.windowParams();
-    ls::WindowParams all = small;
-    all.maxWindows = 0;
-    all.stride = 8;  // ~2,500 windows: no run finishes before it is canceled
-    window.setWindowParams(all);
+    const ls::WindowParams small = widenToTheWholeCorpus(window);
     const std::vector<std::vector<std::string>> kinds = {
         kLayerTabs, {"losssep"}, {"exit"}, {"ablation"}, {"linearize"}, {"linearize", "context"}};
     auto residentMb = [] {
@@ -510,13 +512,7 @@ void TestGuiLayers::cancelStress() {
 // ---- bad parameters --------------------------------------------------------------------
 
 void TestGuiLayers::badParameterStartsNothing_data() {
-    QTest::addColumn<QString>("ranks");
-    QTest::addColumn<QString>("ratios");
-    QTest::addColumn<QString>("analyses");
-    QTest::addColumn<QString>("message");
-    QTest::addColumn<QString>("metricRanks");
-    QTest::addColumn<QString>("exitLayers");
-    QTest::addColumn<QString>("heads");
+    addColumns<QString>({"ranks", "ratios", "analyses", "message", "metricRanks", "exitLayers", "heads"});
     QTest::newRow("hard ratio 1.5") << "" << "0.3, 1.5" << "cossim,saturation,lowrank,inspect"
                                    << "Hard ratios: 1.5 is outside (0, 1)" << "" << "" << "";
     QTest::newRow("hard ratio text") << "" << "0.3, half" << "cossim" << "Hard ratios: 'half' is not a number" << ""

@@ -167,9 +167,7 @@ void TestInterventions::constantHeadMeanAblationChangesNothing() {
 }
 
 void TestInterventions::allHeadsOfABlockEqualNoAttention_data() {
-    QTest::addColumn<QString>("type");
-    QTest::newRow("gpt2 (output bias kept)") << "gpt2";
-    QTest::newRow("llama gqa") << "llama";
+    addRows<QString>("type", {{"gpt2 (output bias kept)", "gpt2"}, {"llama gqa", "llama"}});
 }
 
 void TestInterventions::allHeadsOfABlockEqualNoAttention() {
@@ -202,9 +200,7 @@ void TestInterventions::allHeadsOfABlockEqualNoAttention() {
 }
 
 void TestInterventions::scanEqualsPlainRerun_data() {
-    QTest::addColumn<QString>("type");
-    QTest::newRow("gpt2") << "gpt2";
-    QTest::newRow("llama gqa") << "llama";
+    addRows<QString>("type", {{"gpt2", "gpt2"}, {"llama gqa", "llama"}});
 }
 
 void TestInterventions::scanEqualsPlainRerun() {

@@ -623,37 +623,23 @@ void TestIo::tableValidation_data() {
     QTest::addColumn<ls::Table>("table");
     QTest::addColumn<QString>("error");  // the end of the message
 
-    ls::Table t{"bad", "", {}};
-    ls::Table nanInteger = t;
-    nanInteger.add("i", ls::Column::Kind::Integer).numbers = {1, kNaN};
-    QTest::newRow("NaN in an integer column") << nanInteger << "column 'i' of table 'tables/bad': row 2 holds nan, not an integer";
-    ls::Table fraction = t;
-    fraction.add("i", ls::Column::Kind::Integer).numbers = {2.5};
-    QTest::newRow("fraction in an integer column") << fraction << "row 1 holds 2.5, not an integer";
-    ls::Table huge = t;
-    huge.add("i", ls::Column::Kind::Integer).numbers = {1e19};
-    QTest::newRow("integer beyond int64") << huge << "not an integer";
-    ls::Table comma = t;
-    comma.add("a,b", ls::Column::Kind::Real).numbers = {1};
-    QTest::newRow("comma in a name") << comma << "column names cannot contain ',' or '/' nor be '.' or '..'";
-    ls::Table slash = t;
-    slash.add("a/b", ls::Column::Kind::Real).numbers = {1};
-    QTest::newRow("slash in a name") << slash << "column names cannot contain ',' or '/' nor be '.' or '..'";
-    ls::Table unnamed = t;
-    unnamed.add("x", ls::Column::Kind::Real).numbers = {1};
-    unnamed.add("", ls::Column::Kind::Real).numbers = {1};
-    QTest::newRow("empty name") << unnamed << "column 2 has no name";
-    ls::Table twice = t;
-    twice.add("x", ls::Column::Kind::Real).numbers = {1};
-    twice.add("x", ls::Column::Kind::Integer).numbers = {1};
-    QTest::newRow("duplicate names") << twice << "two columns are named 'x'";
-    ls::Table ragged = t;
-    ragged.add("x", ls::Column::Kind::Real).numbers = {1, 2, 3};
-    ragged.add("y", ls::Column::Kind::Text).texts = {"a", "b"};
-    QTest::newRow("ragged") << ragged << "column 'y' has 2 rows but column 'x' has 3";
-    ls::Table nul = t;
-    nul.add("s", ls::Column::Kind::Text).texts = {std::string("a\0b", 3)};
-    QTest::newRow("NUL in a text") << nul << "column 's' of table 'tables/bad': row 1 contains a NUL character, which HDF5 strings cannot hold";
+    // The table "bad" of these columns.
+    const auto bad = [](std::initializer_list<ls::Column> columns) { return ls::Table{"bad", "", columns}; };
+    using K = ls::Column::Kind;
+    QTest::newRow("NaN in an integer column") << bad({{"i", K::Integer, {1, kNaN}}})
+                                              << "column 'i' of table 'tables/bad': row 2 holds nan, not an integer";
+    QTest::newRow("fraction in an integer column") << bad({{"i", K::Integer, {2.5}}}) << "row 1 holds 2.5, not an integer";
+    QTest::newRow("integer beyond int64") << bad({{"i", K::Integer, {1e19}}}) << "not an integer";
+    const QString badName = "column names cannot contain ',' or '/' nor be '.' or '..'";
+    QTest::newRow("comma in a name") << bad({{"a,b", K::Real, {1}}}) << badName;
+    QTest::newRow("slash in a name") << bad({{"a/b", K::Real, {1}}}) << badName;
+    QTest::newRow("empty name") << bad({{"x", K::Real, {1}}, {"", K::Real, {1}}}) << "column 2 has no name";
+    QTest::newRow("duplicate names") << bad({{"x", K::Real, {1}}, {"x", K::Integer, {1}}}) << "two columns are named 'x'";
+    QTest::newRow("ragged") << bad({{"x", K::Real, {1, 2, 3}}, {"y", K::Text, {}, {"a", "b"}}})
+                            << "column 'y' has 2 rows but column 'x' has 3";
+    QTest::newRow("NUL in a text")
+        << bad({{"s", K::Text, {}, {std::string("a\0b", 3)}}})
+        << "column 's' of table 'tables/bad': row 1 contains a NUL character, which HDF5 strings cannot hold";
 }
 
 void TestIo::tableValidation() {

@@ -13,6 +13,7 @@
 #include "analysis/certified_lens_internal.h"
 #include "analysis/int8_projection_internal.h"
 #include "model/transformer_internal.h"
+#include "test_support.h"
 
 namespace {
 
@@ -56,9 +57,7 @@ private slots:
 };
 
 void TestLens::everyRankIsExact_data() {
-    QTest::addColumn<bool>("decay");
-    QTest::newRow("decaying spectrum") << true;
-    QTest::newRow("flat spectrum") << false;
+    addRows<bool>("decay", {{"decaying spectrum", true}, {"flat spectrum", false}});
 }
 
 void TestLens::everyRankIsExact() {

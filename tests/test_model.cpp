@@ -25,6 +25,8 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
+#include <memory>
 
 #include "common/error.h"
 #include "model/model.h"
@@ -44,11 +46,11 @@ struct Outcome {
     QString message;
 };
 
-Outcome tryLoad(const QString& dir) {
+// What call() threw, if anything.
+Outcome outcomeOf(const std::function<void()>& call) {
     Outcome o;
     try {
-        ls::Model m = ls::Model::load(dir.toStdString());
-        (void)m;
+        call();
     } catch (const ls::Error& e) {
         o.threwLsError = true;
         o.message = QString::fromStdString(e.what());
@@ -60,6 +62,50 @@ Outcome tryLoad(const QString& dir) {
         o.message = "unknown exception";
     }
     return o;
+}
+
+Outcome tryLoad(const QString& dir) {
+    return outcomeOf([&] { (void)ls::Model::load(dir.toStdString()); });
+}
+
+// A folder make_model.py writes with args into tmp, read back: reference.json, the .npy files
+// named (without .npy), and the model loaded; error says what failed first.
+struct MadeModel {
+    QString dir, error;
+    QJsonObject reference;
+    std::map<QString, Npy> arrays;
+    std::unique_ptr<ls::Model> model;
+};
+
+MadeModel makeAndLoad(const QTemporaryDir& tmp, const QStringList& args, const QStringList& npyNames) {
+    MadeModel m;
+    if (!tmp.isValid()) {
+        m.error = "no temporary folder";
+        return m;
+    }
+    m.dir = tmp.filePath("model");
+    m.error = makeModel(m.dir, args);
+    if (!m.error.isEmpty())
+        return m;
+    m.reference = readJsonObject(m.dir + "/reference.json");
+    if (m.reference.isEmpty()) {
+        m.error = "no reference.json in " + m.dir;
+        return m;
+    }
+    for (const QString& name : npyNames) {
+        Npy npy = readNpy(m.dir + "/" + name + ".npy");
+        if (!npy.error.isEmpty()) {
+            m.error = npy.error;
+            return m;
+        }
+        m.arrays[name] = std::move(npy);
+    }
+    try {
+        m.model = std::make_unique<ls::Model>(ls::Model::load(m.dir.toStdString()));
+    } catch (const std::exception& e) {
+        m.error = QString("Model::load threw: ") + e.what();
+    }
+    return m;
 }
 
 }  // namespace
@@ -74,22 +120,13 @@ private:
 
     // call must throw ls::Error whose message names one of anyWord; the outcome is logged.
     void expectLsError(const std::function<void()>& call, const QStringList& anyWord, const QString& what) {
-        QString msg;
-        bool lsErr = false, other = false;
-        try {
-            call();
-        } catch (const ls::Error& e) {
-            lsErr = true;
-            msg = e.what();
-        } catch (const std::exception& e) {
-            other = true;
-            msg = e.what();
-        }
-        const QString line = QString("%1 -> %2: %3").arg(what, lsErr ? "ls::Error" : other ? "OTHER" : "NO ERROR", msg);
+        const Outcome o = outcomeOf(call);
+        const QString line = QString("%1 -> %2: %3")
+                                 .arg(what, o.threwLsError ? "ls::Error" : o.threwOther ? "OTHER" : "NO ERROR", o.message);
         qInfo().noquote() << line;
         report_ << line;
-        QVERIFY2(lsErr, qPrintable(line));
-        QVERIFY2(mentionsAny(msg, anyWord), qPrintable(line));
+        QVERIFY2(o.threwLsError, qPrintable(line));
+        QVERIFY2(mentionsAny(o.message, anyWord), qPrintable(line));
     }
 
 private slots:
@@ -189,32 +226,19 @@ void TestModel::goldenLogits_data() {
 void TestModel::goldenLogits() {
     QFETCH(QStringList, args);
     QTemporaryDir tmp;
-    QVERIFY(tmp.isValid());
-    const QString dir = tmp.filePath("model");
-    const QString err = makeModel(dir, args);
-    QVERIFY2(err.isEmpty(), qPrintable(err));
-
-    const QJsonObject ref = readJsonObject(dir + "/reference.json");
-    const QJsonObject cfgJson = readJsonObject(dir + "/config.json");
-    QVERIFY(!ref.isEmpty() && !cfgJson.isEmpty());
-    const Npy ids = readNpy(dir + "/input_ids.npy");
-    const Npy refLogits = readNpy(dir + "/ref_logits.npy");
-    const Npy refLosses = readNpy(dir + "/ref_losses.npy");
-    QVERIFY2(ids.error.isEmpty(), qPrintable(ids.error));
-    QVERIFY2(refLogits.error.isEmpty(), qPrintable(refLogits.error));
-    QVERIFY2(refLosses.error.isEmpty(), qPrintable(refLosses.error));
+    const MadeModel made = makeAndLoad(tmp, args, {"input_ids", "ref_logits", "ref_losses"});
+    QVERIFY2(made.error.isEmpty(), qPrintable(made.error));
+    const QJsonObject cfgJson = readJsonObject(made.dir + "/config.json");
+    QVERIFY(!cfgJson.isEmpty());
+    const QJsonObject& ref = made.reference;
+    const Npy &ids = made.arrays.at("input_ids"), &refLogits = made.arrays.at("ref_logits"),
+              &refLosses = made.arrays.at("ref_losses");
     const int T = int(ids.values.size());
     const int V = ref["vocab_size"].toInt();
     QCOMPARE(refLogits.shape.size(), size_t(2));
     QCOMPARE(refLogits.shape[0], int64_t(T));
     QCOMPARE(refLogits.shape[1], int64_t(V));
-
-    std::unique_ptr<ls::Model> model;
-    try {
-        model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString()));
-    } catch (const std::exception& e) {
-        QFAIL(qPrintable(QString("Model::load threw: ") + e.what()));
-    }
+    const std::unique_ptr<ls::Model>& model = made.model;
 
     // Configuration as parsed.
     const ls::ModelConfig& c = model->config();
@@ -384,19 +408,12 @@ void TestModel::captures_data() {
 void TestModel::captures() {
     QFETCH(QStringList, args);
     QTemporaryDir tmp;
-    QVERIFY(tmp.isValid());
-    const QString dir = tmp.filePath("model");
-    const QString err = makeModel(dir, args + QStringList{"--dump-captures"});
-    QVERIFY2(err.isEmpty(), qPrintable(err));
-
-    const QJsonObject ref = readJsonObject(dir + "/reference.json");
-    QVERIFY(!ref.isEmpty());
-    const Npy ids = readNpy(dir + "/input_ids.npy");
-    const Npy refRes = readNpy(dir + "/ref_residuals.npy");
-    const Npy refHeads = readNpy(dir + "/ref_heads.npy");
-    QVERIFY2(ids.error.isEmpty(), qPrintable(ids.error));
-    QVERIFY2(refRes.error.isEmpty(), qPrintable(refRes.error));
-    QVERIFY2(refHeads.error.isEmpty(), qPrintable(refHeads.error));
+    const MadeModel made =
+        makeAndLoad(tmp, args + QStringList{"--dump-captures"}, {"input_ids", "ref_residuals", "ref_heads"});
+    QVERIFY2(made.error.isEmpty(), qPrintable(made.error));
+    const QJsonObject& ref = made.reference;
+    const Npy &ids = made.arrays.at("input_ids"), &refRes = made.arrays.at("ref_residuals"),
+              &refHeads = made.arrays.at("ref_heads");
     const int64_t T = int64_t(ids.values.size());
     const int64_t L = ref["layers"].toInt(), D = ref["dim"].toInt();
     const int64_t H = ref["heads"].toInt(), hd = ref["head_dim"].toInt();
@@ -412,13 +429,7 @@ void TestModel::captures() {
     QVERIFY2(refHeads.shape == (std::vector<int64_t>{L, T, H, hd}),
              qPrintable("ref_heads.npy shape " + shapeStr(refHeads.shape)));
     const int64_t resN = T * D, headN = T * H * hd;
-
-    std::unique_ptr<ls::Model> model;
-    try {
-        model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString()));
-    } catch (const std::exception& e) {
-        QFAIL(qPrintable(QString("Model::load threw: ") + e.what()));
-    }
+    const std::unique_ptr<ls::Model>& model = made.model;
     QCOMPARE(int64_t(model->config().numLayers), L);
     QCOMPARE(int64_t(model->config().numHeads), H);
     QCOMPARE(int64_t(model->config().headDim), hd);
@@ -618,6 +629,33 @@ QString setTensorField(const QString& path, const QString& name, const QString& 
 
 QString removeFile(const QString& path) { return QFile::remove(path) ? QString() : "cannot remove " + path; }
 
+// A mutation that deletes one of the folder's files.
+Mutation removing(const QString& file) {
+    return [file](const QString& d) { return removeFile(d + "/" + file); };
+}
+
+// A mutation that overwrites one of the folder's files with these bytes.
+Mutation writing(const QString& file, const QByteArray& bytes) {
+    return [file, bytes](const QString& d) {
+        return writeFile(d + "/" + file, bytes) ? QString() : "cannot write " + file;
+    };
+}
+
+// A mutation that edits the folder's config.json.
+Mutation editConfig(const std::function<void(QJsonObject&)>& edit) {
+    return [edit](const QString& d) { return setJson(d + "/config.json", edit); };
+}
+
+// Takes tensor `name` out of a safetensors file (header and data).
+QString removeTensor(const QString& path, const QString& name) {
+    return editSt(path, [&](StFile& f) -> QString {
+        const int i = indexOf(f, name);
+        if (i < 0) return "no tensor " + name;
+        f.entries.removeAt(i);
+        return {};
+    });
+}
+
 QString retypeTensor(const QString& path, const QString& name, const QString& dtype) {
     // Replace an F32 tensor by a 1-byte dtype with the same shape (consistent offsets), so the
     // only problem is the dtype.
@@ -664,60 +702,42 @@ void TestModel::badInput_data() {
     QTest::newRow("missing directory") << QString("") << Mutation([](const QString&) { return QString(); })
                                        << QStringList{"no-such-model-dir"} << kMissingWords;
     QTest::newRow("missing config.json")
-        << "gpt2" << Mutation([](const QString& d) { return removeFile(d + "/config.json"); })
+        << "gpt2" << removing("config.json")
         << QStringList{"config.json"} << kMissingWords;
     QTest::newRow("invalid JSON config")
-        << "gpt2" << Mutation([](const QString& d) {
-               return writeFile(d + "/config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2,,}") ? QString() : "w";
-           })
+        << "gpt2" << writing("config.json", "{\"model_type\": \"gpt2\", \"n_layer\": 2,,}")
         << QStringList{"config.json"} << QStringList{"json", "parse", "invalid", "syntax", "malformed"};
     QTest::newRow("config not an object")
-        << "gpt2" << Mutation([](const QString& d) { return writeFile(d + "/config.json", "[1, 2]") ? QString() : "w"; })
+        << "gpt2" << writing("config.json", "[1, 2]")
         << QStringList{"config.json"} << QStringList{"object", "json", "invalid", "expected", "model_type"};
     QTest::newRow("unknown model_type bert")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["model_type"] = "bert"; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["model_type"] = "bert"; })
         << QStringList{"config.json", "bert"} << QStringList{"unsupported", "unknown", "not supported"};
     QTest::newRow("config missing n_layer")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o.remove("n_layer"); });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o.remove("n_layer"); })
         << QStringList{"config.json", "n_layer"} << kMissingWords;
     QTest::newRow("config n_embd is a string")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["n_embd"] = "thirty-two"; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["n_embd"] = "thirty-two"; })
         << QStringList{"config.json", "n_embd"} << QStringList{"integer", "number", "type", "invalid", "expected"};
     QTest::newRow("config vocab_size 0")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["vocab_size"] = 0; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["vocab_size"] = 0; })
         << QStringList{"config.json", "vocab_size"} << QStringList{"positive", "invalid", "must", "> 0", "zero", ">= 1", "at least"};
     QTest::newRow("gpt2 n_embd not divisible by n_head")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["n_head"] = 5; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["n_head"] = 5; })
         << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
     QTest::newRow("llama hidden_size not divisible by heads")
-        << "llama" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["num_attention_heads"] = 3; });
-           })
+        << "llama" << editConfig([](QJsonObject& o) { o["num_attention_heads"] = 3; })
         << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
     QTest::newRow("llama heads not divisible by kv heads")
-        << "llama" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["num_key_value_heads"] = 3; });
-           })
+        << "llama" << editConfig([](QJsonObject& o) { o["num_key_value_heads"] = 3; })
         << QStringList{"config.json"} << QStringList{"divisible", "multiple"};
     QTest::newRow("llama unknown rope_scaling type")
-        << "llama" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) {
-                   o["rope_scaling"] = QJsonObject{{"rope_type", "warp-drive"}, {"factor", 2.0}};
-               });
+        << "llama" << editConfig([](QJsonObject& o) {
+               o["rope_scaling"] = QJsonObject{{"rope_type", "warp-drive"}, {"factor", 2.0}};
            })
         << QStringList{"config.json", "warp-drive"} << QStringList{"unsupported", "unknown", "not supported"};
     QTest::newRow("missing model.safetensors")
-        << "gpt2" << Mutation([st](const QString& d) { return removeFile(st(d)); })
+        << "gpt2" << removing("model.safetensors")
         << QStringList{"model.safetensors"} << kMissingWords;
     QTest::newRow("empty safetensors file")
         << "gpt2" << Mutation([st](const QString& d) { return writeFile(st(d), "") ? QString() : "w"; })
@@ -873,37 +893,19 @@ void TestModel::badInput_data() {
         << QStringList{"model.safetensors", "ln_f.weight"}
         << QStringList{"object", "invalid", "expected", "entry", "dtype"};
     QTest::newRow("n_layer larger than the layers stored")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["n_layer"] = 3; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["n_layer"] = 3; })
         << QStringList{"h.2."} << kMissingWords;
     QTest::newRow("n_positions larger than wpe")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) {
-                   o["n_positions"] = 1024;
-                   o["n_ctx"] = 1024;
-               });
+        << "gpt2" << editConfig([](QJsonObject& o) {
+               o["n_positions"] = 1024;
+               o["n_ctx"] = 1024;
            })
         << QStringList{"wpe.weight"} << QStringList{"shape", "expected", "dimension"};
     QTest::newRow("required tensor missing (gpt2)")
-        << "gpt2" << Mutation([st](const QString& d) {
-               return editSt(st(d), [](StFile& f) -> QString {
-                   int i = indexOf(f, "h.1.mlp.c_fc.weight");
-                   if (i < 0) return "no tensor";
-                   f.entries.removeAt(i);
-                   return {};
-               });
-           })
+        << "gpt2" << Mutation([st](const QString& d) { return removeTensor(st(d), "h.1.mlp.c_fc.weight"); })
         << QStringList{"h.1.mlp.c_fc.weight"} << kMissingWords;
     QTest::newRow("required tensor missing (llama lm_head, untied)")
-        << "llama" << Mutation([st](const QString& d) {
-               return editSt(st(d), [](StFile& f) -> QString {
-                   int i = indexOf(f, "lm_head.weight");
-                   if (i < 0) return "no tensor";
-                   f.entries.removeAt(i);
-                   return {};
-               });
-           })
+        << "llama" << Mutation([st](const QString& d) { return removeTensor(st(d), "lm_head.weight"); })
         << QStringList{"lm_head.weight"} << kMissingWords;
     QTest::newRow("tensor of the wrong shape")
         << "gpt2" << Mutation([st](const QString& d) {
@@ -922,45 +924,29 @@ void TestModel::badInput_data() {
            })
         << QStringList{"k_proj"} << QStringList{"shape", "expected", "dimension"};
     QTest::newRow("embedding rows != vocab_size")
-        << "gpt2" << Mutation([](const QString& d) {
-               return setJson(d + "/config.json", [](QJsonObject& o) { o["vocab_size"] = 250; });
-           })
+        << "gpt2" << editConfig([](QJsonObject& o) { o["vocab_size"] = 250; })
         << QStringList{"wte.weight"} << QStringList{"shape", "expected", "dimension", "vocab"};
     QTest::newRow("sharded: missing shard")
-        << "sharded" << Mutation([](const QString& d) { return removeFile(d + "/model-00002-of-00002.safetensors"); })
+        << "sharded" << removing("model-00002-of-00002.safetensors")
         << QStringList{"model-00002-of-00002.safetensors"} << kMissingWords;
     QTest::newRow("sharded: index invalid JSON")
-        << "sharded" << Mutation([](const QString& d) {
-               return writeFile(d + "/model.safetensors.index.json", "{\"weight_map\": {") ? QString() : "w";
-           })
+        << "sharded" << writing("model.safetensors.index.json", "{\"weight_map\": {")
         << QStringList{"model.safetensors.index.json"} << QStringList{"json", "parse", "invalid", "syntax", "malformed"};
     QTest::newRow("sharded: index without weight_map")
-        << "sharded" << Mutation([](const QString& d) {
-               return writeFile(d + "/model.safetensors.index.json", "{\"metadata\": {}}") ? QString() : "w";
-           })
+        << "sharded" << writing("model.safetensors.index.json", "{\"metadata\": {}}")
         << QStringList{"model.safetensors.index.json", "weight_map"} << (kMissingWords + QStringList{"no "});
     QTest::newRow("sharded: tensor listed in the index but absent from its shard")
         << "sharded" << Mutation([](const QString& d) {
                const QString shard = d + "/" + readJsonObject(d + "/model.safetensors.index.json")["weight_map"]
                                                    .toObject()["model.norm.weight"].toString();
-               return editSt(shard, [](StFile& f) -> QString {
-                   int i = indexOf(f, "model.norm.weight");
-                   if (i < 0) return "no tensor";
-                   f.entries.removeAt(i);
-                   return {};
-               });
+               return removeTensor(shard, "model.norm.weight");
            })
         << QStringList{"model.norm.weight"} << (kMissingWords + QStringList{"not in", "lacks", "does not contain"});
     QTest::newRow("sharded: index lists no shard for a required tensor")
         << "sharded" << Mutation([](const QString& d) {
                const QString idx = d + "/model.safetensors.index.json";
                const QString shard = d + "/" + readJsonObject(idx)["weight_map"].toObject()["model.layers.1.mlp.up_proj.weight"].toString();
-               QString e = editSt(shard, [](StFile& f) -> QString {
-                   int i = indexOf(f, "model.layers.1.mlp.up_proj.weight");
-                   if (i < 0) return "no tensor";
-                   f.entries.removeAt(i);
-                   return {};
-               });
+               QString e = removeTensor(shard, "model.layers.1.mlp.up_proj.weight");
                if (!e.isEmpty()) return e;
                return setJson(idx, [](QJsonObject& o) {
                    QJsonObject wm = o["weight_map"].toObject();
@@ -1043,25 +1029,15 @@ void TestModel::overflowingShapeOnIgnoredBuffer() {
     err = setTensorField(dir + "/model.safetensors", "h.0.attn.bias", "shape",
                          QJsonArray{1, 1, (qint64(1) << 62) + 4096});
     QVERIFY2(err.isEmpty(), qPrintable(err));
-    QString msg;
-    bool lsErr = false, other = false;
     std::unique_ptr<ls::Model> model;
-    try {
-        model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString()));
-    } catch (const ls::Error& e) {
-        lsErr = true;
-        msg = e.what();
-    } catch (const std::exception& e) {
-        other = true;
-        msg = e.what();
-    }
+    const Outcome o = outcomeOf([&] { model = std::make_unique<ls::Model>(ls::Model::load(dir.toStdString())); });
     const QString line = QString("overflowing buffer shape -> %1 %2")
-                             .arg(lsErr ? "ls::Error" : other ? "OTHER EXCEPTION" : "loaded", msg);
+                             .arg(o.threwLsError ? "ls::Error" : o.threwOther ? "OTHER EXCEPTION" : "loaded", o.message);
     qInfo().noquote() << line;
     report_ << line;
-    QVERIFY2(!other, qPrintable(line));
-    if (lsErr) {
-        QVERIFY2(msg.contains("h.0.attn.bias"), qPrintable(line));
+    QVERIFY2(!o.threwOther, qPrintable(line));
+    if (o.threwLsError) {
+        QVERIFY2(o.message.contains("h.0.attn.bias"), qPrintable(line));
         return;
     }
     const QJsonObject ref = readJsonObject(dir + "/reference.json");

@@ -4,6 +4,8 @@
 #include <QtTest>
 
 #include <cmath>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -60,4 +62,39 @@ inline QString mismatchOf(const std::vector<double>& got, const std::vector<doub
         if (!withinTolerance(got[i], expected[i], abs, rel))
             return toleranceMessage(qPrintable(QStringLiteral("element %1").arg(i)), got[i], expected[i], abs, rel);
     return {};
+}
+
+// ---- data-driven tests ------------------------------------------------------------------
+
+// Data columns of one type, in order:
+//   addColumns<QString>({"tmpl", "instruction", "input", "output", "expected"});
+template <typename T>
+void addColumns(std::initializer_list<const char*> names) {
+    for (const char* name : names)
+        QTest::addColumn<T>(name);
+}
+
+// One data column and a row per (tag, value):
+//   addRows<QString>("type", {{"gpt2 (output bias kept)", "gpt2"}, {"llama gqa", "llama"}});
+template <typename T>
+void addRows(const char* column, std::initializer_list<std::pair<const char*, T>> rows) {
+    QTest::addColumn<T>(column);
+    for (const auto& [tag, value] : rows)
+        QTest::newRow(tag) << value;
+}
+
+// The two model layouts, as a QString column whose rows are named by their value.
+inline void addLayoutRows(const char* column) { addRows<QString>(column, {{"gpt2", "gpt2"}, {"llama", "llama"}}); }
+
+// QString data columns and a row per {tag, value, ...}, a value for each column:
+//   addStringRows({"what", "expected"}, {{"loss size", "loss", "the loss has 99 values"}, ...});
+inline void addStringRows(std::initializer_list<const char*> columns,
+                          std::initializer_list<std::initializer_list<const char*>> rows) {
+    addColumns<QString>(columns);
+    for (const std::initializer_list<const char*>& row : rows) {
+        QTEST_ASSERT(row.size() == columns.size() + 1);
+        QTestData& data = QTest::newRow(*row.begin());
+        for (auto value = row.begin() + 1; value != row.end(); ++value)
+            data << QString::fromUtf8(*value);
+    }
 }

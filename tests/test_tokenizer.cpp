@@ -26,6 +26,7 @@
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/word_level.h"
+#include "test_support.h"
 
 namespace {
 
@@ -418,11 +419,8 @@ void TestTokenizer::metaspaceSplit() {
 }
 
 void TestTokenizer::metaspaceDecoder_data() {
-    QTest::addColumn<QString>("scheme");
-    QTest::addColumn<QString>("decoded");
     // tokenizers' own Metaspace decoder test: ["▁Hey", "▁friend!"].
-    QTest::newRow("always") << "always" << "Hey friend!";
-    QTest::newRow("never") << "never" << " Hey friend!";
+    addStringRows({"scheme", "decoded"}, {{"always", "always", "Hey friend!"}, {"never", "never", " Hey friend!"}});
 }
 
 void TestTokenizer::metaspaceDecoder() {

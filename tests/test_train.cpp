@@ -52,6 +52,7 @@
 
 #include <signal.h>
 
+#include "cli_test_support.h"
 #include "common/error.h"
 #include "common/progress.h"
 #include "model/model.h"
@@ -60,6 +61,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/train_job.h"
 #include "train/trainer.h"
+#include "train_test_support.h"
 
 using namespace reftest;
 
@@ -81,17 +83,6 @@ QJsonObject parseJsonStdout(const QByteArray& out, QString* error) {
         return {};
     }
     return doc.object();
-}
-
-struct Net {
-    QString layout;
-    int dim, heads, ffn, layers, seq;
-};
-
-QStringList netArgs(const Net& n) {
-    return {"--layout", n.layout, "--dim", QString::number(n.dim), "--heads", QString::number(n.heads),
-            "--ffn-dim", QString::number(n.ffn), "--layers", QString::number(n.layers),
-            "--seq-len", QString::number(n.seq), "--threads", "1"};
 }
 
 // Files in a model folder that are neither the model nor a tokenizer file (e.g. *.partial).
@@ -330,12 +321,7 @@ void TestTrain::initTestCase() {
 // ---------------------------------------------------------------------------------------
 void TestTrain::trainedFolderIsHuggingFace_data() {
     QTest::addColumn<QString>("layout");
-    QTest::addColumn<int>("dim");
-    QTest::addColumn<int>("heads");
-    QTest::addColumn<int>("ffn");
-    QTest::addColumn<int>("layers");
-    QTest::addColumn<int>("seq");
-    QTest::addColumn<int>("epochs");
+    addColumns<int>({"dim", "heads", "ffn", "layers", "seq", "epochs"});
     QTest::addColumn<double>("valFraction");
     QTest::newRow("gpt2 dim 32, 4 heads, 2 layers, seq 32, 2 epochs") << "gpt2" << 32 << 4 << 64 << 2 << 32 << 2 << 0.1;
     QTest::newRow("gpt2 dim 16, 1 head, 1 layer, seq 16, 1 epoch, val 0.2") << "gpt2" << 16 << 1 << 48 << 1 << 16 << 1 << 0.2;
@@ -471,13 +457,12 @@ void TestTrain::trainedFolderIsHuggingFace() {
 // write it must move the reference's validation loss and logits far beyond the tolerances,
 // or be rejected by its shape checks.
 void TestTrain::referenceCatchesLayoutMistakes_data() {
-    QTest::addColumn<QString>("layout");
-    QTest::addColumn<QString>("mistake");
-    QTest::newRow("gpt2: attn.c_proj as Linear (out, in), not Conv1D (in, out)") << "gpt2" << "transpose c_proj";
-    QTest::newRow("gpt2: q and k blocks of c_attn swapped") << "gpt2" << "swap q k";
-    QTest::newRow("gpt2: mlp.c_fc as Linear (shape check)") << "gpt2" << "transpose c_fc";
-    QTest::newRow("llama: q/k rows in interleaved RoPE order") << "llama" << "interleave rope";
-    QTest::newRow("llama: gate_proj and up_proj swapped") << "llama" << "swap gate up";
+    addStringRows({"layout", "mistake"},
+                  {{"gpt2: attn.c_proj as Linear (out, in), not Conv1D (in, out)", "gpt2", "transpose c_proj"},
+                   {"gpt2: q and k blocks of c_attn swapped", "gpt2", "swap q k"},
+                   {"gpt2: mlp.c_fc as Linear (shape check)", "gpt2", "transpose c_fc"},
+                   {"llama: q/k rows in interleaved RoPE order", "llama", "interleave rope"},
+                   {"llama: gate_proj and up_proj swapped", "llama", "swap gate up"}});
 }
 
 void TestTrain::referenceCatchesLayoutMistakes() {
@@ -586,9 +571,7 @@ void TestTrain::referenceCatchesLayoutMistakes() {
 // 2. Learning really happens (in-process, for the full-precision history).
 // ---------------------------------------------------------------------------------------
 void TestTrain::learningHappens_data() {
-    QTest::addColumn<QString>("layout");
-    QTest::newRow("gpt2") << "gpt2";
-    QTest::newRow("llama") << "llama";
+    addLayoutRows("layout");
 }
 
 void TestTrain::learningHappens() {
@@ -599,13 +582,7 @@ void TestTrain::learningHappens() {
     spec.dataPath = corpus_.toStdString();
     const ls::TrainData data = ls::prepareTrainData(spec);
     QCOMPARE(qint64(data.tokens.size()), qint64(words_.size()));
-    ls::TrainParams p;
-    p.layout = layout.toStdString();
-    p.dim = 32;
-    p.numHeads = 4;
-    p.ffnDim = 64;
-    p.numLayers = 2;
-    p.seqLen = 16;
+    ls::TrainParams p = netParams({layout, 32, 4, 64, 2, 16});
     p.learningRate = 3e-3;
     p.batchSize = 8;
     p.maxEpochs = 8;
@@ -702,9 +679,7 @@ void TestTrain::learningHappens() {
 // 3. Early stopping keeps the best checkpoint, not the last.
 // ---------------------------------------------------------------------------------------
 void TestTrain::earlyStopping_data() {
-    QTest::addColumn<QString>("layout");
-    QTest::newRow("gpt2") << "gpt2";
-    QTest::newRow("llama") << "llama";
+    addLayoutRows("layout");
 }
 
 void TestTrain::earlyStopping() {
@@ -1003,16 +978,11 @@ void TestTrain::badOptions() {
     for (const QString& f : QDir(E).entryList(QDir::Files | QDir::Hidden)) before[f] = readFile(E + "/" + f);
 
     const QString O = T + "/out";
-    QStringList real;
-    for (QString a : args) {
-        // --out is {O} in every row; the outDir column says which folder that is.
-        a.replace("{C}", corpus_).replace("{TOK}", T + "/tokmodel").replace("{O}", outDir == "{E}" ? E : O);
-        a.replace("{E}", E).replace("{T}", T);
-        real << a;
-    }
+    // --out is {O} in every row; the outDir column says which folder that is.
+    const QStringList real = withPlaceholders(
+        args, {{"{C}", corpus_}, {"{TOK}", T + "/tokmodel"}, {"{O}", outDir == "{E}" ? E : O}, {"{E}", E}, {"{T}", T}});
     const ProcResult r = runCli(real, 120000);
     const QString err = QString::fromUtf8(r.err);
-    const QStringList errLines = err.split('\n', Qt::SkipEmptyParts);
     const QString target = outDir == "{E}" ? E : O;
     const QStringList left = QDir(target).exists() ? QDir(target).entryList(QDir::Files | QDir::Hidden) : QStringList();
     const QString line = QString("%1 -> exit %2%3, stderr: %4; --out %5")
@@ -1022,13 +992,9 @@ void TestTrain::badOptions() {
                                                   : !QDir(O).exists() ? QString("absent")
                                                                       : "exists with [" + left.join(", ") + "]");
     note(line);
-    QVERIFY2(r.started && r.finished, qPrintable(r.describe("did not finish")));
-    QVERIFY2(!r.crashed, qPrintable(line));
-    QVERIFY2(r.exitCode == 2, qPrintable(QString("exit code %1, want 2: ").arg(r.exitCode) + line));
-    QVERIFY2(errLines.size() == 1, qPrintable("stderr is not a single line: " + line));
-    QVERIFY2(errLines[0].startsWith("error: "), qPrintable("stderr does not start with 'error: ': " + line));
-    for (const QString& m : mustMention)
-        QVERIFY2(errLines[0].contains(m), qPrintable(QString("error line does not name '%1': %2").arg(m, line)));
+    expectOneErrorLine(r, 2, mustMention, line);
+    if (QTest::currentTestFailed())
+        return;
     QVERIFY2(!r.out.contains("step "), qPrintable("training output despite the error: " + QString::fromUtf8(r.out)));
     if (outDir == "{E}") {
         QMap<QString, QByteArray> after;
@@ -1043,9 +1009,7 @@ void TestTrain::badOptions() {
 // 6. Determinism.
 // ---------------------------------------------------------------------------------------
 void TestTrain::determinism_data() {
-    QTest::addColumn<QString>("layout");
-    QTest::newRow("gpt2") << "gpt2";
-    QTest::newRow("llama") << "llama";
+    addLayoutRows("layout");
 }
 
 void TestTrain::determinism() {

@@ -23,6 +23,7 @@
 #include "token_preview_view.h"
 #include "test_support.h"
 #include "training_curve_view.h"
+#include "widget_test_support.h"
 
 using namespace ls::widgets;
 
@@ -41,11 +42,6 @@ std::vector<float> sampleLosses(int n) {
 // The centre of bin i, as the view draws it.
 double binCentre(const ls::Histogram& h, int i) { return 0.5 * (h.edge(i) + h.edge(i + 1)); }
 double tallestBin(const ls::Histogram& h) { return double(*std::max_element(h.counts.begin(), h.counts.end())); }
-
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 }  // namespace
 
@@ -79,8 +75,7 @@ private slots:
 // ---- ETA ---------------------------------------------------------------------------------
 
 void TestWidgets::eta_data() {
-    QTest::addColumn<double>("elapsed");
-    QTest::addColumn<double>("fraction");
+    addColumns<double>({"elapsed", "fraction"});
     QTest::addColumn<QString>("text");
 
     QTest::newRow("half done after 10 s") << 10.0 << 0.5 << "~10 s left";
@@ -185,16 +180,9 @@ void TestWidgets::exportPng() {
     const QImage image(path);
     QCOMPARE(image.size(), QSize(640, 400));
     // Something was drawn on the white background, and a good part of it is the blue bars.
-    int nonWhite = 0, bluish = 0;
-    for (int y = 0; y < image.height(); ++y) {
-        for (int x = 0; x < image.width(); ++x) {
-            const QColor c = image.pixelColor(x, y);
-            if (c != Qt::white)
-                ++nonWhite;
-            if (c.blue() > c.red() + 40 && c.blue() > c.green() + 20)
-                ++bluish;
-        }
-    }
+    const int nonWhite = countPixels(image, [](const QColor& c) { return c != Qt::white; });
+    const int bluish =
+        countPixels(image, [](const QColor& c) { return c.blue() > c.red() + 40 && c.blue() > c.green() + 20; });
     const int pixels = 640 * 400;
     QVERIFY2(nonWhite > pixels / 20, qPrintable(QString("only %1 non-white pixels").arg(nonWhite)));
     QVERIFY2(bluish > pixels / 20, qPrintable(QString("only %1 bar-coloured pixels").arg(bluish)));
@@ -395,9 +383,7 @@ void TestWidgets::previewBoxes() {
 
 void TestWidgets::previewWrapsAndHitTests() {
     TokenPreviewView view;
-    view.resize(200, 400);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view, 200, 400));
     PreviewWindow window{"w", {}, {}};
     for (int i = 0; i < 200; ++i)
         window.tokens.append({QStringLiteral(" tok%1").arg(i), i, QStringLiteral("id %1").arg(i), false});
@@ -425,12 +411,10 @@ void TestWidgets::previewWrapsAndHitTests() {
 
 void TestWidgets::previewPaintsAlternatingBoxes() {
     TokenPreviewView view;
-    view.resize(600, 200);
     PreviewWindow window{"Window 1", {}, {}};
     for (const char* word : {"alpha", "beta", "gamma", "delta"})
         window.tokens.append({QString::fromLatin1(word), 0, {}, false});
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view, 600, 200));
     view.setWindows({window});
     const QImage image = view.viewport()->grab().toImage();
 
@@ -506,16 +490,10 @@ void TestWidgets::trainingCurveExport() {
     const QImage image(path);
     QCOMPARE(image.size(), QSize(640, 400));
     // Both curves were drawn: blue (train) and orange (validation) pixels.
-    int blue = 0, orange = 0;
-    for (int y = 0; y < image.height(); ++y) {
-        for (int x = 0; x < image.width(); ++x) {
-            const QColor c = image.pixelColor(x, y);
-            if (c.blue() > c.red() + 60 && c.blue() > c.green() + 20)
-                ++blue;
-            if (c.red() > 180 && c.green() > 60 && c.green() < 140 && c.blue() < 60)
-                ++orange;
-        }
-    }
+    const int blue =
+        countPixels(image, [](const QColor& c) { return c.blue() > c.red() + 60 && c.blue() > c.green() + 20; });
+    const int orange = countPixels(
+        image, [](const QColor& c) { return c.red() > 180 && c.green() > 60 && c.green() < 140 && c.blue() < 60; });
     QVERIFY2(blue > 300, qPrintable(QString("only %1 train-curve pixels").arg(blue)));
     QVERIFY2(orange > 100, qPrintable(QString("only %1 validation-curve pixels").arg(orange)));
 }

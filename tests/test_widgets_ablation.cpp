@@ -51,6 +51,24 @@ double meanOf(int l, int h, double zero) {
     return 0.5 * zero;
 }
 
+// Adds the head (layer l + 1, head h) to r, on all tokens and on the subset: its PPLs from its
+// zero and mean dPPL, the attribution's loss estimates.
+void addHead(ls::AblationResult& r, int l, int h, double zero, double mean, double estZeroDloss, double estMeanDloss,
+             double subsetZero, double subsetMean) {
+    ls::HeadAblation a;
+    a.layer = l + 1;
+    a.head = h;
+    a.zeroPpl = r.basePpl * (1 + zero);
+    a.meanPpl = r.basePpl * (1 + mean);
+    a.estZeroDloss = estZeroDloss;
+    a.estMeanDloss = estMeanDloss;
+    r.heads.push_back(a);
+    ls::HeadAblation s = a;
+    s.zeroPpl = r.subsetBasePpl * (1 + subsetZero);
+    s.meanPpl = r.subsetBasePpl * (1 + subsetMean);
+    r.subsetHeads.push_back(s);
+}
+
 ls::AblationResult smallResult() {
     ls::AblationResult r;
     r.numLayers = 3;
@@ -69,23 +87,12 @@ ls::AblationResult smallResult() {
     for (int l = 0; l < 3; ++l)
         for (int h = 0; h < 4; ++h) {
             const double z = kZero[l][h], m = meanOf(l, h, z);
-            ls::HeadAblation a;
-            a.layer = l + 1;
-            a.head = h;
-            a.zeroPpl = r.basePpl * (1 + z);
-            a.meanPpl = r.basePpl * (1 + m);
-            a.estZeroDloss = 0.8 * std::log1p(z);
-            a.estMeanDloss = 1.1 * std::log1p(m);
-            r.heads.push_back(a);
             double sz = z;
             if (l == 1 && h == 2)
                 sz = 0.12;
             if (l == 2 && h == 0)
                 sz = 0.25;
-            ls::HeadAblation s = a;
-            s.zeroPpl = r.subsetBasePpl * (1 + sz);
-            s.meanPpl = r.subsetBasePpl * (1 + (l == 0 && h == 2 ? 0.02 : 0.5 * sz));
-            r.subsetHeads.push_back(s);
+            addHead(r, l, h, z, m, 0.8 * std::log1p(z), 1.1 * std::log1p(m), sz, l == 0 && h == 2 ? 0.02 : 0.5 * sz);
         }
     ls::rankAblation(r);
     return r;
@@ -150,18 +157,10 @@ ls::AblationResult gpt2Result() {
                 mean = 0.009267;  // 2.806 / 0.009267 = 303x
                 subsetMean = 0.0108;  // 219x
             }
-            ls::HeadAblation a;
-            a.layer = l + 1;
-            a.head = h;
-            a.zeroPpl = r.basePpl * (1 + full);
-            a.meanPpl = r.basePpl * (1 + mean);
-            a.estZeroDloss = std::log1p(full) * (0.75 + 0.2 * noise(rng)) + 0.002 * noise(rng);
-            a.estMeanDloss = std::log1p(mean) * (0.9 + 0.2 * noise(rng)) + 0.001 * noise(rng);
-            r.heads.push_back(a);
-            ls::HeadAblation s = a;
-            s.zeroPpl = r.subsetBasePpl * (1 + subset);
-            s.meanPpl = r.subsetBasePpl * (1 + subsetMean);
-            r.subsetHeads.push_back(s);
+            // One statement each, in this order: the same draws from rng as ever.
+            const double estZero = std::log1p(full) * (0.75 + 0.2 * noise(rng)) + 0.002 * noise(rng);
+            const double estMean = std::log1p(mean) * (0.9 + 0.2 * noise(rng)) + 0.001 * noise(rng);
+            addHead(r, l, h, full, mean, estZero, estMean, subset, subsetMean);
         }
     ls::rankAblation(r);
     return r;
@@ -190,9 +189,6 @@ ls::LinearizeResult gpt2Linearization() {
             r.heads.push_back({l, h, 31.5, 31.5 / 31.04, (l - 1) * 12 + h + 1});
     return r;
 }
-
-
-
 
 // Whether a graph holds the point (key, value).
 bool hasPoint(const QCPGraph* graph, double key, double value) {
@@ -327,10 +323,7 @@ void TestWidgetsAblation::heatmapCellsLogLike() {
 
 void TestWidgetsAblation::rankLabels() {
     AblationView view;
-    view.resize(1400, 900);
-    view.setResult(small());
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, small()));
     view.heatmapPlot(Kind::Zero)->replot();
     view.heatmapPlot(Kind::Mean)->replot();
     const QList<QCPItemText*> zero = view.rankLabels(Kind::Zero);
@@ -362,8 +355,7 @@ void TestWidgetsAblation::rankLabels() {
 
 void TestWidgetsAblation::topTableOrder() {
     AblationView view;
-    const auto r = small();
-    view.setResult(r);
+    view.setResult(small());
     QTableWidget* t = view.topTable();
     QCOMPARE(t->rowCount(), 10);
     const QStringList expected{"L0H2", "L0H0", "L1H2", "L2H0", "L0H1", "L2H3", "L1H0", "L2H1", "L2H2", "L1H1"};
@@ -480,9 +472,7 @@ void TestWidgetsAblation::toolTips() {
     QVERIFY(view.cellToolTip(Kind::Zero, 1, 4).isEmpty());
 
     // Hovering a cell shows it.
-    view.resize(1400, 900);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     QCustomPlot* plot = view.heatmapPlot(Kind::Mean);
     plot->replot();
     QTest::mouseMove(plot, cellCentre(plot, 3, 1));
@@ -492,11 +482,7 @@ void TestWidgetsAblation::toolTips() {
 
 void TestWidgetsAblation::clickSelectsHead() {
     AblationView view;
-    view.resize(1400, 900);
-    const auto r = small();
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, small()));
     // The most damaging head is selected at first.
     QCOMPARE(view.selectedLayer(), 1);
     QCOMPARE(view.selectedHead(), 2);
@@ -582,10 +568,8 @@ void TestWidgetsAblation::partialResult() {
 
 void TestWidgetsAblation::growingSnapshots() {
     AblationView view;
-    view.resize(1400, 900);
     view.setColourScale(Scale::Linear);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     const ls::AblationResult full = smallResult();
     // A scan in progress: layer 3 not evaluated yet (NaN PPL, no rank).
     ls::AblationResult snap = full;
@@ -710,46 +694,14 @@ void TestWidgetsAblation::linearization() {
 
 void TestWidgetsAblation::exportEverything() {
     AblationView view;
-    view.resize(1400, 900);
     const auto r = small();
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
-
-    QTemporaryDir dir;
-    view.exportButton()->setPathChooser([&](const QString&, const QString& filter) {
-        return filter.isEmpty() ? dir.path() : QString();
-    });
-    QSignalSpy exported(view.exportButton(), &ExportButton::exported);
-    QSignalSpy failed(view.exportButton(), &ExportButton::failed);
-    emit view.exportButton()->menu()->aboutToShow();
-    QAction* all = findAction(view.exportButton()->menu(), "export_all");
-    QVERIFY(all);
-    all->trigger();
-    QCOMPARE(failed.count(), 0);
-    QStringList written;
-    for (const QList<QVariant>& args : exported)
-        written << args.at(0).toString();
+    QVERIFY(showResult(view, r));
     const std::vector<ls::Table> tables = ls::ablationTables(*r);
     QCOMPARE(int(tables.size()), 4);  // heads, summary, ranking stability, attribution
-    const QStringList stems{"ablation_zero_heatmap", "ablation_mean_heatmap", "ablation_ranking_stability",
-                            "ablation_attribution"};
-    QCOMPARE(written.size(), stems.size() * 3 + int(tables.size()));
-    for (const QString& stem : stems) {
-        const QImage png(QDir(dir.path()).filePath(stem + ".png"));
-        QVERIFY2(!png.isNull(), qPrintable(stem));
-        QVERIFY2(colouredPixels(png) > 200, qPrintable(stem + ": nothing coloured drawn"));
-        QVERIFY(readAll(QDir(dir.path()).filePath(stem + ".pdf")).startsWith("%PDF"));
-        const QByteArray svg = readAll(QDir(dir.path()).filePath(stem + ".svg"));
-        QVERIFY(svg.contains("<svg"));
-        QVERIFY(svg.size() > 2000);
-    }
-    for (const ls::Table& table : tables) {
-        const QString path = QDir(dir.path()).filePath(QString::fromStdString(table.name) + ".csv");
-        QVERIFY2(written.contains(path), qPrintable(path));
-        QVERIFY(!readAll(path).isEmpty());
-        QCOMPARE(readAll(path), QByteArray::fromStdString(ls::toCsv(table)));
-    }
+    checkExportEverything(view.exportButton(),
+                          {"ablation_zero_heatmap", "ablation_mean_heatmap", "ablation_ranking_stability",
+                           "ablation_attribution"},
+                          tables);
 
     // With a linearisation: its charts and tables too.
     const auto lin = std::make_shared<const ls::LinearizeResult>(smallLinearization());
@@ -791,11 +743,9 @@ void TestWidgetsAblation::realisticScreenshots() {
     auto r = std::make_shared<const ls::AblationResult>(gpt2Result());
     // The seed's V2: the same top 10 in the same order.
     AblationView view;
-    view.resize(1400, 900);
     view.setResult(r);
     view.setLinearization(std::make_shared<const ls::LinearizeResult>(gpt2Linearization()));
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     const QStringList v2{"L0H8", "L0H11", "L0H1", "L0H10", "L0H5", "L11H0", "L0H3", "L0H9", "L0H6", "L8H2"};
     const QStringList v2Subset{"1", "3", "2", "4", "5", "7", "8", "6", "10", "9"};
     for (int row = 0; row < 10; ++row) {
@@ -831,10 +781,8 @@ void TestWidgetsAblation::realisticScreenshots() {
             QVERIFY2(!other.intersects(rect), qPrintable(t->text()));
         rects << rect;
     }
-    const QImage image = view.grab().toImage();
-    QVERIFY(colouredPixels(image) > 20000);
+    checkScreenshot(view, "ablation_view.png");
     if (!shots.isEmpty()) {
-        QVERIFY(image.save(QDir(shots).filePath("ablation_view.png")));
         view.setColourScale(Scale::Linear);
         QVERIFY(view.grab().save(QDir(shots).filePath("ablation_view_linear.png")));
         view.setColourScale(Scale::SignedSqrt);

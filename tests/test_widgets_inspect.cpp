@@ -21,8 +21,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <qcustomplot.h>
 #include <random>
 
@@ -47,19 +49,18 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 ls::LowRankResult makeLowRank(int dim, double scale, double decay, std::vector<int> ranks, int layer) {
     ls::LowRankResult r;
     r.layer = layer;
-    double sum = 0, sum2 = 0;
+    std::vector<double> squares;
     for (int i = 1; i <= dim; ++i) {
-        const double s = scale * std::pow(double(i), -decay);
-        r.singularValues.push_back(s);
-        sum += s;
-        sum2 += s * s;
+        r.singularValues.push_back(scale * std::pow(double(i), -decay));
+        squares.push_back(r.singularValues.back() * r.singularValues.back());
     }
-    double acc = 0, acc2 = 0;
-    for (double s : r.singularValues) {
-        acc += s;
-        acc2 += s * s;
-        r.coverage.push_back(acc / sum);
-        r.energyCoverage.push_back(acc2 / sum2);
+    // Running sums over the totals.
+    std::partial_sum(r.singularValues.begin(), r.singularValues.end(), std::back_inserter(r.coverage));
+    std::partial_sum(squares.begin(), squares.end(), std::back_inserter(r.energyCoverage));
+    for (std::vector<double>* running : {&r.coverage, &r.energyCoverage}) {
+        const double total = running->back();
+        for (double& v : *running)
+            v /= total;
     }
     for (int rank : ranks) {
         ls::LowRankRow row;
@@ -200,30 +201,6 @@ std::shared_ptr<ls::InspectGrid> makeRealisticGrid(int positions, int layers, in
     return g;
 }
 
-// The Export… button's menu as it is when the user opens it.
-QMenu* openExportMenu(ExportButton* button) {
-    QMenu* menu = button->menu();
-    emit menu->aboutToShow();
-    return menu;
-}
-
-// Every file written through "Everything to a folder…" into dir.
-QStringList exportEverything(ExportButton* button, const QString& dir) {
-    button->setPathChooser([dir](const QString&, const QString&) { return dir; });
-    QSignalSpy exported(button, &ExportButton::exported);
-    QSignalSpy failed(button, &ExportButton::failed);
-    QAction* all = openExportMenu(button)->findChild<QAction*>(QStringLiteral("export_all"));
-    if (!all)
-        return {};
-    all->trigger();
-    if (!failed.isEmpty())
-        qWarning() << failed.first().first().toString();
-    QStringList paths;
-    for (const QList<QVariant>& args : exported)
-        paths << args.first().toString();
-    return paths;
-}
-
 // A mouse move without buttons, straight to the widget (offscreen has no real cursor).
 void moveMouse(QWidget* widget, const QPoint& pos) {
     QMouseEvent event(QEvent::MouseMove, QPointF(pos), widget->mapToGlobal(QPointF(pos)), Qt::NoButton, Qt::NoButton,
@@ -356,10 +333,7 @@ void TestWidgetsInspect::lowRankTables() {
 void TestWidgetsInspect::lowRankAxisAndHover() {
     const auto result = std::make_shared<ls::LowRankResult>(makeLowRank(256, 10, 0.7, {8, 32, 128, 256}, 5));
     LowRankView view;
-    view.resize(1200, 800);
-    view.setResult(result);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, result, 1200, 800));
     for (QCustomPlot* plot : {view.coveragePlot(), view.agreementPlot(), view.detectionPlot()}) {
         plot->replot();
         QCOMPARE(plot->xAxis->scaleType(), QCPAxis::stLogarithmic);
@@ -418,8 +392,7 @@ void TestWidgetsInspect::lowRankExport() {
     view.resize(1200, 800);
     view.setResult(result);
     QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QStringList written = exportEverything(view.exportButton(), dir.path());
+    const QStringList written = exportEverything(view.exportButton(), dir);
     // 3 charts x (png, pdf, svg) + 3 tables.
     QCOMPARE(written.size(), 3 * 3 + 3);
     for (const QString& path : written)
@@ -554,10 +527,8 @@ void TestWidgetsInspect::inspectorToolTips() {
 void TestWidgetsInspect::inspectorPaintsCells() {
     const auto grid = makeSmallGrid();
     TokenInspectorView view;
-    view.resize(900, 500);
     view.setGrid(grid);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view, 900, 500));
     QAbstractScrollArea* area = view.gridArea();
     const QImage image = area->viewport()->grab().toImage();
     const qreal dpr = image.devicePixelRatio();
@@ -590,12 +561,10 @@ void TestWidgetsInspect::inspectorPaintsCells() {
 void TestWidgetsInspect::inspectorLargeGridScrolls() {
     const auto grid = makeRealisticGrid(1024, 13, 5);
     TokenInspectorView view;
-    view.resize(1400, 900);
     QElapsedTimer timer;
     timer.start();
     view.setGrid(grid);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     QAbstractScrollArea* area = view.gridArea();
     QVERIFY(area->verticalScrollBar()->maximum() > 0);
     // 13 layers fit the width: no horizontal scrolling needed.
@@ -624,8 +593,7 @@ void TestWidgetsInspect::inspectorExport() {
     view.resize(900, 500);
     view.setGrid(grid);
     QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QStringList written = exportEverything(view.exportButton(), dir.path());
+    const QStringList written = exportEverything(view.exportButton(), dir);
     QCOMPARE(written.size(), 2);  // inspect.csv, inspect_topk.csv
     for (const ls::Table& table : ls::inspectTables(*grid)) {
         const QString path = QDir(dir.path()).filePath(QString::fromStdString(table.name) + ".csv");
@@ -681,11 +649,9 @@ void TestWidgetsInspect::inspectorClear() {
 void TestWidgetsInspect::screenshots() {
     const QString dir = qEnvironmentVariable("LAYERSCOPE_SCREENSHOT_DIR");
     LowRankView lowRank;
-    lowRank.resize(1400, 900);
     lowRank.setResult(std::make_shared<ls::LowRankResult>(
         makeLowRank(768, 40, 0.55, {8, 16, 32, 64, 128, 256, 512, 768}, 11)));
-    lowRank.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&lowRank));
+    QVERIFY(showExposed(lowRank));
     QCustomPlot* agreement = lowRank.agreementPlot();
     moveMouse(agreement, QPoint(int(agreement->xAxis->coordToPixel(64)), int(agreement->yAxis->coordToPixel(50))));
     agreement->replot();
@@ -693,10 +659,8 @@ void TestWidgetsInspect::screenshots() {
     QCOMPARE(lowRankShot.size() / lowRankShot.devicePixelRatio(), QSize(1400, 900));
 
     TokenInspectorView inspector;
-    inspector.resize(1400, 900);
     inspector.setGrid(makeRealisticGrid(64, 13, 5));
-    inspector.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&inspector));
+    QVERIFY(showExposed(inspector));
     // Hover a cell: it gets a black outline, its row and column headers light up.
     inspector.scrollToCell(40, 8);
     moveMouse(inspector.gridArea()->viewport(), inspector.cellRect(20, 8).center());

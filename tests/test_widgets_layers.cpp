@@ -117,32 +117,6 @@ ls::CaptureResult realisticCapture(bool postAttention) {
     return c;
 }
 
-// Pixels that are clearly coloured (not white, grey or black).
-
-
-// Every action of a menu and its submenus, by object name.
-
-// Checks the files exportAll wrote: images with the right magic (PNGs with coloured pixels),
-// CSVs equal to ls::toCsv.
-void checkExport(const QString& dir, const QStringList& stems, const std::vector<ls::Table>& tables,
-                 const QStringList& written) {
-    QCOMPARE(written.size(), stems.size() * 3 + int(tables.size()));
-    for (const QString& stem : stems) {
-        const QImage png(QDir(dir).filePath(stem + ".png"));
-        QVERIFY2(!png.isNull(), qPrintable(stem));
-        QVERIFY2(colouredPixels(png) > 200, qPrintable(stem + ": nothing coloured drawn"));
-        QVERIFY(readAll(QDir(dir).filePath(stem + ".pdf")).startsWith("%PDF"));
-        const QByteArray svg = readAll(QDir(dir).filePath(stem + ".svg"));
-        QVERIFY(svg.contains("<svg"));
-        QVERIFY(svg.size() > 2000);
-    }
-    for (const ls::Table& table : tables) {
-        const QString path = QDir(dir).filePath(QString::fromStdString(table.name) + ".csv");
-        QVERIFY2(written.contains(path), qPrintable(path));
-        QCOMPARE(readAll(path), QByteArray::fromStdString(ls::toCsv(table)));
-    }
-}
-
 }  // namespace
 
 class TestWidgetsLayers : public QObject {
@@ -245,8 +219,7 @@ void TestWidgetsLayers::cossimMeansAndWhiskers() {
 
 void TestWidgetsLayers::cossimStatsTableHighlightsSpecial() {
     CossimView view;
-    const auto r = smallCossim();
-    view.setResult(r);
+    view.setResult(smallCossim());
     QTableWidget* t = view.statsTable();
     QCOMPARE(t->rowCount(), 3);
     QCOMPARE(t->columnCount(), 10);
@@ -365,10 +338,7 @@ void TestWidgetsLayers::cossimHistogramBars() {
 
 void TestWidgetsLayers::cossimClickSelectsRow() {
     CossimView view;
-    view.resize(1200, 800);
-    view.setResult(smallCossim());
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, smallCossim(), 1200, 800));
     QCustomPlot* plot = view.heatmapPlot();
     plot->replot();
     QSignalSpy spy(&view, &CossimView::layerSelected);
@@ -434,11 +404,8 @@ void TestWidgetsLayers::cossimClear() {
 
 void TestWidgetsLayers::cossimExport() {
     CossimView view;
-    view.resize(1400, 900);
     const auto r = smallCossim();
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, r));
     QTemporaryDir dir;
     QStringList written;
     QString error;
@@ -474,9 +441,7 @@ void TestWidgetsLayers::saturationCurves() {
         QCOMPARE_NEAR(attn->at(i)->value, attnPercent[i], 1e-9, 0);
     }
     // Layer 0 is labelled "emb"; with 3 layers on a wide window the "l.attn" ticks fit.
-    view.resize(1400, 900);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     view.ratePlot()->replot();
     auto ticker = view.ratePlot()->xAxis->ticker().dynamicCast<QCPAxisTickerText>();
     QVERIFY(ticker);
@@ -553,41 +518,21 @@ void TestWidgetsLayers::saturationTable() {
 
 void TestWidgetsLayers::saturationExport() {
     SaturationView view;
-    view.resize(1400, 900);
     const auto r = smallSaturation();
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, r));
 
-    // Through the view's own button: "everything to a folder".
-    QTemporaryDir dir;
-    view.exportButton()->setPathChooser([&](const QString&, const QString& filter) {
-        return filter.isEmpty() ? dir.path() : QString();
-    });
-    QSignalSpy exported(view.exportButton(), &ExportButton::exported);
-    QSignalSpy failed(view.exportButton(), &ExportButton::failed);
-    emit view.exportButton()->menu()->aboutToShow();
-    QAction* all = findAction(view.exportButton()->menu(), "export_all");
-    QVERIFY(all);
-    all->trigger();
-    QCOMPARE(failed.count(), 0);
-    QStringList written;
-    for (const QList<QVariant>& args : exported)
-        written << args.at(0).toString();
     const std::vector<ls::Table> tables = ls::saturationTables(*r, smallSaturationCapture(), false);
     QCOMPARE(int(tables.size()), 3);  // layers, histogram, post-attention
-    checkExport(dir.path(), {"saturation_rate", "saturation_layers", "saturation_loss"}, tables, written);
+    // Through the view's own button: "everything to a folder".
+    checkExportEverything(view.exportButton(), {"saturation_rate", "saturation_layers", "saturation_loss"}, tables);
 }
 
 // ---- the export button -------------------------------------------------------------------
 
 void TestWidgetsLayers::exportButtonMenu() {
     CossimView view;
-    view.resize(1400, 900);
     const auto r = smallCossim();
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, r));
     ExportButton* button = view.exportButton();
     QCOMPARE(button->text(), QStringLiteral("Export…"));
     QTemporaryDir dir;
@@ -673,30 +618,19 @@ void TestWidgetsLayers::realisticScreenshots() {
     QCOMPARE(special, (QStringList{"1", "25", "30"}));
 
     CossimView cv;
-    cv.resize(1400, 900);
     cv.setResult(cossim);
     cv.setHardRatio(0.3);
-    cv.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&cv));
+    QVERIFY(showExposed(cv));
     QCOMPARE(cv.colorMap()->data()->valueSize(), 30);
     QCOMPARE(cv.colorMap()->data()->keySize(), 60);
     QCOMPARE(cv.specialBars()->data()->size(), 3);
-    const QImage cimage = cv.grab().toImage();
-    QVERIFY(colouredPixels(cimage) > 20000);
-    if (!shots.isEmpty())
-        QVERIFY(cimage.save(QDir(shots).filePath("cossim_view.png")));
+    checkScreenshot(cv, "cossim_view.png");
 
     SaturationView sv;
-    sv.resize(1400, 900);
-    sv.setResult(std::make_shared<const ls::SaturationResult>(ls::analyseSaturation(capture)));
-    sv.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&sv));
+    QVERIFY(showResult(sv, std::make_shared<const ls::SaturationResult>(ls::analyseSaturation(capture))));
     QCOMPARE(sv.rateGraph()->data()->size(), 31);
     QCOMPARE(sv.postAttentionGraph()->data()->size(), 30);
-    const QImage simage = sv.grab().toImage();
-    QVERIFY(colouredPixels(simage) > 20000);
-    if (!shots.isEmpty())
-        QVERIFY(simage.save(QDir(shots).filePath("saturation_view.png")));
+    checkScreenshot(sv, "saturation_view.png");
 
     // A small model: 4 layers, no post-attention lens.
     ls::CaptureResult small = realisticCapture(false);

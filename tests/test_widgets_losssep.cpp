@@ -169,25 +169,6 @@ double cellNumber(const QTableWidget* table, int row, int column) {
 }
 
 
-
-void checkExport(const QString& dir, const QStringList& stems, const std::vector<ls::Table>& tables,
-                 const QStringList& written) {
-    QCOMPARE(written.size(), stems.size() * 3 + int(tables.size()));
-    for (const QString& stem : stems) {
-        const QImage png(QDir(dir).filePath(stem + ".png"));
-        QVERIFY2(!png.isNull(), qPrintable(stem));
-        QVERIFY2(colouredPixels(png) > 200, qPrintable(stem + ": nothing coloured drawn"));
-        QVERIFY(readAll(QDir(dir).filePath(stem + ".pdf")).startsWith("%PDF"));
-        const QByteArray svg = readAll(QDir(dir).filePath(stem + ".svg"));
-        QVERIFY(svg.contains("<svg"));
-    }
-    for (const ls::Table& table : tables) {
-        const QString path = QDir(dir).filePath(QString::fromStdString(table.name) + ".csv");
-        QVERIFY2(written.contains(path), qPrintable(path));
-        QCOMPARE(readAll(path), QByteArray::fromStdString(ls::toCsv(table)));
-    }
-}
-
 void screenshot(QWidget* widget, const QString& name) {
     const QString dir = qEnvironmentVariable("LAYERSCOPE_SCREENSHOT_DIR");
     if (dir.isEmpty())
@@ -317,10 +298,7 @@ void TestWidgetsLossSep::lossSepBars() {
 
 void TestWidgetsLossSep::lossSepGrid() {
     LossSepView view;
-    view.resize(1400, 900);
-    view.setResult(lossSep_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, lossSep_));
     const std::vector<ls::MetricInfo>& metrics = ls::separationMetrics();
     QCPColorMapData* data = view.gridMap()->data();
     QCOMPARE(data->keySize(), kL);
@@ -460,10 +438,7 @@ void TestWidgetsLossSep::lossSepProbesAndLowRank() {
     const ls::ProbeResult probes = someProbes();
     auto r = std::make_shared<const ls::LossSepResult>(ls::analyseLossSeparation(c, ls::LossSepParams{}, probes));
     LossSepView view;
-    view.resize(1400, 900);
-    view.setResult(r);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, r));
     QTabWidget* tabs = view.tableTabs();
     QVERIFY(tabs->isTabVisible(tabs->indexOf(view.probesPage())));
     QVERIFY(tabs->isTabVisible(tabs->indexOf(view.lowRankPage())));
@@ -516,17 +491,14 @@ void TestWidgetsLossSep::lossSepProbesAndLowRank() {
 
 void TestWidgetsLossSep::lossSepExport() {
     LossSepView view;
-    view.resize(1400, 900);
-    view.setResult(lossSep_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showResult(view, lossSep_));
     QTemporaryDir dir;
     QStringList written;
     QString error;
     const std::vector<ls::Table> tables = ls::lossSepTables(*lossSep_);
     QVERIFY(tables.size() >= 5);
     QVERIFY2(exportAll(dir.path(), view.charts(), tables, &written, &error), qPrintable(error));
-    checkExport(dir.path(), {"losssep_loss_histogram", "losssep_oracle_ratio", "losssep_layer_grid"}, tables, written);
+    checkExport(dir.path(), {"losssep_loss_histogram", "losssep_oracle_ratio", "losssep_layer_grid"}, tables, written, 0);
     QCOMPARE(QImage(dir.filePath("losssep_layer_grid.png")).size(), view.gridPlot()->size());
 }
 
@@ -572,10 +544,8 @@ void TestWidgetsLossSep::exitInitialState() {
 
 void TestWidgetsLossSep::exitSliderMatchesSimulator() {
     EarlyExitView view;
-    view.resize(1400, 900);
     view.setData(capture_, exit_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     const ls::ExitSimulator direct(*capture_, "confidence", {1, 2, 3});
     QSignalSpy changed(&view, &EarlyExitView::outcomeChanged);
     int expectedSignals = 0;
@@ -639,10 +609,8 @@ void TestWidgetsLossSep::exitSpinIsExact() {
 
 void TestWidgetsLossSep::exitPerLayerPolicy() {
     EarlyExitView view;
-    view.resize(1400, 900);
     view.setData(capture_, exit_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     const ls::ExitSimulator direct(*capture_, "confidence", {1, 2, 3});
     const double common = view.threshold();
     view.policyCombo()->setCurrentIndex(1);
@@ -754,10 +722,8 @@ void TestWidgetsLossSep::exitRebuildInWorker() {
 
 void TestWidgetsLossSep::exitParetoAndPpl() {
     EarlyExitView view;
-    view.resize(1400, 900);
     view.setData(capture_, exit_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     const std::vector<ls::SweepPoint>& sweep = view.sweep();
     QCOMPARE(view.sweepGraph()->data()->size(), int(sweep.size()));
     int front = 0;
@@ -788,10 +754,8 @@ void TestWidgetsLossSep::exitParetoAndPpl() {
 
 void TestWidgetsLossSep::exitExport() {
     EarlyExitView view;
-    view.resize(1400, 900);
     view.setData(capture_, exit_);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
     // Untouched, the tables are the run's own.
     const std::vector<ls::Table> run = ls::exitTables(*exit_);
     const std::vector<ls::Table> shown = ls::exitTables(view.currentResult());
@@ -809,7 +773,7 @@ void TestWidgetsLossSep::exitExport() {
     QStringList written;
     QString error;
     QVERIFY2(exportAll(dir.path(), view.charts(), moved, &written, &error), qPrintable(error));
-    checkExport(dir.path(), {"exit_histogram", "exit_pareto", "exit_ppl"}, moved, written);
+    checkExport(dir.path(), {"exit_histogram", "exit_pareto", "exit_ppl"}, moved, written, 0);
 }
 
 // A large run: 250,000 tokens x 30 layers (29 allowed). A slider step must stay far below a
@@ -821,9 +785,7 @@ void TestWidgetsLossSep::exitSliderSpeed() {
     auto capture = std::make_shared<const ls::CaptureResult>(syntheticCapture(L, N, 5, false, false));
     qInfo("synthetic capture %d tokens x %d layers built in %.0f ms", N, L, make.nsecsElapsed() / 1e6);
     EarlyExitView view;
-    view.resize(1400, 900);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(showExposed(view));
 
     // The event loop while the simulator is built (the largest gap between timer ticks).
     QElapsedTimer gap;

@@ -58,7 +58,6 @@ round trip, nan as nan, integers as integers):
                          est_mean_dppl,exact_zero_dppl,exact_mean_dppl
   attribution_summary.csv  spearman_zero,spearman_mean  (estimated vs exact relative dPPLs)
 """
-import argparse
 import json
 import math
 import re
@@ -70,6 +69,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import layer_analyses_reference as lar  # noqa: E402
+import reference_common as rc  # noqa: E402
+from reference_common import load_ids, write_csv  # noqa: E402,F401 (also as abl.load_ids, abl.write_csv)
 
 F64 = torch.float64
 NAN = float("nan")
@@ -412,21 +413,6 @@ def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec=""):
 # ----------------------------------------------------------------------------------------
 # Output
 # ----------------------------------------------------------------------------------------
-def fmt(v):
-    if isinstance(v, str):
-        return v
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return repr(float(v))         # shortest round-trip form (as %.17g); nan / inf
-
-
-def write_csv(outdir, name, header, rows):
-    with open(os.path.join(outdir, name), "w") as f:
-        f.write(header + "\n")
-        for r in rows:
-            f.write(",".join(fmt(v) for v in r) + "\n")
-
-
 def write_outputs(outdir, res):
     os.makedirs(outdir, exist_ok=True)
     H = res["heads"]
@@ -458,30 +444,14 @@ def write_outputs(outdir, res):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ids", required=True, help="1-D .npy array of token ids")
-    p.add_argument("--seq-len", type=int, required=True)
-    p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
-    p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
+    p = rc.window_argument_parser(__doc__)
     p.add_argument("--subset-tokens", type=int, default=2048)
     p.add_argument("--heads", default="", help="e.g. L0H3,L2 (layer from 0); default every head")
     p.add_argument("--out", default=".")
-    a = p.parse_args(argv)
-    if a.seq_len < 2:
-        p.error("--seq-len must be at least 2")
-    if a.stride == 0:
-        a.stride = a.seq_len
-    if not 1 <= a.stride <= a.seq_len:
-        p.error("--stride must be in 1..--seq-len")
+    a = rc.parse_window_args(p, argv)
     if a.max_tokens < 0 or a.subset_tokens < 1:
         p.error("--max-tokens must be >= 0, --subset-tokens >= 1")
     return a
-
-
-def load_ids(path, max_tokens):
-    ids = np.load(path).reshape(-1).astype(np.int64)
-    return ids[:max_tokens] if max_tokens > 0 else ids
 
 
 def main():

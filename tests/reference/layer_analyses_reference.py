@@ -75,7 +75,6 @@ Defaults: --stride = --seq-len; --layer = L - 1 (1 when L == 1), must be in 1..L
 --ranks = 8, 16, 32, ... below the hidden size, then the hidden size; --hard-ratios
 0.3,0.5,0.7; --bins 60; --special-drop 0.1; --inspect-window 0; --top-k 5.
 """
-import argparse
 import json
 import math
 import os
@@ -84,6 +83,10 @@ import sys
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_common as rc  # noqa: E402
+from reference_common import float_list, fmt, int_list, write_csv  # noqa: E402,F401 (also as lar.*)
 
 F64 = torch.float64
 
@@ -462,34 +465,8 @@ def inspect_rows(model, ids, window, top_k):
 # ----------------------------------------------------------------------------------------
 # Output
 # ----------------------------------------------------------------------------------------
-def fmt(v):
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return repr(float(v))         # shortest round-trip form (as %.17g); nan / inf
-
-
-def write_csv(outdir, name, header, rows):
-    with open(os.path.join(outdir, name), "w") as f:
-        f.write(header + "\n")
-        for r in rows:
-            f.write(",".join(fmt(v) for v in r) + "\n")
-
-
-def float_list(s):
-    return [float(v) for v in s.split(",") if v.strip()]
-
-
-def int_list(s):
-    return [int(v) for v in s.split(",") if v.strip()]
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ids", required=True, help="1-D .npy array of token ids")
-    p.add_argument("--seq-len", type=int, required=True)
-    p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
-    p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
+    p = rc.window_argument_parser(__doc__)
     p.add_argument("--layer", type=int, default=None, help="default L-1 (1 when L == 1)")
     p.add_argument("--ranks", type=int_list, default=None)
     p.add_argument("--hard-ratios", type=float_list, default=[0.3, 0.5, 0.7])
@@ -498,13 +475,7 @@ def parse_args(argv=None):
     p.add_argument("--inspect-window", type=int, default=0)
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    if a.seq_len < 2:
-        p.error("--seq-len must be at least 2")
-    if a.stride == 0:
-        a.stride = a.seq_len
-    if not 1 <= a.stride <= a.seq_len:
-        p.error("--stride must be in 1..--seq-len")
+    a = rc.parse_window_args(p, argv)
     if a.max_tokens < 0 or a.bins < 1 or a.top_k < 1:
         p.error("--max-tokens must be >= 0, --bins and --top-k >= 1")
     return a
@@ -524,9 +495,7 @@ def main():
     if any(r < 1 for r in ranks):
         raise SystemExit("--ranks must be positive")
 
-    ids = np.load(a.ids).reshape(-1).astype(np.int64)
-    if a.max_tokens > 0:
-        ids = ids[:a.max_tokens]
+    ids = rc.load_ids(a.ids, a.max_tokens)
     windows = make_windows(len(ids), a.seq_len, a.stride)
     if not windows:
         raise SystemExit("no window scores any token")

@@ -62,7 +62,6 @@ as nan, integers as integers):
   linearize_thresholds.csv  limit,n_heads,ppl,ratio      (the curve point chosen)
   context.csv               seq_len,n_heads,tokens,ppl,ratio
 """
-import argparse
 import json
 import math
 import os
@@ -74,6 +73,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import layer_analyses_reference as lar  # noqa: E402
 import ablation_reference as abl  # noqa: E402
+import reference_common as rc  # noqa: E402
 
 F64 = torch.float64
 NAN = float("nan")
@@ -264,41 +264,26 @@ def write_outputs(outdir, res):
     def rows(items, cols):
         return [[r[c] for c in cols] for r in items]
 
-    abl.write_csv(outdir, "linearize_heads.csv", "layer,head,name,ppl,ratio,order",
-                  rows(res["heads"], ["layer", "head", "name", "ppl", "ratio", "order"]))
-    abl.write_csv(outdir, "linearize_curve.csv", "n_heads,ppl,ratio",
-                  rows(res["curve"], ["n_heads", "ppl", "ratio"]))
-    abl.write_csv(outdir, "linearize_thresholds.csv", "limit,n_heads,ppl,ratio",
-                  rows(res["thresholds"], ["limit", "n_heads", "ppl", "ratio"]))
-    abl.write_csv(outdir, "context.csv", "seq_len,n_heads,tokens,ppl,ratio",
-                  rows(res["context"], ["seq_len", "n_heads", "tokens", "ppl", "ratio"]))
-
-
-def int_list(s):
-    return [int(v) for v in s.split(",") if v.strip()]
+    rc.write_csv(outdir, "linearize_heads.csv", "layer,head,name,ppl,ratio,order",
+                 rows(res["heads"], ["layer", "head", "name", "ppl", "ratio", "order"]))
+    rc.write_csv(outdir, "linearize_curve.csv", "n_heads,ppl,ratio",
+                 rows(res["curve"], ["n_heads", "ppl", "ratio"]))
+    rc.write_csv(outdir, "linearize_thresholds.csv", "limit,n_heads,ppl,ratio",
+                 rows(res["thresholds"], ["limit", "n_heads", "ppl", "ratio"]))
+    rc.write_csv(outdir, "context.csv", "seq_len,n_heads,tokens,ppl,ratio",
+                 rows(res["context"], ["seq_len", "n_heads", "tokens", "ppl", "ratio"]))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ids", required=True, help="1-D .npy array of token ids")
-    p.add_argument("--seq-len", type=int, required=True)
-    p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
-    p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
+    p = rc.window_argument_parser(__doc__)
     p.add_argument("--normalize", choices=["count", "rowsum"], default="count")
     p.add_argument("--steps", type=int, default=2)
-    p.add_argument("--protect-layers", type=int_list, default=[], help="1-based, e.g. 1,2")
-    p.add_argument("--context-lengths", type=int_list, default=[32, 64])
-    p.add_argument("--context-heads", type=int_list, default=[2, 4])
+    p.add_argument("--protect-layers", type=rc.int_list, default=[], help="1-based, e.g. 1,2")
+    p.add_argument("--context-lengths", type=rc.int_list, default=[32, 64])
+    p.add_argument("--context-heads", type=rc.int_list, default=[2, 4])
     p.add_argument("--heads", default="", help="candidate heads, e.g. L0H3,L2 (layer from 0); default all")
     p.add_argument("--out", default=".")
-    a = p.parse_args(argv)
-    if a.seq_len < 2:
-        p.error("--seq-len must be at least 2")
-    if a.stride == 0:
-        a.stride = a.seq_len
-    if not 1 <= a.stride <= a.seq_len:
-        p.error("--stride must be in 1..--seq-len")
+    a = rc.parse_window_args(p, argv)
     if a.max_tokens < 0 or a.steps < 1:
         p.error("--max-tokens must be >= 0, --steps >= 1")
     if any(c < 2 for c in a.context_lengths):
@@ -318,7 +303,7 @@ def main():
         npos = model.cfg.get("n_positions", model.cfg.get("n_ctx"))
         if npos and max([a.seq_len] + a.context_lengths) > npos:
             raise SystemExit("sequence length exceeds n_positions = %d" % npos)
-    ids = abl.load_ids(a.ids, a.max_tokens)
+    ids = rc.load_ids(a.ids, a.max_tokens)
     res = analyse(model, ids, a.seq_len, a.stride, a.steps, set(a.protect_layers),
                   a.context_lengths, a.context_heads, heads_spec=a.heads)
     write_outputs(a.out, res)

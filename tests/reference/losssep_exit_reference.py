@@ -81,7 +81,6 @@ too). Policy threshold: --threshold, default np.median(pooled). A list starting 
 negative number needs the = form: --thresholds=-0.5,0,0.5. With L == 1 there is no
 allowed layer and the exit files are not written.
 """
-import argparse
 import json
 import math
 import os
@@ -92,6 +91,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import layer_analyses_reference as lar  # noqa: E402
+import reference_common as rc  # noqa: E402
 
 METRICS = [("correct_prob", True), ("confidence", True), ("max_z", True),
            ("max_minus_mean", True), ("margin", True), ("entropy", False)]
@@ -279,37 +279,18 @@ def pareto_rows(rows):
 # ----------------------------------------------------------------------------------------
 # Output and command line
 # ----------------------------------------------------------------------------------------
-def write_csv(outdir, name, header, rows):
-    """As layer_analyses_reference.write_csv, with strings (method names, rules) as is."""
-    with open(os.path.join(outdir, name), "w") as f:
-        f.write(header + "\n")
-        for r in rows:
-            f.write(",".join(v if isinstance(v, str) else lar.fmt(v) for v in r) + "\n")
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ids", required=True, help="1-D .npy array of token ids")
-    p.add_argument("--seq-len", type=int, required=True)
-    p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
-    p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
-    p.add_argument("--metric-ranks", type=lar.int_list, default=None,
+    p = rc.window_argument_parser(__doc__)
+    p.add_argument("--metric-ranks", type=rc.int_list, default=None,
                    help="ranks for lowrank_metrics.csv (not written without)")
     p.add_argument("--signal", default="confidence", choices=SIGNALS)
-    p.add_argument("--exit-layers", type=lar.int_list, default=None, help="default 1..L-1")
-    p.add_argument("--thresholds", type=lar.float_list, default=None,
+    p.add_argument("--exit-layers", type=rc.int_list, default=None, help="default 1..L-1")
+    p.add_argument("--thresholds", type=rc.float_list, default=None,
                    help="sweep thresholds; default 41 quantiles of the pooled signal")
     p.add_argument("--threshold", type=float, default=None, help="policy; default the pooled median")
     p.add_argument("--bins", type=int, default=60, help="loss histogram bins")
     p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    if a.seq_len < 2:
-        p.error("--seq-len must be at least 2")
-    if a.stride == 0:
-        a.stride = a.seq_len
-    if not 1 <= a.stride <= a.seq_len:
-        p.error("--stride must be in 1..--seq-len")
+    a = rc.parse_window_args(p, argv)
     if a.max_tokens < 0 or a.bins < 1:
         p.error("--max-tokens must be >= 0 and --bins >= 1")
     if a.metric_ranks is not None and any(r < 1 for r in a.metric_ranks):
@@ -328,9 +309,7 @@ def main():
     if a.exit_layers is not None and (not allowed or any(not 1 <= l <= L - 1 for l in allowed)):
         raise SystemExit("--exit-layers must be in 1..%d" % (L - 1))
 
-    ids = np.load(a.ids).reshape(-1).astype(np.int64)
-    if a.max_tokens > 0:
-        ids = ids[:a.max_tokens]
+    ids = rc.load_ids(a.ids, a.max_tokens)
     windows = lar.make_windows(len(ids), a.seq_len, a.stride)
     if not windows:
         raise SystemExit("no window scores any token")
@@ -345,7 +324,7 @@ def main():
         raise SystemExit("internal: loss differs from layer_analyses_reference.collect")
     _, _, _, oracle_diff = oracle_split(loss)
     os.makedirs(a.out, exist_ok=True)
-    W_CSV = write_csv
+    W_CSV = rc.write_csv  # strings (method names, rules) as is
 
     W_CSV(a.out, "loss_summary.csv", "count,mean,std,min,p25,p50,p75,max,oracle_easy_loss,"
           "oracle_hard_loss,oracle_loss_diff,cohens_d", [loss_summary_row(loss)])

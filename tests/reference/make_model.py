@@ -382,7 +382,9 @@ def rope_scaling_config(a):
 
 
 def make_config(a):
-    torch_dtype = DTYPES[a.dtype][2]
+    # The keys both architectures end with, in the order transformers writes them.
+    tail = {"torch_dtype": DTYPES[a.dtype][2], "transformers_version": "4.44.0", "use_cache": True,
+            "vocab_size": a.vocab}
     if a.arch == "gpt2":
         cfg = {
             "_name_or_path": "layerscope-test-gpt2",
@@ -410,10 +412,7 @@ def make_config(a):
             "summary_proj_to_labels": True,
             "summary_type": "cls_index",
             "summary_use_proj": True,
-            "torch_dtype": torch_dtype,
-            "transformers_version": "4.44.0",
-            "use_cache": True,
-            "vocab_size": a.vocab,
+            **tail,
         }
         if a.tied_key:
             cfg["tie_word_embeddings"] = True
@@ -440,10 +439,7 @@ def make_config(a):
         "rope_scaling": rope_scaling_config(a),
         "rope_theta": a.rope_theta,
         "tie_word_embeddings": bool(a.tied),
-        "torch_dtype": torch_dtype,
-        "transformers_version": "4.44.0",
-        "use_cache": True,
-        "vocab_size": a.vocab,
+        **tail,
     }
     if a.head_dim:
         cfg["head_dim"] = hd

@@ -1,0 +1,34 @@
+#pragma once
+// Helpers shared by the tests that run layerscope-cli with bad input (test_cli.cpp,
+// test_train.cpp): the data rows name files through {PLACEHOLDERS}, and every failure must be
+// one "error: ..." line.
+#include <QString>
+#include <QStringList>
+#include <QtTest>
+
+#include <initializer_list>
+#include <utility>
+
+#include "model_reference_support.h"
+
+// args with every placeholder replaced by its value, in the order given.
+inline QStringList withPlaceholders(QStringList args, std::initializer_list<std::pair<const char*, QString>> values) {
+    for (QString& arg : args)
+        for (const auto& [placeholder, value] : values)
+            arg.replace(placeholder, value);
+    return args;
+}
+
+// Checks a run that must fail: it finished, did not crash, exited with exitCode and wrote one
+// stderr line, "error: ..." naming every one of mustMention. line describes the run.
+inline void expectOneErrorLine(const reftest::ProcResult& r, int exitCode, const QStringList& mustMention,
+                               const QString& line) {
+    const QStringList errLines = QString::fromUtf8(r.err).split('\n', Qt::SkipEmptyParts);
+    QVERIFY2(r.started && r.finished, qPrintable(r.describe("did not finish")));
+    QVERIFY2(!r.crashed, qPrintable(line));
+    QVERIFY2(r.exitCode == exitCode, qPrintable(QString("exit code %1, want %2: ").arg(r.exitCode).arg(exitCode) + line));
+    QVERIFY2(errLines.size() == 1, qPrintable("stderr is not a single line: " + line));
+    QVERIFY2(errLines[0].startsWith("error: "), qPrintable("stderr does not start with 'error: ': " + line));
+    for (const QString& m : mustMention)
+        QVERIFY2(errLines[0].contains(m), qPrintable(QString("error line does not name '%1': %2").arg(m, line)));
+}
