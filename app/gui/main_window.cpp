@@ -55,6 +55,18 @@ QString number(qint64 n) { return QLocale().toString(n); }
 // Status-bar form of an error: its first line (c10 errors append a C++ backtrace).
 QString firstLine(const QString& message) { return message.section('\n', 0, 0); }
 
+// A panel in a vertical scroll area; fitWidth: never narrower than the panel itself.
+QScrollArea* scrolling(QWidget* panel, bool fitWidth) {
+    auto* scroll = new QScrollArea(panel->parentWidget());
+    scroll->setWidget(panel);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    if (fitWidth)
+        scroll->setMinimumWidth(panel->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+    return scroll;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -80,34 +92,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setCentralWidget(central_);
 
     summary_ = new ls::widgets::ModelSummaryView(this);
-    summaryDock_ = new QDockWidget(tr("Summary"), this);
-    summaryDock_->setObjectName("summaryDock");
-    summaryDock_->setWidget(summary_);
-    summaryDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-
+    // The side panels: they move and float, but do not close.
+    auto makeDock = [this](const QString& title, const char* name, QWidget* content) {
+        auto* dock = new QDockWidget(title, this);
+        dock->setObjectName(QString::fromLatin1(name));
+        dock->setWidget(content);
+        dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+        return dock;
+    };
+    summaryDock_ = makeDock(tr("Summary"), "summaryDock", summary_);
     datasetPanel_ = new DatasetPanel(this);
-    auto* datasetScroll = new QScrollArea(this);
-    datasetScroll->setWidget(datasetPanel_);
-    datasetScroll->setWidgetResizable(true);
-    datasetScroll->setFrameShape(QFrame::NoFrame);
-    datasetScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    datasetScroll->setMinimumWidth(datasetPanel_->minimumSizeHint().width() +
-                                   datasetScroll->verticalScrollBar()->sizeHint().width());
-    datasetDock_ = new QDockWidget(tr("Dataset"), this);
-    datasetDock_->setObjectName("datasetDock");
-    datasetDock_->setWidget(datasetScroll);
-    datasetDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-
+    datasetDock_ = makeDock(tr("Dataset"), "datasetDock", scrolling(datasetPanel_, true));
     analysisPanel_ = new AnalysisPanel(this);
-    auto* analysisScroll = new QScrollArea(this);
-    analysisScroll->setWidget(analysisPanel_);
-    analysisScroll->setWidgetResizable(true);
-    analysisScroll->setFrameShape(QFrame::NoFrame);
-    analysisScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    analysisDock_ = new QDockWidget(tr("Layer analyses"), this);
-    analysisDock_->setObjectName("analysisDock");
-    analysisDock_->setWidget(analysisScroll);
-    analysisDock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", scrolling(analysisPanel_, false));
     // One column of tabbed docks on the right leaves the analysis views the width their
     // charts and tables need; any dock can be dragged out to see two at once.
     addDockWidget(Qt::RightDockWidgetArea, summaryDock_);

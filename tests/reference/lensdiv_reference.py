@@ -45,7 +45,6 @@ Prints a one-line JSON summary (tokens, windows, layers, mean_loss) on stdout.
 
 Defaults: --stride = --seq-len; --max-tokens 0 (the whole stream).
 """
-import argparse
 import json
 import os
 import sys
@@ -55,6 +54,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import layer_analyses_reference as lar  # noqa: E402
+import reference_common as rc  # noqa: E402
 
 QUANTITIES = ("kl", "ce", "ent", "correct")
 
@@ -122,31 +122,12 @@ def token_kl_rows(target_index, kl):
             yield [ti, l, kl[l, t]]
 
 
-def write_csv(outdir, name, header, rows):
-    """lar.write_csv, but strings (the stage column) written as they are."""
-    with open(os.path.join(outdir, name), "w") as f:
-        f.write(header + "\n")
-        for r in rows:
-            f.write(",".join(v if isinstance(v, str) else lar.fmt(v) for v in r) + "\n")
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--ids", required=True, help="1-D .npy array of token ids")
-    p.add_argument("--seq-len", type=int, required=True)
-    p.add_argument("--stride", type=int, default=0, help="default: --seq-len")
-    p.add_argument("--max-tokens", type=int, default=0, help="0: the whole stream")
+    p = rc.window_argument_parser(__doc__)
     p.add_argument("--post-attention", action="store_true",
                    help="also the lens at a_l (after the attention add, before the MLP), l = 1..L")
     p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    if a.seq_len < 2:
-        p.error("--seq-len must be at least 2")
-    if a.stride == 0:
-        a.stride = a.seq_len
-    if not 1 <= a.stride <= a.seq_len:
-        p.error("--stride must be in 1..--seq-len")
+    a = rc.parse_window_args(p, argv)
     if a.max_tokens < 0:
         p.error("--max-tokens must be >= 0")
     return a
@@ -158,9 +139,7 @@ def main():
     model = lar.Model(*lar.load_model(a.model))
     L = model.L
 
-    ids = np.load(a.ids).reshape(-1).astype(np.int64)
-    if a.max_tokens > 0:
-        ids = ids[:a.max_tokens]
+    ids = rc.load_ids(a.ids, a.max_tokens)
     windows = lar.make_windows(len(ids), a.seq_len, a.stride)
     if not windows:
         raise SystemExit("no window scores any token")
@@ -172,10 +151,10 @@ def main():
     rows = layer_rows(block, "block", 0)
     if a.post_attention:
         rows += layer_rows(t["attention"], "attention", 1)
-    write_csv(a.out, "lensdiv_layers.csv", "layer,stage,kl_to_final,cross_entropy,entropy,top1_accuracy", rows)
-    write_csv(a.out, "lensdiv_token_kl.csv", "target_index,layer,kl_to_final",
+    rc.write_csv(a.out, "lensdiv_layers.csv", "layer,stage,kl_to_final,cross_entropy,entropy,top1_accuracy", rows)
+    rc.write_csv(a.out, "lensdiv_token_kl.csv", "target_index,layer,kl_to_final",
               token_kl_rows(t["target_index"], block["kl"]))
-    write_csv(a.out, "tokens.csv", "target_index,target_id,loss",
+    rc.write_csv(a.out, "tokens.csv", "target_index,target_id,loss",
               zip(t["target_index"], t["target"], loss))
     print(json.dumps({"tokens": int(loss.shape[0]), "windows": len(windows), "layers": L,
                       "post_attention": a.post_attention, "mean_loss": float(loss.mean())}))
