@@ -14,71 +14,67 @@ namespace {
 
 using Run = std::shared_ptr<const ls::LayerRun>;
 
+// An entry whose view is a View made for its tab; show gives it its part of a run.
+template <typename View, typename Show>
+AnalysisView viewEntry(const QString& name, const QString& title, Show show) {
+    return {name, title, [](QWidget* parent) -> QWidget* { return new View(parent); },
+            [show](QWidget* view, const Run& run) { return show(static_cast<View*>(view), run); }};
+}
+
 // A view of a result in a LayerRun field; the view shares the run (an aliasing shared_ptr).
 template <typename View, typename Result>
 AnalysisView fieldView(const QString& name, const QString& title, std::optional<Result> ls::LayerRun::*field) {
-    return {name, title, [](QWidget* parent) -> QWidget* { return new View(parent); },
-            [field](QWidget* view, const Run& run) {
-                const bool has = run && ((*run).*field).has_value();
-                static_cast<View*>(view)->setResult(has ? std::shared_ptr<const Result>(run, &*((*run).*field)) : nullptr);
-                return has;
-            }};
+    return viewEntry<View>(name, title, [field](View* view, const Run& run) {
+        const bool has = run && ((*run).*field).has_value();
+        view->setResult(has ? std::shared_ptr<const Result>(run, &*((*run).*field)) : nullptr);
+        return has;
+    });
 }
 
 // A view of a result the run keeps by the analysis's name (LayerRun::results).
 template <typename View, typename Result>
 AnalysisView namedView(const QString& name, const QString& title) {
-    return {name, title, [](QWidget* parent) -> QWidget* { return new View(parent); },
-            [name](QWidget* view, const Run& run) {
-                std::shared_ptr<const Result> result = run ? run->result<Result>(name.toStdString()) : nullptr;
-                const bool has = result != nullptr;
-                static_cast<View*>(view)->setResult(std::move(result));
-                return has;
-            }};
+    return viewEntry<View>(name, title, [name](View* view, const Run& run) {
+        std::shared_ptr<const Result> result = run ? run->result<Result>(name.toStdString()) : nullptr;
+        const bool has = result != nullptr;
+        view->setResult(std::move(result));
+        return has;
+    });
 }
 
 AnalysisView inspectView() {
-    using ls::widgets::TokenInspectorView;
-    return {QStringLiteral("inspect"), QObject::tr("Token inspector"),
-            [](QWidget* parent) -> QWidget* { return new TokenInspectorView(parent); },
-            [](QWidget* view, const Run& run) {
-                const bool has = run && run->hasInspect();
-                static_cast<TokenInspectorView*>(view)->setGrid(
-                    has ? std::shared_ptr<const ls::InspectGrid>(run, &run->capture.inspect) : nullptr);
-                return has;
-            }};
+    return viewEntry<ls::widgets::TokenInspectorView>(
+        QStringLiteral("inspect"), QObject::tr("Token inspector"), [](auto* view, const Run& run) {
+            const bool has = run && run->hasInspect();
+            view->setGrid(has ? std::shared_ptr<const ls::InspectGrid>(run, &run->capture.inspect) : nullptr);
+            return has;
+        });
 }
 
 AnalysisView exitView() {
-    using ls::widgets::EarlyExitView;
-    return {QStringLiteral("exit"), QObject::tr("Early exit"),
-            [](QWidget* parent) -> QWidget* { return new EarlyExitView(parent); },
-            [](QWidget* view, const Run& run) {
-                auto* exit = static_cast<EarlyExitView*>(view);
-                if (!run || !run->exit) {
-                    exit->clear();
-                    return false;
-                }
-                exit->setData(std::shared_ptr<const ls::CaptureResult>(run, &run->capture),
-                              std::shared_ptr<const ls::ExitResult>(run, &*run->exit));
-                return true;
-            }};
+    return viewEntry<ls::widgets::EarlyExitView>(QStringLiteral("exit"), QObject::tr("Early exit"),
+                                                 [](auto* view, const Run& run) {
+                                                     if (!run || !run->exit) {
+                                                         view->clear();
+                                                         return false;
+                                                     }
+                                                     view->setData(std::shared_ptr<const ls::CaptureResult>(run, &run->capture),
+                                                                   std::shared_ptr<const ls::ExitResult>(run, &*run->exit));
+                                                     return true;
+                                                 });
 }
 
 // Head ablation, ReLU linearisation and the context sweep share one tab.
 AnalysisView ablationView() {
-    using ls::widgets::AblationView;
-    return {QStringLiteral("ablation"), QObject::tr("Ablation"),
-            [](QWidget* parent) -> QWidget* { return new AblationView(parent); },
-            [](QWidget* view, const Run& run) {
-                auto* ablation = static_cast<AblationView*>(view);
-                ablation->setResult(run && run->ablation ? std::shared_ptr<const ls::AblationResult>(run, &*run->ablation)
-                                                         : nullptr);
-                ablation->setLinearization(run && run->linearize
-                                               ? std::shared_ptr<const ls::LinearizeResult>(run, &*run->linearize)
-                                               : nullptr);
-                return run && (run->ablation || run->linearize);
-            }};
+    return viewEntry<ls::widgets::AblationView>(
+        QStringLiteral("ablation"), QObject::tr("Ablation"), [](auto* view, const Run& run) {
+            view->setResult(run && run->ablation ? std::shared_ptr<const ls::AblationResult>(run, &*run->ablation)
+                                                 : nullptr);
+            view->setLinearization(run && run->linearize
+                                       ? std::shared_ptr<const ls::LinearizeResult>(run, &*run->linearize)
+                                       : nullptr);
+            return run && (run->ablation || run->linearize);
+        });
 }
 
 }  // namespace
