@@ -20,20 +20,12 @@
 using namespace bench;
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 2);
+    const BenchArgs args = startBench(argc, argv, 2);
     const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    const ls::Model model = ls::Model::load(dir);
+    const ls::Model model = ls::Model::load(gpt2SmallDir(args));
     std::mt19937 rng(1);
     ls::Dataset data;
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    fillRandomTokens(data, windows * seqLen, rng);
     ls::WindowParams wp;
     wp.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;
@@ -81,14 +73,14 @@ int main(int argc, char** argv) {
         o.observePostAttention = nullptr;
         std::printf("intervention cost  ");
         double sum = 0;
-        for (int l = 0; l < layers; ++l) {
+        for (int l = 0; l < kLayers; ++l) {
             t0 = std::chrono::steady_clock::now();
             model.impl().forwardFromMlp(l, torch::cat({postAttention[l], postAttention[l]}, 0), o);
             const double f = seconds(t0) / 2 / whole;
             sum += f;
             std::printf("%.2f ", f);
         }
-        std::printf("(by block; mean %.3f of a forward of %.2f s)\n", sum / layers, whole);
+        std::printf("(by block; mean %.3f of a forward of %.2f s)\n", sum / kLayers, whole);
     }
     ls::AblationParams params;
     params.windows = wp;

@@ -70,22 +70,14 @@ void benchExitSimulator() {
 }
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 2);
+    const BenchArgs args = startBench(argc, argv, 2);
     const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
     benchExitSimulator();
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    const ls::Model model = ls::Model::load(dir);
+    const ls::Model model = ls::Model::load(gpt2SmallDir(args));
 
     std::mt19937 rng(1);
-    ls::Dataset data;  // random ids, one document
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    ls::Dataset data;
+    fillRandomTokens(data, windows * seqLen, rng);
     ls::WindowParams wp;
     wp.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;
@@ -116,25 +108,24 @@ int main(int argc, char** argv) {
     const double tLens = capture("cossim + lens", lens);
     ls::CaptureRequest all = lens;
     all.lowRankRanks = {8, 16, 32, 64, 128, 256, 512, 768};
-    all.lowRankLayer = static_cast<int>(layers - 1);
+    all.lowRankLayer = static_cast<int>(kLayers - 1);
     const double tAll = capture("+ low-rank (8 r)", all);
     std::printf("logit lens share   %.0f%% of cossim + lens (%.2f s for %lld extra head projections per token)\n",
-                100.0 * (tLens - tCossim) / tLens, tLens - tCossim, static_cast<long long>(layers));
+                100.0 * (tLens - tCossim) / tLens, tLens - tCossim, static_cast<long long>(kLayers));
     ls::CaptureRequest lossSep;
     lossSep.lens = true;
     lossSep.metrics = true;
-    lossSep.probeLayer = static_cast<int>(layers);
+    lossSep.probeLayer = static_cast<int>(kLayers);
     lossSep.probeSampleSize = 65536;
     capture("losssep pass", lossSep);
     std::printf("low-rank share     %.0f%% of all three (SVD of the %lldx%lld head in float64, %zu ranks x 2 "
                 "layers, timing)\n",
-                100.0 * (tAll - tLens) / tAll, static_cast<long long>(vocab), static_cast<long long>(dim),
+                100.0 * (tAll - tLens) / tAll, static_cast<long long>(kVocab), static_cast<long long>(kDim),
                 all.lowRankRanks.size());
     std::printf("peak memory        %.0f MiB after %lld tokens\n", peakMiB(), static_cast<long long>(windows * seqLen));
     // Twice the tokens: peak memory may grow only by the per-token scalars (about 4 bytes x
     // (2L + 3) per token here, i.e. a fraction of a MiB per thousand tokens).
-    data.tokens.resize(static_cast<size_t>(2 * windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
+    fillRandomTokens(data, 2 * windows * seqLen, rng);
     const double before = peakMiB();
     capture("all, 2x tokens", all);
     std::printf("peak memory        %.0f MiB after %lld tokens (+%.0f MiB)\n", peakMiB(),

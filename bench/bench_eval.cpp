@@ -26,27 +26,19 @@ namespace fs = std::filesystem;
 using namespace bench;
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    const BenchArgs args = parseBenchArgs(argc, argv, 4);
+    const BenchArgs args = startBench(argc, argv, 4);
     const int64_t windows = args.windows, seqLen = args.seqLen;
-    const fs::path keepDir = args.keepDir;
-    const int64_t layers = 12, dim = 768, vocab = 50257, ctx = 1024;
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
     const double gflops = matmulGflops(1024);
     std::printf("matmul 1024^3 fp32 %.1f GFLOP/s (best of 5)\n", gflops);
 
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    auto t0 = std::chrono::steady_clock::now();
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, layers, dim, vocab, ctx);
-    t0 = std::chrono::steady_clock::now();
+    const fs::path dir = gpt2SmallDir(args);
+    const auto t0 = std::chrono::steady_clock::now();
     const ls::Model model = ls::Model::load(dir);
     std::printf("load               %.2f s (%lld parameters)\n", seconds(t0), static_cast<long long>(model.parameterCount()));
 
     std::mt19937 rng(1);
-    ls::Dataset data;  // random ids, one document
-    data.tokens.resize(static_cast<size_t>(windows * seqLen));
-    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % vocab);
-    data.documentStarts = {0};
+    ls::Dataset data;
+    fillRandomTokens(data, windows * seqLen, rng);
     ls::PerplexityParams params;
     params.windows.seqLen = static_cast<int>(seqLen);
     ls::Progress progress;
@@ -61,9 +53,9 @@ int main(int argc, char** argv) {
 
     // Forward FLOPs per input token: 2 x (block weights) + attention scores and mixing over
     // the full T x T matrices (4 T D per layer) + the output head on the scored positions.
-    const double blockFlops = 2.0 * layers * 12.0 * dim * dim;
-    const double attnFlops = 4.0 * seqLen * dim * layers;
-    const double headFlops = 2.0 * vocab * dim * (seqLen - 1) / seqLen;
+    const double blockFlops = 2.0 * kLayers * 12.0 * kDim * kDim;
+    const double attnFlops = 4.0 * seqLen * kDim * kLayers;
+    const double headFlops = 2.0 * kVocab * kDim * (seqLen - 1) / seqLen;
     const double flopsPerToken = blockFlops + attnFlops + headFlops;
     const double achieved = inputTokensPerSecond * flopsPerToken / 1e9;
     std::printf("eval               %lld windows x %lld tokens in %.2f s\n", static_cast<long long>(windows),
@@ -93,6 +85,6 @@ int main(int argc, char** argv) {
     std::printf("peak memory        %.0f MiB (weights %.0f MiB float32)\n", usage.ru_maxrss / 1024.0,
                 model.parameterCount() * 4.0 / (1 << 20));
     std::printf("mean loss          %.4f (random weights: about ln(%lld) = %.2f expected)\n", r.meanLoss,
-                static_cast<long long>(vocab), std::log(static_cast<double>(vocab)));
+                static_cast<long long>(kVocab), std::log(static_cast<double>(kVocab)));
     return 0;
 }

@@ -67,19 +67,9 @@ void compare(const char* name, const ls::Model& model, int64_t windows, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
-    ls::tuneThreadPools(argv);  // as the CLI and GUI do (common/thread_pools.h)
-    int64_t windows = 1, seqLen = 1024;
-    fs::path keepDir, demoDir = LAYERSCOPE_SOURCE_DIR "/resources/demo/model";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--windows")) windows = std::stoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--seq-len")) seqLen = std::stoll(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--keep")) keepDir = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--demo")) demoDir = argv[i + 1];
-    }
-    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
-    const fs::path dir = keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : keepDir;
-    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, 12, 768, 50257, 1024);
-    compare("random GPT-2 small", ls::Model::load(dir), windows, seqLen);
+    const BenchArgs args = startBench(argc, argv, 1);
+    const fs::path demoDir = args.demoDir.empty() ? fs::path(LAYERSCOPE_SOURCE_DIR "/resources/demo/model") : args.demoDir;
+    compare("random GPT-2 small", ls::Model::load(gpt2SmallDir(args)), args.windows, args.seqLen);
     compare("demo model", ls::Model::load(demoDir), 8, 128);
     return 0;
 }

@@ -4,23 +4,31 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "common/thread_pools.h"
+#include "data/dataset.h"
+#include "model/model.h"
 #include "model/safetensors.h"
 
 namespace bench {
 
 namespace fs = std::filesystem;
 
+// The random model's shape: GPT-2 small.
+constexpr int64_t kLayers = 12, kDim = 768, kVocab = 50257, kCtx = 1024;
+
 // The benchmarks' command line: --windows N --seq-len T --keep DIR (the random model's folder,
-// kept between runs; default a folder in the system's temporary directory).
+// kept between runs; default a folder in the system's temporary directory), --demo DIR (bench_lens).
 struct BenchArgs {
     int64_t windows = 2, seqLen = 1024;
-    fs::path keepDir;
+    fs::path keepDir, demoDir;
 };
 
 inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
@@ -30,8 +38,18 @@ inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
         if (!std::strcmp(argv[i], "--windows")) a.windows = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--seq-len")) a.seqLen = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--keep")) a.keepDir = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--demo")) a.demoDir = argv[i + 1];
     }
     return a;
+}
+
+// Every benchmark's start: thread pools tuned as the CLI and GUI do (common/thread_pools.h),
+// the command line read, the compute threads printed.
+inline BenchArgs startBench(int argc, char** argv, int64_t defaultWindows) {
+    ls::tuneThreadPools(argv);
+    const BenchArgs args = parseBenchArgs(argc, argv, defaultWindows);
+    std::printf("threads            %d (torch intra-op)\n", ls::setComputeThreads(0));
+    return args;
 }
 
 inline double seconds(std::chrono::steady_clock::time_point since) {
@@ -88,5 +106,18 @@ inline void writeGpt2Small(const fs::path& dir, int64_t layers, int64_t dim, int
     ls::writeSafetensors(dir / "model.safetensors", tensors);
 }
 
+// The random GPT-2 small's folder (--keep, or one in the temporary directory), written when missing.
+inline fs::path gpt2SmallDir(const BenchArgs& args) {
+    const fs::path dir = args.keepDir.empty() ? fs::temp_directory_path() / "layerscope-bench-gpt2" : args.keepDir;
+    if (!fs::exists(dir / "model.safetensors")) writeGpt2Small(dir, kLayers, kDim, kVocab, kCtx);
+    return dir;
+}
+
+// count random token ids in [0, kVocab), one document.
+inline void fillRandomTokens(ls::Dataset& data, int64_t count, std::mt19937& rng) {
+    data.tokens.resize(static_cast<size_t>(count));
+    for (auto& id : data.tokens) id = static_cast<int32_t>(rng() % kVocab);
+    data.documentStarts = {0};
+}
 
 }  // namespace bench
