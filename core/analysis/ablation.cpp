@@ -66,32 +66,12 @@ void rankAblation(AblationResult& r) {
 std::vector<Table> ablationTables(const AblationResult& r) {
     using K = Column::Kind;
     Table heads{"ablation_heads", "Head ablation: dPPL = PPL / base - 1 (layer from 1, head from 0; name L{layer-1}H{head})", {}};
-    Column& layer = heads.add("layer", K::Integer);
-    Column& head = heads.add("head", K::Integer);
-    Column& zp = heads.add("zero_ppl", K::Real);
-    Column& zd = heads.add("zero_dppl", K::Real);
-    Column& mp = heads.add("mean_ppl", K::Real);
-    Column& md = heads.add("mean_dppl", K::Real);
-    Column& ratio = heads.add("zero_mean_ratio", K::Real);
-    Column& zr = heads.add("zero_rank", K::Integer);
-    Column& mr = heads.add("mean_rank", K::Integer);
-    Column& name = heads.add("name", K::Text);
-    Column& za = heads.add("zero_dppl_abs", K::Real);
-    Column& ma = heads.add("mean_dppl_abs", K::Real);
-    for (const HeadAblation& a : r.heads) {
-        layer.numbers.push_back(a.layer);
-        head.numbers.push_back(a.head);
-        zp.numbers.push_back(a.zeroPpl);
-        zd.numbers.push_back(a.zeroDppl);
-        mp.numbers.push_back(a.meanPpl);
-        md.numbers.push_back(a.meanDppl);
-        ratio.numbers.push_back(a.zeroMeanRatio);
-        zr.numbers.push_back(a.zeroRank);
-        mr.numbers.push_back(a.meanRank);
-        name.texts.push_back(a.name());
-        za.numbers.push_back(a.zeroPpl - r.basePpl);
-        ma.numbers.push_back(a.meanPpl - r.basePpl);
-    }
+    addColumns(heads, {{"layer", K::Integer}, {"head", K::Integer}, {"zero_ppl", K::Real}, {"zero_dppl", K::Real},
+                       {"mean_ppl", K::Real}, {"mean_dppl", K::Real}, {"zero_mean_ratio", K::Real}, {"zero_rank", K::Integer},
+                       {"mean_rank", K::Integer}, {"name", K::Text}, {"zero_dppl_abs", K::Real}, {"mean_dppl_abs", K::Real}});
+    for (const HeadAblation& a : r.heads)
+        addRow(heads, {a.layer, a.head, a.zeroPpl, a.zeroDppl, a.meanPpl, a.meanDppl, a.zeroMeanRatio, a.zeroRank, a.meanRank,
+                       a.name(), a.zeroPpl - r.basePpl, a.meanPpl - r.basePpl});
 
     Table summary{"ablation_summary", std::string("Head ablation scan") + (r.complete ? "" : " (PARTIAL: canceled)"), {}};
     auto add = [&](const char* n, K kind, double v) { summary.add(n, kind).numbers.push_back(v); };
@@ -115,49 +95,23 @@ std::vector<Table> ablationTables(const AblationResult& r) {
     add("attribution_seconds", K::Real, r.attributionSeconds);
 
     Table stability{"ranking_stability", "Zero-ablation ranking: first windows (subset) vs all", {}};
-    Column& sl = stability.add("layer", K::Integer);
-    Column& sh = stability.add("head", K::Integer);
-    Column& sn = stability.add("name", K::Text);
-    Column& sd = stability.add("subset_zero_dppl", K::Real);
-    Column& fd = stability.add("full_zero_dppl", K::Real);
-    Column& sr = stability.add("subset_rank", K::Integer);
-    Column& fr = stability.add("full_rank", K::Integer);
-    Column& szp = stability.add("subset_zero_ppl", K::Real);
-    Column& smp = stability.add("subset_mean_ppl", K::Real);
+    addColumns(stability, {{"layer", K::Integer}, {"head", K::Integer}, {"name", K::Text}, {"subset_zero_dppl", K::Real},
+                           {"full_zero_dppl", K::Real}, {"subset_rank", K::Integer}, {"full_rank", K::Integer},
+                           {"subset_zero_ppl", K::Real}, {"subset_mean_ppl", K::Real}});
     for (size_t i = 0; i < r.heads.size() && i < r.subsetHeads.size(); ++i) {
-        sl.numbers.push_back(r.heads[i].layer);
-        sh.numbers.push_back(r.heads[i].head);
-        sn.texts.push_back(r.heads[i].name());
-        sd.numbers.push_back(r.subsetHeads[i].zeroDppl);
-        fd.numbers.push_back(r.heads[i].zeroDppl);
-        sr.numbers.push_back(r.subsetHeads[i].zeroRank);
-        fr.numbers.push_back(r.heads[i].zeroRank);
-        szp.numbers.push_back(r.subsetHeads[i].zeroPpl);
-        smp.numbers.push_back(r.subsetHeads[i].meanPpl);
+        const HeadAblation& a = r.heads[i];
+        const HeadAblation& s = r.subsetHeads[i];
+        addRow(stability, {a.layer, a.head, a.name(), s.zeroDppl, a.zeroDppl, s.zeroRank, a.zeroRank, s.zeroPpl, s.meanPpl});
     }
     std::vector<Table> out{heads, summary, stability};
     if (r.hasAttribution) {
         Table attr{"attribution", "Attribution patching: first-order estimates from one forward + backward", {}};
-        Column& al = attr.add("layer", K::Integer);
-        Column& ah = attr.add("head", K::Integer);
-        Column& an = attr.add("name", K::Text);
-        Column& ez = attr.add("est_zero_dloss", K::Real);
-        Column& em = attr.add("est_mean_dloss", K::Real);
-        Column& ezp = attr.add("est_zero_dppl", K::Real);
-        Column& emp = attr.add("est_mean_dppl", K::Real);
-        Column& xz = attr.add("exact_zero_dppl", K::Real);
-        Column& xm = attr.add("exact_mean_dppl", K::Real);
-        for (const HeadAblation& a : r.heads) {
-            al.numbers.push_back(a.layer);
-            ah.numbers.push_back(a.head);
-            an.texts.push_back(a.name());
-            ez.numbers.push_back(a.estZeroDloss);
-            em.numbers.push_back(a.estMeanDloss);
-            ezp.numbers.push_back(std::expm1(a.estZeroDloss));
-            emp.numbers.push_back(std::expm1(a.estMeanDloss));
-            xz.numbers.push_back(a.zeroDppl);
-            xm.numbers.push_back(a.meanDppl);
-        }
+        addColumns(attr, {{"layer", K::Integer}, {"head", K::Integer}, {"name", K::Text}, {"est_zero_dloss", K::Real},
+                          {"est_mean_dloss", K::Real}, {"est_zero_dppl", K::Real}, {"est_mean_dppl", K::Real},
+                          {"exact_zero_dppl", K::Real}, {"exact_mean_dppl", K::Real}});
+        for (const HeadAblation& a : r.heads)
+            addRow(attr, {a.layer, a.head, a.name(), a.estZeroDloss, a.estMeanDloss, std::expm1(a.estZeroDloss),
+                          std::expm1(a.estMeanDloss), a.zeroDppl, a.meanDppl});
         out.push_back(attr);
     }
     return out;

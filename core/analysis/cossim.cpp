@@ -97,73 +97,35 @@ CossimResult analyseCossim(const CaptureResult& capture, const CossimParams& par
 std::vector<Table> cossimTables(const CossimResult& result) {
     using K = Column::Kind;
     Table layers{"cossim_layers", "Cos-sim per layer: cos(h_{l-1}, h_l)", {}};
-    Column& layer = layers.add("layer", K::Integer);
-    Column& mean = layers.add("mean", K::Real);
-    Column& std = layers.add("std", K::Real);
-    Column& min = layers.add("min", K::Real);
-    Column& p10 = layers.add("p10", K::Real);
-    Column& p50 = layers.add("p50", K::Real);
-    Column& p90 = layers.add("p90", K::Real);
-    Column& max = layers.add("max", K::Real);
-    Column& neg = layers.add("frac_neg", K::Real);
-    Column& half = layers.add("frac_lt_0_5", K::Real);
+    addColumns(layers, {{"layer", K::Integer}, {"mean", K::Real}, {"std", K::Real}, {"min", K::Real}, {"p10", K::Real},
+                        {"p50", K::Real}, {"p90", K::Real}, {"max", K::Real}, {"frac_neg", K::Real},
+                        {"frac_lt_0_5", K::Real}});
     for (const CossimLayer& l : result.layers) {
-        layer.numbers.push_back(l.layer);
-        mean.numbers.push_back(l.summary.mean);
-        std.numbers.push_back(l.summary.std);
-        min.numbers.push_back(l.summary.min);
-        p10.numbers.push_back(l.summary.p10);
-        p50.numbers.push_back(l.summary.p50);
-        p90.numbers.push_back(l.summary.p90);
-        max.numbers.push_back(l.summary.max);
-        neg.numbers.push_back(l.fracNegative);
-        half.numbers.push_back(l.fracBelowHalf);
+        const Summary& s = l.summary;
+        addRow(layers, {l.layer, s.mean, s.std, s.min, s.p10, s.p50, s.p90, s.max, l.fracNegative, l.fracBelowHalf});
     }
 
     Table thresholds{"cossim_thresholds", "Exit thresholds (tokens with c_l < threshold are hard)", {}};
-    Column& tl = thresholds.add("layer", K::Integer);
-    Column& tr = thresholds.add("hard_ratio", K::Real);
-    Column& tt = thresholds.add("threshold", K::Real);
-    Column& te = thresholds.add("exit_fraction", K::Real);
-    for (const CossimThreshold& t : result.thresholds) {
-        tl.numbers.push_back(t.layer);
-        tr.numbers.push_back(t.hardRatio);
-        tt.numbers.push_back(t.threshold);
-        te.numbers.push_back(t.exitFraction);
-    }
+    addColumns(thresholds, {{"layer", K::Integer}, {"hard_ratio", K::Real}, {"threshold", K::Real}, {"exit_fraction", K::Real}});
+    for (const CossimThreshold& t : result.thresholds) addRow(thresholds, {t.layer, t.hardRatio, t.threshold, t.exitFraction});
 
     Table hist{"cossim_histograms", "Cos-sim histograms (common range over all layers)", {}};
-    Column& hl = hist.add("layer", K::Integer);
-    Column& hb = hist.add("bin", K::Integer);
-    Column& hlo = hist.add("bin_lo", K::Real);
-    Column& hhi = hist.add("bin_hi", K::Real);
-    Column& hc = hist.add("count", K::Integer);
+    addColumns(hist, {{"layer", K::Integer}, {"bin", K::Integer}, {"bin_lo", K::Real}, {"bin_hi", K::Real}, {"count", K::Integer}});
     for (size_t l = 0; l < result.histograms.size(); ++l) {
         const Histogram& h = result.histograms[l];
-        for (size_t b = 0; b < h.counts.size(); ++b) {
-            hl.numbers.push_back(static_cast<double>(l + 1));
-            hb.numbers.push_back(static_cast<double>(b));
-            hlo.numbers.push_back(h.edge(static_cast<int>(b)));
-            hhi.numbers.push_back(h.edge(static_cast<int>(b + 1)));
-            hc.numbers.push_back(static_cast<double>(h.counts[b]));
-        }
+        for (size_t b = 0; b < h.counts.size(); ++b)
+            addRow(hist, {static_cast<double>(l + 1), static_cast<double>(b), h.edge(static_cast<int>(b)),
+                          h.edge(static_cast<int>(b + 1)), static_cast<double>(h.counts[b])});
     }
 
     Table special{"cossim_special",
                   "Special layers: mean below the median of layers l-2..l+2 by more than " +
                       std::to_string(result.params.specialDrop),
                   {}};
-    Column& sl = special.add("layer", K::Integer);
-    Column& sm = special.add("mean", K::Real);
-    Column& sn = special.add("neighbour_median", K::Real);
-    Column& sd = special.add("drop", K::Real);
-    for (const CossimLayer& l : result.layers) {
-        if (!l.special) continue;
-        sl.numbers.push_back(l.layer);
-        sm.numbers.push_back(l.summary.mean);
-        sn.numbers.push_back(l.neighbourMedian);
-        sd.numbers.push_back(l.neighbourMedian - l.summary.mean);
-    }
+    addColumns(special, {{"layer", K::Integer}, {"mean", K::Real}, {"neighbour_median", K::Real}, {"drop", K::Real}});
+    for (const CossimLayer& l : result.layers)
+        if (l.special)
+            addRow(special, {l.layer, l.summary.mean, l.neighbourMedian, l.neighbourMedian - l.summary.mean});
     return {layers, thresholds, hist, special};
 }
 

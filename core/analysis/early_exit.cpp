@@ -229,33 +229,22 @@ std::vector<Table> exitTables(const ExitResult& r) {
     using K = Column::Kind;
     auto outcomeTable = [&](const std::string& name, const std::string& title, bool paretoOnly) {
         Table t{name, title, {}};
-        Column& th = t.add("threshold", K::Real);
-        Column& ef = t.add("exit_fraction", K::Real);
-        Column& ml = t.add("mean_layers", K::Real);
-        Column& cs = t.add("compute_saved", K::Real);
-        Column& ag = t.add("top1_agreement", K::Real);
-        Column& pp = t.add("ppl", K::Real);
+        addColumns(t, {{"threshold", K::Real}, {"exit_fraction", K::Real}, {"mean_layers", K::Real},
+                       {"compute_saved", K::Real}, {"top1_agreement", K::Real}, {"ppl", K::Real}});
         for (const SweepPoint& p : r.sweep) {
             if (paretoOnly && !p.pareto) continue;
-            th.numbers.push_back(p.threshold);
-            ef.numbers.push_back(p.outcome.exitFraction);
-            ml.numbers.push_back(p.outcome.meanLayers);
-            cs.numbers.push_back(p.outcome.computeSaved);
-            ag.numbers.push_back(p.outcome.top1Agreement);
-            pp.numbers.push_back(p.outcome.ppl);
+            const ExitOutcome& o = p.outcome;
+            addRow(t, {p.threshold, o.exitFraction, o.meanLayers, o.computeSaved, o.top1Agreement, o.ppl});
         }
         return t;
     };
     const std::string policy = "signal " + r.params.signal + (r.params.signal == "entropy" ? " <= " : " >= ") + "threshold";
     Table hist{"exit_policy", "Exit histogram of the policy (" + policy + ")", {}};
-    Column& hl = hist.add("layer", K::Integer);
-    Column& ht = hist.add("tokens", K::Integer);
-    Column& hf = hist.add("fraction", K::Real);
+    addColumns(hist, {{"layer", K::Integer}, {"tokens", K::Integer}, {"fraction", K::Real}});
     for (int l = 1; l <= r.numLayers; ++l) {
         const int64_t n = r.policy.exits[static_cast<size_t>(l - 1)];
-        hl.numbers.push_back(l);
-        ht.numbers.push_back(static_cast<double>(n));
-        hf.numbers.push_back(r.policy.tokens ? static_cast<double>(n) / static_cast<double>(r.policy.tokens) : 0.0);
+        addRow(hist, {l, static_cast<double>(n),
+                      r.policy.tokens ? static_cast<double>(n) / static_cast<double>(r.policy.tokens) : 0.0});
     }
     return {outcomeTable("exit_sweep", "Early-exit sweep (" + policy + ")", false),
             outcomeTable("exit_pareto", "Pareto front: compute saved vs top-1 agreement", true), hist};

@@ -21,38 +21,20 @@ std::vector<Table> inspectTables(const InspectGrid& g) {
     using K = Column::Kind;
     Table grid{"inspect", "Token inspector: logit-lens top-1 of window " + std::to_string(g.window) +
                               " (layer 0 = embeddings)", {}};
-    Column& pos = grid.add("position", K::Integer);
-    Column& input = grid.add("input_id", K::Integer);
-    Column& target = grid.add("target_id", K::Integer);
-    Column& layer = grid.add("layer", K::Integer);
-    Column& top1 = grid.add("top1_id", K::Integer);
-    Column& top1Text = grid.add("top1_token", K::Text);
-    Column& top1Prob = grid.add("top1_prob", K::Real);
-    Column& finalProb = grid.add("final_top1_prob", K::Real);
+    addColumns(grid, {{"position", K::Integer}, {"input_id", K::Integer}, {"target_id", K::Integer}, {"layer", K::Integer},
+                      {"top1_id", K::Integer}, {"top1_token", K::Text}, {"top1_prob", K::Real},
+                      {"final_top1_prob", K::Real}});
     Table topk{"inspect_topk", "Token inspector: top-k of every position and layer", {}};
-    Column& kPos = topk.add("position", K::Integer);
-    Column& kLayer = topk.add("layer", K::Integer);
-    Column& kK = topk.add("k", K::Integer);
-    Column& kId = topk.add("token_id", K::Integer);
-    Column& kText = topk.add("token", K::Text);
-    Column& kProb = topk.add("prob", K::Real);
+    addColumns(topk, {{"position", K::Integer}, {"layer", K::Integer}, {"k", K::Integer}, {"token_id", K::Integer},
+                      {"token", K::Text}, {"prob", K::Real}});
     for (int p = 0; p < g.positions; ++p) {
         for (int l = 0; l < g.layers; ++l) {
-            pos.numbers.push_back(p);
-            input.numbers.push_back(g.inputIds[p]);
-            target.numbers.push_back(g.targetIds[p]);
-            layer.numbers.push_back(l);
-            top1.numbers.push_back(g.topIds[g.index(p, l)]);
-            top1Text.texts.push_back(textOf(g, g.topIds[g.index(p, l)]));
-            top1Prob.numbers.push_back(g.topProbs[g.index(p, l)]);
-            finalProb.numbers.push_back(g.finalTop1Prob[size_t(p) * g.layers + l]);
+            const int32_t top1 = g.topIds[g.index(p, l)];
+            addRow(grid, {p, g.inputIds[p], g.targetIds[p], l, top1, textOf(g, top1), g.topProbs[g.index(p, l)],
+                          g.finalTop1Prob[size_t(p) * g.layers + l]});
             for (int k = 0; k < g.topK; ++k) {
-                kPos.numbers.push_back(p);
-                kLayer.numbers.push_back(l);
-                kK.numbers.push_back(k + 1);
-                kId.numbers.push_back(g.topIds[g.index(p, l, k)]);
-                kText.texts.push_back(textOf(g, g.topIds[g.index(p, l, k)]));
-                kProb.numbers.push_back(g.topProbs[g.index(p, l, k)]);
+                const int32_t id = g.topIds[g.index(p, l, k)];
+                addRow(topk, {p, l, k + 1, id, textOf(g, id), g.topProbs[g.index(p, l, k)]});
             }
         }
     }

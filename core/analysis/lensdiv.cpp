@@ -62,20 +62,10 @@ std::shared_ptr<const AnalysisResult> readGroup(const H5Reader& file, const std:
 Table lensDivTable(const LensDivResult& r) {
     using K = Column::Kind;
     Table t{"lensdiv_layers", "Logit lens against the model's output: KL(p_L || p_l), cross-entropy, entropy (nats)", {}};
-    Column& layer = t.add("layer", K::Integer);
-    Column& stage = t.add("stage", K::Text);
-    Column& kl = t.add("kl_to_final", K::Real);
-    Column& ce = t.add("cross_entropy", K::Real);
-    Column& entropy = t.add("entropy", K::Real);
-    Column& accuracy = t.add("top1_accuracy", K::Real);
-    for (const LensDivRow& row : r.rows) {
-        layer.numbers.push_back(row.layer);
-        stage.texts.push_back(row.stage);
-        kl.numbers.push_back(row.klToFinal);
-        ce.numbers.push_back(row.crossEntropy);
-        entropy.numbers.push_back(row.entropy);
-        accuracy.numbers.push_back(row.top1Accuracy);
-    }
+    addColumns(t, {{"layer", K::Integer}, {"stage", K::Text}, {"kl_to_final", K::Real}, {"cross_entropy", K::Real},
+                   {"entropy", K::Real}, {"top1_accuracy", K::Real}});
+    for (const LensDivRow& row : r.rows)
+        addRow(t, {row.layer, row.stage, row.klToFinal, row.crossEntropy, row.entropy, row.top1Accuracy});
     return t;
 }
 

@@ -44,58 +44,25 @@ void checkLinearizeParams(const LinearizeParams& p, const ModelConfig& c) {
 std::vector<Table> linearizeTables(const LinearizeResult& r) {
     using K = Column::Kind;
     Table heads{"linearize_heads", "Each head alone with ReLU attention (normalised by " + r.normalize + ")", {}};
-    Column& hl = heads.add("layer", K::Integer);
-    Column& hh = heads.add("head", K::Integer);
-    Column& hn = heads.add("name", K::Text);
-    Column& hp = heads.add("ppl", K::Real);
-    Column& hr = heads.add("ratio", K::Real);
-    Column& ho = heads.add("order", K::Integer);
-    for (const LinearizedHead& h : r.heads) {
-        hl.numbers.push_back(h.layer);
-        hh.numbers.push_back(h.head);
-        hn.texts.push_back("L" + std::to_string(h.layer - 1) + "H" + std::to_string(h.head));
-        hp.numbers.push_back(h.ppl);
-        hr.numbers.push_back(h.ratio);
-        ho.numbers.push_back(h.order);
-    }
+    addColumns(heads, {{"layer", K::Integer}, {"head", K::Integer}, {"name", K::Text}, {"ppl", K::Real}, {"ratio", K::Real},
+                       {"order", K::Integer}});
+    for (const LinearizedHead& h : r.heads)
+        addRow(heads, {h.layer, h.head, "L" + std::to_string(h.layer - 1) + "H" + std::to_string(h.head), h.ppl, h.ratio,
+                       h.order});
     Table curve{"linearize_curve", "Cumulative ReLU linearisation (least damaging heads first)", {}};
-    Column& cn = curve.add("n_heads", K::Integer);
-    Column& cp = curve.add("ppl", K::Real);
-    Column& cr = curve.add("ratio", K::Real);
-    for (const CurvePoint& p : r.curve) {
-        cn.numbers.push_back(p.nHeads);
-        cp.numbers.push_back(p.ppl);
-        cr.numbers.push_back(p.ratio);
-    }
+    addColumns(curve, {{"n_heads", K::Integer}, {"ppl", K::Real}, {"ratio", K::Real}});
+    for (const CurvePoint& p : r.curve) addRow(curve, {p.nHeads, p.ppl, p.ratio});
     Table th{"linearize_thresholds", "The most heads linearised within each PPL ratio", {}};
-    Column& tl = th.add("limit", K::Real);
-    Column& tn = th.add("n_heads", K::Integer);
-    Column& tp = th.add("ppl", K::Real);
-    Column& tr = th.add("ratio", K::Real);
-    for (const LinearizeThreshold& t : r.thresholds) {
-        tl.numbers.push_back(t.limit);
-        tn.numbers.push_back(t.nHeads);
-        tp.numbers.push_back(t.ppl);
-        tr.numbers.push_back(t.ratio);
-    }
+    addColumns(th, {{"limit", K::Real}, {"n_heads", K::Integer}, {"ppl", K::Real}, {"ratio", K::Real}});
+    for (const LinearizeThreshold& t : r.thresholds) addRow(th, {t.limit, t.nHeads, t.ppl, t.ratio});
     Table ctx{"context", "PPL by context length: baseline (n_heads 0) and n linearised heads", {}};
-    Column& xs = ctx.add("seq_len", K::Integer);
-    Column& xn = ctx.add("n_heads", K::Integer);
-    Column& xt = ctx.add("tokens", K::Integer);
-    Column& xp = ctx.add("ppl", K::Real);
-    Column& xr = ctx.add("ratio", K::Real);
-    for (const ContextPoint& p : r.context) {
-        xs.numbers.push_back(p.seqLen);
-        xn.numbers.push_back(p.nHeads);
-        xt.numbers.push_back(static_cast<double>(p.tokens));
-        xp.numbers.push_back(p.ppl);
-        xr.numbers.push_back(p.ratio);
-    }
+    addColumns(ctx, {{"seq_len", K::Integer}, {"n_heads", K::Integer}, {"tokens", K::Integer}, {"ppl", K::Real},
+                     {"ratio", K::Real}});
+    for (const ContextPoint& p : r.context)
+        addRow(ctx, {p.seqLen, p.nHeads, static_cast<double>(p.tokens), p.ppl, p.ratio});
     Table summary{"linearize_summary", "ReLU linearisation run", {}};
-    summary.add("tokens", K::Integer).numbers.push_back(static_cast<double>(r.tokens));
-    summary.add("base_ppl", K::Real).numbers.push_back(r.basePpl);
-    summary.add("normalize", K::Text).texts.push_back(r.normalize);
-    summary.add("seconds", K::Real).numbers.push_back(r.seconds);
+    addColumns(summary, {{"tokens", K::Integer}, {"base_ppl", K::Real}, {"normalize", K::Text}, {"seconds", K::Real}});
+    addRow(summary, {static_cast<double>(r.tokens), r.basePpl, r.normalize, r.seconds});
     if (r.context.empty()) return {heads, curve, th, summary};  // no "context" analysis
     return {heads, curve, th, ctx, summary};
 }

@@ -59,19 +59,15 @@ double sampleVariance(const std::vector<float>& loss, const std::vector<bool>& e
     return n > 1 ? sumSq / static_cast<double>(n - 1) : kNaN;
 }
 
+// The easy/hard split columns that end the predictor, threshold and low-rank tables.
 void addSplitColumns(Table& t) {
-    using K = Column::Kind;
     for (const char* name : {"easy_pct", "hard_pct", "easy_loss", "hard_loss", "loss_diff", "oracle_ratio"})
-        t.add(name, K::Real);
+        t.add(name, Column::Kind::Real);
 }
 
-void pushSplit(Table& t, const SplitStats& s) {
-    t.columns[t.columns.size() - 6].numbers.push_back(s.easyPct);
-    t.columns[t.columns.size() - 5].numbers.push_back(s.hardPct);
-    t.columns[t.columns.size() - 4].numbers.push_back(s.easyLoss);
-    t.columns[t.columns.size() - 3].numbers.push_back(s.hardLoss);
-    t.columns[t.columns.size() - 2].numbers.push_back(s.lossDiff);
-    t.columns[t.columns.size() - 1].numbers.push_back(s.oracleRatio);
+void addSplitRow(Table& t, std::vector<Cell> row, const SplitStats& s) {
+    for (double v : {s.easyPct, s.hardPct, s.easyLoss, s.hardLoss, s.lossDiff, s.oracleRatio}) row.push_back(v);
+    addRow(t, row);
 }
 
 }  // namespace
@@ -232,75 +228,42 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
     out.push_back(summary);
 
     Table hist{"loss_histogram", "Per-token loss histogram", {}};
-    Column& hb = hist.add("bin", K::Integer);
-    Column& hlo = hist.add("bin_lo", K::Real);
-    Column& hhi = hist.add("bin_hi", K::Real);
-    Column& hc = hist.add("count", K::Integer);
-    for (size_t b = 0; b < d.histogram.counts.size(); ++b) {
-        hb.numbers.push_back(static_cast<double>(b));
-        hlo.numbers.push_back(d.histogram.edge(static_cast<int>(b)));
-        hhi.numbers.push_back(d.histogram.edge(static_cast<int>(b + 1)));
-        hc.numbers.push_back(static_cast<double>(d.histogram.counts[b]));
-    }
+    addColumns(hist, {{"bin", K::Integer}, {"bin_lo", K::Real}, {"bin_hi", K::Real}, {"count", K::Integer}});
+    for (size_t b = 0; b < d.histogram.counts.size(); ++b)
+        addRow(hist, {static_cast<double>(b), d.histogram.edge(static_cast<int>(b)), d.histogram.edge(static_cast<int>(b + 1)),
+                      static_cast<double>(d.histogram.counts[b])});
     out.push_back(hist);
 
     Table pred{"predictors", "Easy/hard split at each predictor's median (layer L = the final prediction)", {}};
-    Column& pm = pred.add("method", K::Text);
-    Column& pl = pred.add("layer", K::Integer);
-    Column& pr = pred.add("pearson_r", K::Real);
+    addColumns(pred, {{"method", K::Text}, {"layer", K::Integer}, {"pearson_r", K::Real}});
     addSplitColumns(pred);
-    for (const PredictorRow& p : r.predictors) {
-        pm.texts.push_back(p.method);
-        pl.numbers.push_back(p.layer);
-        pr.numbers.push_back(p.pearson);
-        pushSplit(pred, p.split);
-    }
+    for (const PredictorRow& p : r.predictors) addSplitRow(pred, {p.method, p.layer, p.pearson}, p.split);
     out.push_back(pred);
 
     Table th{"thresholds", "Threshold table at the final layer (easy iff score >= threshold)", {}};
-    Column& tm = th.add("method", K::Text);
-    Column& tr = th.add("rule", K::Text);
-    Column& tt = th.add("threshold", K::Real);
+    addColumns(th, {{"method", K::Text}, {"rule", K::Text}, {"threshold", K::Real}});
     addSplitColumns(th);
-    for (const ThresholdRow& row : r.thresholds) {
-        tm.texts.push_back(row.method);
-        tr.texts.push_back(row.rule);
-        tt.numbers.push_back(row.threshold);
-        pushSplit(th, row.split);
-    }
+    for (const ThresholdRow& row : r.thresholds) addSplitRow(th, {row.method, row.rule, row.threshold}, row.split);
     out.push_back(th);
 
     Table sub{"confidence_subsets", "High-confidence subsets: correlation of each metric with the loss inside", {}};
-    Column& sc = sub.add("min_confidence", K::Real);
-    Column& sn = sub.add("tokens", K::Integer);
-    Column& sp = sub.add("pct", K::Real);
-    Column& sl = sub.add("mean_loss", K::Real);
-    std::vector<Column*> corr;
+    addColumns(sub, {{"min_confidence", K::Real}, {"tokens", K::Integer}, {"pct", K::Real}, {"mean_loss", K::Real}});
+    const size_t fixedColumns = sub.columns.size();
     for (const MetricInfo& m : separationMetrics())
-        if (std::string(m.name) != "correct_prob") corr.push_back(&sub.add(std::string("r_") + m.name, K::Real));
+        if (std::string(m.name) != "correct_prob") sub.add(std::string("r_") + m.name, K::Real);
     for (const SubsetRow& row : r.subsets) {
-        sc.numbers.push_back(row.minConfidence);
-        sn.numbers.push_back(static_cast<double>(row.tokens));
-        sp.numbers.push_back(row.pct);
-        sl.numbers.push_back(row.meanLoss);
-        for (size_t i = 0; i < corr.size(); ++i) corr[i]->numbers.push_back(row.pearson.at(i));
+        std::vector<Cell> cells{row.minConfidence, static_cast<double>(row.tokens), row.pct, row.meanLoss};
+        for (size_t i = 0; i + fixedColumns < sub.columns.size(); ++i) cells.push_back(row.pearson.at(i));
+        addRow(sub, cells);
     }
     out.push_back(sub);
 
     if (!r.lowRank.empty()) {
         Table low{"lowrank_metrics", "Metrics from the rank-r head at the final layer", {}};
-        Column& lr = low.add("rank", K::Integer);
-        Column& lm = low.add("method", K::Text);
-        Column& le = low.add("corr_with_exact", K::Real);
-        Column& lp = low.add("pearson_r", K::Real);
+        addColumns(low, {{"rank", K::Integer}, {"method", K::Text}, {"corr_with_exact", K::Real}, {"pearson_r", K::Real}});
         addSplitColumns(low);
-        for (const LowRankMetricRow& row : r.lowRank) {
-            lr.numbers.push_back(row.rank);
-            lm.texts.push_back(row.method);
-            le.numbers.push_back(row.corrWithExact);
-            lp.numbers.push_back(row.pearson);
-            pushSplit(low, row.split);
-        }
+        for (const LowRankMetricRow& row : r.lowRank)
+            addSplitRow(low, {row.rank, row.method, row.corrWithExact, row.pearson}, row.split);
         out.push_back(low);
     }
     if (r.probes) out.push_back(probeTable(*r.probes));

@@ -55,44 +55,20 @@ std::vector<Table> lowRankTables(const LowRankResult& r) {
     using K = Column::Kind;
     Table rows{"lowrank", "Low-rank head W_r: coverage, top-1 agreement, saturation detection at layer " +
                               std::to_string(r.layer), {}};
-    Column& rank = rows.add("rank", K::Integer);
-    Column& cov = rows.add("coverage", K::Real);
-    Column& energy = rows.add("energy_coverage", K::Real);
-    Column& agreeFinal = rows.add("top1_agreement_final", K::Real);
-    Column& agreeLayer = rows.add("top1_agreement_layer", K::Real);
-    Column& precision = rows.add("precision", K::Real);
-    Column& recall = rows.add("recall", K::Real);
-    Column& f1 = rows.add("f1", K::Real);
-    for (const LowRankRow& row : r.rows) {
-        rank.numbers.push_back(row.rank);
-        cov.numbers.push_back(row.coverage);
-        energy.numbers.push_back(row.energyCoverage);
-        agreeFinal.numbers.push_back(row.agreementFinal);
-        agreeLayer.numbers.push_back(row.agreementLayer);
-        precision.numbers.push_back(row.precision);
-        recall.numbers.push_back(row.recall);
-        f1.numbers.push_back(row.f1);
-    }
+    addColumns(rows, {{"rank", K::Integer}, {"coverage", K::Real}, {"energy_coverage", K::Real},
+                      {"top1_agreement_final", K::Real}, {"top1_agreement_layer", K::Real}, {"precision", K::Real},
+                      {"recall", K::Real}, {"f1", K::Real}});
+    for (const LowRankRow& row : r.rows)
+        addRow(rows, {row.rank, row.coverage, row.energyCoverage, row.agreementFinal, row.agreementLayer, row.precision,
+                      row.recall, row.f1});
     Table speed{"lowrank_speed", "Top-1 through the full head vs the factorised head (U_r S_r)(V_r^T x)", {}};
-    Column& sr = speed.add("rank", K::Integer);
-    Column& st = speed.add("tokens", K::Integer);
-    Column& sf = speed.add("full_ms", K::Real);
-    Column& sl = speed.add("factored_ms", K::Real);
-    Column& su = speed.add("speedup", K::Real);
-    for (const LowRankSpeed& s : r.speed) {
-        sr.numbers.push_back(s.rank);
-        st.numbers.push_back(static_cast<double>(s.tokens));
-        sf.numbers.push_back(s.fullMs);
-        sl.numbers.push_back(s.factoredMs);
-        su.numbers.push_back(s.speedup);
-    }
+    addColumns(speed, {{"rank", K::Integer}, {"tokens", K::Integer}, {"full_ms", K::Real}, {"factored_ms", K::Real},
+                       {"speedup", K::Real}});
+    for (const LowRankSpeed& s : r.speed)
+        addRow(speed, {s.rank, static_cast<double>(s.tokens), s.fullMs, s.factoredMs, s.speedup});
     Table sv{"lowrank_singular_values", "Singular values of the output head", {}};
-    Column& si = sv.add("index", K::Integer);
-    Column& ss = sv.add("singular_value", K::Real);
-    for (size_t i = 0; i < r.singularValues.size(); ++i) {
-        si.numbers.push_back(static_cast<double>(i + 1));
-        ss.numbers.push_back(r.singularValues[i]);
-    }
+    addColumns(sv, {{"index", K::Integer}, {"singular_value", K::Real}});
+    for (size_t i = 0; i < r.singularValues.size(); ++i) addRow(sv, {static_cast<double>(i + 1), r.singularValues[i]});
     return {rows, speed, sv};
 }
 

@@ -36,16 +36,8 @@ SaturationLayer compare(int layer, const std::vector<int32_t>& top1, const std::
 Table layerTable(const std::string& name, const std::string& title, const std::vector<SaturationLayer>& rows) {
     using K = Column::Kind;
     Table t{name, title, {}};
-    Column& layer = t.add("layer", K::Integer);
-    Column& rate = t.add("rate", K::Real);
-    Column& sat = t.add("sat_loss", K::Real);
-    Column& unsat = t.add("unsat_loss", K::Real);
-    for (const SaturationLayer& s : rows) {
-        layer.numbers.push_back(s.layer);
-        rate.numbers.push_back(s.rate);
-        sat.numbers.push_back(s.satLoss);
-        unsat.numbers.push_back(s.unsatLoss);
-    }
+    addColumns(t, {{"layer", K::Integer}, {"rate", K::Real}, {"sat_loss", K::Real}, {"unsat_loss", K::Real}});
+    for (const SaturationLayer& s : rows) addRow(t, {s.layer, s.rate, s.satLoss, s.unsatLoss});
     return t;
 }
 
@@ -81,31 +73,21 @@ std::vector<Table> saturationTables(const SaturationResult& r, const CaptureResu
                                 r.layers));
     Table hist{"saturation_histogram", "Saturation layer: the first block from which the lens top-1 never changes",
                {}};
-    Column& hl = hist.add("layer", K::Integer);
-    Column& ht = hist.add("tokens", K::Integer);
-    for (size_t l = 0; l < r.histogram.size(); ++l) {
-        hl.numbers.push_back(static_cast<double>(l + 1));
-        ht.numbers.push_back(static_cast<double>(r.histogram[l]));
-    }
+    addColumns(hist, {{"layer", K::Integer}, {"tokens", K::Integer}});
+    for (size_t l = 0; l < r.histogram.size(); ++l)
+        addRow(hist, {static_cast<double>(l + 1), static_cast<double>(r.histogram[l])});
     tables.push_back(hist);
     if (!r.postAttention.empty())
         tables.push_back(layerTable("saturation_post_attention",
                                     "Saturation on a_l = h_{l-1} + attention_l (before the MLP)", r.postAttention));
     if (perToken) {
         Table tokens{"saturation_tokens", "Per-token saturation layer", {}};
-        Column& index = tokens.add("target_index", K::Integer);
-        Column& id = tokens.add("target_id", K::Integer);
-        Column& loss = tokens.add("loss", K::Real);
-        Column& layer = tokens.add("saturation_layer", K::Integer);
-        Column& top1 = tokens.add("final_top1", K::Integer);
+        addColumns(tokens, {{"target_index", K::Integer}, {"target_id", K::Integer}, {"loss", K::Real},
+                            {"saturation_layer", K::Integer}, {"final_top1", K::Integer}});
         const std::vector<int32_t>& finalTop1 = capture.lensTop1.back();
-        for (size_t t = 0; t < r.saturationLayer.size(); ++t) {
-            index.numbers.push_back(static_cast<double>(capture.targetIndex[t]));
-            id.numbers.push_back(capture.targetId[t]);
-            loss.numbers.push_back(capture.loss[t]);
-            layer.numbers.push_back(r.saturationLayer[t]);
-            top1.numbers.push_back(finalTop1[t]);
-        }
+        for (size_t t = 0; t < r.saturationLayer.size(); ++t)
+            addRow(tokens, {static_cast<double>(capture.targetIndex[t]), capture.targetId[t], capture.loss[t],
+                            r.saturationLayer[t], finalTop1[t]});
         tables.push_back(tokens);
     }
     return tables;

@@ -15,6 +15,23 @@ Column& Table::add(const std::string& columnName, Column::Kind kind) {
     return columns.back();
 }
 
+void addColumns(Table& table, const std::vector<std::pair<std::string, Column::Kind>>& columns) {
+    for (const auto& [columnName, kind] : columns) table.add(columnName, kind);
+}
+
+void addRow(Table& table, const std::vector<Cell>& cells) {
+    if (cells.size() != table.columns.size())
+        throw Error("table '" + table.name + "': a row of " + std::to_string(cells.size()) + " cells for " +
+                    std::to_string(table.columns.size()) + " columns");
+    for (size_t c = 0; c < cells.size(); ++c) {
+        Column& column = table.columns[c];
+        if (cells[c].isText != (column.kind == Column::Kind::Text))
+            throw Error("table '" + table.name + "': the wrong kind of cell for column '" + column.name + "'");
+        if (cells[c].isText) column.texts.push_back(cells[c].text);
+        else column.numbers.push_back(cells[c].number);
+    }
+}
+
 bool Table::has(const std::string& columnName) const {
     return std::any_of(columns.begin(), columns.end(), [&](const Column& c) { return c.name == columnName; });
 }

@@ -6,6 +6,7 @@
 #include <deque>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ls {
@@ -34,6 +35,24 @@ struct Table {
     // NaN as "nan". full = true prints reals with 17 digits (round-trips a double).
     std::string cell(size_t column, size_t row, bool full = false) const;
 };
+
+// One cell given to addRow: a number (Integer and Real columns) or a text (Text columns).
+struct Cell {
+    Cell(double value) : number(value) {}
+    Cell(int value) : number(value) {}  // integers by exact overloads: no narrowing warning in a brace list
+    Cell(int64_t value) : number(static_cast<double>(value)) {}
+    Cell(std::string value) : text(std::move(value)), isText(true) {}
+    Cell(const char* value) : Cell(std::string(value)) {}
+    double number = 0;
+    std::string text;
+    bool isText = false;
+};
+
+// Appends empty columns, in order: a table's header in one call.
+void addColumns(Table& table, const std::vector<std::pair<std::string, Column::Kind>>& columns);
+// Appends one row, a cell per column in column order, so that a row is one call rather than
+// a push_back per column. Throws ls::Error when the count or a cell's kind does not match.
+void addRow(Table& table, const std::vector<Cell>& cells);
 
 // Header row + one line per row, comma-separated; texts with commas or quotes are quoted.
 // Reals with 17 significant digits (exact round trip).
