@@ -1,6 +1,8 @@
 #include "tokenizer/normalizer.h"
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,25 +67,34 @@ private:
     const icu::Normalizer2& form_;
 };
 
+// Rewrites text character by character: map(c, its UTF-8 bytes, out) appends what c becomes.
+template <typename Map>
+void mapCharacters(std::string& text, Map map) {
+    std::string out;
+    out.reserve(text.size());
+    size_t i = 0;
+    while (i < text.size()) {
+        const size_t start = i;
+        const char32_t c = utf8::next(text, i);
+        map(c, std::string_view(text).substr(start, i - start), out);
+    }
+    text = std::move(out);
+}
+
 // Each character on its own through its full lowercase mapping (Rust's char::to_lowercase:
 // no context rules such as Greek final sigma).
 class LowercaseNorm final : public Normalizer {
 public:
     void normalize(std::string& text) const override {
-        std::string out;
-        out.reserve(text.size());
-        size_t i = 0;
-        while (i < text.size()) {
-            const char32_t c = utf8::next(text, i);
+        mapCharacters(text, [](char32_t c, std::string_view, std::string& out) {
             if (c < 0x80) {
                 out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-                continue;
+                return;
             }
             icu::UnicodeString s(static_cast<UChar32>(c));
             s.toLower(icu::Locale::getRoot());
             s.toUTF8String(out);
-        }
-        text = std::move(out);
+        });
     }
 };
 
@@ -121,15 +132,9 @@ private:
 class StripAccentsNorm final : public Normalizer {
 public:
     void normalize(std::string& text) const override {
-        std::string out;
-        out.reserve(text.size());
-        size_t i = 0;
-        while (i < text.size()) {
-            const size_t start = i;
-            const char32_t c = utf8::next(text, i);
-            if ((U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) == 0) out.append(text, start, i - start);
-        }
-        text = std::move(out);
+        mapCharacters(text, [](char32_t c, std::string_view bytes, std::string& out) {
+            if ((U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) == 0) out.append(bytes);
+        });
     }
 };
 
