@@ -13,7 +13,10 @@ using nlohmann::json;
 namespace cli {
 
 void reportRun(const ls::LayerRun& run, const Args& args) {
-    const std::vector<ls::Table> tables = run.tables(args.flag("per-token-saturation"));
+    // Each analysis's tables, made once: CSV and JSON take them all, the text report by analysis.
+    const auto parts = run.tablesByAnalysis(args.flag("per-token-saturation"));
+    std::vector<ls::Table> tables;
+    for (const auto& part : parts) tables.insert(tables.end(), part.second.begin(), part.second.end());
     if (auto dir = args.get("csv"))
         for (const ls::Table& t : tables) ls::writeCsv(t, *dir);
     if (args.flag("quiet")) return;
@@ -52,12 +55,8 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
                         ? (", " + std::to_string(run.capture.lensCandidatesPerToken).substr(0, 5) + " exact dots per token").c_str()
                         : "");
     // Each analysis's part, as it says (its long tables are in the CSVs).
-    for (const ls::AnalysisSpec& a : ls::analysisRegistry()) {
-        std::vector<ls::Table> own;
-        if (a.tables) a.tables(run, args.flag("per-token-saturation"), own);
-        if (own.empty()) continue;  // not in this run
-        std::printf("%s", (a.terminalReport ? a.terminalReport(run, own) : ls::tablesAsText(own)).c_str());
-    }
+    for (const auto& [a, own] : parts)
+        std::printf("%s", (a->terminalReport ? a->terminalReport(run, own) : ls::tablesAsText(own)).c_str());
     std::printf("(the per-bin, per-token and inspector tables are in the CSV files: --csv DIR)\n");
 }
 

@@ -289,6 +289,9 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         return certified ? certified->top1(normed) : (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);
     };
 
+    const bool observersWantPostAttention =
+        std::any_of(request.observers.begin(), request.observers.end(),
+                    [](const CaptureObserver* o) { return o->wantsPostAttention(); });
     progress.setStage("Capturing " + std::to_string(windows.size()) + " windows");
     progress.setFraction(0.0);
     forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
@@ -325,9 +328,6 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             }
             previous = h;
         };
-        const bool observersWantPostAttention =
-            std::any_of(request.observers.begin(), request.observers.end(),
-                        [](const CaptureObserver* o) { return o->wantsPostAttention(); });
         if (request.postAttentionLens || observersWantPostAttention)
             options.observePostAttention = [&](int l, const torch::Tensor& full) {
                 const torch::Tensor a = scored(full);

@@ -98,9 +98,19 @@ int64_t LayerRun::windowCount() const {
 
 std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {
     std::vector<Table> out;
-    for (const AnalysisSpec& a : analysisRegistry())
-        if (a.tables) a.tables(*this, perTokenSaturation, out);
+    for (auto& part : tablesByAnalysis(perTokenSaturation))
+        out.insert(out.end(), std::make_move_iterator(part.second.begin()), std::make_move_iterator(part.second.end()));
     return out;
+}
+
+std::vector<std::pair<const AnalysisSpec*, std::vector<Table>>> LayerRun::tablesByAnalysis(bool perTokenSaturation) const {
+    std::vector<std::pair<const AnalysisSpec*, std::vector<Table>>> parts;
+    for (const AnalysisSpec& a : analysisRegistry()) {
+        std::vector<Table> own;
+        if (a.tables) a.tables(*this, perTokenSaturation, own);
+        if (!own.empty()) parts.emplace_back(&a, std::move(own));
+    }
+    return parts;
 }
 
 std::string contentHash(const std::vector<std::filesystem::path>& files) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/analysis_result.h"
@@ -29,6 +30,7 @@ namespace ls {
 
 class Model;
 class Tokenizer;
+struct AnalysisSpec;
 struct ModelConfig;
 
 // "cossim,saturation" -> {"cossim", "saturation"}; throws ls::Error for a name the registry
@@ -111,6 +113,9 @@ struct LayerRun {
     // Every table of every analysis that ran, in a stable order. perTokenSaturation adds
     // saturation_tokens.
     std::vector<Table> tables(bool perTokenSaturation = false) const;
+    // The same, by the analysis they belong to (registry order; analyses without tables here
+    // left out).
+    std::vector<std::pair<const AnalysisSpec*, std::vector<Table>>> tablesByAnalysis(bool perTokenSaturation = false) const;
 };
 
 // The summaries of every requested analysis from the run's capture and the results its

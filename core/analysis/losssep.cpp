@@ -7,6 +7,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "model/model.h"
 #include "stats/correlation.h"
 

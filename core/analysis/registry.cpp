@@ -72,12 +72,6 @@ std::string joined(const std::vector<T>& values, const char* format) {
 std::string listText(const std::vector<int>& values) { return joined(values, "%d"); }
 std::string listText(const std::vector<double>& values) { return joined(values, "%.6g"); }
 
-std::string countText(int64_t n) {
-    std::string digits = std::to_string(n < 0 ? -n : n);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<size_t>(i), ",");
-    return (n < 0 ? "-" : "") + digits;
-}
-
 std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly) {
     std::string text;
     for (const Table& t : tables)

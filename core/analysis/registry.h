@@ -58,8 +58,6 @@ struct AnalysisSpec {
 // "8, 16, 32"; "none" for an empty list.
 std::string listText(const std::vector<int>& values);
 std::string listText(const std::vector<double>& values);
-// "65,536": a count with its thousands grouped.
-std::string countText(int64_t n);
 
 // Its tables as text, but the named ones (those too long for a terminal).
 std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly = {});

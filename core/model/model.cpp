@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/memory.h"
 #include "model/config_internal.h"
 #include "model/transformer_internal.h"
@@ -416,11 +417,6 @@ int setComputeThreads(int threads) {
 
 std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model) {
     const ModelConfig& c = model.config();
-    auto withCommas = [](int64_t v) {
-        std::string s = std::to_string(v);
-        for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-        return s;
-    };
     std::vector<std::pair<std::string, std::string>> out = {
         {"Folder", model.directory().string()},
         {"Architecture", model.architectureName() + " (model_type " + c.modelType + ")"},
@@ -429,9 +425,9 @@ std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model
                                 (c.numKvHeads != c.numHeads ? " (" + std::to_string(c.numKvHeads) + " key/value)" : "")},
         {"Hidden size", std::to_string(c.hiddenSize) + " (head dim " + std::to_string(c.headDim) + ")"},
         {"FFN size", std::to_string(c.intermediateSize) + " (" + c.activation + ")"},
-        {"Vocabulary", withCommas(c.vocabSize)},
-        {"Context", withCommas(c.maxPositions)},
-        {"Parameters", withCommas(model.parameterCount())},
+        {"Vocabulary", countText(c.vocabSize)},
+        {"Context", countText(c.maxPositions)},
+        {"Parameters", countText(model.parameterCount())},
         {"Weights", model.weightDtype() + " (computed in float32)"},
         {"Output head", c.tiedEmbeddings ? "tied to embeddings" : "separate"},
     };
