@@ -12,7 +12,9 @@
 
 #include "analysis/capture_pass.h"
 #include "analysis/early_exit.h"
+#include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
+#include "analysis/runners_internal.h"
 #include "bench_support.h"
 #include "model/model.h"
 
@@ -117,6 +119,16 @@ int main(int argc, char** argv) {
     lossSep.probeLayer = static_cast<int>(layers);
     lossSep.probeSampleSize = 65536;
     capture("losssep pass", lossSep);
+    {  // lens divergence: its observer in the capture pass (a full head projection per layer)
+        const ls::LayerRunParams params;
+        for (const ls::AnalysisRunner& runner : ls::analysisRunners())
+            if (runner.name == "lensdiv") {
+                const std::unique_ptr<ls::CaptureObserver> observer = runner.observe(model, params);
+                ls::CaptureRequest lensDiv;
+                lensDiv.observers = {observer.get()};
+                capture("lensdiv pass", lensDiv);
+            }
+    }
     std::printf("low-rank share     %.0f%% of all three (SVD of the %lldx%lld head in float64, %zu ranks x 2 "
                 "layers, timing)\n",
                 100.0 * (tAll - tLens) / tAll, static_cast<long long>(vocab), static_cast<long long>(dim),
