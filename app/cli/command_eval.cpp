@@ -69,8 +69,7 @@ int eval(const Args& args) {
     std::optional<PerTokenCsv> csv;
     if (auto p = args.get("per-token")) csv.emplace(*p);
 
-    ls::Progress progress;
-    cancelOnInterrupt(progress);
+    ls::Progress& progress = interruptibleProgress();
     // On a terminal only: eval's output is often parsed, and its stderr kept for errors. The
     // scored-token count is only for the printer's tokens/s.
     const bool showProgress = !asJson && isatty(STDERR_FILENO);

@@ -37,8 +37,7 @@ int run(const Args& args) {
     const auto windows = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
     const ls::WindowSummary summary = ls::summarizeWindows(windows, in.data.documentStarts);
 
-    ls::Progress progress;
-    cancelOnInterrupt(progress);
+    ls::Progress& progress = interruptibleProgress();
     ProgressPrinter printer(progress, summary.scoredTokens, !args.flag("json"));
     const ls::LayerRun run =
         ls::runLayerAnalyses(*in.model, in.data, in.tokenizer ? &*in.tokenizer : nullptr, params, progress);

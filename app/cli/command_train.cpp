@@ -49,8 +49,7 @@ int train(const Args& args) {
     ls::checkOutputFolder(data, outDir, overwrite);
     ls::validateTrainParams(p, vocabSize, static_cast<int64_t>(data.tokens.size()));
 
-    ls::Progress progress;
-    cancelOnInterrupt(progress);
+    ls::Progress& progress = interruptibleProgress();
     if (!asJson)
         std::printf("training %s layout: dim %d, %d heads, ffn %d, %d layers, seq_len %d, vocab %d, %zu tokens\n",
                     p.layout.c_str(), p.dim, p.numHeads, p.ffnDim, p.numLayers, p.seqLen, vocabSize, data.tokens.size());

@@ -10,10 +10,8 @@ namespace cli {
 
 namespace {
 
-ls::Progress* g_progress = nullptr;
-void onInterrupt(int) {
-    if (g_progress) g_progress->cancel();
-}
+ls::Progress* g_progress = nullptr;  // set once, before the handlers; never freed
+void onInterrupt(int) { g_progress->cancel(); }
 
 // --documents respect|pack (default pack: windows run across document boundaries).
 bool documentsRespected(const Args& args) {
@@ -24,10 +22,16 @@ bool documentsRespected(const Args& args) {
 
 }  // namespace
 
-void cancelOnInterrupt(ls::Progress& progress) {
-    g_progress = &progress;
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
+ls::Progress& interruptibleProgress() {
+    // Never destroyed: a Ctrl-C that lands after the command returned, while the process
+    // exits, must still find a live object (a stack Progress there was a use after scope).
+    static ls::Progress* const progress = [] {
+        g_progress = new ls::Progress;
+        std::signal(SIGINT, onInterrupt);
+        std::signal(SIGTERM, onInterrupt);
+        return g_progress;
+    }();
+    return *progress;
 }
 
 ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::path& dataPath) {

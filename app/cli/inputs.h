@@ -29,7 +29,8 @@ Inputs loadInputs(const Args& args);
 // resolved here, so callers know whether a tokenizer is needed.
 ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::path& dataPath);
 
-// SIGINT and SIGTERM cancel progress (the computation stops at its next check).
-void cancelOnInterrupt(ls::Progress& progress);
+// The command's progress, which SIGINT and SIGTERM cancel (the computation stops at its next
+// check). One per process: it lives until the process ends.
+ls::Progress& interruptibleProgress();
 
 }  // namespace cli
