@@ -116,8 +116,9 @@ private slots:
         params.windows.seqLen = model.config().maxPositions;
         ls::Progress progress;
         const ls::LayerRun run = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
-        QVERIFY(run.saturation);
-        const std::vector<int32_t>& layer = run.saturation->saturationLayer;
+        const auto saturation = run.result<ls::SaturationResult>("saturation");
+        QVERIFY(saturation);
+        const std::vector<int32_t>& layer = saturation->saturationLayer;
         std::map<int32_t, std::pair<double, int64_t>> byLabel;  // label -> (sum of saturation layers, count)
         std::map<int32_t, int64_t> atLayer1;
         for (size_t t = 0; t < layer.size(); ++t) {
@@ -151,8 +152,9 @@ private slots:
         params.windows.seqLen = model.config().maxPositions;
         ls::Progress progress;
         const ls::LayerRun run = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
-        QVERIFY(run.lossSep);
-        const int L = run.lossSep->numLayers;
+        const auto lossSep = run.result<ls::LossSepResult>("losssep");
+        QVERIFY(lossSep);
+        const int L = lossSep->numLayers;
         auto check = [&](const std::string& method, int layer, const std::vector<float>& score, bool higherIsEasier,
                          double minEasyDetermined, double minRandomHard) {
             const double median = ls::quantile(score, 0.5);
@@ -177,7 +179,7 @@ private slots:
             check(metric, L - 1, ls::metricValues(run.capture.metrics[L - 2], metric), higher, 0.65, 0.7);
         }
         // The table's Oracle ratio of confidence at the final layer is that of a near-perfect split.
-        for (const auto& p : run.lossSep->predictors)
+        for (const auto& p : lossSep->predictors)
             if (p.method == "confidence" && p.layer == L) QVERIFY(p.split.oracleRatio > 0.95);
     }
 };

@@ -249,6 +249,10 @@ void TestGuiLayers::runShowsTheDirectNumbers() {
 void TestGuiLayers::checkViews(MainWindow& window) {
     QVERIFY(reference_);
     const ls::LayerRun& ref = *reference_;
+    const auto refCossim = ref.result<ls::CossimResult>("cossim");
+    const auto refSaturation = ref.result<ls::SaturationResult>("saturation");
+    const auto refLowRank = ref.result<ls::LowRankResult>("lowrank");
+    QVERIFY(refCossim && refSaturation && refLowRank);
     const int L = ref.capture.numLayers;
     QCOMPARE(L, demoLayers_);
     QCOMPARE(ref.params.layer, L - 1);
@@ -269,7 +273,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
     const int meanColumn = columnNamed(stats, "mean");
     QVERIFY(meanColumn > 0);
     for (int l = 1; l <= L; ++l) {
-        const ls::CossimLayer& want = ref.cossim->layers[size_t(l - 1)];
+        const ls::CossimLayer& want = refCossim->layers[size_t(l - 1)];
         const ls::CossimLayer& got = cossim->result()->layers[size_t(l - 1)];
         QCOMPARE(got.layer, l);
         // The GUI's run vs a direct one: float32 cos-sims, summed in other orders.
@@ -283,36 +287,36 @@ void TestGuiLayers::checkViews(MainWindow& window) {
         const double bar = want.special ? valueAt(cossim->specialBars()->data(), l) : valueAt(cossim->meanBars()->data(), l);
         QCOMPARE_NEAR(bar, want.summary.mean, 1e-6, 0);
     }
-    QCOMPARE(cossim->result()->thresholds.size(), ref.cossim->thresholds.size());
-    for (size_t i = 0; i < ref.cossim->thresholds.size(); ++i)
-        QCOMPARE_NEAR(cossim->result()->thresholds[i].threshold, ref.cossim->thresholds[i].threshold, 1e-6, 0);
-    QCOMPARE(cossim->thresholdsTable()->rowCount(), int(ref.cossim->thresholds.size()));
+    QCOMPARE(cossim->result()->thresholds.size(), refCossim->thresholds.size());
+    for (size_t i = 0; i < refCossim->thresholds.size(); ++i)
+        QCOMPARE_NEAR(cossim->result()->thresholds[i].threshold, refCossim->thresholds[i].threshold, 1e-6, 0);
+    QCOMPARE(cossim->thresholdsTable()->rowCount(), int(refCossim->thresholds.size()));
 
     // Saturation: the rate per layer (chart and table), the saturation-layer histogram.
     const ls::widgets::SaturationView* saturation = results->saturationView();
     QVERIFY(saturation->hasData());
-    QCOMPARE(saturation->result()->tokens, ref.saturation->tokens);
-    QCOMPARE(saturation->result()->histogram, ref.saturation->histogram);
+    QCOMPARE(saturation->result()->tokens, refSaturation->tokens);
+    QCOMPARE(saturation->result()->histogram, refSaturation->histogram);
     const QTableWidget* satTable = saturation->table();
     QCOMPARE(satTable->rowCount(), L + 1);
     const int saturatedColumn = columnNamed(satTable, "saturated");
     QVERIFY(saturatedColumn > 0);
     for (int l = 0; l <= L; ++l) {
-        const ls::SaturationLayer& want = ref.saturation->layers[size_t(l)];
+        const ls::SaturationLayer& want = refSaturation->layers[size_t(l)];
         QCOMPARE(saturation->result()->layers[size_t(l)].saturated, want.saturated);
         QCOMPARE_NEAR(valueAt(saturation->rateGraph()->data(), l), 100.0 * want.rate, 1e-9, 0);  // % of counts
         QCOMPARE_NEAR(cellNumber(satTable, l, saturatedColumn), double(want.saturated), 0, 0);  // a count
     }
     for (int l = 1; l <= L; ++l)  // counts: exact
-        QCOMPARE_NEAR(valueAt(saturation->histogramBars()->data(), l), double(ref.saturation->histogram[size_t(l - 1)]), 0, 0);
+        QCOMPARE_NEAR(valueAt(saturation->histogramBars()->data(), l), double(refSaturation->histogram[size_t(l - 1)]), 0, 0);
 
     // Low-rank head: one table row per requested rank, same numbers.
     const ls::widgets::LowRankView* lowRank = results->lowRankView();
     QVERIFY(lowRank->hasData());
-    const std::vector<ls::LowRankRow>& rows = ref.lowRank->rows;
+    const std::vector<ls::LowRankRow>& rows = refLowRank->rows;
     QCOMPARE(lowRank->result()->rows.size(), rows.size());
     QCOMPARE(lowRank->rowsTable()->rowCount(), int(rows.size()));
-    QCOMPARE(lowRank->result()->singularValues.size(), ref.lowRank->singularValues.size());
+    QCOMPARE(lowRank->result()->singularValues.size(), refLowRank->singularValues.size());
     for (size_t i = 0; i < rows.size(); ++i) {
         const ls::LowRankRow& got = lowRank->result()->rows[i];
         QCOMPARE(got.rank, rows[i].rank);
@@ -425,7 +429,7 @@ void TestGuiLayers::cancelKeepsPreviousResults() {
     // The previous results, untouched.
     QVERIFY(window.layerResults()->run() == before.run);
     QCOMPARE(tabTitles(window.tabs()), before.tabs);
-    QCOMPARE(window.layerResults()->cossimView()->result(), &*before.run->cossim);
+    QCOMPARE(window.layerResults()->cossimView()->result(), before.run->result<ls::CossimResult>("cossim").get());
     QVERIFY(window.summaryView()->toText().contains(QString("Windows: %1").arg(kSmallWindows)));
     // Ready for the next task.
     QVERIFY(!bar->isActive());
@@ -624,7 +628,7 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     QVERIFY(!results->isTrainingProbes());
     QVERIFY(results->probeTrainingPanel()->isHidden());
     QVERIFY(results->run());
-    QVERIFY(results->run()->lossSep && results->run()->exit);
+    QVERIFY(results->run()->result<ls::LossSepResult>("losssep") && results->run()->result<ls::ExitResult>("exit"));
     QCOMPARE(results->shownTabs(), (QStringList{"losssep", "exit"}));
     QCOMPARE(tabTitles(window.tabs()), (QStringList{"Dataset preview", "Per-token loss", "Loss separation", "Early exit"}));
 
@@ -637,7 +641,10 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     params.windows = window.windowParams();
     ls::Progress progress;
     const ls::LayerRun ref = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);
-    QVERIFY(ref.lossSep && ref.exit && ref.probes);
+    const auto refLossSep = ref.result<ls::LossSepResult>("losssep");
+    const auto refExit = ref.result<ls::ExitResult>("exit");
+    QVERIFY(refLossSep && refExit && refLossSep->probes);
+    const ls::ProbeResult* refProbes = &*refLossSep->probes;
     const int L = ref.capture.numLayers;
     QCOMPARE(results->run()->capture.tokens(), ref.capture.tokens());
 
@@ -647,11 +654,11 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     const ls::LossSepResult& got = *lossSep->result();
     QCOMPARE(got.numLayers, L);
     // The GUI's run vs a direct one: float32 losses, summed in other orders.
-    QCOMPARE_NEAR(got.distribution.summary.mean, ref.lossSep->distribution.summary.mean, 1e-6, 0);
-    QCOMPARE_NEAR(got.distribution.oracle.lossDiff, ref.lossSep->distribution.oracle.lossDiff, 1e-6, 0);
-    QCOMPARE(got.distribution.histogram.counts.size(), ref.lossSep->distribution.histogram.counts.size());
+    QCOMPARE_NEAR(got.distribution.summary.mean, refLossSep->distribution.summary.mean, 1e-6, 0);
+    QCOMPARE_NEAR(got.distribution.oracle.lossDiff, refLossSep->distribution.oracle.lossDiff, 1e-6, 0);
+    QCOMPARE(got.distribution.histogram.counts.size(), refLossSep->distribution.histogram.counts.size());
     const std::vector<ls::MetricInfo>& metrics = ls::separationMetrics();
-    for (const ls::PredictorRow& want : ref.lossSep->predictors) {
+    for (const ls::PredictorRow& want : refLossSep->predictors) {
         int m = -1;
         for (int i = 0; i < int(metrics.size()); ++i)
             if (want.method == metrics[size_t(i)].name)
@@ -666,31 +673,31 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     QVERIFY(bars.size() >= 7);
     for (int i = 0; i < int(bars.size()); ++i) {
         QCOMPARE_NEAR(lossSep->drawnRatio(i), 100 * bars[size_t(i)].split.oracleRatio, 1e-9, 0);
-        for (const ls::PredictorRow& want : ref.lossSep->predictors)
+        for (const ls::PredictorRow& want : refLossSep->predictors)
             if (want.method == bars[size_t(i)].method && want.layer == L && want.method.rfind("probe", 0) != 0)
                 QCOMPARE_NEAR(bars[size_t(i)].split.oracleRatio, want.split.oracleRatio, 1e-6, 0);
     }
     QCOMPARE(bars.back().method, std::string("oracle"));
-    QCOMPARE(lossSep->thresholdTable()->rowCount(), int(ref.lossSep->thresholds.size()));
+    QCOMPARE(lossSep->thresholdTable()->rowCount(), int(refLossSep->thresholds.size()));
     for (int r = 0; r < lossSep->thresholdTable()->rowCount(); ++r) {
-        const double want = ref.lossSep->thresholds[size_t(r)].split.lossDiff;  // NaN when a side is empty
+        const double want = refLossSep->thresholds[size_t(r)].split.lossDiff;  // NaN when a side is empty
         const double shown = cellNumber(lossSep->thresholdTable(), r, 6);
         QVERIFY2(std::isfinite(want) ? std::abs(shown - want) <= 0.005 + 1e-6 : std::isnan(shown),
                  qPrintable(QString("row %1: shown %2, direct %3").arg(r).arg(shown).arg(want)));
     }
-    QCOMPARE(lossSep->subsetTable()->rowCount(), int(ref.lossSep->subsets.size()));
+    QCOMPARE(lossSep->subsetTable()->rowCount(), int(refLossSep->subsets.size()));
     for (int r = 0; r < lossSep->subsetTable()->rowCount(); ++r)
-        QCOMPARE_NEAR(cellNumber(lossSep->subsetTable(), r, 1), double(ref.lossSep->subsets[size_t(r)].tokens), 0, 0);  // counts
+        QCOMPARE_NEAR(cellNumber(lossSep->subsetTable(), r, 1), double(refLossSep->subsets[size_t(r)].tokens), 0, 0);  // counts
     // Probes: the same probes (trained again here; their numbers are the run's own).
     QVERIFY(got.probes);
-    QCOMPARE(got.probes->rows.size(), ref.probes->rows.size());
+    QCOMPARE(got.probes->rows.size(), refProbes->rows.size());
     QCOMPARE(got.probes->layer, L);
     int regression = 0, classification = 0;
-    for (size_t i = 0; i < ref.probes->rows.size(); ++i) {
-        QCOMPARE(got.probes->rows[i].architecture, ref.probes->rows[i].architecture);
-        QCOMPARE(got.probes->rows[i].task, ref.probes->rows[i].task);
-        regression += ref.probes->rows[i].task == "regression";
-        classification += ref.probes->rows[i].task == "classification";
+    for (size_t i = 0; i < refProbes->rows.size(); ++i) {
+        QCOMPARE(got.probes->rows[i].architecture, refProbes->rows[i].architecture);
+        QCOMPARE(got.probes->rows[i].task, refProbes->rows[i].task);
+        regression += refProbes->rows[i].task == "regression";
+        classification += refProbes->rows[i].task == "classification";
     }
     QCOMPARE(lossSep->probeRegressionTable()->rowCount(), regression);
     QCOMPARE(lossSep->probeClassificationTable()->rowCount(), classification);
@@ -707,14 +714,14 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     for (int l = 1; l < L; ++l)
         all.push_back(l);
     QCOMPARE(exit->allowedLayers(), all);
-    QCOMPARE(exit->outcome().exits, ref.exit->policy.exits);
+    QCOMPARE(exit->outcome().exits, refExit->policy.exits);
     // The GUI's run vs a direct one: the same counts, float32 losses summed in other orders.
-    QCOMPARE_NEAR(exit->outcome().computeSaved, ref.exit->policy.computeSaved, 1e-9, 0);
-    QCOMPARE_NEAR(exit->outcome().top1Agreement, ref.exit->policy.top1Agreement, 1e-9, 0);
-    QCOMPARE_NEAR(exit->outcome().ppl, ref.exit->policy.ppl, 0, 1e-6);
-    QCOMPARE(exit->sweep().size(), ref.exit->sweep.size());
-    for (size_t i = 0; i < ref.exit->sweep.size(); ++i)
-        QCOMPARE_NEAR(exit->sweep()[i].outcome.computeSaved, ref.exit->sweep[i].outcome.computeSaved, 1e-9, 0);
+    QCOMPARE_NEAR(exit->outcome().computeSaved, refExit->policy.computeSaved, 1e-9, 0);
+    QCOMPARE_NEAR(exit->outcome().top1Agreement, refExit->policy.top1Agreement, 1e-9, 0);
+    QCOMPARE_NEAR(exit->outcome().ppl, refExit->policy.ppl, 0, 1e-6);
+    QCOMPARE(exit->sweep().size(), refExit->sweep.size());
+    for (size_t i = 0; i < refExit->sweep.size(); ++i)
+        QCOMPARE_NEAR(exit->sweep()[i].outcome.computeSaved, refExit->sweep[i].outcome.computeSaved, 1e-9, 0);
     QVERIFY(window.selectTab("exit"));
     exit->thresholdSlider()->setValue(300);
     const ls::ExitSimulator direct(results->run()->capture, "confidence", all);

@@ -21,17 +21,7 @@ AnalysisView viewEntry(const QString& name, const QString& title, Show show) {
             [show](QWidget* view, const Run& run) { return show(static_cast<View*>(view), run); }};
 }
 
-// A view of a result in a LayerRun field; the view shares the run (an aliasing shared_ptr).
-template <typename View, typename Result>
-AnalysisView fieldView(const QString& name, const QString& title, std::optional<Result> ls::LayerRun::*field) {
-    return viewEntry<View>(name, title, [field](View* view, const Run& run) {
-        const bool has = run && ((*run).*field).has_value();
-        view->setResult(has ? std::shared_ptr<const Result>(run, &*((*run).*field)) : nullptr);
-        return has;
-    });
-}
-
-// A view of a result the run keeps by the analysis's name (LayerRun::results).
+// A view of the result the run keeps by the analysis's name (LayerRun::results).
 template <typename View, typename Result>
 AnalysisView namedView(const QString& name, const QString& title) {
     return viewEntry<View>(name, title, [name](View* view, const Run& run) {
@@ -54,12 +44,13 @@ AnalysisView inspectView() {
 AnalysisView exitView() {
     return viewEntry<ls::widgets::EarlyExitView>(QStringLiteral("exit"), QObject::tr("Early exit"),
                                                  [](auto* view, const Run& run) {
-                                                     if (!run || !run->exit) {
+                                                     auto exit = run ? run->result<ls::ExitResult>("exit") : nullptr;
+                                                     if (!exit) {
                                                          view->clear();
                                                          return false;
                                                      }
                                                      view->setData(std::shared_ptr<const ls::CaptureResult>(run, &run->capture),
-                                                                   std::shared_ptr<const ls::ExitResult>(run, &*run->exit));
+                                                                   std::move(exit));
                                                      return true;
                                                  });
 }
@@ -68,12 +59,12 @@ AnalysisView exitView() {
 AnalysisView ablationView() {
     return viewEntry<ls::widgets::AblationView>(
         QStringLiteral("ablation"), QObject::tr("Ablation"), [](auto* view, const Run& run) {
-            view->setResult(run && run->ablation ? std::shared_ptr<const ls::AblationResult>(run, &*run->ablation)
-                                                 : nullptr);
-            view->setLinearization(run && run->linearize
-                                       ? std::shared_ptr<const ls::LinearizeResult>(run, &*run->linearize)
-                                       : nullptr);
-            return run && (run->ablation || run->linearize);
+            auto ablation = run ? run->result<ls::AblationResult>("ablation") : nullptr;
+            auto linearize = run ? run->result<ls::LinearizeResult>("linearize") : nullptr;
+            const bool has = ablation || linearize;
+            view->setResult(std::move(ablation));
+            view->setLinearization(std::move(linearize));
+            return has;
         });
 }
 
@@ -81,14 +72,13 @@ AnalysisView ablationView() {
 
 const QList<AnalysisView>& analysisViews() {
     using namespace ls::widgets;
-    using ls::LayerRun;
     static const QList<AnalysisView> all = {
-        fieldView<CossimView, ls::CossimResult>("cossim", QObject::tr("Cos-sim"), &LayerRun::cossim),
-        fieldView<SaturationView, ls::SaturationResult>("saturation", QObject::tr("Saturation"), &LayerRun::saturation),
+        namedView<CossimView, ls::CossimResult>("cossim", QObject::tr("Cos-sim")),
+        namedView<SaturationView, ls::SaturationResult>("saturation", QObject::tr("Saturation")),
         namedView<LensDivView, ls::LensDivResult>("lensdiv", QObject::tr("Lens divergence")),
-        fieldView<LowRankView, ls::LowRankResult>("lowrank", QObject::tr("Low-rank head"), &LayerRun::lowRank),
+        namedView<LowRankView, ls::LowRankResult>("lowrank", QObject::tr("Low-rank head")),
         inspectView(),
-        fieldView<LossSepView, ls::LossSepResult>("losssep", QObject::tr("Loss separation"), &LayerRun::lossSep),
+        namedView<LossSepView, ls::LossSepResult>("losssep", QObject::tr("Loss separation")),
         exitView(),
         ablationView(),
     };

@@ -303,12 +303,12 @@ void LayerResults::endAblationScan() {
     tabAddedForScan_ = false;
     // A finished run is shown by showRun (which rebuilds the tabs); a canceled or failed one
     // leaves the previous results: take the scan's tab away again.
-    if (!run_ || !(run_->ablation || run_->linearize)) {
+    auto ablation = run_ ? run_->result<ls::AblationResult>("ablation") : nullptr;
+    if (!ablation && !(run_ && run_->result<ls::LinearizeResult>("linearize"))) {
         const int index = tabs_->indexOf(ablation_);
         if (index >= 0) tabs_->removeTab(index);
     }
-    ablation_->setResult(run_ && run_->ablation ? std::shared_ptr<const ls::AblationResult>(run_, &*run_->ablation)
-                                                : nullptr);
+    ablation_->setResult(std::move(ablation));
 }
 
 QString LayerResults::suggestedFileName() const {

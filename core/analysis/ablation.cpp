@@ -7,6 +7,8 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "io/hdf5_file.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 #include "stats/correlation.h"
@@ -176,10 +178,26 @@ AnalysisSpec ablationAnalysis() {
             nullptr,
             nullptr,
             [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.ablation) appendTables(out, ablationTables(*run.ablation));
+                if (const auto r = run.result<AblationResult>("ablation")) appendTables(out, ablationTables(*r));
             }};
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["subset_tokens"] = p.subsetTokens;
+        j["attribution"] = p.attribution;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.subsetTokens = jsonInteger<int64_t>(j, "subset_tokens");
+        p.attribution = j.at("attribution").get<bool>();
+    };
+    // The scan's tables are its result (ablationFromTables reads them back).
+    spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {
+        if (const auto r = run.result<AblationResult>("ablation")) file.tables(group, ablationTables(*r));
+    };
+    spec.read = [](const H5Reader& file, const std::string& group, int version, LayerRun& run) {
+        const std::string at = version == 1 ? "tables" : group;  // format 1: with every table
+        if (file.has(at + "/ablation_heads")) run.setResult("ablation", ablationFromTables(file.tables(at)));
     };
     return spec;
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "analysis/heads.h"
 #include "common/progress.h"
 #include "data/windows.h"
@@ -51,10 +52,12 @@ struct HeadAblation {
     std::string name() const;  // "L{layer-1}H{head}"
 };
 
-struct AblationResult {
+struct AblationResult : AnalysisResult {
     int numLayers = 0, numHeads = 0;     // the model's; `heads` holds the scanned ones (all by default)
     bool complete = true;
     int64_t tokens = 0, windows = 0;     // evaluated (all windows unless canceled)
+    int64_t ownPassTokens() const override { return tokens; }
+    int64_t ownPassWindows() const override { return windows; }
     double baseLoss = 0, basePpl = 0;
     std::vector<HeadAblation> heads;     // the scanned heads, (layer, head) order; ranks among them
     // Ranking stability: the same scan on the first windows only.

@@ -228,8 +228,9 @@ AnalysisRunner ablationRunner() {
         ap.subsetTokens = run.params.subsetTokens;
         ap.attribution = run.params.attribution;
         ap.onSnapshot = callbacks.onAblationSnapshot;
-        run.ablation = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
-        run.info.complete = run.info.complete && run.ablation->complete;
+        AblationResult scan = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
+        run.info.complete = run.info.complete && scan.complete;
+        run.setResult("ablation", std::move(scan));
     };
     runner.cost = [](const Model& model, const LayerRunParams& p) { return 2.0 + scannedHeadsCost(model, p); };
     return runner;

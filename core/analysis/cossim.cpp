@@ -6,6 +6,7 @@
 #include "analysis/capture_pass.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -151,10 +152,10 @@ AnalysisSpec cossimAnalysis() {
                 cp.hardRatios = run.params.hardRatios;
                 cp.bins = run.params.bins;
                 cp.specialDrop = run.params.specialDrop;
-                run.cossim = analyseCossim(run.capture, cp);
+                run.setResult("cossim", analyseCossim(run.capture, cp));
             },
             [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.cossim) appendTables(out, cossimTables(*run.cossim));
+                if (const auto r = run.result<CossimResult>("cossim")) appendTables(out, cossimTables(*r));
             }};
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Hard ratios", listText(run.params.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
@@ -166,6 +167,14 @@ AnalysisSpec cossimAnalysis() {
         if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
         for (double r : p.hardRatios)
             if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", std::to_string(r) + " is outside (0, 1)");
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["hard_ratios"] = p.hardRatios;
+        j["special_drop"] = p.specialDrop;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.hardRatios = j.at("hard_ratios").get<std::vector<double>>();
+        p.specialDrop = j.at("special_drop").get<double>();
     };
     return spec;
 }

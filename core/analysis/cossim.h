@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "io/table.h"
 #include "stats/histogram.h"
 #include "stats/summary.h"
@@ -44,7 +45,7 @@ struct CossimThreshold {
     double exitFraction = 0;  // fraction of tokens with c_l >= threshold
 };
 
-struct CossimResult {
+struct CossimResult : AnalysisResult {
     std::vector<CossimLayer> layers;         // l = 1..L
     std::vector<Histogram> histograms;       // [l-1], all over the same range (global min..max)
     std::vector<std::vector<float>> sorted;  // [l-1]: c_l ascending, for sliders (no recompute)

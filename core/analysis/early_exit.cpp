@@ -8,6 +8,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/losssep.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 #include "stats/summary.h"
@@ -305,17 +306,32 @@ AnalysisSpec exitAnalysis() {
                 r.lens = true;
                 r.metrics = true;
             },
-            [](LayerRun& run) { run.exit = analyseEarlyExit(run.capture, run.params.exit); },
+            [](LayerRun& run) { run.setResult("exit", analyseEarlyExit(run.capture, run.params.exit)); },
             [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.exit) appendTables(out, exitTables(*run.exit));
+                if (const auto r = run.result<ExitResult>("exit")) appendTables(out, exitTables(*r));
             }};
     spec.resolve = resolveExitParams;
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        if (!run.exit) return {};
-        return {{"Exit signal", run.exit->params.signal}, {"Exit layers", listText(run.exit->params.layers)}};
+        const auto r = run.result<ExitResult>("exit");
+        if (!r) return {};
+        return {{"Exit signal", r->params.signal}, {"Exit layers", listText(r->params.layers)}};
     };
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"exit_sweep"});
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["exit_signal"] = p.exit.signal;
+        j["exit_layers"] = p.exit.layers;
+        j["exit_thresholds"] = p.exit.thresholds;
+        j["exit_threshold"] = std::isnan(p.exit.threshold) ? nlohmann::json(nullptr) : nlohmann::json(p.exit.threshold);
+        j["exit_layer_thresholds"] = p.exit.layerThresholds;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.exit.signal = j.at("exit_signal").get<std::string>();
+        p.exit.layers = jsonIntegers(j, "exit_layers");
+        p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
+        p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
+        p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
     };
     return spec;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "io/table.h"
 
 namespace ls {
@@ -94,7 +95,7 @@ struct ExitParams {
     std::vector<double> layerThresholds;   // optional: one per allowed layer (overrides threshold)
 };
 
-struct ExitResult {
+struct ExitResult : AnalysisResult {
     ExitParams params;        // resolved
     int numLayers = 0;
     ExitOutcome policy;       // at params.threshold / params.layerThresholds

@@ -5,6 +5,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -113,6 +114,14 @@ AnalysisSpec inspectAnalysis() {
         if (p.topK < 1 || p.topK > c.vocabSize)
             throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
         if (p.inspectWindow < 0) throw ParamError("inspect-window", "must be at least 0");
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["inspect_window"] = p.inspectWindow;
+        j["top_k"] = p.topK;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.inspectWindow = jsonInteger<int>(j, "inspect_window");
+        p.topK = jsonInteger<int>(j, "top_k");
     };
     return spec;
 }

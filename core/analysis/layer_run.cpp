@@ -70,30 +70,18 @@ void summariseLayerRun(LayerRun& run) {
         if (a.summarise && run.params.wants(a.name)) a.summarise(run);
 }
 
-LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
-                           std::optional<ProbeResult> probes, std::optional<AblationResult> ablation,
-                           std::optional<LinearizeResult> linearize,
-                           std::map<std::string, std::shared_ptr<const AnalysisResult>> results) {
-    LayerRun run;
-    run.results = std::move(results);
-    run.ablation = std::move(ablation);
-    run.linearize = std::move(linearize);
-    run.info = std::move(info);
-    run.params = std::move(params);
-    run.capture = std::move(capture);
-    run.probes = std::move(probes);
-    summariseLayerRun(run);
-    return run;
-}
-
 int64_t LayerRun::scoredTokens() const {
     if (capture.tokens() > 0) return capture.tokens();
-    return ablation ? ablation->tokens : linearize ? linearize->tokens : 0;
+    for (const AnalysisSpec& a : analysisRegistry())  // registry order: ablation before linearize
+        if (const auto r = result<AnalysisResult>(a.name); r && r->ownPassTokens() > 0) return r->ownPassTokens();
+    return 0;
 }
 
 int64_t LayerRun::windowCount() const {
-    if (capture.windows > 0 || !ablation) return capture.windows;
-    return ablation->windows;
+    if (capture.windows > 0) return capture.windows;
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (const auto r = result<AnalysisResult>(a.name); r && r->ownPassWindows() > 0) return r->ownPassWindows();
+    return 0;
 }
 
 std::vector<Table> LayerRun::tables(bool perTokenSaturation) const {

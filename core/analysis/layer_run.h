@@ -89,21 +89,20 @@ struct LayerRun {
     RunInfo info;
     LayerRunParams params;
     CaptureResult capture;
-    std::optional<CossimResult> cossim;
-    std::optional<SaturationResult> saturation;
-    std::optional<LowRankResult> lowRank;
-    std::optional<ProbeResult> probes;      // trained once; a run file keeps the table
-    std::optional<LossSepResult> lossSep;
-    std::optional<ExitResult> exit;
-    std::optional<AblationResult> ablation;  // its own pass; a run file keeps its tables
-    std::optional<LinearizeResult> linearize;
-    // The results of analyses with a result type of their own, by registry name.
+    // Each analysis's result, by registry name. An analysis with a pass of its own (the
+    // probes of losssep, ablation, linearize, lensdiv) leaves what its pass made here; the
+    // summaries then fill the rest from the capture. A run file keeps what cannot be
+    // recomputed from the capture (the analysis's `write`), and reopening summarises again.
     std::map<std::string, std::shared_ptr<const AnalysisResult>> results;
     // That result as T (shares ownership), or null when the run has none.
     template <typename T>
     std::shared_ptr<const T> result(const std::string& name) const {
         const auto it = results.find(name);
         return it == results.end() ? nullptr : std::dynamic_pointer_cast<const T>(it->second);
+    }
+    template <typename T>
+    void setResult(const std::string& name, T result) {
+        results[name] = std::make_shared<const T>(std::move(result));
     }
     bool hasInspect() const { return capture.inspect.positions > 0; }
     // Scored tokens and windows: the capture pass's, or the head scans' when only they ran.
@@ -121,14 +120,6 @@ struct LayerRun {
 // The summaries of every requested analysis from the run's capture and the results its
 // passes left in it (plain C++, no model needed).
 void summariseLayerRun(LayerRun& run);
-// The same from the parts of a run.
-// Probe results cannot be recomputed from the scalars: they are passed through, like the
-// results an analysis keeps itself (results, by name).
-LayerRun summariseLayerRun(RunInfo info, LayerRunParams params, CaptureResult capture,
-                           std::optional<ProbeResult> probes = std::nullopt,
-                           std::optional<AblationResult> ablation = std::nullopt,
-                           std::optional<LinearizeResult> linearize = std::nullopt,
-                           std::map<std::string, std::shared_ptr<const AnalysisResult>> results = {});
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.

@@ -2,6 +2,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "io/hdf5_file.h"
 
@@ -11,8 +12,10 @@ namespace {
 
 constexpr const char* kName = "lensdiv";
 
-void writeGroup(const AnalysisResult& result, H5Writer& file, const std::string& group) {
-    const auto& r = dynamic_cast<const LensDivResult&>(result);
+void writeGroup(const LayerRun& run, H5Writer& file, const std::string& group) {
+    const auto result = run.result<LensDivResult>(kName);
+    if (!result) return;
+    const LensDivResult& r = *result;
     file.attribute(group, "num_layers", static_cast<int64_t>(r.numLayers));
     file.attribute(group, "tokens", r.tokens);
     file.table(group + "/layers", lensDivTable(r));
@@ -22,7 +25,8 @@ void writeGroup(const AnalysisResult& result, H5Writer& file, const std::string&
                "nats; row i = row i of layers");
 }
 
-std::shared_ptr<const AnalysisResult> readGroup(const H5Reader& file, const std::string& group) {
+void readGroup(const H5Reader& file, const std::string& group, int /*version: format 1 had none*/, LayerRun& run) {
+    if (!file.has(group + "/layers")) return;
     auto r = std::make_shared<LensDivResult>();
     r->numLayers = static_cast<int>(file.integerAttribute(group, "num_layers"));
     r->tokens = file.integerAttribute(group, "tokens");
@@ -54,7 +58,7 @@ std::shared_ptr<const AnalysisResult> readGroup(const H5Reader& file, const std:
         row.tokenKl.assign(kl.begin() + i * r->tokens, kl.begin() + (i + 1) * r->tokens);
         r->rows.push_back(std::move(row));
     }
-    return r;
+    run.results[kName] = std::move(r);
 }
 
 }  // namespace
@@ -82,6 +86,10 @@ AnalysisSpec lensDivAnalysis() {
     };
     spec.write = writeGroup;
     spec.read = readGroup;
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["post_attention_lens"] = p.postAttentionLens; };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.postAttentionLens = j.at("post_attention_lens").get<bool>();
+    };
     return spec;
 }
 

@@ -6,6 +6,8 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "io/hdf5_file.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -116,7 +118,7 @@ AnalysisSpec linearizeAnalysis() {
             nullptr,
             nullptr,
             [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
-                if (run.linearize) appendTables(out, linearizeTables(*run.linearize));
+                if (const auto r = run.result<LinearizeResult>("linearize")) appendTables(out, linearizeTables(*r));
             }};
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         p.linearize.heads = p.heads;
@@ -127,6 +129,26 @@ AnalysisSpec linearizeAnalysis() {
             if (p.linearize.contextLengths.empty()) p.linearize.contextLengths.push_back(c.maxPositions);
         }
         checkLinearizeParams(p.linearize, c);  // before any work, as the scan itself would
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["normalize"] = reluNormalizeName(p.linearize.normalize);
+        j["steps"] = p.linearize.steps;
+        j["protect_layers"] = p.linearize.protectLayers;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.linearize.normalize = parseReluNormalize(j.at("normalize").get<std::string>());
+        p.linearize.steps = jsonInteger<int>(j, "steps");
+        p.linearize.protectLayers = jsonIntegers(j, "protect_layers");
+        p.linearize.heads = p.heads;  // as resolve sets them (the shared parameters are read first)
+        p.linearize.contextSweep = p.wants("context");
+    };
+    // The scan's tables (and the context sweep's) are its result (linearizeFromTables reads them back).
+    spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {
+        if (const auto r = run.result<LinearizeResult>("linearize")) file.tables(group, linearizeTables(*r));
+    };
+    spec.read = [](const H5Reader& file, const std::string& group, int version, LayerRun& run) {
+        const std::string at = version == 1 ? "tables" : group;  // format 1: with every table
+        if (file.has(at + "/linearize_summary")) run.setResult("linearize", linearizeFromTables(file.tables(at)));
     };
     return spec;
 }
@@ -148,6 +170,14 @@ AnalysisSpec contextAnalysis() {
     // The sweep linearises the first N heads in linearize's order: it needs that scan.
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (!p.wants("linearize")) p.analyses.push_back("linearize");
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["context_lengths"] = p.linearize.contextLengths;
+        j["context_heads"] = p.linearize.contextHeads;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.linearize.contextLengths = jsonIntegers(j, "context_lengths");
+        p.linearize.contextHeads = jsonIntegers(j, "context_heads");
     };
     return spec;
 }

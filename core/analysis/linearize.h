@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "analysis/heads.h"
 #include "common/progress.h"
 #include "data/windows.h"
@@ -62,8 +63,9 @@ struct ContextPoint {
     double ppl = 0, ratio = 0;  // ratio to the baseline at the same seq_len
 };
 
-struct LinearizeResult {
+struct LinearizeResult : AnalysisResult {
     int64_t tokens = 0;
+    int64_t ownPassTokens() const override { return tokens; }
     double basePpl = 0;
     std::string normalize;
     std::vector<LinearizedHead> heads;  // the candidates (chosen, unprotected), (layer, head) order

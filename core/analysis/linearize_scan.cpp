@@ -193,7 +193,7 @@ AnalysisRunner linearizeRunner() {
                         const LayerRunCallbacks&) {
         LinearizeParams lp = run.params.linearize;
         lp.windows = run.params.windows;
-        run.linearize = runLinearization(model, data, lp, progress);
+        run.setResult("linearize", runLinearization(model, data, lp, progress));
     };
     // Each head alone, the cumulative curve's steps, and each context length's two forwards.
     runner.cost = [](const Model& model, const LayerRunParams& p) {

@@ -6,6 +6,8 @@
 #include "analysis/capture_pass.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "io/hdf5_file.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "common/number_text.h"
 #include "model/model.h"
@@ -304,27 +306,33 @@ AnalysisSpec lossSepAnalysis() {
                     r.probeSeed = p.probe.seed;
                 }
             },
-            [](LayerRun& run) { run.lossSep = analyseLossSeparation(run.capture, run.params.lossSep, run.probes); },
+            [](LayerRun& run) {  // the probes' pass left its result here, if it ran
+                const auto probed = run.result<LossSepResult>("losssep");
+                run.setResult("losssep", analyseLossSeparation(run.capture, run.params.lossSep,
+                                                               probed ? probed->probes : std::nullopt));
+            },
             [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.lossSep) appendTables(out, lossSepTables(*run.lossSep));
+                if (const auto r = run.result<LossSepResult>("losssep")) appendTables(out, lossSepTables(*r));
             }};
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        const std::string probes =
-            run.probes ? "on h_" + std::to_string(run.probes->layer) + ", " + countText(run.probes->sampleTokens) +
-                             " sampled tokens"
-                       : run.params.probes ? "not in this run" : "off";
+        const auto r = run.result<LossSepResult>("losssep");
+        const std::string probes = r && r->probes ? "on h_" + std::to_string(r->probes->layer) + ", " +
+                                                        countText(r->probes->sampleTokens) + " sampled tokens"
+                                   : run.params.probes ? "not in this run"
+                                                       : "off";
         return {{"Probes", probes}, {"Metric ranks", listText(run.params.metricRanks)}};
     };
     // The seed's final comparison: every method at the final layer, the Oracle, the probes.
     spec.terminalReport = [](const LayerRun& run, const std::vector<Table>& tables) {
         std::string text = tablesAsText(tables, {"loss_histogram", "predictors"});
         const Table* predictors = findTable(tables, "predictors");
-        if (!predictors || !run.lossSep) return text;
+        const auto r = run.result<LossSepResult>("losssep");
+        if (!predictors || !r) return text;
         std::vector<size_t> rows;
-        for (size_t r = 0; r < predictors->rows(); ++r)
-            if (predictors->column("layer").numbers[r] == run.lossSep->numLayers ||
-                predictors->column("method").texts[r].rfind("probe_", 0) == 0)
-                rows.push_back(r);
+        for (size_t i = 0; i < predictors->rows(); ++i)
+            if (predictors->column("layer").numbers[i] == r->numLayers ||
+                predictors->column("method").texts[i].rfind("probe_", 0) == 0)
+                rows.push_back(i);
         Table comparison = selectRows(*predictors, rows);
         comparison.title = "Final comparison of methods (predictors.csv has every layer)";
         return text + toText(comparison) + "\n";
@@ -338,6 +346,54 @@ AnalysisSpec lossSepAnalysis() {
         for (int r : p.metricRanks)
             if (r < 1 || r > maxRank)
                 throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
+    };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["confidence_thresholds"] = p.lossSep.confidenceThresholds;
+        j["subset_confidences"] = p.lossSep.subsetConfidences;
+        j["probes"] = p.probes;
+        j["probe_layer"] = p.probeLayer;
+        j["probe_sample_size"] = p.probeSampleSize;
+        j["probe_architectures"] = p.probe.architectures;
+        j["probe_metrics"] = p.probe.metricProbes;
+        j["probe_easy_loss_threshold"] = p.probe.easyLossThreshold;
+        j["probe_seed"] = p.probe.seed;
+        j["probe_max_epochs"] = p.probe.maxEpochs;
+        j["probe_patience"] = p.probe.patience;
+        j["metric_ranks"] = p.metricRanks;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.lossSep.confidenceThresholds = j.at("confidence_thresholds").get<std::vector<double>>();
+        p.lossSep.subsetConfidences = j.at("subset_confidences").get<std::vector<double>>();
+        p.probes = j.at("probes").get<bool>();
+        p.probeLayer = jsonInteger<int>(j, "probe_layer");
+        p.probeSampleSize = jsonInteger<int64_t>(j, "probe_sample_size");
+        p.probe.architectures = j.at("probe_architectures").get<std::vector<std::string>>();
+        p.probe.metricProbes = j.at("probe_metrics").get<std::vector<std::string>>();
+        p.probe.easyLossThreshold = j.at("probe_easy_loss_threshold").get<double>();
+        p.probe.seed = jsonInteger<uint64_t>(j, "probe_seed");
+        p.probe.maxEpochs = jsonInteger<int>(j, "probe_max_epochs");
+        p.probe.patience = jsonInteger<int>(j, "probe_patience");
+        p.metricRanks = jsonIntegers(j, "metric_ranks");
+    };
+    // The trained probes cannot be recomputed from the capture: their table, layer and sample.
+    spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {
+        const auto r = run.result<LossSepResult>("losssep");
+        if (!r || !r->probes) return;
+        file.attribute(group, "probe_layer", static_cast<int64_t>(r->probes->layer));
+        file.attribute(group, "probe_sample_tokens", r->probes->sampleTokens);
+        file.table(group + "/probes", probeTable(*r->probes));
+    };
+    spec.read = [](const H5Reader& file, const std::string& group, int version, LayerRun& run) {
+        // Format 1: the table with every table, its layer and sample in /probes.
+        const std::string table = version == 1 ? "tables/probes" : group + "/probes";
+        const std::string attributes = version == 1 ? "probes" : group;
+        const std::string prefix = version == 1 ? "" : "probe_";
+        if (!file.has(table)) return;
+        LossSepResult probed;  // the rest comes from the capture when the run is summarised
+        probed.probes = probeResultFromTable(file.table(table),
+                                             static_cast<int>(file.integerAttribute(attributes, prefix + "layer")),
+                                             file.integerAttribute(attributes, prefix + "sample_tokens"));
+        run.setResult("losssep", std::move(probed));
     };
     return spec;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "analysis/probes.h"
 #include "io/table.h"
 #include "stats/histogram.h"
@@ -95,7 +96,7 @@ struct LowRankMetricRow {
     SplitStats split;
 };
 
-struct LossSepResult {
+struct LossSepResult : AnalysisResult {
     int numLayers = 0;
     LossDistribution distribution;
     std::vector<PredictorRow> predictors;  // every metric at every layer 1..L, then oracle, then probes

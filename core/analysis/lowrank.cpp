@@ -5,6 +5,7 @@
 #include "analysis/capture_pass.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -88,9 +89,9 @@ AnalysisSpec lowRankAnalysis() {
                 r.lowRankRanks = p.ranks;
                 r.lowRankLayer = p.layer;
             },
-            [](LayerRun& run) { run.lowRank = analyseLowRank(run.capture, run.params.layer); },
+            [](LayerRun& run) { run.setResult("lowrank", analyseLowRank(run.capture, run.params.layer)); },
             [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.lowRank) appendTables(out, lowRankTables(*run.lowRank));
+                if (const auto r = run.result<LowRankResult>("lowrank")) appendTables(out, lowRankTables(*r));
             }};
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"lowrank_singular_values"});
@@ -110,6 +111,8 @@ AnalysisSpec lowRankAnalysis() {
                                               " (the hidden size" +
                                               (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
     };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["ranks"] = p.ranks; };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) { p.ranks = jsonIntegers(j, "ranks"); };
     return spec;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "io/table.h"
 
 namespace ls {
@@ -26,7 +27,7 @@ struct LowRankSpeed {
     double speedup = 0;  // fullMs / factoredMs
 };
 
-struct LowRankResult {
+struct LowRankResult : AnalysisResult {
     int layer = 0;                        // the chosen layer
     std::vector<double> singularValues;   // descending
     std::vector<double> coverage;         // [r-1] for every r = 1..rank(W)

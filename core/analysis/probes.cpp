@@ -526,10 +526,12 @@ AnalysisRunner lossSepRunner() {
             for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
             metrics.emplace_back(name, std::move(sample));
         }
-        run.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.probe,
-                                 progress, callbacks.onProbeEpoch);
-        run.probes->layer = capture.probeLayer;
-        run.probes->sampleTokens = M;
+        LossSepResult probed;  // the rest comes from the capture when the run is summarised
+        probed.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.probe,
+                                    progress, callbacks.onProbeEpoch);
+        probed.probes->layer = capture.probeLayer;
+        probed.probes->sampleTokens = M;
+        run.setResult("losssep", std::move(probed));
         std::vector<float>().swap(capture.probeHidden);  // the hidden states are not part of the run
     };
     runner.cost = [](const Model&, const LayerRunParams& p) { return p.probes ? 1.0 : 0.0; };

@@ -5,6 +5,7 @@
 
 #include "analysis/heads.h"
 #include "analysis/layer_run.h"
+#include "common/json_integer.h"
 #include "io/table.h"
 #include "model/model.h"
 
@@ -34,7 +35,8 @@ const AnalysisSpec* findAnalysis(const std::string& name) {
 
 const AnalysisSpec& sharedParams() {
     using K = ParamSpec::Kind;
-    static const AnalysisSpec shared{
+    static const AnalysisSpec shared = [] {
+    AnalysisSpec spec{
         "",
         "Shared by several analyses",
         "",
@@ -52,6 +54,41 @@ const AnalysisSpec& sharedParams() {
             if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
             if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
         }};
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["analyses"] = p.analyses;
+        j["seq_len"] = p.windows.seqLen;
+        j["stride"] = p.windows.stride > 0 ? p.windows.stride : p.windows.seqLen;
+        j["max_tokens"] = p.windows.maxTokens;
+        j["max_windows"] = p.windows.maxWindows;
+        j["respect_documents"] = p.windows.respectDocuments;
+        j["dataset_format"] = dataFormatName(p.dataset.format);
+        j["num_samples"] = p.dataset.maxDocuments;
+        j["prompt_template"] = p.dataset.promptTemplate;
+        j["prompt_template_no_input"] = p.dataset.promptTemplateNoInput;
+        j["layer"] = p.layer;
+        j["bins"] = p.bins;
+        nlohmann::json heads = nlohmann::json::array();  // [layer from 1, head from 0] pairs
+        for (const HeadId& h : p.heads) heads.push_back({h.layer, h.head});
+        j["heads"] = heads;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.analyses = j.at("analyses").get<std::vector<std::string>>();
+        p.windows.seqLen = jsonInteger<int>(j, "seq_len");
+        p.windows.stride = jsonInteger<int>(j, "stride");
+        p.windows.maxTokens = jsonInteger<int64_t>(j, "max_tokens");
+        p.windows.maxWindows = jsonInteger<int64_t>(j, "max_windows");
+        p.windows.respectDocuments = j.at("respect_documents").get<bool>();
+        p.dataset.format = parseDataFormat(j.at("dataset_format").get<std::string>());
+        p.dataset.maxDocuments = jsonInteger<int64_t>(j, "num_samples");
+        p.dataset.promptTemplate = j.at("prompt_template").get<std::string>();
+        p.dataset.promptTemplateNoInput = j.at("prompt_template_no_input").get<std::string>();
+        p.layer = jsonInteger<int>(j, "layer");
+        p.bins = p.lossSep.bins = jsonInteger<int>(j, "bins");
+        for (const nlohmann::json& pair : j.value("heads", nlohmann::json::array()))
+            p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
+    };
+    return spec;
+    }();
     return shared;
 }
 

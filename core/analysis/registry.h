@@ -4,6 +4,7 @@
 // the GUI its analysis checkboxes and tooltips. Each entry lives in its analysis's own file
 // (cossimAnalysis() in cossim.cpp, ...); registry.cpp lists them, one line each.
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,7 +15,6 @@ namespace ls {
 
 class H5Reader;
 class H5Writer;
-struct AnalysisResult;
 struct CaptureRequest;
 struct LayerRun;
 struct LayerRunParams;
@@ -39,11 +39,19 @@ struct AnalysisSpec {
     // Appends its tables (CSV, `show`, run files) when the run holds its results.
     // perTokenSaturation: also the per-token table of saturation.
     void (*tables)(const LayerRun& run, bool perTokenSaturation, std::vector<Table>& out) = nullptr;
-    // For an analysis with a result type of its own (LayerRun::results): its run-file group
-    // (/analyses/<name>), with its parameters as attributes. read throws ls::Error for a
-    // damaged group (the caller adds the file's name).
-    void (*write)(const AnalysisResult& result, H5Writer& file, const std::string& group) = nullptr;
-    std::shared_ptr<const AnalysisResult> (*read)(const H5Reader& file, const std::string& group) = nullptr;
+    // Its parameters in the run file (the attribute params_json of its group /analyses/<name>,
+    // with the keys of run-file format 1), and back. fromJson throws for a missing or
+    // malformed key (std::exception; the caller names the file).
+    void (*paramsToJson)(const LayerRunParams& params, nlohmann::json& out) = nullptr;
+    void (*paramsFromJson)(const nlohmann::json& in, LayerRunParams& params) = nullptr;
+    // What it keeps in its run-file group beyond its parameters: what its own pass made, which
+    // cannot be recomputed from the capture (the capture's per-token scalars are the capture
+    // pass's: analysis/capture_file.h). read restores that into run.results before the run is
+    // summarised again, from a file of run-file format `version` (format 1 had no groups: the
+    // analysis knows where it kept its results then); it throws ls::Error for a damaged group
+    // (the caller adds the file's name).
+    void (*write)(const LayerRun& run, H5Writer& file, const std::string& group) = nullptr;
+    void (*read)(const H5Reader& file, const std::string& group, int version, LayerRun& run) = nullptr;
     // When the analysis is asked for: fills its defaults from the model and checks its
     // parameters against it before any work (ls::ParamError). It may add analyses it needs
     // (context adds linearize); theirs run too.
@@ -66,7 +74,8 @@ std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std
 const std::vector<AnalysisSpec>& analysisRegistry();
 // The entry of that name, or null.
 const AnalysisSpec* findAnalysis(const std::string& name);
-// The parameters several analyses share (layer, bins, heads), as an entry without a name.
+// The parameters several analyses share (layer, bins, heads), as an entry without a name; its
+// params JSON also holds the analyses, the windows and the dataset options.
 const AnalysisSpec& sharedParams();
 // The spec of a parameter key, shared or of any analysis; null when there is none.
 const ParamSpec* findParam(const std::string& key);

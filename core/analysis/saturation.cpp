@@ -5,6 +5,7 @@
 #include "analysis/capture_pass.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "common/json_integer.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -135,9 +136,10 @@ AnalysisSpec saturationAnalysis() {
                 r.postAttentionLens = p.postAttentionLens;
                 r.lensMethod = p.lensMethod;
             },
-            [](LayerRun& run) { run.saturation = analyseSaturation(run.capture); },
+            [](LayerRun& run) { run.setResult("saturation", analyseSaturation(run.capture)); },
             [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
-                if (run.saturation) appendTables(out, saturationTables(*run.saturation, run.capture, perToken));
+                if (const auto r = run.result<SaturationResult>("saturation"))
+                    appendTables(out, saturationTables(*r, run.capture, perToken));
             }};
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"saturation_tokens"});
@@ -147,6 +149,14 @@ AnalysisSpec saturationAnalysis() {
     };
     // A bad lens method is refused before any work.
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) { parseLensMethod(p.lensMethod, c.hiddenSize); };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
+        j["post_attention_lens"] = p.postAttentionLens;
+        j["lens_method"] = p.lensMethod;
+    };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
+        p.postAttentionLens = j.at("post_attention_lens").get<bool>();
+        p.lensMethod = j.value("lens_method", std::string("auto"));  // absent before it existed
+    };
     return spec;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "io/table.h"
 
 namespace ls {
@@ -19,7 +20,7 @@ struct SaturationLayer {
     double unsatLoss = 0;   // mean loss of the others (NaN if none)
 };
 
-struct SaturationResult {
+struct SaturationResult : AnalysisResult {
     int numLayers = 0;
     int64_t tokens = 0;
     std::vector<SaturationLayer> layers;         // l = 0..L (0 = the embeddings' lens)

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace ls {
 
@@ -44,6 +45,19 @@ T jsonInteger(const nlohmann::json& v) {
     }
     refuse();
     return T{};
+}
+
+// j[key] as T; throws (nlohmann's out_of_range) when the key is missing.
+template <typename T>
+T jsonInteger(const nlohmann::json& j, const char* key) {
+    return jsonInteger<T>(j.at(key));
+}
+
+// j[key] as a list of ints.
+inline std::vector<int> jsonIntegers(const nlohmann::json& j, const char* key) {
+    std::vector<int> out;
+    for (const nlohmann::json& v : j.at(key)) out.push_back(jsonInteger<int>(v));
+    return out;
 }
 
 }  // namespace ls

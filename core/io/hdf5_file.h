@@ -60,6 +60,8 @@ public:
     // of ',' and '/'; columns must have equal lengths; Integer columns must hold whole
     // numbers within int64 (NaN is not allowed there; use a Real column).
     void table(const std::string& group, const Table& table);
+    // Each table as group/<its name>.
+    void tables(const std::string& group, const std::vector<Table>& tables);
 
     void commit();
 
@@ -116,6 +118,8 @@ public:
     // "columns" attribute; "title" is optional. Integer datasets become Integer columns,
     // floating-point ones Real, strings Text.
     Table table(const std::string& group) const;
+    // Every table under group (its children, by name).
+    std::vector<Table> tables(const std::string& group) const;
 
 private:
     struct Impl;

@@ -302,6 +302,12 @@ std::vector<int64_t> H5Reader::ints64(const std::string& path, std::vector<int64
     return impl_->numbers<int64_t>(path, shape);
 }
 
+std::vector<Table> H5Reader::tables(const std::string& group) const {
+    std::vector<Table> out;
+    for (const std::string& name : children(group)) out.push_back(table(group + "/" + name));
+    return out;
+}
+
 Table H5Reader::table(const std::string& group) const {
     Lock lock;
     const fs::path& file = impl_->path;

@@ -233,6 +233,10 @@ void H5Writer::array(const std::string& path, const std::vector<int64_t>& data, 
     impl_->array(path, data, std::move(shape), units);
 }
 
+void H5Writer::tables(const std::string& group, const std::vector<Table>& tables) {
+    for (const Table& t : tables) table(group + "/" + t.name, t);
+}
+
 void H5Writer::table(const std::string& group, const Table& table) {
     Lock lock;
     impl_->requireOpen();

@@ -4,15 +4,13 @@
 //   /                    attrs format="layerscope-run", format_version, layerscope_version,
 //                        status ("complete" | "partial"), started_at, finished_at
 //   /meta                attrs model_path, model_hash, model_summary, dataset_path, dataset_hash,
-//                        dataset_format, analyses, every parameter (params_json holds them all)
-//   /tokens              target_index (N) int64, target_id (N) int32, loss (N) float32 [nats]
-//   /cossim/values       (L, N) float32, row l-1 = c_l
-//   /lens/top1           (L+1, N) int32, row l = top1_l;  /lens/post_attention_top1 (L, N)
-//   /lowrank/...         singular_values, counts per rank, timings
-//   /inspect/...         the token inspector grid of one window
-//   /analyses/<name>/    an analysis's own results (LayerRun::results), written and read by
-//                        its registry entry (format 2; format 1 files have none)
+//                        dataset_format, every parameter of the run (params_json holds them all)
+//   /tokens, /cossim, /lens, /lowrank, /metrics, /metrics_lowrank, /inspect
+//                        the capture pass's per-token scalars (analysis/capture_file.h)
+//   /analyses/<name>/    one group per analysis: its parameters and what its own pass made,
+//                        written and read by its registry entry (format 1 files have none)
 //   /tables/<name>/      every table of the run, one dataset per column
+// This file knows no analysis by name: the registry's entries do.
 // Written atomically (temporary file, then rename).
 #include <filesystem>
 

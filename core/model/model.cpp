@@ -206,20 +206,19 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, st
         LayerWeights L;
         L.norm1Weight = ld.load(p + "input_layernorm.weight", {D});
         L.norm2Weight = ld.load(p + "post_attention_layernorm.weight", {D});
-        L.qWeight = ld.load(p + "self_attn.q_proj.weight", {qOut, D});
-        L.kWeight = ld.load(p + "self_attn.k_proj.weight", {kvOut, D});
-        L.vWeight = ld.load(p + "self_attn.v_proj.weight", {kvOut, D});
-        L.oWeight = ld.load(p + "self_attn.o_proj.weight", {D, qOut});
-        L.qBias = ld.loadOptional(p + "self_attn.q_proj.bias", {qOut}, c.attentionBias);
-        L.kBias = ld.loadOptional(p + "self_attn.k_proj.bias", {kvOut}, c.attentionBias);
-        L.vBias = ld.loadOptional(p + "self_attn.v_proj.bias", {kvOut}, c.attentionBias);
-        L.oBias = ld.loadOptional(p + "self_attn.o_proj.bias", {D}, c.attentionBias);
-        L.gateWeight = ld.load(p + "mlp.gate_proj.weight", {F, D});
-        L.upWeight = ld.load(p + "mlp.up_proj.weight", {F, D});
-        L.downWeight = ld.load(p + "mlp.down_proj.weight", {D, F});
-        L.gateBias = ld.loadOptional(p + "mlp.gate_proj.bias", {F}, c.mlpBias);
-        L.upBias = ld.loadOptional(p + "mlp.up_proj.bias", {F}, c.mlpBias);
-        L.downBias = ld.loadOptional(p + "mlp.down_proj.bias", {D}, c.mlpBias);
+        // A linear layer: weight (out, in), and its bias (out) when the config says it has one.
+        auto linear = [&](const std::string& name, int64_t out, int64_t in, bool hasBias, torch::Tensor& weight,
+                          torch::Tensor& bias) {
+            weight = ld.load(p + name + ".weight", {out, in});
+            bias = ld.loadOptional(p + name + ".bias", {out}, hasBias);
+        };
+        linear("self_attn.q_proj", qOut, D, c.attentionBias, L.qWeight, L.qBias);
+        linear("self_attn.k_proj", kvOut, D, c.attentionBias, L.kWeight, L.kBias);
+        linear("self_attn.v_proj", kvOut, D, c.attentionBias, L.vWeight, L.vBias);
+        linear("self_attn.o_proj", D, qOut, c.attentionBias, L.oWeight, L.oBias);
+        linear("mlp.gate_proj", F, D, c.mlpBias, L.gateWeight, L.gateBias);
+        linear("mlp.up_proj", F, D, c.mlpBias, L.upWeight, L.upBias);
+        linear("mlp.down_proj", D, F, c.mlpBias, L.downWeight, L.downBias);
         w.layers.push_back(std::move(L));
     }
     w.finalNormWeight = ld.load("norm.weight", {D});
