@@ -16,23 +16,54 @@ namespace cli {
 
 namespace {
 
+// An int field of TrainParams set by an option: train() reads it, trainCommand() lists it
+// with the field's default.
+struct IntParam {
+    const char* name;
+    const char* value;
+    const char* help;  // "(default N)." follows
+    int ls::TrainParams::*field;
+    int64_t minimum;
+};
+
+const std::vector<IntParam> kShapeParams = {
+    {"dim", "D", "Hidden size", &ls::TrainParams::dim, 1},
+    {"heads", "H", "Attention heads", &ls::TrainParams::numHeads, 1},
+    {"ffn-dim", "F", "MLP hidden size", &ls::TrainParams::ffnDim, 1},
+    {"layers", "L", "Blocks", &ls::TrainParams::numLayers, 1},
+    {"seq-len", "N", "Training window, also the saved model's context", &ls::TrainParams::seqLen, 2}};
+const std::vector<IntParam> kScheduleParams = {
+    {"batch-size", "N", "Windows per step", &ls::TrainParams::batchSize, 1},
+    {"epochs", "N", "At most this many epochs", &ls::TrainParams::maxEpochs, 1},
+    {"patience", "N", "Stop after N validations without improvement", &ls::TrainParams::patience, 1}};
+
+void readParams(const Args& args, const std::vector<IntParam>& params, ls::TrainParams& p) {
+    for (const IntParam& param : params)
+        p.*param.field = static_cast<int>(args.integer(param.name, p.*param.field, param.minimum));
+}
+
+// The options before, those of params, then those after.
+std::vector<OptionSpec> withParams(std::vector<OptionSpec> before, const std::vector<IntParam>& params,
+                                   const std::vector<OptionSpec>& after = {}) {
+    const ls::TrainParams defaults;
+    for (const IntParam& param : params)
+        before.push_back({param.name, param.value,
+                          std::string(param.help) + " (default " + std::to_string(defaults.*param.field) + ")."});
+    before.insert(before.end(), after.begin(), after.end());
+    return before;
+}
+
 int train(const Args& args) {
     const fs::path dataPath = args.require("data");
     const fs::path outDir = args.require("out");
     const bool asJson = args.flag("json");
     ls::TrainParams p;
     p.layout = args.get("layout").value_or(p.layout);
-    p.dim = static_cast<int>(args.integer("dim", p.dim, 1));
-    p.numHeads = static_cast<int>(args.integer("heads", p.numHeads, 1));
-    p.ffnDim = static_cast<int>(args.integer("ffn-dim", p.ffnDim, 1));
-    p.numLayers = static_cast<int>(args.integer("layers", p.numLayers, 1));
-    p.seqLen = static_cast<int>(args.integer("seq-len", p.seqLen, 2));
+    readParams(args, kShapeParams, p);
     p.numSamples = args.integer("samples", 0, 0);
     p.learningRate = args.real("lr", p.learningRate);
     p.weightDecay = args.real("weight-decay", p.weightDecay);
-    p.batchSize = static_cast<int>(args.integer("batch-size", p.batchSize, 1));
-    p.maxEpochs = static_cast<int>(args.integer("epochs", p.maxEpochs, 1));
-    p.patience = static_cast<int>(args.integer("patience", p.patience, 1));
+    readParams(args, kScheduleParams, p);
     p.evalEvery = static_cast<int>(args.integer("eval-every", 0, 0));
     p.validationFraction = args.real("val-fraction", p.validationFraction);
     p.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
@@ -101,26 +132,20 @@ Command trainCommand() {
              "normal Hugging Face folder that every command reads. Ctrl-C keeps the best checkpoint.",
              {data,
               {"model",
-               {{"out", "DIR", "The folder to save the model in (required)."},
-                {"overwrite", "", "Replace a model already in DIR."},
-                {"layout", "gpt2|llama", "The architecture (default gpt2)."},
-                {"dim", "D", "Hidden size (default 64)."},
-                {"heads", "H", "Attention heads (default 4)."},
-                {"ffn-dim", "F", "MLP hidden size (default 256)."},
-                {"layers", "L", "Blocks (default 2)."},
-                {"seq-len", "N", "Training window, also the saved model's context (default 128)."}}},
+               withParams({{"out", "DIR", "The folder to save the model in (required)."},
+                           {"overwrite", "", "Replace a model already in DIR."},
+                           {"layout", "gpt2|llama", "The architecture (default gpt2)."}},
+                          kShapeParams)},
               {"training",
-               {{"samples", "N", "Windows of seq-len + 1 tokens to use (default all the data gives)."},
-                {"lr", "X", "Learning rate (default 1e-3)."},
-                {"weight-decay", "X", "AdamW weight decay (default 0.01)."},
-                {"batch-size", "N", "Windows per step (default 16)."},
-                {"epochs", "N", "At most this many epochs (default 20)."},
-                {"patience", "N", "Stop after N validations without improvement (default 3)."},
-                {"eval-every", "STEPS", "Validate every STEPS steps (default once per epoch)."},
-                {"val-fraction", "X", "The last fraction of the samples, never trained on (default 0.1)."},
-                {"seed", "S", "Random seed (default 0)."},
-                {"threads", "N", "Compute threads (default one per core)."},
-                {"json", "", "Print one JSON object at the end instead of the loss lines."}}}}},
+               withParams({{"samples", "N", "Windows of seq-len + 1 tokens to use (default all the data gives)."},
+                           {"lr", "X", "Learning rate (default 1e-3)."},
+                           {"weight-decay", "X", "AdamW weight decay (default 0.01)."}},
+                          kScheduleParams,
+                          {{"eval-every", "STEPS", "Validate every STEPS steps (default once per epoch)."},
+                           {"val-fraction", "X", "The last fraction of the samples, never trained on (default 0.1)."},
+                           {"seed", "S", "Random seed (default 0)."},
+                           {"threads", "N", "Compute threads (default one per core)."},
+                           {"json", "", "Print one JSON object at the end instead of the loss lines."}})}}},
             train,
             /*computes=*/true};
 }

@@ -2,7 +2,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -17,6 +16,11 @@
 #include "analysis/registry.h"
 #include "common/error.h"
 #include "kit/forms.h"
+
+using ls::widgets::formBox;
+using ls::widgets::makeLineEdit;
+using ls::widgets::makeSpin;
+using ls::widgets::onChanged;
 
 namespace {
 
@@ -67,49 +71,37 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     }
 
     // ---- parameters
-    layerSpin_ = new QSpinBox(this);
-    layerSpin_->setObjectName("layerSpin");
-    layerSpin_->setRange(1, kNoModelMax);
-    layerSpin_->setToolTip(tr("The chosen / exit layer l (1..L, blocks counted from 1): cos-sim exit "
-                              "thresholds are taken at c_l, low-rank agreement and saturation detection "
-                              "use h_l. Default: L-1, set when a model loads."));
-    ranksEdit_ = new QLineEdit(this);
-    ranksEdit_->setObjectName("ranksEdit");
-    ranksEdit_->setPlaceholderText(tr("automatic: 8, 16, …, dim"));
-    ranksEdit_->setToolTip(tr("Ranks r of the low-rank head W_r, comma-separated (1..hidden size). "
-                              "Empty: 8, 16, 32, … below the hidden size, and the hidden size."));
-    ratiosEdit_ = new QLineEdit(QStringLiteral("0.3, 0.5, 0.7"), this);
-    ratiosEdit_->setObjectName("ratiosEdit");
-    ratiosEdit_->setToolTip(tr("Cos-sim exit thresholds: for each hard ratio r in (0, 1) the threshold "
-                               "is the r-quantile of c_l at the chosen layer; tokens below it are hard."));
+    layerSpin_ = makeSpin(this, "layerSpin", 1, kNoModelMax, 1,
+                          tr("The chosen / exit layer l (1..L, blocks counted from 1): cos-sim exit "
+                             "thresholds are taken at c_l, low-rank agreement and saturation detection "
+                             "use h_l. Default: L-1, set when a model loads."));
+    ranksEdit_ = makeLineEdit(this, "ranksEdit",
+                              tr("automatic: 8, 16, …, dim"),
+                              tr("Ranks r of the low-rank head W_r, comma-separated (1..hidden size). "
+                                 "Empty: 8, 16, 32, … below the hidden size, and the hidden size."));
+    ratiosEdit_ = makeLineEdit(this, "ratiosEdit", {},
+                               tr("Cos-sim exit thresholds: for each hard ratio r in (0, 1) the threshold "
+                                  "is the r-quantile of c_l at the chosen layer; tokens below it are hard."));
+    ratiosEdit_->setText(QStringLiteral("0.3, 0.5, 0.7"));
     postAttentionCheck_ = new QCheckBox(tr("Lens also after attention"), this);
     postAttentionCheck_->setObjectName("postAttentionCheck");
     postAttentionCheck_->setToolTip(QString::fromStdString(ls::findParam("post-attention")->help));
-    inspectWindowSpin_ = new QSpinBox(this);
-    inspectWindowSpin_->setObjectName("inspectWindowSpin");
-    inspectWindowSpin_->setRange(0, std::numeric_limits<int>::max());
-    inspectWindowSpin_->setToolTip(tr("Which evaluation window the token inspector shows: its index in the "
-                                      "window list, 0 = the first (the Dataset preview counts from 1)"));
-    topKSpin_ = new QSpinBox(this);
-    topKSpin_->setObjectName("topKSpin");
-    topKSpin_->setRange(1, kNoModelMax);
-    topKSpin_->setValue(5);
-    topKSpin_->setToolTip(tr("Tokens per inspector cell shown on hover (1..vocabulary size)"));
-    binsSpin_ = new QSpinBox(this);
-    binsSpin_->setObjectName("binsSpin");
-    binsSpin_->setRange(1, 100000);
-    binsSpin_->setValue(60);
-    binsSpin_->setToolTip(tr("Bins of the cos-sim histograms (one common range for all layers)"));
+    inspectWindowSpin_ = makeSpin(this, "inspectWindowSpin", 0, std::numeric_limits<int>::max(), 0,
+                                  tr("Which evaluation window the token inspector shows: its index in the "
+                                     "window list, 0 = the first (the Dataset preview counts from 1)"));
+    topKSpin_ = makeSpin(this, "topKSpin", 1, kNoModelMax, 5,
+                         tr("Tokens per inspector cell shown on hover (1..vocabulary size)"));
+    binsSpin_ = makeSpin(this, "binsSpin", 1, 100000, 60,
+                         tr("Bins of the cos-sim histograms (one common range for all layers)"));
 
-    auto* paramBox = new QGroupBox(tr("Parameters"), this);
-    auto* form = new QFormLayout(paramBox);
-    form->addRow(tr("Layer"), layerSpin_);
-    form->addRow(tr("Ranks"), ranksEdit_);
-    form->addRow(tr("Hard ratios"), ratiosEdit_);
-    form->addRow(postAttentionCheck_);
-    form->addRow(tr("Inspector window"), inspectWindowSpin_);
-    form->addRow(tr("Top-k"), topKSpin_);
-    form->addRow(tr("Histogram bins"), binsSpin_);
+    QGroupBox* paramBox = formBox(this, tr("Parameters"),
+                                  {{tr("Layer"), layerSpin_},
+                                   {tr("Ranks"), ranksEdit_},
+                                   {tr("Hard ratios"), ratiosEdit_},
+                                   {{}, postAttentionCheck_},
+                                   {tr("Inspector window"), inspectWindowSpin_},
+                                   {tr("Top-k"), topKSpin_},
+                                   {tr("Histogram bins"), binsSpin_}});
 
     // ---- loss separation and early exit
     probesCheck_ = new QCheckBox(tr("Train probes on hidden states"), this);
@@ -119,18 +111,14 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
                                 "(256); regression on the loss, classification easy iff loss ≤ 3, and probes of "
                                 "each metric) on a sample of the tokens' hidden states. Their training curves show "
                                 "live in the Loss separation tab."));
-    probeLayerSpin_ = new QSpinBox(this);
-    probeLayerSpin_->setObjectName("probeLayerSpin");
-    probeLayerSpin_->setRange(-1, kNoModelMax);
-    probeLayerSpin_->setValue(-1);
+    probeLayerSpin_ = makeSpin(this, "probeLayerSpin", -1, kNoModelMax, -1,
+                               tr("The probes read h_l: 0 = the embeddings, l = block l's output; the first "
+                                  "entry is the last block's output (the default)"));
     probeLayerSpin_->setSpecialValueText(tr("L (last block)"));
-    probeLayerSpin_->setToolTip(tr("The probes read h_l: 0 = the embeddings, l = block l's output; the first "
-                                   "entry is the last block's output (the default)"));
-    metricRanksEdit_ = new QLineEdit(this);
-    metricRanksEdit_->setObjectName("metricRanksEdit");
-    metricRanksEdit_->setPlaceholderText(tr("none, e.g. 8, 16, 32"));
-    metricRanksEdit_->setToolTip(tr("Low-rank versions of the metrics: ranks r of the SVD head W_r "
-                                    "(1..hidden size), comma-separated; empty: none"));
+    metricRanksEdit_ = makeLineEdit(this, "metricRanksEdit",
+                                    tr("none, e.g. 8, 16, 32"),
+                                    tr("Low-rank versions of the metrics: ranks r of the SVD head W_r "
+                                       "(1..hidden size), comma-separated; empty: none"));
     exitSignalCombo_ = new QComboBox(this);
     exitSignalCombo_->setObjectName("exitSignalCombo");
     for (const char* name : {"confidence", "max_z", "max_minus_mean", "margin", "entropy", "cossim"})
@@ -138,34 +126,26 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     exitSignalCombo_->setToolTip(tr("The exit policy's signal per token and layer: the logit-lens metrics "
                                     "(entropy exits when low) or cos-sim (runs cos-sim too). The Early exit tab "
                                     "can switch signals afterwards."));
-    exitLayersEdit_ = new QLineEdit(this);
-    exitLayersEdit_->setObjectName("exitLayersEdit");
-    exitLayersEdit_->setPlaceholderText(tr("all: 1..L-1"));
-    exitLayersEdit_->setToolTip(tr("Layers where a token may exit, comma-separated (1..L-1); empty: all. Tokens "
-                                   "that pass nowhere run all L blocks."));
+    exitLayersEdit_ = makeLineEdit(this, "exitLayersEdit",
+                                   tr("all: 1..L-1"),
+                                   tr("Layers where a token may exit, comma-separated (1..L-1); empty: all. Tokens "
+                                      "that pass nowhere run all L blocks."));
 
-    lossSepBox_ = new QGroupBox(tr("Loss separation"), this);
-    auto* lossSepForm = new QFormLayout(lossSepBox_);
-    lossSepForm->addRow(probesCheck_);
-    lossSepForm->addRow(tr("Probe layer"), probeLayerSpin_);
-    lossSepForm->addRow(tr("Metric ranks"), metricRanksEdit_);
-    exitBox_ = new QGroupBox(tr("Early exit"), this);
-    auto* exitForm = new QFormLayout(exitBox_);
-    exitForm->addRow(tr("Signal"), exitSignalCombo_);
-    exitForm->addRow(tr("Exit layers"), exitLayersEdit_);
+    lossSepBox_ = formBox(this, tr("Loss separation"),
+                          {{{}, probesCheck_},
+                           {tr("Probe layer"), probeLayerSpin_},
+                           {tr("Metric ranks"), metricRanksEdit_}});
+    exitBox_ = formBox(this, tr("Early exit"),
+                       {{tr("Signal"), exitSignalCombo_}, {tr("Exit layers"), exitLayersEdit_}});
 
     // ---- head interventions: ablation, ReLU linearisation, context sweep
-    headsEdit_ = new QLineEdit(this);
-    headsEdit_->setObjectName("headsEdit");
-    headsEdit_->setPlaceholderText(tr("all, or e.g. L0H3, L5"));
-    headsEdit_->setToolTip(tr("The heads to ablate or linearise, in TransformerLens names with layers from 0: "
-                              "L0H3 is block 1's head 3, L5 every head of block 6. Empty: every head."));
-    subsetTokensSpin_ = new QSpinBox(this);
-    subsetTokensSpin_->setObjectName("subsetTokensSpin");
-    subsetTokensSpin_->setRange(0, std::numeric_limits<int>::max());
-    subsetTokensSpin_->setValue(2048);
-    subsetTokensSpin_->setToolTip(tr("Ranking stability: the scan on the first windows holding this many tokens is "
-                                     "compared with the scan on all of them (Spearman, Kendall)"));
+    headsEdit_ = makeLineEdit(this, "headsEdit",
+                              tr("all, or e.g. L0H3, L5"),
+                              tr("The heads to ablate or linearise, in TransformerLens names with layers from 0: "
+                                 "L0H3 is block 1's head 3, L5 every head of block 6. Empty: every head."));
+    subsetTokensSpin_ = makeSpin(this, "subsetTokensSpin", 0, std::numeric_limits<int>::max(), 2048,
+                                 tr("Ranking stability: the scan on the first windows holding this many tokens is "
+                                    "compared with the scan on all of them (Spearman, Kendall)"));
     attributionCheck_ = new QCheckBox(tr("Attribution-patching estimate"), this);
     attributionCheck_->setObjectName("attributionCheck");
     attributionCheck_->setChecked(true);
@@ -177,29 +157,23 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     normalizeCombo_->addItem(tr("row sum"), QStringLiteral("rowsum"));
     normalizeCombo_->setToolTip(tr("ReLU attention relu(q·k/√d) is divided by the number of attended positions "
                                    "or by the row sum of the ReLU values"));
-    stepsSpin_ = new QSpinBox(this);
-    stepsSpin_->setObjectName("stepsSpin");
-    stepsSpin_->setRange(1, 100000);
-    stepsSpin_->setValue(10);
-    stepsSpin_->setToolTip(tr("Points of the cumulative linearisation curve: N = 0, steps, 2·steps, …, all"));
-    protectLayersEdit_ = new QLineEdit(this);
-    protectLayersEdit_->setObjectName("protectLayersEdit");
-    protectLayersEdit_->setPlaceholderText(tr("none, e.g. 1, 2"));
-    protectLayersEdit_->setToolTip(tr("Layers (1..L) whose heads keep softmax attention"));
-    contextLengthsEdit_ = new QLineEdit(this);
-    contextLengthsEdit_->setObjectName("contextLengthsEdit");
-    contextLengthsEdit_->setPlaceholderText(tr("128, 256, 512, 1024 that fit"));
-    contextLengthsEdit_->setToolTip(tr("Context-length sweep: tokens per window, comma-separated (at most the "
-                                       "model's context)"));
-    headsBox_ = new QGroupBox(tr("Head interventions"), this);
-    auto* headsForm = new QFormLayout(headsBox_);
-    headsForm->addRow(tr("Heads"), headsEdit_);
-    headsForm->addRow(tr("Subset tokens"), subsetTokensSpin_);
-    headsForm->addRow(attributionCheck_);
-    headsForm->addRow(tr("ReLU normalisation"), normalizeCombo_);
-    headsForm->addRow(tr("Curve steps"), stepsSpin_);
-    headsForm->addRow(tr("Protected layers"), protectLayersEdit_);
-    headsForm->addRow(tr("Context lengths"), contextLengthsEdit_);
+    stepsSpin_ = makeSpin(this, "stepsSpin", 1, 100000, 10,
+                          tr("Points of the cumulative linearisation curve: N = 0, steps, 2·steps, …, all"));
+    protectLayersEdit_ = makeLineEdit(this, "protectLayersEdit",
+                                      tr("none, e.g. 1, 2"),
+                                      tr("Layers (1..L) whose heads keep softmax attention"));
+    contextLengthsEdit_ = makeLineEdit(this, "contextLengthsEdit",
+                                       tr("128, 256, 512, 1024 that fit"),
+                                       tr("Context-length sweep: tokens per window, comma-separated (at most the "
+                                          "model's context)"));
+    headsBox_ = formBox(this, tr("Head interventions"),
+                        {{tr("Heads"), headsEdit_},
+                         {tr("Subset tokens"), subsetTokensSpin_},
+                         {{}, attributionCheck_},
+                         {tr("ReLU normalisation"), normalizeCombo_},
+                         {tr("Curve steps"), stepsSpin_},
+                         {tr("Protected layers"), protectLayersEdit_},
+                         {tr("Context lengths"), contextLengthsEdit_}});
 
     // Core names a parameter by its key (ls::ParamError::key, the same word as the command
     // line's option); the form marks that field and says its label.
@@ -249,17 +223,11 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(runButton_);
     layout->addStretch(1);
 
-    for (QSpinBox* spin : {layerSpin_, inspectWindowSpin_, topKSpin_, binsSpin_, subsetTokensSpin_, stepsSpin_})
-        connect(spin, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
-    for (QLineEdit* edit : {ranksEdit_, ratiosEdit_, metricRanksEdit_, exitLayersEdit_, headsEdit_, protectLayersEdit_,
-                            contextLengthsEdit_})
-        connect(edit, &QLineEdit::textChanged, this, &AnalysisPanel::revalidate);
-    connect(attributionCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
-    connect(normalizeCombo_, &QComboBox::currentIndexChanged, this, &AnalysisPanel::revalidate);
-    connect(postAttentionCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
-    connect(probesCheck_, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
-    connect(probeLayerSpin_, &QSpinBox::valueChanged, this, &AnalysisPanel::revalidate);
-    connect(exitSignalCombo_, &QComboBox::currentIndexChanged, this, &AnalysisPanel::revalidate);
+    onChanged({layerSpin_, inspectWindowSpin_, topKSpin_, binsSpin_, subsetTokensSpin_, stepsSpin_, probeLayerSpin_,
+               ranksEdit_, ratiosEdit_, metricRanksEdit_, exitLayersEdit_, headsEdit_, protectLayersEdit_,
+               contextLengthsEdit_, attributionCheck_, postAttentionCheck_, probesCheck_, normalizeCombo_,
+               exitSignalCombo_},
+              this, [this] { revalidate(); });
     setModelConfig(std::nullopt);
 }
 
@@ -309,12 +277,10 @@ ls::LayerRunParams AnalysisPanel::params() const {
     const std::vector<double> ratios = parseNumbers(ratiosEdit_->text(), &error);
     if (error.isEmpty())
         p.hardRatios = ratios;
+    for (const auto& [spin, field] : intFields())
+        p.*field = spin->value();
     p.postAttentionLens = postAttentionCheck_->isChecked();
-    p.inspectWindow = inspectWindowSpin_->value();
-    p.topK = topKSpin_->value();
-    p.bins = binsSpin_->value();
     p.probes = probesCheck_->isChecked();
-    p.probeLayer = probeLayerSpin_->value();
     error.clear();
     for (double r : parseNumbers(metricRanksEdit_->text(), &error))
         p.metricRanks.push_back(r == int(r) ? int(r) : 0);  // 0 fails the range check
@@ -343,6 +309,13 @@ ls::LayerRunParams AnalysisPanel::params() const {
     return p;
 }
 
+std::vector<std::pair<QSpinBox*, int ls::LayerRunParams::*>> AnalysisPanel::intFields() const {
+    return {{inspectWindowSpin_, &ls::LayerRunParams::inspectWindow},
+            {topKSpin_, &ls::LayerRunParams::topK},
+            {binsSpin_, &ls::LayerRunParams::bins},
+            {probeLayerSpin_, &ls::LayerRunParams::probeLayer}};
+}
+
 void AnalysisPanel::setParams(const ls::LayerRunParams& p) {
     {
         const QSignalBlocker block(this);  // one revalidate at the end
@@ -354,12 +327,10 @@ void AnalysisPanel::setParams(const ls::LayerRunParams& p) {
             ranks << QString::number(r);
         ranksEdit_->setText(ranks.join(", "));
         ratiosEdit_->setText(joinNumbers(p.hardRatios));
+        for (const auto& [spin, field] : intFields())
+            spin->setValue(p.*field);
         postAttentionCheck_->setChecked(p.postAttentionLens);
-        inspectWindowSpin_->setValue(p.inspectWindow);
-        topKSpin_->setValue(p.topK);
-        binsSpin_->setValue(p.bins);
         probesCheck_->setChecked(p.probes);
-        probeLayerSpin_->setValue(p.probeLayer);
         QStringList metricRanks, exitLayers;
         for (int r : p.metricRanks)
             metricRanks << QString::number(r);

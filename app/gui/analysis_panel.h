@@ -13,6 +13,7 @@
 #include <QWidget>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/layer_run.h"
@@ -63,6 +64,8 @@ signals:
 
 private:
     void revalidate();
+    // The spin boxes that each hold one int parameter as it is, for params() and setParams().
+    std::vector<std::pair<QSpinBox*, int ls::LayerRunParams::*>> intFields() const;
 
     std::optional<ls::ModelConfig> config_;
     int64_t windowCount_ = 0;

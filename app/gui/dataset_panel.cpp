@@ -16,6 +16,9 @@
 #include <limits>
 
 #include "common/error.h"
+#include "kit/forms.h"
+
+using ls::widgets::makeSpin;
 
 namespace {
 
@@ -70,11 +73,9 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
         templateNoInputEdit_->setPlainText(QString::fromUtf8(ls::kAlpacaTemplateNoInput));
     });
 
-    documentsSpin_ = new QSpinBox(this);
-    documentsSpin_->setObjectName("documentsSpin");
-    documentsSpin_->setRange(0, std::numeric_limits<int>::max());
+    documentsSpin_ = makeSpin(this, "documentsSpin", 0, std::numeric_limits<int>::max(), 0,
+                              tr("num_samples: read only the first N documents (paragraphs, articles or records)"));
     documentsSpin_->setSpecialValueText(tr("all"));
-    documentsSpin_->setToolTip(tr("num_samples: read only the first N documents (paragraphs, articles or records)"));
 
     applyButton_ = new QPushButton(tr("Apply: re-read the file"), this);
     applyButton_->setObjectName("applyButton");
@@ -93,28 +94,19 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
     readForm->addRow(applyButton_);
 
     // ---- windows
-    seqLenSpin_ = new QSpinBox(this);
-    seqLenSpin_->setObjectName("seqLenSpin");
-    seqLenSpin_->setRange(2, kNoModelMaxSeqLen);
-    seqLenSpin_->setValue(preferredSeqLen_);
-    seqLenSpin_->setToolTip(tr("Tokens per window (at most the model's context)"));
-    strideSpin_ = new QSpinBox(this);
-    strideSpin_->setObjectName("strideSpin");
-    strideSpin_->setRange(0, preferredSeqLen_);
+    seqLenSpin_ = makeSpin(this, "seqLenSpin", 2, kNoModelMaxSeqLen, preferredSeqLen_,
+                           tr("Tokens per window (at most the model's context)"));
+    strideSpin_ = makeSpin(this, "strideSpin", 0, preferredSeqLen_, 0,
+                           tr("Step between window starts; smaller than seq len gives every scored token "
+                              "more context"));
     strideSpin_->setSpecialValueText(tr("= seq len"));
-    strideSpin_->setToolTip(tr("Step between window starts; smaller than seq len gives every scored token "
-                               "more context"));
-    maxTokensSpin_ = new QSpinBox(this);
-    maxTokensSpin_->setObjectName("maxTokensSpin");
-    maxTokensSpin_->setRange(0, std::numeric_limits<int>::max());
+    maxTokensSpin_ = makeSpin(this, "maxTokensSpin", 0, std::numeric_limits<int>::max(), 0,
+                              tr("Use only the first N tokens of the dataset"));
     maxTokensSpin_->setSingleStep(1000);
     maxTokensSpin_->setSpecialValueText(tr("all"));
-    maxTokensSpin_->setToolTip(tr("Use only the first N tokens of the dataset"));
-    maxWindowsSpin_ = new QSpinBox(this);
-    maxWindowsSpin_->setObjectName("maxWindowsSpin");
-    maxWindowsSpin_->setRange(0, std::numeric_limits<int>::max());
+    maxWindowsSpin_ = makeSpin(this, "maxWindowsSpin", 0, std::numeric_limits<int>::max(), 0,
+                               tr("Evaluate only the first N windows"));
     maxWindowsSpin_->setSpecialValueText(tr("all"));
-    maxWindowsSpin_->setToolTip(tr("Evaluate only the first N windows"));
     documentsCombo_ = new QComboBox(this);
     documentsCombo_->setObjectName("documentsCombo");
     documentsCombo_->addItem(tr("packed"), false);
@@ -122,13 +114,12 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
     documentsCombo_->setToolTip(tr("packed: windows run across document boundaries; "
                                    "respected: every window lies inside one document"));
 
-    auto* windowBox = new QGroupBox(tr("Windows"), this);
-    auto* windowForm = new QFormLayout(windowBox);
-    windowForm->addRow(tr("Seq len"), seqLenSpin_);
-    windowForm->addRow(tr("Stride"), strideSpin_);
-    windowForm->addRow(tr("Max tokens"), maxTokensSpin_);
-    windowForm->addRow(tr("Max windows"), maxWindowsSpin_);
-    windowForm->addRow(tr("Documents"), documentsCombo_);
+    QGroupBox* windowBox = ls::widgets::formBox(this, tr("Windows"),
+                                                {{tr("Seq len"), seqLenSpin_},
+                                                 {tr("Stride"), strideSpin_},
+                                                 {tr("Max tokens"), maxTokensSpin_},
+                                                 {tr("Max windows"), maxWindowsSpin_},
+                                                 {tr("Documents"), documentsCombo_}});
 
     summaryLabel_ = new QLabel(this);
     summaryLabel_->setObjectName("summaryLabel");
@@ -143,19 +134,16 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
 
     setDatasetOptions({});
 
-    for (QSpinBox* spin : {strideSpin_, maxTokensSpin_, maxWindowsSpin_})
-        connect(spin, &QSpinBox::valueChanged, this, &DatasetPanel::recomputeWindows);
+    ls::widgets::onChanged({strideSpin_, maxTokensSpin_, maxWindowsSpin_, documentsCombo_}, this,
+                           [this] { recomputeWindows(); });
     connect(seqLenSpin_, &QSpinBox::valueChanged, this, [this](int value) {
         if (!settingSeqLen_)
             preferredSeqLen_ = value;
         strideSpin_->setMaximum(value);  // a stride beyond seq len would skip tokens
         recomputeWindows();
     });
-    connect(documentsCombo_, &QComboBox::currentIndexChanged, this, &DatasetPanel::recomputeWindows);
-    connect(formatCombo_, &QComboBox::currentIndexChanged, this, &DatasetPanel::updateReadState);
-    connect(documentsSpin_, &QSpinBox::valueChanged, this, &DatasetPanel::updateReadState);
-    connect(templateEdit_, &QPlainTextEdit::textChanged, this, &DatasetPanel::updateReadState);
-    connect(templateNoInputEdit_, &QPlainTextEdit::textChanged, this, &DatasetPanel::updateReadState);
+    ls::widgets::onChanged({formatCombo_, documentsSpin_, templateEdit_, templateNoInputEdit_}, this,
+                           [this] { updateReadState(); });
     recomputeWindows();
     updateReadState();
 }

@@ -5,7 +5,6 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -19,36 +18,25 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QToolBar>
-#include <filesystem>
 #include <iostream>
 
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
 #include "analysis_panel.h"
-#include "common/error.h"
 #include "dataset_panel.h"
 #include "dataset_preview.h"
 #include "default_inputs.h"
-#include "io/run_file.h"
+#include "file_paths.h"
 #include "layer_results.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
-#include "task_runner.h"
 #include "token_preview_view.h"
 #include "tokenizer/tokenizer.h"
 #include "train_dialog.h"
 
 namespace {
-
-std::filesystem::path toPath(const QString& path) {
-    return std::filesystem::path(QFile::encodeName(path).toStdString());
-}
-
-QString fromPath(const std::filesystem::path& path) {
-    return QFile::decodeName(QByteArray::fromStdString(path.string()));
-}
 
 QString number(qint64 n) { return QLocale().toString(n); }
 
@@ -72,6 +60,11 @@ QScrollArea* scrolling(QWidget* panel, bool fitWidth) {
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setWindowTitle(tr("LayerScope"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/layerscope.svg")));
+    // First: every panel reads what the tasks have loaded.
+    taskBar_ = new ls::widgets::TaskProgressBar(this);
+    taskBar_->setMinimumWidth(520);
+    statusBar()->addPermanentWidget(taskBar_);
+    tasks_ = new WorkbenchTasks(taskBar_, this);
 
     histogram_ = new ls::widgets::LossHistogramView(this);
     preview_ = new ls::widgets::TokenPreviewView(this);
@@ -114,19 +107,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(analysisPanel_, &AnalysisPanel::runRequested, this, [this] { runLayerAnalyses(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
     connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
-        if (dataset_)
-            openDataset(fromPath(dataset_->path));
+        if (tasks_->dataset())
+            openDataset(fromPath(tasks_->dataset()->path));
     });
     connect(datasetPanel_, &DatasetPanel::windowsChanged, this, [this] {
         updatePreview();
         analysisPanel_->setWindowCount(int64_t(datasetPanel_->windows().size()));
     });
 
-    taskBar_ = new ls::widgets::TaskProgressBar(this);
-    taskBar_->setMinimumWidth(520);
-    statusBar()->addPermanentWidget(taskBar_);
-    runner_ = new TaskRunner(taskBar_, this);
-    connect(runner_, &TaskRunner::busyChanged, this, &MainWindow::updateActions);
+    connectTasks();
 
     createActions();
     createToolBar();
@@ -139,13 +128,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() {
     // Workers hold shared_ptr copies of their inputs, but their callbacks touch this window.
-    runner_->cancelAndWait();
+    tasks_->cancelAndWait();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (trainDialog_)
         trainDialog_->close();  // cancels a training run; it keeps its best checkpoint
-    runner_->cancelAndWait();
+    tasks_->cancelAndWait();
     event->accept();
 }
 
@@ -154,14 +143,14 @@ void MainWindow::createActions() {
     openModelAction_ = file->addAction(tr("Open &Model Folder…"), this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(
             this, tr("Open Model Folder (config.json + model.safetensors)"),
-            model_ ? fromPath(model_->directory()) : QString());
+            tasks_->model() ? fromPath(tasks_->model()->directory()) : QString());
         if (!dir.isEmpty())
             openModel(dir);
     });
     openModelAction_->setShortcut(QKeySequence::Open);
     openDatasetAction_ = file->addAction(tr("Open &Dataset…"), this, [this] {
         const QString path = QFileDialog::getOpenFileName(
-            this, tr("Open Dataset"), dataset_ ? fromPath(dataset_->path) : QString(),
+            this, tr("Open Dataset"), tasks_->dataset() ? fromPath(tasks_->dataset()->path) : QString(),
             tr("Datasets (*.txt *.raw *.tokens *.json *.jsonl *.npy *.bin);;Text and WikiText (*.txt *.raw *.tokens);;"
                "Alpaca (*.json *.jsonl);;Token ids (*.npy *.bin);;All files (*)"));
         if (path.isEmpty())
@@ -242,25 +231,57 @@ void MainWindow::setWindowParams(const ls::WindowParams& params) { datasetPanel_
 
 ls::WindowParams MainWindow::windowParams() const { return datasetPanel_->windowParams(); }
 
-// ---- tasks -----------------------------------------------------------------------------
+// ---- tasks: started by WorkbenchTasks, shown here -------------------------------------
 
-bool MainWindow::handleOutcome(const QString& what, const TaskOutcome& outcome) {
-    switch (outcome.status) {
-    case TaskOutcome::Finished:
-        return true;
-    case TaskOutcome::Canceled:
-        lastError_ = tr("%1: canceled").arg(what);
-        statusBar()->showMessage(tr("Canceled"));
-        return false;
-    case TaskOutcome::Failed:
-        reportError(what, outcome.message);
-        return false;
-    }
-    return false;
+void MainWindow::connectTasks() {
+    connect(tasks_, &WorkbenchTasks::busyChanged, this, &MainWindow::updateActions);
+    connect(tasks_, &WorkbenchTasks::statusMessage, this,
+            [this](const QString& text) { statusBar()->showMessage(text); });
+    connect(tasks_, &WorkbenchTasks::failed, this, &MainWindow::showFailure);
+    connect(tasks_, &WorkbenchTasks::modelOpened, this, &MainWindow::showModel);
+    connect(tasks_, &WorkbenchTasks::datasetOpened, this, &MainWindow::showDataset);
+    connect(tasks_, &WorkbenchTasks::evaluated, this, &MainWindow::showResult);
+    connect(tasks_, &WorkbenchTasks::layerRunStarted, this, [this](const ls::LayerRunParams& params) {
+        analysisDock_->raise();  // the parameters next to the progress and then the results
+        if (params.wants("losssep") && params.probes) {
+            const ls::ProbeParams& pp = params.probe;
+            layerResults_->beginProbeTraining(int(pp.architectures.size()) *
+                                                  (int(pp.regression) + int(pp.classification)) +
+                                              int(pp.metricProbes.size()));
+        }
+    });
+    connect(tasks_, &WorkbenchTasks::ablationSnapshot, layerResults_, &LayerResults::addAblationSnapshot);
+    connect(tasks_, &WorkbenchTasks::probeEpoch, layerResults_, &LayerResults::addProbeEpoch);
+    connect(tasks_, &WorkbenchTasks::layerRunEnded, this, [this] {
+        layerResults_->endProbeTraining();
+        layerResults_->endAblationScan();
+    });
+    connect(tasks_, &WorkbenchTasks::layerRunFinished, this, [this](std::shared_ptr<const ls::LayerRun> run) {
+        showLayerRun(run, {});
+        statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")
+                                     .arg(number(run->scoredTokens()),
+                                          QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
+    });
+    connect(tasks_, &WorkbenchTasks::runFileOpened, this,
+            [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
+                showLayerRun(run, path);
+                summaryDock_->raise();  // what the run is: model, data, parameters
+                statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
+                                             .arg(path, number(run->scoredTokens()),
+                                                  run->info.complete ? tr("complete") : tr("partial run")));
+            });
+    connect(tasks_, &WorkbenchTasks::runFileSaved, this,
+            [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
+                if (layerResults_->run() == run)
+                    layerResults_->setSource(path);
+                updateSummary();
+                statusBar()->showMessage(tr("Saved %1").arg(path));
+            });
 }
 
-void MainWindow::reportError(const QString& what, const QString& message) {
-    lastError_ = tr("%1 failed: %2").arg(what, message);
+void MainWindow::reportError(const QString& what, const QString& message) { tasks_->reportError(what, message); }
+
+void MainWindow::showFailure(const QString& what, const QString& message) {
     statusBar()->showMessage(tr("%1 failed: %2").arg(what, firstLine(message)));
     if (unattended_)
         return;  // the start-up sequence prints it; a dialog would block
@@ -270,64 +291,26 @@ void MainWindow::reportError(const QString& what, const QString& message) {
     box->open();  // window-modal without a nested event loop
 }
 
-void MainWindow::openModel(const QString& dir, Then then) {
-    struct Loaded {
-        std::shared_ptr<const ls::Model> model;
-        std::shared_ptr<const ls::Tokenizer> tokenizer;
-        QString tokenizerNote;
-    };
-    auto loaded = std::make_shared<Loaded>();
-    const std::filesystem::path path = toPath(dir);
-    statusBar()->showMessage(tr("Loading model from %1…").arg(dir));
-    runner_->start(
-        tr("Loading model"),
-        [loaded, path](ls::Progress& progress) {
-            progress.setStage("Reading weights");
-            loaded->model = std::make_shared<const ls::Model>(ls::Model::load(path));
-            progress.setStage("Reading tokenizer");
-            progress.setFraction(0.9);
-            // A model without tokenizer files still evaluates .npy token ids.
-            try {
-                loaded->tokenizer = std::make_shared<const ls::Tokenizer>(ls::Tokenizer::fromModelDir(path));
-            } catch (const ls::Error& e) {
-                loaded->tokenizerNote = QString::fromStdString(e.what());
-            }
-            progress.setFraction(1.0);
-        },
-        [this, loaded, dir, then](const TaskOutcome& outcome) {
-            if (!handleOutcome(tr("Loading the model"), outcome)) {
-                if (then) then(false);
-                return;
-            }
-            model_ = loaded->model;
-            tokenizer_ = loaded->tokenizer;
-            tokenizerNote_ = loaded->tokenizerNote;
-            lastResult_.reset();
-            histogram_->clear();
-            setWindowTitle(tr("%1 — LayerScope").arg(QFileInfo(dir).fileName()));
+void MainWindow::openModel(const QString& dir, Then then) { tasks_->openModel(dir, std::move(then)); }
 
-            QStringList notes{tr("Loaded %1 (%2)").arg(QString::fromStdString(model_->architectureName()), dir)};
-            const int context = model_->config().maxPositions;
-            const int seqLenBefore = datasetPanel_->windowParams().seqLen;
-            datasetPanel_->setContextLimit(context);
-            analysisPanel_->setModelConfig(model_->config());
-            if (datasetPanel_->windowParams().seqLen < seqLenBefore)
-                notes << tr("seq len lowered to the model's context (%1)").arg(context);
-            if (!tokenizer_)
-                notes << tr("no tokenizer, so only token-id .npy datasets: %1").arg(firstLine(tokenizerNote_));
-            statusBar()->showMessage(notes.join(" · "));
-            updateSummary();
-            updateHint();
-            updateActions();
+void MainWindow::showModel(const QString& dir) {
+    const ls::Model& model = *tasks_->model();
+    histogram_->clear();
+    setWindowTitle(tr("%1 — LayerScope").arg(QFileInfo(dir).fileName()));
 
-            // A dataset read for the previous model is re-read with this model's tokenizer
-            // and vocabulary.
-            if (dataset_) {
-                openDataset(fromPath(dataset_->path), datasetOptions_, then);
-                return;
-            }
-            if (then) then(true);
-        });
+    QStringList notes{tr("Loaded %1 (%2)").arg(QString::fromStdString(model.architectureName()), dir)};
+    const int context = model.config().maxPositions;
+    const int seqLenBefore = datasetPanel_->windowParams().seqLen;
+    datasetPanel_->setContextLimit(context);
+    analysisPanel_->setModelConfig(model.config());
+    if (datasetPanel_->windowParams().seqLen < seqLenBefore)
+        notes << tr("seq len lowered to the model's context (%1)").arg(context);
+    if (!tasks_->tokenizer())
+        notes << tr("no tokenizer, so only token-id .npy datasets: %1").arg(firstLine(tasks_->tokenizerNote()));
+    statusBar()->showMessage(notes.join(" · "));
+    updateSummary();
+    updateHint();
+    updateActions();
 }
 
 void MainWindow::openDataset(const QString& path, Then then) {
@@ -335,76 +318,29 @@ void MainWindow::openDataset(const QString& path, Then then) {
 }
 
 void MainWindow::openDataset(const QString& path, const ls::DatasetOptions& options, Then then) {
-    auto loaded = std::make_shared<ls::Dataset>();
-    auto tokenizer = tokenizer_;  // may be null: fine for .npy token ids
-    const int32_t vocab = model_ ? model_->config().vocabSize : 0;
-    const std::filesystem::path file = toPath(path);
-    statusBar()->showMessage(tr("Reading %1…").arg(path));
-    runner_->start(
-        tr("Loading dataset"),
-        [loaded, tokenizer, vocab, file, options](ls::Progress& progress) {
-            progress.setStage("Reading and tokenizing");
-            *loaded = ls::loadDataset(file, tokenizer.get(), vocab, options);
-            progress.setFraction(1.0);
-        },
-        [this, loaded, path, options, tokenizer, then](const TaskOutcome& outcome) {
-            if (!handleOutcome(tr("Loading the dataset"), outcome)) {
-                if (then) then(false);
-                return;
-            }
-            dataset_ = loaded;
-            datasetTokenizer_ = tokenizer;
-            datasetOptions_ = options;
-            lastResult_.reset();  // it was computed on other tokens
-            histogram_->clear();
-            datasetPanel_->setDataset(dataset_, options);  // updates the windows and the preview
-            tabs_->setCurrentWidget(preview_);
-            statusBar()->showMessage(tr("Loaded %1: %2 documents, %3 tokens")
-                                         .arg(path, number(loaded->documents()), number(qint64(loaded->tokens.size()))));
-            updateSummary();
-            updateHint();
-            updateActions();
-            if (then) then(true);
-        });
+    tasks_->openDataset(path, options, std::move(then));
 }
 
-void MainWindow::evaluate(Then then) {
-    if (!model_ || !dataset_) {
-        reportError(tr("Evaluation"), model_ ? tr("open a dataset first (File > Open Dataset…)")
-                                             : tr("open a model folder first (File > Open Model Folder…)"));
-        if (then) then(false);
-        return;
-    }
-    ls::PerplexityParams params;
-    params.windows = windowParams();
-    auto model = model_;
-    auto dataset = dataset_;
-    auto result = std::make_shared<ls::PerplexityResult>();
-    statusBar()->showMessage(tr("Evaluating…"));
-    runner_->start(
-        tr("Evaluating"),
-        [model, dataset, params, result](ls::Progress& progress) {
-            *result = ls::runPerplexity(*model, *dataset, params, progress);
-        },
-        [this, result, params, then](const TaskOutcome& outcome) {
-            if (!handleOutcome(tr("Evaluation"), outcome)) {
-                if (then) then(false);
-                return;
-            }
-            lastRunParams_ = params.windows;
-            showResult(*result);
-            lastResult_ = result;
-            updateSummary();
-            updateActions();
-            if (then) then(true);
-        });
+void MainWindow::showDataset(const QString& path) {
+    const std::shared_ptr<const ls::Dataset>& dataset = tasks_->dataset();
+    histogram_->clear();  // the last evaluation was computed on other tokens
+    datasetPanel_->setDataset(dataset, tasks_->datasetOptions());  // updates the windows and the preview
+    tabs_->setCurrentWidget(preview_);
+    statusBar()->showMessage(tr("Loaded %1: %2 documents, %3 tokens")
+                                 .arg(path, number(dataset->documents()), number(qint64(dataset->tokens.size()))));
+    updateSummary();
+    updateHint();
+    updateActions();
 }
 
-void MainWindow::showResult(const ls::PerplexityResult& result) {
+void MainWindow::evaluate(Then then) { tasks_->evaluate(windowParams(), std::move(then)); }
+
+void MainWindow::showResult() {
+    const ls::PerplexityResult& result = *tasks_->lastResult();
     histogram_->setLosses(result.losses);
     histogram_->setTitle(tr("Per-token loss — %1 on %2")
-                             .arg(QFileInfo(fromPath(model_->directory())).fileName(),
-                                  QFileInfo(fromPath(dataset_->path)).fileName()));
+                             .arg(QFileInfo(fromPath(tasks_->model()->directory())).fileName(),
+                                  QFileInfo(fromPath(tasks_->dataset()->path)).fileName()));
     central_->setCurrentWidget(tabs_);
     tabs_->setCurrentWidget(histogram_);
     statusBar()->showMessage(tr("Perplexity %1 over %2 tokens in %3 s (%4 tokens/s)")
@@ -412,137 +348,31 @@ void MainWindow::showResult(const ls::PerplexityResult& result) {
                                  .arg(number(result.tokens))
                                  .arg(result.seconds, 0, 'f', 1)
                                  .arg(result.tokensPerSecond, 0, 'f', 0));
+    updateSummary();
+    updateActions();
 }
 
 // ---- layer analyses and run files ------------------------------------------------------
 
 void MainWindow::runLayerAnalyses(Then then) {
-    const QString what = tr("Layer analyses");
-    QString problem;
-    if (!model_)
-        problem = tr("open a model folder first (File > Open Model Folder…)");
-    else if (!dataset_)
-        problem = tr("open a dataset first (File > Open Dataset…)");
-    else if (!datasetPanel_->windowError().isEmpty())
+    // The panels' parameters are checked here; the tasks check that no other task runs.
+    QString problem = tasks_->missingInputs();
+    if (problem.isEmpty() && !datasetPanel_->windowError().isEmpty())
         problem = tr("the Dataset panel's window options: %1").arg(datasetPanel_->windowError());
-    else if (!analysisPanel_->problemText().isEmpty())
+    if (problem.isEmpty())
         problem = analysisPanel_->problemText();
-    else if (runner_->isBusy())
-        problem = tr("another task is running; try again when it is done");
-    if (!problem.isEmpty()) {
-        reportError(what, problem);
-        if (then) then(false);
+    if (tasks_->refuse(tr("Layer analyses"), problem, then))
         return;
-    }
     ls::LayerRunParams params = analysisPanel_->params();
     params.windows = windowParams();
-    params.dataset = datasetOptions_;
-    auto model = model_;
-    auto dataset = dataset_;
-    auto tokenizer = tokenizer_;  // token texts for the inspector; may be null
-    auto run = std::make_shared<ls::LayerRun>();
-    analysisDock_->raise();  // the parameters next to the progress and then the results
-    statusBar()->showMessage(tr("Running the layer analyses…"));
-    // Live probe training: epochs come from the worker; a queued call hands them to the GUI
-    // thread (the runner waits for the worker before this window and its children go).
-    ls::LayerRunCallbacks callbacks;
-    LayerResults* results = layerResults_;
-    if (params.wants("ablation"))  // the heatmaps fill as the scan goes
-        callbacks.onAblationSnapshot = [results](const ls::AblationResult& snapshot) {
-            auto shared = std::make_shared<const ls::AblationResult>(snapshot);
-            QMetaObject::invokeMethod(results, [results, shared] { results->addAblationSnapshot(shared); },
-                                      Qt::QueuedConnection);
-        };
-    if (params.wants("losssep") && params.probes) {
-        const ls::ProbeParams& pp = params.probe;
-        layerResults_->beginProbeTraining(int(pp.architectures.size()) * (int(pp.regression) + int(pp.classification)) +
-                                          int(pp.metricProbes.size()));
-        callbacks.onProbeEpoch = [results](const ls::ProbeEpoch& epoch) {
-            QMetaObject::invokeMethod(results, [results, epoch] { results->addProbeEpoch(epoch); }, Qt::QueuedConnection);
-        };
-    }
-    runner_->start(
-        what,
-        [model, dataset, tokenizer, params, run, callbacks](ls::Progress& progress) {
-            *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, callbacks);
-        },
-        [this, run, what, then](const TaskOutcome& outcome) {
-            layerResults_->endProbeTraining();
-            layerResults_->endAblationScan();
-            if (!handleOutcome(what, outcome)) {  // the previous results stay
-                if (then) then(false);
-                return;
-            }
-            showLayerRun(run, {});
-            statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2").arg(number(run->scoredTokens()), QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
-            if (then) then(true);
-        });
+    params.dataset = tasks_->datasetOptions();
+    tasks_->runLayerAnalyses(params, std::move(then));
 }
 
-void MainWindow::openRunFile(const QString& path, Then then) {
-    const QString what = tr("Opening the run");
-    if (runner_->isBusy()) {
-        reportError(what, tr("another task is running; try again when it is done"));
-        if (then) then(false);
-        return;
-    }
-    auto run = std::make_shared<ls::LayerRun>();
-    const std::filesystem::path file = toPath(path);
-    statusBar()->showMessage(tr("Reading %1…").arg(path));
-    runner_->start(
-        tr("Opening run"),
-        [run, file](ls::Progress& progress) {
-            progress.setStage("Reading the run file");
-            *run = ls::readRunFile(file);
-            progress.setFraction(1.0);
-        },
-        [this, run, path, what, then](const TaskOutcome& outcome) {
-            if (!handleOutcome(what, outcome)) {
-                if (then) then(false);
-                return;
-            }
-            showLayerRun(run, path);
-            summaryDock_->raise();  // what the run is: model, data, parameters
-            statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
-                                         .arg(path, number(run->scoredTokens()),
-                                              run->info.complete ? tr("complete") : tr("partial run")));
-            if (then) then(true);
-        });
-}
+void MainWindow::openRunFile(const QString& path, Then then) { tasks_->openRunFile(path, std::move(then)); }
 
 void MainWindow::saveRunFile(const QString& path, Then then) {
-    const QString what = tr("Saving the run");
-    const std::shared_ptr<const ls::LayerRun> run = layerResults_->run();
-    QString problem;
-    if (!run)
-        problem = tr("there is no run to save: run the layer analyses first (Analysis > Layer Analyses)");
-    else if (runner_->isBusy())
-        problem = tr("another task is running; try again when it is done");
-    if (!problem.isEmpty()) {
-        reportError(what, problem);
-        if (then) then(false);
-        return;
-    }
-    const std::filesystem::path file = toPath(path);
-    statusBar()->showMessage(tr("Writing %1…").arg(path));
-    runner_->start(
-        tr("Saving run"),
-        [run, file](ls::Progress& progress) {
-            progress.setStage("Writing the run file");
-            ls::writeRunFile(file, *run);  // atomic: a temporary file, then rename
-            progress.setFraction(1.0);
-        },
-        [this, run, path, what, then](const TaskOutcome& outcome) {
-            if (!handleOutcome(what, outcome)) {
-                if (then) then(false);
-                return;
-            }
-            if (layerResults_->run() == run)
-                layerResults_->setSource(path);
-            updateSummary();
-            statusBar()->showMessage(tr("Saved %1").arg(path));
-            if (then) then(true);
-        });
+    tasks_->saveRunFile(layerResults_->run(), path, std::move(then));
 }
 
 void MainWindow::showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source) {
@@ -576,28 +406,31 @@ bool MainWindow::selectTab(const QString& name) {
 // ---- views -----------------------------------------------------------------------------
 
 void MainWindow::updateSummary() {
+    const std::shared_ptr<const ls::Model>& model = tasks_->model();
+    const std::shared_ptr<const ls::Tokenizer>& tokenizer = tasks_->tokenizer();
+    const std::shared_ptr<const ls::Dataset>& dataset = tasks_->dataset();
     QList<ls::widgets::SummarySection> sections;
-    if (model_) {
+    if (model) {
         ls::widgets::SummarySection section{tr("Model"), {}};
-        for (const auto& [key, value] : ls::modelSummary(*model_))
+        for (const auto& [key, value] : ls::modelSummary(*model))
             section.rows.append({QString::fromStdString(key), QString::fromStdString(value)});
-        section.rows.append({tr("Tokenizer"), tokenizer_ ? fromPath(tokenizer_->source())
+        section.rows.append({tr("Tokenizer"), tokenizer ? fromPath(tokenizer->source())
                                                          : tr("none (.npy token ids only)")});
         sections << section;
     } else {
         sections << ls::widgets::SummarySection{tr("Model"), {{tr("Folder"), tr("none loaded")}}};
     }
-    if (dataset_) {
+    if (dataset) {
         sections << ls::widgets::SummarySection{
             tr("Dataset"),
-            {{tr("File"), fromPath(dataset_->path)},
-             {tr("Format"), QString::fromLatin1(ls::dataFormatName(dataset_->format))},
-             {tr("Documents"), number(dataset_->documents())},
-             {tr("Tokens"), number(qint64(dataset_->tokens.size()))}}};
+            {{tr("File"), fromPath(dataset->path)},
+             {tr("Format"), QString::fromLatin1(ls::dataFormatName(dataset->format))},
+             {tr("Documents"), number(dataset->documents())},
+             {tr("Tokens"), number(qint64(dataset->tokens.size()))}}};
     }
-    if (lastResult_) {
-        const ls::PerplexityResult& r = *lastResult_;
-        const ls::WindowParams& w = lastRunParams_;
+    if (tasks_->lastResult()) {
+        const ls::PerplexityResult& r = *tasks_->lastResult();
+        const ls::WindowParams& w = tasks_->lastResultWindows();
         sections << ls::widgets::SummarySection{
             tr("Last run"),
             {{tr("Seq len / stride"), tr("%1 / %2").arg(w.seqLen).arg(w.stride > 0 ? w.stride : w.seqLen)},
@@ -614,22 +447,23 @@ void MainWindow::updateSummary() {
 }
 
 void MainWindow::updatePreview() {
-    if (!dataset_) {
+    const std::shared_ptr<const ls::Dataset>& dataset = tasks_->dataset();
+    if (!dataset) {
         preview_->clear();
         return;
     }
     preview_->setPlaceholderText(datasetPanel_->windowError().isEmpty()
                                      ? tr("No windows: the dataset is shorter than two tokens")
                                      : datasetPanel_->windowError());
-    preview_->setWindows(previewWindows(*dataset_, datasetTokenizer_.get(), datasetPanel_->windows()));
+    preview_->setWindows(previewWindows(*dataset, tasks_->datasetTokenizer().get(), datasetPanel_->windows()));
 }
 
 void MainWindow::updateHint() {
-    if (dataset_ || layerResults_->run()) {
+    if (tasks_->dataset() || layerResults_->run()) {
         central_->setCurrentWidget(tabs_);
         return;
     }
-    if (!model_)
+    if (!tasks_->model())
         hint_->setText(tr("<h2>No model loaded</h2>"
                           "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
                           "<b>File › Open Model Folder…</b>,<br>then a dataset (text, WikiText, Alpaca "
@@ -646,12 +480,13 @@ void MainWindow::updateHint() {
 }
 
 void MainWindow::updateActions() {
-    const bool idle = !runner_->isBusy();
+    const bool idle = !tasks_->isBusy();
+    const bool inputs = tasks_->model() && tasks_->dataset();
     openModelAction_->setEnabled(idle);
     openDatasetAction_->setEnabled(idle);
-    evaluateAction_->setEnabled(idle && model_ && dataset_);
-    layerAnalysesAction_->setEnabled(idle && model_ && dataset_);
-    analysisPanel_->setRunAvailable(idle && model_ && dataset_);
+    evaluateAction_->setEnabled(idle && inputs);
+    layerAnalysesAction_->setEnabled(idle && inputs);
+    analysisPanel_->setRunAvailable(idle && inputs);
     openRunAction_->setEnabled(idle);
     saveRunAction_->setEnabled(idle && layerResults_->run());
     for (QAction* action : exportActions_)
@@ -662,21 +497,21 @@ void MainWindow::updateActions() {
 TrainDialog* MainWindow::showTrainDialog() {
     if (!trainDialog_) {
         trainDialog_ = new TrainDialog(this);
-        if (dataset_ && ls::formatNeedsTokenizer(dataset_->format))
-            trainDialog_->setDataPath(fromPath(dataset_->path));
+        const std::shared_ptr<const ls::Dataset>& dataset = tasks_->dataset();
+        if (dataset && ls::formatNeedsTokenizer(dataset->format))
+            trainDialog_->setDataPath(fromPath(dataset->path));
         else
             trainDialog_->setDataPath(resolveDefaultInputs().dataPath);  // the demo corpus
         connect(trainDialog_, &TrainDialog::openModelRequested, this, [this](const QString& dir) {
-            if (runner_->isBusy()) {
-                reportError(tr("Opening the trained model"), tr("another task is running; try again when it is done"));
+            if (tasks_->refuseIfBusy(tr("Opening the trained model"), {}))
                 return;
-            }
             raise();
             activateWindow();
             openModel(dir);
         });
     }
-    trainDialog_->setCurrentModel(model_ && tokenizer_ ? fromPath(model_->directory()) : QString());
+    const std::shared_ptr<const ls::Model>& model = tasks_->model();
+    trainDialog_->setCurrentModel(model && tasks_->tokenizer() ? fromPath(model->directory()) : QString());
     trainDialog_->show();
     trainDialog_->raise();
     trainDialog_->activateWindow();

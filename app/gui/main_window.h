@@ -5,22 +5,21 @@
 // Layer analyses (cos-sim, saturation, low-rank head, token inspector) run from the
 // "Layer analyses" panel into result tabs (layer_results.h); runs are saved to and opened
 // from HDF5 run files.
-// Every analysis follows the same path: core function -> TaskRunner -> view -> export.
+// Every analysis follows the same path: core function -> WorkbenchTasks (a TaskRunner worker)
+// -> view -> export.
+// The tasks and what they load live in WorkbenchTasks (workbench_tasks.h): the window asks it
+// to start them and shows what they bring, and holds only the window's own things.
 #include <QMainWindow>
 #include <QString>
 #include <QStringList>
-#include <functional>
 #include <memory>
 
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "startup.h"
+#include "workbench_tasks.h"
 
 namespace ls {
-class Model;
-class Tokenizer;
-struct LayerRun;
-struct PerplexityResult;
 namespace widgets {
 class LossHistogramView;
 class ModelSummaryView;
@@ -37,15 +36,13 @@ class QDockWidget;
 class QLabel;
 class QStackedWidget;
 class QTabWidget;
-class TaskRunner;
 class TrainDialog;
-struct TaskOutcome;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     // Continuation after a step: ok == false if it failed or was canceled.
-    using Then = std::function<void(bool ok)>;
+    using Then = WorkbenchTasks::Then;
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -59,10 +56,11 @@ public:
     AnalysisPanel* analysisPanel() const { return analysisPanel_; }
     LayerResults* layerResults() const { return layerResults_; }
     QTabWidget* tabs() const { return tabs_; }
-    TaskRunner* runner() const { return runner_; }
+    WorkbenchTasks* tasks() const { return tasks_; }
+    TaskRunner* runner() const { return tasks_->runner(); }
     QAction* layerAnalysesAction() const { return layerAnalysesAction_; }
     // The last failure or cancel, as reported in the status bar (and on stderr in batch mode).
-    QString lastError() const { return lastError_; }
+    QString lastError() const { return tasks_->lastError(); }
 
     // File > Open Model Folder… / Open Dataset… without the dialogs (a dataset with the
     // Dataset panel's options, or these); Analysis > Evaluate Perplexity.
@@ -99,10 +97,12 @@ private:
     void createToolBar();
     void exportHistogram(const QString& suffix);
 
-    // True if the task finished; otherwise reports the cancel/failure for `what`.
-    bool handleOutcome(const QString& what, const TaskOutcome& outcome);
-    void reportError(const QString& what, const QString& message);
-    void showResult(const ls::PerplexityResult& result);
+    void connectTasks();
+    void reportError(const QString& what, const QString& message);  // via the tasks' lastError()
+    void showFailure(const QString& what, const QString& message);  // status bar and dialog
+    void showModel(const QString& dir);
+    void showDataset(const QString& path);
+    void showResult();
     void showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source);
     QString runDirectory() const;  // where the run file dialogs start
     void updateSummary();
@@ -110,19 +110,7 @@ private:
     void updateActions();
     void updateHint();
 
-    // State on the GUI thread; workers get shared_ptr copies, so a reload cannot pull
-    // an object out from under a running task.
-    std::shared_ptr<const ls::Model> model_;
-    std::shared_ptr<const ls::Tokenizer> tokenizer_;
-    QString tokenizerNote_;  // why there is no tokenizer, if there is none
-    std::shared_ptr<const ls::Dataset> dataset_;
-    std::shared_ptr<const ls::Tokenizer> datasetTokenizer_;  // what dataset_ was tokenized with
-    ls::DatasetOptions datasetOptions_;  // what dataset_ was read with
-    std::shared_ptr<const ls::PerplexityResult> lastResult_;
-    ls::WindowParams lastRunParams_;
-
     bool unattended_ = false;
-    QString lastError_;
 
     ls::widgets::LossHistogramView* histogram_ = nullptr;
     ls::widgets::TokenPreviewView* preview_ = nullptr;
@@ -135,7 +123,7 @@ private:
     QDockWidget* analysisDock_ = nullptr;
     LayerResults* layerResults_ = nullptr;
     TrainDialog* trainDialog_ = nullptr;
-    TaskRunner* runner_ = nullptr;
+    WorkbenchTasks* tasks_ = nullptr;
     QStackedWidget* central_ = nullptr;  // the hint, or the tabs once there is something to show
     QTabWidget* tabs_ = nullptr;
     QLabel* hint_ = nullptr;

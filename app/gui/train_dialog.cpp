@@ -5,7 +5,6 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -26,6 +25,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "file_paths.h"
 #include "kit/forms.h"
 #include "task_progress_bar.h"
 #include "task_runner.h"
@@ -37,15 +37,18 @@ struct TrainRun {
     ls::TrainParams params;
 };
 
+using ls::widgets::makeSpin;
+
 namespace {
 
 QString number(qint64 n) { return QLocale().toString(n); }
 
-std::filesystem::path toPath(const QString& path) { return std::filesystem::path(QFile::encodeName(path).toStdString()); }
-
-QSpinBox* makeSpin(QWidget* parent, int minimum, int maximum, int value, const QString& tip) {
-    auto* spin = new QSpinBox(parent);
+QDoubleSpinBox* makeRealSpin(QWidget* parent, int decimals, double minimum, double maximum, double step, double value,
+                             const QString& tip) {
+    auto* spin = new QDoubleSpinBox(parent);
+    spin->setDecimals(decimals);
     spin->setRange(minimum, maximum);
+    spin->setSingleStep(step);
     spin->setValue(value);
     spin->setToolTip(tip);
     return spin;
@@ -132,16 +135,35 @@ TrainDialog::~TrainDialog() {
 }
 
 // Options sit two per row: label, field, label, field.
-void TrainDialog::addOption(QGridLayout* grid, const QString& option, const QString& label, QWidget* field) {
-    const int index = grid->property("options").toInt();
-    grid->setProperty("options", index + 1);
-    const int row = index / 2, column = (index % 2) * 2;
-    auto* labelWidget = new QLabel(label, field->parentWidget());
-    labelWidget->setBuddy(field);
-    grid->addWidget(labelWidget, row, column);
-    grid->addWidget(field, row, column + 1);
-    optionFields_.insert(option, field);
-    optionLabels_.insert(option, label);
+QGroupBox* TrainDialog::optionBox(QWidget* parent, const QString& title, std::initializer_list<OptionRow> rows) {
+    auto* box = new QGroupBox(title, parent);
+    auto* grid = new QGridLayout(box);
+    int index = 0;
+    for (const OptionRow& option : rows) {
+        const int row = index / 2, column = (index % 2) * 2;
+        ++index;
+        auto* label = new QLabel(option.label, option.field->parentWidget());
+        label->setBuddy(option.field);
+        grid->addWidget(label, row, column);
+        grid->addWidget(option.field, row, column + 1);
+        optionFields_.insert(option.name, option.field);
+        optionLabels_.insert(option.name, option.label);
+    }
+    return box;
+}
+
+QHBoxLayout* TrainDialog::browseRow(QLineEdit* edit, const std::function<QString()>& choose,
+                                    void (TrainDialog::*apply)(const QString&)) {
+    auto* browse = new QPushButton(tr("Browse…"), edit->parentWidget());
+    connect(browse, &QPushButton::clicked, this, [this, choose, apply] {
+        const QString path = choose();
+        if (!path.isEmpty())
+            (this->*apply)(path);
+    });
+    auto* row = new QHBoxLayout;
+    row->addWidget(edit, 1);
+    row->addWidget(browse);
+    return row;
 }
 
 void TrainDialog::buildForm(QWidget* formWidget) {
@@ -150,19 +172,14 @@ void TrainDialog::buildForm(QWidget* formWidget) {
     // ---- data
     dataEdit_ = new QLineEdit(formWidget);
     dataEdit_->setPlaceholderText(tr("UTF-8 text, WikiText, Alpaca JSON(L), .npy/.bin token ids"));
-    auto* browseData = new QPushButton(tr("Browse…"), formWidget);
-    connect(browseData, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Training Data"), dataEdit_->text());
-        if (!path.isEmpty())
-            setDataPath(path);
-    });
-    auto* dataRow = new QHBoxLayout;
-    dataRow->addWidget(dataEdit_, 1);
-    dataRow->addWidget(browseData);
+    QHBoxLayout* dataRow = browseRow(
+        dataEdit_, [this] { return QFileDialog::getOpenFileName(this, tr("Training Data"), dataEdit_->text()); },
+        &TrainDialog::setDataPath);
 
     wordLevelRadio_ = new QRadioButton(tr("Word-level: the most frequent words of the corpus"), formWidget);
     wordLevelRadio_->setChecked(true);
-    wordVocabSpin_ = makeSpin(formWidget, 1, 1 << 20, 4096, tr("Vocabulary size: the top K words, plus [UNK]"));
+    wordVocabSpin_ =
+        makeSpin(formWidget, nullptr, 1, 1 << 20, 4096, tr("Vocabulary size: the top K words, plus [UNK]"));
     reuseRadio_ = new QRadioButton(tr("Reuse the current model's tokenizer"), formWidget);
     reuseRadio_->setEnabled(false);
     dataSummary_ = new QLabel(formWidget);
@@ -180,15 +197,10 @@ void TrainDialog::buildForm(QWidget* formWidget) {
     // ---- output
     outputEdit_ = new QLineEdit(formWidget);
     connect(outputEdit_, &QLineEdit::textEdited, this, [this] { outputEdited_ = true; });
-    auto* browseOut = new QPushButton(tr("Browse…"), formWidget);
-    connect(browseOut, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Output Folder"), outputEdit_->text());
-        if (!dir.isEmpty())
-            setOutputFolder(dir);
-    });
-    auto* outRow = new QHBoxLayout;
-    outRow->addWidget(outputEdit_, 1);
-    outRow->addWidget(browseOut);
+    QHBoxLayout* outRow = browseRow(
+        outputEdit_,
+        [this] { return QFileDialog::getExistingDirectory(this, tr("Output Folder"), outputEdit_->text()); },
+        &TrainDialog::setOutputFolder);
     overwriteCheck_ = new QCheckBox(tr("Replace a model already in this folder"), formWidget);
 
     auto* outBox = new QGroupBox(tr("Output"), formWidget);
@@ -202,54 +214,41 @@ void TrainDialog::buildForm(QWidget* formWidget) {
     layoutCombo_->addItem(tr("gpt2"), "gpt2");
     layoutCombo_->addItem(tr("llama"), "llama");
     layoutCombo_->setToolTip(tr("GPT-2: learned positions, LayerNorm, GELU. Llama: RoPE, RMSNorm, SwiGLU."));
-    dimSpin_ = makeSpin(formWidget, 1, 8192, defaults.dim, tr("Width of the residual stream"));
-    headsSpin_ = makeSpin(formWidget, 1, 256, defaults.numHeads, tr("Attention heads; must divide dim"));
-    ffnSpin_ = makeSpin(formWidget, 1, 65536, defaults.ffnDim, tr("Inner width of the feed-forward block"));
-    layersSpin_ = makeSpin(formWidget, 1, 128, defaults.numLayers, tr("Transformer blocks"));
-    seqLenSpin_ = makeSpin(formWidget, 1, 1 << 16, defaults.seqLen,
+    dimSpin_ = makeSpin(formWidget, nullptr, 1, 8192, defaults.dim, tr("Width of the residual stream"));
+    headsSpin_ = makeSpin(formWidget, nullptr, 1, 256, defaults.numHeads, tr("Attention heads; must divide dim"));
+    ffnSpin_ = makeSpin(formWidget, nullptr, 1, 65536, defaults.ffnDim, tr("Inner width of the feed-forward block"));
+    layersSpin_ = makeSpin(formWidget, nullptr, 1, 128, defaults.numLayers, tr("Transformer blocks"));
+    seqLenSpin_ = makeSpin(formWidget, nullptr, 1, 1 << 16, defaults.seqLen,
                            tr("Training window in tokens; also the saved model's context"));
 
-    auto* modelBox = new QGroupBox(tr("Model"), formWidget);
-    auto* modelForm = new QGridLayout(modelBox);
-    addOption(modelForm, "layout", tr("Layout"), layoutCombo_);
-    addOption(modelForm, "dim", tr("Dim"), dimSpin_);
-    addOption(modelForm, "heads", tr("Heads"), headsSpin_);
-    addOption(modelForm, "ffn-dim", tr("FFN dim"), ffnSpin_);
-    addOption(modelForm, "layers", tr("Layers"), layersSpin_);
-    addOption(modelForm, "seq-len", tr("Seq len"), seqLenSpin_);
+    // Two options a row, as the box shows them.
+    QGroupBox* modelBox = optionBox(formWidget, tr("Model"),
+                                    {{"layout", tr("Layout"), layoutCombo_}, {"dim", tr("Dim"), dimSpin_},
+                                     {"heads", tr("Heads"), headsSpin_}, {"ffn-dim", tr("FFN dim"), ffnSpin_},
+                                     {"layers", tr("Layers"), layersSpin_}, {"seq-len", tr("Seq len"), seqLenSpin_}});
 
     // ---- training
-    samplesSpin_ = makeSpin(formWidget, 0, std::numeric_limits<int>::max(), 0,
+    samplesSpin_ = makeSpin(formWidget, nullptr, 0, std::numeric_limits<int>::max(), 0,
                             tr("num_samples: windows of seq len + 1 tokens to use"));
     samplesSpin_->setSpecialValueText(tr("all"));
-    lrSpin_ = new QDoubleSpinBox(formWidget);
-    lrSpin_->setDecimals(5);
-    lrSpin_->setRange(0.00001, 1.0);
-    lrSpin_->setSingleStep(0.0001);
-    lrSpin_->setValue(defaults.learningRate);
-    lrSpin_->setToolTip(tr("AdamW learning rate"));
-    batchSpin_ = makeSpin(formWidget, 1, 4096, defaults.batchSize, tr("Windows per optimizer step"));
-    epochsSpin_ = makeSpin(formWidget, 1, 10000, defaults.maxEpochs, tr("At most this many passes over the data"));
-    patienceSpin_ = makeSpin(formWidget, 1, 1000, defaults.patience,
+    lrSpin_ = makeRealSpin(formWidget, 5, 0.00001, 1.0, 0.0001, defaults.learningRate, tr("AdamW learning rate"));
+    batchSpin_ = makeSpin(formWidget, nullptr, 1, 4096, defaults.batchSize, tr("Windows per optimizer step"));
+    epochsSpin_ = makeSpin(formWidget, nullptr, 1, 10000, defaults.maxEpochs,
+                           tr("At most this many passes over the data"));
+    patienceSpin_ = makeSpin(formWidget, nullptr, 1, 1000, defaults.patience,
                              tr("Stop after this many validations without improvement"));
-    valFractionSpin_ = new QDoubleSpinBox(formWidget);
-    valFractionSpin_->setDecimals(2);
-    valFractionSpin_->setRange(0.01, 0.9);
-    valFractionSpin_->setSingleStep(0.05);
-    valFractionSpin_->setValue(defaults.validationFraction);
-    valFractionSpin_->setToolTip(tr("The last part of the samples, never trained on"));
-    seedSpin_ = makeSpin(formWidget, 0, std::numeric_limits<int>::max(), int(defaults.seed),
+    valFractionSpin_ = makeRealSpin(formWidget, 2, 0.01, 0.9, 0.05, defaults.validationFraction,
+                                    tr("The last part of the samples, never trained on"));
+    seedSpin_ = makeSpin(formWidget, nullptr, 0, std::numeric_limits<int>::max(), int(defaults.seed),
                          tr("Initial weights and batch order"));
 
-    auto* trainBox = new QGroupBox(tr("Training"), formWidget);
-    auto* trainForm = new QGridLayout(trainBox);
-    addOption(trainForm, "samples", tr("Samples"), samplesSpin_);
-    addOption(trainForm, "lr", tr("Learning rate"), lrSpin_);
-    addOption(trainForm, "batch-size", tr("Batch size"), batchSpin_);
-    addOption(trainForm, "epochs", tr("Epochs"), epochsSpin_);
-    addOption(trainForm, "patience", tr("Patience"), patienceSpin_);
-    addOption(trainForm, "val-fraction", tr("Validation fraction"), valFractionSpin_);
-    addOption(trainForm, "seed", tr("Seed"), seedSpin_);
+    QGroupBox* trainBox = optionBox(formWidget, tr("Training"),
+                                    {{"samples", tr("Samples"), samplesSpin_}, {"lr", tr("Learning rate"), lrSpin_},
+                                     {"batch-size", tr("Batch size"), batchSpin_},
+                                     {"epochs", tr("Epochs"), epochsSpin_},
+                                     {"patience", tr("Patience"), patienceSpin_},
+                                     {"val-fraction", tr("Validation fraction"), valFractionSpin_},
+                                     {"seed", tr("Seed"), seedSpin_}});
 
     auto* layout = new QVBoxLayout(formWidget);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -262,16 +261,11 @@ void TrainDialog::buildForm(QWidget* formWidget) {
         suggestOutputFolder();
         schedulePrepare();
     });
-    connect(wordLevelRadio_, &QRadioButton::toggled, this, &TrainDialog::schedulePrepare);
-    connect(wordVocabSpin_, &QSpinBox::valueChanged, this, &TrainDialog::schedulePrepare);
-    connect(outputEdit_, &QLineEdit::textChanged, this, &TrainDialog::revalidate);
-    connect(overwriteCheck_, &QCheckBox::toggled, this, &TrainDialog::revalidate);
-    connect(layoutCombo_, &QComboBox::currentIndexChanged, this, &TrainDialog::revalidate);
-    for (QSpinBox* spin : {dimSpin_, headsSpin_, ffnSpin_, layersSpin_, seqLenSpin_, samplesSpin_, batchSpin_,
-                           epochsSpin_, patienceSpin_, seedSpin_})
-        connect(spin, &QSpinBox::valueChanged, this, &TrainDialog::revalidate);
-    for (QDoubleSpinBox* spin : {lrSpin_, valFractionSpin_})
-        connect(spin, &QDoubleSpinBox::valueChanged, this, &TrainDialog::revalidate);
+    ls::widgets::onChanged({wordLevelRadio_, wordVocabSpin_}, this, [this] { schedulePrepare(); });
+    ls::widgets::onChanged({outputEdit_, overwriteCheck_, layoutCombo_, dimSpin_, headsSpin_, ffnSpin_, layersSpin_,
+                            seqLenSpin_, samplesSpin_, batchSpin_, epochsSpin_, patienceSpin_, seedSpin_, lrSpin_,
+                            valFractionSpin_},
+                           this, [this] { revalidate(); });
 }
 
 // ---- options ---------------------------------------------------------------------------
@@ -298,19 +292,24 @@ void TrainDialog::setReuseTokenizer(bool reuse) { (reuse ? reuseRadio_ : wordLev
 
 void TrainDialog::setWordVocab(int topK) { wordVocabSpin_->setValue(topK); }
 
+std::vector<std::pair<QSpinBox*, int ls::TrainParams::*>> TrainDialog::intFields() const {
+    return {{dimSpin_, &ls::TrainParams::dim},          {headsSpin_, &ls::TrainParams::numHeads},
+            {ffnSpin_, &ls::TrainParams::ffnDim},       {layersSpin_, &ls::TrainParams::numLayers},
+            {seqLenSpin_, &ls::TrainParams::seqLen},    {batchSpin_, &ls::TrainParams::batchSize},
+            {epochsSpin_, &ls::TrainParams::maxEpochs}, {patienceSpin_, &ls::TrainParams::patience}};
+}
+
+std::vector<std::pair<QDoubleSpinBox*, double ls::TrainParams::*>> TrainDialog::realFields() const {
+    return {{lrSpin_, &ls::TrainParams::learningRate}, {valFractionSpin_, &ls::TrainParams::validationFraction}};
+}
+
 void TrainDialog::setTrainParams(const ls::TrainParams& p) {
     layoutCombo_->setCurrentIndex(std::max(0, layoutCombo_->findData(QString::fromStdString(p.layout))));
-    dimSpin_->setValue(p.dim);
-    headsSpin_->setValue(p.numHeads);
-    ffnSpin_->setValue(p.ffnDim);
-    layersSpin_->setValue(p.numLayers);
-    seqLenSpin_->setValue(p.seqLen);
+    for (const auto& [spin, field] : intFields())
+        spin->setValue(p.*field);
+    for (const auto& [spin, field] : realFields())
+        spin->setValue(p.*field);
     samplesSpin_->setValue(int(std::min<int64_t>(p.numSamples, samplesSpin_->maximum())));
-    lrSpin_->setValue(p.learningRate);
-    batchSpin_->setValue(p.batchSize);
-    epochsSpin_->setValue(p.maxEpochs);
-    patienceSpin_->setValue(p.patience);
-    valFractionSpin_->setValue(p.validationFraction);
     seedSpin_->setValue(int(std::min<uint64_t>(p.seed, uint64_t(seedSpin_->maximum()))));
 }
 
@@ -326,17 +325,11 @@ ls::TrainDataSpec TrainDialog::dataSpec() const {
 ls::TrainParams TrainDialog::trainParams() const {
     ls::TrainParams p;
     p.layout = layoutCombo_->currentData().toString().toStdString();
-    p.dim = dimSpin_->value();
-    p.numHeads = headsSpin_->value();
-    p.ffnDim = ffnSpin_->value();
-    p.numLayers = layersSpin_->value();
-    p.seqLen = seqLenSpin_->value();
+    for (const auto& [spin, field] : intFields())
+        p.*field = spin->value();
+    for (const auto& [spin, field] : realFields())
+        p.*field = spin->value();
     p.numSamples = samplesSpin_->value();
-    p.learningRate = lrSpin_->value();
-    p.batchSize = batchSpin_->value();
-    p.maxEpochs = epochsSpin_->value();
-    p.patience = patienceSpin_->value();
-    p.validationFraction = valFractionSpin_->value();
     p.seed = uint64_t(seedSpin_->value());
     return p;
 }

@@ -6,7 +6,12 @@
 // itself is train_job.h, which the tests call directly.
 #include <QDialog>
 #include <QHash>
+#include <QString>
+#include <functional>
+#include <initializer_list>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "train_job.h"
 
@@ -18,7 +23,8 @@ class TrainingCurveView;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
-class QGridLayout;
+class QGroupBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -71,7 +77,21 @@ protected:
 
 private:
     void buildForm(QWidget* form);
-    void addOption(QGridLayout* grid, const QString& option, const QString& label, QWidget* field);
+    // edit with a Browse… button after it: choose() asks for a path, apply() takes it.
+    QHBoxLayout* browseRow(QLineEdit* edit, const std::function<QString()>& choose,
+                           void (TrainDialog::*apply)(const QString&));
+    // The spin boxes that each hold one TrainParams field as it is, for trainParams() and
+    // setTrainParams().
+    std::vector<std::pair<QSpinBox*, int ls::TrainParams::*>> intFields() const;
+    std::vector<std::pair<QDoubleSpinBox*, double ls::TrainParams::*>> realFields() const;
+    // A labelled field for an option, named as in validateTrainParams messages ("ffn-dim").
+    struct OptionRow {
+        QString name;
+        QString label;
+        QWidget* field;
+    };
+    // A group box of option fields, two a row; each is marked when its option has a problem.
+    QGroupBox* optionBox(QWidget* parent, const QString& title, std::initializer_list<OptionRow> rows);
     void schedulePrepare();
     void prepare();
     void revalidate();

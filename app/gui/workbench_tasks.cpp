@@ -1,0 +1,218 @@
+#include "workbench_tasks.h"
+
+#include "analysis/perplexity.h"
+#include "common/error.h"
+#include "file_paths.h"
+#include "io/run_file.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+WorkbenchTasks::WorkbenchTasks(ls::widgets::TaskProgressBar* bar, QObject* parent)
+    : QObject(parent), runner_(new TaskRunner(bar, this)) {
+    connect(runner_, &TaskRunner::busyChanged, this, &WorkbenchTasks::busyChanged);
+}
+
+WorkbenchTasks::~WorkbenchTasks() {
+    // Before this object goes: a worker's live callbacks post to it.
+    runner_->cancelAndWait();
+}
+
+QString WorkbenchTasks::missingInputs() const {
+    if (!model_)
+        return tr("open a model folder first (File > Open Model Folder…)");
+    if (!dataset_)
+        return tr("open a dataset first (File > Open Dataset…)");
+    return {};
+}
+
+QString WorkbenchTasks::busyText() { return tr("another task is running; try again when it is done"); }
+
+void WorkbenchTasks::reportError(const QString& what, const QString& message) {
+    lastError_ = tr("%1 failed: %2").arg(what, message);
+    emit failed(what, message);
+}
+
+bool WorkbenchTasks::refuse(const QString& what, const QString& problem, const Then& then) {
+    if (problem.isEmpty())
+        return false;
+    reportError(what, problem);
+    if (then) then(false);
+    return true;
+}
+
+bool WorkbenchTasks::refuseIfBusy(const QString& what, const Then& then) {
+    return refuse(what, isBusy() ? busyText() : QString(), then);
+}
+
+bool WorkbenchTasks::handleOutcome(const QString& what, const TaskOutcome& outcome) {
+    switch (outcome.status) {
+    case TaskOutcome::Finished:
+        return true;
+    case TaskOutcome::Canceled:
+        lastError_ = tr("%1: canceled").arg(what);
+        emit statusMessage(tr("Canceled"));
+        return false;
+    case TaskOutcome::Failed:
+        reportError(what, outcome.message);
+        return false;
+    }
+    return false;
+}
+
+bool WorkbenchTasks::start(Task task, Then then) {
+    if (refuseIfBusy(task.what, then))
+        return false;
+    emit statusMessage(task.status);
+    runner_->start(task.title, std::move(task.work),
+                   [this, what = task.what, succeeded = std::move(task.succeeded), ended = std::move(task.ended),
+                    then = std::move(then)](const TaskOutcome& outcome) {
+                       if (ended)
+                           ended();
+                       const bool ok = handleOutcome(what, outcome);
+                       if (ok)
+                           succeeded();
+                       if (then) then(ok);
+                   });
+    return true;
+}
+
+void WorkbenchTasks::openModel(const QString& dir, Then then) {
+    struct Loaded {
+        std::shared_ptr<const ls::Model> model;
+        std::shared_ptr<const ls::Tokenizer> tokenizer;
+        QString tokenizerNote;
+    };
+    auto loaded = std::make_shared<Loaded>();
+    const std::filesystem::path path = toPath(dir);
+    Task task{tr("Loading model"), tr("Loading the model"), tr("Loading model from %1…").arg(dir),
+              [loaded, path](ls::Progress& progress) {
+                  progress.setStage("Reading weights");
+                  loaded->model = std::make_shared<const ls::Model>(ls::Model::load(path));
+                  progress.setStage("Reading tokenizer");
+                  progress.setFraction(0.9);
+                  // A model without tokenizer files still evaluates .npy token ids.
+                  try {
+                      loaded->tokenizer = std::make_shared<const ls::Tokenizer>(ls::Tokenizer::fromModelDir(path));
+                  } catch (const ls::Error& e) {
+                      loaded->tokenizerNote = QString::fromStdString(e.what());
+                  }
+                  progress.setFraction(1.0);
+              },
+              [this, loaded, dir] {
+                  model_ = loaded->model;
+                  tokenizer_ = loaded->tokenizer;
+                  tokenizerNote_ = loaded->tokenizerNote;
+                  lastResult_.reset();
+                  emit modelOpened(dir);
+              }};
+    start(std::move(task), [this, then](bool ok) {
+        // A dataset read for the previous model is re-read with this model's tokenizer and
+        // vocabulary.
+        if (ok && dataset_)
+            openDataset(fromPath(dataset_->path), datasetOptions_, then);
+        else if (then)
+            then(ok);
+    });
+}
+
+void WorkbenchTasks::openDataset(const QString& path, const ls::DatasetOptions& options, Then then) {
+    auto loaded = std::make_shared<ls::Dataset>();
+    auto tokenizer = tokenizer_;  // may be null: fine for .npy token ids
+    const int32_t vocab = model_ ? model_->config().vocabSize : 0;
+    const std::filesystem::path file = toPath(path);
+    Task task{tr("Loading dataset"), tr("Loading the dataset"), tr("Reading %1…").arg(path),
+              [loaded, tokenizer, vocab, file, options](ls::Progress& progress) {
+                  progress.setStage("Reading and tokenizing");
+                  *loaded = ls::loadDataset(file, tokenizer.get(), vocab, options);
+                  progress.setFraction(1.0);
+              },
+              [this, loaded, path, options, tokenizer] {
+                  dataset_ = loaded;
+                  datasetTokenizer_ = tokenizer;
+                  datasetOptions_ = options;
+                  lastResult_.reset();  // it was computed on other tokens
+                  emit datasetOpened(path);
+              }};
+    start(std::move(task), std::move(then));
+}
+
+void WorkbenchTasks::evaluate(const ls::WindowParams& windows, Then then) {
+    const QString what = tr("Evaluation");
+    if (refuse(what, missingInputs(), then))
+        return;
+    ls::PerplexityParams params;
+    params.windows = windows;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto result = std::make_shared<ls::PerplexityResult>();
+    Task task{tr("Evaluating"), what, tr("Evaluating…"),
+              [model, dataset, params, result](ls::Progress& progress) {
+                  *result = ls::runPerplexity(*model, *dataset, params, progress);
+              },
+              [this, result, windows] {
+                  lastResultWindows_ = windows;
+                  lastResult_ = result;
+                  emit evaluated();
+              }};
+    start(std::move(task), std::move(then));
+}
+
+void WorkbenchTasks::runLayerAnalyses(const ls::LayerRunParams& params, Then then) {
+    const QString what = tr("Layer analyses");
+    if (refuse(what, missingInputs(), then))
+        return;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto tokenizer = tokenizer_;  // token texts for the inspector; may be null
+    auto run = std::make_shared<ls::LayerRun>();
+    // Live reports come from the worker; a queued call hands them to the GUI thread (the
+    // runner waits for the worker before this object goes).
+    ls::LayerRunCallbacks callbacks;
+    if (params.wants("ablation"))  // the heatmaps fill as the scan goes
+        callbacks.onAblationSnapshot = [this](const ls::AblationResult& snapshot) {
+            auto shared = std::make_shared<const ls::AblationResult>(snapshot);
+            QMetaObject::invokeMethod(this, [this, shared] { emit ablationSnapshot(shared); }, Qt::QueuedConnection);
+        };
+    if (params.wants("losssep") && params.probes)  // the training curves
+        callbacks.onProbeEpoch = [this](const ls::ProbeEpoch& epoch) {
+            QMetaObject::invokeMethod(this, [this, epoch] { emit probeEpoch(epoch); }, Qt::QueuedConnection);
+        };
+    Task task{what, what, tr("Running the layer analyses…"),
+              [model, dataset, tokenizer, params, run, callbacks](ls::Progress& progress) {
+                  *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, callbacks);
+              },
+              [this, run] { emit layerRunFinished(run); },  // a canceled or failed run brings nothing
+              [this] { emit layerRunEnded(); }};
+    // Its live reports are queued, so the window is ready for them before the first comes.
+    if (start(std::move(task), std::move(then)))
+        emit layerRunStarted(params);
+}
+
+void WorkbenchTasks::openRunFile(const QString& path, Then then) {
+    auto run = std::make_shared<ls::LayerRun>();
+    const std::filesystem::path file = toPath(path);
+    Task task{tr("Opening run"), tr("Opening the run"), tr("Reading %1…").arg(path),
+              [run, file](ls::Progress& progress) {
+                  progress.setStage("Reading the run file");
+                  *run = ls::readRunFile(file);
+                  progress.setFraction(1.0);
+              },
+              [this, run, path] { emit runFileOpened(run, path); }};
+    start(std::move(task), std::move(then));
+}
+
+void WorkbenchTasks::saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then) {
+    const QString what = tr("Saving the run");
+    const QString noRun = tr("there is no run to save: run the layer analyses first (Analysis > Layer Analyses)");
+    if (refuse(what, run ? QString() : noRun, then))
+        return;
+    const std::filesystem::path file = toPath(path);
+    Task task{tr("Saving run"), what, tr("Writing %1…").arg(path),
+              [run, file](ls::Progress& progress) {
+                  progress.setStage("Writing the run file");
+                  ls::writeRunFile(file, *run);  // atomic: a temporary file, then rename
+                  progress.setFraction(1.0);
+              },
+              [this, run, path] { emit runFileSaved(run, path); }};
+    start(std::move(task), std::move(then));
+}
