@@ -19,6 +19,16 @@ inline QStringList withPlaceholders(QStringList args, std::initializer_list<std:
     return args;
 }
 
+// A run described for the log and the failure messages: "<data tag> -> exit <code>[ (CRASHED)],
+// stderr: <stderr>".
+inline QString runLine(const reftest::ProcResult& r) {
+    return QString("%1 -> exit %2%3, stderr: %4")
+        .arg(QTest::currentDataTag())
+        .arg(r.exitCode)
+        .arg(r.crashed ? " (CRASHED)" : "")
+        .arg(QString::fromUtf8(r.err).trimmed());
+}
+
 // Checks a run that must fail: it finished, did not crash, exited with exitCode and wrote one
 // stderr line, "error: ..." naming every one of mustMention. line describes the run.
 inline void expectOneErrorLine(const reftest::ProcResult& r, int exitCode, const QStringList& mustMention,

@@ -351,10 +351,7 @@ void TestCli::badInput() {
     QVERIFY(writeFile(T + "/broken/config.json", "{\"model_type\": \"gpt2\", "));
 
     const ProcResult r = runCli(withPlaceholders(args, {{"{CSV}", csv}, {"{M}", gpt2_}, {"{T}", T}}));
-    const QString err = QString::fromUtf8(r.err);
-    const QString line = QString("%1 -> exit %2%3, stderr: %4")
-                             .arg(QTest::currentDataTag()).arg(r.exitCode).arg(r.crashed ? " (CRASHED)" : "")
-                             .arg(err.trimmed());
+    const QString line = runLine(r);
     qInfo().noquote() << line;
     report_ << line;
     expectOneErrorLine(r, exitCode, mustMention, line);

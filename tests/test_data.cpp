@@ -346,6 +346,14 @@ private:
     // The current row's `content` written to a new file called like its `name` (nothing written
     // for a name starting with "missing"); its path, or "" when it cannot be written.
     QString writeRowFile();
+    // For loading the current row's file with the tiny tokenizer: that file (writeRowFile) and
+    // options that read it as the row's `format`. Fails the test, returning no path, when there
+    // is no tokenizer or the file cannot be written.
+    struct RowFile {
+        QString path;
+        ls::DatasetOptions options;
+    };
+    RowFile rowFileToLoad();
 
     QTemporaryDir dir_;
     int counter_ = 0;
@@ -424,6 +432,17 @@ QString TestData::writeRowFile() {
     QFETCH(QByteArray, content);
     const QString path = newPath(name);
     return name.startsWith("missing") || writeFile(path, content) ? path : QString();
+}
+
+TestData::RowFile TestData::rowFileToLoad() {
+    QFETCH(ls::DataFormat, format);
+    RowFile row;
+    row.options.format = format;
+    if (!tokenizer_)
+        QTest::qFail("no tokenizer", __FILE__, __LINE__);
+    else if ((row.path = writeRowFile()).isEmpty())
+        QTest::qFail("the row's file could not be written", __FILE__, __LINE__);
+    return row;
 }
 
 // ---- .npy ---------------------------------------------------------------------------
@@ -1065,18 +1084,17 @@ void TestData::alpacaRecords() {
     QFETCH(QStringList, templates);
     QFETCH(qint64, maxDocuments);
     QFETCH(QStringList, prompts);
-    QVERIFY(tokenizer_);
-    const QString path = writeRowFile();
-    QVERIFY(!path.isEmpty());
-    ls::DatasetOptions options;
-    options.format = format;
-    options.maxDocuments = maxDocuments;
+    RowFile row = rowFileToLoad();
+    if (row.path.isEmpty())
+        return;
+    row.options.maxDocuments = maxDocuments;
     if (!templates.isEmpty()) {
-        options.promptTemplate = templates[0].toStdString();
-        options.promptTemplateNoInput = templates[1].toStdString();
+        row.options.promptTemplate = templates[0].toStdString();
+        row.options.promptTemplateNoInput = templates[1].toStdString();
     }
     ls::Dataset d;
-    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer_, 0, options); });
+    const QString message =
+        errorOf([&] { d = ls::loadDataset(row.path.toStdString(), &*tokenizer_, 0, row.options); });
     QVERIFY2(message.isEmpty(), qPrintable(message));
     const ls::DataFormat expectedFormat =
         format != ls::DataFormat::Auto ? format
@@ -1154,18 +1172,16 @@ void TestData::textDocuments_data() {
 }
 
 void TestData::textDocuments() {
-    QFETCH(ls::DataFormat, format);
     QFETCH(qint64, maxDocuments);
     QFETCH(ls::DataFormat, read);
     QFETCH(QList<QByteArray>, documents);
-    QVERIFY(tokenizer_);
-    const QString path = writeRowFile();
-    QVERIFY(!path.isEmpty());
-    ls::DatasetOptions options;
-    options.format = format;
-    options.maxDocuments = maxDocuments;
+    RowFile row = rowFileToLoad();
+    if (row.path.isEmpty())
+        return;
+    row.options.maxDocuments = maxDocuments;
     ls::Dataset d;
-    const QString message = errorOf([&] { d = ls::loadDataset(path.toStdString(), &*tokenizer_, 258, options); });
+    const QString message =
+        errorOf([&] { d = ls::loadDataset(row.path.toStdString(), &*tokenizer_, 258, row.options); });
     QVERIFY2(message.isEmpty(), qPrintable(message));
     QCOMPARE(d.format, read);
 
@@ -1316,19 +1332,16 @@ void TestData::badInputs_data() {
 }
 
 void TestData::badInputs() {
-    QFETCH(ls::DataFormat, format);
     QFETCH(bool, withTokenizer);
     QFETCH(int, vocabSize);
     QFETCH(QStringList, fragments);
-    QVERIFY(tokenizer_);
-    const QString path = writeRowFile();
-    QVERIFY(!path.isEmpty());
-    ls::DatasetOptions options;
-    options.format = format;
+    const RowFile row = rowFileToLoad();
+    if (row.path.isEmpty())
+        return;
     const QString message = errorOf([&] {
-        ls::loadDataset(path.toStdString(), withTokenizer ? &*tokenizer_ : nullptr, vocabSize, options);
+        ls::loadDataset(row.path.toStdString(), withTokenizer ? &*tokenizer_ : nullptr, vocabSize, row.options);
     });
-    QVERIFY2(message.startsWith(path + ": "), qPrintable("no error naming the file: " + message));
+    QVERIFY2(message.startsWith(row.path + ": "), qPrintable("no error naming the file: " + message));
     for (const QString& fragment : fragments) QVERIFY2(message.contains(fragment), qPrintable(message));
 }
 

@@ -121,8 +121,18 @@ private slots:
     void headListParsing();
 
 private:
+    // A small random model (smallConfig, randomWeights(seed)) of the row's `type`, saved as
+    // <name>-<type> and loaded back.
+    ls::Model rowModel(const QString& name, uint32_t seed);
+
     QTemporaryDir dir_;
 };
+
+ls::Model TestInterventions::rowModel(const QString& name, uint32_t seed) {
+    QFETCH(QString, type);
+    const ls::ModelConfig c = smallConfig(type.toStdString());
+    return saveAndLoad(dir_.filePath(name + "-" + type), c, randomWeights(c, seed));
+}
 
 void TestInterventions::zeroOutputProjectionChangesNothing() {
     const ls::ModelConfig c = smallConfig("gpt2");
@@ -174,9 +184,8 @@ void TestInterventions::allHeadsOfABlockEqualNoAttention() {
     // Zeroing every head of block l leaves that block's attention output = the output bias
     // (GPT-2) or 0 (Llama): the block is its MLP on h_{l-1} + bias. Compared with the MLP-only
     // continuation from the cached residual, for every block.
-    QFETCH(QString, type);
-    const ls::ModelConfig c = smallConfig(type.toStdString());
-    const ls::Model model = saveAndLoad(dir_.filePath("no-attn-" + type), c, randomWeights(c, 3));
+    const ls::Model model = rowModel("no-attn", 3);
+    const ls::ModelConfig& c = model.config();
     const ls::Model::Impl& m = model.impl();
     torch::InferenceMode guard;
     const torch::Tensor ids = torch::randint(c.vocabSize, {2, 24}, torch::kInt64);
@@ -204,9 +213,8 @@ void TestInterventions::scanEqualsPlainRerun_data() {
 }
 
 void TestInterventions::scanEqualsPlainRerun() {
-    QFETCH(QString, type);
-    const ls::ModelConfig c = smallConfig(type.toStdString());
-    const ls::Model model = saveAndLoad(dir_.filePath("rerun-" + type), c, randomWeights(c, 4));
+    const ls::Model model = rowModel("rerun", 4);
+    const ls::ModelConfig& c = model.config();
     const ls::Dataset data = randomTokens(c.vocabSize, 256, 9);
     ls::Progress progress;
     const ls::AblationResult r = ls::runAblationScan(model, data, scanOf({}), progress);

@@ -982,15 +982,12 @@ void TestTrain::badOptions() {
     const QStringList real = withPlaceholders(
         args, {{"{C}", corpus_}, {"{TOK}", T + "/tokmodel"}, {"{O}", outDir == "{E}" ? E : O}, {"{E}", E}, {"{T}", T}});
     const ProcResult r = runCli(real, 120000);
-    const QString err = QString::fromUtf8(r.err);
     const QString target = outDir == "{E}" ? E : O;
     const QStringList left = QDir(target).exists() ? QDir(target).entryList(QDir::Files | QDir::Hidden) : QStringList();
-    const QString line = QString("%1 -> exit %2%3, stderr: %4; --out %5")
-                             .arg(QTest::currentDataTag()).arg(r.exitCode).arg(r.crashed ? " (CRASHED)" : "")
-                             .arg(err.trimmed())
-                             .arg(outDir == "{E}" ? "existing model, files " + left.join(", ")
-                                                  : !QDir(O).exists() ? QString("absent")
-                                                                      : "exists with [" + left.join(", ") + "]");
+    const QString out = outDir == "{E}"     ? "existing model, files " + left.join(", ")
+                        : !QDir(O).exists() ? QString("absent")
+                                            : "exists with [" + left.join(", ") + "]";
+    const QString line = runLine(r) + "; --out " + out;
     note(line);
     expectOneErrorLine(r, 2, mustMention, line);
     if (QTest::currentTestFailed())

@@ -19,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QToolTip>
 #include <QtTest>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <qcustomplot.h>
@@ -69,21 +70,45 @@ void addHead(ls::AblationResult& r, int l, int h, double zero, double mean, doub
     r.subsetHeads.push_back(s);
 }
 
-ls::AblationResult smallResult() {
+// What a scan (or its subset) evaluated: tokens, windows, the base PPL.
+struct Evaluated {
+    int64_t tokens, windows;
+    double basePpl;
+};
+
+// A scan of a layers x heads model with attribution and no heads yet: the full and the subset
+// evaluation, and the seconds of the scan, its baseline and its attribution.
+ls::AblationResult emptyResult(int layers, int heads, Evaluated full, Evaluated subset,
+                               const std::array<double, 3>& seconds) {
     ls::AblationResult r;
-    r.numLayers = 3;
-    r.numHeads = 4;
-    r.tokens = 4096;
-    r.windows = 4;
-    r.basePpl = 10;
-    r.baseLoss = std::log(10.0);
-    r.subsetTokens = 1024;
-    r.subsetWindows = 1;
-    r.subsetBasePpl = 8;
+    r.numLayers = layers;
+    r.numHeads = heads;
+    r.tokens = full.tokens;
+    r.windows = full.windows;
+    r.basePpl = full.basePpl;
+    r.baseLoss = std::log(full.basePpl);
+    r.subsetTokens = subset.tokens;
+    r.subsetWindows = subset.windows;
+    r.subsetBasePpl = subset.basePpl;
     r.hasAttribution = true;
-    r.seconds = 12.5;
-    r.baselineSeconds = 0.5;
-    r.attributionSeconds = 1.25;
+    r.seconds = seconds[0];
+    r.baselineSeconds = seconds[1];
+    r.attributionSeconds = seconds[2];
+    return r;
+}
+
+// A cumulative linearisation with no heads, curve or context yet.
+ls::LinearizeResult emptyLinearization(int64_t tokens, double basePpl, double seconds) {
+    ls::LinearizeResult r;
+    r.tokens = tokens;
+    r.basePpl = basePpl;
+    r.normalize = "count";
+    r.seconds = seconds;
+    return r;
+}
+
+ls::AblationResult smallResult() {
+    ls::AblationResult r = emptyResult(3, 4, {4096, 4, 10}, {1024, 1, 8}, {12.5, 0.5, 1.25});
     for (int l = 0; l < 3; ++l)
         for (int h = 0; h < 4; ++h) {
             const double z = kZero[l][h], m = meanOf(l, h, z);
@@ -102,11 +127,7 @@ std::shared_ptr<const ls::AblationResult> small() { return std::make_shared<cons
 
 // A cumulative linearisation: 12 heads, curve every 4, and a context sweep of N = 0 and 4.
 ls::LinearizeResult smallLinearization() {
-    ls::LinearizeResult r;
-    r.tokens = 4096;
-    r.basePpl = 10;
-    r.normalize = "count";
-    r.seconds = 30;
+    ls::LinearizeResult r = emptyLinearization(4096, 10, 30);
     for (int l = 1; l <= 3; ++l)
         for (int h = 0; h < 4; ++h)
             r.heads.push_back({l, h, 10.0 + l + h, (10.0 + l + h) / 10, (l - 1) * 4 + h + 1});
@@ -119,20 +140,7 @@ ls::LinearizeResult smallLinearization() {
 // The seed's GPT-2 small numbers (exp10 V1-V4, P4): 12 x 12 heads, top 10 as in V2, the rest
 // small (a few slightly negative), estimates near the exact values.
 ls::AblationResult gpt2Result() {
-    ls::AblationResult r;
-    r.numLayers = 12;
-    r.numHeads = 12;
-    r.tokens = 250880;
-    r.windows = 245;
-    r.basePpl = 31.04;
-    r.baseLoss = std::log(31.04);
-    r.subsetTokens = 2048;
-    r.subsetWindows = 2;
-    r.subsetBasePpl = 24.27;
-    r.hasAttribution = true;
-    r.seconds = 2400;
-    r.baselineSeconds = 16.4;
-    r.attributionSeconds = 41.0;
+    ls::AblationResult r = emptyResult(12, 12, {250880, 245, 31.04}, {2048, 2, 24.27}, {2400, 16.4, 41.0});
     struct Known {
         int tlLayer, head;
         double subset, full;
@@ -167,11 +175,7 @@ ls::AblationResult gpt2Result() {
 }
 
 ls::LinearizeResult gpt2Linearization() {
-    ls::LinearizeResult r;
-    r.tokens = 250880;
-    r.basePpl = 31.04;
-    r.normalize = "count";
-    r.seconds = 3000;
+    ls::LinearizeResult r = emptyLinearization(250880, 31.04, 3000);
     const double full[][2] = {{0, 31.04}, {10, 31.76}, {20, 32.91}, {30, 35.18}, {40, 37.34}, {50, 39.71}, {60, 43.88},
                               {70, 47.70}, {80, 49.82}, {90, 59.61}, {100, 73.66}, {132, 364.8}};
     for (const auto& p : full)

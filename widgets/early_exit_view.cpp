@@ -35,12 +35,8 @@ namespace {
 
 QString signalDescription(const QString& name) {
     if (name == "cossim") return QObject::tr("cos(h_{l-1}, h_l): the block changed little");
-    if (name == "confidence") return QObject::tr("max softmax(z_l)");
-    if (name == "max_z") return QObject::tr("max z_l");
-    if (name == "max_minus_mean") return QObject::tr("max z_l − mean z_l");
-    if (name == "margin") return QObject::tr("z_(1) − z_(2) of the lens logits");
-    if (name == "entropy") return QObject::tr("entropy of softmax(z_l), lower exits");
-    return {};
+    const QString formula = metricFormula(name.toStdString(), QStringLiteral("z_l"));
+    return name == "entropy" ? QObject::tr("%1, lower exits").arg(formula) : formula;
 }
 
 // The q-quantiles q = i / steps of the values (NaNs left out), ascending.

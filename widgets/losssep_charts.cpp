@@ -65,11 +65,9 @@ QString methodLabel(const std::string& method) {
     }
     if (method == "oracle") return QObject::tr("Oracle (actual loss)");
     if (method == "correct_prob") return QObject::tr("p(correct token) — needs the answer");
-    if (method == "confidence") return QObject::tr("confidence = max softmax(z)");
-    if (method == "max_z") return QObject::tr("max_z = max z");
-    if (method == "max_minus_mean") return QObject::tr("max_minus_mean = max z − mean z");
-    if (method == "margin") return QObject::tr("margin = z(1) − z(2)");
-    if (method == "entropy") return QObject::tr("entropy of softmax(z) (lower = easier)");
+    const QString formula = metricFormula(method, QStringLiteral("z"));
+    if (method == "entropy") return QObject::tr("%1 (lower = easier)").arg(formula);
+    if (!formula.isEmpty()) return QStringLiteral("%1 = %2").arg(QString::fromStdString(method), formula);
     return QString::fromStdString(method);
 }
 

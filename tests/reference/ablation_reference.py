@@ -449,8 +449,8 @@ def parse_args(argv=None):
     p.add_argument("--heads", default="", help="e.g. L0H3,L2 (layer from 0); default every head")
     p.add_argument("--out", default=".")
     a = rc.parse_window_args(p, argv)
-    if a.max_tokens < 0 or a.subset_tokens < 1:
-        p.error("--max-tokens must be >= 0, --subset-tokens >= 1")
+    if a.subset_tokens < 1:
+        p.error("--subset-tokens must be >= 1")
     return a
 
 
@@ -458,10 +458,7 @@ def main():
     a = parse_args()
     torch.set_num_threads(1)
     model = HookedModel(*lar.load_model(a.model))
-    ids = load_ids(a.ids, a.max_tokens)
-    windows = lar.make_windows(len(ids), a.seq_len, a.stride)
-    if not windows:
-        raise SystemExit("no window scores any token")
+    ids, windows = lar.load_windows(a)
     res = analyse(model, ids, windows, a.subset_tokens, heads_spec=a.heads)
     write_outputs(a.out, res)
     print(json.dumps({k: res[k] for k in ("tokens", "windows", "base_loss", "base_ppl",

@@ -317,6 +317,16 @@ def make_windows(n, seq_len, stride):
     return out
 
 
+def load_windows(a):
+    """-> (ids, windows): the token ids of a.ids cut to a.max_tokens (rc.load_ids) and their
+    windows for a.seq_len, a.stride (make_windows); exits when no window scores a token."""
+    ids = rc.load_ids(a.ids, a.max_tokens)
+    windows = make_windows(len(ids), a.seq_len, a.stride)
+    if not windows:
+        raise SystemExit("no window scores any token")
+    return ids, windows
+
+
 def cosine(u, v):
     """cos(u, v) = u.v / (|u| |v|) along the last axis (u, v: (..., D))."""
     return (u * v).sum(-1) / (torch.linalg.norm(u, dim=-1) * torch.linalg.norm(v, dim=-1))
@@ -476,8 +486,8 @@ def parse_args(argv=None):
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--out", required=True)
     a = rc.parse_window_args(p, argv)
-    if a.max_tokens < 0 or a.bins < 1 or a.top_k < 1:
-        p.error("--max-tokens must be >= 0, --bins and --top-k >= 1")
+    if a.bins < 1 or a.top_k < 1:
+        p.error("--bins and --top-k must be >= 1")
     return a
 
 
@@ -495,10 +505,7 @@ def main():
     if any(r < 1 for r in ranks):
         raise SystemExit("--ranks must be positive")
 
-    ids = rc.load_ids(a.ids, a.max_tokens)
-    windows = make_windows(len(ids), a.seq_len, a.stride)
-    if not windows:
-        raise SystemExit("no window scores any token")
+    ids, windows = load_windows(a)
     if not 0 <= a.inspect_window < len(windows):
         raise SystemExit("--inspect-window must be in 0..%d" % (len(windows) - 1))
 

@@ -127,10 +127,7 @@ def parse_args(argv=None):
     p.add_argument("--post-attention", action="store_true",
                    help="also the lens at a_l (after the attention add, before the MLP), l = 1..L")
     p.add_argument("--out", required=True)
-    a = rc.parse_window_args(p, argv)
-    if a.max_tokens < 0:
-        p.error("--max-tokens must be >= 0")
-    return a
+    return rc.parse_window_args(p, argv)
 
 
 def main():
@@ -139,10 +136,7 @@ def main():
     model = lar.Model(*lar.load_model(a.model))
     L = model.L
 
-    ids = rc.load_ids(a.ids, a.max_tokens)
-    windows = lar.make_windows(len(ids), a.seq_len, a.stride)
-    if not windows:
-        raise SystemExit("no window scores any token")
+    ids, windows = lar.load_windows(a)
 
     t = collect_lensdiv(model, ids, windows, a.post_attention)
     block, loss = t["block"], t["loss"]

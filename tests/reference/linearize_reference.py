@@ -284,8 +284,8 @@ def parse_args(argv=None):
     p.add_argument("--heads", default="", help="candidate heads, e.g. L0H3,L2 (layer from 0); default all")
     p.add_argument("--out", default=".")
     a = rc.parse_window_args(p, argv)
-    if a.max_tokens < 0 or a.steps < 1:
-        p.error("--max-tokens must be >= 0, --steps >= 1")
+    if a.steps < 1:
+        p.error("--steps must be >= 1")
     if any(c < 2 for c in a.context_lengths):
         p.error("--context-lengths must be >= 2")
     if any(n < 0 for n in a.context_heads):

@@ -291,8 +291,8 @@ def parse_args(argv=None):
     p.add_argument("--bins", type=int, default=60, help="loss histogram bins")
     p.add_argument("--out", required=True)
     a = rc.parse_window_args(p, argv)
-    if a.max_tokens < 0 or a.bins < 1:
-        p.error("--max-tokens must be >= 0 and --bins >= 1")
+    if a.bins < 1:
+        p.error("--bins must be >= 1")
     if a.metric_ranks is not None and any(r < 1 for r in a.metric_ranks):
         p.error("--metric-ranks must be positive")
     if a.thresholds is not None and not a.thresholds:
@@ -309,10 +309,7 @@ def main():
     if a.exit_layers is not None and (not allowed or any(not 1 <= l <= L - 1 for l in allowed)):
         raise SystemExit("--exit-layers must be in 1..%d" % (L - 1))
 
-    ids = rc.load_ids(a.ids, a.max_tokens)
-    windows = lar.make_windows(len(ids), a.seq_len, a.stride)
-    if not windows:
-        raise SystemExit("no window scores any token")
+    ids, windows = lar.load_windows(a)
 
     t = lar.collect(model, ids, windows)
     W = model.W.numpy()                                                  # (V, D)

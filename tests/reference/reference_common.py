@@ -56,8 +56,11 @@ def window_argument_parser(description):
 
 
 def parse_window_args(p, argv=None):
-    """p's arguments, with --seq-len at least 2 and --stride (0: --seq-len) in 1..--seq-len."""
+    """p's arguments, with --seq-len at least 2, --stride (0: --seq-len) in 1..--seq-len and
+    --max-tokens at least 0."""
     a = p.parse_args(argv)
+    if a.max_tokens < 0:
+        p.error("--max-tokens must be >= 0")
     if a.seq_len < 2:
         p.error("--seq-len must be at least 2")
     if a.stride == 0:

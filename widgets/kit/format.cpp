@@ -1,6 +1,7 @@
 #include "kit/format.h"
 
 #include <QLocale>
+#include <QObject>
 #include <cmath>
 
 namespace ls::widgets {
@@ -39,6 +40,15 @@ QString formatDuration(double seconds) {
     if (t < 3600)
         return QStringLiteral("%1 min %2 s").arg(t / 60).arg(t % 60);
     return QStringLiteral("%1 h %2 min").arg(t / 3600).arg((t % 3600) / 60, 2, 10, QLatin1Char('0'));
+}
+
+QString metricFormula(const std::string& name, const QString& z) {
+    if (name == "confidence") return QObject::tr("max softmax(%1)").arg(z);
+    if (name == "max_z") return QObject::tr("max %1").arg(z);
+    if (name == "max_minus_mean") return QObject::tr("max %1 − mean %1").arg(z);
+    if (name == "margin") return QObject::tr("%1(1) − %1(2)").arg(z);
+    if (name == "entropy") return QObject::tr("entropy of softmax(%1)").arg(z);
+    return {};
 }
 
 }  // namespace ls::widgets

@@ -3,6 +3,7 @@
 // written as noValue(), an en dash.
 #include <QString>
 #include <cstdint>
+#include <string>
 
 namespace ls::widgets {
 
@@ -26,5 +27,10 @@ QString formatSigned(double value, int decimals = 3);
 
 // A duration: "0.42 s", "12.3 s", "4 min 5 s", "1 h 05 min".
 QString formatDuration(double seconds);
+
+// A difficulty metric of logits (losssep's and the early exit's signals) as its formula, the
+// logits called z: metricFormula("max_minus_mean", "z_l") = "max z_l − mean z_l". For
+// confidence, max_z, max_minus_mean, margin and entropy; empty for any other name.
+QString metricFormula(const std::string& name, const QString& z);
 
 }  // namespace ls::widgets
