@@ -164,22 +164,20 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
 
 AnalysisSpec ablationAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"ablation",
-            "Head ablation",
-            "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate",
-            false,
-            {{"subset-tokens", K::Integer, "N", "Subset tokens",
-              "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
-             {"no-attribution", K::Flag, "", "No attribution", "Skip the attribution-patching estimate."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
-                if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
-            },
-            nullptr,
-            nullptr,
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (const auto r = run.result<AblationResult>("ablation")) appendTables(out, ablationTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("ablation", "Head ablation",
+        "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate");
+    spec.params = {
+        {"subset-tokens", K::Integer, "N", "Subset tokens",
+            "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
+        {"no-attribution", K::Flag, "", "No attribution", "Skip the attribution-patching estimate."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
+        if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+    };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<AblationResult>("ablation")) appendTables(out, ablationTables(*r));
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
     };

@@ -132,31 +132,31 @@ std::vector<Table> cossimTables(const CossimResult& result) {
 
 AnalysisSpec cossimAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"cossim",
-            "Cos-sim per layer",
-            "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds",
-            true,
-            {{"hard-ratios", K::RealList, "0.3,0.5,0.7", "Hard ratios",
-              "For each hard ratio r in (0, 1), the exit threshold is the r-quantile of c_l at the chosen layer "
-              "(default 0.3, 0.5, 0.7)."},
-             {"special-drop", K::Real, "D", "Special drop",
-              "A layer whose mean cos-sim drops by more than D below its neighbours' median is special (default 0.1)."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
-                if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
-            },
-            [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; },
-            [](LayerRun& run) {
-                CossimParams cp;
-                cp.layer = run.params.layer;
-                cp.hardRatios = run.params.hardRatios;
-                cp.bins = run.params.bins;
-                cp.specialDrop = run.params.specialDrop;
-                run.setResult("cossim", analyseCossim(run.capture, cp));
-            },
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (const auto r = run.result<CossimResult>("cossim")) appendTables(out, cossimTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("cossim", "Cos-sim per layer",
+        "cos(h_{l-1}, h_l) of every block: statistics, histograms, exit thresholds", kCheckedByDefault);
+    spec.params = {
+        {"hard-ratios", K::RealList, "0.3,0.5,0.7", "Hard ratios",
+            "For each hard ratio r in (0, 1), the exit threshold is the r-quantile of c_l at the chosen layer "
+            "(default 0.3, 0.5, 0.7)."},
+        {"special-drop", K::Real, "D", "Special drop",
+            "A layer whose mean cos-sim drops by more than D below its neighbours' median is special (default 0.1)."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
+        if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
+    };
+    spec.request = [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; };
+    spec.summarise = [](LayerRun& run) {
+        CossimParams cp;
+        cp.layer = run.params.layer;
+        cp.hardRatios = run.params.hardRatios;
+        cp.bins = run.params.bins;
+        cp.specialDrop = run.params.specialDrop;
+        run.setResult("cossim", analyseCossim(run.capture, cp));
+    };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<CossimResult>("cossim")) appendTables(out, cossimTables(*r));
+    };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Hard ratios", listText(run.params.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
     };

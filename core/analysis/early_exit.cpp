@@ -285,31 +285,31 @@ void resolveExitParams(LayerRunParams& p, const ModelConfig& c) {
 
 AnalysisSpec exitAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"exit",
-            "Early exit",
-            "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL",
-            false,
-            {{"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
-              "The exit signal (default confidence)."},
-             {"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."},
-             {"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."},
-             {"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."},
-             {"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("signal")) p.exit.signal = v.text("signal");
-                if (v.has("layers")) p.exit.layers = v.integers("layers");
-                if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
-                if (v.has("threshold")) p.exit.threshold = v.real("threshold");
-                if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
-            },
-            [](const LayerRunParams&, CaptureRequest& r) {
-                r.lens = true;
-                r.metrics = true;
-            },
-            [](LayerRun& run) { run.setResult("exit", analyseEarlyExit(run.capture, run.params.exit)); },
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (const auto r = run.result<ExitResult>("exit")) appendTables(out, exitTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("exit", "Early exit",
+        "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL");
+    spec.params = {
+        {"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
+            "The exit signal (default confidence)."},
+        {"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."},
+        {"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."},
+        {"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."},
+        {"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("signal")) p.exit.signal = v.text("signal");
+        if (v.has("layers")) p.exit.layers = v.integers("layers");
+        if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
+        if (v.has("threshold")) p.exit.threshold = v.real("threshold");
+        if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
+    };
+    spec.request = [](const LayerRunParams&, CaptureRequest& r) {
+        r.lens = true;
+        r.metrics = true;
+    };
+    spec.summarise = [](LayerRun& run) { run.setResult("exit", analyseEarlyExit(run.capture, run.params.exit)); };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<ExitResult>("exit")) appendTables(out, exitTables(*r));
+    };
     spec.resolve = resolveExitParams;
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         const auto r = run.result<ExitResult>("exit");

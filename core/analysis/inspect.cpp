@@ -86,25 +86,25 @@ std::string gridText(const InspectGrid& g) {
 
 AnalysisSpec inspectAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"inspect",
-            "Token inspector",
-            "lens top-1 token and probabilities at every position and layer of one window",
-            true,
-            {{"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0},
-             {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
-                if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
-            },
-            [](const LayerRunParams& p, CaptureRequest& r) {
-                r.inspect = true;
-                r.inspectWindow = p.inspectWindow;
-                r.topK = p.topK;
-            },
-            nullptr  /* the grid is the capture pass's own */,
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
-            }};
+    AnalysisSpec spec = analysisEntry("inspect", "Token inspector",
+        "lens top-1 token and probabilities at every position and layer of one window", kCheckedByDefault);
+    spec.params = {
+        {"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0},
+        {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
+        if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
+    };
+    spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
+        r.inspect = true;
+        r.inspectWindow = p.inspectWindow;
+        r.topK = p.topK;
+    };
+    // summarise: none (the grid is the capture pass's own)
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (run.hasInspect()) appendTables(out, inspectTables(run.capture.inspect));
+    };
     spec.terminalReport = [](const LayerRun& run, const std::vector<Table>&) { return gridText(run.capture.inspect); };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Inspector",

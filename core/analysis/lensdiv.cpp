@@ -74,12 +74,9 @@ Table lensDivTable(const LensDivResult& r) {
 }
 
 AnalysisSpec lensDivAnalysis() {
-    AnalysisSpec spec;
-    spec.name = kName;
-    spec.title = "Lens divergence";
-    spec.description =
+    AnalysisSpec spec = analysisEntry(kName, "Lens divergence",
         "how far the logit lens at each layer is from the model's output: KL to the final distribution, "
-        "cross-entropy, entropy and top-1 accuracy per layer (--post-attention: also after attention)";
+        "cross-entropy, entropy and top-1 accuracy per layer (--post-attention: also after attention)");
     // --post-attention is saturation's parameter: the same lens point for both analyses.
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<LensDivResult>(kName)) out.push_back(lensDivTable(*r));

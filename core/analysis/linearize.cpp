@@ -101,25 +101,23 @@ LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
 
 AnalysisSpec linearizeAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"linearize",
-            "ReLU linearisation",
-            "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits",
-            false,
-            {{"normalize", K::Text, "count|rowsum", "ReLU normalisation",
-              "Divide relu(q.k/sqrt(d)) by the attended positions (count, the default) or by the row sum."},
-             {"steps", K::Integer, "N", "Curve steps",
-              "The cumulative curve has a point every N heads (default 10), and one with all.", 1},
-             {"protect-layers", K::IntegerList, "1,2", "Protected layers", "Layers whose heads are never linearised."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("normalize")) p.linearize.normalize = parseReluNormalize(v.text("normalize"));
-                if (v.has("steps")) p.linearize.steps = static_cast<int>(v.integer("steps"));
-                if (v.has("protect-layers")) p.linearize.protectLayers = v.integers("protect-layers");
-            },
-            nullptr,
-            nullptr,
-            [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
-                if (const auto r = run.result<LinearizeResult>("linearize")) appendTables(out, linearizeTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("linearize", "ReLU linearisation",
+        "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits");
+    spec.params = {
+        {"normalize", K::Text, "count|rowsum", "ReLU normalisation",
+            "Divide relu(q.k/sqrt(d)) by the attended positions (count, the default) or by the row sum."},
+        {"steps", K::Integer, "N", "Curve steps",
+            "The cumulative curve has a point every N heads (default 10), and one with all.", 1},
+        {"protect-layers", K::IntegerList, "1,2", "Protected layers", "Layers whose heads are never linearised."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("normalize")) p.linearize.normalize = parseReluNormalize(v.text("normalize"));
+        if (v.has("steps")) p.linearize.steps = static_cast<int>(v.integer("steps"));
+        if (v.has("protect-layers")) p.linearize.protectLayers = v.integers("protect-layers");
+    };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
+        if (const auto r = run.result<LinearizeResult>("linearize")) appendTables(out, linearizeTables(*r));
+    };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         p.linearize.heads = p.heads;
         p.linearize.contextSweep = p.wants("context");
@@ -155,18 +153,18 @@ AnalysisSpec linearizeAnalysis() {
 
 AnalysisSpec contextAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"context",
-            "Context-length sweep",
-            "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)",
-            false,
-            {{"context-lengths", K::IntegerList, "128,256,512,1024", "Context lengths",
-              "Context lengths of the sweep (default those of 128, 256, 512, 1024 that fit the model)."},
-             {"context-heads", K::IntegerList, "30,70", "Context heads",
-              "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
-                if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
-            }};
+    AnalysisSpec spec = analysisEntry("context", "Context-length sweep",
+        "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)");
+    spec.params = {
+        {"context-lengths", K::IntegerList, "128,256,512,1024", "Context lengths",
+            "Context lengths of the sweep (default those of 128, 256, 512, 1024 that fit the model)."},
+        {"context-heads", K::IntegerList, "30,70", "Context heads",
+            "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
+        if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
+    };
     // The sweep linearises the first N heads in linearize's order: it needs that scan.
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (!p.wants("linearize")) p.analyses.push_back("linearize");

@@ -275,45 +275,45 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
 
 AnalysisSpec lossSepAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"losssep",
-            "Loss separation",
-            "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes",
-            false,
-            {{"probe-layer", K::Integer, "L", "Probe layer", "The probes read h_l, 0..L (default L, the last block).", 0},
-             {"probe-sample", K::Integer, "N", "Probe sample", "Tokens sampled for the probes (default 65536).", 1},
-             {"no-probes", K::Flag, "", "No probes", "Train no probes."},
-             {"seed", K::Integer, "S", "Probe seed", "The probes' seed (default 0).", 0},
-             {"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."},
-             {"confidence-thresholds", K::RealList, "0.01,0.02,0.05", "Confidence thresholds",
-              "Confidence thresholds of the threshold table (default 0.01, 0.02, 0.05; the median is added)."},
-             {"subset-confidences", K::RealList, "0.3,0.5,0.9", "Subset confidences",
-              "Minimum confidences of the high-confidence subsets (default 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("probe-layer")) p.probeLayer = static_cast<int>(v.integer("probe-layer"));
-                if (v.has("probe-sample")) p.probeSampleSize = v.integer("probe-sample");
-                if (v.has("no-probes")) p.probes = !v.flag("no-probes");
-                if (v.has("seed")) p.probe.seed = static_cast<uint64_t>(v.integer("seed"));
-                if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
-                if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
-                if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
-            },
-            [](const LayerRunParams& p, CaptureRequest& r) {
-                r.metrics = true;
-                r.metricRanks = p.metricRanks;
-                if (p.probes) {
-                    r.probeLayer = p.probeLayer;
-                    r.probeSampleSize = p.probeSampleSize;
-                    r.probeSeed = p.probe.seed;
-                }
-            },
-            [](LayerRun& run) {  // the probes' pass left its result here, if it ran
-                const auto probed = run.result<LossSepResult>("losssep");
-                run.setResult("losssep", analyseLossSeparation(run.capture, run.params.lossSep,
-                                                               probed ? probed->probes : std::nullopt));
-            },
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (const auto r = run.result<LossSepResult>("losssep")) appendTables(out, lossSepTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("losssep", "Loss separation",
+        "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes");
+    spec.params = {
+        {"probe-layer", K::Integer, "L", "Probe layer", "The probes read h_l, 0..L (default L, the last block).", 0},
+        {"probe-sample", K::Integer, "N", "Probe sample", "Tokens sampled for the probes (default 65536).", 1},
+        {"no-probes", K::Flag, "", "No probes", "Train no probes."},
+        {"seed", K::Integer, "S", "Probe seed", "The probes' seed (default 0).", 0},
+        {"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."},
+        {"confidence-thresholds", K::RealList, "0.01,0.02,0.05", "Confidence thresholds",
+            "Confidence thresholds of the threshold table (default 0.01, 0.02, 0.05; the median is added)."},
+        {"subset-confidences", K::RealList, "0.3,0.5,0.9", "Subset confidences",
+            "Minimum confidences of the high-confidence subsets (default 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("probe-layer")) p.probeLayer = static_cast<int>(v.integer("probe-layer"));
+        if (v.has("probe-sample")) p.probeSampleSize = v.integer("probe-sample");
+        if (v.has("no-probes")) p.probes = !v.flag("no-probes");
+        if (v.has("seed")) p.probe.seed = static_cast<uint64_t>(v.integer("seed"));
+        if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
+        if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
+        if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
+    };
+    spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
+        r.metrics = true;
+        r.metricRanks = p.metricRanks;
+        if (p.probes) {
+            r.probeLayer = p.probeLayer;
+            r.probeSampleSize = p.probeSampleSize;
+            r.probeSeed = p.probe.seed;
+        }
+    };
+    spec.summarise = [](LayerRun& run) {  // the probes' pass left its result here, if it ran
+        const auto probed = run.result<LossSepResult>("losssep");
+        run.setResult("losssep", analyseLossSeparation(run.capture, run.params.lossSep,
+                                                       probed ? probed->probes : std::nullopt));
+    };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<LossSepResult>("losssep")) appendTables(out, lossSepTables(*r));
+    };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         const auto r = run.result<LossSepResult>("losssep");
         const std::string probes = r && r->probes ? "on h_" + std::to_string(r->probes->layer) + ", " +

@@ -75,24 +75,24 @@ std::vector<Table> lowRankTables(const LowRankResult& r) {
 
 AnalysisSpec lowRankAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"lowrank",
-            "Low-rank output head",
-            "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up",
-            true,
-            {{"ranks", K::IntegerList, "8,16,32", "Ranks",
-              "Ranks r of the low-rank head W_r, each in 1..the hidden size (default 8, 16, 32, ... below the hidden "
-              "size, and the hidden size)."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("ranks")) p.ranks = v.integers("ranks");
-            },
-            [](const LayerRunParams& p, CaptureRequest& r) {
-                r.lowRankRanks = p.ranks;
-                r.lowRankLayer = p.layer;
-            },
-            [](LayerRun& run) { run.setResult("lowrank", analyseLowRank(run.capture, run.params.layer)); },
-            [](const LayerRun& run, bool, std::vector<Table>& out) {
-                if (const auto r = run.result<LowRankResult>("lowrank")) appendTables(out, lowRankTables(*r));
-            }};
+    AnalysisSpec spec = analysisEntry("lowrank", "Low-rank output head",
+        "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up", kCheckedByDefault);
+    spec.params = {
+        {"ranks", K::IntegerList, "8,16,32", "Ranks",
+            "Ranks r of the low-rank head W_r, each in 1..the hidden size (default 8, 16, 32, ... below the hidden "
+            "size, and the hidden size)."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("ranks")) p.ranks = v.integers("ranks");
+    };
+    spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
+        r.lowRankRanks = p.ranks;
+        r.lowRankLayer = p.layer;
+    };
+    spec.summarise = [](LayerRun& run) { run.setResult("lowrank", analyseLowRank(run.capture, run.params.layer)); };
+    spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
+        if (const auto r = run.result<LowRankResult>("lowrank")) appendTables(out, lowRankTables(*r));
+    };
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"lowrank_singular_values"});
     };

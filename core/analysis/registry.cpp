@@ -27,33 +27,42 @@ const std::vector<AnalysisSpec>& analysisRegistry() {
     return all;
 }
 
+AnalysisSpec analysisEntry(std::string name, std::string title, std::string description, bool checkedByDefault) {
+    AnalysisSpec spec;
+    spec.name = std::move(name);
+    spec.title = std::move(title);
+    spec.description = std::move(description);
+    spec.checkedByDefault = checkedByDefault;
+    return spec;
+}
+
 const AnalysisSpec* findAnalysis(const std::string& name) {
     for (const AnalysisSpec& a : analysisRegistry())
         if (a.name == name) return &a;
     return nullptr;
 }
 
-const AnalysisSpec& sharedParams() {
+namespace {
+
+// Built once (sharedParams()); not an analysis of the registry.
+AnalysisSpec makeSharedParams() {
     using K = ParamSpec::Kind;
-    static const AnalysisSpec shared = [] {
-    AnalysisSpec spec{
-        "",
-        "Shared by several analyses",
-        "",
-        false,
-        {{"layer", K::Integer, "L", "Layer",
-          "The chosen layer 1..L (blocks from 1): cos-sim exit thresholds at c_l, low-rank agreement and saturation "
-          "detection at h_l (default L-1).",
-          1},
-         {"bins", K::Integer, "B", "Histogram bins", "Histogram bins of cos-sim and of the loss distribution (default 60).", 1},
-         {"heads", K::Text, "L0H3,L5", "Heads",
-          "Only these heads, in TransformerLens names (layer from 0; L5 = every head of it), for ablation, linearize and "
-          "context (default every head)."}},
-        [](const ParamValues& v, const ModelConfig& config, LayerRunParams& p) {
-            if (v.has("layer")) p.layer = static_cast<int>(v.integer("layer"));
-            if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
-            if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
-        }};
+    AnalysisSpec spec = analysisEntry("", "Shared by several analyses", "");
+    spec.params = {
+        {"layer", K::Integer, "L", "Layer",
+            "The chosen layer 1..L (blocks from 1): cos-sim exit thresholds at c_l, low-rank agreement and saturation "
+            "detection at h_l (default L-1).",
+            1},
+        {"bins", K::Integer, "B", "Histogram bins", "Histogram bins of cos-sim and of the loss distribution (default 60).", 1},
+        {"heads", K::Text, "L0H3,L5", "Heads",
+            "Only these heads, in TransformerLens names (layer from 0; L5 = every head of it), for ablation, linearize "
+            "and context (default every head)."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig& config, LayerRunParams& p) {
+        if (v.has("layer")) p.layer = static_cast<int>(v.integer("layer"));
+        if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
+        if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
+    };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["analyses"] = p.analyses;
         j["seq_len"] = p.windows.seqLen;
@@ -88,7 +97,12 @@ const AnalysisSpec& sharedParams() {
             p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
     };
     return spec;
-    }();
+}
+
+}  // namespace
+
+const AnalysisSpec& sharedParams() {
+    static const AnalysisSpec shared = makeSharedParams();
     return shared;
 }
 

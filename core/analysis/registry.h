@@ -63,6 +63,11 @@ struct AnalysisSpec {
     std::vector<std::pair<std::string, std::string>> (*settings)(const LayerRun& run) = nullptr;
 };
 
+// An entry with its name, title and description (and whether the GUI checks it by default);
+// the analysis's file sets the rest field by field.
+inline constexpr bool kCheckedByDefault = true;
+AnalysisSpec analysisEntry(std::string name, std::string title, std::string description, bool checkedByDefault = false);
+
 // "8, 16, 32"; "none" for an empty list.
 std::string listText(const std::vector<int>& values);
 std::string listText(const std::vector<double>& values);

@@ -117,30 +117,30 @@ LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
 
 AnalysisSpec saturationAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec{"saturation",
-            "Saturation (logit lens)",
-            "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens",
-            true,
-            {{"post-attention", K::Flag, "", "Lens also after attention",
-              "Also the lens after each attention, before the MLP (a_l = h_{l-1} + attention_l), in every "
-              "analysis of the lens."},
-             {"lens-method", K::Text, "auto|full|int8|lowrank:R", "Lens method",
-              "How the lens top-1 is computed: auto (default) times the certified exact methods and keeps the fastest; "
-              "full is the float32 projection; int8 (CPUs with VNNI) and lowrank:R force a certified method."}},
-            [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-                if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
-                if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
-            },
-            [](const LayerRunParams& p, CaptureRequest& r) {
-                r.lens = true;
-                r.postAttentionLens = p.postAttentionLens;
-                r.lensMethod = p.lensMethod;
-            },
-            [](LayerRun& run) { run.setResult("saturation", analyseSaturation(run.capture)); },
-            [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
-                if (const auto r = run.result<SaturationResult>("saturation"))
-                    appendTables(out, saturationTables(*r, run.capture, perToken));
-            }};
+    AnalysisSpec spec = analysisEntry("saturation", "Saturation (logit lens)",
+        "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens", kCheckedByDefault);
+    spec.params = {
+        {"post-attention", K::Flag, "", "Lens also after attention",
+            "Also the lens after each attention, before the MLP (a_l = h_{l-1} + attention_l), in every "
+            "analysis of the lens."},
+        {"lens-method", K::Text, "auto|full|int8|lowrank:R", "Lens method",
+            "How the lens top-1 is computed: auto (default) times the certified exact methods and keeps the fastest; "
+            "full is the float32 projection; int8 (CPUs with VNNI) and lowrank:R force a certified method."},
+    };
+    spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
+        if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
+        if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
+    };
+    spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
+        r.lens = true;
+        r.postAttentionLens = p.postAttentionLens;
+        r.lensMethod = p.lensMethod;
+    };
+    spec.summarise = [](LayerRun& run) { run.setResult("saturation", analyseSaturation(run.capture)); };
+    spec.tables = [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
+        if (const auto r = run.result<SaturationResult>("saturation"))
+            appendTables(out, saturationTables(*r, run.capture, perToken));
+    };
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"saturation_tokens"});
     };

@@ -46,13 +46,9 @@ public:
 
     // Row-major array with the given shape (product of shape == data.size()); an empty
     // shape means 1-D of data.size(). An optional "units" attribute is written when given.
-    void array(const std::string& path, const std::vector<float>& data, std::vector<int64_t> shape = {},
-               const std::string& units = {});
-    void array(const std::string& path, const std::vector<double>& data, std::vector<int64_t> shape = {},
-               const std::string& units = {});
-    void array(const std::string& path, const std::vector<int32_t>& data, std::vector<int64_t> shape = {},
-               const std::string& units = {});
-    void array(const std::string& path, const std::vector<int64_t>& data, std::vector<int64_t> shape = {},
+    // T: float, double, int32_t or int64_t.
+    template <typename T>
+    void array(const std::string& path, const std::vector<T>& data, std::vector<int64_t> shape = {},
                const std::string& units = {});
 
     // group path (e.g. "tables/cossim_layers"): one dataset per column, see above. The table
@@ -109,10 +105,21 @@ public:
 
     // A dataset converted to the requested type (HDF5 converts numeric types); shape gets
     // its dimensions when given. Throws ls::Error when missing or not numeric.
-    std::vector<float> floats(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
-    std::vector<double> doubles(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
-    std::vector<int32_t> ints32(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
-    std::vector<int64_t> ints64(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+    // T: float, double, int32_t or int64_t.
+    template <typename T>
+    std::vector<T> numbers(const std::string& path, std::vector<int64_t>* shape = nullptr) const;
+    std::vector<float> floats(const std::string& path, std::vector<int64_t>* shape = nullptr) const {
+        return numbers<float>(path, shape);
+    }
+    std::vector<double> doubles(const std::string& path, std::vector<int64_t>* shape = nullptr) const {
+        return numbers<double>(path, shape);
+    }
+    std::vector<int32_t> ints32(const std::string& path, std::vector<int64_t>* shape = nullptr) const {
+        return numbers<int32_t>(path, shape);
+    }
+    std::vector<int64_t> ints64(const std::string& path, std::vector<int64_t>* shape = nullptr) const {
+        return numbers<int64_t>(path, shape);
+    }
 
     // The inverse of H5Writer::table (name = the group's last path component). Needs the
     // "columns" attribute; "title" is optional. Integer datasets become Integer columns,

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -124,26 +125,19 @@ std::string shapeText(const std::vector<hsize_t>& dims);
 // Types
 
 template <typename T>
-struct NumberType;
-template <>
-struct NumberType<float> {
-    static hid_t memory() { return H5T_NATIVE_FLOAT; }
-    static hid_t file() { return H5T_IEEE_F32LE; }
-};
-template <>
-struct NumberType<double> {
-    static hid_t memory() { return H5T_NATIVE_DOUBLE; }
-    static hid_t file() { return H5T_IEEE_F64LE; }
-};
-template <>
-struct NumberType<int32_t> {
-    static hid_t memory() { return H5T_NATIVE_INT32; }
-    static hid_t file() { return H5T_STD_I32LE; }
-};
-template <>
-struct NumberType<int64_t> {
-    static hid_t memory() { return H5T_NATIVE_INT64; }
-    static hid_t file() { return H5T_STD_I64LE; }
+struct NumberType {
+    // In memory, and in files (little-endian whatever the machine).
+    static hid_t memory() { return types().first; }
+    static hid_t file() { return types().second; }
+    static std::pair<hid_t, hid_t> types() {
+        if constexpr (std::is_same_v<T, float>) return {H5T_NATIVE_FLOAT, H5T_IEEE_F32LE};
+        else if constexpr (std::is_same_v<T, double>) return {H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE};
+        else if constexpr (std::is_same_v<T, int32_t>) return {H5T_NATIVE_INT32, H5T_STD_I32LE};
+        else {
+            static_assert(std::is_same_v<T, int64_t>, "HDF5 numbers are float, double, int32_t or int64_t");
+            return {H5T_NATIVE_INT64, H5T_STD_I64LE};
+        }
+    }
 };
 
 // Variable-length string type (in memory: char*), UTF-8 unless told otherwise.

@@ -282,25 +282,15 @@ int64_t H5Reader::integerAttribute(const std::string& group, const std::string& 
     return int64_t(real);
 }
 
-std::vector<float> H5Reader::floats(const std::string& path, std::vector<int64_t>* shape) const {
+template <typename T>
+std::vector<T> H5Reader::numbers(const std::string& path, std::vector<int64_t>* shape) const {
     Lock lock;
-    return impl_->numbers<float>(path, shape);
+    return impl_->numbers<T>(path, shape);
 }
-
-std::vector<double> H5Reader::doubles(const std::string& path, std::vector<int64_t>* shape) const {
-    Lock lock;
-    return impl_->numbers<double>(path, shape);
-}
-
-std::vector<int32_t> H5Reader::ints32(const std::string& path, std::vector<int64_t>* shape) const {
-    Lock lock;
-    return impl_->numbers<int32_t>(path, shape);
-}
-
-std::vector<int64_t> H5Reader::ints64(const std::string& path, std::vector<int64_t>* shape) const {
-    Lock lock;
-    return impl_->numbers<int64_t>(path, shape);
-}
+template std::vector<float> H5Reader::numbers(const std::string&, std::vector<int64_t>*) const;
+template std::vector<double> H5Reader::numbers(const std::string&, std::vector<int64_t>*) const;
+template std::vector<int32_t> H5Reader::numbers(const std::string&, std::vector<int64_t>*) const;
+template std::vector<int64_t> H5Reader::numbers(const std::string&, std::vector<int64_t>*) const;
 
 std::vector<Table> H5Reader::tables(const std::string& group) const {
     std::vector<Table> out;

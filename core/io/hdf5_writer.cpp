@@ -209,29 +209,16 @@ void H5Writer::attribute(const std::string& group, const std::string& name, int6
     impl_->writeAttribute(owner.get(), name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, quoted(group));
 }
 
-void H5Writer::array(const std::string& path, const std::vector<float>& data, std::vector<int64_t> shape,
+template <typename T>
+void H5Writer::array(const std::string& path, const std::vector<T>& data, std::vector<int64_t> shape,
                      const std::string& units) {
     Lock lock;
     impl_->array(path, data, std::move(shape), units);
 }
-
-void H5Writer::array(const std::string& path, const std::vector<double>& data, std::vector<int64_t> shape,
-                     const std::string& units) {
-    Lock lock;
-    impl_->array(path, data, std::move(shape), units);
-}
-
-void H5Writer::array(const std::string& path, const std::vector<int32_t>& data, std::vector<int64_t> shape,
-                     const std::string& units) {
-    Lock lock;
-    impl_->array(path, data, std::move(shape), units);
-}
-
-void H5Writer::array(const std::string& path, const std::vector<int64_t>& data, std::vector<int64_t> shape,
-                     const std::string& units) {
-    Lock lock;
-    impl_->array(path, data, std::move(shape), units);
-}
+template void H5Writer::array(const std::string&, const std::vector<float>&, std::vector<int64_t>, const std::string&);
+template void H5Writer::array(const std::string&, const std::vector<double>&, std::vector<int64_t>, const std::string&);
+template void H5Writer::array(const std::string&, const std::vector<int32_t>&, std::vector<int64_t>, const std::string&);
+template void H5Writer::array(const std::string&, const std::vector<int64_t>&, std::vector<int64_t>, const std::string&);
 
 void H5Writer::tables(const std::string& group, const std::vector<Table>& tables) {
     for (const Table& t : tables) table(group + "/" + t.name, t);

@@ -228,12 +228,7 @@ private:
 std::unique_ptr<Decoder> makeDecoder(const json& config) {
     if (config.is_null()) return nullptr;
     const std::string type = config.at("type").get<std::string>();
-    if (type == "Sequence") {
-        std::vector<std::unique_ptr<Decoder>> steps;
-        for (const json& step : config.at("decoders"))
-            if (auto d = makeDecoder(step)) steps.push_back(std::move(d));
-        return std::make_unique<SequenceDec>(std::move(steps));
-    }
+    if (type == "Sequence") return std::make_unique<SequenceDec>(sequenceSteps<Decoder>(config, "decoders", makeDecoder));
     if (type == "ByteLevel") return std::make_unique<ByteLevelDec>();
     if (type == "Replace") return std::make_unique<ReplaceDec>(config.at("pattern"), config.at("content").get<std::string>());
     if (type == "ByteFallback") return std::make_unique<ByteFallbackDec>();

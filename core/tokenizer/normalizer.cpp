@@ -11,6 +11,7 @@
 #include <unicode/unistr.h>
 
 #include "common/utf8.h"
+#include "tokenizer/config_util.h"
 #include "tokenizer/pattern.h"
 #include "tokenizer/unicode_props.h"
 
@@ -153,12 +154,7 @@ const icu::Normalizer2& icuForm(const std::string& type) {
 std::unique_ptr<Normalizer> makeNormalizer(const json& config) {
     if (config.is_null()) return nullptr;
     const std::string type = config.at("type").get<std::string>();
-    if (type == "Sequence") {
-        std::vector<std::unique_ptr<Normalizer>> steps;
-        for (const json& step : config.at("normalizers"))
-            if (auto n = makeNormalizer(step)) steps.push_back(std::move(n));
-        return std::make_unique<SequenceNorm>(std::move(steps));
-    }
+    if (type == "Sequence") return std::make_unique<SequenceNorm>(sequenceSteps<Normalizer>(config, "normalizers", makeNormalizer));
     if (type == "Prepend") return std::make_unique<PrependNorm>(config.at("prepend").get<std::string>());
     if (type == "Replace")
         return std::make_unique<ReplaceNorm>(config.at("pattern"), config.at("content").get<std::string>());

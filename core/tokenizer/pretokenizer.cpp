@@ -262,12 +262,7 @@ public:
 std::unique_ptr<PreTokenizer> makePreTokenizer(const json& config) {
     if (config.is_null()) return nullptr;
     const std::string type = config.at("type").get<std::string>();
-    if (type == "Sequence") {
-        std::vector<std::unique_ptr<PreTokenizer>> steps;
-        for (const json& step : config.at("pretokenizers"))
-            if (auto p = makePreTokenizer(step)) steps.push_back(std::move(p));
-        return std::make_unique<SequencePre>(std::move(steps));
-    }
+    if (type == "Sequence") return std::make_unique<SequencePre>(sequenceSteps<PreTokenizer>(config, "pretokenizers", makePreTokenizer));
     if (type == "Split")
         return std::make_unique<SplitPre>(config.at("pattern"),
                                           parseBehavior(config.at("behavior").get<std::string>()),
