@@ -17,8 +17,11 @@
 #include <csignal>
 #include <map>
 
+#include "analysis/layer_run.h"
 #include "analysis/lensdiv.h"
+#include "analysis/registry.h"
 #include "io/run_file.h"
+#include "model/model.h"
 #include "model_reference_support.h"
 #include "test_support.h"
 
@@ -206,6 +209,7 @@ private slots:
     void linearizeMatchesReference();
     void linearizeWithoutContextSweep();
     void knownAnswers();
+    void paramValuesRoundTrip();
     void runFileReadsInH5py();
     void badInput_data();
     void badInput();
@@ -483,6 +487,60 @@ void TestAnalysis::linearizeWithoutContextSweep() {
     const ProcResult s = runCli({"show", out + "/b.h5", "--csv", out + "/reread"});
     QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("show")));
     expectSameCsvs(out + "/b", out + "/reread");
+}
+
+// The entries' `values` are the inverse of their `apply`: the text of every value, read back as
+// the command line and the GUI read it, gives the same parameters; the defaults show as such.
+void TestAnalysis::paramValuesRoundTrip() {
+    ls::ModelConfig config;
+    config.numLayers = 4;
+    config.numHeads = 4;
+    ls::LayerRunParams want;
+    want.layer = 2;
+    want.ranks = {8, 16};
+    want.hardRatios = {0.25, 0.75};
+    want.postAttentionLens = true;
+    want.probes = false;
+    want.probeLayer = 3;
+    want.metricRanks = {4};
+    want.exit.signal = "margin";
+    want.exit.threshold = 0.5;
+    want.heads = {{1, 3}, {3, 0}};
+    want.attribution = false;
+    want.linearize.normalize = ls::ReluNormalize::RowSum;
+    want.linearize.contextLengths = {32, 64};
+    const ls::ParamValues values = ls::paramValues(want);
+    ls::ParamValues read;
+    for (const std::string key : {"layer", "ranks", "hard-ratios", "post-attention", "no-probes", "probe-layer",
+                                  "metric-ranks", "signal", "threshold", "heads", "no-attribution", "normalize",
+                                  "context-lengths", "bins", "top-k"}) {
+        const ls::ParamSpec* spec = ls::findParam(key);
+        QVERIFY2(spec && values.has(key), key.c_str());
+        read.set(key, ls::parseParam(*spec, ls::paramText(*spec, values.at(key))));
+    }
+    ls::LayerRunParams got;
+    ls::applyParams(read, config, got);
+    QCOMPARE(got.layer, 2);
+    QCOMPARE(got.ranks, want.ranks);
+    QCOMPARE(got.hardRatios, want.hardRatios);
+    QVERIFY(got.postAttentionLens && !got.probes && !got.attribution);
+    QCOMPARE(got.probeLayer, 3);
+    QCOMPARE(got.metricRanks, want.metricRanks);
+    QCOMPARE(got.exit.signal, want.exit.signal);
+    QCOMPARE(got.exit.threshold, 0.5);
+    QVERIFY(got.heads == want.heads);
+    QVERIFY(got.linearize.normalize == ls::ReluNormalize::RowSum);
+    QCOMPARE(got.linearize.contextLengths, want.linearize.contextLengths);
+    QCOMPARE(ls::paramText(*ls::findParam("hard-ratios"), values.at("hard-ratios")), std::string("0.25, 0.75"));
+    QCOMPARE(ls::paramText(*ls::findParam("heads"), values.at("heads")), std::string("L0H3,L2H0"));
+    // The defaults: plain values shown, the ones chosen from the model left out.
+    const ls::ParamValues defaults = ls::paramValues(ls::LayerRunParams{});
+    for (const char* key : {"layer", "ranks", "probe-layer", "heads", "layers", "threshold", "context-lengths"})
+        QVERIFY2(!defaults.has(key), key);
+    QVERIFY(!defaults.flag("no-probes") && !defaults.flag("post-attention"));
+    QCOMPARE(ls::paramText(*ls::findParam("top-k"), defaults.at("top-k")), std::string("5"));
+    QCOMPARE(ls::paramText(*ls::findParam("special-drop"), defaults.at("special-drop")), std::string("0.1"));
+    QCOMPARE(ls::paramText(*ls::findParam("signal"), defaults.at("signal")), std::string("confidence"));
 }
 
 void TestAnalysis::knownAnswers() {

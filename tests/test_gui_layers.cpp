@@ -17,6 +17,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRandomGenerator>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -196,7 +197,13 @@ void TestGuiLayers::runShowsTheDirectNumbers() {
     QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
     QVERIFY(panel->canRun());
     QVERIFY(panel->runButton()->isEnabled());
-    QCOMPARE(panel->params().layer, demoLayers_ - 1);
+    // The layer: L-1, chosen from the model when the run resolves it (the Summary below says
+    // which); its field shows that, and its range is the model's layers.
+    auto* layer = panel->findChild<QSpinBox*>("field_layer");
+    QVERIFY(layer);
+    QCOMPARE(layer->text(), QString("L-1 (default)"));
+    QCOMPARE(layer->maximum(), demoLayers_);
+    QCOMPARE(panel->params().layer, 0);
     QVERIFY(panel->params().ranks.empty());
     QVERIFY(window.layerAnalysesAction()->isEnabled());
     QCOMPARE(window.layerAnalysesAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_L));
@@ -449,7 +456,7 @@ void TestGuiLayers::ablationFillsWhileScanning() {
     const ls::WindowParams small = widenToTheWholeCorpus(window);
     window.analysisPanel()->setAnalyses({"ablation"});
     // The Heads field takes TransformerLens names: L1H2 and all of block 1's heads.
-    auto* headsEdit = window.analysisPanel()->findChild<QLineEdit*>("headsEdit");
+    auto* headsEdit = window.analysisPanel()->findChild<QLineEdit*>("field_heads");
     headsEdit->setText("L1H2, L0");
     QCOMPARE(window.analysisPanel()->params().heads.size(), size_t(5));
     QCOMPARE(window.analysisPanel()->params().heads.back().layer, 2);
@@ -519,21 +526,20 @@ void TestGuiLayers::badParameterStartsNothing_data() {
     addColumns<QString>({"ranks", "ratios", "analyses", "message", "metricRanks", "exitLayers", "heads"});
     QTest::newRow("hard ratio 1.5") << "" << "0.3, 1.5" << "cossim,saturation,lowrank,inspect"
                                    << "Hard ratios: 1.5 is outside (0, 1)" << "" << "" << "";
-    QTest::newRow("hard ratio text") << "" << "0.3, half" << "cossim" << "Hard ratios: 'half' is not a number" << ""
-                                     << "" << "";
-    QTest::newRow("no hard ratio") << "" << "" << "cossim" << "Hard ratios: give at least one ratio" << "" << "" << "";
+    QTest::newRow("hard ratio text") << "" << "0.3, half" << "cossim"
+                                     << "Hard ratios: needs comma-separated numbers, got '0.3,half'" << "" << "" << "";
     QTest::newRow("rank above dim") << "8, 100" << "0.5" << "lowrank" << "Ranks: rank 100 is outside 1.." << ""
                                     << "" << "";
-    QTest::newRow("rank not whole") << "8, 2.5" << "0.5" << "lowrank" << "Ranks: 2.5 is not a whole number" << ""
+    QTest::newRow("rank not whole") << "8, 2.5" << "0.5" << "lowrank" << "Ranks: needs whole numbers, got '8,2.5'" << ""
                                     << "" << "";
     QTest::newRow("no analysis") << "" << "0.5" << "" << "Check at least one analysis" << "" << "" << "";
-    QTest::newRow("metric rank not whole") << "" << "0.5" << "losssep" << "Metric ranks: 2.5 is not a whole number"
+    QTest::newRow("metric rank not whole") << "" << "0.5" << "losssep" << "Metric ranks: needs whole numbers, got '8,2.5'"
                                            << "8, 2.5" << "" << "";
     QTest::newRow("metric rank above dim") << "" << "0.5" << "losssep" << "Metric ranks: rank 1000 is outside 1.."
                                            << "8, 1000" << "" << "";
     QTest::newRow("exit layer beyond L") << "" << "0.5" << "exit" << "Exit layers: layer 99 is outside 1.." << ""
                                          << "1, 99" << "";
-    QTest::newRow("exit layer text") << "" << "0.5" << "exit" << "Exit layers: 'last' is not a number" << ""
+    QTest::newRow("exit layer text") << "" << "0.5" << "exit" << "Exit layers: needs comma-separated numbers, got '1,last'" << ""
                                      << "1, last" << "";
     QTest::newRow("head beyond the model") << "" << "0.5" << "ablation" << "Heads: L9H0 is out of range (the model has layers L0.."
                                            << "" << "" << "L0H1, L9H0";
@@ -556,12 +562,12 @@ void TestGuiLayers::badParameterStartsNothing() {
     for (const QString& name : analyses.split(',', Qt::SkipEmptyParts))
         names.push_back(name.toStdString());
     panel->setAnalyses(names);
-    panel->setRanksText(ranks);
-    panel->setHardRatiosText(ratios);
-    panel->setMetricRanksText(metricRanks);
-    panel->setExitLayersText(exitLayers);
+    panel->setFieldText("ranks", ranks);
+    panel->setFieldText("hard-ratios", ratios);
+    panel->setFieldText("metric-ranks", metricRanks);
+    panel->setFieldText("layers", exitLayers);
     QFETCH(QString, heads);
-    panel->findChild<QLineEdit*>("headsEdit")->setText(heads);
+    panel->findChild<QLineEdit*>("field_heads")->setText(heads);
     // Shown in the panel at once, and Run is off.
     QVERIFY2(panel->problemText().startsWith(message), qPrintable(panel->problemText()));
     QVERIFY(!panel->canRun());
@@ -587,6 +593,13 @@ void TestGuiLayers::badParameterStartsNothing() {
     QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
     QVERIFY(label->isHidden());
     QVERIFY(panel->canRun());
+    QCOMPARE(panel->fieldText("hard-ratios"), QString("0.3,0.5,0.7"));
+    // An empty field is not given: the analysis keeps its default (the command line refuses
+    // an empty --hard-ratios; the form has no such option to leave out).
+    panel->setFieldText("hard-ratios", "");
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    QCOMPARE(panel->params().hardRatios, defaults.hardRatios);
+    panel->setParams(defaults);
 }
 
 // ---- loss separation and early exit ------------------------------------------------------

@@ -169,11 +169,15 @@ AnalysisSpec ablationAnalysis() {
     spec.params = {
         {"subset-tokens", K::Integer, "N", "Subset tokens",
             "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
-        {"no-attribution", K::Flag, "", "No attribution", "Skip the attribution-patching estimate."},
+        {"no-attribution", K::Flag, "", "Skip the attribution estimate", "Skip the attribution-patching estimate."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
         if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("subset-tokens", p.subsetTokens);
+        v.set("no-attribution", !p.attribution);
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<AblationResult>("ablation")) appendTables(out, ablationTables(*r));

@@ -22,7 +22,7 @@ void checkLayer(int layer, int numLayers) {
 
 void checkHardRatio(double r) {
     if (!(r > 0.0 && r < 1.0))
-        throw ParamError("hard-ratios", "" + std::to_string(r) + " is outside (0, 1)");
+        throw ParamError("hard-ratios", listText(std::vector<double>{r}) + " is outside (0, 1)");
 }
 
 // Fraction of sorted values below x (strictly).
@@ -145,6 +145,10 @@ AnalysisSpec cossimAnalysis() {
         if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
         if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
     };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("hard-ratios", p.hardRatios);
+        v.set("special-drop", p.specialDrop);
+    };
     spec.request = [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; };
     spec.summarise = [](LayerRun& run) {
         CossimParams cp;
@@ -166,7 +170,7 @@ AnalysisSpec cossimAnalysis() {
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
         for (double r : p.hardRatios)
-            if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", std::to_string(r) + " is outside (0, 1)");
+            if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", listText(std::vector<double>{r}) + " is outside (0, 1)");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["hard_ratios"] = p.hardRatios;

@@ -288,12 +288,17 @@ AnalysisSpec exitAnalysis() {
     AnalysisSpec spec = analysisEntry("exit", "Early exit",
         "exit policies on a signal per layer: exits, compute saved, top-1 agreement, PPL");
     spec.params = {
-        {"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
-            "The exit signal (default confidence)."},
-        {"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."},
-        {"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."},
-        {"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."},
-        {"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."},
+        ParamSpec{"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
+            "The exit signal (default confidence)."}
+            .withChoices({"confidence", "max_z", "max_minus_mean", "margin", "entropy", "cossim"}),
+        ParamSpec{"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."}
+            .withPlaceholder("all: 1..L-1"),
+        ParamSpec{"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."}
+            .withPlaceholder("41 quantiles of the signal"),
+        ParamSpec{"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."}
+            .withPlaceholder("the median"),
+        ParamSpec{"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."}
+            .withPlaceholder("none: one threshold for all"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("signal")) p.exit.signal = v.text("signal");
@@ -301,6 +306,13 @@ AnalysisSpec exitAnalysis() {
         if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
         if (v.has("threshold")) p.exit.threshold = v.real("threshold");
         if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("signal", p.exit.signal);
+        if (!p.exit.layers.empty()) v.set("layers", p.exit.layers);
+        if (!p.exit.thresholds.empty()) v.set("thresholds", p.exit.thresholds);
+        if (std::isfinite(p.exit.threshold)) v.set("threshold", p.exit.threshold);
+        if (!p.exit.layerThresholds.empty()) v.set("layer-thresholds", p.exit.layerThresholds);
     };
     spec.request = [](const LayerRunParams&, CaptureRequest& r) {
         r.lens = true;

@@ -96,6 +96,10 @@ AnalysisSpec inspectAnalysis() {
         if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
         if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
     };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("inspect-window", int64_t(p.inspectWindow));
+        v.set("top-k", int64_t(p.topK));
+    };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.inspect = true;
         r.inspectWindow = p.inspectWindow;

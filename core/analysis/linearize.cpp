@@ -104,16 +104,23 @@ AnalysisSpec linearizeAnalysis() {
     AnalysisSpec spec = analysisEntry("linearize", "ReLU linearisation",
         "heads' softmax replaced by ReLU attention: each head alone and cumulatively, with the 1.1x/1.5x/2x limits");
     spec.params = {
-        {"normalize", K::Text, "count|rowsum", "ReLU normalisation",
-            "Divide relu(q.k/sqrt(d)) by the attended positions (count, the default) or by the row sum."},
+        ParamSpec{"normalize", K::Text, "count|rowsum", "ReLU normalisation",
+            "Divide relu(q.k/sqrt(d)) by the attended positions (count, the default) or by the row sum."}
+            .withChoices({"count", "rowsum"}),
         {"steps", K::Integer, "N", "Curve steps",
             "The cumulative curve has a point every N heads (default 10), and one with all.", 1},
-        {"protect-layers", K::IntegerList, "1,2", "Protected layers", "Layers whose heads are never linearised."},
+        ParamSpec{"protect-layers", K::IntegerList, "1,2", "Protected layers", "Layers whose heads are never linearised."}
+            .withPlaceholder("none, e.g. 1, 2"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("normalize")) p.linearize.normalize = parseReluNormalize(v.text("normalize"));
         if (v.has("steps")) p.linearize.steps = static_cast<int>(v.integer("steps"));
         if (v.has("protect-layers")) p.linearize.protectLayers = v.integers("protect-layers");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("normalize", std::string(reluNormalizeName(p.linearize.normalize)));
+        v.set("steps", int64_t(p.linearize.steps));
+        if (!p.linearize.protectLayers.empty()) v.set("protect-layers", p.linearize.protectLayers);
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {  // with the context sweep's table
         if (const auto r = run.result<LinearizeResult>("linearize")) appendTables(out, linearizeTables(*r));
@@ -156,14 +163,20 @@ AnalysisSpec contextAnalysis() {
     AnalysisSpec spec = analysisEntry("context", "Context-length sweep",
         "PPL at each context length for the baseline and N linearised heads, and their ratio (runs linearize)");
     spec.params = {
-        {"context-lengths", K::IntegerList, "128,256,512,1024", "Context lengths",
-            "Context lengths of the sweep (default those of 128, 256, 512, 1024 that fit the model)."},
-        {"context-heads", K::IntegerList, "30,70", "Context heads",
-            "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."},
+        ParamSpec{"context-lengths", K::IntegerList, "128,256,512,1024", "Context lengths",
+            "Context lengths of the sweep (default those of 128, 256, 512, 1024 that fit the model)."}
+            .withPlaceholder("128, 256, 512, 1024 that fit"),
+        ParamSpec{"context-heads", K::IntegerList, "30,70", "Context heads",
+            "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."}
+            .withPlaceholder("the 1.1x and 1.5x limits"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
         if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        if (!p.linearize.contextLengths.empty()) v.set("context-lengths", p.linearize.contextLengths);
+        if (!p.linearize.contextHeads.empty()) v.set("context-heads", p.linearize.contextHeads);
     };
     // The sweep linearises the first N heads in linearize's order: it needs that scan.
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {

@@ -278,11 +278,14 @@ AnalysisSpec lossSepAnalysis() {
     AnalysisSpec spec = analysisEntry("losssep", "Loss separation",
         "easy/hard tokens: Oracle split, confidence metrics at every layer, thresholds, subsets, probes");
     spec.params = {
-        {"probe-layer", K::Integer, "L", "Probe layer", "The probes read h_l, 0..L (default L, the last block).", 0},
+        ParamSpec{"probe-layer", K::Integer, "L", "Probe layer", "The probes read h_l, 0..L (default L, the last block).", 0}
+            .withPlaceholder("L (last block)")
+            .layerBounded(),
         {"probe-sample", K::Integer, "N", "Probe sample", "Tokens sampled for the probes (default 65536).", 1},
-        {"no-probes", K::Flag, "", "No probes", "Train no probes."},
+        {"no-probes", K::Flag, "", "Skip the probes", "Train no probes."},
         {"seed", K::Integer, "S", "Probe seed", "The probes' seed (default 0).", 0},
-        {"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."},
+        ParamSpec{"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."}
+            .withPlaceholder("none, e.g. 8, 16, 32"),
         {"confidence-thresholds", K::RealList, "0.01,0.02,0.05", "Confidence thresholds",
             "Confidence thresholds of the threshold table (default 0.01, 0.02, 0.05; the median is added)."},
         {"subset-confidences", K::RealList, "0.3,0.5,0.9", "Subset confidences",
@@ -296,6 +299,15 @@ AnalysisSpec lossSepAnalysis() {
         if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
         if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
         if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        if (p.probeLayer >= 0) v.set("probe-layer", int64_t(p.probeLayer));
+        v.set("probe-sample", p.probeSampleSize);
+        v.set("no-probes", !p.probes);
+        v.set("seed", int64_t(p.probe.seed));
+        if (!p.metricRanks.empty()) v.set("metric-ranks", p.metricRanks);
+        v.set("confidence-thresholds", p.lossSep.confidenceThresholds);
+        v.set("subset-confidences", p.lossSep.subsetConfidences);
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.metrics = true;

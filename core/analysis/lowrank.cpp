@@ -78,12 +78,15 @@ AnalysisSpec lowRankAnalysis() {
     AnalysisSpec spec = analysisEntry("lowrank", "Low-rank output head",
         "SVD of the head: coverage, top-1 agreement and saturation detection per rank, measured speed-up", kCheckedByDefault);
     spec.params = {
-        {"ranks", K::IntegerList, "8,16,32", "Ranks",
+        ParamSpec{"ranks", K::IntegerList, "8,16,32", "Ranks",
             "Ranks r of the low-rank head W_r, each in 1..the hidden size (default 8, 16, 32, ... below the hidden "
-            "size, and the hidden size)."},
+            "size, and the hidden size)."}.withPlaceholder("automatic: 8, 16, …, dim"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("ranks")) p.ranks = v.integers("ranks");
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        if (!p.ranks.empty()) v.set("ranks", p.ranks);
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.lowRankRanks = p.ranks;

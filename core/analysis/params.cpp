@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
 
@@ -38,7 +39,59 @@ std::vector<double> realList(const ParamSpec& spec, const std::string& text) {
     return out;
 }
 
+template <typename T>
+std::string joined(const std::vector<T>& values, const char* format) {
+    if (values.empty()) return "none";
+    std::string text;
+    char buf[32];
+    for (const T& v : values) {
+        std::snprintf(buf, sizeof buf, format, v);
+        text += (text.empty() ? "" : ", ") + std::string(buf);
+    }
+    return text;
+}
+
 }  // namespace
+
+std::string listText(const std::vector<int>& values) { return joined(values, "%d"); }
+std::string listText(const std::vector<double>& values) { return joined(values, "%.6g"); }
+
+ParamSpec ParamSpec::withChoices(std::vector<std::string> values) const {
+    ParamSpec spec = *this;
+    spec.choices = std::move(values);
+    return spec;
+}
+
+ParamSpec ParamSpec::withPlaceholder(std::string text) const {
+    ParamSpec spec = *this;
+    spec.placeholder = std::move(text);
+    return spec;
+}
+
+ParamSpec ParamSpec::layerBounded() const {
+    ParamSpec spec = *this;
+    spec.atMostLayers = true;
+    return spec;
+}
+
+std::string paramText(const ParamSpec& spec, const ParamValue& value) {
+    using Kind = ParamSpec::Kind;
+    switch (spec.kind) {
+        case Kind::Flag: return "";
+        case Kind::Text: return std::get<std::string>(value);
+        case Kind::Integer: return std::to_string(std::get<int64_t>(value));
+        case Kind::Real: return listText(std::vector<double>{std::get<double>(value)});
+        case Kind::IntegerList: {
+            const auto& values = std::get<std::vector<int>>(value);
+            return values.empty() ? "" : listText(values);
+        }
+        case Kind::RealList: {
+            const auto& values = std::get<std::vector<double>>(value);
+            return values.empty() ? "" : listText(values);
+        }
+    }
+    return "";
+}
 
 ParamValue parseParam(const ParamSpec& spec, const std::string& text) {
     using Kind = ParamSpec::Kind;

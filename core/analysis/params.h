@@ -26,6 +26,18 @@ struct ParamSpec {
     std::string label;      // the GUI's label ("Hard ratios")
     std::string help;       // a sentence or two, defaults included: --help and tooltips
     int64_t minimum = INT64_MIN;  // Integer only
+    // Text only: the values it takes, when they are a fixed few (the GUI offers them in a list).
+    std::vector<std::string> choices{};
+    // What leaving it out means when that is chosen from the data or the model ("automatic:
+    // 8, 16, …, dim"): the GUI shows it in the empty field. An Integer with one stands for it
+    // by the value minimum - 1 ("L-1 (default)" for a layer 0), which is never given.
+    std::string placeholder{};
+    bool atMostLayers = false;  // Integer only: at most the model's number of layers L (the GUI's range)
+
+    // The same spec with choices, placeholder or the layer bound (for the entries' tables).
+    ParamSpec withChoices(std::vector<std::string> values) const;
+    ParamSpec withPlaceholder(std::string text) const;
+    ParamSpec layerBounded() const;
 };
 
 using ParamValue = std::variant<bool, int64_t, double, std::string, std::vector<int>, std::vector<double>>;
@@ -35,6 +47,8 @@ class ParamValues {
 public:
     void set(const std::string& key, ParamValue value) { values_[key] = std::move(value); }
     bool has(const std::string& key) const { return values_.count(key) != 0; }
+    void erase(const std::string& key) { values_.erase(key); }
+    const ParamValue& at(const std::string& key) const { return values_.at(key); }
     bool flag(const std::string& key) const { return has(key) && std::get<bool>(values_.at(key)); }
     int64_t integer(const std::string& key) const { return std::get<int64_t>(values_.at(key)); }
     double real(const std::string& key) const { return std::get<double>(values_.at(key)); }
@@ -52,5 +66,12 @@ private:
 // for text that is not a value of its kind: "needs an integer, got 'x'", "must be at least 1, got 0",
 // "needs comma-separated numbers, got '0.3,x'", "needs whole numbers, got '8,2.5'".
 ParamValue parseParam(const ParamSpec& spec, const std::string& text);
+
+// "8, 16, 32"; "none" for an empty list.
+std::string listText(const std::vector<int>& values);
+std::string listText(const std::vector<double>& values);
+
+// The text parseParam reads back as value ("0.3, 0.5, 0.7"; "" for a flag).
+std::string paramText(const ParamSpec& spec, const ParamValue& value);
 
 }  // namespace ls

@@ -1,7 +1,6 @@
 #include "analysis/registry.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "analysis/heads.h"
 #include "analysis/layer_run.h"
@@ -49,19 +48,30 @@ AnalysisSpec makeSharedParams() {
     using K = ParamSpec::Kind;
     AnalysisSpec spec = analysisEntry("", "Shared by several analyses", "");
     spec.params = {
-        {"layer", K::Integer, "L", "Layer",
+        ParamSpec{"layer", K::Integer, "L", "Layer",
             "The chosen layer 1..L (blocks from 1): cos-sim exit thresholds at c_l, low-rank agreement and saturation "
             "detection at h_l (default L-1).",
-            1},
+            1}
+            .withPlaceholder("L-1 (default)")
+            .layerBounded(),
         {"bins", K::Integer, "B", "Histogram bins", "Histogram bins of cos-sim and of the loss distribution (default 60).", 1},
-        {"heads", K::Text, "L0H3,L5", "Heads",
+        ParamSpec{"heads", K::Text, "L0H3,L5", "Heads",
             "Only these heads, in TransformerLens names (layer from 0; L5 = every head of it), for ablation, linearize "
-            "and context (default every head)."},
+            "and context (default every head)."}
+            .withPlaceholder("all, or e.g. L0H3, L5"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig& config, LayerRunParams& p) {
         if (v.has("layer")) p.layer = static_cast<int>(v.integer("layer"));
         if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
         if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
+    };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        if (p.layer > 0) v.set("layer", int64_t(p.layer));
+        v.set("bins", int64_t(p.bins));
+        std::string heads;
+        for (const HeadId& h : p.heads)
+            heads += (heads.empty() ? "L" : ",L") + std::to_string(h.layer - 1) + "H" + std::to_string(h.head);
+        if (!heads.empty()) v.set("heads", heads);
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["analyses"] = p.analyses;
@@ -106,23 +116,6 @@ const AnalysisSpec& sharedParams() {
     return shared;
 }
 
-namespace {
-template <typename T>
-std::string joined(const std::vector<T>& values, const char* format) {
-    if (values.empty()) return "none";
-    std::string text;
-    char buf[32];
-    for (const T& v : values) {
-        std::snprintf(buf, sizeof buf, format, v);
-        text += (text.empty() ? "" : ", ") + std::string(buf);
-    }
-    return text;
-}
-}  // namespace
-
-std::string listText(const std::vector<int>& values) { return joined(values, "%d"); }
-std::string listText(const std::vector<double>& values) { return joined(values, "%.6g"); }
-
 std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly) {
     std::string text;
     for (const Table& t : tables)
@@ -143,6 +136,14 @@ void applyParams(const ParamValues& values, const ModelConfig& config, LayerRunP
     sharedParams().apply(values, config, params);
     for (const AnalysisSpec& a : analysisRegistry())
         if (a.apply) a.apply(values, config, params);
+}
+
+ParamValues paramValues(const LayerRunParams& params) {
+    ParamValues values;
+    sharedParams().values(params, values);
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.values) a.values(params, values);
+    return values;
 }
 
 }  // namespace ls

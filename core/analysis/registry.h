@@ -30,6 +30,11 @@ struct AnalysisSpec {
     // Sets its part of the run's parameters from the values given; absent keys keep their
     // defaults. config is the loaded model's. Throws ls::ParamError.
     void (*apply)(const ParamValues& values, const ModelConfig& config, LayerRunParams& params) = nullptr;
+    // The inverse of apply: the values of its parameters that params holds (the GUI's fields
+    // show them; a default-constructed LayerRunParams gives the defaults). A key left out is
+    // one chosen from the model or the data (its ParamSpec::placeholder); a flag is set to
+    // whether it is given.
+    void (*values)(const LayerRunParams& params, ParamValues& out) = nullptr;
     // What it needs from the capture pass (one forward per window, shared by all analyses);
     // null for an analysis that runs passes of its own (ablation, linearize, context).
     void (*request)(const LayerRunParams& params, CaptureRequest& request) = nullptr;
@@ -68,10 +73,6 @@ struct AnalysisSpec {
 inline constexpr bool kCheckedByDefault = true;
 AnalysisSpec analysisEntry(std::string name, std::string title, std::string description, bool checkedByDefault = false);
 
-// "8, 16, 32"; "none" for an empty list.
-std::string listText(const std::vector<int>& values);
-std::string listText(const std::vector<double>& values);
-
 // Its tables as text, but the named ones (those too long for a terminal).
 std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std::string>& csvOnly = {});
 
@@ -86,6 +87,9 @@ const AnalysisSpec& sharedParams();
 const ParamSpec* findParam(const std::string& key);
 // Applies values through the shared entry and every analysis's entry.
 void applyParams(const ParamValues& values, const ModelConfig& config, LayerRunParams& params);
+// The values params holds, through the same entries (their `values`): applyParams of them
+// gives params back.
+ParamValues paramValues(const LayerRunParams& params);
 
 // The entries, each defined in its analysis's file.
 AnalysisSpec cossimAnalysis();

@@ -131,6 +131,10 @@ AnalysisSpec saturationAnalysis() {
         if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
         if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
     };
+    spec.values = [](const LayerRunParams& p, ParamValues& v) {
+        v.set("post-attention", p.postAttentionLens);
+        v.set("lens-method", p.lensMethod);
+    };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.lens = true;
         r.postAttentionLens = p.postAttentionLens;
