@@ -8,6 +8,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -51,12 +52,21 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
         connect(check, &QCheckBox::toggled, this, &AnalysisPanel::revalidate);
     }
 
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(whichBox);
-    layout->addWidget(makeBox(ls::sharedParams()));
+    // The fields scroll; the note, the problem and Run stay in view under them.
+    auto* fields = new QWidget(this);
+    auto* fieldsLayout = new QVBoxLayout(fields);
+    fieldsLayout->setContentsMargins(0, 0, 0, 0);
+    fieldsLayout->addWidget(whichBox);
+    fieldsLayout->addWidget(makeBox(ls::sharedParams()));
     for (const ls::AnalysisSpec& info : ls::analysisRegistry())
         if (!info.params.empty())
-            layout->addWidget(boxes_[fromStd(info.name)] = makeBox(info));
+            fieldsLayout->addWidget(boxes_[fromStd(info.name)] = makeBox(info));
+    fieldsLayout->addStretch(1);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(fields);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
 
     layerNote_ = new QLabel(this);
     layerNote_->setObjectName("layerNote");
@@ -76,10 +86,11 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
             emit runRequested();
     });
 
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(scroll, 1);
     layout->addWidget(layerNote_);
     layout->addWidget(problemLabel_);
     layout->addWidget(runButton_);
-    layout->addStretch(1);
 
     // The defaults: the analyses checked by default (the ones that take seconds on the demo;
     // the probes, head scans and linearisation run many passes, so they are opted into) and

@@ -97,7 +97,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     datasetPanel_ = new DatasetPanel(this);
     datasetDock_ = makeDock(tr("Dataset"), "datasetDock", scrolling(datasetPanel_, true));
     analysisPanel_ = new AnalysisPanel(this);
-    analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", scrolling(analysisPanel_, false));
+    analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", analysisPanel_);  // scrolls its own fields
     // One column of tabbed docks on the right leaves the analysis views the width their
     // charts and tables need; any dock can be dragged out to see two at once.
     addDockWidget(Qt::RightDockWidgetArea, summaryDock_);
