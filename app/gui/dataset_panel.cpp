@@ -7,7 +7,6 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLocale>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -16,7 +15,10 @@
 #include <limits>
 
 #include "common/error.h"
+#include "kit/format.h"
 #include "kit/forms.h"
+
+using ls::widgets::formatCount;
 
 using ls::widgets::makeSpin;
 
@@ -30,7 +32,6 @@ bool isAlpaca(ls::DataFormat format) {
 
 QString formatName(ls::DataFormat format) { return QString::fromLatin1(ls::dataFormatName(format)); }
 
-QString number(qint64 n) { return QLocale().toString(n); }
 
 QPlainTextEdit* makeTemplateEdit(QWidget* parent, const char* name) {
     auto* edit = new QPlainTextEdit(parent);
@@ -260,6 +261,6 @@ QString DatasetPanel::summaryText() const {
     if (!windowError_.isEmpty())
         return windowError_;
     return tr("%1 documents · %2 tokens · %3 windows · %4 tokens scored")
-        .arg(number(summary_.documents), number(summary_.tokens), number(summary_.windows),
-             number(summary_.scoredTokens));
+        .arg(formatCount(summary_.documents), formatCount(summary_.tokens), formatCount(summary_.windows),
+             formatCount(summary_.scoredTokens));
 }

@@ -1,16 +1,17 @@
 #include "dataset_preview.h"
 
-#include <QLocale>
 #include <QObject>
 #include <algorithm>
 
 #include "common/error.h"
 #include "data/dataset.h"
+#include "kit/format.h"
 #include "tokenizer/tokenizer.h"
+
+using ls::widgets::formatCount;
 
 namespace {
 
-QString number(qint64 n) { return QLocale().toString(n); }
 
 // 0-based index of the document that holds stream position `index`.
 qint64 documentOf(const std::vector<int64_t>& starts, int64_t index) {
@@ -30,10 +31,10 @@ QList<ls::widgets::PreviewWindow> previewWindows(const ls::Dataset& dataset, con
         ls::widgets::PreviewWindow preview;
         preview.title = QObject::tr("Window %1 · tokens %2–%3 · document %4 · %5 scored")
                             .arg(w + 1)
-                            .arg(number(window.begin))
-                            .arg(number(window.begin + window.length - 1))
-                            .arg(number(documentOf(dataset.documentStarts, window.begin) + 1))
-                            .arg(number(window.scoredCount()));
+                            .arg(formatCount(window.begin))
+                            .arg(formatCount(window.begin + window.length - 1))
+                            .arg(formatCount(documentOf(dataset.documentStarts, window.begin) + 1))
+                            .arg(formatCount(window.scoredCount()));
         const int shown = std::min(window.length, limits.tokensPerWindow);
         for (int p = 0; p < shown; ++p) {
             const int64_t index = window.begin + p;
@@ -57,19 +58,19 @@ QList<ls::widgets::PreviewWindow> previewWindows(const ls::Dataset& dataset, con
                                 .arg(vocab)
                                 .arg(p)
                                 .arg(w + 1)
-                                .arg(number(index))
+                                .arg(formatCount(index))
                                 .arg(token.context ? QObject::tr("context only: not scored")
                                                    : QObject::tr("scored: predicted from the tokens before it"));
             preview.tokens.append(token);
         }
         if (shown < window.length)
-            preview.note = QObject::tr("… %1 more tokens in this window").arg(number(window.length - shown));
+            preview.note = QObject::tr("… %1 more tokens in this window").arg(formatCount(window.length - shown));
         out.append(preview);
     }
     if (!out.isEmpty() && windows.size() > size_t(shownWindows)) {
         QString& note = out.last().note;
         note += (note.isEmpty() ? QString() : QStringLiteral("  ")) +
-                QObject::tr("… %1 more windows not shown").arg(number(qint64(windows.size()) - shownWindows));
+                QObject::tr("… %1 more windows not shown").arg(formatCount(qint64(windows.size()) - shownWindows));
     }
     return out;
 }

@@ -6,7 +6,6 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLocale>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -14,20 +13,22 @@
 #include <qcustomplot.h>
 
 #include "ablation_view.h"
-#include "analysis_views.h"
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
+#include "analysis_views.h"
 #include "cossim_view.h"
 #include "early_exit_view.h"
+#include "kit/format.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
 #include "saturation_view.h"
 #include "token_inspector_view.h"
 #include "training_curve_view.h"
 
+using ls::widgets::formatCount;
+
 namespace {
 
-QString number(qint64 n) { return QLocale().toString(n); }
 
 QString fromStd(const std::string& s) { return QString::fromStdString(s); }
 
@@ -174,8 +175,8 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
     row(tr("Model"), fromStd(r.info.modelSummary));
     row(tr("Model folder"), fromStd(r.info.modelPath));
     row(tr("Data"), tr("%1 (%2)").arg(fromStd(r.info.datasetPath), fromStd(r.info.datasetFormat)));
-    row(tr("Tokens"), tr("%1 scored").arg(number(r.scoredTokens())));
-    row(tr("Windows"), number(r.windowCount()));
+    row(tr("Tokens"), tr("%1 scored").arg(formatCount(r.scoredTokens())));
+    row(tr("Windows"), formatCount(r.windowCount()));
     row(tr("Seq len / stride"),
         tr("%1 / %2").arg(p.windows.seqLen).arg(p.windows.stride > 0 ? p.windows.stride : p.windows.seqLen));
     row(tr("Documents"), p.windows.respectDocuments ? tr("respected") : tr("packed"));

@@ -8,7 +8,6 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
-#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QScrollArea>
@@ -27,6 +26,7 @@
 #include "dataset_preview.h"
 #include "default_inputs.h"
 #include "file_paths.h"
+#include "kit/format.h"
 #include "layer_results.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
@@ -36,9 +36,10 @@
 #include "tokenizer/tokenizer.h"
 #include "train_dialog.h"
 
+using ls::widgets::formatCount;
+
 namespace {
 
-QString number(qint64 n) { return QLocale().toString(n); }
 
 // Status-bar form of an error: its first line (c10 errors append a C++ backtrace).
 QString firstLine(const QString& message) { return message.section('\n', 0, 0); }
@@ -259,7 +260,7 @@ void MainWindow::connectTasks() {
     connect(tasks_, &WorkbenchTasks::layerRunFinished, this, [this](std::shared_ptr<const ls::LayerRun> run) {
         showLayerRun(run, {});
         statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")
-                                     .arg(number(run->scoredTokens()),
+                                     .arg(formatCount(run->scoredTokens()),
                                           QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
     });
     connect(tasks_, &WorkbenchTasks::runFileOpened, this,
@@ -267,7 +268,7 @@ void MainWindow::connectTasks() {
                 showLayerRun(run, path);
                 summaryDock_->raise();  // what the run is: model, data, parameters
                 statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
-                                             .arg(path, number(run->scoredTokens()),
+                                             .arg(path, formatCount(run->scoredTokens()),
                                                   run->info.complete ? tr("complete") : tr("partial run")));
             });
     connect(tasks_, &WorkbenchTasks::runFileSaved, this,
@@ -327,7 +328,7 @@ void MainWindow::showDataset(const QString& path) {
     datasetPanel_->setDataset(dataset, tasks_->datasetOptions());  // updates the windows and the preview
     tabs_->setCurrentWidget(preview_);
     statusBar()->showMessage(tr("Loaded %1: %2 documents, %3 tokens")
-                                 .arg(path, number(dataset->documents()), number(qint64(dataset->tokens.size()))));
+                                 .arg(path, formatCount(dataset->documents()), formatCount(qint64(dataset->tokens.size()))));
     updateSummary();
     updateHint();
     updateActions();
@@ -345,7 +346,7 @@ void MainWindow::showResult() {
     tabs_->setCurrentWidget(histogram_);
     statusBar()->showMessage(tr("Perplexity %1 over %2 tokens in %3 s (%4 tokens/s)")
                                  .arg(result.ppl, 0, 'f', 3)
-                                 .arg(number(result.tokens))
+                                 .arg(formatCount(result.tokens))
                                  .arg(result.seconds, 0, 'f', 1)
                                  .arg(result.tokensPerSecond, 0, 'f', 0));
     updateSummary();
@@ -425,8 +426,8 @@ void MainWindow::updateSummary() {
             tr("Dataset"),
             {{tr("File"), fromPath(dataset->path)},
              {tr("Format"), QString::fromLatin1(ls::dataFormatName(dataset->format))},
-             {tr("Documents"), number(dataset->documents())},
-             {tr("Tokens"), number(qint64(dataset->tokens.size()))}}};
+             {tr("Documents"), formatCount(dataset->documents())},
+             {tr("Tokens"), formatCount(qint64(dataset->tokens.size()))}}};
     }
     if (tasks_->lastResult()) {
         const ls::PerplexityResult& r = *tasks_->lastResult();
@@ -435,8 +436,8 @@ void MainWindow::updateSummary() {
             tr("Last run"),
             {{tr("Seq len / stride"), tr("%1 / %2").arg(w.seqLen).arg(w.stride > 0 ? w.stride : w.seqLen)},
              {tr("Documents"), w.respectDocuments ? tr("respected") : tr("packed")},
-             {tr("Windows"), number(r.windows)},
-             {tr("Scored tokens"), number(r.tokens)},
+             {tr("Windows"), formatCount(r.windows)},
+             {tr("Scored tokens"), formatCount(r.tokens)},
              {tr("Mean loss"), tr("%1 nats").arg(r.meanLoss, 0, 'f', 4)},
              {tr("Perplexity"), QString::number(r.ppl, 'f', 3)},
              {tr("Time"), tr("%1 s (%2 tokens/s)").arg(r.seconds, 0, 'f', 2).arg(r.tokensPerSecond, 0, 'f', 0)}}};

@@ -13,7 +13,6 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QLocale>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRadioButton>
@@ -26,10 +25,13 @@
 
 #include "common/error.h"
 #include "file_paths.h"
+#include "kit/format.h"
 #include "kit/forms.h"
 #include "task_progress_bar.h"
 #include "task_runner.h"
 #include "training_curve_view.h"
+
+using ls::widgets::formatCount;
 
 // What a training task hands back to the GUI thread.
 struct TrainRun {
@@ -41,7 +43,6 @@ using ls::widgets::makeSpin;
 
 namespace {
 
-QString number(qint64 n) { return QLocale().toString(n); }
 
 QDoubleSpinBox* makeRealSpin(QWidget* parent, int decimals, double minimum, double maximum, double step, double value,
                              const QString& tip) {
@@ -388,9 +389,9 @@ void TrainDialog::prepare() {
                                                                        : tr("word-level");
                 dataSummary_->setText(tr("%1 · %2 documents · %3 tokens · vocabulary %4 (%5)")
                                           .arg(QString::fromLatin1(ls::dataFormatName(data->format)))
-                                          .arg(number(data->documents))
-                                          .arg(number(qint64(data->tokens.size())))
-                                          .arg(number(data->vocabSize))
+                                          .arg(formatCount(data->documents))
+                                          .arg(formatCount(qint64(data->tokens.size())))
+                                          .arg(formatCount(data->vocabSize))
                                           .arg(vocabulary));
             } else {
                 dataError_ = outcome.status == TaskOutcome::Canceled ? tr("Reading the data was canceled.")
