@@ -9,6 +9,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
+#include "analysis/saturation.h"
 #include "data/dataset.h"
 #include "stats/summary.h"
 #include "data/demo_corpus.h"

@@ -15,7 +15,7 @@
 
 namespace ls {
 
-std::string HeadAblation::name() const { return "L" + std::to_string(layer - 1) + "H" + std::to_string(head); }
+std::string HeadAblation::name() const { return headName({layer, head}); }
 
 namespace {
 

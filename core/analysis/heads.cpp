@@ -48,4 +48,6 @@ std::vector<HeadId> parseHeadList(const std::string& list, int numLayers, int nu
     return heads;
 }
 
+std::string headName(const HeadId& head) { return "L" + std::to_string(head.layer - 1) + "H" + std::to_string(head.head); }
+
 }  // namespace ls

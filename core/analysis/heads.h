@@ -18,6 +18,8 @@ struct HeadId {
 // A head list in TransformerLens names, 0-based layers: "L0H3,L5H1" (heads), "L2" (every head of
 // a layer); sorted, duplicates dropped. Throws ls::ParamError("heads", ...) for a malformed or out-of-range item.
 std::vector<HeadId> parseHeadList(const std::string& list, int numLayers, int numHeads);
+// Its TransformerLens name: "L0H8" for block 1, head 8.
+std::string headName(const HeadId& head);
 // Throws ls::ParamError("heads", ...) for a head outside the model.
 void checkHeads(const std::vector<HeadId>& heads, const ModelConfig& config);
 

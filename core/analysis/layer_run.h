@@ -8,20 +8,16 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "analysis/ablation.h"
 #include "analysis/analysis_result.h"
 #include "analysis/capture_pass.h"
-#include "analysis/ablation.h"
-#include "analysis/linearize.h"
-#include "analysis/cossim.h"
 #include "analysis/early_exit.h"
+#include "analysis/linearize.h"
 #include "analysis/losssep.h"
-#include "analysis/lowrank.h"
-#include "analysis/saturation.h"
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "io/table.h"

@@ -49,8 +49,7 @@ std::vector<Table> linearizeTables(const LinearizeResult& r) {
     addColumns(heads, {{"layer", K::Integer}, {"head", K::Integer}, {"name", K::Text}, {"ppl", K::Real}, {"ratio", K::Real},
                        {"order", K::Integer}});
     for (const LinearizedHead& h : r.heads)
-        addRow(heads, {h.layer, h.head, "L" + std::to_string(h.layer - 1) + "H" + std::to_string(h.head), h.ppl, h.ratio,
-                       h.order});
+        addRow(heads, {h.layer, h.head, headName({h.layer, h.head}), h.ppl, h.ratio, h.order});
     Table curve{"linearize_curve", "Cumulative ReLU linearisation (least damaging heads first)", {}};
     addColumns(curve, {{"n_heads", K::Integer}, {"ppl", K::Real}, {"ratio", K::Real}});
     for (const CurvePoint& p : r.curve) addRow(curve, {p.nHeads, p.ppl, p.ratio});

@@ -70,7 +70,7 @@ AnalysisSpec makeSharedParams() {
         v.set("bins", int64_t(p.bins));
         std::string heads;
         for (const HeadId& h : p.heads)
-            heads += (heads.empty() ? "L" : ",L") + std::to_string(h.layer - 1) + "H" + std::to_string(h.head);
+            heads += (heads.empty() ? "" : ",") + headName(h);
         if (!heads.empty()) v.set("heads", heads);
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
