@@ -36,11 +36,13 @@
 #include "dataset_panel.h"
 #include "early_exit_view.h"
 #include "layer_results.h"
+#include "losssep_page.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
 #include "main_window.h"
 #include "model/model.h"
 #include "model_summary_view.h"
+#include "probe_training_panel.h"
 #include "saturation_view.h"
 #include "task_progress_bar.h"
 #include "task_runner.h"
@@ -272,7 +274,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
     QCOMPARE(results->shownTabs(), names);
 
     // Cos-sim: the per-layer table's means and fractions, the mean bars.
-    const ls::widgets::CossimView* cossim = results->cossimView();
+    const ls::widgets::CossimView* cossim = results->view<ls::widgets::CossimView>("cossim");
     QVERIFY(cossim->hasData());
     QCOMPARE(cossim->result()->numLayers(), L);
     const QTableWidget* stats = cossim->statsTable();
@@ -300,7 +302,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
     QCOMPARE(cossim->thresholdsTable()->rowCount(), int(refCossim->thresholds.size()));
 
     // Saturation: the rate per layer (chart and table), the saturation-layer histogram.
-    const ls::widgets::SaturationView* saturation = results->saturationView();
+    const ls::widgets::SaturationView* saturation = results->view<ls::widgets::SaturationView>("saturation");
     QVERIFY(saturation->hasData());
     QCOMPARE(saturation->result()->tokens, refSaturation->tokens);
     QCOMPARE(saturation->result()->histogram, refSaturation->histogram);
@@ -318,7 +320,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
         QCOMPARE_NEAR(valueAt(saturation->histogramBars()->data(), l), double(refSaturation->histogram[size_t(l - 1)]), 0, 0);
 
     // Low-rank head: one table row per requested rank, same numbers.
-    const ls::widgets::LowRankView* lowRank = results->lowRankView();
+    const ls::widgets::LowRankView* lowRank = results->view<ls::widgets::LowRankView>("lowrank");
     QVERIFY(lowRank->hasData());
     const std::vector<ls::LowRankRow>& rows = refLowRank->rows;
     QCOMPARE(lowRank->result()->rows.size(), rows.size());
@@ -338,7 +340,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
     }
 
     // Token inspector: the grid of window 0, positions x (emb + L layers), same top-1s.
-    const ls::widgets::TokenInspectorView* inspector = results->inspectorView();
+    const ls::widgets::TokenInspectorView* inspector = results->view<ls::widgets::TokenInspectorView>("inspect");
     const ls::InspectGrid& grid = ref.capture.inspect;
     QVERIFY(inspector->hasData());
     QCOMPARE(inspector->positions(), grid.positions);
@@ -353,7 +355,7 @@ void TestGuiLayers::checkViews(MainWindow& window) {
     QCOMPARE(inspector->tokenLabel(grid.inputIds[0]), QString::fromStdString(grid.tokenText.at(grid.inputIds[0])));
 
     // The first result tab is the current one.
-    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(results->cossimView()));
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(results->view<ls::widgets::CossimView>("cossim")));
 }
 
 // ---- run files -------------------------------------------------------------------------
@@ -436,7 +438,7 @@ void TestGuiLayers::cancelKeepsPreviousResults() {
     // The previous results, untouched.
     QVERIFY(window.layerResults()->run() == before.run);
     QCOMPARE(tabTitles(window.tabs()), before.tabs);
-    QCOMPARE(window.layerResults()->cossimView()->result(), before.run->result<ls::CossimResult>("cossim").get());
+    QCOMPARE(window.layerResults()->view<ls::widgets::CossimView>("cossim")->result(), before.run->result<ls::CossimResult>("cossim").get());
     QVERIFY(window.summaryView()->toText().contains(QString("Windows: %1").arg(kSmallWindows)));
     // Ready for the next task.
     QVERIFY(!bar->isActive());
@@ -463,7 +465,7 @@ void TestGuiLayers::ablationFillsWhileScanning() {
     headsEdit->clear();
     window.layerAnalysesAction()->trigger();
     QVERIFY(window.runner()->isBusy());
-    ls::widgets::AblationView* view = window.layerResults()->ablationView();
+    ls::widgets::AblationView* view = window.layerResults()->view<ls::widgets::AblationView>("ablation");
     QTRY_VERIFY_WITH_TIMEOUT(view->hasData(), kRunTimeout);
     QVERIFY2(window.runner()->isBusy(), "the scan ended before a snapshot arrived");
     QVERIFY(view->isPartial());
@@ -599,6 +601,14 @@ void TestGuiLayers::badParameterStartsNothing() {
     panel->setFieldText("hard-ratios", "");
     QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
     QCOMPARE(panel->params().hardRatios, defaults.hardRatios);
+    // A window index (ParamSpec::datasetWindow) past the windows the Dataset panel gives.
+    panel->setWindowCount(3);
+    panel->setFieldText("inspect-window", "3");
+    QVERIFY2(panel->problemText().startsWith("Inspector window: 3 does not exist: the Dataset panel's options give windows 0..2"),
+             qPrintable(panel->problemText()));
+    panel->setFieldText("inspect-window", "2");
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    panel->setWindowCount(int64_t(window.datasetPanel()->windows().size()));
     panel->setParams(defaults);
 }
 
@@ -620,26 +630,27 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     QVERIFY(asked.exit.layers.empty());
 
     const std::shared_ptr<const ls::LayerRun> before = results->run();
+    const ls::widgets::ProbeTrainingPanel* training = results->view<ls::widgets::LossSepPage>("losssep")->training();
     window.layerAnalysesAction()->trigger();
     QVERIFY(window.runner()->isBusy());
-    QVERIFY(results->isTrainingProbes());
+    QVERIFY(training->isTraining());
     // Live: the first probe epoch shows the training panel in the Loss separation tab (added
     // for the time being: the shown run has none) while the run still goes on.
-    QTRY_VERIFY_WITH_TIMEOUT(!results->probeCurveView()->points().isEmpty(), kRunTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!training->curve()->points().isEmpty(), kRunTimeout);
     QVERIFY2(window.runner()->isBusy(), "epochs must arrive before the run's end");
-    QVERIFY(!results->probeTrainingPanel()->isHidden());
+    QVERIFY(!training->isHidden());
     QCOMPARE(window.tabs()->currentWidget(), results->viewFor("losssep"));
-    QVERIFY2(results->probeTrainingText().contains("Training probes"), qPrintable(results->probeTrainingText()));
-    const ls::widgets::LossCurvePoint first = results->probeCurveView()->points().front();
+    QVERIFY2(training->headingText().contains("Training probes"), qPrintable(training->headingText()));
+    const ls::widgets::LossCurvePoint first = training->curve()->points().front();
     QCOMPARE_NEAR(first.step, 1.0, 0, 0);  // epoch 1, a whole number
     QVERIFY(std::isfinite(first.trainLoss) && std::isfinite(first.valLoss));
     // More epochs and probes follow; a finished probe gets a row.
-    QTRY_VERIFY_WITH_TIMEOUT(results->probeTrainingTable()->rowCount() >= 1 || !window.runner()->isBusy(), kRunTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(training->table()->rowCount() >= 1 || !window.runner()->isBusy(), kRunTimeout);
     screenshot(&window, "layers-probes-training.png");
     QVERIFY(waitIdle(window));
     QVERIFY2(results->run() != before, qPrintable(window.lastError()));
-    QVERIFY(!results->isTrainingProbes());
-    QVERIFY(results->probeTrainingPanel()->isHidden());
+    QVERIFY(!training->isTraining());
+    QVERIFY(training->isHidden());
     QVERIFY(results->run());
     QVERIFY(results->run()->result<ls::LossSepResult>("losssep") && results->run()->result<ls::ExitResult>("exit"));
     QCOMPARE(results->shownTabs(), (QStringList{"losssep", "exit"}));
@@ -662,7 +673,7 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     QCOMPARE(results->run()->capture.tokens(), ref.capture.tokens());
 
     // Loss separation: the distribution, every predictor (bars and grid), the tables.
-    const ls::widgets::LossSepView* lossSep = results->lossSepView();
+    const ls::widgets::LossSepView* lossSep = results->view<ls::widgets::LossSepPage>("losssep")->view();
     QVERIFY(lossSep->hasData());
     const ls::LossSepResult& got = *lossSep->result();
     QCOMPARE(got.numLayers, L);
@@ -718,7 +729,7 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     QVERIFY(tableTabs->isTabVisible(tableTabs->indexOf(lossSep->probesPage())));
 
     // Early exit: the run's policy and sweep, then a slider step = the simulator's answer.
-    ls::widgets::EarlyExitView* exit = results->earlyExitView();
+    ls::widgets::EarlyExitView* exit = results->view<ls::widgets::EarlyExitView>("exit");
     QVERIFY(exit->hasData());
     QTRY_VERIFY_WITH_TIMEOUT(!exit->isRebuilding(), kRunTimeout);
     QVERIFY(exit->simulator());

@@ -311,11 +311,21 @@ void AnalysisPanel::revalidate() {
     const ls::LayerRunParams& p = r.params;
     if (problem.isEmpty() && p.analyses.empty())
         problem = tr("Check at least one analysis.");
-    if (problem.isEmpty() && p.wants("inspect") && windowCount_ > 0 && p.inspectWindow >= windowCount_) {
-        key = "inspect-window";
-        problem = tr("%1 does not exist: the Dataset panel's options give windows 0..%2")
-                      .arg(p.inspectWindow)
-                      .arg(windowCount_ - 1);
+    // A window index against the windows the Dataset panel's options give.
+    if (problem.isEmpty() && windowCount_ > 0) {
+        const ls::ParamValues values = ls::paramValues(p);
+        for (const Field& f : fields_) {
+            const std::string& name = f.spec->key;
+            if (!f.spec->datasetWindow || !(f.analysis.empty() || checked(f.analysis)) || !values.has(name))
+                continue;
+            if (const int64_t window = values.integer(name); window >= windowCount_) {
+                key = name;
+                problem = tr("%1 does not exist: the Dataset panel's options give windows 0..%2")
+                              .arg(window)
+                              .arg(windowCount_ - 1);
+                break;
+            }
+        }
     }
     // The rest against the model, by the same check the run itself makes.
     if (problem.isEmpty() && config_) {

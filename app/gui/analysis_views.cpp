@@ -5,8 +5,10 @@
 #include "cossim_view.h"
 #include "early_exit_view.h"
 #include "lensdiv_view.h"
+#include "losssep_page.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
+#include "probe_training_panel.h"
 #include "saturation_view.h"
 #include "token_inspector_view.h"
 
@@ -55,9 +57,26 @@ AnalysisView exitView() {
                                                  });
 }
 
-// Head ablation, ReLU linearisation and the context sweep share one tab.
+// Loss separation, and the live training of its probes while a run trains them.
+AnalysisView lossSepView() {
+    using ls::widgets::LossSepPage;
+    AnalysisView entry = namedView<LossSepPage, ls::LossSepResult>("losssep", QObject::tr("Loss separation"));
+    entry.begin = [](QWidget* view, const ls::LayerRunParams& params) {
+        if (params.probes) static_cast<LossSepPage*>(view)->beginTraining(ls::probeCount(params.probe));
+    };
+    entry.live = [](QWidget* view, const std::shared_ptr<const ls::LiveReport>& report) {
+        if (const auto* epoch = dynamic_cast<const ls::ProbeEpoch*>(report.get()))
+            static_cast<LossSepPage*>(view)->training()->addEpoch(*epoch);
+    };
+    entry.end = [](QWidget* view) { static_cast<LossSepPage*>(view)->endTraining(); };
+    return entry;
+}
+
+// Head ablation, ReLU linearisation and the context sweep share one tab; the ablation
+// heatmaps fill as the scan goes.
 AnalysisView ablationView() {
-    return viewEntry<ls::widgets::AblationView>(
+    using ls::widgets::AblationView;
+    AnalysisView entry = viewEntry<AblationView>(
         QStringLiteral("ablation"), QObject::tr("Ablation"), [](auto* view, const Run& run) {
             auto ablation = run ? run->result<ls::AblationResult>("ablation") : nullptr;
             auto linearize = run ? run->result<ls::LinearizeResult>("linearize") : nullptr;
@@ -66,6 +85,11 @@ AnalysisView ablationView() {
             view->setLinearization(std::move(linearize));
             return has;
         });
+    entry.live = [](QWidget* view, const std::shared_ptr<const ls::LiveReport>& report) {
+        if (auto snapshot = std::dynamic_pointer_cast<const ls::AblationResult>(report))
+            static_cast<AblationView*>(view)->updateResult(std::move(snapshot));
+    };
+    return entry;
 }
 
 }  // namespace
@@ -78,7 +102,7 @@ const QList<AnalysisView>& analysisViews() {
         namedView<LensDivView, ls::LensDivResult>("lensdiv", QObject::tr("Lens divergence")),
         namedView<LowRankView, ls::LowRankResult>("lowrank", QObject::tr("Low-rank head")),
         inspectView(),
-        namedView<LossSepView, ls::LossSepResult>("losssep", QObject::tr("Loss separation")),
+        lossSepView(),
         exitView(),
         ablationView(),
     };

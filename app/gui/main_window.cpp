@@ -244,19 +244,10 @@ void MainWindow::connectTasks() {
     connect(tasks_, &WorkbenchTasks::evaluated, this, &MainWindow::showResult);
     connect(tasks_, &WorkbenchTasks::layerRunStarted, this, [this](const ls::LayerRunParams& params) {
         analysisDock_->raise();  // the parameters next to the progress and then the results
-        if (params.wants("losssep") && params.probes) {
-            const ls::ProbeParams& pp = params.probe;
-            layerResults_->beginProbeTraining(int(pp.architectures.size()) *
-                                                  (int(pp.regression) + int(pp.classification)) +
-                                              int(pp.metricProbes.size()));
-        }
+        layerResults_->beginRun(params);
     });
-    connect(tasks_, &WorkbenchTasks::ablationSnapshot, layerResults_, &LayerResults::addAblationSnapshot);
-    connect(tasks_, &WorkbenchTasks::probeEpoch, layerResults_, &LayerResults::addProbeEpoch);
-    connect(tasks_, &WorkbenchTasks::layerRunEnded, this, [this] {
-        layerResults_->endProbeTraining();
-        layerResults_->endAblationScan();
-    });
+    connect(tasks_, &WorkbenchTasks::liveReport, layerResults_, &LayerResults::addLiveReport);
+    connect(tasks_, &WorkbenchTasks::layerRunEnded, layerResults_, &LayerResults::endRun);
     connect(tasks_, &WorkbenchTasks::layerRunFinished, this, [this](std::shared_ptr<const ls::LayerRun> run) {
         showLayerRun(run, {});
         statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")

@@ -168,15 +168,11 @@ void WorkbenchTasks::runLayerAnalyses(const ls::LayerRunParams& params, Then the
     // Live reports come from the worker; a queued call hands them to the GUI thread (the
     // runner waits for the worker before this object goes).
     ls::LayerRunCallbacks callbacks;
-    if (params.wants("ablation"))  // the heatmaps fill as the scan goes
-        callbacks.onAblationSnapshot = [this](const ls::AblationResult& snapshot) {
-            auto shared = std::make_shared<const ls::AblationResult>(snapshot);
-            QMetaObject::invokeMethod(this, [this, shared] { emit ablationSnapshot(shared); }, Qt::QueuedConnection);
-        };
-    if (params.wants("losssep") && params.probes)  // the training curves
-        callbacks.onProbeEpoch = [this](const ls::ProbeEpoch& epoch) {
-            QMetaObject::invokeMethod(this, [this, epoch] { emit probeEpoch(epoch); }, Qt::QueuedConnection);
-        };
+    callbacks.onLiveReport = [this](const std::string& analysis, std::shared_ptr<const ls::LiveReport> report) {
+        QMetaObject::invokeMethod(
+            this, [this, name = QString::fromStdString(analysis), report] { emit liveReport(name, report); },
+            Qt::QueuedConnection);
+    };
     Task task{what, what, tr("Running the layer analyses…"),
               [model, dataset, tokenizer, params, run, callbacks](ls::Progress& progress) {
                   *run = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress, callbacks);

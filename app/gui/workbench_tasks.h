@@ -88,8 +88,8 @@ signals:
     // A layer-analysis run started, and ended however it ended (before what it brought).
     void layerRunStarted(const ls::LayerRunParams& params);
     void layerRunEnded();
-    void ablationSnapshot(std::shared_ptr<const ls::AblationResult> snapshot);
-    void probeEpoch(const ls::ProbeEpoch& epoch);
+    // A live report of an analysis's pass (LayerRunCallbacks), on the GUI thread.
+    void liveReport(const QString& analysis, std::shared_ptr<const ls::LiveReport> report);
     void layerRunFinished(std::shared_ptr<const ls::LayerRun> run);
     void runFileOpened(std::shared_ptr<const ls::LayerRun> run, const QString& path);
     void runFileSaved(std::shared_ptr<const ls::LayerRun> run, const QString& path);

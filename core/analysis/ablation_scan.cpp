@@ -227,7 +227,10 @@ AnalysisRunner ablationRunner() {
         ap.heads = run.params.heads;
         ap.subsetTokens = run.params.subsetTokens;
         ap.attribution = run.params.attribution;
-        ap.onSnapshot = callbacks.onAblationSnapshot;
+        if (callbacks.onLiveReport)
+            ap.onSnapshot = [&callbacks](const AblationResult& partial) {
+                callbacks.report("ablation", std::make_shared<const AblationResult>(partial));
+            };
         AblationResult scan = runAblationScan(model, data, ap, progress);  // a cancel keeps the finished windows
         run.info.complete = run.info.complete && scan.complete;
         run.setResult("ablation", std::move(scan));

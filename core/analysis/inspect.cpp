@@ -89,7 +89,8 @@ AnalysisSpec inspectAnalysis() {
     AnalysisSpec spec = analysisEntry("inspect", "Token inspector",
         "lens top-1 token and probabilities at every position and layer of one window", kCheckedByDefault);
     spec.params = {
-        {"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0},
+        ParamSpec{"inspect-window", K::Integer, "W", "Inspector window", "The window shown, from 0 (default 0).", 0}
+            .windowIndex(),
         {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {

@@ -117,13 +117,19 @@ struct LayerRun {
 // passes left in it (plain C++, no model needed).
 void summariseLayerRun(LayerRun& run);
 
+// Live reports from the worker thread, for views that fill while a run goes on: analysis is
+// the registry name of the analysis whose pass sent it (losssep: each probe epoch, a
+// ProbeEpoch; ablation: the scan so far after every window batch, an AblationResult).
+struct LayerRunCallbacks {
+    std::function<void(const std::string& analysis, std::shared_ptr<const LiveReport> report)> onLiveReport;
+
+    void report(const std::string& analysis, std::shared_ptr<const LiveReport> live) const {
+        if (onLiveReport) onLiveReport(analysis, std::move(live));
+    }
+};
+
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.
-// Live reports from the worker thread, for views that fill while a run goes on.
-struct LayerRunCallbacks {
-    std::function<void(const ProbeEpoch&)> onProbeEpoch;             // every probe epoch
-    std::function<void(const AblationResult&)> onAblationSnapshot;    // after every window batch
-};
 
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
                           LayerRunParams params, Progress& progress, const LayerRunCallbacks& callbacks = {});

@@ -74,6 +74,12 @@ ParamSpec ParamSpec::layerBounded() const {
     return spec;
 }
 
+ParamSpec ParamSpec::windowIndex() const {
+    ParamSpec spec = *this;
+    spec.datasetWindow = true;
+    return spec;
+}
+
 std::string paramText(const ParamSpec& spec, const ParamValue& value) {
     using Kind = ParamSpec::Kind;
     switch (spec.kind) {

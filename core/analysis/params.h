@@ -33,11 +33,15 @@ struct ParamSpec {
     // by the value minimum - 1 ("L-1 (default)" for a layer 0), which is never given.
     std::string placeholder{};
     bool atMostLayers = false;  // Integer only: at most the model's number of layers L (the GUI's range)
+    // Integer only: a window of the dataset, from 0, below its number of windows (checked
+    // where the windows are known: the GUI's panel, the capture pass).
+    bool datasetWindow = false;
 
-    // The same spec with choices, placeholder or the layer bound (for the entries' tables).
+    // The same spec with choices, placeholder, the layer bound or as a window (for the entries' tables).
     ParamSpec withChoices(std::vector<std::string> values) const;
     ParamSpec withPlaceholder(std::string text) const;
     ParamSpec layerBounded() const;
+    ParamSpec windowIndex() const;
 };
 
 using ParamValue = std::variant<bool, int64_t, double, std::string, std::vector<int>, std::vector<double>>;

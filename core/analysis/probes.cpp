@@ -528,7 +528,9 @@ AnalysisRunner lossSepRunner() {
         }
         LossSepResult probed;  // the rest comes from the capture when the run is summarised
         probed.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.probe,
-                                    progress, callbacks.onProbeEpoch);
+                                    progress, [&callbacks](const ProbeEpoch& epoch) {
+                                        callbacks.report("losssep", std::make_shared<const ProbeEpoch>(epoch));
+                                    });
         probed.probes->layer = capture.probeLayer;
         probed.probes->sampleTokens = M;
         run.setResult("losssep", std::move(probed));

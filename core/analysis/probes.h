@@ -30,8 +30,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "analysis/analysis_result.h"
 #include "common/progress.h"
 #include "io/table.h"
 
@@ -55,6 +57,12 @@ struct ProbeParams {
     uint64_t seed = 0;
 };
 
+// How many probes trainProbes trains with these parameters.
+inline int probeCount(const ProbeParams& p) {
+    return static_cast<int>(p.architectures.size()) * (int(p.regression) + int(p.classification)) +
+           static_cast<int>(p.metricProbes.size());
+}
+
 // One trained probe, evaluated on the test tokens.
 struct ProbeRow {
     std::string architecture;  // "linear", ...
@@ -71,7 +79,9 @@ struct ProbeRow {
     double easyPct = 0, easyLoss = 0, hardLoss = 0, lossDiff = 0, oracleRatio = 0;
 };
 
-struct ProbeEpoch {  // for live training curves
+struct ProbeEpoch : LiveReport {  // for live training curves
+    ProbeEpoch(std::string probeName, int epochNumber, double train, double validation)
+        : probe(std::move(probeName)), epoch(epochNumber), trainLoss(train), validationLoss(validation) {}
     std::string probe;  // "mlp2_128 regression"
     int epoch = 0;
     double trainLoss = 0, validationLoss = 0;

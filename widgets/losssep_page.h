@@ -1,0 +1,34 @@
+#pragma once
+// The Loss separation tab: the live probe training (while a run trains its probes) over the
+// loss-separation view. The view hides while probes train unless it holds a result already.
+#include <QWidget>
+#include <memory>
+
+namespace ls {
+struct LossSepResult;
+}
+
+namespace ls::widgets {
+
+class LossSepView;
+class ProbeTrainingPanel;
+
+class LossSepPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit LossSepPage(QWidget* parent = nullptr);
+
+    void setResult(std::shared_ptr<const ls::LossSepResult> result);
+    // A run that trains `probes` probes starts (0: it trains none); it is over.
+    void beginTraining(int probes);
+    void endTraining();
+
+    LossSepView* view() const { return view_; }
+    ProbeTrainingPanel* training() const { return training_; }
+
+private:
+    LossSepView* view_ = nullptr;
+    ProbeTrainingPanel* training_ = nullptr;
+};
+
+}  // namespace ls::widgets
