@@ -149,7 +149,7 @@ private slots:
         const std::vector<int32_t> labels = ls::readNpyTokenIds(kDemo / "eval_labels.npy");
         ls::LayerRunParams params;
         params.analyses = {"losssep"};
-        params.probes = false;
+        params.lossSep.probes = false;
         params.windows.seqLen = model.config().maxPositions;
         ls::Progress progress;
         const ls::LayerRun run = ls::runLayerAnalyses(model, data, &tokenizer, params, progress);

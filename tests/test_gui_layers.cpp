@@ -206,7 +206,7 @@ void TestGuiLayers::runShowsTheDirectNumbers() {
     QCOMPARE(layer->text(), QString("L-1 (default)"));
     QCOMPARE(layer->maximum(), demoLayers_);
     QCOMPARE(panel->params().layer, 0);
-    QVERIFY(panel->params().ranks.empty());
+    QVERIFY(panel->params().lowRank.ranks.empty());
     QVERIFY(window.layerAnalysesAction()->isEnabled());
     QCOMPARE(window.layerAnalysesAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_L));
 
@@ -242,7 +242,7 @@ void TestGuiLayers::runShowsTheDirectNumbers() {
     const int L = demoLayers_;
     QVERIFY2(summary.contains(QString("Layer: %1 of %2").arg(L - 1).arg(L)), qPrintable(summary));
     QStringList ranks;
-    for (int r : reference_->params.ranks)
+    for (int r : reference_->params.lowRank.ranks)
         ranks << QString::number(r);
     QVERIFY(ranks.size() >= 2);  // 8, 16, ..., dim
     QVERIFY2(summary.contains("Ranks: " + ranks.join(", ")), qPrintable(summary));
@@ -600,7 +600,7 @@ void TestGuiLayers::badParameterStartsNothing() {
     // an empty --hard-ratios; the form has no such option to leave out).
     panel->setFieldText("hard-ratios", "");
     QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
-    QCOMPARE(panel->params().hardRatios, defaults.hardRatios);
+    QCOMPARE(panel->params().cossim.hardRatios, defaults.cossim.hardRatios);
     // A window index (ParamSpec::datasetWindow) past the windows the Dataset panel gives.
     panel->setWindowCount(3);
     panel->setFieldText("inspect-window", "3");
@@ -623,9 +623,9 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     panel->setAnalyses({"losssep", "exit"});
     QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
     const ls::LayerRunParams asked = panel->params();
-    QVERIFY(asked.probes);
-    QCOMPARE(asked.probeLayer, -1);
-    QVERIFY(asked.metricRanks.empty());
+    QVERIFY(asked.lossSep.probes);
+    QCOMPARE(asked.lossSep.probeLayer, -1);
+    QVERIFY(asked.lossSep.metricRanks.empty());
     QCOMPARE(asked.exit.signal, std::string("confidence"));
     QVERIFY(asked.exit.layers.empty());
 

@@ -62,7 +62,7 @@ AnalysisView lossSepView() {
     using ls::widgets::LossSepPage;
     AnalysisView entry = namedView<LossSepPage, ls::LossSepResult>("losssep", QObject::tr("Loss separation"));
     entry.begin = [](QWidget* view, const ls::LayerRunParams& params) {
-        if (params.probes) static_cast<LossSepPage*>(view)->beginTraining(ls::probeCount(params.probe));
+        if (params.lossSep.probes) static_cast<LossSepPage*>(view)->beginTraining(ls::probeCount(params.lossSep.probe));
     };
     entry.live = [](QWidget* view, const std::shared_ptr<const ls::LiveReport>& report) {
         if (const auto* epoch = dynamic_cast<const ls::ProbeEpoch*>(report.get()))

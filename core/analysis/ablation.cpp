@@ -172,26 +172,26 @@ AnalysisSpec ablationAnalysis() {
         {"no-attribution", K::Flag, "", "Skip the attribution estimate", "Skip the attribution-patching estimate."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("subset-tokens")) p.subsetTokens = v.integer("subset-tokens");
-        if (v.has("no-attribution")) p.attribution = !v.flag("no-attribution");
+        if (v.has("subset-tokens")) p.ablation.subsetTokens = v.integer("subset-tokens");
+        if (v.has("no-attribution")) p.ablation.attribution = !v.flag("no-attribution");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        v.set("subset-tokens", p.subsetTokens);
-        v.set("no-attribution", !p.attribution);
+        v.set("subset-tokens", p.ablation.subsetTokens);
+        v.set("no-attribution", !p.ablation.attribution);
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<AblationResult>("ablation")) appendTables(out, ablationTables(*r));
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
-        if (p.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+        if (p.ablation.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
-        j["subset_tokens"] = p.subsetTokens;
-        j["attribution"] = p.attribution;
+        j["subset_tokens"] = p.ablation.subsetTokens;
+        j["attribution"] = p.ablation.attribution;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
-        p.subsetTokens = jsonInteger<int64_t>(j, "subset_tokens");
-        p.attribution = j.at("attribution").get<bool>();
+        p.ablation.subsetTokens = jsonInteger<int64_t>(j, "subset_tokens");
+        p.ablation.attribution = j.at("attribution").get<bool>();
     };
     // The scan's tables are its result (ablationFromTables reads them back).
     spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {

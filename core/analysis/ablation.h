@@ -30,6 +30,7 @@ class Model;
 struct Dataset;
 struct AblationResult;
 
+// In a LayerRunParams, windows, heads and onSnapshot are the run's: set as the scan starts.
 struct AblationParams {
     WindowParams windows;
     std::vector<HeadId> heads;    // the heads to scan; empty = every head

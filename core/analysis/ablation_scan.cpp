@@ -222,11 +222,9 @@ AnalysisRunner ablationRunner() {
     runner.name = "ablation";
     runner.runPass = [](const Model& model, const Dataset& data, LayerRun& run, Progress& progress,
                         const LayerRunCallbacks& callbacks) {
-        AblationParams ap;
+        AblationParams ap = run.params.ablation;  // with the run's windows and heads
         ap.windows = run.params.windows;
         ap.heads = run.params.heads;
-        ap.subsetTokens = run.params.subsetTokens;
-        ap.attribution = run.params.attribution;
         if (callbacks.onLiveReport)
             ap.onSnapshot = [&callbacks](const AblationResult& partial) {
                 callbacks.report("ablation", std::make_shared<const AblationResult>(partial));

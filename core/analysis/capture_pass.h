@@ -23,6 +23,12 @@ class CaptureObserver;
 class Model;
 struct Dataset;
 
+// The logit lens as the lens-based analyses (saturation, lensdiv) ask for it.
+struct LensParams {
+    bool postAttention = false;    // also after attention, before the MLP (a_l)
+    std::string method = "auto";   // how the top-1 is computed (CaptureRequest::lensMethod)
+};
+
 struct CaptureRequest {
     bool cossim = false;             // c_l(t) = cos(h_{l-1}(t), h_l(t)), l = 1..L
     bool lens = false;               // top1_l(t) = argmax z_l(t), l = 0..L

@@ -142,43 +142,43 @@ AnalysisSpec cossimAnalysis() {
             "A layer whose mean cos-sim drops by more than D below its neighbours' median is special (default 0.1)."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("hard-ratios")) p.hardRatios = v.reals("hard-ratios");
-        if (v.has("special-drop")) p.specialDrop = v.real("special-drop");
+        if (v.has("hard-ratios")) p.cossim.hardRatios = v.reals("hard-ratios");
+        if (v.has("special-drop")) p.cossim.specialDrop = v.real("special-drop");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        v.set("hard-ratios", p.hardRatios);
-        v.set("special-drop", p.specialDrop);
+        v.set("hard-ratios", p.cossim.hardRatios);
+        v.set("special-drop", p.cossim.specialDrop);
     };
     spec.request = [](const LayerRunParams&, CaptureRequest& r) { r.cossim = true; };
     spec.summarise = [](LayerRun& run) {
         CossimParams cp;
         cp.layer = run.params.layer;
-        cp.hardRatios = run.params.hardRatios;
+        cp.hardRatios = run.params.cossim.hardRatios;
         cp.bins = run.params.bins;
-        cp.specialDrop = run.params.specialDrop;
+        cp.specialDrop = run.params.cossim.specialDrop;
         run.setResult("cossim", analyseCossim(run.capture, cp));
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<CossimResult>("cossim")) appendTables(out, cossimTables(*r));
     };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        return {{"Hard ratios", listText(run.params.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
+        return {{"Hard ratios", listText(run.params.cossim.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
     };
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return std::string("cos-sim: ") + kCossimCompared + "\n\n" + tablesAsText(tables, {"cossim_histograms"});
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
-        if (p.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
-        for (double r : p.hardRatios)
+        if (p.cossim.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");
+        for (double r : p.cossim.hardRatios)
             if (!(r > 0.0 && r < 1.0)) throw ParamError("hard-ratios", listText(std::vector<double>{r}) + " is outside (0, 1)");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
-        j["hard_ratios"] = p.hardRatios;
-        j["special_drop"] = p.specialDrop;
+        j["hard_ratios"] = p.cossim.hardRatios;
+        j["special_drop"] = p.cossim.specialDrop;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
-        p.hardRatios = j.at("hard_ratios").get<std::vector<double>>();
-        p.specialDrop = j.at("special_drop").get<double>();
+        p.cossim.hardRatios = j.at("hard_ratios").get<std::vector<double>>();
+        p.cossim.specialDrop = j.at("special_drop").get<double>();
     };
     return spec;
 }

@@ -20,9 +20,9 @@ inline constexpr const char* kCossimCompared =
     "(h_0 = embeddings; the final norm is not applied)";
 
 struct CossimParams {
-    int layer = 0;                                  // exit layer for thresholds, 1..L
+    int layer = 0;                                  // exit layer for thresholds, 1..L (the run's layer)
     std::vector<double> hardRatios{0.3, 0.5, 0.7};  // each in (0, 1)
-    int bins = 60;                                  // histogram bins over the common range
+    int bins = 60;                                  // histogram bins over the common range (the run's bins)
     double specialDrop = 0.1;                       // see CossimLayer::special
 };
 

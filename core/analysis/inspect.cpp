@@ -94,17 +94,17 @@ AnalysisSpec inspectAnalysis() {
         {"top-k", K::Integer, "K", "Top-k", "Tokens kept per position and layer (default 5).", 1},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("inspect-window")) p.inspectWindow = static_cast<int>(v.integer("inspect-window"));
-        if (v.has("top-k")) p.topK = static_cast<int>(v.integer("top-k"));
+        if (v.has("inspect-window")) p.inspect.window = static_cast<int>(v.integer("inspect-window"));
+        if (v.has("top-k")) p.inspect.topK = static_cast<int>(v.integer("top-k"));
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        v.set("inspect-window", int64_t(p.inspectWindow));
-        v.set("top-k", int64_t(p.topK));
+        v.set("inspect-window", int64_t(p.inspect.window));
+        v.set("top-k", int64_t(p.inspect.topK));
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.inspect = true;
-        r.inspectWindow = p.inspectWindow;
-        r.topK = p.topK;
+        r.inspectWindow = p.inspect.window;
+        r.topK = p.inspect.topK;
     };
     // summarise: none (the grid is the capture pass's own)
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
@@ -113,20 +113,20 @@ AnalysisSpec inspectAnalysis() {
     spec.terminalReport = [](const LayerRun& run, const std::vector<Table>&) { return gridText(run.capture.inspect); };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Inspector",
-                 "window " + std::to_string(run.params.inspectWindow) + " \u00b7 top-" + std::to_string(run.params.topK)}};
+                 "window " + std::to_string(run.params.inspect.window) + " \u00b7 top-" + std::to_string(run.params.inspect.topK)}};
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
-        if (p.topK < 1 || p.topK > c.vocabSize)
-            throw ParamError("top-k", std::to_string(p.topK) + " is outside 1.." + std::to_string(c.vocabSize));
-        if (p.inspectWindow < 0) throw ParamError("inspect-window", "must be at least 0");
+        if (p.inspect.topK < 1 || p.inspect.topK > c.vocabSize)
+            throw ParamError("top-k", std::to_string(p.inspect.topK) + " is outside 1.." + std::to_string(c.vocabSize));
+        if (p.inspect.window < 0) throw ParamError("inspect-window", "must be at least 0");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
-        j["inspect_window"] = p.inspectWindow;
-        j["top_k"] = p.topK;
+        j["inspect_window"] = p.inspect.window;
+        j["top_k"] = p.inspect.topK;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
-        p.inspectWindow = jsonInteger<int>(j, "inspect_window");
-        p.topK = jsonInteger<int>(j, "top_k");
+        p.inspect.window = jsonInteger<int>(j, "inspect_window");
+        p.inspect.topK = jsonInteger<int>(j, "top_k");
     };
     return spec;
 }

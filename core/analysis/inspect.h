@@ -9,6 +9,11 @@
 
 namespace ls {
 
+struct InspectParams {
+    int window = 0;  // the window shown, from 0
+    int topK = 5;    // tokens kept per position and layer
+};
+
 // inspect (position,input_id,target_id,layer,top1_id,top1_token,top1_prob,final_top1_prob)
 // and inspect_topk (position,layer,k,token_id,token,prob).
 std::vector<Table> inspectTables(const InspectGrid& grid);

@@ -15,9 +15,12 @@
 #include "analysis/ablation.h"
 #include "analysis/analysis_result.h"
 #include "analysis/capture_pass.h"
+#include "analysis/cossim.h"
 #include "analysis/early_exit.h"
+#include "analysis/inspect.h"
 #include "analysis/linearize.h"
 #include "analysis/losssep.h"
+#include "analysis/lowrank.h"
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "io/table.h"
@@ -37,28 +40,18 @@ struct LayerRunParams {
     std::vector<std::string> analyses;             // names from analysisRegistry()
     WindowParams windows;
     DatasetOptions dataset;                        // how the dataset was read (reproducibility)
-    int layer = 0;                                 // chosen layer 1..L; 0 = default L-1 (1 if L == 1)
-    std::vector<int> ranks;                        // low-rank ranks; empty = 8, 16, ... < dim, and dim
-    std::vector<double> hardRatios{0.3, 0.5, 0.7};
-    bool postAttentionLens = false;                // saturation also on a_l
-    std::string lensMethod = "auto";               // the lens top-1's method (CaptureRequest::lensMethod)
-    int inspectWindow = 0;
-    int topK = 5;
-    int bins = 60;
-    double specialDrop = 0.1;
-    // losssep
-    LossSepParams lossSep;
-    bool probes = true;                 // train the probes (losssep)
-    int probeLayer = -1;                // hidden states of this layer (0..L); -1 = L (the last block)
-    int64_t probeSampleSize = 65536;    // reservoir sample of tokens kept for the probes
-    ProbeParams probe;
-    std::vector<int> metricRanks;       // low-rank versions of the metrics; empty = none
-    // exit
-    ExitParams exit;
-    // ablation, linearize
+    // Shared by several analyses (sharedParams() in registry.h).
+    int layer = 0;                      // chosen layer 1..L; 0 = default L-1 (1 if L == 1)
+    int bins = 60;                      // histogram bins
     std::vector<HeadId> heads;          // the heads to scan / linearise; empty = every head
-    int64_t subsetTokens = 2048;
-    bool attribution = true;
+    // Each analysis's own, set and read by its registry entry (its own header says what).
+    CossimParams cossim;                // layer and bins: the shared ones
+    LensParams lens;                    // saturation and lensdiv
+    LowRankParams lowRank;
+    InspectParams inspect;
+    LossSepParams lossSep;              // bins: the shared one
+    ExitParams exit;
+    AblationParams ablation;            // windows, heads: the run's
     // linearize and context (ReLU attention; windows come from `windows`; heads and
     // contextSweep are filled from `heads` and the "context" analysis by resolveLayerRunParams)
     LinearizeParams linearize;

@@ -83,9 +83,9 @@ AnalysisSpec lensDivAnalysis() {
     };
     spec.write = writeGroup;
     spec.read = readGroup;
-    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["post_attention_lens"] = p.postAttentionLens; };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["post_attention_lens"] = p.lens.postAttention; };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
-        p.postAttentionLens = j.at("post_attention_lens").get<bool>();
+        p.lens.postAttention = j.at("post_attention_lens").get<bool>();
     };
     return spec;
 }

@@ -103,11 +103,11 @@ AnalysisRunner lensDivRunner() {
     AnalysisRunner runner;
     runner.name = "lensdiv";
     runner.observe = [](const Model& model, const LayerRunParams& params) -> std::unique_ptr<CaptureObserver> {
-        return std::make_unique<LensDivObserver>(model.impl(), params.postAttentionLens);
+        return std::make_unique<LensDivObserver>(model.impl(), params.lens.postAttention);
     };
     // One projection onto the vocabulary and a log-softmax per row and token, like the lens's
     // metrics.
-    runner.cost = [](const Model&, const LayerRunParams& params) { return params.postAttentionLens ? 6.0 : 3.0; };
+    runner.cost = [](const Model&, const LayerRunParams& params) { return params.lens.postAttention ? 6.0 : 3.0; };
     return runner;
 }
 

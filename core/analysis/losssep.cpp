@@ -292,30 +292,30 @@ AnalysisSpec lossSepAnalysis() {
             "Minimum confidences of the high-confidence subsets (default 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("probe-layer")) p.probeLayer = static_cast<int>(v.integer("probe-layer"));
-        if (v.has("probe-sample")) p.probeSampleSize = v.integer("probe-sample");
-        if (v.has("no-probes")) p.probes = !v.flag("no-probes");
-        if (v.has("seed")) p.probe.seed = static_cast<uint64_t>(v.integer("seed"));
-        if (v.has("metric-ranks")) p.metricRanks = v.integers("metric-ranks");
+        if (v.has("probe-layer")) p.lossSep.probeLayer = static_cast<int>(v.integer("probe-layer"));
+        if (v.has("probe-sample")) p.lossSep.probeSampleSize = v.integer("probe-sample");
+        if (v.has("no-probes")) p.lossSep.probes = !v.flag("no-probes");
+        if (v.has("seed")) p.lossSep.probe.seed = static_cast<uint64_t>(v.integer("seed"));
+        if (v.has("metric-ranks")) p.lossSep.metricRanks = v.integers("metric-ranks");
         if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
         if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        if (p.probeLayer >= 0) v.set("probe-layer", int64_t(p.probeLayer));
-        v.set("probe-sample", p.probeSampleSize);
-        v.set("no-probes", !p.probes);
-        v.set("seed", int64_t(p.probe.seed));
-        if (!p.metricRanks.empty()) v.set("metric-ranks", p.metricRanks);
+        if (p.lossSep.probeLayer >= 0) v.set("probe-layer", int64_t(p.lossSep.probeLayer));
+        v.set("probe-sample", p.lossSep.probeSampleSize);
+        v.set("no-probes", !p.lossSep.probes);
+        v.set("seed", int64_t(p.lossSep.probe.seed));
+        if (!p.lossSep.metricRanks.empty()) v.set("metric-ranks", p.lossSep.metricRanks);
         v.set("confidence-thresholds", p.lossSep.confidenceThresholds);
         v.set("subset-confidences", p.lossSep.subsetConfidences);
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.metrics = true;
-        r.metricRanks = p.metricRanks;
-        if (p.probes) {
-            r.probeLayer = p.probeLayer;
-            r.probeSampleSize = p.probeSampleSize;
-            r.probeSeed = p.probe.seed;
+        r.metricRanks = p.lossSep.metricRanks;
+        if (p.lossSep.probes) {
+            r.probeLayer = p.lossSep.probeLayer;
+            r.probeSampleSize = p.lossSep.probeSampleSize;
+            r.probeSeed = p.lossSep.probe.seed;
         }
     };
     spec.summarise = [](LayerRun& run) {  // the probes' pass left its result here, if it ran
@@ -330,9 +330,9 @@ AnalysisSpec lossSepAnalysis() {
         const auto r = run.result<LossSepResult>("losssep");
         const std::string probes = r && r->probes ? "on h_" + std::to_string(r->probes->layer) + ", " +
                                                         countText(r->probes->sampleTokens) + " sampled tokens"
-                                   : run.params.probes ? "not in this run"
+                                   : run.params.lossSep.probes ? "not in this run"
                                                        : "off";
-        return {{"Probes", probes}, {"Metric ranks", listText(run.params.metricRanks)}};
+        return {{"Probes", probes}, {"Metric ranks", listText(run.params.lossSep.metricRanks)}};
     };
     // The seed's final comparison: every method at the final layer, the Oracle, the probes.
     spec.terminalReport = [](const LayerRun& run, const std::vector<Table>& tables) {
@@ -351,41 +351,41 @@ AnalysisSpec lossSepAnalysis() {
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         const int L = c.numLayers, maxRank = std::min(c.hiddenSize, c.vocabSize);
-        if (p.probeLayer < 0) p.probeLayer = L;
-        if (p.probeLayer > L)
-            throw ParamError("probe-layer", std::to_string(p.probeLayer) + " is out of range: the model has layers 0.." +
+        if (p.lossSep.probeLayer < 0) p.lossSep.probeLayer = L;
+        if (p.lossSep.probeLayer > L)
+            throw ParamError("probe-layer", std::to_string(p.lossSep.probeLayer) + " is out of range: the model has layers 0.." +
                                                 std::to_string(L));
-        for (int r : p.metricRanks)
+        for (int r : p.lossSep.metricRanks)
             if (r < 1 || r > maxRank)
                 throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["confidence_thresholds"] = p.lossSep.confidenceThresholds;
         j["subset_confidences"] = p.lossSep.subsetConfidences;
-        j["probes"] = p.probes;
-        j["probe_layer"] = p.probeLayer;
-        j["probe_sample_size"] = p.probeSampleSize;
-        j["probe_architectures"] = p.probe.architectures;
-        j["probe_metrics"] = p.probe.metricProbes;
-        j["probe_easy_loss_threshold"] = p.probe.easyLossThreshold;
-        j["probe_seed"] = p.probe.seed;
-        j["probe_max_epochs"] = p.probe.maxEpochs;
-        j["probe_patience"] = p.probe.patience;
-        j["metric_ranks"] = p.metricRanks;
+        j["probes"] = p.lossSep.probes;
+        j["probe_layer"] = p.lossSep.probeLayer;
+        j["probe_sample_size"] = p.lossSep.probeSampleSize;
+        j["probe_architectures"] = p.lossSep.probe.architectures;
+        j["probe_metrics"] = p.lossSep.probe.metricProbes;
+        j["probe_easy_loss_threshold"] = p.lossSep.probe.easyLossThreshold;
+        j["probe_seed"] = p.lossSep.probe.seed;
+        j["probe_max_epochs"] = p.lossSep.probe.maxEpochs;
+        j["probe_patience"] = p.lossSep.probe.patience;
+        j["metric_ranks"] = p.lossSep.metricRanks;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.lossSep.confidenceThresholds = j.at("confidence_thresholds").get<std::vector<double>>();
         p.lossSep.subsetConfidences = j.at("subset_confidences").get<std::vector<double>>();
-        p.probes = j.at("probes").get<bool>();
-        p.probeLayer = jsonInteger<int>(j, "probe_layer");
-        p.probeSampleSize = jsonInteger<int64_t>(j, "probe_sample_size");
-        p.probe.architectures = j.at("probe_architectures").get<std::vector<std::string>>();
-        p.probe.metricProbes = j.at("probe_metrics").get<std::vector<std::string>>();
-        p.probe.easyLossThreshold = j.at("probe_easy_loss_threshold").get<double>();
-        p.probe.seed = jsonInteger<uint64_t>(j, "probe_seed");
-        p.probe.maxEpochs = jsonInteger<int>(j, "probe_max_epochs");
-        p.probe.patience = jsonInteger<int>(j, "probe_patience");
-        p.metricRanks = jsonIntegers(j, "metric_ranks");
+        p.lossSep.probes = j.at("probes").get<bool>();
+        p.lossSep.probeLayer = jsonInteger<int>(j, "probe_layer");
+        p.lossSep.probeSampleSize = jsonInteger<int64_t>(j, "probe_sample_size");
+        p.lossSep.probe.architectures = j.at("probe_architectures").get<std::vector<std::string>>();
+        p.lossSep.probe.metricProbes = j.at("probe_metrics").get<std::vector<std::string>>();
+        p.lossSep.probe.easyLossThreshold = j.at("probe_easy_loss_threshold").get<double>();
+        p.lossSep.probe.seed = jsonInteger<uint64_t>(j, "probe_seed");
+        p.lossSep.probe.maxEpochs = jsonInteger<int>(j, "probe_max_epochs");
+        p.lossSep.probe.patience = jsonInteger<int>(j, "probe_patience");
+        p.lossSep.metricRanks = jsonIntegers(j, "metric_ranks");
     };
     // The trained probes cannot be recomputed from the capture: their table, layer and sample.
     spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {

@@ -55,7 +55,12 @@ struct LossSepParams {
     int layer = 0;                                      // unused by the grid (every layer); kept for labels
     std::vector<double> confidenceThresholds{0.01, 0.02, 0.05};  // + the median
     std::vector<double> subsetConfidences{0.3, 0.5, 0.6, 0.7, 0.8, 0.9};
-    int bins = 60;
+    int bins = 60;                      // the run's bins
+    bool probes = true;                 // train the probes
+    int probeLayer = -1;                // hidden states of this layer (0..L); -1 = L (the last block)
+    int64_t probeSampleSize = 65536;    // reservoir sample of tokens kept for the probes
+    ProbeParams probe;
+    std::vector<int> metricRanks;       // low-rank versions of the metrics; empty = none
 };
 
 struct LossDistribution {

@@ -83,13 +83,13 @@ AnalysisSpec lowRankAnalysis() {
             "size, and the hidden size)."}.withPlaceholder("automatic: 8, 16, …, dim"),
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("ranks")) p.ranks = v.integers("ranks");
+        if (v.has("ranks")) p.lowRank.ranks = v.integers("ranks");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        if (!p.ranks.empty()) v.set("ranks", p.ranks);
+        if (!p.lowRank.ranks.empty()) v.set("ranks", p.lowRank.ranks);
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
-        r.lowRankRanks = p.ranks;
+        r.lowRankRanks = p.lowRank.ranks;
         r.lowRankLayer = p.layer;
     };
     spec.summarise = [](LayerRun& run) { run.setResult("lowrank", analyseLowRank(run.capture, run.params.layer)); };
@@ -100,22 +100,22 @@ AnalysisSpec lowRankAnalysis() {
         return tablesAsText(tables, {"lowrank_singular_values"});
     };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        return {{"Ranks", listText(run.params.ranks)}};
+        return {{"Ranks", listText(run.params.lowRank.ranks)}};
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig& c) {
         const int maxRank = std::min(c.hiddenSize, c.vocabSize);
-        if (p.ranks.empty()) {  // 8, 16, 32, ... below the head's rank, and its rank
-            for (int r = 8; r < maxRank; r *= 2) p.ranks.push_back(r);
-            p.ranks.push_back(maxRank);
+        if (p.lowRank.ranks.empty()) {  // 8, 16, 32, ... below the head's rank, and its rank
+            for (int r = 8; r < maxRank; r *= 2) p.lowRank.ranks.push_back(r);
+            p.lowRank.ranks.push_back(maxRank);
         }
-        for (int r : p.ranks)
+        for (int r : p.lowRank.ranks)
             if (r < 1 || r > maxRank)
                 throw ParamError("ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank) +
                                               " (the hidden size" +
                                               (c.vocabSize < c.hiddenSize ? std::string(" or vocabulary") : "") + ")");
     };
-    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["ranks"] = p.ranks; };
-    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) { p.ranks = jsonIntegers(j, "ranks"); };
+    spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["ranks"] = p.lowRank.ranks; };
+    spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) { p.lowRank.ranks = jsonIntegers(j, "ranks"); };
     return spec;
 }
 

@@ -11,6 +11,10 @@ namespace ls {
 
 struct CaptureResult;
 
+struct LowRankParams {
+    std::vector<int> ranks;  // empty = 8, 16, ... < dim, and dim
+};
+
 struct LowRankRow {
     int rank = 0;
     double coverage = 0;         // sum_{i<=r} s_i / sum_i s_i

@@ -128,17 +128,17 @@ AnalysisSpec saturationAnalysis() {
             "full is the float32 projection; int8 (CPUs with VNNI) and lowrank:R force a certified method."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
-        if (v.has("post-attention")) p.postAttentionLens = v.flag("post-attention");
-        if (v.has("lens-method")) p.lensMethod = v.text("lens-method");
+        if (v.has("post-attention")) p.lens.postAttention = v.flag("post-attention");
+        if (v.has("lens-method")) p.lens.method = v.text("lens-method");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
-        v.set("post-attention", p.postAttentionLens);
-        v.set("lens-method", p.lensMethod);
+        v.set("post-attention", p.lens.postAttention);
+        v.set("lens-method", p.lens.method);
     };
     spec.request = [](const LayerRunParams& p, CaptureRequest& r) {
         r.lens = true;
-        r.postAttentionLens = p.postAttentionLens;
-        r.lensMethod = p.lensMethod;
+        r.postAttentionLens = p.lens.postAttention;
+        r.lensMethod = p.lens.method;
     };
     spec.summarise = [](LayerRun& run) { run.setResult("saturation", analyseSaturation(run.capture)); };
     spec.tables = [](const LayerRun& run, bool perToken, std::vector<Table>& out) {
@@ -149,17 +149,17 @@ AnalysisSpec saturationAnalysis() {
         return tablesAsText(tables, {"saturation_tokens"});
     };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        return {{"Lens after attention", run.params.postAttentionLens ? "yes" : "no"}};
+        return {{"Lens after attention", run.params.lens.postAttention ? "yes" : "no"}};
     };
     // A bad lens method is refused before any work.
-    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) { parseLensMethod(p.lensMethod, c.hiddenSize); };
+    spec.resolve = [](LayerRunParams& p, const ModelConfig& c) { parseLensMethod(p.lens.method, c.hiddenSize); };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
-        j["post_attention_lens"] = p.postAttentionLens;
-        j["lens_method"] = p.lensMethod;
+        j["post_attention_lens"] = p.lens.postAttention;
+        j["lens_method"] = p.lens.method;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
-        p.postAttentionLens = j.at("post_attention_lens").get<bool>();
-        p.lensMethod = j.value("lens_method", std::string("auto"));  // absent before it existed
+        p.lens.postAttention = j.at("post_attention_lens").get<bool>();
+        p.lens.method = j.value("lens_method", std::string("auto"));  // absent before it existed
     };
     return spec;
 }
