@@ -18,6 +18,7 @@ Command infoCommand();
 Command evalCommand();
 Command runCommand();
 Command showCommand();
+Command compareCommand();
 Command trainCommand();
 Command demoCorpusCommand();
 

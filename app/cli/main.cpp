@@ -13,7 +13,7 @@
 namespace cli {
 
 std::vector<Command> allCommands() {
-    return {infoCommand(), evalCommand(), runCommand(), showCommand(), trainCommand(), demoCorpusCommand()};
+    return {infoCommand(), evalCommand(), runCommand(), showCommand(), compareCommand(), trainCommand(), demoCorpusCommand()};
 }
 
 namespace {

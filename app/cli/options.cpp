@@ -74,9 +74,11 @@ Args parseArgs(const CommandSpec& spec, int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (a.rfind("--", 0) != 0) {
-            if (spec.positional.empty() || !args.positional.empty() || i != 2)
+            const bool accepted = spec.manyPositionals || (!spec.positional.empty() && i == 2);
+            if (!accepted)
                 throw ls::Error("unexpected argument '" + a + "' (see layerscope-cli " + spec.name + " --help)");
-            args.positional = a;
+            if (args.positionals.empty()) args.positional = a;
+            args.positionals.push_back(a);
             continue;
         }
         std::string key = a.substr(2), value;

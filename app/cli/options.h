@@ -27,6 +27,7 @@ struct CommandSpec {
     std::string summary;     // one line for `layerscope-cli --help`
     std::string description; // paragraphs for `layerscope-cli COMMAND --help`
     std::vector<OptionGroup> groups;
+    bool manyPositionals = false;  // compare: any number of positionals, anywhere among the options
 
     const OptionSpec* find(const std::string& name) const;
 };
@@ -35,7 +36,8 @@ struct CommandSpec {
 // names the option.
 struct Args {
     std::string command;
-    std::string positional;  // run: the analyses; show: the run file
+    std::string positional;  // run: the analyses; show: the run file (the first, for several)
+    std::vector<std::string> positionals;  // every one given, in order
     std::map<std::string, std::string> values;
     bool help = false;  // --help or -h was given: print the command's help, do nothing else
 

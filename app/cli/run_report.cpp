@@ -12,6 +12,22 @@ using nlohmann::json;
 
 namespace cli {
 
+void addTablesJson(json& out, const std::vector<ls::Table>& tables) {
+    for (const ls::Table& t : tables) {
+        json columns = json::object();
+        for (const ls::Column& c : t.columns) {
+            if (c.kind == ls::Column::Kind::Text) {
+                columns[c.name] = c.texts;
+            } else {
+                json values = json::array();
+                for (double v : c.numbers) values.push_back(std::isfinite(v) ? json(v) : json(nullptr));
+                columns[c.name] = values;
+            }
+        }
+        out["tables"][t.name] = columns;
+    }
+}
+
 void reportRun(const ls::LayerRun& run, const Args& args) {
     // Each analysis's tables, made once: CSV and JSON take them all, the text report by analysis.
     const auto parts = run.tablesByAnalysis(args.flag("per-token-saturation"));
@@ -28,19 +44,7 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
                   {"windows", run.windowCount()},
                   {"layer", run.params.layer},
                   {"seconds", run.capture.seconds}};
-        for (const ls::Table& t : tables) {
-            json columns = json::object();
-            for (const ls::Column& c : t.columns) {
-                if (c.kind == ls::Column::Kind::Text) {
-                    columns[c.name] = c.texts;
-                } else {
-                    json values = json::array();
-                    for (double v : c.numbers) values.push_back(std::isfinite(v) ? json(v) : json(nullptr));
-                    columns[c.name] = values;
-                }
-            }
-            j["tables"][t.name] = columns;
-        }
+        addTablesJson(j, tables);
         std::cout << j.dump(2) << "\n";
         return;
     }

@@ -201,6 +201,10 @@ AnalysisSpec ablationAnalysis() {
         const std::string at = version == 1 ? "tables" : group;  // format 1: with every table
         if (file.has(at + "/ablation_heads")) run.setResult("ablation", ablationFromTables(file.tables(at)));
     };
+    spec.headScores = [](const LayerRun& run, std::vector<HeadScore>& out) {
+        if (const auto r = run.result<AblationResult>("ablation"))
+            for (const HeadAblation& h : r->heads) out.push_back({h.layer, h.head, h.zeroDppl, h.meanDppl, h.zeroRank, h.meanRank});
+    };
     return spec;
 }
 

@@ -161,6 +161,12 @@ AnalysisSpec cossimAnalysis() {
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<CossimResult>("cossim")) appendTables(out, cossimTables(*r));
     };
+    spec.layerQuantities = [](const LayerRun& run, std::vector<LayerQuantity>& out) {
+        const auto r = run.result<CossimResult>("cossim");
+        if (!r) return;
+        for (const CossimLayer& l : r->layers) out.push_back({"cossim_mean", l.layer, "block", l.summary.mean});
+        for (const CossimLayer& l : r->layers) out.push_back({"cossim_median", l.layer, "block", l.summary.p50});
+    };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Hard ratios", listText(run.params.cossim.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
     };

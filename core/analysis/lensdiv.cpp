@@ -87,6 +87,16 @@ AnalysisSpec lensDivAnalysis() {
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.lens.postAttention = j.at("post_attention_lens").get<bool>();
     };
+    spec.layerQuantities = [](const LayerRun& run, std::vector<LayerQuantity>& out) {
+        const auto r = run.result<LensDivResult>("lensdiv");
+        if (!r) return;
+        for (const auto& [metric, value] : std::vector<std::pair<std::string, double LensDivRow::*>>{
+                 {"kl_to_final", &LensDivRow::klToFinal},
+                 {"cross_entropy", &LensDivRow::crossEntropy},
+                 {"entropy", &LensDivRow::entropy},
+                 {"top1_accuracy", &LensDivRow::top1Accuracy}})
+            for (const LensDivRow& row : r->rows) out.push_back({metric, row.layer, row.stage, row.*value});
+    };
     return spec;
 }
 

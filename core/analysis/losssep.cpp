@@ -326,6 +326,23 @@ AnalysisSpec lossSepAnalysis() {
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<LossSepResult>("losssep")) appendTables(out, lossSepTables(*r));
     };
+    // Every method's Oracle ratio at every layer, then its best over the layers (at that layer).
+    spec.layerQuantities = [](const LayerRun& run, std::vector<LayerQuantity>& out) {
+        const auto r = run.result<LossSepResult>("losssep");
+        if (!r) return;
+        std::vector<LayerQuantity> best;
+        for (const PredictorRow& row : r->predictors) {
+            if (row.method == "oracle") continue;  // 1 by definition
+            const std::string metric = "oracle_ratio:" + row.method;
+            out.push_back({metric, row.layer, "block", row.split.oracleRatio});
+            auto it = std::find_if(best.begin(), best.end(), [&](const LayerQuantity& q) { return q.metric == metric; });
+            if (it == best.end())
+                best.push_back({metric, row.layer, "best", row.split.oracleRatio});
+            else if (row.split.oracleRatio > it->value)
+                *it = {metric, row.layer, "best", row.split.oracleRatio};
+        }
+        out.insert(out.end(), best.begin(), best.end());
+    };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         const auto r = run.result<LossSepResult>("losssep");
         const std::string probes = r && r->probes ? "on h_" + std::to_string(r->probes->layer) + ", " +

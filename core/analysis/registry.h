@@ -21,6 +21,21 @@ struct LayerRunParams;
 struct ModelConfig;
 struct Table;
 
+// What `compare` sets side by side across runs (compare/compare_runs.h): a per-layer
+// quantity ("cossim_mean" at layer 3, stage "block"), and a scanned head's scores.
+struct LayerQuantity {
+    std::string metric;
+    int layer = 0;       // in the analysis's own convention (its CSV's layer column)
+    std::string stage;   // "block", "attention", or "best" (layer: where the best is)
+    double value = 0;
+};
+struct HeadScore {
+    int layer = 0;  // 1..L
+    int head = 0;   // 0..H-1
+    double zeroDppl = 0, meanDppl = 0;
+    int zeroRank = 0, meanRank = 0;  // 1 = most damaging
+};
+
 struct AnalysisSpec {
     std::string name;         // "cossim": the CLI's and the run file's name
     std::string title;        // "Cos-sim per layer"
@@ -64,6 +79,10 @@ struct AnalysisSpec {
     // What a terminal shows of it (`run` and `show` without --json), given its own tables;
     // null: every one of them as text. Long tables (per bin, per token) stay in the CSVs.
     std::string (*terminalReport)(const LayerRun& run, const std::vector<Table>& tables) = nullptr;
+    // What compare sets side by side: its per-layer quantities, or a head scan's scores, as
+    // its own tables give them (the same doubles its CSVs print). Null: nothing to compare.
+    void (*layerQuantities)(const LayerRun& run, std::vector<LayerQuantity>& out) = nullptr;
+    void (*headScores)(const LayerRun& run, std::vector<HeadScore>& out) = nullptr;
     // Its settings as (label, value) rows for the GUI's run summary; null: none.
     std::vector<std::pair<std::string, std::string>> (*settings)(const LayerRun& run) = nullptr;
 };

@@ -148,6 +148,12 @@ AnalysisSpec saturationAnalysis() {
     spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
         return tablesAsText(tables, {"saturation_tokens"});
     };
+    spec.layerQuantities = [](const LayerRun& run, std::vector<LayerQuantity>& out) {
+        const auto r = run.result<SaturationResult>("saturation");
+        if (!r) return;
+        for (const SaturationLayer& l : r->layers) out.push_back({"saturation_rate", l.layer, "block", l.rate});
+        for (const SaturationLayer& l : r->postAttention) out.push_back({"saturation_rate", l.layer, "attention", l.rate});
+    };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         return {{"Lens after attention", run.params.lens.postAttention ? "yes" : "no"}};
     };
