@@ -657,7 +657,7 @@ void TestAnalysis::badInput_data() {
         << "--inspect-window: 99 is out of range: there are 24 windows (0..23)";
     QTest::newRow("exit layer L") << run("exit", {"--layers", "1,3"}) << "--layers: layer 3 is outside 1..2";
     QTest::newRow("exit with no layer") << run("exit", {"--layers", ""}) << "--layers: needs comma-separated numbers";
-    QTest::newRow("unknown exit signal") << run("exit", {"--signal", "loudness"}) << "unknown metric 'loudness'";
+    QTest::newRow("unknown exit signal") << run("exit", {"--signal", "loudness"}) << "unknown signal 'loudness' (available: confidence, max_z, max_minus_mean, margin, entropy, cossim)";
     QTest::newRow("exit on the answer") << run("exit", {"--signal", "correct_prob"}) << "needs the answer";
     QTest::newRow("per-layer thresholds of the wrong count") << run("exit", {"--layer-thresholds", "0.1"})
         << "give one threshold per allowed layer (2), got 1";

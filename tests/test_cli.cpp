@@ -64,6 +64,7 @@ private slots:
     void everyCommandAnswersHelp_data();
     void everyCommandAnswersHelp();
     void guiAnswersHelpWithoutDisplay();
+    void guiRefusesSeqLenBeyondTheContext();
     void interruptLeavesNoPartialFile();
     void cleanupTestCase();
 };
@@ -445,6 +446,30 @@ void TestCli::guiAnswersHelpWithoutDisplay() {
             QVERIFY2(out.startsWith("LayerScope "), qPrintable(out));
         else
             QVERIFY2(out.contains("--model") && out.contains("--open-run") && out.contains("--screenshot"), qPrintable(out));
+    }
+#endif
+}
+
+// The GUI refuses a --seq-len beyond the model's context, as the command line does (it used to
+// lower it to the context without a word); one within it opens.
+void TestCli::guiRefusesSeqLenBeyondTheContext() {
+#ifndef LAYERSCOPE_GUI_BINARY
+    QSKIP("built without the GUI");
+#else
+    for (const QString& seqLen : {"100000", "64"}) {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("QT_QPA_PLATFORM", "offscreen");
+        p.setProcessEnvironment(env);
+        p.start(LAYERSCOPE_GUI_BINARY, {"--seq-len", seqLen, "--quit-after-run"});  // on the demo (context 128)
+        QVERIFY(p.waitForFinished(120000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        if (seqLen == "64") {
+            QVERIFY2(p.exitCode() == 0, qPrintable(err));
+        } else {
+            QVERIFY2(p.exitCode() == 1, qPrintable(err));
+            QVERIFY2(err.contains("--seq-len 100000 exceeds the context of") && err.contains("(128 positions)"), qPrintable(err));
+        }
     }
 #endif
 }

@@ -243,7 +243,7 @@ private slots:
         QTest::newRow("no allowed layer") << "confidence" << QList<int>{} << "needs at least one allowed layer";
         QTest::newRow("layer L") << "confidence" << QList<int>{1, 4} << "layer 4 is outside 1..3";
         QTest::newRow("layer 0") << "confidence" << QList<int>{0} << "layer 0 is outside 1..3";
-        QTest::newRow("unknown signal") << "loudness" << QList<int>{1} << "unknown metric 'loudness'";
+        QTest::newRow("unknown signal") << "loudness" << QList<int>{1} << "unknown signal 'loudness'";
         QTest::newRow("the answer") << "correct_prob" << QList<int>{1} << "needs the answer";
     }
 

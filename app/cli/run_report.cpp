@@ -50,9 +50,11 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
     }
     std::printf("model     %s (%s)\n", run.info.modelPath.c_str(), run.info.modelSummary.c_str());
     std::printf("data      %s (%s)\n", run.info.datasetPath.c_str(), run.info.datasetFormat.c_str());
-    std::printf("scored    %lld tokens in %lld windows, %.2f s%s\n\n", static_cast<long long>(run.scoredTokens()),
-                static_cast<long long>(run.windowCount()), run.capture.seconds,
-                run.info.complete ? "" : "  (PARTIAL run)");
+    // The capture pass's time (head scans alone run none; their tables give their own times).
+    char captureTime[64] = "";
+    if (run.capture.tokens() > 0) std::snprintf(captureTime, sizeof captureTime, ", capture pass %.2f s", run.capture.seconds);
+    std::printf("scored    %lld tokens in %lld windows%s%s\n\n", static_cast<long long>(run.scoredTokens()),
+                static_cast<long long>(run.windowCount()), captureTime, run.info.complete ? "" : "  (PARTIAL run)");
     if (!run.capture.lensMethodChoice.empty())  // how the lens top-1 was computed (not kept in run files)
         std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensMethodChoice.c_str(),
                     run.capture.lensCandidatesPerToken > 0

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    options.seqLen = parser.isSet("seq-len") ? params.seqLen : 0;
     options.openRun = parser.value("open-run");
     options.tab = parser.value("tab");
     if (!options.tab.isEmpty() && !MainWindow::tabNames().contains(options.tab, Qt::CaseInsensitive)) {

@@ -200,8 +200,7 @@ void MainWindow::createActions() {
     evaluateAction_->setToolTip(tr("Perplexity and per-token loss of the model on the dataset (Ctrl+R)"));
     layerAnalysesAction_ = analysis->addAction(tr("&Layer Analyses"), this, [this] { runLayerAnalyses(); });
     layerAnalysesAction_->setShortcut(Qt::CTRL | Qt::Key_L);
-    layerAnalysesAction_->setToolTip(tr("Cos-sim, saturation, low-rank head and token inspector with the "
-                                        "Layer analyses panel's parameters (Ctrl+L)"));
+    layerAnalysesAction_->setToolTip(tr("The analyses checked in the Layer analyses panel, with its parameters (Ctrl+L)"));
     analysis->addSeparator();
     trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
     trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
@@ -460,9 +459,9 @@ void MainWindow::updateHint() {
                           "<p>Open a Hugging Face model folder (config.json + model.safetensors) with "
                           "<b>File › Open Model Folder…</b>,<br>then a dataset (text, WikiText, Alpaca "
                           "JSON or token ids) with <b>File › Open Dataset…</b>, and press <b>Evaluate</b>.</p>"
-                          "<p>Looking inside the layers: <b>Analysis › Layer Analyses</b> (Ctrl+L) runs cos-sim, "
-                          "saturation, the low-rank head and the token inspector; <b>File › Open Run…</b> shows a "
-                          "saved run without its model.</p>"
+                          "<p>Looking inside the layers: <b>Analysis › Layer Analyses</b> (Ctrl+L) runs the "
+                          "analyses checked in the Layer analyses panel; <b>File › Open Run…</b> shows a saved run "
+                          "without its model.</p>"
                           "<p>No model yet? <b>Analysis › Train Small Model…</b> makes one from a text file.</p>"
                           "<p>From a terminal: <tt>layerscope --model DIR --data FILE --run</tt></p>"));
     else

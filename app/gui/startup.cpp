@@ -1,6 +1,7 @@
 #include "startup.h"
 
 #include <QApplication>
+#include <QMessageBox>
 #include <QTimer>
 #include <functional>
 #include <iostream>
@@ -45,6 +46,7 @@ void StartupSequence::run() {
             analyses(ok);
     };
     const Then data = [this, evaluate](bool ok) {
+        ok = ok && windowsFitTheModel();
         if (ok && !options_.dataPath.isEmpty())
             window_->openDataset(options_.dataPath, evaluate);
         else
@@ -56,8 +58,18 @@ void StartupSequence::run() {
         data(true);
 }
 
+bool StartupSequence::windowsFitTheModel() {
+    const int seqLen = window_->windowParams().seqLen;  // the Dataset panel holds it within the context
+    if (options_.seqLen <= seqLen)
+        return true;
+    error_ = tr("--seq-len %1 exceeds the context of %2 (%3 positions)").arg(options_.seqLen).arg(options_.modelDir).arg(seqLen);
+    if (!options_.batch())
+        QMessageBox::warning(window_, tr("Seq len"), error_ + tr(": the Dataset panel uses %1.").arg(seqLen));
+    return false;
+}
+
 void StartupSequence::finish(bool ok) {
-    QString error = window_->lastError();
+    QString error = error_.isEmpty() ? window_->lastError() : error_;
     if (ok && !options_.tab.isEmpty() && !window_->selectTab(options_.tab)) {
         ok = false;
         error = tr("--tab %1: no such tab is shown (tabs now: %2)")

@@ -14,6 +14,7 @@ struct StartupOptions {
     QString dataPath;
     bool run = false;          // evaluate once model and data are loaded
     QStringList analyses;      // layer analyses to run once model and data are loaded
+    int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
     QString openRun;           // a run file to open (after the analyses, if both)
     QString tab;               // the tab to show at the end (MainWindow::tabNames())
     QString screenshot;        // save window()->grab() here, then quit
@@ -32,7 +33,11 @@ private:
     StartupSequence(MainWindow* window, const StartupOptions& options);
     void run();
     void finish(bool ok);
+    // The window parameters asked for against the model just opened (as the command line
+    // checks them); false, with error_ set, when they do not fit.
+    bool windowsFitTheModel();
 
     MainWindow* window_;
     StartupOptions options_;
+    QString error_;  // a failure of the sequence itself (not of a task: MainWindow::lastError())
 };

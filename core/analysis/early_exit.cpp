@@ -27,6 +27,31 @@ std::vector<T> suffixSums(const std::vector<size_t>& order, const V& value) {
     return out;
 }
 
+// The signals a token may exit on: the separation metrics an exit policy can compute (not
+// correct_prob, which needs the answer), then cos-sim.
+const std::vector<std::string>& exitSignals() {
+    static const std::vector<std::string> signals = [] {
+        std::vector<std::string> out;
+        for (const MetricInfo& m : separationMetrics())
+            if (std::string(m.name) != "correct_prob") out.push_back(m.name);
+        out.push_back("cossim");
+        return out;
+    }();
+    return signals;
+}
+
+// Throws ls::ParamError("signal", ...) for a signal an exit policy cannot use, naming those it can.
+void checkExitSignal(const std::string& signal) {
+    if (signal == "correct_prob")
+        throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
+    const std::vector<std::string>& all = exitSignals();
+    if (std::find(all.begin(), all.end(), signal) == all.end()) {
+        std::string names;
+        for (const std::string& name : all) names += (names.empty() ? "" : ", ") + name;
+        throw ParamError("signal", "unknown signal '" + signal + "' (available: " + names + ")");
+    }
+}
+
 }  // namespace
 
 ExitSimulator::ExitSimulator(const CaptureResult& c, std::string signal, std::vector<int> allowed)
@@ -35,13 +60,12 @@ ExitSimulator::ExitSimulator(const CaptureResult& c, std::string signal, std::ve
     N_ = c.tokens();
     if (c.metrics.empty() || c.lensTop1.empty())
         throw Error("early exit needs the logit-lens metrics and top-1 ids of every layer (run it with 'exit')");
+    checkExitSignal(signal_);
     if (signal_ == "cossim") {
         if (c.cossim.empty()) throw ParamError("signal", "cossim needs the cos-sim values (run cossim in the same pass)");
         higherExits_ = true;
-    } else if (signal_ == "correct_prob") {
-        throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
     } else {
-        higherExits_ = metricHigherIsEasier(signal_);  // throws for an unknown name
+        higherExits_ = metricHigherIsEasier(signal_);
     }
     if (allowed_.empty()) throw ParamError("layers", "an exit policy needs at least one allowed layer in " + layerList(L_));
     std::sort(allowed_.begin(), allowed_.end());
@@ -263,11 +287,7 @@ void resolveExitParams(LayerRunParams& p, const ModelConfig& c) {
         if (l < 1 || l >= L)
             throw ParamError("layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
                         " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
-    if (p.exit.signal != "cossim") {
-        if (p.exit.signal == "correct_prob")
-            throw ParamError("signal", "correct_prob needs the answer, which an exit policy does not have");
-        metricHigherIsEasier(p.exit.signal);  // throws for an unknown signal
-    }
+    checkExitSignal(p.exit.signal);
     for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
         for (double th : *list)
             if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
@@ -290,7 +310,7 @@ AnalysisSpec exitAnalysis() {
     spec.params = {
         ParamSpec{"signal", K::Text, "confidence|max_z|max_minus_mean|margin|entropy|cossim", "Exit signal",
             "The exit signal (default confidence)."}
-            .withChoices({"confidence", "max_z", "max_minus_mean", "margin", "entropy", "cossim"}),
+            .withChoices(exitSignals()),
         ParamSpec{"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."}
             .withPlaceholder("all: 1..L-1"),
         ParamSpec{"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."}
