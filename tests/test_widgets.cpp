@@ -5,6 +5,9 @@
 #include <QFile>
 #include <QImage>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QVBoxLayout>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -17,6 +20,7 @@
 #include <random>
 
 #include "common/progress.h"
+#include "kit/forms.h"
 #include "loss_histogram_view.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
@@ -69,6 +73,7 @@ private slots:
     void previewWrapsAndHitTests();
     void previewPaintsAlternatingBoxes();
     void trainingCurveGraphs();
+    void spinTakesTheWheelOnlyWhenFocused();
     void trainingCurveExport();
 };
 
@@ -496,6 +501,37 @@ void TestWidgets::trainingCurveExport() {
         image, [](const QColor& c) { return c.red() > 180 && c.green() > 60 && c.green() < 140 && c.blue() < 60; });
     QVERIFY2(blue > 300, qPrintable(QString("only %1 train-curve pixels").arg(blue)));
     QVERIFY2(orange > 100, qPrintable(QString("only %1 validation-curve pixels").arg(orange)));
+}
+
+// A wheel over a spin box in a scrolling panel scrolls the panel until the box is focused.
+void TestWidgets::spinTakesTheWheelOnlyWhenFocused() {
+    QScrollArea area;
+    auto* content = new QWidget;
+    auto* layout = new QVBoxLayout(content);
+    QSpinBox* spin = ls::widgets::makeSpin(content, "spin", 0, 100, 50, {});
+    layout->addWidget(spin);
+    layout->addSpacing(3000);  // taller than the area: it scrolls
+    area.setWidget(content);
+    area.resize(200, 200);
+    area.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&area));
+    auto wheel = [&] {
+        const QPoint at = spin->rect().center();
+        QWheelEvent event(at, spin->mapToGlobal(at), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(spin, &event);
+        return event.isAccepted();
+    };
+    area.setFocus();  // not the spin box (the only field, it took the focus as the window showed)
+    QTRY_VERIFY(!spin->hasFocus());
+    // Ignored: Qt hands a wheel from the mouse on to the parent, the scroll area (an event sent
+    // like this one is not passed on, so the scrolling itself is not seen here).
+    QVERIFY(!wheel());
+    QCOMPARE(spin->value(), 50);
+    spin->setFocus();
+    QTRY_VERIFY(spin->hasFocus());
+    QVERIFY(wheel());
+    QCOMPARE(spin->value(), 49);
 }
 
 QTEST_MAIN(TestWidgets)

@@ -136,11 +136,13 @@ QWidget* AnalysisPanel::makeField(const ls::ParamSpec& spec, QWidget* parent) {
         auto* spin = new QSpinBox(parent);
         spin->setRange(spinMinimum(spec), std::numeric_limits<int>::max());
         spin->setSpecialValueText(placeholder);
+        ls::widgets::wheelOnlyWhenFocused(spin);
         field = spin;
     } else if (spec.kind == Kind::Text && !spec.choices.empty()) {
         auto* combo = new QComboBox(parent);
         for (const std::string& choice : spec.choices)
             combo->addItem(fromStd(choice));
+        ls::widgets::wheelOnlyWhenFocused(combo);
         field = combo;
     } else {
         auto* edit = new QLineEdit(parent);

@@ -57,6 +57,7 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
 
     formatCombo_ = new QComboBox(this);
     formatCombo_->setObjectName("formatCombo");
+    ls::widgets::wheelOnlyWhenFocused(formatCombo_);
     for (ls::DataFormat f : {ls::DataFormat::Auto, ls::DataFormat::Text, ls::DataFormat::WikiText,
                              ls::DataFormat::AlpacaJson, ls::DataFormat::AlpacaJsonl, ls::DataFormat::Npy,
                              ls::DataFormat::Bin})
@@ -110,6 +111,7 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QWidget(parent) {
     maxWindowsSpin_->setSpecialValueText(tr("all"));
     documentsCombo_ = new QComboBox(this);
     documentsCombo_->setObjectName("documentsCombo");
+    ls::widgets::wheelOnlyWhenFocused(documentsCombo_);
     documentsCombo_->addItem(tr("packed"), false);
     documentsCombo_->addItem(tr("respected"), true);
     documentsCombo_->setToolTip(tr("packed: windows run across document boundaries; "

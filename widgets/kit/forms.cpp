@@ -1,6 +1,8 @@
 #include "kit/forms.h"
 
 #include <QAbstractButton>
+#include <QApplication>
+#include <QEvent>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -15,6 +17,30 @@
 
 namespace ls::widgets {
 
+namespace {
+
+// Lets a wheel event over an unfocused field go to its parent (the scroll area).
+class UnfocusedWheelFilter : public QObject {
+public:
+    using QObject::QObject;
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Wheel)
+            if (auto* field = qobject_cast<QWidget*>(watched); field && !field->hasFocus()) {
+                event->ignore();
+                return true;  // not the field's: QApplication passes the ignored event to the parent
+            }
+        return false;
+    }
+};
+
+}  // namespace
+
+void wheelOnlyWhenFocused(QWidget* field) {
+    static auto* filter = new UnfocusedWheelFilter(qApp);
+    field->setFocusPolicy(Qt::StrongFocus);
+    field->installEventFilter(filter);
+}
+
 QSpinBox* makeSpin(QWidget* parent, const char* name, int minimum, int maximum, int value, const QString& tip) {
     auto* spin = new QSpinBox(parent);
     if (name)
@@ -22,6 +48,7 @@ QSpinBox* makeSpin(QWidget* parent, const char* name, int minimum, int maximum, 
     spin->setRange(minimum, maximum);
     spin->setValue(value);
     spin->setToolTip(tip);
+    wheelOnlyWhenFocused(spin);
     return spin;
 }
 

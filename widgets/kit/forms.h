@@ -14,8 +14,12 @@ class QWidget;
 
 namespace ls::widgets {
 
-// A spin box with its range, value and tool tip; name (may be null): its object name, by
-// which tests and style sheets find it.
+// A spin box or combo box in a panel that scrolls takes the mouse wheel only once clicked or
+// tabbed into: a wheel passing over it scrolls the panel, not its value.
+void wheelOnlyWhenFocused(QWidget* field);
+
+// A spin box with its range, value and tool tip (the wheel as wheelOnlyWhenFocused); name
+// (may be null): its object name, by which tests and style sheets find it.
 QSpinBox* makeSpin(QWidget* parent, const char* name, int minimum, int maximum, int value, const QString& tip);
 // A line edit with its placeholder text (shown while it is empty) and tool tip.
 QLineEdit* makeLineEdit(QWidget* parent, const char* name, const QString& placeholder, const QString& tip);
