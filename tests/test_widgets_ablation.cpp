@@ -450,6 +450,19 @@ void TestWidgetsAblation::attributionScatter() {
     const QString text = view.attributionText();
     QVERIFY2(text.contains(QString::number(r->attributionSpearmanZero, 'f', 3)), qPrintable(text));
     QVERIFY(text.contains(QString::number(r->attributionSpearmanMean, 'f', 3)));
+    // The caution where the estimate ranks the heads poorly, and only there.
+    const bool poor = r->attributionSpearmanZero < 0.5 || r->attributionSpearmanMean < 0.5;
+    QCOMPARE(text.contains("trust the exact scan"), poor);
+    auto lowered = std::make_shared<ls::AblationResult>(*r);
+    lowered->attributionSpearmanZero = 0.07;
+    lowered->attributionSpearmanMean = 0.19;
+    view.setResult(lowered);
+    QVERIFY2(view.attributionText().contains("⚠ ranks poorly (ρ < 0.5): trust the exact scan"),
+             qPrintable(view.attributionText()));
+    lowered->attributionSpearmanZero = lowered->attributionSpearmanMean = 0.9;
+    view.setResult(lowered);
+    QVERIFY2(!view.attributionText().contains("poorly"), qPrintable(view.attributionText()));
+    view.setResult(r);
     // Log-like: the same points in scaled units.
     view.setColourScale(Scale::SymmetricLog);
     const ls::HeadAblation& d = *view.headAt(1, 2);

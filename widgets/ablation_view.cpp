@@ -386,8 +386,16 @@ QString AblationView::attributionText() const {
     const ls::AblationResult& r = *result_;
     if (!r.hasAttribution)
         return tr("not estimated in this run");
-    return tr("Spearman ρ: zero %1 · mean %2\n(estimate vs exact, %3)")
-        .arg(corr(r.attributionSpearmanZero), corr(r.attributionSpearmanMean), formatDuration(r.attributionSeconds));
+    const QString agreement = tr("Spearman ρ: zero %1 · mean %2\nestimate vs exact, %3")
+                                  .arg(corr(r.attributionSpearmanZero), corr(r.attributionSpearmanMean),
+                                       formatDuration(r.attributionSeconds));
+    // A first-order (linear) estimate: right for small effects, not a ranking of heads whose
+    // ablation costs nats. Say so where it ranks them poorly.
+    constexpr double kPoorRanking = 0.5;
+    const bool poor = !(r.attributionSpearmanZero >= kPoorRanking) || !(r.attributionSpearmanMean >= kPoorRanking);
+    return agreement + "\n" +
+           (poor ? tr("⚠ ranks poorly (ρ < %1): trust the exact scan").arg(kPoorRanking)
+                 : tr("a first-order estimate"));
 }
 
 QString AblationView::summaryText() const {
