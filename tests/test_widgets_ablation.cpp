@@ -26,6 +26,7 @@
 #include <random>
 
 #include "ablation_view.h"
+#include "plot_export.h"
 #include "analysis/ablation.h"
 #include "analysis/linearize.h"
 #include "export_menu.h"
@@ -222,6 +223,7 @@ private slots:
     void attributionScatter();
     void toolTips();
     void clickSelectsHead();
+    void exportsLeaveTheSelectionOut();
     void partialResult();
     void growingSnapshots();
     void noSubsetNoAttribution();
@@ -495,6 +497,29 @@ void TestWidgetsAblation::toolTips() {
     QTest::mouseMove(plot, cellCentre(plot, 3, 1));
     QTRY_COMPARE(QToolTip::text(), view.cellToolTip(Kind::Mean, 3, 1));
     QVERIFY(QToolTip::text().startsWith("L2H1"));
+}
+
+// The frame and ring around the selected head are on screen only: a figure exported with
+// one head selected is the same as with another, and the selection is still shown after.
+void TestWidgetsAblation::exportsLeaveTheSelectionOut() {
+    AblationView view;
+    QVERIFY(showResult(view, small()));
+    QTemporaryDir dir;
+    for (QCustomPlot* plot : {view.heatmapPlot(Kind::Zero), view.attributionPlot()}) {
+        QImage exported[2], onScreen[2];
+        for (int i = 0; i < 2; ++i) {
+            view.selectHead(i == 0 ? 1 : 2, i == 0 ? 2 : 3);
+            plot->replot();
+            onScreen[i] = plot->toPixmap(400, 300).toImage();
+            const QString path = dir.filePath(QStringLiteral("figure%1.png").arg(i));
+            QVERIFY(ls::widgets::savePlotImage(plot, path, QSize(400, 300)));
+            exported[i] = QImage(path).convertToFormat(onScreen[i].format());
+        }
+        QVERIFY2(onScreen[0] != onScreen[1], "the selection shows on screen");
+        QVERIFY2(exported[0] == exported[1], "the figure does not depend on the selection");  // one renderer, same input
+        plot->replot();  // as the export's queued replot does
+        QVERIFY2(plot->toPixmap(400, 300).toImage() == onScreen[1], "the selection is back on screen");
+    }
 }
 
 void TestWidgetsAblation::clickSelectsHead() {

@@ -51,6 +51,7 @@ QCPGraph* makeSelectionGraph(QCustomPlot* plot) {
     graph->setLineStyle(QCPGraph::lsNone);
     graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(palette::kSelection, 2), Qt::NoBrush, 13));
     graph->removeFromLegend();
+    markOnScreenOnly(graph);
     return graph;
 }
 
@@ -82,6 +83,7 @@ HeadHeatmap::HeadHeatmap(Ablation kind, QWidget* parent) : QCustomPlot(parent), 
     marker_->setPen(QPen(palette::kSelection, 2.5));
     marker_->setBrush(Qt::NoBrush);
     marker_->setVisible(false);
+    markOnScreenOnly(marker_);
 
     QFont small = font();
     small.setPointSize(8);

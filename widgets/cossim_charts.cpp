@@ -109,6 +109,7 @@ CossimHeatmap::CossimHeatmap(QWidget* parent) : CossimLayerChart(Qt::Vertical, p
     rowMarker_ = new QCPItemRect(this);
     rowMarker_->setPen(QPen(palette::kSelection, 2));
     rowMarker_->setBrush(Qt::NoBrush);
+    markOnScreenOnly(rowMarker_);
     rowThreshold_ = new QCPItemLine(this);
     rowThreshold_->setPen(QPen(palette::kVermillion, 3));
 
@@ -296,6 +297,7 @@ CossimMeans::CossimMeans(QWidget* parent) : CossimLayerChart(Qt::Horizontal, par
     setUpTitledPlot(this, tr("Mean c_l per layer (whiskers: p10 – p90)"), QSize(280, 180));
     setUpBarAxes(this, tr("layer l"), tr("cos-sim"));
     selection_ = makeBand(this, QColor(0, 0, 0, 30));
+    markOnScreenOnly(selection_);
 
     meanBars_ = addBars(this, tr("mean"), kBarColor);
     specialBars_ = addBars(this, tr("special layer"), kSpecialColor, 200);

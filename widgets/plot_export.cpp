@@ -8,6 +8,8 @@
 #include <QSvgGenerator>
 #include <qcustomplot.h>
 
+#include "kit/plot_style.h"
+
 namespace ls::widgets {
 
 namespace {
@@ -55,6 +57,14 @@ bool savePlotImage(QCustomPlot* plot, const QString& path, QSize size, QString* 
     const QFileInfo info(path);
     const QString partial = info.dir().filePath(info.completeBaseName() + ".partial." + info.suffix());
     QFile::remove(partial);
+    // What shows the on-screen selection stays out of the figure.
+    QList<QCPLayerable*> hidden;
+    for (int i = 0; i < plot->layerCount(); ++i)
+        for (QCPLayerable* item : plot->layer(i)->children())
+            if (item->visible() && isOnScreenOnly(item)) {
+                item->setVisible(false);
+                hidden << item;
+            }
     bool ok = false;
     if (suffix == "png")
         ok = plot->savePng(partial, size.width(), size.height());
@@ -62,6 +72,8 @@ bool savePlotImage(QCustomPlot* plot, const QString& path, QSize size, QString* 
         ok = plot->savePdf(partial, size.width(), size.height());
     else
         ok = saveSvg(plot, partial, size);
+    for (QCPLayerable* item : hidden) item->setVisible(true);
+    if (!hidden.isEmpty()) plot->replot(QCustomPlot::rpQueuedReplot);
     ok = ok && QFileInfo(partial).size() > 0;
     // rename() over an existing file is atomic on POSIX; QFile::rename refuses to replace.
     ok = ok && std::rename(QFile::encodeName(partial).constData(), QFile::encodeName(path).constData()) == 0;

@@ -5,6 +5,14 @@
 
 namespace ls::widgets {
 
+namespace {
+constexpr const char* kOnScreenOnly = "layerscopeOnScreenOnly";
+}
+
+void markOnScreenOnly(QCPLayerable* item) { item->setProperty(kOnScreenOnly, true); }
+bool isOnScreenOnly(const QCPLayerable* item) { return item->property(kOnScreenOnly).toBool(); }
+
+
 QCustomPlot* makeTitledPlot(QWidget* parent, const QString& title, QSize minimumSize, int titlePointSize) {
     auto* plot = new QCustomPlot(parent);
     setUpTitledPlot(plot, title, minimumSize, titlePointSize);

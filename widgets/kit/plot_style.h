@@ -14,11 +14,17 @@ class QCPGraph;
 class QCPScatterStyle;
 class QCPColorScale;
 class QCPItemText;
+class QCPLayerable;
 class QCPTextElement;
 class QCustomPlot;
 class QWidget;
 
 namespace ls::widgets {
+
+// Marks what shows the user's selection on screen (a frame, a band, a ring): exported figures
+// leave it out (savePlotImage).
+void markOnScreenOnly(QCPLayerable* item);
+bool isOnScreenOnly(const QCPLayerable* item);
 
 // A QCustomPlot with a bold title row above its axis rect and mouse tracking on (for hover
 // tooltips). Row 0 is the title, row 1 the axis rect. setUpTitledPlot does the same to a plot
