@@ -13,6 +13,10 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QStatusBar>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
@@ -35,6 +39,7 @@
 #include "data/dataset.h"
 #include "dataset_panel.h"
 #include "early_exit_view.h"
+#include "export_menu.h"
 #include "layer_results.h"
 #include "losssep_page.h"
 #include "losssep_view.h"
@@ -70,6 +75,20 @@ void screenshot(QWidget* widget, const QString& name) {
         return;
     QTest::qWait(30);  // queued replots (the early-exit view redraws after a slider step)
     QVERIFY(widget->grab().save(QDir(dir).filePath(name)));
+}
+
+// A copy of an exported file among the screenshots, to look at.
+void screenshotFile(const QString& path, const QString& name) {
+    const QString dir = qEnvironmentVariable("LAYERSCOPE_SCREENSHOT_DIR");
+    if (!dir.isEmpty()) {
+        QFile::remove(QDir(dir).filePath(name));
+        QVERIFY(QFile::copy(path, QDir(dir).filePath(name)));
+    }
+}
+
+QByteArray readAll(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
 // A number as a table shows it: "0.2879", "★ 1", "46.39 %", "6,803", "1.13×".
@@ -142,6 +161,7 @@ private slots:
 
     void runShowsTheDirectNumbers();
     void saveAndOpenRun();
+    void exportRunWritesEveryFigureAndTable();
     void cancelKeepsPreviousResults();
     void ablationFillsWhileScanning();
     void cancelStress();
@@ -356,6 +376,38 @@ void TestGuiLayers::checkViews(MainWindow& window) {
 
     // The first result tab is the current one.
     QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(results->view<ls::widgets::CossimView>("cossim")));
+}
+
+// ---- export ----------------------------------------------------------------------------
+
+// File > Export All Figures and Tables: every chart of the shown tabs at the chosen figure size,
+// every CSV exactly as the command line writes it, and manifest.json listing them.
+void TestGuiLayers::exportRunWritesEveryFigureAndTable() {
+    QVERIFY2(reference_, "runShowsTheDirectNumbers() runs first");
+    MainWindow& window = *window_;
+    const ls::widgets::FigureSize figure{85, 60, 300};
+    ls::widgets::setExportFigureSize(figure);
+    const QString out = dir_.filePath("export-all");
+    QVERIFY(window.exportRun(out));
+    QVERIFY2(window.statusBar()->currentMessage().startsWith("Wrote "), qPrintable(window.statusBar()->currentMessage()));
+    QCOMPARE(ls::widgets::lastExportFolder(), out);
+    const auto run = window.layerResults()->run();
+    for (const ls::Table& table : run->tables())
+        QCOMPARE(readAll(QDir(out).filePath(QString::fromStdString(table.name) + ".csv")),
+                 QByteArray::fromStdString(ls::toCsv(table)));
+    const auto charts = window.layerResults()->charts();
+    QVERIFY(charts.size() >= 8);  // cos-sim, saturation, low-rank: three or so each
+    for (const auto& [stem, plot] : charts) {
+        const QImage png(QDir(out).filePath(stem + ".png"));
+        QVERIFY2(!png.isNull(), qPrintable(stem));
+        QCOMPARE_NEAR(png.width(), 85 / 25.4 * 300, 0, 0.005);  // 85 mm at 300 dpi, whole layout pixels
+        QVERIFY(QFile::exists(QDir(out).filePath(stem + ".pdf")) && QFile::exists(QDir(out).filePath(stem + ".svg")));
+    }
+    const QJsonObject manifest = QJsonDocument::fromJson(readAll(QDir(out).filePath("manifest.json"))).object();
+    QCOMPARE(manifest["files"].toArray().size(), charts.size() * 3 + int(run->tables().size()));
+    QCOMPARE(manifest["figure_size"].toObject()["png_dpi"].toInt(), 300);
+    screenshotFile(QDir(out).filePath(charts.front().first + ".png"), "export-figure.png");
+    ls::widgets::setExportFigureSize({});
 }
 
 // ---- run files -------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include "common/progress.h"
 #include "kit/forms.h"
 #include "loss_histogram_view.h"
+#include "plot_export.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
 #include "token_preview_view.h"
@@ -61,6 +62,7 @@ private slots:
     void exportPng();
     void exportSvgAndPdf();
     void exportCsv();
+    void exportFigureSizeAndDpi();
     void exportReplacesAtomically();
     void exportUnknownSuffix();
 
@@ -212,6 +214,45 @@ void TestWidgets::exportSvgAndPdf() {
     const QByteArray pdf = readAll(pdfPath);
     QVERIFY(pdf.startsWith("%PDF-"));
     QVERIFY(pdf.size() > 1000);
+}
+
+// A figure of 85 x 60 mm: the PNG has that size at its dpi (and says so), the PDF page and the
+// SVG are that size.
+void TestWidgets::exportFigureSizeAndDpi() {
+    QTemporaryDir dir;
+    LossHistogramView view;
+    view.setLosses(sampleLosses(2000));
+    const ls::widgets::FigureSize figure{85, 60, 600};
+    QString error;
+    const QString png = dir.filePath("hist.png");
+    QVERIFY2(ls::widgets::savePlotImage(view.plot(), png, figure, &error), qPrintable(error));
+    const QImage image(png);
+    // 85 mm at 600 dpi = 2008 px; laid out in whole pixels at 96 dpi, so within 0.5 %.
+    QCOMPARE_NEAR(image.width(), 85 / 25.4 * 600, 0, 0.005);
+    QCOMPARE_NEAR(image.height(), 60 / 25.4 * 600, 0, 0.005);
+    QCOMPARE_NEAR(image.dotsPerMeterX() * 0.0254, 600.0, 0.5, 0);
+    // Drawn, not blank: a good share of non-white pixels.
+    int ink = 0;
+    for (int y = 0; y < image.height(); y += 8)
+        for (int x = 0; x < image.width(); x += 8) ink += image.pixelColor(x, y) != Qt::white;
+    QVERIFY2(ink > (image.width() / 8) * (image.height() / 8) / 50, qPrintable(QString::number(ink)));
+
+    const QString pdf = dir.filePath("hist.pdf");
+    QVERIFY2(ls::widgets::savePlotImage(view.plot(), pdf, figure, &error), qPrintable(error));
+    const QByteArray bytes = readAll(pdf);
+    const QRegularExpressionMatch box =
+        QRegularExpression(R"(/MediaBox \[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\])").match(QString::fromLatin1(bytes));
+    QVERIFY2(box.hasMatch(), bytes.left(600).constData());
+    QCOMPARE_NEAR(box.captured(1).toDouble(), 85 / 25.4 * 72, 0, 0.01);  // points
+    QCOMPARE_NEAR(box.captured(2).toDouble(), 60 / 25.4 * 72, 0, 0.01);
+
+    const QString svg = dir.filePath("hist.svg");
+    QVERIFY2(ls::widgets::savePlotImage(view.plot(), svg, figure, &error), qPrintable(error));
+    const QString text = QString::fromUtf8(readAll(svg));
+    const QRegularExpressionMatch size = QRegularExpression(R"(width="([0-9.]+)mm" height="([0-9.]+)mm")").match(text);
+    QVERIFY2(size.hasMatch(), qPrintable(text.left(600)));
+    QCOMPARE_NEAR(size.captured(1).toDouble(), 85.0, 0, 0.01);
+    QCOMPARE_NEAR(size.captured(2).toDouble(), 60.0, 0, 0.01);
 }
 
 void TestWidgets::exportCsv() {

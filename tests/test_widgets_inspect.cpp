@@ -393,8 +393,8 @@ void TestWidgetsInspect::lowRankExport() {
     view.setResult(result);
     QTemporaryDir dir;
     const QStringList written = exportEverything(view.exportButton(), dir);
-    // 3 charts x (png, pdf, svg) + 3 tables.
-    QCOMPARE(written.size(), 3 * 3 + 3);
+    // 3 charts x (png, pdf, svg) + 3 tables + manifest.json.
+    QCOMPARE(written.size(), 3 * 3 + 3 + 1);
     for (const QString& path : written)
         QVERIFY2(QFileInfo(path).size() > 0, qPrintable(path));
     const QImage png(QDir(dir.path()).filePath("lowrank_coverage.png"));
@@ -594,7 +594,7 @@ void TestWidgetsInspect::inspectorExport() {
     view.setGrid(grid);
     QTemporaryDir dir;
     const QStringList written = exportEverything(view.exportButton(), dir);
-    QCOMPARE(written.size(), 2);  // inspect.csv, inspect_topk.csv
+    QCOMPARE(written.size(), 3);  // inspect.csv, inspect_topk.csv, manifest.json
     for (const ls::Table& table : ls::inspectTables(*grid)) {
         const QString path = QDir(dir.path()).filePath(QString::fromStdString(table.name) + ".csv");
         QVERIFY(written.contains(path));

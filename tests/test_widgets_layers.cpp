@@ -158,7 +158,8 @@ void TestWidgetsLayers::cossimHeatmapCells() {
     const auto result = smallCossim();
     view.setResult(result);
     QVERIFY(view.hasData());
-    QVERIFY(view.comparedLabel()->text().contains("cos(h_{l-1}, h_l)"));
+    QVERIFY2(view.comparedLabel()->text().contains("cos(h<sub>l−1</sub>, h<sub>l</sub>)"),
+             qPrintable(view.comparedLabel()->text()));
 
     QCPColorMapData* data = view.colorMap()->data();
     QCOMPARE(data->keySize(), 4);    // bins
@@ -599,7 +600,7 @@ void TestWidgetsLayers::exportAllReportsFailure() {
     QVERIFY(written.isEmpty());
     // Tables only, into a new folder.
     QVERIFY2(exportAll(dir.filePath("new"), {}, {table}, &written, &error), qPrintable(error));
-    QCOMPARE(written, QStringList{dir.filePath("new/t.csv")});
+    QCOMPARE(written, (QStringList{dir.filePath("new/t.csv"), dir.filePath("new/manifest.json")}));
     QCOMPARE(readAll(written.front()), QByteArray("x\n1\n2\n"));
 }
 

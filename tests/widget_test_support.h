@@ -6,6 +6,9 @@
 #include <QDir>
 #include <QFile>
 #include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QMenu>
 #include <QSignalSpy>
 #include <QString>
@@ -117,11 +120,19 @@ inline QStringList exportEverything(ls::widgets::ExportButton* button, const QTe
 }
 
 // Checks what an export of every chart (stems) and table into dir wrote: the written list
-// holds each chart in three formats and each table; the PNG has coloured pixels drawn, the
-// PDF and SVG (of more than minSvgBytes) their magic; each CSV equals ls::toCsv of its table.
+// holds each chart in three formats, each table and manifest.json, which lists them all; the
+// PNG has coloured pixels drawn, the PDF and SVG (of more than minSvgBytes) their magic; each
+// CSV equals ls::toCsv of its table.
 inline void checkExport(const QString& dir, const QStringList& stems, const std::vector<ls::Table>& tables,
                         const QStringList& written, int minSvgBytes = 2000) {
-    QCOMPARE(written.size(), stems.size() * 3 + int(tables.size()));
+    QCOMPARE(written.size(), stems.size() * 3 + int(tables.size()) + 1);
+    const QString manifestPath = QDir(dir).filePath("manifest.json");
+    QVERIFY(written.contains(manifestPath));
+    const QJsonArray files = QJsonDocument::fromJson(readAll(manifestPath)).object()["files"].toArray();
+    QCOMPARE(files.size(), written.size() - 1);
+    for (const QJsonValue& file : files)
+        QVERIFY2(written.contains(QDir(dir).filePath(file.toObject()["file"].toString())),
+                 qPrintable(file.toObject()["file"].toString()));
     for (const QString& stem : stems) {
         const QImage png(QDir(dir).filePath(stem + ".png"));
         QVERIFY2(!png.isNull(), qPrintable(stem));

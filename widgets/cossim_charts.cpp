@@ -45,7 +45,7 @@ QString special(const ls::CossimLayer& layer) { return layer.special ? QObject::
 // "c_l in [0.3150, 0.5300)\n12 tokens (4.00%<share>)": one bin of a histogram.
 QString binText(const ls::Histogram& h, int bin, const QString& share = {}) {
     const bool last = bin + 1 == int(h.counts.size());
-    return QObject::tr("c_l in [%1, %2%3\n%4 tokens (%5%6)")
+    return QObject::tr("cₗ in [%1, %2%3\n%4 tokens (%5%6)")
         .arg(h.edge(bin), 0, 'f', 4)
         .arg(h.edge(bin + 1), 0, 'f', 4)
         .arg(last ? QStringLiteral("]") : QStringLiteral(")"))
@@ -96,8 +96,8 @@ void CossimLayerChart::updateTicker() {
 // ---- heatmap --------------------------------------------------------------------------------
 
 CossimHeatmap::CossimHeatmap(QWidget* parent) : CossimLayerChart(Qt::Vertical, parent) {
-    setUpTitledPlot(this, tr("Distribution of c_l per layer"), QSize(280, 180));
-    xAxis->setLabel(tr("cos(h_{l-1}, h_l)"));
+    setUpTitledPlot(this, tr("Distribution of cₗ per layer"), QSize(280, 180));
+    xAxis->setLabel(tr("cos(hₗ₋₁, hₗ)"));
     yAxis->setLabel(tr("layer l"));
     yAxis->setRangeReversed(true);  // layer 1 at the top, as in the table
     yAxis->setTickLength(0, 3);
@@ -247,9 +247,12 @@ void CossimLayerHistogram::showLayer(const ls::CossimResult& r, const ls::Cossim
     bars_->setWidth(shown_.binWidth());
 
     titleOf(this)->setText(
-        tr("Layer %1%2: c_l = cos(h_%3, h_%1)").arg(layer).arg(special(r.layers[size_t(layer - 1)])).arg(layer - 1));
-    xAxis->setLabel(zoom ? tr("c_l (%1 bins over this layer's min..max)").arg(bins)
-                         : tr("c_l (%1 bins over the common range)").arg(bins));
+        tr("Layer %1%2: c%3 = cos(h%4, h%3)")
+            .arg(layer)
+            .arg(special(r.layers[size_t(layer - 1)]))
+            .arg(subscript(layer), subscript(layer - 1)));
+    xAxis->setLabel(zoom ? tr("cₗ (%1 bins over this layer's min..max)").arg(bins)
+                         : tr("cₗ (%1 bins over the common range)").arg(bins));
     const double pad = 0.02 * std::max(shown_.hi - shown_.lo, 1e-9);
     const double xlo = shown_.lo - pad, xhi = shown_.hi + pad;
     xAxis->setRange(xlo, xhi);
@@ -294,7 +297,7 @@ QString CossimLayerHistogram::hoverText(const QPointF& pos) const {
 // ---- means ----------------------------------------------------------------------------------
 
 CossimMeans::CossimMeans(QWidget* parent) : CossimLayerChart(Qt::Horizontal, parent) {
-    setUpTitledPlot(this, tr("Mean c_l per layer (whiskers: p10 – p90)"), QSize(280, 180));
+    setUpTitledPlot(this, tr("Mean cₗ per layer (whiskers: p10 – p90)"), QSize(280, 180));
     setUpBarAxes(this, tr("layer l"), tr("cos-sim"));
     selection_ = makeBand(this, QColor(0, 0, 0, 30));
     markOnScreenOnly(selection_);

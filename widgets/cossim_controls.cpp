@@ -24,7 +24,7 @@ CossimControls::CossimControls(QWidget* parent) : QWidget(parent) {
     ratioSlider_ = new QSlider(Qt::Horizontal, this);
     ratioSlider_->setRange(1, 99);
     ratioSlider_->setValue(50);
-    ratioSlider_->setToolTip(tr("Hard ratio r: the threshold is the r-quantile of c_l at the exit layer"));
+    ratioSlider_->setToolTip(tr("Hard ratio r: the threshold is the r-quantile of cₗ at the exit layer"));
     layerValue_ = new QLabel(this);
     ratioValue_ = new QLabel(this);
     const int valueWidth = fontMetrics().horizontalAdvance(QStringLiteral("000 (special)"));

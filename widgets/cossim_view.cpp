@@ -23,7 +23,7 @@ QString number(double v) { return formatNumber(v, 4); }
 }  // namespace
 
 CossimView::CossimView(QWidget* parent)
-    : ResultViewOf(tr("<b>Cos-sim per layer.</b> %1.").arg(QString::fromUtf8(ls::kCossimCompared).toHtmlEscaped()),
+    : ResultViewOf(tr("<b>Cos-sim per layer.</b> %1.").arg(subscriptsAsHtml(QString::fromUtf8(ls::kCossimCompared))),
                    &ls::cossimTables, parent) {
     heatmap_ = addChart(QStringLiteral("cossim_heatmap"), new CossimHeatmap(this));
     histogram_ = addChart(QStringLiteral("cossim_layer_histogram"), new CossimLayerHistogram(this));
@@ -35,8 +35,8 @@ CossimView::CossimView(QWidget* parent)
                                 {tr("layer"), tr("mean"), tr("std"), tr("min"), tr("p10"), tr("p50"), tr("p90"),
                                  tr("max"), tr("frac<0"), tr("frac<0.5")},
                                 {QString(), QString(), QString(), QString(), QString(), QString(), QString(),
-                                 QString(), tr("Fraction of the layer's tokens with c_l < 0"),
-                                 tr("Fraction of the layer's tokens with c_l < 0.5")});
+                                 QString(), tr("Fraction of the layer's tokens with cₗ < 0"),
+                                 tr("Fraction of the layer's tokens with cₗ < 0.5")});
     specialNote_ = makeNote(this);
     thresholds_ = makeCaptionedTable(this, QString(),
                                      {tr("hard ratio"), tr("threshold"), tr("tokens that exit"), tr("hard tokens")});
@@ -212,8 +212,8 @@ bool CossimView::zoomToLayer() const { return controls_->zoomCheck()->isChecked(
 QString CossimView::thresholdText() const {
     if (!hasData())
         return {};
-    return tr("Layer %1, hard ratio %2: threshold %3 · %4 of tokens exit (c_l ≥ threshold), "
-              "%5 are hard and keep computing (c_l < threshold)")
+    return tr("Layer %1, hard ratio %2: threshold %3 · %4 of tokens exit (cₗ ≥ threshold), "
+              "%5 are hard and keep computing (cₗ < threshold)")
         .arg(threshold_.layer)
         .arg(hardRatioText(threshold_.hardRatio))
         .arg(threshold_.threshold, 0, 'f', 5)

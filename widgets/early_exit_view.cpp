@@ -34,7 +34,7 @@ namespace ls::widgets {
 namespace {
 
 QString signalDescription(const QString& name) {
-    if (name == "cossim") return QObject::tr("cos(h_{l-1}, h_l): the block changed little");
+    if (name == "cossim") return QObject::tr("cos(hₗ₋₁, hₗ): the block changed little");
     const QString formula = metricFormula(name.toStdString(), QStringLiteral("z_l"));
     return name == "entropy" ? QObject::tr("%1, lower exits").arg(formula) : formula;
 }

@@ -1,7 +1,22 @@
 #include "export_menu.h"
 
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <QFileInfo>
 #include <QMenu>
 #include <exception>
@@ -16,17 +31,124 @@ namespace {
 
 const QStringList kImageSuffixes{"png", "pdf", "svg"};
 
-// The folder the last export went to, shared by every button of the session.
-QString& lastDirectory() {
-    static QString dir = QDir::homePath();
-    return dir;
-}
+// Where exports last went and the figure size, kept between sessions.
+const QString kFolderKey = QStringLiteral("export/folder");
+const QString kFigureKey = QStringLiteral("export/figure");  // "widthMm x heightMm @ dpi", or empty
 
 QString imageFilter(const QString& suffix) {
     return QStringLiteral("%1 (*.%2)").arg(suffix.toUpper(), suffix);
 }
 
 }  // namespace
+
+void setLastExportFolder(const QString& dir) { QSettings().setValue(kFolderKey, dir); }
+
+QString lastExportFolder() {
+    const QString dir = QSettings().value(kFolderKey).toString();
+    return !dir.isEmpty() && QDir(dir).exists() ? dir : QDir::homePath();
+}
+
+FigureSize exportFigureSize() {
+    FigureSize figure;
+    const QStringList parts = QSettings().value(kFigureKey).toString().split(QRegularExpression(QStringLiteral("[ x@]+")),
+                                                                           Qt::SkipEmptyParts);
+    if (parts.size() == 3) {
+        figure.widthMm = parts[0].toDouble();
+        figure.heightMm = parts[1].toDouble();
+        figure.dpi = std::clamp(parts[2].toInt(), 72, 600);
+    }
+    return figure.isEmpty() ? FigureSize{} : figure;
+}
+
+void setExportFigureSize(const FigureSize& figure) {
+    QSettings().setValue(kFigureKey, figure.isEmpty() ? QString()
+                                                      : QStringLiteral("%1 x %2 @ %3")
+                                                            .arg(figure.widthMm)
+                                                            .arg(figure.heightMm)
+                                                            .arg(figure.dpi));
+}
+
+bool askFigureSize(QWidget* parent, FigureSize& figure) {
+    QDialog dialog(parent);
+    dialog.setWindowTitle(QObject::tr("Figure Size"));
+    auto* onScreen = new QCheckBox(QObject::tr("As on screen (PNG at the screen's resolution)"), &dialog);
+    auto* unit = new QComboBox(&dialog);
+    unit->addItem(QObject::tr("mm"), 1.0);
+    unit->addItem(QObject::tr("inches"), 25.4);
+    auto makeLength = [&dialog] {
+        auto* spin = new QDoubleSpinBox(&dialog);
+        spin->setDecimals(1);
+        spin->setRange(10, 1000);
+        return spin;
+    };
+    QDoubleSpinBox* width = makeLength();
+    QDoubleSpinBox* height = makeLength();
+    auto* dpi = new QSpinBox(&dialog);
+    dpi->setRange(72, 600);
+    dpi->setSuffix(QObject::tr(" dpi"));
+    auto* presets = new QComboBox(&dialog);
+    presets->addItem(QObject::tr("Presets…"));
+    presets->addItem(QObject::tr("One column, 85 × 60 mm"), QSizeF(85, 60));
+    presets->addItem(QObject::tr("Two columns, 178 × 100 mm"), QSizeF(178, 100));
+    presets->addItem(QObject::tr("Slide, 254 × 143 mm"), QSizeF(254, 143));
+
+    const FigureSize start = figure.isEmpty() ? FigureSize{85, 60, 300} : figure;
+    onScreen->setChecked(figure.isEmpty());
+    width->setValue(start.widthMm);
+    height->setValue(start.heightMm);
+    dpi->setValue(start.dpi);
+    double mmPerUnit = 1.0;
+    QObject::connect(unit, &QComboBox::currentIndexChanged, &dialog, [&](int) {
+        const double next = unit->currentData().toDouble();
+        for (QDoubleSpinBox* spin : {width, height}) spin->setValue(spin->value() * mmPerUnit / next);
+        mmPerUnit = next;
+    });
+    QObject::connect(presets, &QComboBox::currentIndexChanged, &dialog, [&](int index) {
+        if (index <= 0) return;
+        const QSizeF mm = presets->itemData(index).toSizeF();
+        width->setValue(mm.width() / mmPerUnit);
+        height->setValue(mm.height() / mmPerUnit);
+        onScreen->setChecked(false);
+        presets->setCurrentIndex(0);
+    });
+    auto* size = new QWidget(&dialog);
+    auto* sizeRow = new QHBoxLayout(size);
+    sizeRow->setContentsMargins(0, 0, 0, 0);
+    sizeRow->addWidget(width);
+    sizeRow->addWidget(new QLabel(QStringLiteral("×"), &dialog));
+    sizeRow->addWidget(height);
+    sizeRow->addWidget(unit);
+    auto* form = new QFormLayout;
+    form->addRow(onScreen);
+    form->addRow(QObject::tr("Size"), size);
+    form->addRow(QObject::tr("PNG resolution"), dpi);
+    form->addRow(QString(), presets);
+    auto* note = new QLabel(QObject::tr("Fonts keep their point size; PDF and SVG are vectors of this size."), &dialog);
+    note->setWordWrap(true);
+    form->addRow(note);
+    auto sync = [&] {
+        for (QWidget* w : std::initializer_list<QWidget*>{size, dpi, presets}) w->setEnabled(!onScreen->isChecked());
+    };
+    QObject::connect(onScreen, &QCheckBox::toggled, &dialog, sync);
+    sync();
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    auto* layout = new QVBoxLayout(&dialog);
+    layout->addLayout(form);
+    layout->addWidget(buttons);
+    if (dialog.exec() != QDialog::Accepted)
+        return false;
+    figure = onScreen->isChecked() ? FigureSize{}
+                                   : FigureSize{width->value() * mmPerUnit, height->value() * mmPerUnit, dpi->value()};
+    return true;
+}
+
+bool saveChart(QCustomPlot* plot, const QString& path, QString* error) {
+    const FigureSize figure = exportFigureSize();
+    return figure.isEmpty() ? savePlotImage(plot, path, chartExportSize(plot), error)
+                            : savePlotImage(plot, path, figure, error);
+}
 
 QSize chartExportSize(const QCustomPlot* plot) {
     const QSize size = plot->size();
@@ -57,15 +179,17 @@ bool exportAll(const QString& dir, const QList<QPair<QString, QCustomPlot*>>& ch
         return false;
     }
     const QDir out(dir);
+    nlohmann::json files = nlohmann::json::array();
     for (const auto& [stem, plot] : charts) {
         if (!plot)
             continue;
         for (const QString& suffix : kImageSuffixes) {
             const QString path = out.filePath(stem + '.' + suffix);
-            if (!savePlotImage(plot, path, chartExportSize(plot), error))
+            if (!saveChart(plot, path, error))
                 return false;
             if (written)
                 written->append(path);
+            files.push_back({{"file", (stem + '.' + suffix).toStdString()}, {"kind", "figure"}});
         }
     }
     for (const ls::Table& table : tables) {
@@ -74,7 +198,27 @@ bool exportAll(const QString& dir, const QList<QPair<QString, QCustomPlot*>>& ch
             return false;
         if (written)
             written->append(path);
+        files.push_back({{"file", table.name + ".csv"}, {"kind", "table"}, {"title", table.title}});
     }
+    // What is here and how the figures were made, for the paper's methods and for scripts.
+    const FigureSize figure = exportFigureSize();
+    nlohmann::json manifest = {{"written_by", "LayerScope"},
+                               {"written_at", QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString()},
+                               {"files", files}};
+    manifest["figure_size"] = figure.isEmpty() ? nlohmann::json("as on screen")
+                                               : nlohmann::json{{"width_mm", figure.widthMm},
+                                                                {"height_mm", figure.heightMm},
+                                                                {"png_dpi", figure.dpi}};
+    const QString manifestPath = out.filePath(QStringLiteral("manifest.json"));
+    try {
+        ls::writeFileAtomically(QFile::encodeName(manifestPath).toStdString(), manifest.dump(2) + "\n");
+    } catch (const std::exception& e) {
+        if (error)
+            *error = QStringLiteral("%1: %2").arg(manifestPath, QString::fromStdString(e.what()));
+        return false;
+    }
+    if (written)
+        written->append(manifestPath);
     return true;
 }
 
@@ -115,6 +259,18 @@ void ExportButton::setPathChooser(PathChooser chooser) { chooser_ = std::move(ch
 void ExportButton::rebuildMenu() {
     QMenu* m = menu();
     m->clear();
+    const FigureSize figure = exportFigureSize();
+    QAction* size = m->addAction(figure.isEmpty() ? tr("Figure size: as on screen…")
+                                                  : tr("Figure size: %1 × %2 mm, PNG %3 dpi…")
+                                                        .arg(figure.widthMm, 0, 'g', 4)
+                                                        .arg(figure.heightMm, 0, 'g', 4)
+                                                        .arg(figure.dpi));
+    size->setObjectName(QStringLiteral("export_figure_size"));
+    connect(size, &QAction::triggered, this, [this] {
+        FigureSize chosen = exportFigureSize();
+        if (askFigureSize(this, chosen)) setExportFigureSize(chosen);
+    });
+    m->addSeparator();
     charts_.clear();
     if (chartSource_)
         for (const auto& [stem, plot] : chartSource_())
@@ -161,15 +317,15 @@ void ExportButton::exportChart(int index, const QString& suffix) {
     if (index < 0 || index >= charts_.size() || !charts_[index].second)
         return;
     QCustomPlot* plot = charts_[index].second;
-    QString path = choose(QDir(lastDirectory()).filePath(charts_[index].first + '.' + suffix),
+    QString path = choose(QDir(lastExportFolder()).filePath(charts_[index].first + '.' + suffix),
                           imageFilter(suffix));
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())
         path += '.' + suffix;
-    lastDirectory() = QFileInfo(path).absolutePath();
+    setLastExportFolder(QFileInfo(path).absolutePath());
     QString error;
-    if (savePlotImage(plot, path, chartExportSize(plot), &error))
+    if (saveChart(plot, path, &error))
         emit exported(path);
     else
         emit failed(error);
@@ -194,12 +350,12 @@ void ExportButton::exportTable(const std::string& name) {
         return;
     }
     const QString stem = QString::fromStdString(name);
-    QString path = choose(QDir(lastDirectory()).filePath(stem + ".csv"), tr("CSV (*.csv)"));
+    QString path = choose(QDir(lastExportFolder()).filePath(stem + ".csv"), tr("CSV (*.csv)"));
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())
         path += ".csv";
-    lastDirectory() = QFileInfo(path).absolutePath();
+    setLastExportFolder(QFileInfo(path).absolutePath());
     QString error;
     if (writeTableCsv(*table, path, &error))
         emit exported(path);
@@ -208,10 +364,10 @@ void ExportButton::exportTable(const std::string& name) {
 }
 
 void ExportButton::exportEverything() {
-    const QString dir = choose(lastDirectory(), QString());
+    const QString dir = choose(lastExportFolder(), QString());
     if (dir.isEmpty())
         return;
-    lastDirectory() = dir;
+    setLastExportFolder(dir);
     const Charts charts = chartSource_ ? chartSource_() : Charts();
     const std::vector<ls::Table> tables = currentTables();
     QStringList written;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "io/table.h"
+#include "plot_export.h"
 
 class QCustomPlot;
 
@@ -50,13 +51,29 @@ private:
     PathChooser chooser_;
 };
 
-// Writes every chart (as <stem>.<suffix> for each suffix in {"png","pdf","svg"}) and every table (<name>.csv) into dir; returns the paths written; false + *error on the first failure.
+// The size figures are exported at (empty: as on screen), shared by every Export… button and
+// kept between sessions (QSettings), with the folder exports last went to.
+FigureSize exportFigureSize();
+void setExportFigureSize(const FigureSize& figure);
+QString lastExportFolder();
+void setLastExportFolder(const QString& dir);
+
+// Asks for the figure size: as on screen, or width x height in mm or inches and the PNG's dpi.
+// Returns whether the user accepted (figure then holds the answer).
+bool askFigureSize(QWidget* parent, FigureSize& figure);
+
+// Writes every chart (as <stem>.<suffix> for each suffix in {"png","pdf","svg"}, at
+// exportFigureSize()) and every table (<name>.csv) into dir, then manifest.json listing them;
+// returns the paths written; false + *error on the first failure.
 bool exportAll(const QString& dir, const QList<QPair<QString, QCustomPlot*>>& charts, const std::vector<ls::Table>& tables, QStringList* written, QString* error);
 
 // One table as CSV (ls::toCsv) at path, written atomically. False + *error naming the file.
 bool writeTableCsv(const ls::Table& table, const QString& path, QString* error = nullptr);
 
-// The size a chart is exported at: as on screen, or 900 x 600 if it was never laid out.
+// The size a chart is exported at when the figure size is empty: as on screen, or 900 x 600 if
+// it was never laid out.
 QSize chartExportSize(const QCustomPlot* plot);
+// A chart at exportFigureSize() (or as on screen).
+bool saveChart(QCustomPlot* plot, const QString& path, QString* error);
 
 }  // namespace ls::widgets

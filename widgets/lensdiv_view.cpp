@@ -69,15 +69,15 @@ LensDivView::LensDivView(QWidget* parent)
     addHeaderControl(logScale_);
     connect(logScale_, &QCheckBox::toggled, this, &LensDivView::applyScale);
 
-    klPlot_ = addChart(QStringLiteral("lensdiv_kl"), makeLayerPlot(this, tr("KL(p_L ‖ p_l): distance to the final output"), tr("mean KL (nats)")));
-    klBlock_ = addLayerGraph(klPlot_, tr("after block l (h_l)"), kBlockColor, Qt::SolidLine);
-    klAttention_ = addLayerGraph(klPlot_, tr("after attention l (a_l, at l − 0.5)"), kAttentionColor, Qt::DashLine);
+    klPlot_ = addChart(QStringLiteral("lensdiv_kl"), makeLayerPlot(this, tr("KL(p_L ‖ pₗ): distance to the final output"), tr("mean KL (nats)")));
+    klBlock_ = addLayerGraph(klPlot_, tr("after block l (hₗ)"), kBlockColor, Qt::SolidLine);
+    klAttention_ = addLayerGraph(klPlot_, tr("after attention l (aₗ, at l − 0.5)"), kAttentionColor, Qt::DashLine);
     legendBelow(klPlot_);
 
     lossPlot_ = addChart(QStringLiteral("lensdiv_loss"),
                          makeLayerPlot(this, tr("The lens's cross-entropy and entropy"), tr("nats")));
-    crossEntropy_ = addLayerGraph(lossPlot_, tr("cross-entropy −log p_l(target)"), kBlockColor, Qt::SolidLine);
-    entropy_ = addLayerGraph(lossPlot_, tr("entropy of p_l"), kEntropyColor, Qt::SolidLine);
+    crossEntropy_ = addLayerGraph(lossPlot_, tr("cross-entropy −log pₗ(target)"), kBlockColor, Qt::SolidLine);
+    entropy_ = addLayerGraph(lossPlot_, tr("entropy of pₗ"), kEntropyColor, Qt::SolidLine);
     finalLoss_ = lossPlot_->addGraph();
     finalLoss_->setName(tr("model's loss"));
     finalLoss_->setPen(QPen(kLossColor, 1, Qt::DotLine));

@@ -53,17 +53,17 @@ SaturationView::SaturationView(QWidget* parent)
                    parent) {
     // Rate per layer.
     rate_.plot = addChart(QStringLiteral("saturation_rate"),
-                          makeTitledPlot(this, tr("Saturation rate: top1_l = top1_L"), QSize(300, 200)));
+                          makeTitledPlot(this, tr("Saturation rate: top-1 at l = top-1 at L"), QSize(300, 200)));
     rate_.plot->xAxis->setLabel(tr("layer l (emb = embeddings)"));
     rate_.plot->yAxis->setLabel(tr("tokens saturated (%)"));
     rate_.plot->xAxis->setSubTicks(false);
     rate_.plot->xAxis->grid()->setZeroLinePen(Qt::NoPen);  // x = 0 is "emb", not a zero
     rate_.rate = rate_.plot->addGraph();
-    rate_.rate->setName(tr("after block l (h_l)"));
+    rate_.rate->setName(tr("after block l (hₗ)"));
     rate_.rate->setPen(QPen(kRateColor, 2));
     rate_.rate->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kRateColor, 6));
     rate_.postAttention = rate_.plot->addGraph();
-    rate_.postAttention->setName(tr("after attention l (a_l, at l − 0.5)"));
+    rate_.postAttention->setName(tr("after attention l (aₗ, at l − 0.5)"));
     rate_.postAttention->setPen(QPen(kAttentionColor, 1.5, Qt::DashLine));
     rate_.postAttention->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(kAttentionColor, 1.5),
                                                          QBrush(Qt::white), 7));

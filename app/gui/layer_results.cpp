@@ -7,6 +7,8 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "analysis_views.h"
+#include "export_menu.h"
+#include "kit/result_view.h"
 #include "kit/format.h"
 
 using ls::widgets::formatCount;
@@ -35,6 +37,10 @@ LayerResults::LayerResults(QTabWidget* tabs, QObject* parent) : QObject(parent),
         view->setObjectName(entry.name + QStringLiteral("View"));
         view->hide();
         tabList_.append({entry.name, entry.title, view, entry.show, entry.begin, entry.live, entry.end});
+        for (auto* button : view->findChildren<ls::widgets::ExportButton*>()) {
+            connect(button, &ls::widgets::ExportButton::exported, this, &LayerResults::exported);
+            connect(button, &ls::widgets::ExportButton::failed, this, &LayerResults::exportFailed);
+        }
     }
 }
 
@@ -184,6 +190,20 @@ void LayerResults::endRun() {
         }
         tab.addedForLive = false;
     }
+}
+
+QList<QPair<QString, QCustomPlot*>> LayerResults::charts() const {
+    using ls::widgets::ResultView;
+    QList<QPair<QString, QCustomPlot*>> all;
+    for (const Tab& tab : tabList_) {
+        if (tabs_->indexOf(tab.view) < 0)
+            continue;
+        // The tab's view, or the result view of a page around it (loss separation).
+        const auto* view = qobject_cast<const ResultView*>(tab.view);
+        if (!view) view = tab.view->findChild<ResultView*>(QString(), Qt::FindDirectChildrenOnly);
+        if (view) all += view->charts();
+    }
+    return all;
 }
 
 QString LayerResults::suggestedFileName() const {

@@ -7,6 +7,7 @@
 // worker through a queued call (WorkbenchTasks) and go to that analysis's view, its tab shown
 // for the time being if the shown run has none.
 #include <QList>
+#include <QPair>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -21,6 +22,7 @@ struct LayerRunParams;
 struct LiveReport;
 }  // namespace ls
 
+class QCustomPlot;
 class QTabWidget;
 class QWidget;
 
@@ -57,6 +59,9 @@ public:
     // The Summary dock's "Run" section: model, data, tokens, windows, status, timestamps,
     // parameters.
     ls::widgets::SummarySection summarySection() const;
+    // Every chart of the tabs shown, (file stem, plot) in tab order: what Export All writes
+    // with the run's tables.
+    QList<QPair<QString, QCustomPlot*>> charts() const;
     // A file name for Save Run As: "<model>-<data>-run.h5".
     QString suggestedFileName() const;
 
@@ -68,6 +73,11 @@ public:
     void beginRun(const ls::LayerRunParams& params);
     void addLiveReport(const QString& analysis, std::shared_ptr<const ls::LiveReport> report);
     void endRun();
+
+signals:
+    // A view's Export… wrote a file, or could not (the message names the file).
+    void exported(const QString& path);
+    void exportFailed(const QString& message);
 
 private:
     struct Tab {

@@ -27,6 +27,7 @@
 #include "default_inputs.h"
 #include "file_paths.h"
 #include "kit/format.h"
+#include "export_menu.h"
 #include "layer_results.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
@@ -76,6 +77,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(preview_, tr("Dataset preview"));
     tabs_->addTab(histogram_, tr("Per-token loss"));
     layerResults_ = new LayerResults(tabs_, this);
+    // What an export wrote, where (an "Everything" export reports each file: the last stays).
+    connect(layerResults_, &LayerResults::exported, this,
+            [this](const QString& path) { statusBar()->showMessage(tr("Wrote %1").arg(QDir::toNativeSeparators(path)), 15000); });
+    connect(layerResults_, &LayerResults::exportFailed, this,
+            [this](const QString& message) { showFailure(tr("Export"), message); });
     hint_ = new QLabel(this);
     hint_->setAlignment(Qt::AlignCenter);
     hint_->setWordWrap(true);
@@ -190,6 +196,13 @@ void MainWindow::createActions() {
     });
     saveRunAction_->setShortcut(QKeySequence::SaveAs);
     saveRunAction_->setToolTip(tr("Save the layer analyses' run as an HDF5 file (readable with h5py)"));
+    exportRunAction_ = file->addAction(tr("&Export All Figures and Tables…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Export All Figures and Tables"),
+                                                              ls::widgets::lastExportFolder());
+        if (!dir.isEmpty()) exportRun(dir);
+    });
+    exportRunAction_->setToolTip(tr("Every chart of the run's tabs (PNG, PDF, SVG at the figure size of Export…) "
+                                    "and every CSV the command line writes, into one folder with manifest.json"));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -280,6 +293,21 @@ void MainWindow::showFailure(const QString& what, const QString& message) {
                                 QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();  // window-modal without a nested event loop
+}
+
+bool MainWindow::exportRun(const QString& dir) {
+    const auto run = layerResults_->run();
+    if (!run)
+        return false;
+    QStringList written;
+    QString error;
+    if (!ls::widgets::exportAll(dir, layerResults_->charts(), run->tables(), &written, &error)) {
+        showFailure(tr("Export"), error);
+        return false;
+    }
+    ls::widgets::setLastExportFolder(dir);
+    statusBar()->showMessage(tr("Wrote %1 files to %2").arg(written.size()).arg(QDir::toNativeSeparators(dir)), 15000);
+    return true;
 }
 
 void MainWindow::openModel(const QString& dir, Then then) { tasks_->openModel(dir, std::move(then)); }
@@ -480,6 +508,7 @@ void MainWindow::updateActions() {
     analysisPanel_->setRunAvailable(idle && inputs);
     openRunAction_->setEnabled(idle);
     saveRunAction_->setEnabled(idle && layerResults_->run());
+    exportRunAction_->setEnabled(idle && layerResults_->run());
     for (QAction* action : exportActions_)
         action->setEnabled(idle && histogram_->hasData());
     datasetPanel_->setEnabled(idle);  // its changes re-read or re-window the data

@@ -75,6 +75,9 @@ public:
     // File > Open Run… / Save Run As… without the file dialogs.
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(const QString& path, Then then = {});
+    // Every chart of the shown run's tabs and every table of the run (the CSVs of
+    // layerscope-cli run --csv) into dir, with manifest.json; false (reported) on a failure.
+    bool exportRun(const QString& dir);
 
     // Names of the tabs for --tab: preview, loss, then LayerResults::tabNames().
     static QStringList tabNames();
@@ -135,5 +138,6 @@ private:
     QAction* layerAnalysesAction_ = nullptr;
     QAction* openRunAction_ = nullptr;
     QAction* saveRunAction_ = nullptr;
+    QAction* exportRunAction_ = nullptr;
     QList<QAction*> exportActions_;
 };

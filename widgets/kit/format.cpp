@@ -2,6 +2,7 @@
 
 #include <QLocale>
 #include <QObject>
+#include <QRegularExpression>
 #include <cmath>
 
 namespace ls::widgets {
@@ -49,6 +50,22 @@ QString metricFormula(const std::string& name, const QString& z) {
     if (name == "margin") return QObject::tr("%1(1) − %1(2)").arg(z);
     if (name == "entropy") return QObject::tr("entropy of softmax(%1)").arg(z);
     return {};
+}
+
+QString subscript(int n) {
+    QString out;
+    for (const QChar c : QString::number(n))
+        out += c == '-' ? QChar(0x208B) : QChar(0x2080 + (c.unicode() - '0'));
+    return out;
+}
+
+QString subscriptsAsHtml(const QString& text) {
+    QString html = text.toHtmlEscaped();
+    static const QRegularExpression braced(QStringLiteral("_\\{([^}]*)\\}")), single(QStringLiteral("_([A-Za-z0-9]+)"));
+    html.replace(braced, QStringLiteral("<sub>\\1</sub>"));
+    html.replace(single, QStringLiteral("<sub>\\1</sub>"));
+    html.replace(QStringLiteral("<sub>l-1</sub>"), QStringLiteral("<sub>l−1</sub>"));  // a minus sign, not a hyphen
+    return html;
 }
 
 }  // namespace ls::widgets

@@ -28,6 +28,13 @@ QString formatSigned(double value, int decimals = 3);
 // A duration: "0.42 s", "12.3 s", "4 min 5 s", "1 h 05 min".
 QString formatDuration(double seconds);
 
+// A whole number as Unicode subscript digits, for labels that name h₃ or c₁₂ (chart labels are
+// plain text: no TeX, no rich text).
+QString subscript(int n);
+// Plain text with TeX-style subscripts ("cos(h_{l-1}, h_l)", as core's messages and the CLI
+// write them) as HTML for rich-text labels: "cos(h<sub>l−1</sub>, h<sub>l</sub>)", escaped.
+QString subscriptsAsHtml(const QString& text);
+
 // A difficulty metric of logits (losssep's and the early exit's signals) as its formula, the
 // logits called z: metricFormula("max_minus_mean", "z_l") = "max z_l − mean z_l". For
 // confidence, max_z, max_minus_mean, margin and entropy; empty for any other name.
