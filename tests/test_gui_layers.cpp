@@ -10,6 +10,7 @@
 // hold the numbers of a direct run, and the exit slider gives what ls::ExitSimulator gives.
 // Set LAYERSCOPE_SCREENSHOT_DIR to also save what the window showed.
 #include <QAction>
+#include <QApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -41,6 +42,7 @@
 #include "early_exit_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
+#include "loss_histogram_view.h"
 #include "losssep_page.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
@@ -424,10 +426,15 @@ void TestGuiLayers::saveAndOpenRun() {
     QVERIFY(QFile::exists(runFile_));
     QVERIFY(window.summaryView()->toText().contains("Source: " + runFile_));
 
-    // A fresh window with no model and no dataset opens it.
+    // Another window, with the demo model loaded, opens it: the run replaces the model (one
+    // coherent state: the Summary names the run's model only).
     MainWindow reopened;
     reopened.resize(1440, 900);
     reopened.show();
+    bool loaded = false;
+    reopened.openModel(kDemo + "/model", [&](bool ok) { loaded = ok; });
+    QVERIFY(waitIdle(reopened));
+    QVERIFY2(loaded, qPrintable(reopened.lastError()));
     bool opened = false;
     reopened.openRunFile(runFile_, [&](bool ok) { opened = ok; });
     QVERIFY(reopened.runner()->isBusy());  // read in the worker
@@ -443,6 +450,29 @@ void TestGuiLayers::saveAndOpenRun() {
     QVERIFY(!reopened.layerAnalysesAction()->isEnabled());  // nothing to run on
     QVERIFY(reopened.selectTab("inspect"));
     screenshot(&reopened, "layers-reopened-inspect.png");
+    // The Per-token loss tab shows the run's losses.
+    QCOMPARE(reopened.histogram()->summary().count, int64_t(reopened.layerResults()->run()->capture.loss.size()));
+    QVERIFY(reopened.histogram()->summary().count > 0);
+
+    // With a model and data again, Ctrl+L asks before replacing the opened run; "No" keeps it.
+    bool ready = false;
+    reopened.openModel(kDemo + "/model", [&](bool ok) {
+        if (ok) reopened.openDataset(kDemo + "/eval.txt", [&](bool ok2) { ready = ok2; });
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(ready, kRunTimeout);
+    QVERIFY(waitIdle(reopened));
+    QString asked;
+    QTimer::singleShot(0, [&] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            asked = box->text();
+            box->button(QMessageBox::No)->click();
+        }
+    });
+    const auto shown = reopened.layerResults()->run();
+    reopened.layerAnalysesAction()->trigger();
+    QVERIFY2(asked.contains("demo-run.h5") && asked.contains("Replace them with a new run?"), qPrintable(asked));
+    QVERIFY(!reopened.runner()->isBusy());
+    QVERIFY(reopened.layerResults()->run() == shown);
 
     // A file that is not a run: a clear error, and the results stay.
     const QString bogus = dir_.filePath("not-a-run.h5");

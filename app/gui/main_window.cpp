@@ -268,7 +268,7 @@ void MainWindow::connectTasks() {
     });
     connect(tasks_, &WorkbenchTasks::runFileOpened, this,
             [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
-                showLayerRun(run, path);
+                showOpenedRun(run, path);
                 summaryDock_->raise();  // what the run is: model, data, parameters
                 statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
                                              .arg(path, formatCount(run->scoredTokens()),
@@ -382,6 +382,17 @@ void MainWindow::runLayerAnalyses(Then then) {
         problem = analysisPanel_->problemText();
     if (tasks_->refuse(tr("Layer analyses"), problem, then))
         return;
+    // A new run replaces the results shown: not those of a run file without asking (the file
+    // keeps them either way).
+    const QString opened = layerResults_->source();
+    if (showingOpenedRun_ && layerResults_->run() && !unattended_ &&
+        QMessageBox::question(this, tr("Layer Analyses"),
+                              tr("The results shown are those of %1. Replace them with a new run? (The file keeps "
+                                 "them.)")
+                                  .arg(QFileInfo(opened).fileName())) != QMessageBox::Yes) {
+        if (then) then(false);
+        return;
+    }
     ls::LayerRunParams params = analysisPanel_->params();
     params.windows = windowParams();
     params.dataset = tasks_->datasetOptions();
@@ -396,9 +407,27 @@ void MainWindow::saveRunFile(const QString& path, Then then) {
 
 void MainWindow::showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source) {
     layerResults_->show(std::move(run), source);
+    showingOpenedRun_ = false;
     central_->setCurrentWidget(tabs_);
     updateSummary();
     updateActions();
+}
+
+void MainWindow::showOpenedRun(std::shared_ptr<const ls::LayerRun> run, const QString& path) {
+    // One state: the run and what it was made from. The model and dataset loaded before are
+    // not the run's (it names its own in the Summary), so they go; the run needs neither.
+    tasks_->closeInputs();
+    datasetPanel_->setDataset(nullptr, {});
+    datasetPanel_->setContextLimit(0);
+    analysisPanel_->setModelConfig(std::nullopt);
+    setWindowTitle(tr("%1 — LayerScope").arg(QFileInfo(path).fileName()));
+    // The run's per-token losses, as an evaluation of its windows would show them.
+    histogram_->setLosses(run->capture.loss);
+    histogram_->setTitle(tr("Per-token loss — %1 (%2 scored tokens of the run)")
+                             .arg(QFileInfo(path).fileName(), formatCount(qint64(run->capture.loss.size()))));
+    showLayerRun(std::move(run), path);
+    showingOpenedRun_ = true;
+    updateHint();
 }
 
 QString MainWindow::runDirectory() const {

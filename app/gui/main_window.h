@@ -107,7 +107,9 @@ private:
     void showDataset(const QString& path);
     void showResult();
     void showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source);
-    QString runDirectory() const;  // where the run file dialogs start
+    QString runDirectory() const;
+    // A run read from path: it replaces the loaded model and dataset (File > Open Run).
+    void showOpenedRun(std::shared_ptr<const ls::LayerRun> run, const QString& path);  // where the run file dialogs start
     void updateSummary();
     void updatePreview();
     void updateActions();
@@ -139,5 +141,6 @@ private:
     QAction* openRunAction_ = nullptr;
     QAction* saveRunAction_ = nullptr;
     QAction* exportRunAction_ = nullptr;
+    bool showingOpenedRun_ = false;  // the results shown came from File > Open Run
     QList<QAction*> exportActions_;
 };

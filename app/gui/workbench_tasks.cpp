@@ -184,6 +184,14 @@ void WorkbenchTasks::runLayerAnalyses(const ls::LayerRunParams& params, Then the
         emit layerRunStarted(params);
 }
 
+void WorkbenchTasks::closeInputs() {
+    model_.reset();
+    tokenizer_.reset();
+    tokenizerNote_.clear();
+    dataset_.reset();
+    lastResult_.reset();
+}
+
 void WorkbenchTasks::openRunFile(const QString& path, Then then) {
     auto run = std::make_shared<ls::LayerRun>();
     const std::filesystem::path file = toPath(path);

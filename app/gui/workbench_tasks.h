@@ -50,6 +50,9 @@ public:
     const ls::DatasetOptions& datasetOptions() const { return datasetOptions_; }
     // The last evaluation (null once the model or dataset changed) and its windows.
     const std::shared_ptr<const ls::PerplexityResult>& lastResult() const { return lastResult_; }
+    // Lets go of the model, its tokenizer, the dataset and the last evaluation (a run file
+    // opened instead: the workbench shows that run, not inputs it was not made from).
+    void closeInputs();
     const ls::WindowParams& lastResultWindows() const { return lastResultWindows_; }
 
     // Why evaluation and layer analyses cannot run yet (no model or no dataset), or empty.
