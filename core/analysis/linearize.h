@@ -51,6 +51,9 @@ struct CurvePoint {
     double ppl = 0, ratio = 0;
 };
 
+// The PPL-ratio limits the scan finds exactly: the largest N with ratio <= limit.
+inline constexpr double kLinearizeLimits[] = {1.1, 1.5, 2.0};
+
 struct LinearizeThreshold {
     double limit = 0;  // 1.1, 1.5, 2.0
     int nHeads = 0;    // the largest N on the curve with ratio <= limit
@@ -69,6 +72,8 @@ struct LinearizeResult : AnalysisResult {
     double basePpl = 0;
     std::string normalize;
     std::vector<LinearizedHead> heads;  // the candidates (chosen, unprotected), (layer, head) order
+    // N = 0, steps, 2 steps, ..., M, and every N between a limit's point and the next of
+    // those (so that each limit is exact, not a multiple of steps), in N order.
     std::vector<CurvePoint> curve;
     std::vector<LinearizeThreshold> thresholds;
     std::vector<ContextPoint> context;

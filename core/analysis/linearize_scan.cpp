@@ -141,19 +141,41 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     ns.push_back(M);
     std::vector<HeadSet> cumulative;
     for (int n : ns) cumulative.push_back(firstN(n));
+    const double coarseEnd = 0.5 + 0.7 * (curveEnd - 0.5);
     std::vector<double> curve;
     {
-        ProgressPart part(progress, 0.5, curveEnd);
+        ProgressPart part(progress, 0.5, coarseEnd);
         curve = evaluateSets(m, windows, data, cumulative, params.normalize, progress);
     }
     r.curve.push_back({0, r.basePpl, 1.0});
     for (size_t i = 0; i < ns.size(); ++i) r.curve.push_back({ns[i], curve[i], curve[i] / r.basePpl});
-    for (double limit : {1.1, 1.5, 2.0}) {
+    // The largest N on the curve with ratio <= limit (N = 0 always qualifies).
+    auto thresholdOf = [&](double limit) {
         LinearizeThreshold t{limit, 0, r.basePpl, 1.0};
         for (const CurvePoint& p : r.curve)
             if (p.ratio <= limit && p.nHeads >= t.nHeads) t = {limit, p.nHeads, p.ppl, p.ratio};
-        r.thresholds.push_back(t);
+        return t;
+    };
+    // Each limit exactly, not to the step: every N between its point and the next on the
+    // coarse curve, evaluated together (limits in one interval share the points).
+    std::set<int> refine;
+    for (double limit : kLinearizeLimits) {
+        const int lo = thresholdOf(limit).nHeads;
+        const auto next = std::find_if(r.curve.begin(), r.curve.end(), [&](const CurvePoint& p) { return p.nHeads > lo; });
+        if (next != r.curve.end())
+            for (int n = lo + 1; n < next->nHeads; ++n) refine.insert(n);
     }
+    if (!refine.empty()) {
+        progress.setStage("Refining the limits");
+        std::vector<HeadSet> refined;
+        for (int n : refine) refined.push_back(firstN(n));
+        ProgressPart part(progress, coarseEnd, curveEnd);
+        const std::vector<double> ppl = evaluateSets(m, windows, data, refined, params.normalize, progress);
+        size_t i = 0;
+        for (int n : refine) r.curve.push_back({n, ppl[i], ppl[i] / r.basePpl}), ++i;
+        std::sort(r.curve.begin(), r.curve.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.nHeads < b.nHeads; });
+    }
+    for (double limit : kLinearizeLimits) r.thresholds.push_back(thresholdOf(limit));
 
     // 3. Context lengths: baseline and the first n heads at each seq_len.
     std::vector<int> contextHeads = params.contextHeads;

@@ -46,8 +46,11 @@ from 0).
   curve: N = 0, steps, 2*steps, ... (< M) and M as the last point (M once if it is a
       multiple of steps; just N = 0 when M = 0): PPL with the first N heads of the order
       linearised together; ratio = PPL / PPL(N = 0) (PPL(0) = base PPL, ratio(0) = 1).
-  thresholds: for limit in 1.1, 1.5, 2.0: the curve point with the largest N whose
-      ratio <= limit (N = 0 always qualifies).
+  refinement: for each limit in 1.1, 1.5, 2.0, on the curve above: lo = the point with the
+      largest N whose ratio <= limit (N = 0 always qualifies), hi = the next point after it;
+      every N strictly between lo and hi is added to the curve (the curve stays sorted by N).
+  thresholds: for limit in 1.1, 1.5, 2.0: the point of the refined curve with the largest N
+      whose ratio <= limit (N = 0 always qualifies): the exact N, not a multiple of --steps.
   context sweep: for each L_c in --context-lengths (given order): windows of seq_len L_c,
       stride L_c (non-overlapping), same stream and --max-tokens; baseline (n_heads 0,
       ratio 1) then, for each n in --context-heads (given order), the first min(n, M)
@@ -227,17 +230,26 @@ def analyse(model, ids, seq_len, stride, steps, protect, context_lengths, contex
     keys = [(r["layer"], r["head"]) for r in order]
     M = len(keys)
 
-    curve = []
-    for n in curve_points(M, steps):
+    def point(n):
         ppl = base if n == 0 else ev.ppl(keys[:n])
-        curve.append({"n_heads": n, "ppl": ppl, "ratio": ppl / base})
-    thresholds = []
-    for limit in LIMITS:
+        return {"n_heads": n, "ppl": ppl, "ratio": ppl / base}
+
+    def threshold(curve, limit):
         best = curve[0]
         for c in curve:
             if c["ratio"] <= limit and c["n_heads"] >= best["n_heads"]:
                 best = c
-        thresholds.append(dict(best, limit=limit))
+        return best
+
+    coarse = [point(n) for n in curve_points(M, steps)]
+    refine = set()
+    for limit in LIMITS:
+        lo = threshold(coarse, limit)["n_heads"]
+        above = [c["n_heads"] for c in coarse if c["n_heads"] > lo]
+        if above:
+            refine.update(range(lo + 1, min(above)))
+    curve = sorted(coarse + [point(n) for n in sorted(refine)], key=lambda c: c["n_heads"])
+    thresholds = [dict(threshold(curve, limit), limit=limit) for limit in LIMITS]
 
     context = []
     for lc in context_lengths:
