@@ -439,6 +439,7 @@ void TestAnalysis::linearizeMatchesReference_data() {
     QTest::newRow("llama gqa, count") << "llama" << QStringList{"--normalize", "count"};
     QTest::newRow("gpt2, chosen heads, layer 3 protected")
         << "gpt2" << QStringList{"--heads", "L0H1,L1,L2H0", "--protect-layers", "3"};
+    QTest::newRow("gpt2, context windows aligned") << "gpt2" << QStringList{"--context-align"};
 }
 
 void TestAnalysis::linearizeMatchesReference() {

@@ -318,7 +318,7 @@ void TestGui::previewFromTokenizer() {
     for (int w = 0; w < 2; ++w) {
         const ls::Window& window = windows[size_t(w)];
         QCOMPARE(preview[w].tokens.size(), 3);
-        QVERIFY(preview[w].title.startsWith(QString("Window %1 · tokens %2–%3").arg(w + 1).arg(window.begin)
+        QVERIFY(preview[w].title.startsWith(QString("Window %1 · tokens %2–%3").arg(w).arg(window.begin)
                                                 .arg(window.begin + window.length - 1)));
         for (int p = 0; p < 3; ++p) {
             const ls::widgets::PreviewToken& token = preview[w].tokens[p];

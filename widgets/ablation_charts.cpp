@@ -55,10 +55,10 @@ QCPGraph* makeSelectionGraph(QCustomPlot* plot) {
     return graph;
 }
 
-QSharedPointer<QCPAxisTickerText> stepTicker(int count, int step, const QString& prefix) {
+QSharedPointer<QCPAxisTickerText> stepTicker(int count, int step, int first) {
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
     for (int i = 0; i < count; i += step)
-        ticker->addTick(i, prefix + QString::number(i));
+        ticker->addTick(i, QString::number(i + first));
     return ticker;
 }
 
@@ -71,8 +71,8 @@ HeadHeatmap::HeadHeatmap(Ablation kind, QWidget* parent) : QCustomPlot(parent), 
     setUpTitledPlot(this, zero ? AblationView::tr("Zero ablation: ΔPPL") : AblationView::tr("Mean ablation: ΔPPL"),
                     QSize(260, 200));
     xAxis->setLabel(AblationView::tr("head"));
-    yAxis->setLabel(AblationView::tr("layer (L0 = block 1)"));
-    yAxis->setRangeReversed(true);  // L0 at the top
+    yAxis->setLabel(AblationView::tr("layer l"));
+    yAxis->setRangeReversed(true);  // layer 1 at the top
     xAxis->setTickLength(0, 3);
     yAxis->setTickLength(0, 3);
     heatmap_ = addHeatmap(this, zero ? AblationView::tr("zero ablation") : AblationView::tr("mean ablation"));
@@ -186,11 +186,11 @@ void HeadHeatmap::layoutTicks() {
     const bool changed = layerStep != layerStep_ || headStep != headStep_;
     if (layerStep != layerStep_) {
         layerStep_ = layerStep;
-        yAxis->setTicker(stepTicker(layers_, layerStep, QStringLiteral("L")));
+        yAxis->setTicker(stepTicker(layers_, layerStep, 1));  // layers from 1, as in every other tab
     }
     if (headStep != headStep_) {
         headStep_ = headStep;
-        xAxis->setTicker(stepTicker(heads_, headStep, QString()));
+        xAxis->setTicker(stepTicker(heads_, headStep, 0));
     }
     if (changed && axisRect()->width() > 50)
         replot(QCustomPlot::rpQueuedReplot);

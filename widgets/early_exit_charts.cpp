@@ -167,7 +167,9 @@ void ExitSweepChart::setSweep(const std::vector<ls::SweepPoint>& sweep, double f
     if (agreement) {
         front_->setData(fx, fy);
         const double ymin = std::min(100.0, lo);
-        yAxis->setRange(std::max(0.0, ymin - 0.08 * (100 - ymin) - 1), 101);
+        // Room above 100 % for the marker of a policy that agrees everywhere (not clipped).
+        const double span = 100 - ymin + 1;
+        yAxis->setRange(std::max(0.0, ymin - 0.08 * span), 100 + 0.06 * span + 1);
         return;
     }
     if (std::isfinite(fullPpl) && fullPpl > 0) {
@@ -185,9 +187,13 @@ void ExitSweepChart::setSweep(const std::vector<ls::SweepPoint>& sweep, double f
         yAxis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
         if (log) {
             yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+            yAxis->setNumberFormat(QStringLiteral("eb"));  // every tick as a power of ten, not "100000" beside "10^6"
+            yAxis->setNumberPrecision(0);
             yAxis->setRange(lo / 1.3, hi * 1.3);
         } else {
             yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+            yAxis->setNumberFormat(QStringLiteral("gb"));
+            yAxis->setNumberPrecision(6);
             const double pad = std::max(0.06 * (hi - lo), 0.02 * hi);
             yAxis->setRange(std::max(0.0, lo - pad), hi + pad);
         }

@@ -75,10 +75,13 @@ void ExitNumbersBox::showOutcome(const ls::ExitOutcome& o, int L, double fullPpl
     computeSaved_->setText(any ? formatPercent(o.computeSaved) : noValue());
     agreement_->setText(any ? formatPercent(o.top1Agreement) : noValue());
     ppl_->setText(any ? formatPpl(o.ppl) : noValue());
-    if (any && std::isfinite(fullPpl) && fullPpl > 0)
+    const double ratio = o.ppl / fullPpl;
+    if (any && std::isfinite(fullPpl) && fullPpl > 0 && ratio >= 2)  // a percentage of thousands says little
+        fullPpl_->setText(tr("%1 (exit: %2×)").arg(formatPpl(fullPpl), formatNumber(ratio, ratio < 100 ? 2 : 0)));
+    else if (any && std::isfinite(fullPpl) && fullPpl > 0)
         fullPpl_->setText(tr("%1 (exit: %2%3%)")
                               .arg(formatPpl(fullPpl), o.ppl >= fullPpl ? QStringLiteral("+") : QStringLiteral("−"))
-                              .arg(std::abs(o.ppl / fullPpl - 1) * 100, 0, 'f', 1));
+                              .arg(std::abs(ratio - 1) * 100, 0, 'f', 1));
     else
         fullPpl_->setText(formatPpl(fullPpl));
 }

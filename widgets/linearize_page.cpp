@@ -72,8 +72,8 @@ LinearizationPage::LinearizationPage(QWidget* parent) : QWidget(parent) {
     curveTables->addWidget(new QLabel(tr("<b>Thresholds</b>: the most heads within each PPL ratio"), this));
     curveTables->addWidget(thresholdTable_);
     auto* contextTables = new QVBoxLayout;
-    contextTables->addWidget(
-        new QLabel(tr("<b>Context length</b>: PPL and ratio to the baseline at the same seq_len"), this));
+    contextCaption_ = makeNote(this);
+    contextTables->addWidget(contextCaption_);
     contextTables->addWidget(contextTable_, 1);
     auto* grid = new QGridLayout(this);
     grid->setContentsMargins(4, 4, 4, 2);
@@ -138,9 +138,20 @@ void LinearizationPage::fillCurve() {
         maxN = std::max(maxN, p.nHeads);
     }
     curveGraph_->setData(ns, ratios, true);
+    for (const ls::LinearizeThreshold& t : r.thresholds) hi = std::max(hi, t.limit);
+    const double rangeLo = lo / 1.04, rangeHi = hi * 1.12;
+    // Pixels between two ratios on the log axis (the axis rect's height, or a typical one
+    // before the first layout): ticks and labels closer than a line of text would overlap.
+    const int axisHeight = curvePlot_->axisRect()->height() > 50 ? curvePlot_->axisRect()->height() : 220;
+    auto pixelsBetween = [&](double a, double b) {
+        return std::abs(std::log(b / a)) / std::log(rangeHi / rangeLo) * axisHeight;
+    };
+    constexpr double kTextPixels = 14;
     QVector<double> markN, markRatio;
     QFont small = font();
     small.setPointSize(8);
+    QCPItemText* previousLabel = nullptr;
+    double previousLimit = 0;
     for (int i = 0; i < int(r.thresholds.size()); ++i) {
         const ls::LinearizeThreshold& t = r.thresholds[size_t(i)];
         const QColor color = kLimitColors[i % kLimitColors.size()];
@@ -149,16 +160,23 @@ void LinearizationPage::fillCurve() {
         line->point1->setCoords(0, t.limit);
         line->point2->setCoords(1, t.limit);
         limitLines_ << line;
-        auto* label = new QCPItemText(curvePlot_);
-        label->setFont(small);
-        label->setColor(color.darker(130));
-        label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
-        label->position->setTypeY(QCPItemPosition::ptPlotCoords);
-        label->position->setCoords(0.01, t.limit);
-        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-        label->setText(tr("%1: N = %2").arg(limitText(t.limit)).arg(t.nHeads));
-        limitLabels_ << label;
-        hi = std::max(hi, t.limit);
+        const QString text = tr("%1: N = %2").arg(limitText(t.limit)).arg(t.nHeads);
+        if (previousLabel && pixelsBetween(previousLimit, t.limit) < kTextPixels) {
+            // Too close to the last label to stand apart: one label for both, on one line.
+            previousLabel->setText(previousLabel->text() + QStringLiteral(" · ") + text);
+        } else {
+            auto* label = new QCPItemText(curvePlot_);
+            label->setFont(small);
+            label->setColor(color.darker(130));
+            label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+            label->position->setTypeY(QCPItemPosition::ptPlotCoords);
+            label->position->setCoords(0.01, t.limit);
+            label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+            label->setText(text);
+            limitLabels_ << label;
+            previousLabel = label;
+            previousLimit = t.limit;
+        }
         if (std::isfinite(t.ratio) && t.ratio > 0) {
             markN << t.nHeads;
             markRatio << t.ratio;
@@ -166,18 +184,25 @@ void LinearizationPage::fillCurve() {
     }
     curveMarks_->setData(markN, markRatio);
     QSharedPointer<QCPAxisTickerText> ratioTicker(new QCPAxisTickerText);
-    for (double v : {1.0, 1.1, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1000.0})
-        if (v >= lo * 0.999 && v <= hi * 1.2)
+    double lastTick = 0;
+    for (double v : {1.0, 1.1, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1000.0, 10000.0})
+        if (v >= lo * 0.999 && v <= hi * 1.2 && (lastTick == 0 || pixelsBetween(lastTick, v) >= kTextPixels)) {
             ratioTicker->addTick(v, QStringLiteral("%1x").arg(v, 0, 'g', 4));
+            lastTick = v;
+        }
     ratioTicker->setSubTickCount(0);
     curvePlot_->yAxis->setTicker(ratioTicker);
-    curvePlot_->yAxis->setRange(lo / 1.04, hi * 1.12);
+    curvePlot_->yAxis->setRange(rangeLo, rangeHi);
     QSharedPointer<QCPAxisTickerText> pplTicker(new QCPAxisTickerText);
-    const double pplLo = lo / 1.04 * r.basePpl, pplHi = hi * 1.12 * r.basePpl;
+    const double pplLo = rangeLo * r.basePpl, pplHi = rangeHi * r.basePpl;
+    double lastPpl = 0;
     for (double decade = 1; decade <= 1e6; decade *= 10)
         for (double m : {1.0, 1.5, 2.0, 3.0, 5.0, 7.0})
-            if (m * decade >= pplLo && m * decade <= pplHi)
-                pplTicker->addTick(m * decade, QString::number(m * decade, 'g', 6));
+            if (const double v = m * decade;
+                v >= pplLo && v <= pplHi && (lastPpl == 0 || pixelsBetween(lastPpl, v) >= kTextPixels)) {
+                pplTicker->addTick(v, QString::number(v, 'g', 6));
+                lastPpl = v;
+            }
     pplTicker->setSubTickCount(0);
     curvePlot_->yAxis2->setTicker(pplTicker);
     curvePlot_->yAxis2->setRange(pplLo, pplHi);
@@ -217,6 +242,17 @@ void LinearizationPage::fillContext() {
             seqLens.push_back(p.seqLen);
     }
     std::sort(seqLens.begin(), seqLens.end());
+    // Where the windows of each length start: the same places, or each length's own (a run
+    // from before the sweep said so has 0 windows: nothing to say).
+    const bool told = !r.context.empty() && r.context.front().windows > 0;
+    const bool aligned = told && r.context.front().aligned;
+    QString caption = tr("<b>Context length</b>: PPL and ratio to the baseline at the same seq_len");
+    if (aligned)
+        caption += tr(". Every length's windows start where the longest length's do: only the context differs.");
+    else if (told)
+        caption += tr(". Each length windows the stream on its own, so a short length's windows mostly start "
+                      "mid-document (<i>Same window starts for every length</i> aligns them).");
+    contextCaption_->setText(caption);
     double pLo = std::numeric_limits<double>::infinity(), pHi = 0;
     int colour = 0;
     for (const auto& [n, points] : byN) {

@@ -48,6 +48,7 @@ private:
     QTableWidget *curveTable_ = nullptr, *thresholdTable_ = nullptr;
     QCustomPlot* contextPlot_ = nullptr;
     QList<QCPGraph*> contextGraphs_;
+    QLabel* contextCaption_ = nullptr;  // says whether the lengths' windows start at the same places
     QTableWidget* contextTable_ = nullptr;
 };
 

@@ -18,12 +18,15 @@ LossSepPage::LossSepPage(QWidget* parent) : QWidget(parent) {
 
 void LossSepPage::setResult(std::shared_ptr<const ls::LossSepResult> result) {
     view_->setResult(std::move(result));
-    view_->setVisible(view_->hasData() || !training_->isTraining());
+    view_->setVisible(training_->isHidden());
 }
 
-void LossSepPage::beginTraining(int probes) {
-    training_->begin(probes);
-    view_->setVisible(view_->hasData());
+void LossSepPage::beginTraining(int probes) { training_->begin(probes); }
+
+void LossSepPage::addEpoch(const ls::ProbeEpoch& epoch) {
+    if (!training_->isTraining()) return;  // late: the run is over
+    training_->addEpoch(epoch);
+    view_->hide();
 }
 
 void LossSepPage::endTraining() {

@@ -1,12 +1,14 @@
 #pragma once
-// The Loss separation tab: the live probe training (while a run trains its probes) over the
-// loss-separation view. The view hides while probes train unless it holds a result already.
+// The Loss separation tab: the live probe training (while a run trains its probes) in place of
+// the loss-separation view (the two squeezed into one tab were unreadable); the view is back
+// when the run is over.
 #include <QWidget>
 #include <memory>
 
 namespace ls {
 struct LossSepResult;
-}
+struct ProbeEpoch;
+}  // namespace ls
 
 namespace ls::widgets {
 
@@ -21,6 +23,7 @@ public:
     void setResult(std::shared_ptr<const ls::LossSepResult> result);
     // A run that trains `probes` probes starts (0: it trains none); it is over.
     void beginTraining(int probes);
+    void addEpoch(const ls::ProbeEpoch& epoch);  // the first one shows the training in the view's place
     void endTraining();
 
     LossSepView* view() const { return view_; }

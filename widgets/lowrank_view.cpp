@@ -41,7 +41,7 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLab
     plot->xAxis->setLabel(QObject::tr("rank r"));
     plot->yAxis->setLabel(yLabel);
     plot->yAxis->setRange(0, 102);
-    legendInside(plot, Qt::AlignBottom | Qt::AlignRight, 215);
+    legendBelow(plot, 2);  // inside, it covered the curves where they rise (ranks 8-16)
     return plot;
 }
 
@@ -83,10 +83,11 @@ LowRankView::LowRankView(QWidget* parent) : ResultViewOf(QString(), &ls::lowRank
     detectionTitle_ = titleOf(detectionPlot_);
 
     const QColor first = palette::kBlue, second = palette::kVermillion, third = palette::kGreen;
-    coverage_ = addLine(coveragePlot_, tr("Σ s_i (singular values)"), first, 2, false);
-    energy_ = addLine(coveragePlot_, tr("Σ s_i² (energy)"), second, 2, false);
+    coverage_ = addLine(coveragePlot_, tr("Σ sᵢ (singular values)"), first, 2, false);
+    energy_ = addLine(coveragePlot_, tr("Σ sᵢ² (energy)"), second, 2, false);
     coverageMarks_ = addPoints(coveragePlot_, tr("requested ranks"),
                                QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(first, 1.5), Qt::white, 6));
+    coveragePlot_->legend->setWrap(2);  // three long entries side by side did not fit the chart's width
     agreeFinal_ = addLine(agreementPlot_, tr("final layer"), first, 2, true);
     agreeLayer_ = addLine(agreementPlot_, tr("chosen layer"), second, 2, true);
     precision_ = addLine(detectionPlot_, tr("precision"), first, 1.5, true);
@@ -112,11 +113,11 @@ LowRankView::LowRankView(QWidget* parent) : ResultViewOf(QString(), &ls::lowRank
     auto* tables = new QWidget(this);
     rows_ = makeCaptionedTable(
         tables, tr("<b>Requested ranks</b>"),
-        {tr("Rank"), tr("SV coverage"), tr("Energy coverage"), tr("Agree (final)"), tr("Agree (layer)"),
+        {tr("Rank"), tr("SV cov."), tr("Energy"), tr("Agree (final)"), tr("Agree (layer)"),
          tr("Precision"), tr("Recall"), tr("F1")},
         {tr("r: singular values kept"),
-         tr("Σ_{i≤r} s_i / Σ s_i"),
-         tr("Σ_{i≤r} s_i² / Σ s_i²"),
+         tr("Singular-value coverage: Σ_{i≤r} s_i / Σ s_i"),
+         tr("Energy coverage: Σ_{i≤r} s_i² / Σ s_i²"),
          tr("Tokens with argmax W_r x_L = argmax W x_L (final layer)"),
          tr("Tokens with argmax W_r x_l = argmax W x_l (chosen layer)"),
          tr("Saturation detection: predicted saturated and truly saturated / predicted saturated"),
@@ -135,8 +136,8 @@ LowRankView::LowRankView(QWidget* parent) : ResultViewOf(QString(), &ls::lowRank
     addCaptionedTable(speedBox, speed_, 1);
     auto* tablesLayout = new QHBoxLayout(tables);
     tablesLayout->setContentsMargins(6, 0, 6, 0);
-    tablesLayout->addLayout(rowsBox, 8);
-    tablesLayout->addLayout(speedBox, 5);
+    tablesLayout->addLayout(rowsBox, 3);  // eight columns beside five: F1 in view, no scrolling
+    tablesLayout->addLayout(speedBox, 2);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(chartsArea);

@@ -66,7 +66,7 @@ AnalysisView lossSepView() {
     };
     entry.live = [](QWidget* view, const std::shared_ptr<const ls::LiveReport>& report) {
         if (const auto* epoch = dynamic_cast<const ls::ProbeEpoch*>(report.get()))
-            static_cast<LossSepPage*>(view)->training()->addEpoch(*epoch);
+            static_cast<LossSepPage*>(view)->addEpoch(*epoch);
     };
     entry.end = [](QWidget* view) { static_cast<LossSepPage*>(view)->endTraining(); };
     return entry;

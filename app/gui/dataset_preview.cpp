@@ -29,11 +29,12 @@ QList<ls::widgets::PreviewWindow> previewWindows(const ls::Dataset& dataset, con
     for (int w = 0; w < shownWindows; ++w) {
         const ls::Window& window = windows[size_t(w)];
         ls::widgets::PreviewWindow preview;
+        // Windows, tokens and documents from 0, as the inspector's window and the command line count them.
         preview.title = QObject::tr("Window %1 · tokens %2–%3 · document %4 · %5 scored")
-                            .arg(w + 1)
+                            .arg(w)
                             .arg(formatCount(window.begin))
                             .arg(formatCount(window.begin + window.length - 1))
-                            .arg(formatCount(documentOf(dataset.documentStarts, window.begin) + 1))
+                            .arg(formatCount(documentOf(dataset.documentStarts, window.begin)))
                             .arg(formatCount(window.scoredCount()));
         const int shown = std::min(window.length, limits.tokensPerWindow);
         for (int p = 0; p < shown; ++p) {

@@ -58,9 +58,10 @@ std::vector<Table> linearizeTables(const LinearizeResult& r) {
     for (const LinearizeThreshold& t : r.thresholds) addRow(th, {t.limit, t.nHeads, t.ppl, t.ratio});
     Table ctx{"context", "PPL by context length: baseline (n_heads 0) and n linearised heads", {}};
     addColumns(ctx, {{"seq_len", K::Integer}, {"n_heads", K::Integer}, {"tokens", K::Integer}, {"ppl", K::Real},
-                     {"ratio", K::Real}});
+                     {"ratio", K::Real}, {"windows", K::Integer}, {"window_starts", K::Text}});
     for (const ContextPoint& p : r.context)
-        addRow(ctx, {p.seqLen, p.nHeads, static_cast<double>(p.tokens), p.ppl, p.ratio});
+        addRow(ctx, {p.seqLen, p.nHeads, static_cast<double>(p.tokens), p.ppl, p.ratio, p.windows,
+                     p.aligned ? "aligned" : "own"});
     Table summary{"linearize_summary", "ReLU linearisation run", {}};
     addColumns(summary, {{"tokens", K::Integer}, {"base_ppl", K::Real}, {"normalize", K::Text}, {"seconds", K::Real}});
     addRow(summary, {static_cast<double>(r.tokens), r.basePpl, r.normalize, r.seconds});
@@ -91,10 +92,15 @@ LinearizeResult linearizeFromTables(const std::vector<Table>& tables) {
     const Table* ctxTable = findTable(tables, "context");
     if (!ctxTable) return r;
     const Table& ctx = *ctxTable;
+    // windows and window_starts: written since the sweep could align its windows (older runs:
+    // 0 windows, their own starts).
+    const bool told = ctx.has("windows") && ctx.has("window_starts");
     for (size_t i = 0; i < ctx.rows(); ++i)
         r.context.push_back({static_cast<int>(ctx.column("seq_len").numbers[i]), static_cast<int>(ctx.column("n_heads").numbers[i]),
                              static_cast<int64_t>(ctx.column("tokens").numbers[i]), ctx.column("ppl").numbers[i],
-                             ctx.column("ratio").numbers[i]});
+                             ctx.column("ratio").numbers[i],
+                             told ? static_cast<int64_t>(ctx.column("windows").numbers[i]) : 0,
+                             told && ctx.column("window_starts").texts[i] == "aligned"});
     return r;
 }
 
@@ -168,14 +174,20 @@ AnalysisSpec contextAnalysis() {
         ParamSpec{"context-heads", K::IntegerList, "30,70", "Context heads",
             "Numbers of linearised heads in the sweep (default the 1.1x and 1.5x limits)."}
             .withPlaceholder("the 1.1x and 1.5x limits"),
+        {"context-align", K::Flag, "", "Same window starts for every length",
+            "Every context length's windows start where the longest length's do (its first L tokens of each), so "
+            "that rows differ only in context length; by default each length windows the stream on its own, and "
+            "a short length's windows mostly start mid-document."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("context-lengths")) p.linearize.contextLengths = v.integers("context-lengths");
         if (v.has("context-heads")) p.linearize.contextHeads = v.integers("context-heads");
+        if (v.has("context-align")) p.linearize.contextAligned = v.flag("context-align");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
         if (!p.linearize.contextLengths.empty()) v.set("context-lengths", p.linearize.contextLengths);
         if (!p.linearize.contextHeads.empty()) v.set("context-heads", p.linearize.contextHeads);
+        v.set("context-align", p.linearize.contextAligned);
     };
     // The sweep linearises the first N heads in linearize's order: it needs that scan.
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
@@ -184,10 +196,12 @@ AnalysisSpec contextAnalysis() {
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["context_lengths"] = p.linearize.contextLengths;
         j["context_heads"] = p.linearize.contextHeads;
+        j["context_align"] = p.linearize.contextAligned;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.linearize.contextLengths = jsonIntegers(j, "context_lengths");
         p.linearize.contextHeads = jsonIntegers(j, "context_heads");
+        p.linearize.contextAligned = j.value("context_align", false);  // absent before it existed
     };
     return spec;
 }

@@ -38,6 +38,11 @@ struct LinearizeParams {
     std::vector<int> contextLengths;
     std::vector<int> contextHeads;       // N for the context sweep; empty = the 1.1x and 1.5x thresholds
                                          // (or the curve's first step when both are 0)
+    // false: each context length has windows of its own, one after the other over the stream
+    // (a short length's windows mostly start mid-document, the longest's at its starts);
+    // true: every length's windows start where the longest length's do (the first L_c tokens
+    // of each of them), so that only the context length differs between the rows.
+    bool contextAligned = false;
 };
 
 struct LinearizedHead {
@@ -64,6 +69,8 @@ struct ContextPoint {
     int seqLen = 0, nHeads = 0;
     int64_t tokens = 0;
     double ppl = 0, ratio = 0;  // ratio to the baseline at the same seq_len
+    int64_t windows = 0;
+    bool aligned = false;       // LinearizeParams::contextAligned (window_starts "aligned" or "own")
 };
 
 struct LinearizeResult : AnalysisResult {

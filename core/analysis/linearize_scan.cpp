@@ -189,20 +189,36 @@ LinearizeResult runLinearization(const Model& model, const Dataset& data, const 
     std::sort(contextHeads.begin(), contextHeads.end());
     contextHeads.erase(std::unique(contextHeads.begin(), contextHeads.end()), contextHeads.end());
     progress.setStage("Context lengths");
+    // Aligned: the windows of the longest length, each cut to every shorter length.
+    std::vector<Window> longest;
+    if (params.contextSweep && params.contextAligned && !params.contextLengths.empty()) {
+        WindowParams wp = params.windows;
+        wp.seqLen = *std::max_element(params.contextLengths.begin(), params.contextLengths.end());
+        wp.stride = 0;
+        longest = prepareWindows(c, data, wp);
+    }
     for (size_t k = 0; params.contextSweep && k < params.contextLengths.size(); ++k) {
         WindowParams wp = params.windows;
         wp.seqLen = params.contextLengths[k];
         wp.stride = 0;
-        const std::vector<Window> cw = prepareWindows(c, data, wp);
+        std::vector<Window> cw;
+        if (params.contextAligned) {
+            for (const Window& w : longest)
+                if (const int length = std::min(w.length, wp.seqLen); length >= 2) cw.push_back({w.begin, length, 1});
+        } else {
+            cw = prepareWindows(c, data, wp);
+        }
         std::vector<HeadSet> contextSets{{}};
         for (int n : contextHeads) contextSets.push_back(firstN(n));
         int64_t tokens = 0;
         const double share = (1.0 - curveEnd) / static_cast<double>(params.contextLengths.size());
         ProgressPart part(progress, curveEnd + share * static_cast<double>(k), curveEnd + share * static_cast<double>(k + 1));
         const std::vector<double> ppl = evaluateSets(m, cw, data, contextSets, params.normalize, progress, &tokens);
-        r.context.push_back({wp.seqLen, 0, tokens, ppl[0], 1.0});
+        const auto count = static_cast<int64_t>(cw.size());
+        r.context.push_back({wp.seqLen, 0, tokens, ppl[0], 1.0, count, params.contextAligned});
         for (size_t i = 0; i < contextHeads.size(); ++i)
-            r.context.push_back({wp.seqLen, contextHeads[i], tokens, ppl[i + 1], ppl[i + 1] / ppl[0]});
+            r.context.push_back({wp.seqLen, contextHeads[i], tokens, ppl[i + 1], ppl[i + 1] / ppl[0], count,
+                                 params.contextAligned});
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;

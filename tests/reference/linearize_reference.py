@@ -16,7 +16,7 @@ python3, python3-torch and python3-numpy.
 Usage:
   linearize_reference.py --model DIR --ids IDS.npy --seq-len N [--stride S]
       [--max-tokens T] [--normalize count|rowsum] [--steps 2] [--protect-layers 1,2]
-      [--context-lengths 32,64] [--context-heads 2,4] [--out OUTDIR]
+      [--context-lengths 32,64] [--context-heads 2,4] [--context-align] [--out OUTDIR]
 
   defaults: --stride = --seq-len, --max-tokens 0 (whole stream), --normalize count,
   --steps 2, --protect-layers none, --context-lengths 32,64, --context-heads 2,4, --out .
@@ -56,6 +56,10 @@ from 0).
       ratio 1) then, for each n in --context-heads (given order), the first min(n, M)
       heads of the order from the main --seq-len run linearised; ratio = PPL / baseline PPL
       at that L_c. n_heads written = min(n, M).
+      With --context-align: the windows of every L_c are those of the longest L_c (windows
+      of seq_len max(L_c), stride max(L_c)), each cut to its first min(L_c, length) tokens
+      (kept when that is >= 2; first_scored 1): every length starts where the longest does.
+      windows = their number; window_starts = "aligned" with --context-align, else "own".
 
 Output files in OUTDIR (CSV, header row, floats as Python repr = shortest round trip, nan
 as nan, integers as integers):
@@ -63,7 +67,7 @@ as nan, integers as integers):
                             one row per unprotected head in (layer, head) order.
   linearize_curve.csv       n_heads,ppl,ratio
   linearize_thresholds.csv  limit,n_heads,ppl,ratio      (the curve point chosen)
-  context.csv               seq_len,n_heads,tokens,ppl,ratio
+  context.csv               seq_len,n_heads,tokens,ppl,ratio,windows,window_starts
 """
 import json
 import math
@@ -201,7 +205,7 @@ def curve_points(M, steps):
 
 
 def analyse(model, ids, seq_len, stride, steps, protect, context_lengths, context_heads,
-            crosscheck=True, heads_spec=""):
+            crosscheck=True, heads_spec="", context_align=False):
     L, H = model.L, model.H
     chosen = abl.parse_heads(heads_spec, L, H)   # None: every head
     windows = lar.make_windows(len(ids), seq_len, stride)
@@ -252,16 +256,22 @@ def analyse(model, ids, seq_len, stride, steps, protect, context_lengths, contex
     thresholds = [dict(threshold(curve, limit), limit=limit) for limit in LIMITS]
 
     context = []
+    starts = "aligned" if context_align else "own"
+    longest = lar.make_windows(len(ids), max(context_lengths), max(context_lengths)) if context_lengths else []
     for lc in context_lengths:
-        cw = lar.make_windows(len(ids), lc, lc)
+        if context_align:
+            cw = [(b, min(lc, length), 1) for b, length, _ in longest if min(lc, length) >= 2]
+        else:
+            cw = lar.make_windows(len(ids), lc, lc)
         cev = Evaluator(model, ids, cw, crosscheck)
         cb = cev.base_ppl
-        context.append({"seq_len": lc, "n_heads": 0, "tokens": cev.tokens, "ppl": cb, "ratio": 1.0})
+        context.append({"seq_len": lc, "n_heads": 0, "tokens": cev.tokens, "ppl": cb, "ratio": 1.0,
+                        "windows": len(cw), "window_starts": starts})
         for n in context_heads:
             n = min(n, M)
             ppl = cev.ppl(keys[:n])
             context.append({"seq_len": lc, "n_heads": n, "tokens": cev.tokens, "ppl": ppl,
-                            "ratio": ppl / cb})
+                            "ratio": ppl / cb, "windows": len(cw), "window_starts": starts})
     res.update(heads=heads, order=keys, curve=curve, thresholds=thresholds, context=context,
                unprotected=M)
     return res
@@ -282,8 +292,8 @@ def write_outputs(outdir, res):
                  rows(res["curve"], ["n_heads", "ppl", "ratio"]))
     rc.write_csv(outdir, "linearize_thresholds.csv", "limit,n_heads,ppl,ratio",
                  rows(res["thresholds"], ["limit", "n_heads", "ppl", "ratio"]))
-    rc.write_csv(outdir, "context.csv", "seq_len,n_heads,tokens,ppl,ratio",
-                 rows(res["context"], ["seq_len", "n_heads", "tokens", "ppl", "ratio"]))
+    rc.write_csv(outdir, "context.csv", "seq_len,n_heads,tokens,ppl,ratio,windows,window_starts",
+                 rows(res["context"], ["seq_len", "n_heads", "tokens", "ppl", "ratio", "windows", "window_starts"]))
 
 
 def parse_args(argv=None):
@@ -293,6 +303,8 @@ def parse_args(argv=None):
     p.add_argument("--protect-layers", type=rc.int_list, default=[], help="1-based, e.g. 1,2")
     p.add_argument("--context-lengths", type=rc.int_list, default=[32, 64])
     p.add_argument("--context-heads", type=rc.int_list, default=[2, 4])
+    p.add_argument("--context-align", action="store_true",
+                   help="every context length's windows start where the longest length's do")
     p.add_argument("--heads", default="", help="candidate heads, e.g. L0H3,L2 (layer from 0); default all")
     p.add_argument("--out", default=".")
     a = rc.parse_window_args(p, argv)
@@ -317,7 +329,7 @@ def main():
             raise SystemExit("sequence length exceeds n_positions = %d" % npos)
     ids = rc.load_ids(a.ids, a.max_tokens)
     res = analyse(model, ids, a.seq_len, a.stride, a.steps, set(a.protect_layers),
-                  a.context_lengths, a.context_heads, heads_spec=a.heads)
+                  a.context_lengths, a.context_heads, heads_spec=a.heads, context_align=a.context_align)
     write_outputs(a.out, res)
     print(json.dumps({"tokens": res["tokens"], "windows": res["windows"],
                       "base_loss": res["base_loss"], "base_ppl": res["base_ppl"],
