@@ -39,6 +39,8 @@
 #include "cossim_view.h"
 #include "data/dataset.h"
 #include "dataset_panel.h"
+#include "compare/compare_runs.h"
+#include "compare_view.h"
 #include "early_exit_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
@@ -54,6 +56,7 @@
 #include "task_progress_bar.h"
 #include "task_runner.h"
 #include "token_inspector_view.h"
+#include "io/run_file.h"
 #include "tokenizer/tokenizer.h"
 #include "test_support.h"
 #include "training_curve_view.h"
@@ -163,6 +166,7 @@ private slots:
 
     void runShowsTheDirectNumbers();
     void saveAndOpenRun();
+    void compareShowsTheRunsOwnNumbers();
     void exportRunWritesEveryFigureAndTable();
     void cancelKeepsPreviousResults();
     void ablationFillsWhileScanning();
@@ -488,6 +492,72 @@ void TestGuiLayers::saveAndOpenRun() {
     QVERIFY(!ok);
     QVERIFY2(reopened.lastError().contains("not-a-run.h5"), qPrintable(reopened.lastError()));
     QVERIFY(reopened.layerResults()->run() == before);
+}
+
+// File > Compare Runs: the Compare tab overlays each run's per-layer numbers and sets the
+// heads of two runs against each other, all from core's comparison (what the CLI writes).
+void TestGuiLayers::compareShowsTheRunsOwnNumbers() {
+    QVERIFY2(!runFile_.isEmpty(), "saveAndOpenRun() runs first");
+    // A second run: the demo on its first 8 windows of 64 tokens, with the head scan.
+    const ls::Model model = ls::Model::load(toPath(kDemo + "/model"));
+    const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(toPath(kDemo + "/model"));
+    const ls::Dataset data = ls::loadDataset(toPath(kDemo + "/eval.txt"), &tokenizer, model.config().vocabSize, {});
+    ls::LayerRunParams params;
+    params.analyses = {"cossim", "saturation", "ablation"};
+    params.windows.seqLen = 64;
+    params.windows.maxWindows = 8;
+    ls::Progress progress;
+    const QString second = dir_.filePath("second-run.h5"), third = dir_.filePath("third-run.h5");
+    ls::writeRunFile(toPath(second), ls::runLayerAnalyses(model, data, &tokenizer, params, progress));
+    params.windows.seqLen = 128;
+    params.windows.maxWindows = 4;
+    ls::writeRunFile(toPath(third), ls::runLayerAnalyses(model, data, &tokenizer, params, progress));
+
+    MainWindow window;
+    window.resize(1440, 900);
+    window.show();
+    bool compared = false;
+    window.compareRunFiles({runFile_, second, third}, [&](bool ok) { compared = ok; });
+    QVERIFY(waitIdle(window));
+    QVERIFY2(compared, qPrintable(window.lastError()));
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.compareView()));
+    const ls::widgets::CompareView* view = window.compareView();
+
+    // The same comparison directly.
+    const ls::LayerRun a = ls::readRunFile(toPath(runFile_)), b = ls::readRunFile(toPath(second)),
+                       c = ls::readRunFile(toPath(third));
+    const ls::RunComparison direct =
+        ls::compareRuns({{runFile_.toStdString(), &a}, {second.toStdString(), &b}, {third.toStdString(), &c}});
+    QVERIFY(view->differencesLabel()->text().contains("seq_len"));
+    QVERIFY(view->quantities().contains("cossim_mean") && view->quantities().contains("saturation_rate"));
+    const ls::Table& layers = ls::requireTable(direct.tables, "compare_layers");
+    for (const QString& quantity : {QString("cossim_mean"), QString("saturation_rate")}) {
+        const_cast<ls::widgets::CompareView*>(view)->showQuantity(quantity);
+        QCOMPARE(view->runGraphs().size(), 3);
+        int points = 0;
+        for (size_t i = 0; i < layers.rows(); ++i) {
+            if (QString::fromStdString(layers.column("metric").texts[i]) != quantity) continue;
+            const QCPGraph* g = view->runGraphs()[int(layers.column("run").numbers[i])];
+            const auto it = g->data()->findBegin(layers.column("layer").numbers[i], false);
+            QVERIFY(it != g->data()->constEnd());
+            QCOMPARE(it->value, layers.column("value").numbers[i]);  // the table's double, drawn as it is
+            ++points;
+        }
+        QVERIFY(points >= 3 * 4);
+    }
+    // Runs 1 and 2 scanned heads (run 0 did not): the heatmap is run 2 − run 1, head by head.
+    const ls::AblationResult& h1 = *b.result<ls::AblationResult>("ablation");
+    const ls::AblationResult& h2 = *c.result<ls::AblationResult>("ablation");
+    QCOMPARE(h1.heads.size(), h2.heads.size());
+    for (size_t i = 0; i < h1.heads.size(); ++i) {
+        const ls::HeadAblation& x = h1.heads[i];
+        // One subtraction of the same two doubles on both sides.
+        QCOMPARE(view->headDiffMap()->data()->cell(x.head, x.layer - 1), h2.heads[i].zeroDppl - x.zeroDppl);
+    }
+    QCOMPARE(view->rankGraph()->data()->size(), int(h1.heads.size()));
+    QCOMPARE(view->rankingsTable()->rowCount(), 2);  // runs 1 and 2: zero and mean
+    QCOMPARE(int(ls::requireTable(direct.tables, "compare_rankings").rows()), 2);
+    screenshot(&window, "compare.png");
 }
 
 // ---- cancel ----------------------------------------------------------------------------

@@ -55,6 +55,8 @@ void describeOptions(QCommandLineParser& parser) {
                      "comma-separated list of " + analyses + ".", "LIST"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
                      "--out). Without --model the demo is not loaded.", "FILE"},
+        {"compare", "Compare these run files (comma-separated, two or more) in the Compare tab, as File > "
+                    "Compare Runs does. Without --model the demo is not loaded.", "FILES"},
         {"tab", "The tab to show at the end: " + MainWindow::tabNames().join(", ") + ".", "NAME"},
         {"screenshot", "After the run (or once loaded) save the window to FILE and quit; "
                        "exit code 1 if anything failed.", "FILE"},
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
     }
     options.seqLen = parser.isSet("seq-len") ? params.seqLen : 0;
     options.openRun = parser.value("open-run");
+    if (parser.isSet("compare")) options.compare = parser.value("compare").split(',', Qt::SkipEmptyParts);
     options.tab = parser.value("tab");
     if (!options.tab.isEmpty() && !MainWindow::tabNames().contains(options.tab, Qt::CaseInsensitive)) {
         std::cerr << "layerscope: --tab " << options.tab.toStdString() << " is not one of "
@@ -128,7 +131,8 @@ int main(int argc, char** argv) {
     options.dataPath = parser.value("data");
     // Open on the demo (its corpus only goes with its model), unless only a run file is
     // to be opened: a run file needs neither model nor data.
-    const bool runFileOnly = parser.isSet("open-run") && !parser.isSet("analyses") && !parser.isSet("run");
+    const bool runFileOnly =
+        (parser.isSet("open-run") || parser.isSet("compare")) && !parser.isSet("analyses") && !parser.isSet("run");
     if (!parser.isSet("model") && !runFileOnly) {
         const DefaultInputs demo = resolveDefaultInputs();
         options.modelDir = demo.modelDir;

@@ -27,6 +27,7 @@
 #include "default_inputs.h"
 #include "file_paths.h"
 #include "kit/format.h"
+#include "compare_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
 #include "loss_histogram_view.h"
@@ -77,6 +78,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(preview_, tr("Dataset preview"));
     tabs_->addTab(histogram_, tr("Per-token loss"));
     layerResults_ = new LayerResults(tabs_, this);
+    compareView_ = new ls::widgets::CompareView(tabs_);  // its tab is shown with a comparison
+    compareView_->setObjectName(QStringLiteral("compareView"));
+    compareView_->hide();
     // What an export wrote, where (an "Everything" export reports each file: the last stays).
     connect(layerResults_, &LayerResults::exported, this,
             [this](const QString& path) { statusBar()->showMessage(tr("Wrote %1").arg(QDir::toNativeSeparators(path)), 15000); });
@@ -184,6 +188,14 @@ void MainWindow::createActions() {
     });
     openRunAction_->setShortcut(Qt::CTRL | Qt::SHIFT | Qt::Key_O);
     openRunAction_->setToolTip(tr("Open a run file of layer analyses (no model or dataset needed)"));
+    compareAction_ = file->addAction(tr("&Compare Runs…"), this, [this] {
+        const QStringList paths = QFileDialog::getOpenFileNames(this, tr("Compare Runs (two or more)"), runDirectory(),
+                                                                tr("LayerScope runs (*.h5 *.hdf5);;All files (*)"));
+        if (!paths.isEmpty())
+            compareRunFiles(paths);
+    });
+    compareAction_->setToolTip(tr("Two or more run files side by side: per-layer quantities, head scores and "
+                                  "rankings (as layerscope-cli compare)"));
     saveRunAction_ = file->addAction(tr("&Save Run As…"), this, [this] {
         QString path = QFileDialog::getSaveFileName(
             this, tr("Save Run As"), QDir(runDirectory()).filePath(layerResults_->suggestedFileName()),
@@ -266,6 +278,7 @@ void MainWindow::connectTasks() {
                                      .arg(formatCount(run->scoredTokens()),
                                           QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
     });
+    connect(tasks_, &WorkbenchTasks::runsCompared, this, &MainWindow::showComparison);
     connect(tasks_, &WorkbenchTasks::runFileOpened, this,
             [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
                 showOpenedRun(run, path);
@@ -401,6 +414,19 @@ void MainWindow::runLayerAnalyses(Then then) {
 
 void MainWindow::openRunFile(const QString& path, Then then) { tasks_->openRunFile(path, std::move(then)); }
 
+void MainWindow::compareRunFiles(const QStringList& paths, Then then) {
+    tasks_->compareRunFiles(paths, std::move(then));
+}
+
+void MainWindow::showComparison(std::shared_ptr<const ls::RunComparison> comparison, const QStringList& paths) {
+    compareView_->setResult(std::move(comparison));
+    if (tabs_->indexOf(compareView_) < 0)
+        tabs_->addTab(compareView_, tr("Compare"));
+    central_->setCurrentWidget(tabs_);
+    tabs_->setCurrentWidget(compareView_);
+    statusBar()->showMessage(tr("Compared %1 runs").arg(paths.size()));
+}
+
 void MainWindow::saveRunFile(const QString& path, Then then) {
     tasks_->saveRunFile(layerResults_->run(), path, std::move(then));
 }
@@ -435,7 +461,7 @@ QString MainWindow::runDirectory() const {
     return source.isEmpty() ? QDir::currentPath() : QFileInfo(source).absolutePath();
 }
 
-QStringList MainWindow::tabNames() { return QStringList{"preview", "loss"} + LayerResults::tabNames(); }
+QStringList MainWindow::tabNames() { return QStringList{"preview", "loss"} + LayerResults::tabNames() + QStringList{"compare"}; }
 
 bool MainWindow::selectTab(const QString& name) {
     QWidget* view = nullptr;
@@ -443,6 +469,8 @@ bool MainWindow::selectTab(const QString& name) {
         view = preview_;
     else if (name.compare("loss", Qt::CaseInsensitive) == 0)
         view = histogram_;
+    else if (name.compare("compare", Qt::CaseInsensitive) == 0)
+        view = compareView_;
     else
         return layerResults_->selectTab(name);
     if (tabs_->indexOf(view) < 0)
@@ -536,6 +564,7 @@ void MainWindow::updateActions() {
     layerAnalysesAction_->setEnabled(idle && inputs);
     analysisPanel_->setRunAvailable(idle && inputs);
     openRunAction_->setEnabled(idle);
+    compareAction_->setEnabled(idle);
     saveRunAction_->setEnabled(idle && layerResults_->run());
     exportRunAction_->setEnabled(idle && layerResults_->run());
     for (QAction* action : exportActions_)

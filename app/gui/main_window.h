@@ -20,7 +20,9 @@
 #include "workbench_tasks.h"
 
 namespace ls {
+struct RunComparison;
 namespace widgets {
+class CompareView;
 class LossHistogramView;
 class ModelSummaryView;
 class TaskProgressBar;
@@ -75,6 +77,9 @@ public:
     // File > Open Run… / Save Run As… without the file dialogs.
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(const QString& path, Then then = {});
+    // File > Compare Runs… without the dialog: the Compare tab shows them.
+    void compareRunFiles(const QStringList& paths, Then then = {});
+    ls::widgets::CompareView* compareView() const { return compareView_; }
     // Every chart of the shown run's tabs and every table of the run (the CSVs of
     // layerscope-cli run --csv) into dir, with manifest.json; false (reported) on a failure.
     bool exportRun(const QString& dir);
@@ -109,7 +114,8 @@ private:
     void showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source);
     QString runDirectory() const;
     // A run read from path: it replaces the loaded model and dataset (File > Open Run).
-    void showOpenedRun(std::shared_ptr<const ls::LayerRun> run, const QString& path);  // where the run file dialogs start
+    void showOpenedRun(std::shared_ptr<const ls::LayerRun> run, const QString& path);
+    void showComparison(std::shared_ptr<const ls::RunComparison> comparison, const QStringList& paths);  // where the run file dialogs start
     void updateSummary();
     void updatePreview();
     void updateActions();
@@ -141,6 +147,8 @@ private:
     QAction* openRunAction_ = nullptr;
     QAction* saveRunAction_ = nullptr;
     QAction* exportRunAction_ = nullptr;
+    QAction* compareAction_ = nullptr;
+    ls::widgets::CompareView* compareView_ = nullptr;
     bool showingOpenedRun_ = false;  // the results shown came from File > Open Run
     QList<QAction*> exportActions_;
 };

@@ -22,11 +22,17 @@ void StartupSequence::run() {
     using Then = MainWindow::Then;
     // Built from the last step back: each runs its task (if asked for) and then the next.
     const Then finish = [this](bool ok) { this->finish(ok); };
-    const Then openRun = [this, finish](bool ok) {
-        if (ok && !options_.openRun.isEmpty())
-            window_->openRunFile(options_.openRun, finish);
+    const Then compare = [this, finish](bool ok) {
+        if (ok && !options_.compare.isEmpty())
+            window_->compareRunFiles(options_.compare, finish);
         else
             finish(ok);
+    };
+    const Then openRun = [this, compare](bool ok) {
+        if (ok && !options_.openRun.isEmpty())
+            window_->openRunFile(options_.openRun, compare);
+        else
+            compare(ok);
     };
     const Then analyses = [this, openRun](bool ok) {
         if (ok && !options_.analyses.isEmpty()) {

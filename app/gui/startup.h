@@ -1,6 +1,6 @@
 #pragma once
 // The start-up sequence the command line asks for (main.cpp, and tests): open the model, the
-// dataset, evaluate, run layer analyses, open a run file, show a tab, then take a screenshot
+// dataset, evaluate, run layer analyses, open a run file, compare run files, show a tab, then take a screenshot
 // or quit. Each step starts when the previous one has finished; a failure ends the chain.
 // Driven only through MainWindow's public tasks, so the window knows nothing of it.
 #include <QObject>
@@ -16,6 +16,7 @@ struct StartupOptions {
     QStringList analyses;      // layer analyses to run once model and data are loaded
     int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
     QString openRun;           // a run file to open (after the analyses, if both)
+    QStringList compare;       // run files to compare (last)
     QString tab;               // the tab to show at the end (MainWindow::tabNames())
     QString screenshot;        // save window()->grab() here, then quit
     bool quitAfterRun = false;

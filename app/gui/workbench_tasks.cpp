@@ -2,6 +2,7 @@
 
 #include "analysis/perplexity.h"
 #include "common/error.h"
+#include "compare/compare_runs.h"
 #include "file_paths.h"
 #include "io/run_file.h"
 #include "model/model.h"
@@ -202,6 +203,27 @@ void WorkbenchTasks::openRunFile(const QString& path, Then then) {
                   progress.setFraction(1.0);
               },
               [this, run, path] { emit runFileOpened(run, path); }};
+    start(std::move(task), std::move(then));
+}
+
+void WorkbenchTasks::compareRunFiles(const QStringList& paths, Then then) {
+    const QString what = tr("Comparing runs");
+    if (refuse(what, paths.size() < 2 ? tr("choose two or more run files") : QString(), then))
+        return;
+    auto comparison = std::make_shared<ls::RunComparison>();
+    Task task{tr("Comparing runs"), what, tr("Reading %1 run files…").arg(paths.size()),
+              [comparison, paths](ls::Progress& progress) {
+                  std::vector<ls::LayerRun> runs;
+                  for (int i = 0; i < paths.size(); ++i) {
+                      progress.setStage("Reading " + paths[i].toStdString());
+                      runs.push_back(ls::readRunFile(toPath(paths[i])));
+                      progress.setFraction(double(i + 1) / paths.size());
+                  }
+                  std::vector<ls::ComparedRun> compared;
+                  for (int i = 0; i < paths.size(); ++i) compared.push_back({paths[i].toStdString(), &runs[size_t(i)]});
+                  *comparison = ls::compareRuns(compared);
+              },
+              [this, comparison, paths] { emit runsCompared(comparison, paths); }};
     start(std::move(task), std::move(then));
 }
 

@@ -19,6 +19,7 @@ namespace ls {
 class Model;
 class Tokenizer;
 struct PerplexityResult;
+struct RunComparison;
 namespace widgets {
 class TaskProgressBar;
 }
@@ -79,6 +80,8 @@ public:
     void runLayerAnalyses(const ls::LayerRunParams& params, Then then = {});
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then = {});
+    // Reads the run files (two or more) and compares them (compare/compare_runs.h).
+    void compareRunFiles(const QStringList& paths, Then then = {});
 
 signals:
     void busyChanged(bool busy);
@@ -95,6 +98,7 @@ signals:
     void liveReport(const QString& analysis, std::shared_ptr<const ls::LiveReport> report);
     void layerRunFinished(std::shared_ptr<const ls::LayerRun> run);
     void runFileOpened(std::shared_ptr<const ls::LayerRun> run, const QString& path);
+    void runsCompared(std::shared_ptr<const ls::RunComparison> comparison, const QStringList& paths);
     void runFileSaved(std::shared_ptr<const ls::LayerRun> run, const QString& path);
 
 private:
