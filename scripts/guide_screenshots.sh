@@ -36,3 +36,4 @@ shot 02-per-token-loss --run --tab loss
 for tab in cossim saturation lensdiv lowrank inspect losssep exit ablation; do
   shot "03-$tab" --open-run "$work/demo.h5" --tab "$tab"
 done
+shot 04-compare --compare "$work/demo.h5,$work/first2.h5" --tab compare
