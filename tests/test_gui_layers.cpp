@@ -27,6 +27,9 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QDropEvent>
+#include <QUrl>
+#include <QMimeData>
 #include <QtTest>
 #include <cmath>
 #include <memory>
@@ -49,6 +52,7 @@
 #include "losssep_view.h"
 #include "lowrank_view.h"
 #include "main_window.h"
+#include "opened_files.h"
 #include "model/model.h"
 #include "model_summary_view.h"
 #include "probe_training_panel.h"
@@ -167,6 +171,7 @@ private slots:
     void runShowsTheDirectNumbers();
     void saveAndOpenRun();
     void compareShowsTheRunsOwnNumbers();
+    void droppedFilesOpenAndAreRecent();
     void exportRunWritesEveryFigureAndTable();
     void cancelKeepsPreviousResults();
     void ablationFillsWhileScanning();
@@ -558,6 +563,46 @@ void TestGuiLayers::compareShowsTheRunsOwnNumbers() {
     QCOMPARE(view->rankingsTable()->rowCount(), 2);  // runs 1 and 2: zero and mean
     QCOMPARE(int(ls::requireTable(direct.tables, "compare_rankings").rows()), 2);
     screenshot(&window, "compare.png");
+}
+
+// Files dropped on the window open in order (model, dataset, then the run) and go to File >
+// Open Recent, newest first; two run files dropped are compared.
+void TestGuiLayers::droppedFilesOpenAndAreRecent() {
+    QVERIFY2(!runFile_.isEmpty(), "saveAndOpenRun() runs first");
+    RecentFiles::clear();
+    MainWindow window;
+    window.resize(1440, 900);
+    window.show();
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(runFile_), QUrl::fromLocalFile(kDemo + "/eval.txt"),
+                  QUrl::fromLocalFile(kDemo + "/model")});  // any order
+    QDragEnterEvent enter(QPoint(200, 200), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(200, 200), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &drop);
+    QVERIFY(waitIdle(window));
+    QTRY_VERIFY_WITH_TIMEOUT(window.runner()->isBusy() || window.layerResults()->run() != nullptr, 5000);
+    QVERIFY(waitIdle(window));
+    QVERIFY2(window.layerResults()->run() != nullptr, qPrintable(window.lastError()));
+    QCOMPARE(window.layerResults()->source(), runFile_);
+    const QList<OpenedFile> recent = RecentFiles::list();
+    QCOMPARE(recent.size(), 3);
+    QVERIFY(recent[0].kind == OpenedFile::Kind::Run && recent[0].path == QFileInfo(runFile_).absoluteFilePath());
+    QVERIFY(recent[1].kind == OpenedFile::Kind::Dataset);
+    QVERIFY(recent[2].kind == OpenedFile::Kind::Model);
+
+    // Two runs dropped: compared.
+    QVERIFY2(QFile::exists(dir_.filePath("second-run.h5")), "compareShowsTheRunsOwnNumbers() runs first");
+    QMimeData runs;
+    runs.setUrls({QUrl::fromLocalFile(runFile_), QUrl::fromLocalFile(dir_.filePath("second-run.h5"))});
+    QDragEnterEvent enterRuns(QPoint(200, 200), Qt::CopyAction, &runs, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &enterRuns);
+    QDropEvent dropRuns(QPointF(200, 200), Qt::CopyAction, &runs, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &dropRuns);
+    QVERIFY(waitIdle(window));
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.compareView()));
+    QVERIFY(window.compareView()->hasData());
 }
 
 // ---- cancel ----------------------------------------------------------------------------

@@ -4,6 +4,10 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
+#include <QUrl>
+#include <QMimeData>
+#include <QDropEvent>
+#include <QDragEnterEvent>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -30,6 +34,7 @@
 #include "compare_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
+#include "opened_files.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model_summary_view.h"
@@ -61,6 +66,7 @@ QScrollArea* scrolling(QWidget* panel, bool fitWidth) {
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setAcceptDrops(true);  // model folders, datasets and run files dropped on the window open
     setWindowTitle(tr("LayerScope"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/layerscope.svg")));
     // First: every panel reads what the tasks have loaded.
@@ -196,6 +202,23 @@ void MainWindow::createActions() {
     });
     compareAction_->setToolTip(tr("Two or more run files side by side: per-layer quantities, head scores and "
                                   "rankings (as layerscope-cli compare)"));
+    recentMenu_ = file->addMenu(tr("Open Rece&nt"));
+    connect(recentMenu_, &QMenu::aboutToShow, this, [this] {
+        recentMenu_->clear();
+        for (const OpenedFile& f : RecentFiles::list()) {
+            const QString kind = f.kind == OpenedFile::Kind::Model     ? tr("Model")
+                                 : f.kind == OpenedFile::Kind::Dataset ? tr("Dataset")
+                                                                       : tr("Run");
+            QAction* action = recentMenu_->addAction(tr("%1: %2").arg(kind, QFileInfo(f.path).fileName()), this,
+                                                     [this, path = f.path] { openPaths({path}); });
+            action->setToolTip(f.path);
+            action->setEnabled(QFileInfo::exists(f.path));
+        }
+        if (recentMenu_->isEmpty())
+            recentMenu_->addAction(tr("(nothing opened yet)"))->setEnabled(false);
+        else
+            recentMenu_->addAction(tr("Clear the List"), this, [] { RecentFiles::clear(); });
+    });
     saveRunAction_ = file->addAction(tr("&Save Run As…"), this, [this] {
         QString path = QFileDialog::getSaveFileName(
             this, tr("Save Run As"), QDir(runDirectory()).filePath(layerResults_->suggestedFileName()),
@@ -265,6 +288,12 @@ void MainWindow::connectTasks() {
     connect(tasks_, &WorkbenchTasks::failed, this, &MainWindow::showFailure);
     connect(tasks_, &WorkbenchTasks::modelOpened, this, &MainWindow::showModel);
     connect(tasks_, &WorkbenchTasks::datasetOpened, this, &MainWindow::showDataset);
+    // What was opened goes to File > Open Recent.
+    connect(tasks_, &WorkbenchTasks::modelOpened, this, [](const QString& dir) { RecentFiles::add(OpenedFile::Kind::Model, dir); });
+    connect(tasks_, &WorkbenchTasks::datasetOpened, this,
+            [](const QString& path) { RecentFiles::add(OpenedFile::Kind::Dataset, path); });
+    connect(tasks_, &WorkbenchTasks::runFileOpened, this,
+            [](std::shared_ptr<const ls::LayerRun>, const QString& path) { RecentFiles::add(OpenedFile::Kind::Run, path); });
     connect(tasks_, &WorkbenchTasks::evaluated, this, &MainWindow::showResult);
     connect(tasks_, &WorkbenchTasks::layerRunStarted, this, [this](const ls::LayerRunParams& params) {
         analysisDock_->raise();  // the parameters next to the progress and then the results
@@ -413,6 +442,48 @@ void MainWindow::runLayerAnalyses(Then then) {
 }
 
 void MainWindow::openRunFile(const QString& path, Then then) { tasks_->openRunFile(path, std::move(then)); }
+
+void MainWindow::openPaths(const QStringList& paths, Then then) {
+    const OpenPlan plan = planOpening(paths);
+    // The model first (a dataset is read with its tokenizer), then the dataset, then the runs.
+    const Then runs = [this, plan, then](bool ok) {
+        if (!ok || plan.runs.isEmpty()) {
+            if (then) then(ok);
+        } else if (plan.runs.size() == 1) {
+            openRunFile(plan.runs.front(), then);
+        } else {
+            compareRunFiles(plan.runs, then);
+        }
+    };
+    const Then dataset = [this, plan, runs](bool ok) {
+        if (ok && !plan.dataset.isEmpty())
+            openDataset(plan.dataset, runs);
+        else
+            runs(ok);
+    };
+    if (!plan.model.isEmpty())
+        openModel(plan.model, dataset);
+    else
+        dataset(true);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile()) {
+            event->acceptProposedAction();
+            return;
+        }
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    QStringList paths;
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile()) paths << url.toLocalFile();
+    if (paths.isEmpty())
+        return;
+    event->acceptProposedAction();
+    openPaths(paths);
+}
 
 void MainWindow::compareRunFiles(const QStringList& paths, Then then) {
     tasks_->compareRunFiles(paths, std::move(then));

@@ -36,6 +36,7 @@ class LayerResults;
 class QAction;
 class QDockWidget;
 class QLabel;
+class QMenu;
 class QStackedWidget;
 class QTabWidget;
 class TrainDialog;
@@ -77,6 +78,9 @@ public:
     // File > Open Run… / Save Run As… without the file dialogs.
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(const QString& path, Then then = {});
+    // Opens what the paths hold, as File > Open Recent and dropped files do: a model folder,
+    // then a dataset, then one run file (opened) or several (compared).
+    void openPaths(const QStringList& paths, Then then = {});
     // File > Compare Runs… without the dialog: the Compare tab shows them.
     void compareRunFiles(const QStringList& paths, Then then = {});
     ls::widgets::CompareView* compareView() const { return compareView_; }
@@ -99,6 +103,8 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;  // model folders, datasets, run files
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void createActions();
@@ -148,6 +154,7 @@ private:
     QAction* saveRunAction_ = nullptr;
     QAction* exportRunAction_ = nullptr;
     QAction* compareAction_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
     ls::widgets::CompareView* compareView_ = nullptr;
     bool showingOpenedRun_ = false;  // the results shown came from File > Open Run
     QList<QAction*> exportActions_;
