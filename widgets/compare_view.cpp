@@ -65,7 +65,7 @@ QSharedPointer<QCPAxisTicker> wholeNumbers() {
 
 CompareView::CompareView(QWidget* parent)
     : ResultViewOf(tr("<b>Runs compared.</b> Every per-layer quantity the runs share, one colour per run; the head "
-                      "scans of the first two runs against each other. The numbers are the runs' own (their CSVs); "
+                      "scans of two runs against each other. The numbers are the runs' own (their CSVs); "
                       "the CSVs of <tt>layerscope-cli compare</tt> are in Export…."),
                    [](const ls::RunComparison& c) { return c.tables; }, parent) {
     differences_ = makeNote(this);

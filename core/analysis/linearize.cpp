@@ -58,10 +58,19 @@ std::vector<Table> linearizeTables(const LinearizeResult& r) {
     for (const LinearizeThreshold& t : r.thresholds) addRow(th, {t.limit, t.nHeads, t.ppl, t.ratio});
     Table ctx{"context", "PPL by context length: baseline (n_heads 0) and n linearised heads", {}};
     addColumns(ctx, {{"seq_len", K::Integer}, {"n_heads", K::Integer}, {"tokens", K::Integer}, {"ppl", K::Real},
-                     {"ratio", K::Real}, {"windows", K::Integer}, {"window_starts", K::Text}});
-    for (const ContextPoint& p : r.context)
-        addRow(ctx, {p.seqLen, p.nHeads, static_cast<double>(p.tokens), p.ppl, p.ratio, p.windows,
-                     p.aligned ? "aligned" : "own"});
+                     {"ratio", K::Real}});
+    // windows and window_starts: a run from before the sweep said so does not know them (0
+    // windows); its table stays as that version wrote it rather than show made-up values.
+    const bool told = std::all_of(r.context.begin(), r.context.end(), [](const ContextPoint& p) { return p.windows > 0; });
+    if (told) addColumns(ctx, {{"windows", K::Integer}, {"window_starts", K::Text}});
+    for (const ContextPoint& p : r.context) {
+        std::vector<Cell> row{p.seqLen, p.nHeads, static_cast<double>(p.tokens), p.ppl, p.ratio};
+        if (told) {
+            row.emplace_back(p.windows);
+            row.emplace_back(p.aligned ? "aligned" : "own");
+        }
+        addRow(ctx, row);
+    }
     Table summary{"linearize_summary", "ReLU linearisation run", {}};
     addColumns(summary, {{"tokens", K::Integer}, {"base_ppl", K::Real}, {"normalize", K::Text}, {"seconds", K::Real}});
     addRow(summary, {static_cast<double>(r.tokens), r.basePpl, r.normalize, r.seconds});

@@ -69,7 +69,7 @@ struct ContextPoint {
     int seqLen = 0, nHeads = 0;
     int64_t tokens = 0;
     double ppl = 0, ratio = 0;  // ratio to the baseline at the same seq_len
-    int64_t windows = 0;
+    int64_t windows = 0;        // 0: not known (a run file from before the sweep kept it)
     bool aligned = false;       // LinearizeParams::contextAligned (window_starts "aligned" or "own")
 };
 
