@@ -27,6 +27,8 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QDockWidget>
+#include <QSignalSpy>
 #include <QDropEvent>
 #include <QUrl>
 #include <QMimeData>
@@ -53,6 +55,7 @@
 #include "lowrank_view.h"
 #include "main_window.h"
 #include "opened_files.h"
+#include "run_library.h"
 #include "model/model.h"
 #include "model_summary_view.h"
 #include "probe_training_panel.h"
@@ -172,6 +175,7 @@ private slots:
     void saveAndOpenRun();
     void compareShowsTheRunsOwnNumbers();
     void droppedFilesOpenAndAreRecent();
+    void runLibraryListsOpensComparesDeletes();
     void exportRunWritesEveryFigureAndTable();
     void cancelKeepsPreviousResults();
     void ablationFillsWhileScanning();
@@ -603,6 +607,72 @@ void TestGuiLayers::droppedFilesOpenAndAreRecent() {
     QVERIFY(waitIdle(window));
     QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.compareView()));
     QVERIFY(window.compareView()->hasData());
+}
+
+// The run library lists a folder's run files as the files say (a damaged one with its error),
+// opens one, compares the selected ones, and deletes after asking.
+void TestGuiLayers::runLibraryListsOpensComparesDeletes() {
+    QVERIFY2(QFile::exists(dir_.filePath("second-run.h5")), "compareShowsTheRunsOwnNumbers() runs first");
+    QTemporaryDir folder;
+    for (const QString& name : {"demo-run.h5", "second-run.h5", "not-a-run.h5"})
+        QVERIFY(QFile::copy(dir_.filePath(name), folder.filePath(name)));
+    MainWindow window;
+    window.resize(1440, 900);
+    window.show();
+    RunLibrary* library = window.runLibrary();
+    QSignalSpy scanned(library, &RunLibrary::scanned);
+    library->setFolder(folder.path());
+    QTRY_VERIFY_WITH_TIMEOUT(!scanned.isEmpty() && !library->isScanning(), kRunTimeout);
+    QCOMPARE(library->runs().size(), 3);
+    QCOMPARE(library->table()->rowCount(), 3);
+    const ls::LayerRun second = ls::readRunFile(toPath(folder.filePath("second-run.h5")));
+    int readable = 0;
+    for (const RunListing& r : library->runs()) {
+        if (QFileInfo(r.path).fileName() == "not-a-run.h5") {
+            QVERIFY(!r.readable);
+            QVERIFY2(r.status.startsWith("unreadable") && r.status.contains("not-a-run.h5"), qPrintable(r.status));
+            continue;
+        }
+        ++readable;
+        QVERIFY(r.readable && r.status == "complete");
+        if (QFileInfo(r.path).fileName() == "second-run.h5") {
+            QCOMPARE(r.tokens, second.scoredTokens());
+            QCOMPARE(r.analyses, QString("cossim, saturation, ablation"));
+        }
+    }
+    QCOMPARE(readable, 2);
+
+    // Select the two runs: Compare shows them side by side.
+    library->table()->clearSelection();
+    for (int row = 0; row < library->runs().size(); ++row)
+        if (library->runs()[row].readable)
+            library->table()->selectionModel()->select(library->table()->model()->index(row, 0),
+                                                       QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    QCOMPARE(library->selectedPaths().size(), 2);
+    QList<QPushButton*> buttons = library->findChildren<QPushButton*>();
+    auto button = [&](const QString& text) {
+        for (QPushButton* b : buttons)
+            if (b->text() == text) return b;
+        return static_cast<QPushButton*>(nullptr);
+    };
+    button("Compare")->click();
+    QVERIFY(waitIdle(window));
+    QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget*>(window.compareView()));
+
+    // Delete one after saying yes: it goes, the list follows.
+    library->table()->clearSelection();
+    for (int row = 0; row < library->runs().size(); ++row)
+        if (QFileInfo(library->runs()[row].path).fileName() == "second-run.h5") library->table()->selectRow(row);
+    QTimer::singleShot(0, [] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) box->button(QMessageBox::Yes)->click();
+    });
+    scanned.clear();
+    button("Delete…")->click();
+    QTRY_VERIFY_WITH_TIMEOUT(!scanned.isEmpty() && !library->isScanning(), kRunTimeout);
+    QVERIFY(!QFile::exists(folder.filePath("second-run.h5")));
+    QCOMPARE(library->runs().size(), 2);
+    if (auto* dock = qobject_cast<QDockWidget*>(library->parentWidget())) dock->raise();
+    screenshot(&window, "run-library.png");
 }
 
 // ---- cancel ----------------------------------------------------------------------------

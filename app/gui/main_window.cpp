@@ -35,6 +35,7 @@
 #include "export_menu.h"
 #include "layer_results.h"
 #include "opened_files.h"
+#include "run_library.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model_summary_view.h"
@@ -117,9 +118,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", analysisPanel_);  // scrolls its own fields
     // One column of tabbed docks on the right leaves the analysis views the width their
     // charts and tables need; any dock can be dragged out to see two at once.
+    runLibrary_ = new RunLibrary(this);
+    libraryDock_ = makeDock(tr("Runs"), "libraryDock", runLibrary_);
     addDockWidget(Qt::RightDockWidgetArea, summaryDock_);
     tabifyDockWidget(summaryDock_, datasetDock_);
     tabifyDockWidget(datasetDock_, analysisDock_);
+    tabifyDockWidget(analysisDock_, libraryDock_);
+    connect(runLibrary_, &RunLibrary::openRequested, this, [this](const QString& path) { openRunFile(path); });
+    connect(runLibrary_, &RunLibrary::compareRequested, this, [this](const QStringList& paths) { compareRunFiles(paths); });
+    // The library lists what was saved there since.
+    connect(libraryDock_, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+        if (visible) runLibrary_->rescan();
+    });
     datasetDock_->raise();
     connect(analysisPanel_, &AnalysisPanel::runRequested, this, [this] { runLayerAnalyses(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });

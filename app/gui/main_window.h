@@ -33,6 +33,7 @@ class TokenPreviewView;
 class AnalysisPanel;
 class DatasetPanel;
 class LayerResults;
+class RunLibrary;
 class QAction;
 class QDockWidget;
 class QLabel;
@@ -84,6 +85,7 @@ public:
     // File > Compare Runs… without the dialog: the Compare tab shows them.
     void compareRunFiles(const QStringList& paths, Then then = {});
     ls::widgets::CompareView* compareView() const { return compareView_; }
+    RunLibrary* runLibrary() const { return runLibrary_; }
     // Every chart of the shown run's tabs and every table of the run (the CSVs of
     // layerscope-cli run --csv) into dir, with manifest.json; false (reported) on a failure.
     bool exportRun(const QString& dir);
@@ -155,6 +157,8 @@ private:
     QAction* exportRunAction_ = nullptr;
     QAction* compareAction_ = nullptr;
     QMenu* recentMenu_ = nullptr;
+    RunLibrary* runLibrary_ = nullptr;
+    QDockWidget* libraryDock_ = nullptr;
     ls::widgets::CompareView* compareView_ = nullptr;
     bool showingOpenedRun_ = false;  // the results shown came from File > Open Run
     QList<QAction*> exportActions_;
