@@ -228,7 +228,7 @@ void CompareView::fillHeads() {
             if (std::find(scanned.begin(), scanned.end(), int(run)) == scanned.end()) scanned.push_back(int(run));
     const int runA = scanned.size() > 0 ? scanned[0] : 0, runB = scanned.size() > 1 ? scanned[1] : 1;
     titleOf(headDiffPlot_)->setText(scanned.size() >= 2 ? tr("Zero ΔPPL: run %1 − run %2").arg(runB).arg(runA)
-                                                        : tr("Zero ΔPPL: needs two runs with a head scan"));
+                                                        : tr("No two head scans"));
     rankPlot_->xAxis->setLabel(tr("rank in run %1").arg(runA));
     rankPlot_->yAxis->setLabel(tr("rank in run %1").arg(runB));
     std::map<std::pair<int, int>, std::pair<size_t, size_t>> both;  // (layer, head) -> rows of runs A, B

@@ -15,6 +15,7 @@
 #include <QUrl>
 #include <QVBoxLayout>
 #include <QtConcurrent>
+#include <algorithm>
 #include <exception>
 
 #include "file_paths.h"
@@ -27,9 +28,12 @@ namespace {
 const QString kFolderKey = QStringLiteral("library/folder");
 
 // One run file, as the library lists it (on a worker thread).
-RunListing listing(const QString& path) {
+RunListing listing(const QFileInfo& file) {
     RunListing r;
+    const QString path = file.absoluteFilePath();
     r.path = path;
+    r.modified = file.lastModified();
+    r.bytes = file.size();
     try {
         const ls::LayerRun run = ls::readRunFile(toPath(path));
         r.readable = true;
@@ -51,11 +55,17 @@ RunListing listing(const QString& path) {
     return r;
 }
 
-QList<RunListing> scan(const QString& folder) {
+// The folder's run files, newest first; those in known and unchanged since are not read again.
+QList<RunListing> scan(const QString& folder, const QList<RunListing>& known) {
     QList<RunListing> out;
     const QFileInfoList files =
         QDir(folder).entryInfoList({QStringLiteral("*.h5"), QStringLiteral("*.hdf5")}, QDir::Files, QDir::Time);
-    for (const QFileInfo& file : files) out << listing(file.absoluteFilePath());
+    for (const QFileInfo& file : files) {
+        const auto same = std::find_if(known.begin(), known.end(), [&](const RunListing& r) {
+            return r.path == file.absoluteFilePath() && r.modified == file.lastModified() && r.bytes == file.size();
+        });
+        out << (same != known.end() ? *same : listing(file));
+    }
     return out;
 }
 
@@ -113,6 +123,11 @@ RunLibrary::RunLibrary(QWidget* parent) : QWidget(parent) {
     });
     connect(&watcher_, &QFutureWatcher<QList<RunListing>>::finished, this, [this] {
         runs_ = watcher_.result();
+        if (rescanPending_) {  // the folder or its files changed meanwhile
+            rescanPending_ = false;
+            rescan();
+            return;
+        }
         showRuns();
         emit scanned();
     });
@@ -128,9 +143,12 @@ void RunLibrary::setFolder(const QString& folder) {
 }
 
 void RunLibrary::rescan() {
-    if (watcher_.isRunning()) watcher_.waitForFinished();  // short: one folder's headers and scalars
+    if (watcher_.isRunning()) {  // the GUI does not wait for it: the next scan follows it
+        rescanPending_ = true;
+        return;
+    }
     folderLabel_->setText(tr("<b>%1</b> · reading…").arg(QDir::toNativeSeparators(folder_).toHtmlEscaped()));
-    watcher_.setFuture(QtConcurrent::run(scan, folder_));
+    watcher_.setFuture(QtConcurrent::run(scan, folder_, runs_));
 }
 
 QStringList RunLibrary::selectedPaths() const {
