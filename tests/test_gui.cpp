@@ -24,6 +24,7 @@
 #include "main_window.h"
 #include "model/model.h"
 #include "task_progress_bar.h"
+#include "theme.h"
 #include "token_preview_view.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/word_level.h"
@@ -75,6 +76,7 @@ private slots:
     void initTestCase();
 
     void demoLookup();
+    void themeFollowsDesktop();
     void datasetPanelOptions();
     void datasetPanelSummary();
     void datasetPanelContextLimit();
@@ -105,6 +107,28 @@ void TestGui::initTestCase() {
 }
 
 // ---- demo ------------------------------------------------------------------------------
+
+// Dark when the platform's palette is, else when GTK_THEME asks for it, else when GNOME does;
+// the names round-trip and View > Theme's choice is kept.
+void TestGui::themeFollowsDesktop() {
+    const QColor light(239, 239, 239), dark(49, 54, 59);
+    QVERIFY(!desktopPrefersDark({light, {}, {}, {}}));
+    QVERIFY(desktopPrefersDark({dark, {}, {}, {}}));
+    QVERIFY(desktopPrefersDark({light, "Adwaita:dark", {}, {}}));
+    QVERIFY(desktopPrefersDark({light, "Arc-Dark", {}, {}}));
+    QVERIFY(!desktopPrefersDark({light, "Adwaita", "prefer-dark", {}}));  // GTK_THEME wins
+    QVERIFY(desktopPrefersDark({light, {}, "prefer-dark", {}}));
+    QVERIFY(!desktopPrefersDark({light, {}, "default", "Adwaita"}));
+    QVERIFY(desktopPrefersDark({light, {}, "default", "Yaru-dark"}));
+    for (ThemeChoice c : {ThemeChoice::Desktop, ThemeChoice::Light, ThemeChoice::Dark})
+        QCOMPARE(parseThemeChoice(themeChoiceName(c)), std::optional<ThemeChoice>(c));
+    QCOMPARE(parseThemeChoice("Dark"), std::optional<ThemeChoice>(ThemeChoice::Dark));
+    QVERIFY(!parseThemeChoice("midnight"));
+    saveThemeChoice(ThemeChoice::Dark);
+    QCOMPARE(savedThemeChoice(), ThemeChoice::Dark);
+    saveThemeChoice(ThemeChoice::Desktop);
+    QCOMPARE(savedThemeChoice(), ThemeChoice::Desktop);
+}
 
 void TestGui::demoLookup() {
     QTemporaryDir tmp;

@@ -2,6 +2,7 @@
 // exports (bars, ranges, PNG pixels, SVG/PDF magic, CSV rows), ETA text, summary table,
 // progress bar, the token preview's boxes and pixels, the training curve's graphs.
 #include <QDir>
+#include <array>
 #include <QFile>
 #include <QImage>
 #include <QPushButton>
@@ -21,6 +22,8 @@
 
 #include "common/progress.h"
 #include "kit/forms.h"
+#include "kit/palette.h"
+#include "kit/plot_theme.h"
 #include "loss_histogram_view.h"
 #include "plot_export.h"
 #include "model_summary_view.h"
@@ -48,6 +51,35 @@ std::vector<float> sampleLosses(int n) {
 double binCentre(const ls::Histogram& h, int i) { return 0.5 * (h.edge(i) + h.edge(i + 1)); }
 double tallestBin(const ls::Histogram& h) { return double(*std::max_element(h.counts.begin(), h.counts.end())); }
 
+// Colour vision: Machado, Oliveira & Fernandes (2009), full severity, on linear sRGB; then
+// CIELAB (D65) to measure how far apart two colours look (CIE76 delta E) and how light one is.
+using Matrix3 = std::array<std::array<double, 3>, 3>;
+const std::pair<const char*, Matrix3> kColourVisions[] = {
+    {"typical", {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}},
+    {"protanopia", {{{0.152286, 1.052583, -0.204868}, {0.114503, 0.786281, 0.099216}, {-0.003882, -0.048116, 1.051998}}}},
+    {"deuteranopia", {{{0.367322, 0.860646, -0.227968}, {0.280085, 0.672501, 0.047413}, {-0.011820, 0.042940, 0.968881}}}},
+    {"tritanopia", {{{1.255528, -0.076749, -0.178779}, {-0.078411, 0.930809, 0.147602}, {0.004733, 0.691367, 0.303900}}}},
+};
+
+std::array<double, 3> labAsSeen(const QColor& c, const Matrix3& vision) {
+    auto linear = [](double v) { return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
+    const double rgb[3] = {linear(c.redF()), linear(c.greenF()), linear(c.blueF())};
+    double seen[3];
+    for (int i = 0; i < 3; ++i)
+        seen[i] = std::clamp(vision[i][0] * rgb[0] + vision[i][1] * rgb[1] + vision[i][2] * rgb[2], 0.0, 1.0);
+    const double xyz[3] = {(0.4124 * seen[0] + 0.3576 * seen[1] + 0.1805 * seen[2]) / 0.95047,
+                           0.2126 * seen[0] + 0.7152 * seen[1] + 0.0722 * seen[2],
+                           (0.0193 * seen[0] + 0.1192 * seen[1] + 0.9505 * seen[2]) / 1.08883};
+    double f[3];
+    for (int i = 0; i < 3; ++i)
+        f[i] = xyz[i] > std::pow(6.0 / 29, 3) ? std::cbrt(xyz[i]) : xyz[i] / (3 * std::pow(6.0 / 29, 2)) + 4.0 / 29;
+    return {116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])};
+}
+
+double deltaE(const std::array<double, 3>& a, const std::array<double, 3>& b) {
+    return std::sqrt(std::pow(a[0] - b[0], 2) + std::pow(a[1] - b[1], 2) + std::pow(a[2] - b[2], 2));
+}
+
 }  // namespace
 
 class TestWidgets : public QObject {
@@ -65,6 +97,9 @@ private slots:
     void exportFigureSizeAndDpi();
     void exportReplacesAtomically();
     void exportUnknownSuffix();
+    void darkThemeCharts();
+    void seriesColoursStayApartForColourBlindness();
+    void colourScalesRunInLightness();
 
     void summaryTable();
     void progressBar();
@@ -253,6 +288,115 @@ void TestWidgets::exportFigureSizeAndDpi() {
     QVERIFY2(size.hasMatch(), qPrintable(text.left(600)));
     QCOMPARE_NEAR(size.captured(1).toDouble(), 85.0, 0, 0.01);
     QCOMPARE_NEAR(size.captured(2).toDouble(), 60.0, 0, 0.01);
+}
+
+// On a dark window the chart's paper colours are swapped for dark ones before it is drawn; an
+// export is on paper again, and the screen gets its dark colours back.
+void TestWidgets::darkThemeCharts() {
+    QPalette dark;
+    dark.setColor(QPalette::Window, QColor(50, 53, 56));
+    dark.setColor(QPalette::Base, QColor(37, 40, 43));
+    LossHistogramView view;
+    view.setPalette(dark);
+    view.setLosses(sampleLosses(2000));
+    QCustomPlot* plot = view.plot();
+    QCOMPARE(screenColours(plot), ChartColours::Dark);
+    plot->replot();
+    QVERIFY2(plot->xAxis->tickLabelColor().lightness() > 200, qPrintable(plot->xAxis->tickLabelColor().name()));
+    QVERIFY(plot->xAxis->basePen().color().lightness() > 200);
+    const QImage screen = plot->toPixmap(400, 300).toImage();
+    QVERIFY2(screen.pixelColor(2, 2).lightness() < 60, qPrintable(screen.pixelColor(2, 2).name()));
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath("hist.png");
+    QString error;
+    QVERIFY2(savePlotImage(plot, path, QSize(400, 300), &error), qPrintable(error));
+    const QImage figure(path);
+    QCOMPARE(figure.pixelColor(2, 2), QColor(Qt::white));
+    // Dark ink on it: the darkest pixels are the axes and labels.
+    const int ink = countPixels(figure, [](const QColor& c) { return c.lightness() < 60; });
+    QVERIFY2(ink > 200, qPrintable(QString::number(ink)));
+
+    plot->replot();  // the screen's colours again
+    QVERIFY(plot->xAxis->tickLabelColor().lightness() > 200);
+    // Swapping twice changes nothing; swapping back gives the paper colours exactly.
+    recolourChart(plot, ChartColours::Dark);
+    QVERIFY(plot->xAxis->tickLabelColor().lightness() > 200);
+    recolourChart(plot, ChartColours::Paper);
+    QCOMPARE(plot->xAxis->tickLabelColor(), QColor(Qt::black));
+
+    // A light window keeps the paper colours.
+    LossHistogramView light;
+    QPalette paper;
+    paper.setColor(QPalette::Window, QColor(239, 239, 239));
+    light.setPalette(paper);
+    QCOMPARE(screenColours(light.plot()), ChartColours::Paper);
+    // And the text helpers read on either.
+    for (const QPalette& window : {dark, paper}) {
+        const QColor base = window.color(QPalette::Base);
+        for (const QColor& c : {palette::kBlue, palette::kOrange, palette::kSkyBlue, palette::kVermillion}) {
+            const QColor text = palette::readableText(c, window);
+            // WCAG 2 contrast ratio: relative luminance from linear sRGB.
+            auto luminance = [](const QColor& q) {
+                const double y = labAsSeen(q, kColourVisions[0].second)[0];  // L* back to Y
+                return y > 8 ? std::pow((y + 16) / 116, 3) : y / 903.3;
+            };
+            const double ratio = (std::max(luminance(text), luminance(base)) + 0.05) /
+                                 (std::min(luminance(text), luminance(base)) + 0.05);
+            QVERIFY2(ratio >= 4.4, qPrintable(QStringLiteral("%1 on %2: %3:1").arg(text.name(), base.name()).arg(ratio)));
+        }
+    }
+}
+
+// The chart series (in their order) stay apart for each common colour-vision deficiency: CIE76
+// delta E >= 15 between every two of them (Okabe-Ito's palette is made for this).
+void TestWidgets::seriesColoursStayApartForColourBlindness() {
+    constexpr int kSeries = 7;
+    for (const auto& [name, vision] : kColourVisions) {
+        double closest = 1e9;
+        QString pair;
+        for (int i = 0; i < kSeries; ++i)
+            for (int j = i + 1; j < kSeries; ++j) {
+                const double d = deltaE(labAsSeen(palette::series(i), vision), labAsSeen(palette::series(j), vision));
+                if (d < closest) {
+                    closest = d;
+                    pair = palette::series(i).name() + " / " + palette::series(j).name();
+                }
+            }
+        QVERIFY2(closest >= 15, qPrintable(QStringLiteral("%1: %2 only %3 apart").arg(name, pair).arg(closest)));
+    }
+}
+
+// Colour scales read by lightness alone, so they survive grey print and colour blindness: the
+// sequential scale gets darker all the way (after its white zero), the diverging one is
+// lightest at its centre and darker towards either end, for every colour vision.
+void TestWidgets::colourScalesRunInLightness() {
+    const QCPRange unit(0, 1);
+    constexpr int kSteps = 60;
+    for (const auto& [name, vision] : kColourVisions) {
+        QCPColorGradient sequential = palette::sequentialGradient();  // color() is not const
+        double previous = 101;
+        for (int k = 1; k <= kSteps; ++k) {
+            const double t = 0.01 + 0.99 * k / kSteps;
+            const double l = labAsSeen(QColor::fromRgb(sequential.color(t, unit)), vision)[0];
+            QVERIFY2(l < previous + 0.5, qPrintable(QStringLiteral("%1: sequential L* %2 at %3 after %4").arg(name).arg(l).arg(t).arg(previous)));
+            previous = l;
+        }
+        QVERIFY2(previous < 25, qPrintable(QStringLiteral("%1: darkest L* %2").arg(name).arg(previous)));
+
+        QCPColorGradient diverging = palette::divergingGradient();
+        const double centre = labAsSeen(QColor::fromRgb(diverging.color(0.5, unit)), vision)[0];
+        for (int side : {-1, 1}) {
+            double last = centre;
+            for (int k = 1; k <= kSteps / 2; ++k) {
+                const double t = 0.5 + side * 0.5 * k / (kSteps / 2);
+                const double l = labAsSeen(QColor::fromRgb(diverging.color(t, unit)), vision)[0];
+                QVERIFY2(l < last + 0.5, qPrintable(QStringLiteral("%1: diverging L* %2 at %3 after %4").arg(name).arg(l).arg(t).arg(last)));
+                last = l;
+            }
+            QVERIFY2(centre - last > 60, qPrintable(QStringLiteral("%1: diverging ends only %2 below the centre").arg(name).arg(centre - last)));
+        }
+    }
 }
 
 void TestWidgets::exportCsv() {

@@ -347,7 +347,7 @@ void TestWidgetsAblation::rankLabels() {
     for (QCPItemText* t : zero)
         QVERIFY(t->visible());
     // The dominant cell is dark red: white text on it.
-    QCOMPARE(zero[0]->color(), QColor(Qt::white));
+    QVERIFY2(zero[0]->color().lightness() > 240, qPrintable(zero[0]->color().name()));
     // The mean map by its own ranks: L0H0 (+0.15) first, L0H2 (+0.01) is 7th.
     const QList<QCPItemText*> mean = view.rankLabels(Kind::Mean);
     QCOMPARE_NEAR(mean[0]->position->coords().x(), 0, 0, 0);

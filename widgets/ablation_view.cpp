@@ -64,7 +64,7 @@ AblationView::AblationView(QWidget* parent)
     partial_->setObjectName(QStringLiteral("partialLabel"));
     partial_->setWordWrap(true);
     partial_->setStyleSheet(
-        QStringLiteral("QLabel { color: %1; font-weight: bold; }").arg(palette::css(palette::kVermillion.darker(120))));
+        QStringLiteral("QLabel { color: %1; font-weight: bold; }").arg(palette::css(palette::problemText(palette()))));
     partial_->hide();
     addHeaderLine(partial_);
 
@@ -141,7 +141,7 @@ void AblationView::buildHeadsPage() {
     sideLayout->addWidget(heads_.details, 1);
     auto* hint = new QLabel(tr("Click a cell, a table row or a point to show another head; hover for the numbers."), side);
     hint->setWordWrap(true);
-    hint->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(palette::css(palette::kMutedText)));
+    hint->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(palette::css(palette::mutedText(palette()))));
     sideLayout->addWidget(hint);
     side->setFixedWidth(std::max(300, fontMetrics().horizontalAdvance(QStringLiteral("M")) * 27));
 

@@ -64,8 +64,8 @@ ExitNumbersBox::ExitNumbersBox(QWidget* parent) : QGroupBox(tr("This policy"), p
         numbers->addWidget(rows[r].second, r, 1);
     }
     // The two numbers the trade-off is about, in the colours of the charts' axes.
-    computeSaved_->setStyleSheet(palette::textStyle(palette::kBlue.darker(130)));
-    agreement_->setStyleSheet(palette::textStyle(palette::kGreen.darker(130)));
+    computeSaved_->setStyleSheet(palette::textStyle(palette::readableText(palette::kBlue.darker(130), palette())));
+    agreement_->setStyleSheet(palette::textStyle(palette::readableText(palette::kGreen.darker(130), palette())));
 }
 
 void ExitNumbersBox::showOutcome(const ls::ExitOutcome& o, int L, double fullPpl) {

@@ -223,10 +223,10 @@ void EarlyExitView::buildControls() {
     QFont small = timingLabel_->font();
     small.setPointSizeF(small.pointSizeF() * 0.9);
     timingLabel_->setFont(small);
-    timingLabel_->setStyleSheet(palette::textStyle(palette::kMutedText));
+    timingLabel_->setStyleSheet(palette::textStyle(palette::mutedText(palette())));
     timingLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     messageLabel_ = makeNote(this);
-    messageLabel_->setStyleSheet(palette::textStyle(palette::kVermillion.darker(120)));
+    messageLabel_->setStyleSheet(palette::textStyle(palette::problemText(palette())));
     messageLabel_->hide();
 
     connect(signalCombo_, &QComboBox::currentIndexChanged, this, [this] {
@@ -486,7 +486,7 @@ void EarlyExitView::startBuild() {
     slider_->setEnabled(false);
     spin_->setEnabled(false);
     layerSliders_->setSlidersEnabled(false);
-    messageLabel_->setStyleSheet(palette::textStyle(palette::kMutedText));
+    messageLabel_->setStyleSheet(palette::textStyle(palette::mutedText(palette())));
     messageLabel_->setText(tr("Building the simulator for %1 tokens × %2 layers…")
                                .arg(formatCount(capture_->tokens()))
                                .arg(b->layers.size()));
@@ -499,7 +499,7 @@ void EarlyExitView::applyBuilt(const std::shared_ptr<Built>& b) {
     if (b->generation != generation_)
         return;
     rebuildMs_ = b->ms;
-    messageLabel_->setStyleSheet(palette::textStyle(palette::kVermillion.darker(120)));
+    messageLabel_->setStyleSheet(palette::textStyle(palette::problemText(palette())));
     if (!b->simulator) {
         simulator_.reset();
         grid_.clear();

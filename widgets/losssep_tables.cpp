@@ -160,7 +160,7 @@ void LossSepTables::fillComparison(const ls::LossSepResult* result, const std::v
             note = tr("inference time");
         const ls::SplitStats& s = p.split;
         setText(table, row, 0, methodLabel(p.method), QString::fromStdString(p.method))
-            ->setForeground(palette::readableOnWhite(methodColor(p.method)));
+            ->setForeground(palette::readableText(methodColor(p.method), table->palette()));
         setCell(table, row, 1, QString::number(p.layer));
         setNumber(table, row, 2, corrText(p.pearson), p.pearson);
         setNumber(table, row, 3, formatPercentValue(s.easyPct), s.easyPct);

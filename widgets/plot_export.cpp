@@ -12,6 +12,7 @@
 #include <qcustomplot.h>
 
 #include "kit/plot_style.h"
+#include "kit/plot_theme.h"
 
 namespace ls::widgets {
 
@@ -70,7 +71,8 @@ constexpr double kLayoutDpi = 96.0;  // QCustomPlot lays out and sizes fonts as 
 
 // Paints plot into "<name>.partial.<suffix>" next to path with paint(partial), then renames it
 // over path: a stop at any moment leaves the previous figure or the new one, never half a
-// file. What shows the on-screen selection stays out of the figure.
+// file. The figure is on paper whatever the screen's theme, and what shows the on-screen
+// selection stays out of it.
 bool writeFigure(QCustomPlot* plot, const QString& path, const std::function<bool(const QString&)>& paint,
                  QString* error) {
     const QString suffix = QFileInfo(path).suffix().toLower();
@@ -89,9 +91,11 @@ bool writeFigure(QCustomPlot* plot, const QString& path, const std::function<boo
                 item->setVisible(false);
                 hidden << item;
             }
+    recolourChart(plot, ChartColours::Paper);
     bool ok = paint(partial);
     for (QCPLayerable* item : hidden) item->setVisible(true);
-    plot->replot(QCustomPlot::rpQueuedReplot);  // the screen as it was (exports lay the plot out anew)
+    // The screen as it was (exports lay the plot out anew); the replot brings back its colours.
+    plot->replot(QCustomPlot::rpQueuedReplot);
     ok = ok && QFileInfo(partial).size() > 0;
     // rename() over an existing file is atomic on POSIX; QFile::rename refuses to replace.
     ok = ok && std::rename(QFile::encodeName(partial).constData(), QFile::encodeName(path).constData()) == 0;

@@ -33,8 +33,6 @@ constexpr int kMaxTokenColumn = 140;
 
 const QColor kTargetOutline = palette::kVermillion;  // top-1 is the next token
 const QColor kHoverOutline(0, 0, 0);
-const QColor kHeaderFill = palette::kHeaderFill;
-const QColor kHeaderHover = palette::kHoverFill;
 const QColor kGridLine(255, 255, 255);
 
 int clampInt(int v, int lo, int hi) { return std::max(lo, std::min(v, hi)); }
@@ -228,11 +226,11 @@ void InspectorGrid::paintGrid(QPainter& painter, const QSize& size, int sx, int 
     // Position header on the left: position, input token, target.
     painter.save();
     painter.setClipRect(QRect(0, headerH_, rowHeaderW, size.height() - headerH_));
-    painter.fillRect(QRect(0, headerH_, rowHeaderW, size.height() - headerH_), kHeaderFill);
+    painter.fillRect(QRect(0, headerH_, rowHeaderW, size.height() - headerH_), palette::headerFill(pal));
     for (int p = firstRow; p <= lastRow; ++p) {
         const QRect row(0, headerH_ + p * rowH_ - sy, rowHeaderW, rowH_);
         if (hovered.y() == p)
-            painter.fillRect(row, kHeaderHover);
+            painter.fillRect(row, palette::hoverFill(pal));
         painter.setFont(small);
         painter.setPen(grey);
         painter.drawText(QRect(row.left(), row.top(), posW_ - kPadX, rowH_), Qt::AlignRight | Qt::AlignVCenter,
@@ -258,7 +256,7 @@ void InspectorGrid::paintGrid(QPainter& painter, const QSize& size, int sx, int 
     // Layer header on top: the layer's name and how often its top-1 is the next token.
     painter.save();
     painter.setClipRect(QRect(rowHeaderW, 0, size.width() - rowHeaderW, headerH_));
-    painter.fillRect(QRect(rowHeaderW, 0, size.width() - rowHeaderW, headerH_), kHeaderFill);
+    painter.fillRect(QRect(rowHeaderW, 0, size.width() - rowHeaderW, headerH_), palette::headerFill(pal));
     const QFontMetrics fm(normal);
     int scored = 0;
     for (int p = 0; p < P; ++p)
@@ -266,7 +264,7 @@ void InspectorGrid::paintGrid(QPainter& painter, const QSize& size, int sx, int 
     for (int l = firstCol; l <= lastCol; ++l) {
         const QRect col(rowHeaderW + l * cellW_ - sx, 0, cellW_, headerH_);
         if (hovered.x() == l)
-            painter.fillRect(col, kHeaderHover);
+            painter.fillRect(col, palette::hoverFill(pal));
         painter.setFont(bold);
         painter.setPen(pal.color(QPalette::Text));
         painter.drawText(QRect(col.left(), 4, col.width(), fm.height()), Qt::AlignCenter,
@@ -288,7 +286,7 @@ void InspectorGrid::paintGrid(QPainter& painter, const QSize& size, int sx, int 
     // Corner: the position header's column titles in line with the layer names, and what
     // the layers' second line counts.
     const QRect corner(0, 0, rowHeaderW, headerH_);
-    painter.fillRect(corner, kHeaderFill);
+    painter.fillRect(corner, palette::headerFill(pal));
     painter.setFont(bold);
     painter.setPen(pal.color(QPalette::Text));
     const QRect line1(0, 4, rowHeaderW, fm.height());

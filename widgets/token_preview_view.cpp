@@ -19,10 +19,6 @@ constexpr int kPadY = 1;       // inside a box, above and below the text
 constexpr int kGap = 2;        // between boxes, both ways
 constexpr int kWindowGap = 14; // between windows
 
-// Two alternating fills so that neighbouring tokens are told apart.
-const QColor* const kFill = palette::kAlternateFills;
-const QColor kHover = palette::kHoverFill;
-
 }  // namespace
 
 TokenPreviewView::TokenPreviewView(QWidget* parent) : QAbstractScrollArea(parent) {
@@ -159,7 +155,8 @@ void TokenPreviewView::paintEvent(QPaintEvent*) {
         if (!box.rect.intersects(visible))
             continue;
         const bool context = windows_[box.window].tokens[box.token].context;
-        QColor fill = i == hovered_ ? kHover : kFill[box.token % 2];
+        // Two alternating fills so that neighbouring tokens are told apart.
+        QColor fill = i == hovered_ ? palette::hoverFill(palette()) : palette::alternateFill(palette(), box.token);
         if (context && i != hovered_)
             fill = fill.lighter(106);
         painter.setPen(QPen(fill.darker(context ? 115 : 135), 1));

@@ -17,6 +17,9 @@
 #include "analysis/registry.h"
 #include "common/error.h"
 #include "kit/forms.h"
+#include "kit/palette.h"
+
+namespace palette = ls::widgets::palette;
 
 namespace {
 
@@ -75,7 +78,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     problemLabel_ = new QLabel(this);
     problemLabel_->setObjectName("problemLabel");
     problemLabel_->setWordWrap(true);
-    problemLabel_->setStyleSheet(QStringLiteral("color: #c00;"));
+    problemLabel_->setStyleSheet(palette::textStyle(palette::problemText(palette())));
     problemLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     runButton_ = new QPushButton(tr("Run"), this);

@@ -17,6 +17,9 @@
 #include "common/error.h"
 #include "kit/format.h"
 #include "kit/forms.h"
+#include "kit/palette.h"
+
+namespace palette = ls::widgets::palette;
 
 using ls::widgets::formatCount;
 
@@ -253,7 +256,7 @@ void DatasetPanel::recomputeWindows() {
         }
     }
     summaryLabel_->setText(summaryText());
-    summaryLabel_->setStyleSheet(windowError_.isEmpty() ? QString() : QStringLiteral("color: #c00;"));
+    summaryLabel_->setStyleSheet(windowError_.isEmpty() ? QString() : palette::textStyle(palette::problemText(palette())));
     emit windowsChanged();
 }
 

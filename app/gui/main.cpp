@@ -16,6 +16,7 @@
 #include "default_inputs.h"
 #include "main_window.h"
 #include "model/model.h"
+#include "theme.h"
 
 namespace {
 
@@ -61,6 +62,8 @@ void describeOptions(QCommandLineParser& parser) {
         {"screenshot", "After the run (or once loaded) save the window to FILE and quit; "
                        "exit code 1 if anything failed.", "FILE"},
         {"quit-after-run", "Quit once the run (or loading) is done; exit code 1 if it failed."},
+        {"theme", "desktop, light or dark for this start (default: the choice in View > Theme, at first "
+                  "the desktop's).", "NAME"},
     });
 }
 
@@ -98,6 +101,13 @@ int main(int argc, char** argv) {
     QCommandLineParser parser;
     describeOptions(parser);
     parser.process(app);
+    std::optional<ThemeChoice> theme = savedThemeChoice();
+    if (parser.isSet("theme") && !(theme = parseThemeChoice(parser.value("theme")))) {
+        std::cerr << "layerscope: --theme must be desktop, light or dark, got '"
+                  << parser.value("theme").toStdString() << "'" << std::endl;
+        return 2;
+    }
+    applyTheme(app, *theme);  // before any window: every widget is built in it
 
     ls::setComputeThreads(0);  // one per core: Debian's LibTorch starts with a single thread
     ls::WindowParams params;

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -40,6 +41,7 @@
 #include "model/model.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
+#include "theme.h"
 #include "token_preview_view.h"
 #include "tokenizer/tokenizer.h"
 #include "train_dialog.h"
@@ -262,6 +264,21 @@ void MainWindow::createActions() {
     analysis->addSeparator();
     trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
     trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
+
+    // The theme is set before any window is built (main.cpp): a new choice applies from the next start.
+    QMenu* theme = menuBar()->addMenu(tr("&View"))->addMenu(tr("&Theme"));
+    auto* themes = new QActionGroup(theme);
+    const ThemeChoice saved = savedThemeChoice();
+    for (auto [choice, label] : {std::pair{ThemeChoice::Desktop, tr("Follow the &Desktop")},
+                                 std::pair{ThemeChoice::Light, tr("&Light")}, std::pair{ThemeChoice::Dark, tr("D&ark")}}) {
+        QAction* action = theme->addAction(label, this, [this, choice = choice, label = label] {
+            saveThemeChoice(choice);
+            statusBar()->showMessage(tr("Theme: %1 from the next start").arg(QString(label).remove('&')), 15000);
+        });
+        action->setCheckable(true);
+        action->setChecked(choice == saved);
+        themes->addAction(action);
+    }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About LayerScope"), this, [this] {

@@ -27,6 +27,9 @@
 #include "file_paths.h"
 #include "kit/format.h"
 #include "kit/forms.h"
+#include "kit/palette.h"
+
+namespace palette = ls::widgets::palette;
 #include "task_progress_bar.h"
 #include "task_runner.h"
 #include "training_curve_view.h"
@@ -72,7 +75,7 @@ TrainDialog::TrainDialog(QWidget* parent) : QDialog(parent) {
     // Below the options, outside the scroll area, so that it is always in view.
     problemLabel_ = new QLabel(this);
     problemLabel_->setWordWrap(true);
-    problemLabel_->setStyleSheet("color: #c00;");
+    problemLabel_->setStyleSheet(palette::textStyle(palette::problemText(palette())));
     problemLabel_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     problemLabel_->setMinimumHeight(3 * problemLabel_->fontMetrics().lineSpacing());
     problemLabel_->setMaximumWidth(scroll->minimumWidth());
@@ -493,7 +496,7 @@ void TrainDialog::trainingDone(const TaskOutcome& outcome, const std::shared_ptr
     training_ = false;
     if (outcome.status == TaskOutcome::Failed) {
         resultLabel_->setText(tr("Training failed: %1").arg(outcome.message.section('\n', 0, 0)));
-        resultLabel_->setStyleSheet("color: #c00;");
+        resultLabel_->setStyleSheet(palette::textStyle(palette::problemText(palette())));
     } else if (!run->result) {
         resultLabel_->setText(tr("Canceled before training started: nothing was written."));
         resultLabel_->setStyleSheet({});

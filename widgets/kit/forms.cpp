@@ -97,7 +97,7 @@ void markInvalid(QWidget* field, bool invalid) {
         return;
     QPalette colours = field->parentWidget() ? field->parentWidget()->palette() : QPalette();
     if (invalid)
-        colours.setColor(QPalette::Base, palette::kInvalidFill);
+        colours.setColor(QPalette::Base, palette::invalidFill(colours));
     field->setPalette(colours);
 }
 

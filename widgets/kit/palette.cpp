@@ -27,21 +27,65 @@ QColor onWhite(const QColor& color, int alpha) {
 QColor textOn(const QColor& background) {
     // Relative luminance (sRGB weights, no gamma: enough to pick black or white).
     const double y = 0.2126 * background.red() + 0.7152 * background.green() + 0.0722 * background.blue();
-    return y < 120 ? Qt::white : Qt::black;
+    // Not pure white or black: those are paper colours a dark theme swaps (plot_theme.cpp),
+    // and text on a data colour must stay as it is.
+    return y < 120 ? QColor(252, 252, 252) : QColor(12, 12, 12);
 }
 
-QColor readableOnWhite(const QColor& color) {
-    // WCAG 2 relative luminance, with the sRGB transfer function.
-    auto luminance = [](const QColor& c) {
-        auto linear = [](int v) {
-            const double x = v / 255.0;
-            return x <= 0.03928 ? x / 12.92 : std::pow((x + 0.055) / 1.055, 2.4);
-        };
-        return 0.2126 * linear(c.red()) + 0.7152 * linear(c.green()) + 0.0722 * linear(c.blue());
+namespace {
+
+// WCAG 2 relative luminance, with the sRGB transfer function.
+double luminance(const QColor& c) {
+    auto linear = [](int v) {
+        const double x = v / 255.0;
+        return x <= 0.03928 ? x / 12.92 : std::pow((x + 0.055) / 1.055, 2.4);
     };
+    return 0.2126 * linear(c.red()) + 0.7152 * linear(c.green()) + 0.0722 * linear(c.blue());
+}
+
+double contrast(const QColor& a, const QColor& b) {
+    const double la = luminance(a), lb = luminance(b);
+    return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+}
+
+// color stepped darker (or lighter) in its own hue until it has 4.5:1 against background.
+QColor withContrast(const QColor& color, const QColor& background, bool lighten) {
     QColor c = color;
-    for (int step = 0; step < 20 && 1.05 / (luminance(c) + 0.05) < 4.5; ++step) c = c.darker(110);
+    for (int step = 0; step < 20 && contrast(c, background) < 4.5; ++step) {
+        if (!lighten)
+            c = c.darker(110);
+        else  // lighter() stops at full value: move towards white as well
+            c = QColor::fromHsvF(c.hsvHueF(), std::max(0.0f, c.hsvSaturationF() - 0.06f),
+                                 std::min(1.0f, c.valueF() * 1.1f + 0.04f));
+    }
     return c;
+}
+
+}  // namespace
+
+QColor readableOnWhite(const QColor& color) { return withContrast(color, Qt::white, false); }
+
+bool isDark(const QPalette& window) { return window.color(QPalette::Window).lightness() < 128; }
+
+QColor mutedText(const QPalette& window) { return isDark(window) ? QColor(165, 165, 165) : kMutedText; }
+
+QColor problemText(const QPalette& window) {
+    return readableText(kVermillion, window);
+}
+
+QColor headerFill(const QPalette& window) { return isDark(window) ? QColor(62, 64, 66) : kHeaderFill; }
+
+QColor hoverFill(const QPalette& window) { return isDark(window) ? QColor(112, 96, 24) : kHoverFill; }
+
+QColor alternateFill(const QPalette& window, int index) {
+    static const QColor dark[2] = {QColor(38, 62, 92), QColor(92, 62, 32)};  // deep blue, deep orange
+    return (isDark(window) ? dark : kAlternateFills)[index % 2];
+}
+
+QColor invalidFill(const QPalette& window) { return isDark(window) ? QColor(96, 40, 40) : kInvalidFill; }
+
+QColor readableText(const QColor& color, const QPalette& window) {
+    return withContrast(color, window.color(QPalette::Base), isDark(window));
 }
 
 QString css(const QColor& color) { return color.name(); }

@@ -4,6 +4,7 @@
 // ColorBrewer's RdBu (diverging), viridis and ColorBrewer's Blues (sequential), which do too.
 // A view names a colour by its hue here and says in its own code what the hue stands for.
 #include <QColor>
+#include <QPalette>
 #include <QString>
 
 class QCPColorGradient;
@@ -31,6 +32,20 @@ inline const QColor kHoverFill{255, 236, 120};     // what the mouse is over
 inline const QColor kHeaderFill{239, 239, 239};
 inline const QColor kInvalidFill{255, 221, 221};   // a form field a problem is about
 inline const QColor kAlternateFills[2] = {QColor(214, 230, 250), QColor(252, 228, 200)};  // light blue, light orange
+
+// The theme: a window palette whose background is dark. The constants above are for a light
+// window (and for exported figures, always on white); what text or a fill behind text needs on
+// a dark one comes from these, given the palette of the widget that draws it.
+bool isDark(const QPalette& window);
+QColor mutedText(const QPalette& window);    // hints, timings, "nothing to show" notes
+QColor problemText(const QPalette& window);  // what is wrong with an input or a run
+QColor headerFill(const QPalette& window);   // behind a table's row and column headers
+QColor hoverFill(const QPalette& window);
+QColor alternateFill(const QPalette& window, int index);  // two tints that take turns
+QColor invalidFill(const QPalette& window);  // a form field a problem is about
+// color as text on the window's base: as it is if it reads there (WCAG contrast 4.5:1),
+// else darkened (light theme) or lightened (dark theme) in its own hue until it does.
+QColor readableText(const QColor& color, const QPalette& window);
 
 // The series colours in the order a chart with many lines takes them.
 QColor series(int index);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <qcustomplot.h>
 
+#include "kit/plot_theme.h"
+
 namespace ls::widgets {
 
 namespace {
@@ -22,6 +24,7 @@ QCustomPlot* makeTitledPlot(QWidget* parent, const QString& title, QSize minimum
 void setUpTitledPlot(QCustomPlot* plot, const QString& title, QSize minimumSize, int titlePointSize) {
     plot->setMinimumSize(minimumSize);
     plot->setMouseTracking(true);
+    followWindowTheme(plot);
     plot->plotLayout()->insertRow(0);
     QFont font = plot->font();
     font.setPointSize(titlePointSize);
