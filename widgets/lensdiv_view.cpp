@@ -60,16 +60,18 @@ QCustomPlot* makeLayerPlot(QWidget* parent, const QString& title, const QString&
 }  // namespace
 
 LensDivView::LensDivView(QWidget* parent)
-    : ResultViewOf(tr("<b>Lens divergence.</b> p_l = softmax(W norm_f(h_l)), the logit lens at layer l; p_L is the "
-                    "model's output. KL(p_L ‖ p_l) says how far layer l still is from the final prediction; the "
-                    "lens's cross-entropy and entropy say how good and how sure it is (all in nats)."),
+    : ResultViewOf(tr("<b>Lens divergence.</b> %1")
+                       .arg(subscriptsAsHtml(tr("p_l = softmax(W norm_f(h_l)), the logit lens at layer l; p_L is the "
+                                                "model's output. KL(p_L ‖ p_l) says how far layer l still is from the "
+                                                "final prediction; the lens's cross-entropy and entropy say how good and "
+                                                "how sure it is (all in nats)."))),
                    [](const ls::LensDivResult& r) { return std::vector<ls::Table>{ls::lensDivTable(r)}; }, parent) {
     logScale_ = new QCheckBox(tr("Log scale"), this);
     logScale_->setToolTip(tr("KL on a logarithmic axis (the last layer, where it is 0, is left out)"));
     addHeaderControl(logScale_);
     connect(logScale_, &QCheckBox::toggled, this, &LensDivView::applyScale);
 
-    klPlot_ = addChart(QStringLiteral("lensdiv_kl"), makeLayerPlot(this, tr("KL(p_L ‖ pₗ): distance to the final output"), tr("mean KL (nats)")));
+    klPlot_ = addChart(QStringLiteral("lensdiv_kl"), makeLayerPlot(this, tr("KL(final ‖ pₗ): distance to the final output"), tr("mean KL (nats)")));
     klBlock_ = addLayerGraph(klPlot_, tr("after block l (hₗ)"), kBlockColor, Qt::SolidLine);
     klAttention_ = addLayerGraph(klPlot_, tr("after attention l (aₗ, at l − 0.5)"), kAttentionColor, Qt::DashLine);
     legendBelow(klPlot_);

@@ -12,10 +12,12 @@ namespace ls::widgets {
 QString LossSepView::methodLabel(const std::string& method) { return widgets::methodLabel(method); }
 
 LossSepView::LossSepView(QWidget* parent)
-    : ResultViewOf(tr("<b>Loss separation.</b> A score splits the tokens at its median into easy and hard (higher = "
-                      "easier; entropy: lower = easier). Loss Diff = mean loss(hard) − mean loss(easy); Oracle ratio = "
-                      "Loss Diff(score) / Loss Diff(Oracle), the Oracle splitting at the median of the loss itself. "
-                      "Metrics from the logit lens z_l = W norm_f(h_l)."),
+    : ResultViewOf(tr("<b>Loss separation.</b> %1")
+                       .arg(subscriptsAsHtml(tr(
+                           "A score splits the tokens at its median into easy and hard (higher = easier; entropy: lower "
+                           "= easier). Loss Diff = mean loss(hard) − mean loss(easy); Oracle ratio = Loss Diff(score) / "
+                           "Loss Diff(Oracle), the Oracle splitting at the median of the loss itself. Metrics from the "
+                           "logit lens z_l = W norm_f(h_l)."))),
                    &ls::lossSepTables, parent) {
     histogram_ = addChart(QStringLiteral("losssep_loss_histogram"), new LossSplitHistogram(this));
     ratio_ = addChart(QStringLiteral("losssep_oracle_ratio"), new OracleRatioChart(this));
