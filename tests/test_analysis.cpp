@@ -265,9 +265,13 @@ void TestAnalysis::matchesReference_data() {
     QTest::addColumn<QString>("stride");
     QTest::addColumn<QString>("layer");  // "" = default (L - 1)
     QTest::addColumn<QString>("ranks");  // "" = default
-    QTest::newRow("gpt2, chunks, defaults") << "gpt2" << "64" << "64" << "" << "";
-    QTest::newRow("gpt2, sliding window, layer 1") << "gpt2" << "64" << "24" << "1" << "1,4,16,32";
-    QTest::newRow("llama gqa, untied, layer 2") << "llama" << "48" << "48" << "2" << "8,24,48";
+    QTest::addColumn<QStringList>("switches");  // given to both
+    QTest::newRow("gpt2, chunks, defaults") << "gpt2" << "64" << "64" << "" << "" << QStringList();
+    QTest::newRow("gpt2, sliding window, layer 1") << "gpt2" << "64" << "24" << "1" << "1,4,16,32" << QStringList();
+    QTest::newRow("llama gqa, untied, layer 2") << "llama" << "48" << "48" << "2" << "8,24,48" << QStringList();
+    // Layer L as Hugging Face's hidden_states[-1] (LayerNorm and RMSNorm; the lens is unchanged).
+    QTest::newRow("gpt2, final norm at layer L") << "gpt2" << "64" << "64" << "" << "" << QStringList{"--final-norm-last"};
+    QTest::newRow("llama, final norm at layer L") << "llama" << "48" << "48" << "" << "" << QStringList{"--final-norm-last"};
 }
 
 void TestAnalysis::matchesReference() {
@@ -276,8 +280,10 @@ void TestAnalysis::matchesReference() {
     QFETCH(QString, stride);
     QFETCH(QString, layer);
     QFETCH(QString, ranks);
+    QFETCH(QStringList, switches);
     const auto [ours, ref, reread, run] = rowOutputs("out-");
-    QStringList common{"--seq-len", seqLen, "--stride", stride, "--hard-ratios", "0.3,0.5,0.7", "--inspect-window", "1"};
+    QStringList common = QStringList{"--seq-len", seqLen, "--stride", stride, "--hard-ratios", "0.3,0.5,0.7",
+                                     "--inspect-window", "1"} + switches;
     if (!layer.isEmpty()) common << "--layer" << layer;
     if (!ranks.isEmpty()) common << "--ranks" << ranks;
 

@@ -23,7 +23,7 @@ QString number(double v) { return formatNumber(v, 4); }
 }  // namespace
 
 CossimView::CossimView(QWidget* parent)
-    : ResultViewOf(tr("<b>Cos-sim per layer.</b> %1.").arg(subscriptsAsHtml(QString::fromUtf8(ls::kCossimCompared))),
+    : ResultViewOf(tr("<b>Cos-sim per layer.</b> %1.").arg(subscriptsAsHtml(QString::fromStdString(ls::cossimCompared(false)))),
                    &ls::cossimTables, parent) {
     heatmap_ = addChart(QStringLiteral("cossim_heatmap"), new CossimHeatmap(this));
     histogram_ = addChart(QStringLiteral("cossim_layer_histogram"), new CossimLayerHistogram(this));
@@ -111,6 +111,9 @@ void CossimView::showResult() {
     if (!ratios.empty() && std::find(ratios.begin(), ratios.end(), 0.5) == ratios.end())
         ratio = ratios.front();
 
+    // The description says which h_L the run took (--final-norm-last).
+    descriptionLabel()->setText(tr("<b>Cos-sim per layer.</b> %1.")
+                                    .arg(subscriptsAsHtml(QString::fromStdString(ls::cossimCompared(result_->params.finalNormLast)))));
     const ls::Histogram& h = result_->histograms.front();
     setSummary(tr("%1 tokens · %2 layers · heatmap: %3 bins over [%4, %5], the range of all layers")
                                 .arg(formatCount(result_->layers.front().summary.count))

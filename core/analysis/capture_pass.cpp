@@ -309,9 +309,11 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         options.computeLogits = false;
         options.observeResidual = [&](int l, const torch::Tensor& full) {
             const torch::Tensor h = scored(full);
+            // What cos-sim and the probes see as h_l: at L, Hugging Face's hidden_states[-1] if asked.
+            const torch::Tensor seen = request.finalNormLast && l == L ? m.normFinal(h) : h;
             if (request.cossim && l > 0)
-                appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, h, /*dim=*/-1, /*eps=*/1e-8));
-            if (probeSample && l == request.probeLayer) probeSample->add(h, firstToken);
+                appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, seen, /*dim=*/-1, /*eps=*/1e-8));
+            if (probeSample && l == request.probeLayer) probeSample->add(seen, firstToken);
             for (CaptureObserver* o : request.observers) o->residual(l, h);
             if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);

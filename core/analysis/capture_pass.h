@@ -31,6 +31,7 @@ struct LensParams {
 
 struct CaptureRequest {
     bool cossim = false;             // c_l(t) = cos(h_{l-1}(t), h_l(t)), l = 1..L
+    bool finalNormLast = false;      // h_L taken as norm_f(h_L) for cos-sim and the probes' sample
     bool lens = false;               // top1_l(t) = argmax z_l(t), l = 0..L
     bool postAttentionLens = false;  // argmax W norm_f(a_l(t)), l = 1..L
     // How the lens top-1 is computed without metrics (lensMethods()): "auto" times the certified

@@ -130,6 +130,13 @@ std::vector<Table> cossimTables(const CossimResult& result) {
     return {layers, thresholds, hist, special};
 }
 
+std::string cossimCompared(bool finalNormLast) {
+    return std::string("layer l = cos(h_{l-1}, h_l): the residual stream entering block l against the one leaving it "
+                       "(h_0 = embeddings; ") +
+           (finalNormLast ? "layer L with the final norm, cos(h_{L-1}, norm_f(h_L)), the last of Hugging Face's hidden states)"
+                          : "the final norm is not applied)");
+}
+
 AnalysisSpec cossimAnalysis() {
     using K = ParamSpec::Kind;
     AnalysisSpec spec = analysisEntry("cossim", "Cos-sim per layer",
@@ -156,6 +163,7 @@ AnalysisSpec cossimAnalysis() {
         cp.hardRatios = run.params.cossim.hardRatios;
         cp.bins = run.params.bins;
         cp.specialDrop = run.params.cossim.specialDrop;
+        cp.finalNormLast = run.params.finalNormLast;
         run.setResult("cossim", analyseCossim(run.capture, cp));
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
@@ -168,10 +176,12 @@ AnalysisSpec cossimAnalysis() {
         for (const CossimLayer& l : r->layers) out.push_back({"cossim_median", l.layer, "block", l.summary.p50});
     };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
-        return {{"Hard ratios", listText(run.params.cossim.hardRatios)}, {"Histogram bins", std::to_string(run.params.bins)}};
+        return {{"Hard ratios", listText(run.params.cossim.hardRatios)},
+                {"Histogram bins", std::to_string(run.params.bins)},
+                {"Layer L", run.params.finalNormLast ? "with the final norm" : "before the final norm"}};
     };
-    spec.terminalReport = [](const LayerRun&, const std::vector<Table>& tables) {
-        return std::string("cos-sim: ") + kCossimCompared + "\n\n" + tablesAsText(tables, {"cossim_histograms"});
+    spec.terminalReport = [](const LayerRun& run, const std::vector<Table>& tables) {
+        return "cos-sim: " + cossimCompared(run.params.finalNormLast) + "\n\n" + tablesAsText(tables, {"cossim_histograms"});
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.cossim.hardRatios.empty()) throw ParamError("hard-ratios", "give at least one ratio in (0, 1)");

@@ -14,16 +14,16 @@ namespace ls {
 
 struct CaptureResult;
 
-// Which residual streams layer l compares, for every label in the GUI, CLI and files.
-inline constexpr const char* kCossimCompared =
-    "layer l = cos(h_{l-1}, h_l): the residual stream entering block l against the one leaving it "
-    "(h_0 = embeddings; the final norm is not applied)";
+// Which residual streams layer l compares, for every label in the GUI, CLI and files:
+// finalNormLast says whether layer L's output is taken with the final norm (LayerRunParams).
+std::string cossimCompared(bool finalNormLast);
 
 struct CossimParams {
     int layer = 0;                                  // exit layer for thresholds, 1..L (the run's layer)
     std::vector<double> hardRatios{0.3, 0.5, 0.7};  // each in (0, 1)
     int bins = 60;                                  // histogram bins over the common range (the run's bins)
     double specialDrop = 0.1;                       // see CossimLayer::special
+    bool finalNormLast = false;                     // c_L = cos(h_{L-1}, norm_f(h_L)) (the run's)
 };
 
 struct CossimLayer {

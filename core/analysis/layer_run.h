@@ -44,6 +44,10 @@ struct LayerRunParams {
     int layer = 0;                      // chosen layer 1..L; 0 = default L-1 (1 if L == 1)
     int bins = 60;                      // histogram bins
     std::vector<HeadId> heads;          // the heads to scan / linearise; empty = every head
+    // Layer L as Hugging Face's output_hidden_states[-1]: with the final norm, norm_f(h_L). It
+    // changes what compares or learns on hidden states (cos-sim's c_L, probes at layer L);
+    // the logit lens at L is the model's output either way.
+    bool finalNormLast = false;
     // Each analysis's own, set and read by its registry entry (its own header says what).
     CossimParams cossim;                // layer and bins: the shared ones
     LensParams lens;                    // saturation and lensdiv

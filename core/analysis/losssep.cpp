@@ -345,7 +345,10 @@ AnalysisSpec lossSepAnalysis() {
     };
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         const auto r = run.result<LossSepResult>("losssep");
-        const std::string probes = r && r->probes ? "on h_" + std::to_string(r->probes->layer) + ", " +
+        // --final-norm-last: probes at layer L learned on norm_f(h_L).
+        const bool normed = r && r->probes && run.params.finalNormLast && r->probes->layer == run.capture.numLayers;
+        const std::string probes = r && r->probes ? "on " + std::string(normed ? "norm_f(h_" : "h_") +
+                                                        std::to_string(r->probes->layer) + (normed ? ")" : "") + ", " +
                                                         countText(r->probes->sampleTokens) + " sampled tokens"
                                    : run.params.lossSep.probes ? "not in this run"
                                                        : "off";

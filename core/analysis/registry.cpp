@@ -59,11 +59,16 @@ AnalysisSpec makeSharedParams() {
             "Only these heads, in TransformerLens names (layer from 0; L5 = every head of it), for ablation, linearize "
             "and context (default every head)."}
             .withPlaceholder("all, or e.g. L0H3, L5"),
+        {"final-norm-last", K::Flag, "", "Final norm at layer L",
+            "Layer L with the final norm applied, as Hugging Face's output_hidden_states[-1]: cos-sim's c_L compares "
+            "h_{L-1} with norm_f(h_L) and probes at layer L learn on norm_f(h_L) (default: h_L before the final norm, "
+            "the residual stream itself). The logit lens is the same either way."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig& config, LayerRunParams& p) {
         if (v.has("layer")) p.layer = static_cast<int>(v.integer("layer"));
         if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
         if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
+        if (v.has("final-norm-last")) p.finalNormLast = v.flag("final-norm-last");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
         if (p.layer > 0) v.set("layer", int64_t(p.layer));
@@ -72,6 +77,7 @@ AnalysisSpec makeSharedParams() {
         for (const HeadId& h : p.heads)
             heads += (heads.empty() ? "" : ",") + headName(h);
         if (!heads.empty()) v.set("heads", heads);
+        if (p.finalNormLast) v.set("final-norm-last", true);
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["analyses"] = p.analyses;
@@ -89,6 +95,7 @@ AnalysisSpec makeSharedParams() {
         nlohmann::json heads = nlohmann::json::array();  // [layer from 1, head from 0] pairs
         for (const HeadId& h : p.heads) heads.push_back({h.layer, h.head});
         j["heads"] = heads;
+        j["final_norm_last"] = p.finalNormLast;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.analyses = j.at("analyses").get<std::vector<std::string>>();
@@ -105,6 +112,7 @@ AnalysisSpec makeSharedParams() {
         p.bins = p.lossSep.bins = jsonInteger<int>(j, "bins");
         for (const nlohmann::json& pair : j.value("heads", nlohmann::json::array()))
             p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
+        p.finalNormLast = j.value("final_norm_last", false);  // runs from before the switch: without
     };
     return spec;
 }

@@ -43,6 +43,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     // What the capture pass keeps: what the requested analyses ask for, and the observers of
     // the analyses that keep per-token values of their own.
     CaptureRequest request;
+    request.finalNormLast = params.finalNormLast;
     bool needsCapture = false;
     for (const AnalysisSpec& a : analysisRegistry())
         if (a.request && params.wants(a.name)) {

@@ -332,7 +332,7 @@ def cosine(u, v):
     return (u * v).sum(-1) / (torch.linalg.norm(u, dim=-1) * torch.linalg.norm(v, dim=-1))
 
 
-def collect(model, ids, windows):
+def collect(model, ids, windows, final_norm_last=False):
     """Runs every window; -> dict of per-token arrays (T tokens, stream order):
     cos (L, T), top1 (L+1, T), top1_attn (L, T), loss (T,), target (T,), target_index (T,),
     x (L+1, T, D) = norm_f(h_l) at the predicting positions."""
@@ -344,7 +344,9 @@ def collect(model, ids, windows):
         pos = torch.arange(first - 1, length - 1)                        # predicting positions
         h, a = h[:, pos], a[:, pos]
         tgt = win[pos + 1]
-        parts["cos"].append(cosine(h[:-1], h[1:]))                       # (L, k)
+        # --final-norm-last: h_L as Hugging Face's hidden_states[-1], the final norm applied
+        seen = torch.cat([h[:-1], model.final_norm(h[-1:])]) if final_norm_last else h
+        parts["cos"].append(cosine(seen[:-1], seen[1:]))                 # (L, k)
         x = model.final_norm(h)                                          # (L+1, k, D)
         z = x @ W.T                                                      # (L+1, k, V)
         parts["x"].append(x)
@@ -484,6 +486,8 @@ def parse_args(argv=None):
     p.add_argument("--special-drop", type=float, default=0.1)
     p.add_argument("--inspect-window", type=int, default=0)
     p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--final-norm-last", action="store_true",
+                   help="cos-sim of layer L against norm_f(h_L) (Hugging Face's hidden_states[-1])")
     p.add_argument("--out", required=True)
     a = rc.parse_window_args(p, argv)
     if a.bins < 1 or a.top_k < 1:
@@ -509,7 +513,7 @@ def main():
     if not 0 <= a.inspect_window < len(windows):
         raise SystemExit("--inspect-window must be in 0..%d" % (len(windows) - 1))
 
-    t = collect(model, ids, windows)
+    t = collect(model, ids, windows, a.final_norm_last)
     cos, top1, loss = t["cos"], t["top1"], t["loss"]
     os.makedirs(a.out, exist_ok=True)
 
