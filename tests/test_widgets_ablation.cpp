@@ -26,6 +26,7 @@
 #include <random>
 
 #include "ablation_view.h"
+#include "head_importance_page.h"
 #include "plot_export.h"
 #include "analysis/ablation.h"
 #include "analysis/linearize.h"
@@ -231,6 +232,7 @@ private slots:
     void exportEverything();
     void clearEmptiesAll();
     void realisticScreenshots();
+    void importanceByRank();
 };
 
 void TestWidgetsAblation::scaleFunctions() {
@@ -669,8 +671,8 @@ void TestWidgetsAblation::noSubsetNoAttribution() {
     QCOMPARE(view.stabilityText(), QStringLiteral("no subset scan"));
     QCOMPARE(view.attributionText(), QStringLiteral("not estimated in this run"));
     QVERIFY(!view.cellToolTip(Kind::Zero, 1, 2).contains("estimate"));
-    // Only the heatmaps are offered for export.
-    QCOMPARE(view.charts().size(), 2);
+    // Only the heatmaps and the importance by rank are offered for export.
+    QCOMPARE(view.charts().size(), 3);
 }
 
 void TestWidgetsAblation::linearization() {
@@ -678,13 +680,13 @@ void TestWidgetsAblation::linearization() {
     view.resize(1400, 900);
     view.setResult(small());
     QVERIFY(!view.isPageShown(view.linearizationPage()));
-    QCOMPARE(view.pages()->count(), 1);  // a single page: no tab bar
+    QCOMPARE(view.pages()->count(), 2);  // heads and their importance by rank
     const auto lin = std::make_shared<const ls::LinearizeResult>(smallLinearization());
     view.setLinearization(lin);
     QVERIFY(view.hasLinearization());
     QVERIFY(view.isPageShown(view.linearizationPage()));
     QVERIFY(view.isPageShown(view.headsPage()));
-    QCOMPARE(view.pages()->count(), 2);
+    QCOMPARE(view.pages()->count(), 3);
     QCOMPARE(view.pages()->indexOf(view.headsPage()), 0);
     // The curve: N -> ratio, the threshold points, dashed limits at 1.1x / 1.5x / 2.0x.
     QCOMPARE(view.curveGraph()->data()->size(), 4);
@@ -742,7 +744,7 @@ void TestWidgetsAblation::exportEverything() {
     QCOMPARE(int(tables.size()), 4);  // heads, summary, ranking stability, attribution
     checkExportEverything(view.exportButton(),
                           {"ablation_zero_heatmap", "ablation_mean_heatmap", "ablation_ranking_stability",
-                           "ablation_attribution"},
+                           "ablation_attribution", "ablation_zipf"},
                           tables);
 
     // With a linearisation: its charts and tables too.
@@ -755,7 +757,7 @@ void TestWidgetsAblation::exportEverything() {
     for (ls::Table& t : ls::linearizeTables(*lin))
         tables2.push_back(t);
     QVERIFY2(exportAll(dir2.path(), view.charts(), tables2, &written2, &error), qPrintable(error));
-    QCOMPARE(written2.size(), 6 * 3 + int(tables2.size()) + 1);  // + manifest.json
+    QCOMPARE(written2.size(), 7 * 3 + int(tables2.size()) + 1);  // + manifest.json
     QVERIFY(colouredPixels(QImage(QDir(dir2.path()).filePath("linearize_curve.png"))) > 200);
     QCOMPARE(readAll(QDir(dir2.path()).filePath("linearize_curve.csv")),
              QByteArray::fromStdString(ls::toCsv(*ls::findTable(tables2, "linearize_curve"))));
@@ -778,6 +780,68 @@ void TestWidgetsAblation::clearEmptiesAll() {
     QVERIFY(view.charts().isEmpty());
     view.setResult(nullptr);
     QVERIFY(!view.hasData());
+}
+
+// The Zipf fit (seed 003, Ph1): heads on an exact power law, dPPL = 0.5 rank^-1.5, and some
+// that do not hurt (left out of the fit); then a noisy law, against a fit worked out here.
+void TestWidgetsAblation::importanceByRank() {
+    ls::AblationResult r = emptyResult(2, 8, {4096, 4, 10}, {1024, 1, 10}, {1, 0.1, 0.1});
+    const int damaging = 12;
+    for (int i = 0; i < 16; ++i) {
+        const double zero = i < damaging ? 0.5 * std::pow(i + 1, -1.5) : (i % 2 ? 0.0 : -0.01);
+        // Scattered over the heads so that the fit has to rank them itself.
+        const int at = (i * 5) % 16;
+        addHead(r, at / 8, at % 8, zero, zero, 0, 0, zero, zero);
+    }
+    std::sort(r.heads.begin(), r.heads.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.layer, a.head) < std::pair(b.layer, b.head);
+    });
+    r.subsetHeads = r.heads;
+    ls::rankAblation(r);
+    QCOMPARE(r.zipf.heads, damaging);
+    QCOMPARE_NEAR(r.zipf.alpha, 1.5, 1e-9, 0);
+    QCOMPARE_NEAR(r.zipf.r2, 1.0, 1e-9, 0);
+    QCOMPARE_NEAR(r.zipf.intercept, std::log(0.5), 1e-9, 0);
+
+    // Noisy: dPPL_i = 0.3 i^-1.2 (1 + e_i); the fit by the normal equations of two unknowns.
+    const double noise[] = {0.05, -0.1, 0.2, -0.15, 0.1, 0.0, -0.05, 0.3, -0.2, 0.1};
+    std::vector<ls::HeadAblation> noisy;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < 10; ++i) {
+        ls::HeadAblation a;
+        a.layer = 1;
+        a.head = i;
+        a.zeroDppl = 0.3 * std::pow(i + 1, -1.2) * (1 + noise[i]);
+        noisy.push_back(a);
+    }
+    std::vector<double> sorted;
+    for (const auto& a : noisy) sorted.push_back(a.zeroDppl);
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (int i = 0; i < 10; ++i) {
+        const double x = std::log(i + 1.0), y = std::log(sorted[size_t(i)]);
+        sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    const double slope = (10 * sxy - sx * sy) / (10 * sxx - sx * sx);
+    const ls::ZipfFit fit = ls::fitZipf(noisy);
+    QCOMPARE_NEAR(fit.alpha, -slope, 1e-9, 0);
+    QVERIFY(fit.r2 > 0.9 && fit.r2 < 1.0);
+    QVERIFY(std::isnan(ls::fitZipf(std::vector<ls::HeadAblation>(noisy.begin(), noisy.begin() + 1)).alpha));
+
+    // The page: the positive heads by rank and the fitted line through them.
+    AblationView view;
+    QVERIFY(showResult(view, std::make_shared<const ls::AblationResult>(r)));
+    HeadImportancePage* page = view.importancePage();
+    QVERIFY(view.isPageShown(page));
+    QCOMPARE(page->headsGraph()->data()->size(), damaging);
+    QCOMPARE(page->fitGraph()->data()->size(), damaging);
+    for (int i = 0; i < damaging; ++i) {
+        QCOMPARE_NEAR(page->headsGraph()->data()->at(i)->value, 0.5 * std::pow(i + 1, -1.5), 1e-9, 1e-9);
+        QCOMPARE_NEAR(page->fitGraph()->data()->at(i)->value, 0.5 * std::pow(i + 1, -1.5), 1e-9, 1e-9);
+    }
+    QVERIFY2(page->subtitle().startsWith(QStringLiteral("α = 1.500 · R² = 1.000 · 12 heads")), qPrintable(page->subtitle()));
+    bool listed = false;
+    for (const auto& chart : view.charts()) listed |= chart.first == "ablation_zipf";
+    QVERIFY(listed);
 }
 
 void TestWidgetsAblation::realisticScreenshots() {
@@ -833,6 +897,9 @@ void TestWidgetsAblation::realisticScreenshots() {
         view.pages()->setCurrentWidget(view.linearizationPage());
         QTest::qWait(20);
         QVERIFY(view.grab().save(QDir(shots).filePath("ablation_view_linearization.png")));
+        view.pages()->setCurrentWidget(view.importancePage());
+        QTest::qWait(20);
+        QVERIFY(view.grab().save(QDir(shots).filePath("ablation_view_importance.png")));
         view.pages()->setCurrentWidget(view.headsPage());
         // Partial, narrow.
         ls::AblationResult partial = gpt2Result();

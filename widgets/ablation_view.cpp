@@ -17,6 +17,7 @@
 #include "kit/hover.h"
 #include "kit/palette.h"
 #include "kit/tables.h"
+#include "head_importance_page.h"
 #include "linearize_page.h"
 
 namespace ls::widgets {
@@ -93,6 +94,8 @@ AblationView::AblationView(QWidget* parent)
     pages_->setTabBarAutoHide(true);
     buildHeadsPage();
     addPage(heads_.page, tr("Heads"), {});
+    importancePage_ = new HeadImportancePage(pages_);
+    addPage(importancePage_, tr("Importance by rank"), {{QStringLiteral("ablation_zipf"), importancePage_->plot()}});
     linearPage_ = new LinearizationPage(pages_);
     addPage(linearPage_, tr("Linearisation"),
             {{QStringLiteral("linearize_curve"), linearPage_->curvePlot()},
@@ -215,9 +218,10 @@ QList<QPair<QString, QCustomPlot*>> AblationView::charts() const {
             list << qMakePair(QStringLiteral("ablation_attribution"), attributionPlot());
     }
     for (const auto& chart : extraCharts_) {
-        // The linearisation page's charts only with a linearisation; other pages' always.
+        // The linearisation page's charts only with a linearisation, the importance chart with a scan.
         const bool linear = chart.second == curvePlot() || chart.second == contextPlot();
-        if (!linear || linear_)
+        const bool ofScan = chart.second == importancePage_->plot();
+        if (linear ? linear_ != nullptr : !ofScan || hasData())
             list << chart;
     }
     return list;
@@ -292,6 +296,8 @@ void AblationView::display(std::shared_ptr<const ls::AblationResult> result, boo
     fillTopTable();
     fillSubsetTable(heads_.subset.table, result_.get());
     heads_.stability->fill(*index_, stabilityText());
+    importancePage_->setResult(result_.get());
+    setPageShown(importancePage_, true);
     fillTexts();
     updateSelection();
     setUpdatesEnabled(true);
@@ -302,6 +308,7 @@ void AblationView::setLinearization(std::shared_ptr<const ls::LinearizeResult> r
     linear_ = std::move(result);
     linearPage_->setResult(linear_.get());
     setPageShown(heads_.page, hasData() || !linear_);
+    setPageShown(importancePage_, hasData());
     setPageShown(linearPage_, linear_ != nullptr);
     if (linear_ && !hasData())
         pages_->setCurrentWidget(linearPage_);
@@ -325,7 +332,9 @@ void AblationView::clear() {
     heads_.stability->clear();
     heads_.attribution->clear();
     linearPage_->setResult(nullptr);
+    importancePage_->setResult(nullptr);
     setPageShown(heads_.page, true);
+    setPageShown(importancePage_, false);
     setPageShown(linearPage_, false);
     pages_->setCurrentWidget(heads_.page);
     replotAll(false);
@@ -362,9 +371,10 @@ void AblationView::fillTopTable() {
                  [this](const ls::HeadAblation& a) { return cellToolTip(Ablation::Zero, a.layer, a.head); });
     const ls::AblationResult& r = *result_;
     heads_.top.caption->setText(!r.subsetHeads.empty()
-                             ? tr("<b>Top %1 heads</b> by zero-ablation ΔPPL on all %2 tokens; subset: the first %3")
+                             ? tr("<b>Top %1 heads</b> by zero-ablation ΔPPL on all %2 tokens; subset: the first %3 "
+                                  "(%4)")
                                    .arg(kTopHeads)
-                                   .arg(formatCount(r.tokens), formatCount(r.subsetTokens))
+                                   .arg(formatCount(r.tokens), formatCount(r.subsetTokens), subsetWindowsText())
                              : tr("<b>Top %1 heads</b> by zero-ablation ΔPPL (%2 tokens)").arg(kTopHeads).arg(formatCount(r.tokens)));
 }
 
@@ -376,8 +386,14 @@ QString AblationView::stabilityText() const {
     const ls::AblationResult& r = *result_;
     if (r.subsetHeads.empty())
         return tr("no subset scan");
-    return tr("first %1 tokens (PPL %2) vs all %3\nSpearman ρ = %4 · Kendall τ = %5")
-        .arg(formatCount(r.subsetTokens), ppl(r.subsetBasePpl), formatCount(r.tokens), corr(r.spearman), corr(r.kendall));
+    return tr("first %1 tokens, %2 (PPL %3) vs all %4\nSpearman ρ = %5 · Kendall τ = %6")
+        .arg(formatCount(r.subsetTokens), subsetWindowsText(), ppl(r.subsetBasePpl), formatCount(r.tokens),
+             corr(r.spearman), corr(r.kendall));
+}
+
+QString AblationView::subsetWindowsText() const {
+    const int64_t n = result_->subsetWindows;
+    return n == 1 ? tr("window 0") : tr("windows 0–%1").arg(n - 1);
 }
 
 QString AblationView::attributionText() const {

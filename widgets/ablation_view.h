@@ -17,8 +17,9 @@
 // non-finite or zero PPL and are drawn grey); it keeps the selection and options, reuses the
 // colour maps, table items and labels, and coalesces the replots.
 //
-// ReLU linearisation (ls::LinearizeResult, V4 and P4 of the seed) has a page of its own beside
-// "Heads" (linearize_page.h). Further parts go on pages of their own the same way: addPage()
+// How importance falls with rank (the Zipf fit, head_importance_page.h) and ReLU linearisation
+// (ls::LinearizeResult, V4 and P4 of the seed, linearize_page.h) have pages of their own beside
+// "Heads". Further parts go on pages of their own the same way: addPage()
 // puts a page in the view's page tabs (the bar shows with more than one page) and its charts
 // in the export menu.
 // The parts (heatmaps, scatters, tables) are in ablation_parts.h; this class keeps the
@@ -51,6 +52,7 @@ namespace ls::widgets {
 class AblationIndex;
 class AttributionChart;
 class HeadHeatmap;
+class HeadImportancePage;
 class LinearizationPage;
 class StabilityChart;
 
@@ -106,6 +108,7 @@ public:
     QString detailsText() const;    // the details panel, plain text
     QString summaryText() const;    // the summary line, plain text
     QString stabilityText() const;  // "Spearman ρ = … · Kendall τ = …" with the subset
+    QString subsetWindowsText() const;  // which windows the subset holds: "windows 0–1"
     QString attributionText() const;
 
     // For tests and the app.
@@ -130,6 +133,7 @@ public:
     QTabWidget* pages() const { return pages_; }
     QWidget* headsPage() const { return heads_.page; }
     QWidget* linearizationPage() const;
+    HeadImportancePage* importancePage() const { return importancePage_; }
     QCustomPlot* curvePlot() const;
     QCPGraph* curveGraph() const;           // x = N heads, y = PPL ratio
     QCPGraph* curveThresholdGraph() const;  // (N, ratio) of each threshold
@@ -176,6 +180,7 @@ private:
     QCheckBox* logCheck_ = nullptr;
     QComboBox* logCombo_ = nullptr;
     QTabWidget* pages_ = nullptr;
+    HeadImportancePage* importancePage_ = nullptr;
     LinearizationPage* linearPage_ = nullptr;
     QList<QPair<QString, QCustomPlot*>> extraCharts_;  // of the pages added with addPage
     QList<QPair<QWidget*, QString>> pageOrder_;         // every page and its title, shown or not

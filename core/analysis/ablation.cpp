@@ -47,6 +47,35 @@ void rankHeads(std::vector<HeadAblation>& heads, double basePpl) {
 
 }  // namespace
 
+ZipfFit fitZipf(const std::vector<HeadAblation>& heads) {
+    // Ranks of the positive dPPLs among themselves, 1 = largest: the first ranks of the scan.
+    std::vector<double> positive;
+    for (const HeadAblation& a : heads)
+        if (a.zeroDppl > 0 && std::isfinite(a.zeroDppl)) positive.push_back(a.zeroDppl);
+    std::sort(positive.begin(), positive.end(), std::greater<>());
+    ZipfFit fit;
+    fit.heads = static_cast<int>(positive.size());
+    if (fit.heads < 2) return fit;
+    const double n = fit.heads;
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < positive.size(); ++i) {
+        mx += std::log(double(i + 1)) / n;
+        my += std::log(positive[i]) / n;
+    }
+    double sxx = 0, sxy = 0, syy = 0;
+    for (size_t i = 0; i < positive.size(); ++i) {
+        const double dx = std::log(double(i + 1)) - mx, dy = std::log(positive[i]) - my;
+        sxx += dx * dx;
+        sxy += dx * dy;
+        syy += dy * dy;
+    }
+    const double slope = sxy / sxx;
+    fit.alpha = -slope;
+    fit.intercept = my - slope * mx;
+    fit.r2 = syy > 0 ? sxy * sxy / (sxx * syy) : 1.0;  // all equal: the flat line fits exactly
+    return fit;
+}
+
 void rankAblation(AblationResult& r) {
     rankHeads(r.heads, r.basePpl);
     rankHeads(r.subsetHeads, r.subsetBasePpl);
@@ -61,6 +90,7 @@ void rankAblation(AblationResult& r) {
     }
     r.spearman = spearman(subset, full);
     r.kendall = kendall(subset, full);
+    r.zipf = fitZipf(r.heads);
     r.attributionSpearmanZero = r.hasAttribution ? spearman(estZero, exactZero) : std::nan("");
     r.attributionSpearmanMean = r.hasAttribution ? spearman(estMean, exactMean) : std::nan("");
 }
@@ -95,6 +125,9 @@ std::vector<Table> ablationTables(const AblationResult& r) {
     add("seconds", K::Real, r.seconds);
     add("baseline_seconds", K::Real, r.baselineSeconds);
     add("attribution_seconds", K::Real, r.attributionSeconds);
+    add("zipf_alpha", K::Real, r.zipf.alpha);
+    add("zipf_r2", K::Real, r.zipf.r2);
+    add("zipf_heads", K::Integer, r.zipf.heads);
 
     Table stability{"ranking_stability", "Zero-ablation ranking: first windows (subset) vs all", {}};
     addColumns(stability, {{"layer", K::Integer}, {"head", K::Integer}, {"name", K::Text}, {"subset_zero_dppl", K::Real},
@@ -168,15 +201,21 @@ AnalysisSpec ablationAnalysis() {
         "zero and mean ablation of every attention head: PPL, dPPL, ranks, ranking stability, attribution estimate");
     spec.params = {
         {"subset-tokens", K::Integer, "N", "Subset tokens",
-            "Ranking stability: the ranking on the first N tokens against all (default 2048).", 0},
+            "Ranking stability: the ranking on the first N tokens against all (default 2048): the first windows that "
+            "hold N scored tokens.", 0},
+        {"subset-windows", K::Integer, "W", "Subset windows",
+            "Ranking stability on the first W windows instead of --subset-tokens (the research notes' \"2K tokens\" "
+            "are 2 windows of 1024, which score 2046 tokens; default 0: by tokens).", 0},
         {"no-attribution", K::Flag, "", "Skip the attribution estimate", "Skip the attribution-patching estimate."},
     };
     spec.apply = [](const ParamValues& v, const ModelConfig&, LayerRunParams& p) {
         if (v.has("subset-tokens")) p.ablation.subsetTokens = v.integer("subset-tokens");
+        if (v.has("subset-windows")) p.ablation.subsetWindows = v.integer("subset-windows");
         if (v.has("no-attribution")) p.ablation.attribution = !v.flag("no-attribution");
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
         v.set("subset-tokens", p.ablation.subsetTokens);
+        v.set("subset-windows", p.ablation.subsetWindows);
         v.set("no-attribution", !p.ablation.attribution);
     };
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
@@ -184,13 +223,16 @@ AnalysisSpec ablationAnalysis() {
     };
     spec.resolve = [](LayerRunParams& p, const ModelConfig&) {
         if (p.ablation.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+        if (p.ablation.subsetWindows < 0) throw ParamError("subset-windows", "must be at least 0");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["subset_tokens"] = p.ablation.subsetTokens;
+        j["subset_windows"] = p.ablation.subsetWindows;
         j["attribution"] = p.ablation.attribution;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.ablation.subsetTokens = jsonInteger<int64_t>(j, "subset_tokens");
+        p.ablation.subsetWindows = j.value("subset_windows", int64_t(0));  // older runs: by tokens
         p.ablation.attribution = j.at("attribution").get<bool>();
     };
     // The scan's tables are its result (ablationFromTables reads them back).

@@ -14,6 +14,7 @@
 // (marked partial), and the subset scan (the first --subset-tokens tokens) is the snapshot
 // taken when those windows are done.
 #include <cstdint>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct AblationParams {
     WindowParams windows;
     std::vector<HeadId> heads;    // the heads to scan; empty = every head
     int64_t subsetTokens = 2048;  // ranking stability: the scan on the first windows holding this many tokens
+    int64_t subsetWindows = 0;    // > 0: the first this many windows instead (the notes' "2K" = 2 x 1024)
     bool attribution = true;      // first-order estimates from one forward + backward per window
     // Called (on the scanning thread) after every window batch with the scan so far: every
     // head on the windows done, complete = false. For views that fill as results arrive.
@@ -53,6 +55,16 @@ struct HeadAblation {
     std::string name() const;  // "L{layer-1}H{head}"
 };
 
+// How head importance falls with rank (seed 003, Ph1): least squares of log zero-ablation dPPL
+// (relative) on log rank over the heads with positive dPPL, dPPL ~ rank^-alpha.
+struct ZipfFit {
+    double alpha = std::nan("");      // -slope
+    double intercept = std::nan("");  // log dPPL at rank 1 on the fitted line
+    double r2 = std::nan("");         // coefficient of determination of the fit
+    int heads = 0;                    // heads with positive dPPL (the fit needs 2 at least)
+};
+ZipfFit fitZipf(const std::vector<HeadAblation>& heads);
+
 struct AblationResult : AnalysisResult {
     int numLayers = 0, numHeads = 0;     // the model's; `heads` holds the scanned ones (all by default)
     bool complete = true;
@@ -66,6 +78,7 @@ struct AblationResult : AnalysisResult {
     double subsetBasePpl = 0;
     std::vector<HeadAblation> subsetHeads;
     double spearman = 0, kendall = 0;    // subset vs full zero-ablation dPPL over all heads
+    ZipfFit zipf;                        // of the full scan's zero ablation
     bool hasAttribution = false;
     double attributionSpearmanZero = 0, attributionSpearmanMean = 0;  // estimate vs exact
     double seconds = 0, baselineSeconds = 0, attributionSeconds = 0;

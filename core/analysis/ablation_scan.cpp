@@ -28,6 +28,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     const ModelConfig& c = model.config();
     const int L = c.numLayers, H = c.numHeads, hd = c.headDim;
     if (params.subsetTokens < 0) throw ParamError("subset-tokens", "must be at least 0");
+    if (params.subsetWindows < 0) throw ParamError("subset-windows", "must be at least 0");
     std::vector<HeadId> scan = params.heads;
     if (scan.empty())
         for (int l = 1; l <= L; ++l)
@@ -89,11 +90,15 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     double baseSeconds = 0, attributionSeconds = 0;
     progress.setStage("Ablating " + std::to_string(count) + (count == 1 ? " head" : " heads") + " (zero and mean) on " +
                       std::to_string(windows.size()) + " windows");
-    // The subset is the smallest prefix of windows holding subsetTokens scored tokens; batches
-    // never straddle its end, so its snapshot covers exactly those windows.
+    // The subset is the first subsetWindows windows, or else the smallest prefix of windows
+    // holding subsetTokens scored tokens; batches never straddle its end, so its snapshot covers
+    // exactly those windows.
     size_t subsetEnd = 0;
-    for (int64_t n = 0; subsetEnd < windows.size() && n < params.subsetTokens; ++subsetEnd)
-        n += windows[subsetEnd].scoredCount();
+    if (params.subsetWindows > 0)
+        subsetEnd = static_cast<size_t>(std::min<int64_t>(params.subsetWindows, static_cast<int64_t>(windows.size())));
+    else
+        for (int64_t n = 0; subsetEnd < windows.size() && n < params.subsetTokens; ++subsetEnd)
+            n += windows[subsetEnd].scoredCount();
     const std::vector<Window> firstPart(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd));
     const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd), windows.end());
     auto processBatch = [&](const WindowBatch& batch) {

@@ -34,7 +34,8 @@ make_windows), stream order; N = their count. loss = mean over tokens of
   ranks         heads sorted by relative dPPL descending, rank 1 = most damaging, ties by
                 (layer, head) ascending (a nan dPPL sorts last).
   subset        the smallest prefix of the window list whose scored tokens reach
-                --subset-tokens (all windows if fewer); its baseline and dPPLs use only
+                --subset-tokens (all windows if fewer), or the first --subset-windows
+                windows when that is given; its baseline and dPPLs use only
                 those windows' tokens; mu stays that of ALL tokens.
   attribution   g[l,h,p] = d(sum over scored tokens of the loss) / d o[l,h,p] (autograd,
                 float64, all downstream paths, every position of every window);
@@ -50,9 +51,11 @@ round trip, nan as nan, integers as integers):
                          zero_rank,mean_rank,name,zero_dppl_abs,mean_dppl_abs
                          one row per head in (layer, head) order; name = "L{layer-1}H{head}".
   ablation_summary.csv   tokens,base_loss,base_ppl,subset_tokens,subset_windows,
-                         subset_base_ppl,spearman,kendall
+                         subset_base_ppl,spearman,kendall,zipf_alpha,zipf_r2,zipf_heads
                          subset_tokens = the subset's scored-token count; spearman /
-                         kendall between the subset's and the full set's zero relative dPPLs.
+                         kendall between the subset's and the full set's zero relative dPPLs;
+                         zipf_* = least squares of log zero dPPL on log rank over the heads
+                         with dPPL > 0 (alpha = -slope, r2 of the fit, how many heads).
   ranking_stability.csv  layer,head,name,subset_zero_dppl,full_zero_dppl,subset_rank,full_rank
   attribution.csv        layer,head,name,est_zero_dloss,est_mean_dloss,est_zero_dppl,
                          est_mean_dppl,exact_zero_dppl,exact_mean_dppl
@@ -254,8 +257,12 @@ def set_head(layer0, head, value):
     return hook
 
 
-def subset_size(windows, subset_tokens):
-    """-> (number of windows, number of tokens) of the smallest prefix reaching subset_tokens."""
+def subset_size(windows, subset_tokens, subset_windows=0):
+    """-> (number of windows, number of tokens) of the first subset_windows windows when that
+    is > 0, else of the smallest prefix reaching subset_tokens."""
+    if subset_windows > 0:
+        chosen = windows[:subset_windows]
+        return len(chosen), sum(length - first for _, length, first in chosen)
     tok = 0
     for k, (_, length, first) in enumerate(windows, start=1):
         tok += length - first
@@ -348,7 +355,25 @@ def parse_heads(spec, L, H):
     return out
 
 
-def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec=""):
+def zipf_fit(dppl):
+    """Zipf exponent of head importance: least squares (torch.linalg.lstsq) of log dPPL on
+    log rank over the positive dPPLs ranked among themselves; -> (alpha = -slope, r2, n)."""
+    y = sorted((d for d in dppl if d > 0), reverse=True)
+    n = len(y)
+    if n < 2:
+        return float("nan"), float("nan"), n
+    logr = torch.log(torch.arange(1, n + 1, dtype=torch.float64))
+    logy = torch.log(torch.tensor(y, dtype=torch.float64))
+    X = torch.stack([logr, torch.ones(n, dtype=torch.float64)], 1)          # (n, 2)
+    coef = torch.linalg.lstsq(X, logy[:, None], driver="gelsd").solution[:, 0]
+    fitted = X @ coef
+    ss_res = float(((logy - fitted) ** 2).sum())
+    ss_tot = float(((logy - logy.mean()) ** 2).sum())
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+    return -float(coef[0]), r2, n
+
+
+def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec="", subset_windows=0):
     """-> dict of every quantity written to the CSVs (for the heads of heads_spec, or all)."""
     chosen = parse_heads(heads_spec, model.L, model.H)
     L, H = model.L, model.H
@@ -362,7 +387,7 @@ def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec=""):
         res["crosscheck_max_abs_loss_diff"] = diff
         if not diff <= 1e-9:
             raise SystemExit("own forward disagrees with layer_analyses_reference: %g" % diff)
-    sub_w, sub_n = subset_size(windows, subset_tokens)
+    sub_w, sub_n = subset_size(windows, subset_tokens, subset_windows)
     base_loss = float(loss_b.mean())
     base_ppl = math.exp(base_loss)
     sub_base_ppl = math.exp(float(loss_b[:sub_n].mean()))
@@ -402,6 +427,7 @@ def analyse(model, ids, windows, subset_tokens, crosscheck=True, heads_spec=""):
     zs = [row["subset_zero_dppl"] for row in heads]
     res["spearman"] = spearman(zs, zf)
     res["kendall"] = kendall_tau_b(zs, zf)
+    res["zipf_alpha"], res["zipf_r2"], res["zipf_heads"] = zipf_fit(zf)
     res["spearman_zero"] = spearman([row["est_zero_dppl"] for row in heads], zf)
     res["spearman_mean"] = spearman([row["est_mean_dppl"] for row in heads],
                                     [row["mean_dppl"] for row in heads])
@@ -427,9 +453,11 @@ def write_outputs(outdir, res):
                     "zero_mean_ratio", "zero_rank", "mean_rank", "name", "zero_dppl_abs",
                     "mean_dppl_abs"]))
     write_csv(outdir, "ablation_summary.csv",
-              "tokens,base_loss,base_ppl,subset_tokens,subset_windows,subset_base_ppl,spearman,kendall",
+              "tokens,base_loss,base_ppl,subset_tokens,subset_windows,subset_base_ppl,spearman,kendall,"
+              "zipf_alpha,zipf_r2,zipf_heads",
               [[res["tokens"], res["base_loss"], res["base_ppl"], res["subset_tokens"],
-                res["subset_windows"], res["subset_base_ppl"], res["spearman"], res["kendall"]]])
+                res["subset_windows"], res["subset_base_ppl"], res["spearman"], res["kendall"],
+                res["zipf_alpha"], res["zipf_r2"], res["zipf_heads"]]])
     write_csv(outdir, "ranking_stability.csv",
               "layer,head,name,subset_zero_dppl,full_zero_dppl,subset_rank,full_rank",
               [[r["layer"], r["head"], r["name"], r["subset_zero_dppl"], r["zero_dppl"],
@@ -446,6 +474,8 @@ def write_outputs(outdir, res):
 def parse_args(argv=None):
     p = rc.window_argument_parser(__doc__)
     p.add_argument("--subset-tokens", type=int, default=2048)
+    p.add_argument("--subset-windows", type=int, default=0,
+                   help="the subset is the first W windows (overrides --subset-tokens)")
     p.add_argument("--heads", default="", help="e.g. L0H3,L2 (layer from 0); default every head")
     p.add_argument("--out", default=".")
     a = rc.parse_window_args(p, argv)
@@ -459,7 +489,7 @@ def main():
     torch.set_num_threads(1)
     model = HookedModel(*lar.load_model(a.model))
     ids, windows = lar.load_windows(a)
-    res = analyse(model, ids, windows, a.subset_tokens, heads_spec=a.heads)
+    res = analyse(model, ids, windows, a.subset_tokens, heads_spec=a.heads, subset_windows=a.subset_windows)
     write_outputs(a.out, res)
     print(json.dumps({k: res[k] for k in ("tokens", "windows", "base_loss", "base_ppl",
                                           "subset_tokens", "subset_windows", "spearman",
