@@ -58,6 +58,7 @@ private slots:
     void evalHumanOutput();
     void info_data();
     void info();
+    void infoSystem();
     void badInput_data();
     void badInput();
     void noArgumentsPrintsUsage();
@@ -231,6 +232,40 @@ void TestCli::evalHumanOutput() {
 
 void TestCli::info_data() {
     addRows<QString>("model", {{"gpt2 f32", "gpt2"}, {"llama bf16 GQA untied", "llama"}});
+}
+
+// info --system names the BLAS that does LibTorch's products: OpenBLAS as set up here
+// (scripts/setup.sh installs it), the reference BLAS, with a warning, when the library path
+// makes the loader take Debian's reference libblas.so.3 instead.
+void TestCli::infoSystem() {
+    const ProcResult r = runCli({"info", "--system", "--json"});
+    QVERIFY2(r.finished && !r.crashed && r.exitCode == 0, qPrintable(r.describe("info --system --json")));
+    QString jerr;
+    const QJsonObject j = parseJsonStdout(r.out, &jerr);
+    QVERIFY2(jerr.isEmpty(), qPrintable(jerr));
+    qInfo().noquote() << "info --system:" << QString::fromUtf8(r.out.simplified());
+    QVERIFY2(j["blas"].toString().startsWith("OpenBLAS"), qPrintable(QString::fromUtf8(r.out)));
+    QVERIFY(!j["reference_blas"].toBool());
+    QVERIFY(j["blas_config"].toString().contains("OpenBLAS"));
+    QVERIFY(!j["libtorch"].toString().isEmpty());
+    QVERIFY(j["cpu_threads"].toInt() >= 1);
+    QVERIFY(j["torch_threads"].toInt() >= 1);
+    QVERIFY(j["warning"].toString().isEmpty());
+    QVERIFY(r.err.isEmpty());
+    const ProcResult table = runCli({"info", "--system"});
+    QVERIFY2(table.exitCode == 0 && table.out.contains("BLAS ") && table.out.contains("LibTorch"),
+             qPrintable(table.describe("info --system")));
+
+    const QString referenceDir = "/usr/lib/x86_64-linux-gnu/blas";
+    if (!QFile::exists(referenceDir + "/libblas.so.3"))
+        QSKIP("Debian's reference BLAS (libblas3) is not installed");
+    const ProcResult slow = runProcess("/usr/bin/env", {"LD_LIBRARY_PATH=" + referenceDir, cli(), "info", "--system", "--json"});
+    QVERIFY2(slow.finished && slow.exitCode == 0, qPrintable(slow.describe("info --system on the reference BLAS")));
+    const QJsonObject k = parseJsonStdout(slow.out, &jerr);
+    QCOMPARE(k["blas"].toString(), QStringLiteral("reference BLAS"));
+    QVERIFY(k["reference_blas"].toBool());
+    QVERIFY(k["warning"].toString().contains("libopenblas0-pthread"));
+    QVERIFY2(slow.err.contains("warning: LibTorch runs on the reference BLAS"), qPrintable(slow.describe("no warning")));
 }
 
 void TestCli::info() {

@@ -1,16 +1,43 @@
-// layerscope-cli info: what a model folder holds.
+// layerscope-cli info: what a model folder holds; --system: what this machine computes with.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "model/model.h"
+#include "model/system_info.h"
 
 namespace cli {
 
 namespace {
 
+int systemInfo(const Args& args) {
+    ls::setComputeThreads(0);  // the threads a run uses by default (--threads 0)
+    const ls::SystemInfo s = ls::systemInfo();
+    if (!s.warning.empty()) std::cerr << "layerscope-cli: warning: " << s.warning << "\n";
+    if (!args.flag("json")) {
+        for (const auto& [key, value] : ls::systemInfoRows(s)) std::printf("%-16s %s\n", key.c_str(), value.c_str());
+        return 0;
+    }
+    const nlohmann::json j = {{"layerscope", s.layerscopeVersion},
+                              {"libtorch", s.libtorchVersion},
+                              {"blas", s.blasKind},
+                              {"blas_library", s.blasLibrary},
+                              {"blas_config", s.blasConfig},
+                              {"reference_blas", s.referenceBlas},
+                              {"cpu_threads", s.hardwareThreads},
+                              {"torch_threads", s.torchThreads},
+                              {"torch_interop_threads", s.torchInteropThreads},
+                              {"blas_threads", s.blasThreads},
+                              {"cpu_features", s.cpuFeatures},
+                              {"int8_lens", s.int8Lens},
+                              {"warning", s.warning}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+}
+
 int info(const Args& args) {
+    if (args.flag("system")) return systemInfo(args);
     const ls::Model model = ls::Model::load(args.require("model"));
     const ls::ModelConfig& c = model.config();
     if (!args.flag("json")) {
@@ -45,12 +72,15 @@ int info(const Args& args) {
 Command infoCommand() {
     return {{"info",
              "",
-             "--model DIR [--json]",
-             "architecture, layers, heads, dims and parameter count of a model folder",
+             "--model DIR [--json] | --system [--json]",
+             "a model folder's architecture and sizes; or this machine's LibTorch, BLAS and CPU",
              "Reads config.json and the safetensors header (and checks the weights) of a Hugging Face model folder "
-             "and prints its architecture, sizes and parameter count.",
+             "and prints its architecture, sizes and parameter count. With --system instead: LibTorch's version, the "
+             "BLAS library actually loaded (OpenBLAS, or the reference BLAS that is about 50x slower: then a "
+             "warning), thread counts and the CPU features the fast paths use (AVX2, AVX-512, VNNI, bf16, AMX).",
              {{"options",
-               {{"model", "DIR", "The model folder (required)."},
+               {{"model", "DIR", "The model folder (required without --system)."},
+                {"system", "", "Describe this machine and the libraries loaded instead of a model."},
                 {"json", "", "Print one JSON object instead of a table."}}}}},
             info};
 }

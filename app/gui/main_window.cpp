@@ -39,6 +39,7 @@
 #include "run_library.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
+#include "model/system_info.h"
 #include "model_summary_view.h"
 #include "task_progress_bar.h"
 #include "theme.h"
@@ -282,10 +283,16 @@ void MainWindow::createActions() {
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About LayerScope"), this, [this] {
+        // What this machine computes with, as `layerscope-cli info --system` prints it.
+        QString rows;
+        for (const auto& [label, value] : ls::systemInfoRows(ls::systemInfo()))
+            rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                        .arg(QString::fromStdString(label).toHtmlEscaped(), QString::fromStdString(value).toHtmlEscaped());
         QMessageBox::about(this, tr("About LayerScope"),
-                           tr("<b>LayerScope %1</b><p>A workbench for looking inside small "
-                              "transformer language models.</p>")
-                               .arg(QStringLiteral(LAYERSCOPE_VERSION)));
+                           tr("<b>LayerScope %1</b><p>A workbench for looking inside transformer language "
+                              "models: where predictions settle, which layers and heads matter.</p>"
+                              "<table cellspacing=4>%2</table>")
+                               .arg(QStringLiteral(LAYERSCOPE_VERSION), rows));
     });
 }
 
