@@ -89,8 +89,11 @@ double tolerance(const QString& file, const QString& column, int tokens) {
     // Loss separation and early exit: a token whose score sits at a median or a threshold may
     // fall on the other side in float32, moving a share by 1/N and a side's mean loss by about
     // loss/(N/2); the tolerances allow three such tokens.
-    if (column == "easy_pct" || column == "hard_pct" || column == "pct") return 300.0 / tokens;
-    if (column == "easy_loss" || column == "hard_loss" || column == "loss_diff" || column == "mean_loss") return 0.05;
+    if (column == "easy_pct" || column == "hard_pct" || column == "pct" || column == "low_pct") return 300.0 / tokens;
+    if (column == "easy_loss" || column == "hard_loss" || column == "loss_diff" || column == "mean_loss" ||
+        column == "low_mean_loss")
+        return 0.05;
+    if (column == "low_tokens") return 3;
     if (column == "oracle_ratio") return 0.03;
     if (column == "pearson_r" || column == "corr_with_exact") return 2e-3;
     if (column.startsWith("r_")) return 0.01;

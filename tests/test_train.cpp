@@ -171,7 +171,7 @@ QString compareLogits(const ls::Model& model, const QString& idsPath, bool* ok) 
         .arg(tol, 0, 'e', 2).arg(maxErr / tol, 0, 'f', 3).arg(argmaxMismatch);
 }
 
-// "step N epoch E train X val Y[ (best, saved)]" lines of the human output.
+// "step N epoch E train X val Y (PPL P)[ (best, saved)]" lines of the human output.
 struct ValLine {
     qint64 step;
     double val;
@@ -180,7 +180,8 @@ struct ValLine {
 QList<ValLine> valLines(const QString& out) {
     QList<ValLine> lines;
     static const QRegularExpression re(
-        "^step\\s+(\\d+)\\s+epoch\\s+[0-9.]+\\s+train\\s+[0-9.]+\\s+val\\s+([0-9.]+)(\\s+\\(best, saved\\))?\\s*$",
+        "^step\\s+(\\d+)\\s+epoch\\s+[0-9.]+\\s+train\\s+[0-9.]+\\s+val\\s+([0-9.]+) \\(PPL [0-9.]+\\)"
+        "(\\s+\\(best, saved\\))?\\s*$",
         QRegularExpression::MultilineOption);
     for (auto it = re.globalMatch(out); it.hasNext();) {
         const auto m = it.next();
@@ -189,14 +190,16 @@ QList<ValLine> valLines(const QString& out) {
     return lines;
 }
 
-// "best validation loss X at step N" of the human summary; false if absent.
+// "best validation loss X (PPL P) at step N" of the human summary; false if absent or if P is
+// not exp(X) to its two printed decimals.
 bool bestLine(const QString& out, double* loss, qint64* step) {
-    static const QRegularExpression re("best validation loss ([0-9.]+) at step (\\d+)");
+    static const QRegularExpression re("best validation loss ([0-9.]+) \\(PPL ([0-9.]+)\\) at step (\\d+)");
     const auto m = re.match(out);
     if (!m.hasMatch()) return false;
     *loss = m.captured(1).toDouble();
-    *step = m.captured(2).toLongLong();
-    return true;
+    *step = m.captured(3).toLongLong();
+    const double ppl = m.captured(2).toDouble();
+    return std::abs(ppl - std::exp(*loss)) <= 0.005 + 1e-4 * ppl;  // X printed to 4 decimals
 }
 
 // Starts the CLI, reads stdout until `ready` matches (or the process ends / timeout), then
@@ -411,6 +414,7 @@ void TestTrain::trainedFolderIsHuggingFace() {
                                 .arg(best, 0, 'f', 7).arg(refVal, 0, 'f', 7).arg(std::abs(best - refVal), 0, 'e', 2)
                                 .arg(kValLossTol).arg(trainSamples).arg(j["validation_samples"].toInteger());
     QVERIFY2(std::abs(best - refVal) <= kValLossTol, qPrintable(valLine));
+    QCOMPARE_NEAR(j["best_val_ppl"].toDouble(), std::exp(refVal), 0, 2 * kValLossTol);  // exp of the reference's loss
 
     // Word-level tokenizer: one id per corpus word, the same ids as the reference, ids and
     // words map both ways, no [UNK], decode gives the words back.

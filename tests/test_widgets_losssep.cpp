@@ -406,10 +406,11 @@ void TestWidgetsLossSep::lossSepTables() {
     // The median split of p(correct) is the Oracle's.
     QCOMPARE(th->item(3, 6)->text(), QString::number(lossSep_->distribution.oracle.lossDiff, 'f', 2));
 
-    // High-confidence subsets: N tokens, %, and one correlation per inference metric.
+    // High-confidence subsets: N tokens, %, one correlation per inference metric, and the
+    // tokens below the threshold (together all tokens).
     const QTableWidget* sub = view.subsetTable();
     QCOMPARE(sub->rowCount(), 6);
-    QCOMPARE(sub->columnCount(), 4 + 5);
+    QCOMPARE(sub->columnCount(), 4 + 5 + 3);
     for (int r = 0; r < sub->rowCount(); ++r) {
         const ls::SubsetRow& s = lossSep_->subsets[size_t(r)];
         QCOMPARE_NEAR(cellNumber(sub, r, 0), s.minConfidence, 0, 0);  // a short constant, shown in full
@@ -419,6 +420,10 @@ void TestWidgetsLossSep::lossSepTables() {
                 QCOMPARE_NEAR(cellNumber(sub, r, 4 + m), s.pearson[size_t(m)], 5e-5 + 1e-9, 0);  // 4 decimals shown
             else
                 QCOMPARE(sub->item(r, 4 + m)->text(), QString("–"));
+        QCOMPARE_NEAR(cellNumber(sub, r, 9) + cellNumber(sub, r, 1), double(kN), 0, 0);  // counts
+        QCOMPARE_NEAR(cellNumber(sub, r, 10) + s.pct, 100.0, 0.05 + 1e-9, 0);            // 1 decimal shown
+        if (s.lowTokens > 0)
+            QCOMPARE_NEAR(cellNumber(sub, r, 11), s.lowMeanLoss, 0.005 + 1e-9, 0);
     }
     // Loss distribution.
     const QTableWidget* dist = view.distributionTable();

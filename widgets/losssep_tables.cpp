@@ -69,6 +69,10 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
             subsetHeaders << QString::fromLatin1(m.name);
             subsetTips << tr("Pearson r of %1 with the loss inside the subset").arg(QString::fromLatin1(m.name));
         }
+    // The other side of each threshold (the notes' high vs low confidence at 0.5).
+    subsetHeaders << tr("below: N") << tr("below: %") << tr("below: mean loss");
+    subsetTips << tr("Tokens with max softmax(z_L) < the threshold") << tr("Share of all tokens below it")
+               << tr("Mean loss of the tokens below it");
     subset_ = {makeNote(this), makeTable(this, subsetHeaders, subsetTips)};
 
     probesCaption_ = makeNote(this);
@@ -204,8 +208,9 @@ void LossSepTables::fillSubsets(const ls::LossSepResult* result) {
     const int rows = result ? int(result->subsets.size()) : 0;
     QTableWidget* table = subset_.table;
     table->setRowCount(rows);
-    subset_.caption->setText(result ? tr("<b>High-confidence subsets</b>: tokens with max softmax(z_L) ≥ the "
-                                         "threshold; Pearson r of each metric with the loss inside the subset")
+    subset_.caption->setText(result ? tr("<b>High-confidence subsets</b>: tokens with max softmax(z<sub>L</sub>) ≥ "
+                                         "the threshold; Pearson r of each metric with the loss inside the subset; "
+                                         "below: the low-confidence rest")
                                     : QString());
     for (int row = 0; row < rows; ++row) {
         const ls::SubsetRow& s = result->subsets[size_t(row)];
@@ -213,11 +218,15 @@ void LossSepTables::fillSubsets(const ls::LossSepResult* result) {
         setCell(table, row, 1, formatCount(s.tokens));
         setNumber(table, row, 2, formatPercentValue(s.pct), s.pct);
         setNumber(table, row, 3, lossText(s.meanLoss), s.meanLoss);
-        for (int c = 4; c < table->columnCount(); ++c) {
+        const int low = table->columnCount() - 3;  // the three columns of the tokens below
+        for (int c = 4; c < low; ++c) {
             const size_t i = size_t(c - 4);
             const double r = i < s.pearson.size() ? s.pearson[i] : std::nan("");
             setNumber(table, row, c, formatNumber(r, 4), r);
         }
+        setCell(table, row, low, formatCount(s.lowTokens));
+        setNumber(table, row, low + 1, formatPercentValue(s.lowPct), s.lowPct);
+        setNumber(table, row, low + 2, lossText(s.lowMeanLoss), s.lowMeanLoss);
     }
 }
 

@@ -1,4 +1,5 @@
 // layerscope-cli train: a small decoder-only transformer, saved as a Hugging Face folder.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -87,8 +88,8 @@ int train(const Args& args) {
     auto onPoint = [&](const ls::TrainPoint& pt) {
         if (asJson) return;
         if (pt.valLoss >= 0)
-            std::printf("step %6lld  epoch %5.2f  train %.4f  val %.4f%s\n", static_cast<long long>(pt.step), pt.epoch,
-                        pt.trainLoss, pt.valLoss, pt.improved ? "  (best, saved)" : "");
+            std::printf("step %6lld  epoch %5.2f  train %.4f  val %.4f (PPL %.2f)%s\n", static_cast<long long>(pt.step),
+                        pt.epoch, pt.trainLoss, pt.valLoss, std::exp(pt.valLoss), pt.improved ? "  (best, saved)" : "");
         else
             std::printf("step %6lld  epoch %5.2f  train %.4f\n", static_cast<long long>(pt.step), pt.epoch, pt.trainLoss);
         std::fflush(stdout);
@@ -100,14 +101,16 @@ int train(const Args& args) {
         json j = {{"out", outDir.string()},         {"outcome", r.canceled ? "canceled" : r.stoppedEarly ? "early_stop" : "max_epochs"},
                   {"saved", r.saved},               {"steps", r.steps},
                   {"best_val_loss", r.bestValLoss}, {"best_step", r.bestStep},
+                  // the research notes report the validation PPL: exp of the mean token loss
+                  {"best_val_ppl", r.bestValLoss >= 0 ? json(std::exp(r.bestValLoss)) : json(nullptr)},
                   {"train_samples", r.trainSamples}, {"validation_samples", r.validationSamples},
                   {"vocab_size", vocabSize},        {"seconds", r.seconds}};
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("%s after %lld steps in %.1f s\n", outcome.c_str(), static_cast<long long>(r.steps), r.seconds);
         if (r.saved)
-            std::printf("best validation loss %.4f at step %lld, saved in %s\n", r.bestValLoss,
-                        static_cast<long long>(r.bestStep), outDir.c_str());
+            std::printf("best validation loss %.4f (PPL %.2f) at step %lld, saved in %s\n", r.bestValLoss,
+                        std::exp(r.bestValLoss), static_cast<long long>(r.bestStep), outDir.c_str());
         else
             std::printf("no checkpoint was saved (canceled before the first validation)\n");
     }

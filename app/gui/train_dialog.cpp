@@ -1,5 +1,6 @@
 #include "train_dialog.h"
 
+#include <cmath>
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -488,7 +489,10 @@ void TrainDialog::showPoint(const ls::TrainPoint& p) {
     curve_->addPoint({double(p.step), p.trainLoss, p.valLoss >= 0 ? p.valLoss : nan});
     QString text = tr("Step %1 · epoch %2 · train loss %3").arg(p.step).arg(p.epoch, 0, 'f', 2).arg(p.trainLoss, 0, 'f', 4);
     if (p.valLoss >= 0)
-        text += tr(" · validation loss %1%2").arg(p.valLoss, 0, 'f', 4).arg(p.improved ? tr(" (best, saved)") : QString());
+        text += tr(" · validation loss %1 (PPL %2)%3")
+                    .arg(p.valLoss, 0, 'f', 4)
+                    .arg(std::exp(p.valLoss), 0, 'f', 2)
+                    .arg(p.improved ? tr(" (best, saved)") : QString());
     pointLabel_->setText(text);
 }
 

@@ -1,5 +1,6 @@
 #include "train_job.h"
 
+#include <cmath>
 #include <QDir>
 #include <QObject>
 
@@ -13,8 +14,9 @@ QString folderText(const fs::path& path) { return QDir::toNativeSeparators(QStri
 
 QString describeTrainResult(const ls::TrainResult& r, const ls::TrainParams& params) {
     const QString folder = folderText(r.outputDir);
-    const QString best = QObject::tr("best validation loss %1 at step %2")
+    const QString best = QObject::tr("best validation loss %1 (PPL %2) at step %3")
                              .arg(r.bestValLoss, 0, 'f', 4)
+                             .arg(std::exp(r.bestValLoss), 0, 'f', 2)
                              .arg(r.bestStep);
     if (r.canceled) {
         if (r.saved)

@@ -186,13 +186,17 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
             if (final.confidence[t] >= c) members.push_back(t);
         row.tokens = static_cast<int64_t>(members.size());
         row.pct = loss.empty() ? kNaN : 100.0 * static_cast<double>(members.size()) / static_cast<double>(loss.size());
-        double sum = 0;
+        double sum = 0, total = 0;
         std::vector<float> subLoss;
         for (size_t t : members) {
             sum += loss[t];
             subLoss.push_back(loss[t]);
         }
+        for (float l : loss) total += l;
         row.meanLoss = mean(sum, row.tokens);
+        row.lowTokens = static_cast<int64_t>(loss.size()) - row.tokens;
+        row.lowPct = loss.empty() ? kNaN : 100.0 - row.pct;
+        row.lowMeanLoss = mean(total - sum, row.lowTokens);
         for (const MetricInfo& m : separationMetrics()) {
             if (std::string(m.name) == "correct_prob") continue;
             const std::vector<float> all = metricValues(final, m.name);
@@ -249,14 +253,16 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
     for (const ThresholdRow& row : r.thresholds) addSplitRow(th, {row.method, row.rule, row.threshold}, row.split);
     out.push_back(th);
 
-    Table sub{"confidence_subsets", "High-confidence subsets: correlation of each metric with the loss inside", {}};
+    Table sub{"confidence_subsets",
+              "High-confidence subsets: correlation of each metric with the loss inside; low_*: the tokens below", {}};
     addColumns(sub, {{"min_confidence", K::Real}, {"tokens", K::Integer}, {"pct", K::Real}, {"mean_loss", K::Real}});
-    const size_t fixedColumns = sub.columns.size();
     for (const MetricInfo& m : separationMetrics())
         if (std::string(m.name) != "correct_prob") sub.add(std::string("r_") + m.name, K::Real);
+    addColumns(sub, {{"low_tokens", K::Integer}, {"low_pct", K::Real}, {"low_mean_loss", K::Real}});
     for (const SubsetRow& row : r.subsets) {
         std::vector<Cell> cells{row.minConfidence, static_cast<double>(row.tokens), row.pct, row.meanLoss};
-        for (size_t i = 0; i + fixedColumns < sub.columns.size(); ++i) cells.push_back(row.pearson.at(i));
+        for (double r : row.pearson) cells.push_back(r);
+        cells.insert(cells.end(), {static_cast<double>(row.lowTokens), row.lowPct, row.lowMeanLoss});
         addRow(sub, cells);
     }
     out.push_back(sub);
@@ -283,7 +289,23 @@ AnalysisSpec lossSepAnalysis() {
             .layerBounded(),
         {"probe-sample", K::Integer, "N", "Probe sample", "Tokens sampled for the probes (default 65536).", 1},
         {"no-probes", K::Flag, "", "Skip the probes", "Train no probes."},
-        {"seed", K::Integer, "S", "Probe seed", "The probes' seed (default 0).", 0},
+        {"seed", K::Integer, "S", "Probe seed", "The probes' seed: their split, weights and batches (default 0).", 0},
+        ParamSpec{"probe-architectures", K::Text, "linear,mlp2_128", "Probe networks",
+            "The probes' networks, of linear, mlp2_128 (D-128-1), mlp3_128 (D-128-128-1), mlp2_256 (D-256-1) "
+            "(default all four)."}
+            .withPlaceholder("linear, mlp2_128, mlp3_128, mlp2_256"),
+        {"probe-test-fraction", K::Real, "F", "Probe test share",
+            "Share of the probe sample held out for testing; every reported number is on it (default 0.2: 80/20 as "
+            "in the research notes)."},
+        {"probe-validation-fraction", K::Real, "F", "Probe validation share",
+            "Share of the training part used for early stopping (default 0.1)."},
+        {"probe-easy-threshold", K::Real, "NATS", "Easy below (nats)",
+            "The classification probes learn easy iff loss <= this (default 3.0)."},
+        {"probe-epochs", K::Integer, "N", "Probe epochs", "At most this many epochs per probe (default 100).", 1},
+        {"probe-patience", K::Integer, "N", "Probe patience",
+            "Stop after this many epochs without a better validation loss, keeping the best weights (default 3).", 1},
+        {"probe-batch", K::Integer, "N", "Probe batch size", "Minibatch size of the probes' Adam (default 256).", 1},
+        {"probe-lr", K::Real, "LR", "Probe learning rate", "Adam's learning rate for the probes (default 0.001)."},
         ParamSpec{"metric-ranks", K::IntegerList, "8,16", "Metric ranks", "Low-rank versions of the metrics at these ranks."}
             .withPlaceholder("none, e.g. 8, 16, 32"),
         {"confidence-thresholds", K::RealList, "0.01,0.02,0.05", "Confidence thresholds",
@@ -296,6 +318,14 @@ AnalysisSpec lossSepAnalysis() {
         if (v.has("probe-sample")) p.lossSep.probeSampleSize = v.integer("probe-sample");
         if (v.has("no-probes")) p.lossSep.probes = !v.flag("no-probes");
         if (v.has("seed")) p.lossSep.probe.seed = static_cast<uint64_t>(v.integer("seed"));
+        if (v.has("probe-architectures")) p.lossSep.probe.architectures = splitNames(v.text("probe-architectures"));
+        if (v.has("probe-test-fraction")) p.lossSep.probe.testFraction = v.real("probe-test-fraction");
+        if (v.has("probe-validation-fraction")) p.lossSep.probe.validationFraction = v.real("probe-validation-fraction");
+        if (v.has("probe-easy-threshold")) p.lossSep.probe.easyLossThreshold = v.real("probe-easy-threshold");
+        if (v.has("probe-epochs")) p.lossSep.probe.maxEpochs = static_cast<int>(v.integer("probe-epochs"));
+        if (v.has("probe-patience")) p.lossSep.probe.patience = static_cast<int>(v.integer("probe-patience"));
+        if (v.has("probe-batch")) p.lossSep.probe.batchSize = static_cast<int>(v.integer("probe-batch"));
+        if (v.has("probe-lr")) p.lossSep.probe.learningRate = v.real("probe-lr");
         if (v.has("metric-ranks")) p.lossSep.metricRanks = v.integers("metric-ranks");
         if (v.has("confidence-thresholds")) p.lossSep.confidenceThresholds = v.reals("confidence-thresholds");
         if (v.has("subset-confidences")) p.lossSep.subsetConfidences = v.reals("subset-confidences");
@@ -305,6 +335,16 @@ AnalysisSpec lossSepAnalysis() {
         v.set("probe-sample", p.lossSep.probeSampleSize);
         v.set("no-probes", !p.lossSep.probes);
         v.set("seed", int64_t(p.lossSep.probe.seed));
+        std::string architectures;
+        for (const std::string& a : p.lossSep.probe.architectures) architectures += (architectures.empty() ? "" : ",") + a;
+        v.set("probe-architectures", architectures);
+        v.set("probe-test-fraction", p.lossSep.probe.testFraction);
+        v.set("probe-validation-fraction", p.lossSep.probe.validationFraction);
+        v.set("probe-easy-threshold", p.lossSep.probe.easyLossThreshold);
+        v.set("probe-epochs", int64_t(p.lossSep.probe.maxEpochs));
+        v.set("probe-patience", int64_t(p.lossSep.probe.patience));
+        v.set("probe-batch", int64_t(p.lossSep.probe.batchSize));
+        v.set("probe-lr", p.lossSep.probe.learningRate);
         if (!p.lossSep.metricRanks.empty()) v.set("metric-ranks", p.lossSep.metricRanks);
         v.set("confidence-thresholds", p.lossSep.confidenceThresholds);
         v.set("subset-confidences", p.lossSep.subsetConfidences);
@@ -378,6 +418,17 @@ AnalysisSpec lossSepAnalysis() {
         for (int r : p.lossSep.metricRanks)
             if (r < 1 || r > maxRank)
                 throw ParamError("metric-ranks", "rank " + std::to_string(r) + " is outside 1.." + std::to_string(maxRank));
+        const ProbeParams& probe = p.lossSep.probe;
+        if (probe.architectures.empty()) throw ParamError("probe-architectures", "name at least one network");
+        for (const std::string& a : probe.architectures)
+            if (std::find(kProbeArchitectures.begin(), kProbeArchitectures.end(), a) == kProbeArchitectures.end())
+                throw ParamError("probe-architectures", "unknown network '" + a + "' (known: linear, mlp2_128, mlp3_128, mlp2_256)");
+        for (const auto& [key, share] : {std::pair{"probe-test-fraction", probe.testFraction},
+                                         std::pair{"probe-validation-fraction", probe.validationFraction}})
+            if (!(share > 0 && share < 1)) throw ParamError(key, "must be between 0 and 1 (exclusive)");
+        if (!std::isfinite(probe.easyLossThreshold)) throw ParamError("probe-easy-threshold", "must be a finite number");
+        if (!(probe.learningRate > 0) || !std::isfinite(probe.learningRate))
+            throw ParamError("probe-lr", "must be a positive number");
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["confidence_thresholds"] = p.lossSep.confidenceThresholds;
@@ -391,6 +442,10 @@ AnalysisSpec lossSepAnalysis() {
         j["probe_seed"] = p.lossSep.probe.seed;
         j["probe_max_epochs"] = p.lossSep.probe.maxEpochs;
         j["probe_patience"] = p.lossSep.probe.patience;
+        j["probe_test_fraction"] = p.lossSep.probe.testFraction;
+        j["probe_validation_fraction"] = p.lossSep.probe.validationFraction;
+        j["probe_batch_size"] = p.lossSep.probe.batchSize;
+        j["probe_learning_rate"] = p.lossSep.probe.learningRate;
         j["metric_ranks"] = p.lossSep.metricRanks;
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
@@ -405,6 +460,11 @@ AnalysisSpec lossSepAnalysis() {
         p.lossSep.probe.seed = jsonInteger<uint64_t>(j, "probe_seed");
         p.lossSep.probe.maxEpochs = jsonInteger<int>(j, "probe_max_epochs");
         p.lossSep.probe.patience = jsonInteger<int>(j, "probe_patience");
+        // Runs from before these were settings: the values they were fixed at.
+        p.lossSep.probe.testFraction = j.value("probe_test_fraction", 0.2);
+        p.lossSep.probe.validationFraction = j.value("probe_validation_fraction", 0.1);
+        p.lossSep.probe.batchSize = j.value("probe_batch_size", 256);
+        p.lossSep.probe.learningRate = j.value("probe_learning_rate", 1e-3);
         p.lossSep.metricRanks = jsonIntegers(j, "metric_ranks");
     };
     // The trained probes cannot be recomputed from the capture: their table, layer and sample.

@@ -91,6 +91,9 @@ struct SubsetRow {
     double pct = 0;
     double meanLoss = 0;
     std::vector<double> pearson;  // per metric of separationMetrics() except correct_prob: corr with loss
+    // The other side: tokens with max softmax < minConfidence (the notes' low-confidence group).
+    int64_t lowTokens = 0;
+    double lowPct = 0, lowMeanLoss = 0;
 };
 
 struct LowRankMetricRow {

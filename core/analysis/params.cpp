@@ -131,4 +131,17 @@ ParamValue parseParam(const ParamSpec& spec, const std::string& text) {
     return text;
 }
 
+std::vector<std::string> splitNames(const std::string& list) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t comma = std::min(list.find(',', start), list.size());
+        std::string name = list.substr(start, comma - start);
+        const size_t first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
+        if (first != std::string::npos) out.push_back(name.substr(first, last - first + 1));
+        start = comma + 1;
+    }
+    return out;
+}
+
 }  // namespace ls

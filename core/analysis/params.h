@@ -71,6 +71,9 @@ private:
 // "needs comma-separated numbers, got '0.3,x'", "needs whole numbers, got '8,2.5'".
 ParamValue parseParam(const ParamSpec& spec, const std::string& text);
 
+// "linear, mlp2_128" -> {"linear", "mlp2_128"}: comma-separated names, spaces trimmed, empty ones dropped.
+std::vector<std::string> splitNames(const std::string& list);
+
 // "8, 16, 32"; "none" for an empty list.
 std::string listText(const std::vector<int>& values);
 std::string listText(const std::vector<double>& values);

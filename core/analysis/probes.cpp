@@ -25,10 +25,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kMinPartTokens = 10;
 constexpr int64_t kEvalChunk = 8192;  // rows per forward pass when evaluating
 
-const std::vector<std::string>& knownArchitectures() {
-    static const std::vector<std::string> names{"linear", "mlp2_128", "mlp3_128", "mlp2_256"};
-    return names;
-}
+const std::vector<std::string>& knownArchitectures() { return kProbeArchitectures; }
 
 // A small fully connected network, D -> hidden... -> 1 (a loss, a logit or a metric), ReLU
 // between layers. Plain tensors rather than torch::nn modules: nn::Linear initialises itself

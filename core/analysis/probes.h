@@ -39,10 +39,12 @@
 
 namespace ls {
 
+// The probe networks: "linear", "mlp2_128" (D -> 128 -> out, ReLU), "mlp3_128" (D -> 128 ->
+// 128 -> out), "mlp2_256" (D -> 256 -> out).
+inline const std::vector<std::string> kProbeArchitectures{"linear", "mlp2_128", "mlp3_128", "mlp2_256"};
+
 struct ProbeParams {
-    // "linear", "mlp2_128" (D -> 128 -> out, ReLU), "mlp3_128" (D -> 128 -> 128 -> out),
-    // "mlp2_256" (D -> 256 -> out)
-    std::vector<std::string> architectures{"linear", "mlp2_128", "mlp3_128", "mlp2_256"};
+    std::vector<std::string> architectures = kProbeArchitectures;  // of kProbeArchitectures
     bool regression = true;        // predict the loss (MSE)
     bool classification = true;    // predict easy iff loss <= easyLossThreshold (BCE)
     double easyLossThreshold = 3.0;

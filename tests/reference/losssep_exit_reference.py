@@ -51,10 +51,11 @@ as nan, integers as integers):
                        correct_prob then confidence at layer L; rules "0.01", "0.02",
                        "0.05" (easy iff s >= that) and "median" (the median split).
   confidence_subsets.csv   min_confidence,tokens,pct,mean_loss,r_confidence,r_max_z,
-                       r_max_minus_mean,r_margin,r_entropy
+                       r_max_minus_mean,r_margin,r_entropy,low_tokens,low_pct,low_mean_loss
                        for c in 0.3, 0.5, 0.6, 0.7, 0.8, 0.9: the tokens whose final
                        confidence >= c; pct in percent; Pearson r of each final-layer
-                       metric with the loss inside the subset.
+                       metric with the loss inside the subset; low_* the same counts and
+                       mean loss for the tokens with confidence < c.
   lowrank_metrics.csv  rank,method,corr_with_exact,pearson_r,easy_pct,hard_pct,easy_loss,
                        hard_loss,loss_diff,oracle_ratio   (only with --metric-ranks)
                        W = U diag(s) V^T (float64 SVD), W_r the top min(r, len(s)) terms,
@@ -227,8 +228,10 @@ def subset_rows(final, loss):
     for c in SUBSET_CONFIDENCES:
         sel = final["confidence"] >= c
         k = int(sel.sum())
+        low = ~sel
         rows.append([c, k, 100.0 * k / n, mean_or_nan(loss[sel])]
-                    + [pearson(final[name][sel], loss[sel]) for name in LOGIT_METRICS])
+                    + [pearson(final[name][sel], loss[sel]) for name in LOGIT_METRICS]
+                    + [int(low.sum()), 100.0 * float(low.sum()) / n, mean_or_nan(loss[low])])
     return rows
 
 
@@ -332,7 +335,8 @@ def main():
     W_CSV(a.out, "thresholds.csv", "method,rule,threshold," + split_cols,
           threshold_rows(final, loss, oracle_diff))
     W_CSV(a.out, "confidence_subsets.csv", "min_confidence,tokens,pct,mean_loss,"
-          + ",".join("r_" + n for n in LOGIT_METRICS), subset_rows(final, loss))
+          + ",".join("r_" + n for n in LOGIT_METRICS) + ",low_tokens,low_pct,low_mean_loss",
+          subset_rows(final, loss))
     if a.metric_ranks is not None:
         W_CSV(a.out, "lowrank_metrics.csv", "rank,method,corr_with_exact,pearson_r," + split_cols,
               lowrank_metric_rows(W, x[L], final, loss, oracle_diff, a.metric_ranks))
