@@ -113,11 +113,16 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
     lowRank_ = {makeNote(this, tr("<b>Low-rank metrics</b>: the metrics from the rank-r head W_r at the final layer, "
                                   "their correlation with the exact metric and their Easy/Hard separation")),
                 makeTable(this, {tr("Rank"), tr("Metric"), tr("Corr with exact"), tr("Pearson r"), tr("Easy loss"),
-                                 tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio")},
+                                 tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio"), tr("Logit corr"),
+                                 tr("Logit MSE"), tr("Head error"), tr("µs / token")},
                           {tr("r: singular values of the output head kept (W_r)"),
                            tr("The metric from z = W_r norm_f(h_L)"),
                            tr("Pearson r of the rank-r metric with the exact one"),
-                           tr("Pearson r of the rank-r metric with the loss")})};
+                           tr("Pearson r of the rank-r metric with the loss"), QString(), QString(), QString(),
+                           QString(), tr("Pearson r of the rank-r logits with the full ones over every token and word"),
+                           tr("Mean squared difference of the rank-r logits from the full ones"),
+                           tr("‖W − W_r‖ / ‖W‖ (Frobenius): the share of the head the rank leaves out"),
+                           tr("Time to compute one token's rank-r logits, microseconds")})};
     distribution_ = {makeNote(this, tr("<b>Loss distribution</b> (std with ddof 0, quantiles linear as numpy) and the "
                                        "Oracle split")),
                      makeTable(this, {tr("Statistic"), tr("Value")})};
@@ -299,6 +304,10 @@ void LossSepTables::fillLowRank(const ls::LossSepResult* result) {
         setNumber(table, row, 5, lossText(r.split.hardLoss), r.split.hardLoss);
         setNumber(table, row, 6, lossText(r.split.lossDiff), r.split.lossDiff);
         setNumber(table, row, 7, ratioText(r.split.oracleRatio), r.split.oracleRatio);
+        setNumber(table, row, 8, formatNumber(r.logitCorr, 4), r.logitCorr);
+        setNumber(table, row, 9, QString::number(r.logitMse, 'g', 3), r.logitMse);
+        setNumber(table, row, 10, formatNumber(r.headRelError, 4), r.headRelError);
+        setNumber(table, row, 11, formatNumber(r.usPerToken, 2), r.usPerToken);
     }
 }
 

@@ -92,6 +92,18 @@ void writeCapture(const CaptureResult& c, H5Writer& w) {
         std::vector<int64_t> ranks;
         for (const LowRankMetrics& k : c.lowRankMetrics) ranks.push_back(k.rank);
         w.array("metrics_lowrank/rank", ranks);
+        std::vector<double> corr, mse, seconds;
+        std::vector<int64_t> timed;
+        for (const LowRankMetrics& k : c.lowRankMetrics) {
+            corr.push_back(k.logitCorr);
+            mse.push_back(k.logitMse);
+            seconds.push_back(k.seconds);
+            timed.push_back(k.tokens);
+        }
+        w.array("metrics_lowrank/logit_corr", corr, {}, "Pearson r of z_r with z over every (token, vocab) entry");
+        w.array("metrics_lowrank/logit_mse", mse, {}, "mean (z_r - z)^2");
+        w.array("metrics_lowrank/seconds", seconds, {}, "computing z_r for timed_tokens tokens");
+        w.array("metrics_lowrank/timed_tokens", timed);
         for (const auto& [name, field] : metricFields()) {
             if (name == "correct_logprob") continue;
             std::vector<float> flat;
@@ -187,6 +199,20 @@ CaptureResult readCapture(const H5Reader& r, const std::filesystem::path& path) 
             const auto rows =
                 unstack(r.floats("metrics_lowrank/" + name, &shape), shape, R, N, "metrics_lowrank/" + name, path);
             for (int64_t i = 0; i < R; ++i) c.lowRankMetrics[i].metrics.*field = rows[i];
+        }
+        if (r.has("metrics_lowrank/logit_corr")) {  // runs from before these were kept: NaN, untimed
+            const auto corr = r.doubles("metrics_lowrank/logit_corr"), mse = r.doubles("metrics_lowrank/logit_mse");
+            const auto seconds = r.doubles("metrics_lowrank/seconds");
+            const auto timed = r.ints64("metrics_lowrank/timed_tokens");
+            if (corr.size() != size_t(R) || mse.size() != size_t(R) || seconds.size() != size_t(R) || timed.size() != size_t(R))
+                throw Error(path.string() + ": metrics_lowrank holds " + std::to_string(R) + " ranks but not as many logit comparisons");
+            for (int64_t i = 0; i < R; ++i) {
+                LowRankMetrics& k = c.lowRankMetrics[size_t(i)];
+                k.logitCorr = corr[size_t(i)];
+                k.logitMse = mse[size_t(i)];
+                k.seconds = seconds[size_t(i)];
+                k.tokens = timed[size_t(i)];
+            }
         }
     }
     if (r.has("inspect/top_ids")) {

@@ -20,6 +20,33 @@ namespace ls {
 
 namespace {
 
+// Running sums over every (token, vocab) entry of the full logits x and the low-rank ones y,
+// in float64 (hundreds of millions of entries), for their Pearson r and mean squared difference.
+struct LogitAgreementSums {
+    double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sse = 0;
+    void add(const torch::Tensor& x, const torch::Tensor& y) {  // both (M, V) float32
+        constexpr int64_t kRows = 64;  // (64, V) in float64 at a time: 25 MB at V = 49152
+        for (int64_t i = 0; i < x.size(0); i += kRows) {
+            const int64_t rows = std::min(kRows, x.size(0) - i);
+            const torch::Tensor xd = x.narrow(0, i, rows).to(torch::kFloat64), yd = y.narrow(0, i, rows).to(torch::kFloat64);
+            n += static_cast<double>(xd.numel());
+            sx += xd.sum().item<double>();
+            sy += yd.sum().item<double>();
+            sxx += xd.square().sum().item<double>();
+            syy += yd.square().sum().item<double>();
+            sxy += (xd * yd).sum().item<double>();
+            sse += (xd - yd).square().sum().item<double>();
+        }
+    }
+    void finish(LowRankMetrics& k) const {
+        if (n == 0) return;
+        const double cov = sxy / n - (sx / n) * (sy / n);
+        const double vx = sxx / n - (sx / n) * (sx / n), vy = syy / n - (sy / n) * (sy / n);
+        k.logitCorr = vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : std::nan("");
+        k.logitMse = sse / n;
+    }
+};
+
 void checkRequest(const ModelConfig& c, const CaptureRequest& r, size_t windowCount) {
     const int maxRank = std::min(c.hiddenSize, c.vocabSize);
     if (!r.lowRankRanks.empty()) {
@@ -243,6 +270,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         probeSample = std::make_unique<ReservoirSample>(request.probeSampleSize, c.hiddenSize, request.probeSeed);
     }
 
+    std::vector<LogitAgreementSums> logitSums(r.lowRankMetrics.size());  // per metric rank
     std::unique_ptr<LowRankHead> lowRankHead;
     torch::Tensor timingBatch;  // (M, D) normed final states of the first batch
     if (lowRank || !request.metricRanks.empty()) {
@@ -342,7 +370,6 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         for (CaptureObserver* o : request.observers) o->endBatch(targets);
 
         appendFloats(r.loss, tokenLosses(finalLogits, targets));
-        finalLogits = torch::Tensor();
         for (int64_t b = 0; b < batch.size; ++b) {
             const Window& w = windows[batch.first + b];
             for (int64_t s = 0; s < S; ++s) {
@@ -366,11 +393,20 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             }
             if (!timingBatch.defined()) timingBatch = normedFinal.clone();
         }
-        for (LowRankMetrics& k : r.lowRankMetrics)
-            appendMetrics(k.metrics, lowRankHead->logits(normedFinal, k.rank), torch::Tensor());
+        for (size_t i = 0; i < r.lowRankMetrics.size(); ++i) {
+            LowRankMetrics& k = r.lowRankMetrics[i];
+            const auto t0 = std::chrono::steady_clock::now();
+            const torch::Tensor approx = lowRankHead->logits(normedFinal, k.rank);  // (M, V)
+            k.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            k.tokens += approx.size(0);
+            appendMetrics(k.metrics, approx, torch::Tensor());
+            logitSums[i].add(finalLogits, approx);
+        }
+        finalLogits = torch::Tensor();
         progress.setFraction(static_cast<double>(r.loss.size()) / static_cast<double>(totalScored));
     });
 
+    for (size_t i = 0; i < r.lowRankMetrics.size(); ++i) logitSums[i].finish(r.lowRankMetrics[i]);
     if (probeSample) probeSample->moveTo(r.probeTokens, r.probeHidden);
     if (lowRank) {
         progress.setStage("Timing the factorised head");

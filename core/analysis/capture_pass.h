@@ -9,6 +9,7 @@
 // Layers: h_0 = residual stream entering block 1 (embeddings), h_l = block l's output,
 // a_l = h_{l-1} + attention_l (inside block l, after attention, before the MLP).
 // Logit lens: z_l = W norm_f(h_l), W the output head, norm_f the final norm.
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -94,10 +95,15 @@ struct LayerMetrics {
     std::vector<float> confidence, maxLogit, maxMinusMean, margin, entropy, correctLogProb;
 };
 
-// The same metrics from the rank-r head W_r at the final layer (no correctLogProb).
+// The same metrics from the rank-r head W_r at the final layer (no correctLogProb), and how
+// its logits z_r = W_r norm_f(h_L) compare with the full z over every (token, vocab) entry.
 struct LowRankMetrics {
     int rank = 0;
     LayerMetrics metrics;
+    double logitCorr = std::nan("");  // Pearson r of z_r with z
+    double logitMse = std::nan("");   // mean (z_r - z)^2
+    double seconds = 0;               // computing z_r (the factored product), all tokens
+    int64_t tokens = 0;               // the tokens timed
 };
 
 struct CaptureResult {

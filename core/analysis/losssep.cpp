@@ -68,8 +68,10 @@ void addSplitColumns(Table& t) {
         t.add(name, Column::Kind::Real);
 }
 
-void addSplitRow(Table& t, std::vector<Cell> row, const SplitStats& s) {
+// row's cells, the split's, then after's.
+void addSplitRow(Table& t, std::vector<Cell> row, const SplitStats& s, const std::vector<Cell>& after = {}) {
     for (double v : {s.easyPct, s.hardPct, s.easyLoss, s.hardLoss, s.lossDiff, s.oracleRatio}) row.push_back(v);
+    row.insert(row.end(), after.begin(), after.end());
     addRow(t, row);
 }
 
@@ -208,13 +210,21 @@ LossSepResult analyseLossSeparation(const CaptureResult& capture, const LossSepP
     }
 
     // Low-rank versions of the final-layer metrics.
+    double energy = 0;
+    for (double s : capture.singularValues) energy += s * s;
     for (const LowRankMetrics& k : capture.lowRankMetrics) {
+        double kept = 0;
+        for (size_t i = 0; i < capture.singularValues.size() && i < size_t(k.rank); ++i)
+            kept += capture.singularValues[i] * capture.singularValues[i];
+        const double headError = energy > 0 ? std::sqrt(std::max(0.0, energy - kept) / energy) : kNaN;
+        const double usPerToken = k.tokens > 0 ? 1e6 * k.seconds / static_cast<double>(k.tokens) : kNaN;
         for (const MetricInfo& m : separationMetrics()) {
             if (std::string(m.name) == "correct_prob") continue;
             const std::vector<float> approx = metricValues(k.metrics, m.name);
             const std::vector<float> exact = metricValues(final, m.name);
             r.lowRank.push_back({k.rank, m.name, pearson(approx, exact), pearson(approx, loss),
-                                 splitAtMedian(approx, loss, m.higherIsEasier, oracleDiff)});
+                                 splitAtMedian(approx, loss, m.higherIsEasier, oracleDiff), k.logitCorr, k.logitMse,
+                                 headError, usPerToken});
         }
     }
     return r;
@@ -268,11 +278,16 @@ std::vector<Table> lossSepTables(const LossSepResult& r) {
     out.push_back(sub);
 
     if (!r.lowRank.empty()) {
-        Table low{"lowrank_metrics", "Metrics from the rank-r head at the final layer", {}};
+        Table low{"lowrank_metrics",
+                  "Metrics from the rank-r head at the final layer; logit_*, head_rel_error and us_per_token describe the "
+                  "rank-r head itself",
+                  {}};
         addColumns(low, {{"rank", K::Integer}, {"method", K::Text}, {"corr_with_exact", K::Real}, {"pearson_r", K::Real}});
         addSplitColumns(low);
+        addColumns(low, {{"logit_corr", K::Real}, {"logit_mse", K::Real}, {"head_rel_error", K::Real}, {"us_per_token", K::Real}});
         for (const LowRankMetricRow& row : r.lowRank)
-            addSplitRow(low, {row.rank, row.method, row.corrWithExact, row.pearson}, row.split);
+            addSplitRow(low, {row.rank, row.method, row.corrWithExact, row.pearson}, row.split,
+                        {row.logitCorr, row.logitMse, row.headRelError, row.usPerToken});
         out.push_back(low);
     }
     if (r.probes) out.push_back(probeTable(*r.probes));

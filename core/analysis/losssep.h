@@ -102,6 +102,10 @@ struct LowRankMetricRow {
     double corrWithExact = 0; // Pearson r of the rank-r metric with the exact one
     double pearson = 0;       // with the loss
     SplitStats split;
+    // The rank-r head itself (seed 002, Exp 1; the same on every method's row of a rank):
+    double logitCorr = 0, logitMse = 0;  // its logits against the full ones (LowRankMetrics)
+    double headRelError = 0;             // ||W - W_r||_F / ||W||_F = sqrt(sum_{i>r} s_i^2 / sum s_i^2)
+    double usPerToken = 0;               // microseconds to compute a token's rank-r logits (NaN: not timed)
 };
 
 struct LossSepResult : AnalysisResult {

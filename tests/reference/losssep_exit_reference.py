@@ -57,11 +57,14 @@ as nan, integers as integers):
                        metric with the loss inside the subset; low_* the same counts and
                        mean loss for the tokens with confidence < c.
   lowrank_metrics.csv  rank,method,corr_with_exact,pearson_r,easy_pct,hard_pct,easy_loss,
-                       hard_loss,loss_diff,oracle_ratio   (only with --metric-ranks)
+                       hard_loss,loss_diff,oracle_ratio,logit_corr,logit_mse,head_rel_error
+                       (only with --metric-ranks)
                        W = U diag(s) V^T (float64 SVD), W_r the top min(r, len(s)) terms,
                        z_r = W_r norm_f(h_L); metrics confidence, max_z, max_minus_mean,
                        margin, entropy of z_r; corr_with_exact = Pearson with the exact
-                       final-layer metric; pearson_r with the loss; the median split.
+                       final-layer metric; pearson_r with the loss; the median split;
+                       logit_corr / logit_mse: z_r against z = W norm_f(h_L) over every
+                       (token, vocab) entry; head_rel_error = ||W - W_r||_F / ||W||_F.
   exit_sweep.csv       threshold,exit_fraction,mean_layers,compute_saved,top1_agreement,ppl
   exit_pareto.csv      the same columns: the sweep rows that no other row dominates
                        (compute_saved >= and top1_agreement >= with one strictly greater),
@@ -242,10 +245,17 @@ def lowrank_metric_rows(W, x_final, final, loss, oracle_diff, ranks):
         k = min(r, len(s))
         Wr = (U[:, :k] * s[:k]) @ Vt[:k]                                 # (V, D)
         m = metrics_of(x_final, Wr, None)
+        # The head itself: its logits against the full ones over every (token, vocab) entry,
+        # and the Frobenius norm of what it leaves out (computed on the matrices).
+        z, zr = x_final @ W.T, x_final @ Wr.T                             # (T, V)
+        logit_corr = float(np.corrcoef(z.ravel(), zr.ravel())[0, 1])
+        logit_mse = float(np.mean((zr - z) ** 2))
+        head_err = float(np.linalg.norm(W - Wr) / np.linalg.norm(W))
         for name in LOGIT_METRICS:
             v = m[name]
             rows.append([r, name, pearson(v, final[name]), pearson(v, loss)]
-                        + split_stats(median_easy(v, HIGHER[name]), loss, oracle_diff))
+                        + split_stats(median_easy(v, HIGHER[name]), loss, oracle_diff)
+                        + [logit_corr, logit_mse, head_err])
     return rows
 
 
@@ -338,7 +348,8 @@ def main():
           + ",".join("r_" + n for n in LOGIT_METRICS) + ",low_tokens,low_pct,low_mean_loss",
           subset_rows(final, loss))
     if a.metric_ranks is not None:
-        W_CSV(a.out, "lowrank_metrics.csv", "rank,method,corr_with_exact,pearson_r," + split_cols,
+        W_CSV(a.out, "lowrank_metrics.csv", "rank,method,corr_with_exact,pearson_r," + split_cols
+              + ",logit_corr,logit_mse,head_rel_error",
               lowrank_metric_rows(W, x[L], final, loss, oracle_diff, a.metric_ranks))
 
     summary = {"tokens": int(loss.size), "windows": len(windows), "layers": L,
