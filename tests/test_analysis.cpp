@@ -381,6 +381,7 @@ void TestAnalysis::lossSepAndExitMatchReference_data() {
     QTest::newRow("gpt2, entropy at layer 2") << "gpt2" << "64" << "entropy" << "2";
     QTest::newRow("llama gqa, cossim, sliding window") << "llama" << "32" << "cossim" << "1,3";
     QTest::newRow("llama gqa, margin") << "llama" << "64" << "margin" << "";
+    QTest::newRow("gpt2, max_z, 9 sweep points") << "gpt2" << "64" << "max_z" << "";
 }
 
 void TestAnalysis::lossSepAndExitMatchReference() {
@@ -394,6 +395,10 @@ void TestAnalysis::lossSepAndExitMatchReference() {
     if (!layers.isEmpty()) {
         ourArgs << "--layers" << layers;
         refArgs << "--exit-layers" << layers;
+    }
+    if (QString(QTest::currentDataTag()).contains("9 sweep points")) {
+        ourArgs << "--sweep-points" << "9";
+        refArgs << "--sweep-points" << "9";
     }
     const ProcResult r = runCli(QStringList{"run", "losssep,exit", "--model", model(name), "--data",
                                             model(name) + "/eval_ids.npy", "--no-probes", "--threads", "1", "--csv",

@@ -235,7 +235,7 @@ ExitResult analyseEarlyExit(const CaptureResult& capture, ExitParams params) {
         throw Error("early exit needs a model with at least 2 layers (layer L is where every token ends)");
     const ExitSimulator sim(capture, params.signal, params.layers);
     params.layers = sim.allowedLayers();
-    if (params.thresholds.empty()) params.thresholds = sim.defaultThresholds();
+    if (params.thresholds.empty()) params.thresholds = sim.defaultThresholds(params.sweepPoints);
     for (double th : params.thresholds)
         if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
     if (std::isnan(params.threshold)) {
@@ -288,6 +288,7 @@ void resolveExitParams(LayerRunParams& p, const ModelConfig& c) {
             throw ParamError("layers", "layer " + std::to_string(l) + " is outside 1.." + std::to_string(L - 1) +
                         " (tokens that pass nowhere run to layer " + std::to_string(L) + " anyway)");
     checkExitSignal(p.exit.signal);
+    if (p.exit.sweepPoints < 2) throw ParamError("sweep-points", "must be at least 2");
     for (const auto* list : {&p.exit.thresholds, &p.exit.layerThresholds})
         for (double th : *list)
             if (!std::isfinite(th)) throw ParamError("thresholds", "every threshold must be a finite number");
@@ -313,8 +314,12 @@ AnalysisSpec exitAnalysis() {
             .withChoices(exitSignals()),
         ParamSpec{"layers", K::IntegerList, "1,2,3", "Exit layers", "Layers where a token may exit, 1..L-1 (default all)."}
             .withPlaceholder("all: 1..L-1"),
-        ParamSpec{"thresholds", K::RealList, "a,b,c", "Thresholds", "The threshold sweep (default 41 quantiles)."}
-            .withPlaceholder("41 quantiles of the signal"),
+        ParamSpec{"thresholds", K::RealList, "a,b,c", "Thresholds",
+            "The threshold sweep (default --sweep-points quantiles of the signal)."}
+            .withPlaceholder("quantiles of the signal"),
+        {"sweep-points", K::Integer, "N", "Sweep points",
+            "Without --thresholds: the sweep's thresholds are N evenly spaced quantiles of the pooled signal, from its "
+            "minimum to its maximum (default 41).", 2},
         ParamSpec{"threshold", K::Real, "x", "Threshold", "The policy's threshold (default the median)."}
             .withPlaceholder("the median"),
         ParamSpec{"layer-thresholds", K::RealList, "t1,t2,...", "Layer thresholds", "One threshold per allowed layer."}
@@ -324,6 +329,7 @@ AnalysisSpec exitAnalysis() {
         if (v.has("signal")) p.exit.signal = v.text("signal");
         if (v.has("layers")) p.exit.layers = v.integers("layers");
         if (v.has("thresholds")) p.exit.thresholds = v.reals("thresholds");
+        if (v.has("sweep-points")) p.exit.sweepPoints = static_cast<int>(v.integer("sweep-points"));
         if (v.has("threshold")) p.exit.threshold = v.real("threshold");
         if (v.has("layer-thresholds")) p.exit.layerThresholds = v.reals("layer-thresholds");
     };
@@ -331,6 +337,7 @@ AnalysisSpec exitAnalysis() {
         v.set("signal", p.exit.signal);
         if (!p.exit.layers.empty()) v.set("layers", p.exit.layers);
         if (!p.exit.thresholds.empty()) v.set("thresholds", p.exit.thresholds);
+        v.set("sweep-points", int64_t(p.exit.sweepPoints));
         if (std::isfinite(p.exit.threshold)) v.set("threshold", p.exit.threshold);
         if (!p.exit.layerThresholds.empty()) v.set("layer-thresholds", p.exit.layerThresholds);
     };
@@ -355,6 +362,7 @@ AnalysisSpec exitAnalysis() {
         j["exit_signal"] = p.exit.signal;
         j["exit_layers"] = p.exit.layers;
         j["exit_thresholds"] = p.exit.thresholds;
+        j["exit_sweep_points"] = p.exit.sweepPoints;
         j["exit_threshold"] = std::isnan(p.exit.threshold) ? nlohmann::json(nullptr) : nlohmann::json(p.exit.threshold);
         j["exit_layer_thresholds"] = p.exit.layerThresholds;
     };
@@ -362,6 +370,7 @@ AnalysisSpec exitAnalysis() {
         p.exit.signal = j.at("exit_signal").get<std::string>();
         p.exit.layers = jsonIntegers(j, "exit_layers");
         p.exit.thresholds = j.at("exit_thresholds").get<std::vector<double>>();
+        p.exit.sweepPoints = j.value("exit_sweep_points", 41);  // older runs: the fixed 41
         p.exit.threshold = j.at("exit_threshold").is_null() ? std::nan("") : j.at("exit_threshold").get<double>();
         p.exit.layerThresholds = j.at("exit_layer_thresholds").get<std::vector<double>>();
     };

@@ -90,7 +90,8 @@ private:
 struct ExitParams {
     std::string signal = "confidence";
     std::vector<int> layers;               // allowed exit layers; empty = 1..L-1
-    std::vector<double> thresholds;        // the sweep; empty = 41 quantiles of the signal
+    std::vector<double> thresholds;        // the sweep; empty = sweepPoints quantiles of the signal
+    int sweepPoints = 41;                  // quantiles 0, 1/(n-1), ..., 1 of the pooled signal
     double threshold = std::nan("");       // the policy for the histogram; NaN = the median
     std::vector<double> layerThresholds;   // optional: one per allowed layer (overrides threshold)
 };

@@ -299,7 +299,9 @@ def parse_args(argv=None):
     p.add_argument("--signal", default="confidence", choices=SIGNALS)
     p.add_argument("--exit-layers", type=rc.int_list, default=None, help="default 1..L-1")
     p.add_argument("--thresholds", type=rc.float_list, default=None,
-                   help="sweep thresholds; default 41 quantiles of the pooled signal")
+                   help="sweep thresholds; default --sweep-points quantiles of the pooled signal")
+    p.add_argument("--sweep-points", type=int, default=41,
+                   help="quantiles i/(n-1), i = 0..n-1, of the pooled signal (default 41)")
     p.add_argument("--threshold", type=float, default=None, help="policy; default the pooled median")
     p.add_argument("--bins", type=int, default=60, help="loss histogram bins")
     p.add_argument("--out", required=True)
@@ -364,7 +366,7 @@ def main():
         top1 = np.stack([m["top1"] for m in per_layer])                  # (L, T)
         pooled = sig.reshape(-1)
         thresholds = a.thresholds if a.thresholds is not None else \
-            list(np.quantile(pooled, [i / 40 for i in range(41)]))
+            list(np.quantile(pooled, [i / (a.sweep_points - 1) for i in range(a.sweep_points)]))
         sweep = [[thr] + exit_outcome(sig, allowed, higher, thr, layer_loss, top1)[1] for thr in thresholds]
         cols = "threshold,exit_fraction,mean_layers,compute_saved,top1_agreement,ppl"
         W_CSV(a.out, "exit_sweep.csv", cols, sweep)
