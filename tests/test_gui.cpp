@@ -88,6 +88,7 @@ private slots:
     void trainJobCancel();
     void trainDialogEndToEnd();
     void trainDialogCancel();
+    void trainDialogHasEveryTrainOption();
     void mainWindowOnTrainedModel();
 
 private:
@@ -501,6 +502,35 @@ void TestGui::trainJobCancel() {
 }
 
 // ---- training dialog -------------------------------------------------------------------
+
+// What `layerscope-cli train` takes, the dialog takes: weight decay, validation interval, the
+// file's format and how many documents, and the tokenizer of any model folder.
+void TestGui::trainDialogHasEveryTrainOption() {
+    TrainDialog dialog;
+    QSignalSpy prepared(&dialog, &TrainDialog::dataPrepared);
+    ls::TrainParams p = tinyParams();
+    p.weightDecay = 0.05;
+    p.evalEvery = 7;
+    dialog.setTrainParams(p);
+    QVERIFY(std::abs(dialog.trainParams().weightDecay - 0.05) < 1e-12);  // set and read back, no arithmetic
+    QCOMPARE(dialog.trainParams().evalEvery, 7);
+
+    const QString demoModel = QStringLiteral(LAYERSCOPE_SOURCE_DIR "/resources/demo/model");
+    dialog.setTokenizerFolder(demoModel);
+    dialog.setDataPath(QStringLiteral(LAYERSCOPE_SOURCE_DIR "/resources/demo/eval.txt"));
+    QVERIFY(prepared.wait(30000));
+    const ls::TrainDataSpec spec = dialog.dataSpec();
+    QCOMPARE(QString::fromStdString(spec.tokenizerDir.string()), demoModel);
+    QCOMPARE(spec.options.format, ls::DataFormat::Text);  // auto: detected
+    QVERIFY2(dialog.problemText().isEmpty(), qPrintable(dialog.problemText()));
+    const QList<QSpinBox*> documents = dialog.findChildren<QSpinBox*>();
+    QSpinBox* documentsSpin = nullptr;
+    for (QSpinBox* s : documents)
+        if (s->specialValueText() == "all" && s->toolTip().contains("documents")) documentsSpin = s;
+    QVERIFY(documentsSpin);
+    documentsSpin->setValue(3);
+    QCOMPARE(dialog.dataSpec().options.maxDocuments, 3);
+}
 
 void TestGui::trainDialogEndToEnd() {
     QTemporaryDir tmp;

@@ -187,6 +187,24 @@ void TrainDialog::buildForm(QWidget* formWidget) {
         makeSpin(formWidget, nullptr, 1, 1 << 20, 4096, tr("Vocabulary size: the top K words, plus [UNK]"));
     reuseRadio_ = new QRadioButton(tr("Reuse the current model's tokenizer"), formWidget);
     reuseRadio_->setEnabled(false);
+    folderTokenizerRadio_ = new QRadioButton(tr("The tokenizer of this model folder:"), formWidget);
+    tokenizerEdit_ = new QLineEdit(formWidget);
+    tokenizerEdit_->setPlaceholderText(tr("a folder with tokenizer.json (or vocab.json + merges.txt)"));
+    QHBoxLayout* tokenizerRow = browseRow(
+        tokenizerEdit_,
+        [this] { return QFileDialog::getExistingDirectory(this, tr("Tokenizer Folder"), tokenizerEdit_->text()); },
+        &TrainDialog::setTokenizerFolder);
+    connect(tokenizerEdit_, &QLineEdit::textEdited, this, [this] { folderTokenizerRadio_->setChecked(true); });
+    // How the file is read, as --format and --num-samples say (Alpaca records use the default prompt).
+    formatCombo_ = new QComboBox(formWidget);
+    for (ls::DataFormat f : {ls::DataFormat::Auto, ls::DataFormat::Text, ls::DataFormat::WikiText,
+                             ls::DataFormat::AlpacaJson, ls::DataFormat::AlpacaJsonl, ls::DataFormat::Npy,
+                             ls::DataFormat::Bin})
+        formatCombo_->addItem(QString::fromLatin1(ls::dataFormatName(f)), int(f));
+    formatCombo_->setToolTip(tr("auto: detected from the file's name and content"));
+    documentsSpin_ = makeSpin(formWidget, nullptr, 0, std::numeric_limits<int>::max(), 0,
+                              tr("Only the first N documents or records of the file"));
+    documentsSpin_->setSpecialValueText(tr("all"));
     dataSummary_ = new QLabel(formWidget);
     dataSummary_->setWordWrap(true);
 
@@ -194,9 +212,13 @@ void TrainDialog::buildForm(QWidget* formWidget) {
     auto* dataForm = new QFormLayout(dataBox);
     dataForm->addRow(tr("File"), dataRow);
     optionFields_.insert("data", dataEdit_);
+    dataForm->addRow(tr("Format"), formatCombo_);
+    dataForm->addRow(tr("Documents"), documentsSpin_);
     dataForm->addRow(tr("Tokenizer"), wordLevelRadio_);
     dataForm->addRow(tr("Top K words"), wordVocabSpin_);
     dataForm->addRow(QString(), reuseRadio_);
+    dataForm->addRow(QString(), folderTokenizerRadio_);
+    dataForm->addRow(QString(), tokenizerRow);
     dataForm->addRow(dataSummary_);
 
     // ---- output
@@ -246,6 +268,10 @@ void TrainDialog::buildForm(QWidget* formWidget) {
                                     tr("The last part of the samples, never trained on"));
     seedSpin_ = makeSpin(formWidget, nullptr, 0, std::numeric_limits<int>::max(), int(defaults.seed),
                          tr("Initial weights and batch order"));
+    weightDecaySpin_ = makeRealSpin(formWidget, 4, 0.0, 10.0, 0.001, defaults.weightDecay, tr("AdamW weight decay"));
+    evalEverySpin_ = makeSpin(formWidget, nullptr, 0, std::numeric_limits<int>::max(), defaults.evalEvery,
+                              tr("Validate every N optimizer steps"));
+    evalEverySpin_->setSpecialValueText(tr("once per epoch"));
 
     QGroupBox* trainBox = optionBox(formWidget, tr("Training"),
                                     {{"samples", tr("Samples"), samplesSpin_}, {"lr", tr("Learning rate"), lrSpin_},
@@ -253,6 +279,8 @@ void TrainDialog::buildForm(QWidget* formWidget) {
                                      {"epochs", tr("Epochs"), epochsSpin_},
                                      {"patience", tr("Patience"), patienceSpin_},
                                      {"val-fraction", tr("Validation fraction"), valFractionSpin_},
+                                     {"weight-decay", tr("Weight decay"), weightDecaySpin_},
+                                     {"eval-every", tr("Validate every"), evalEverySpin_},
                                      {"seed", tr("Seed"), seedSpin_}});
 
     auto* layout = new QVBoxLayout(formWidget);
@@ -266,7 +294,9 @@ void TrainDialog::buildForm(QWidget* formWidget) {
         suggestOutputFolder();
         schedulePrepare();
     });
-    ls::widgets::onChanged({wordLevelRadio_, wordVocabSpin_}, this, [this] { schedulePrepare(); });
+    ls::widgets::onChanged({wordLevelRadio_, wordVocabSpin_, folderTokenizerRadio_, tokenizerEdit_, formatCombo_,
+                            documentsSpin_},
+                           this, [this] { schedulePrepare(); });
     ls::widgets::onChanged({outputEdit_, overwriteCheck_, layoutCombo_, dimSpin_, headsSpin_, ffnSpin_, layersSpin_,
                             seqLenSpin_, samplesSpin_, batchSpin_, epochsSpin_, patienceSpin_, seedSpin_, lrSpin_,
                             valFractionSpin_},
@@ -297,15 +327,22 @@ void TrainDialog::setReuseTokenizer(bool reuse) { (reuse ? reuseRadio_ : wordLev
 
 void TrainDialog::setWordVocab(int topK) { wordVocabSpin_->setValue(topK); }
 
+void TrainDialog::setTokenizerFolder(const QString& dir) {
+    tokenizerEdit_->setText(dir);
+    folderTokenizerRadio_->setChecked(true);
+}
+
 std::vector<std::pair<QSpinBox*, int ls::TrainParams::*>> TrainDialog::intFields() const {
     return {{dimSpin_, &ls::TrainParams::dim},          {headsSpin_, &ls::TrainParams::numHeads},
             {ffnSpin_, &ls::TrainParams::ffnDim},       {layersSpin_, &ls::TrainParams::numLayers},
             {seqLenSpin_, &ls::TrainParams::seqLen},    {batchSpin_, &ls::TrainParams::batchSize},
-            {epochsSpin_, &ls::TrainParams::maxEpochs}, {patienceSpin_, &ls::TrainParams::patience}};
+            {epochsSpin_, &ls::TrainParams::maxEpochs}, {patienceSpin_, &ls::TrainParams::patience},
+            {evalEverySpin_, &ls::TrainParams::evalEvery}};
 }
 
 std::vector<std::pair<QDoubleSpinBox*, double ls::TrainParams::*>> TrainDialog::realFields() const {
-    return {{lrSpin_, &ls::TrainParams::learningRate}, {valFractionSpin_, &ls::TrainParams::validationFraction}};
+    return {{lrSpin_, &ls::TrainParams::learningRate}, {valFractionSpin_, &ls::TrainParams::validationFraction},
+            {weightDecaySpin_, &ls::TrainParams::weightDecay}};
 }
 
 void TrainDialog::setTrainParams(const ls::TrainParams& p) {
@@ -323,7 +360,13 @@ ls::TrainDataSpec TrainDialog::dataSpec() const {
     spec.dataPath = toPath(dataEdit_->text().trimmed());
     if (reuseRadio_->isChecked())
         spec.tokenizerDir = toPath(currentModel_);
+    else if (folderTokenizerRadio_->isChecked())
+        spec.tokenizerDir = toPath(tokenizerEdit_->text().trimmed());
     spec.wordVocab = wordVocabSpin_->value();
+    spec.options.format = ls::DataFormat(formatCombo_->currentData().toInt());
+    if (spec.options.format == ls::DataFormat::Auto && !spec.dataPath.empty())
+        spec.options.format = ls::detectFormat(spec.dataPath);
+    spec.options.maxDocuments = documentsSpin_->value();
     return spec;
 }
 

@@ -49,6 +49,7 @@ public:
     // Reuse the current model's tokenizer (true) or build a word-level one (false).
     void setReuseTokenizer(bool reuse);
     void setWordVocab(int topK);
+    void setTokenizerFolder(const QString& dir);  // train with that model folder's tokenizer
 
     ls::TrainDataSpec dataSpec() const;
     ls::TrainParams trainParams() const;
@@ -118,6 +119,10 @@ private:
     QRadioButton* wordLevelRadio_ = nullptr;
     QSpinBox* wordVocabSpin_ = nullptr;
     QRadioButton* reuseRadio_ = nullptr;
+    QRadioButton* folderTokenizerRadio_ = nullptr;  // another model folder's tokenizer (--tokenizer)
+    QLineEdit* tokenizerEdit_ = nullptr;
+    QComboBox* formatCombo_ = nullptr;              // --format
+    QSpinBox* documentsSpin_ = nullptr;             // --num-samples
     QLabel* dataSummary_ = nullptr;
     QLineEdit* outputEdit_ = nullptr;
     QCheckBox* overwriteCheck_ = nullptr;
@@ -133,6 +138,8 @@ private:
     QSpinBox* epochsSpin_ = nullptr;
     QSpinBox* patienceSpin_ = nullptr;
     QDoubleSpinBox* valFractionSpin_ = nullptr;
+    QDoubleSpinBox* weightDecaySpin_ = nullptr;
+    QSpinBox* evalEverySpin_ = nullptr;
     QSpinBox* seedSpin_ = nullptr;
     QLabel* problemLabel_ = nullptr;
     QWidget* form_ = nullptr;
