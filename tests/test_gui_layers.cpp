@@ -407,7 +407,9 @@ void TestGuiLayers::exportRunWritesEveryFigureAndTable() {
     QVERIFY2(window.statusBar()->currentMessage().startsWith("Wrote "), qPrintable(window.statusBar()->currentMessage()));
     QCOMPARE(ls::widgets::lastExportFolder(), out);
     const auto run = window.layerResults()->run();
-    for (const ls::Table& table : run->tables())
+    const std::vector<ls::Table> tables = run->tables(/*perTokenSaturation=*/true);
+    QVERIFY(ls::findTable(tables, "saturation_tokens"));  // as --per-token-saturation writes it
+    for (const ls::Table& table : tables)
         QCOMPARE(readAll(QDir(out).filePath(QString::fromStdString(table.name) + ".csv")),
                  QByteArray::fromStdString(ls::toCsv(table)));
     const auto charts = window.layerResults()->charts();
@@ -419,7 +421,7 @@ void TestGuiLayers::exportRunWritesEveryFigureAndTable() {
         QVERIFY(QFile::exists(QDir(out).filePath(stem + ".pdf")) && QFile::exists(QDir(out).filePath(stem + ".svg")));
     }
     const QJsonObject manifest = QJsonDocument::fromJson(readAll(QDir(out).filePath("manifest.json"))).object();
-    QCOMPARE(manifest["files"].toArray().size(), charts.size() * 3 + int(run->tables().size()));
+    QCOMPARE(manifest["files"].toArray().size(), charts.size() * 3 + int(tables.size()));
     QCOMPARE(manifest["figure_size"].toObject()["png_dpi"].toInt(), 300);
     screenshotFile(QDir(out).filePath(charts.front().first + ".png"), "export-figure.png");
     ls::widgets::setExportFigureSize({});

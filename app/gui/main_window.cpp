@@ -2,6 +2,8 @@
 
 #include <QAction>
 #include <QActionGroup>
+#include <QSettings>
+#include <QThread>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -265,6 +267,8 @@ void MainWindow::createActions() {
     analysis->addSeparator();
     trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
     trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
+    analysis->addSeparator();
+    createThreadsMenu(analysis);
 
     // The theme is set before any window is built (main.cpp): a new choice applies from the next start.
     QMenu* theme = menuBar()->addMenu(tr("&View"))->addMenu(tr("&Theme"));
@@ -377,7 +381,8 @@ bool MainWindow::exportRun(const QString& dir) {
         return false;
     QStringList written;
     QString error;
-    if (!ls::widgets::exportAll(dir, layerResults_->charts(), run->tables(), &written, &error)) {
+    // Every CSV of `layerscope-cli run --csv --per-token-saturation`, the per-token table included.
+    if (!ls::widgets::exportAll(dir, layerResults_->charts(), run->tables(/*perTokenSaturation=*/true), &written, &error)) {
         showFailure(tr("Export"), error);
         return false;
     }
@@ -660,8 +665,32 @@ void MainWindow::updateHint() {
     central_->setCurrentWidget(hint_);
 }
 
+// Analysis > Compute Threads, as --threads: LibTorch's threads for every forward pass. Set
+// only while nothing runs (a pass keeps the count it started with), kept between sessions.
+void MainWindow::createThreadsMenu(QMenu* analysis) {
+    threadsMenu_ = analysis->addMenu(tr("Compute &Threads"));
+    auto* group = new QActionGroup(threadsMenu_);
+    const int cores = std::max(1, QThread::idealThreadCount());
+    const int saved = QSettings().value(QStringLiteral("compute/threads"), 0).toInt();
+    QList<int> counts{0};
+    for (int n = 1; n < cores; n *= 2) counts << n;
+    if (cores > 1) counts << cores;
+    for (int n : counts) {
+        QAction* action = threadsMenu_->addAction(n == 0 ? tr("One per Core (%1)").arg(cores) : QString::number(n));
+        action->setCheckable(true);
+        action->setChecked(n == saved);
+        group->addAction(action);
+        connect(action, &QAction::triggered, this, [this, n] {
+            QSettings().setValue(QStringLiteral("compute/threads"), n);
+            statusBar()->showMessage(tr("Compute threads: %1").arg(ls::setComputeThreads(n)), 10000);
+        });
+    }
+    ls::setComputeThreads(saved);  // a count saved on a machine with more cores still applies
+}
+
 void MainWindow::updateActions() {
     const bool idle = !tasks_->isBusy();
+    if (threadsMenu_) threadsMenu_->setEnabled(idle);
     const bool inputs = tasks_->model() && tasks_->dataset();
     openModelAction_->setEnabled(idle);
     openDatasetAction_->setEnabled(idle);

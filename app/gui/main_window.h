@@ -111,6 +111,7 @@ protected:
 private:
     void createActions();
     void createToolBar();
+    void createThreadsMenu(QMenu* analysis);
     void exportHistogram(const QString& suffix);
 
     void connectTasks();
@@ -157,6 +158,7 @@ private:
     QAction* exportRunAction_ = nullptr;
     QAction* compareAction_ = nullptr;
     QMenu* recentMenu_ = nullptr;
+    QMenu* threadsMenu_ = nullptr;  // Analysis > Compute Threads
     RunLibrary* runLibrary_ = nullptr;
     QDockWidget* libraryDock_ = nullptr;
     ls::widgets::CompareView* compareView_ = nullptr;
