@@ -15,6 +15,8 @@
 #include <fstream>
 #include <qcustomplot.h>
 
+#include "analysis/registry.h"
+#include "analysis_panel.h"
 #include "common/error.h"
 #include "data/demo_corpus.h"
 #include "dataset_panel.h"
@@ -77,6 +79,7 @@ private slots:
 
     void demoLookup();
     void themeFollowsDesktop();
+    void panelHasEveryRunParameter();
     void datasetPanelOptions();
     void datasetPanelSummary();
     void datasetPanelContextLimit();
@@ -129,6 +132,32 @@ void TestGui::themeFollowsDesktop() {
     QCOMPARE(savedThemeChoice(), ThemeChoice::Dark);
     saveThemeChoice(ThemeChoice::Desktop);
     QCOMPARE(savedThemeChoice(), ThemeChoice::Desktop);
+}
+
+// One surface: every parameter of `layerscope-cli run` (the registry's ParamSpecs) is a field of
+// the Layer analyses panel, and the research notes' switches reach the run parameters from it.
+void TestGui::panelHasEveryRunParameter() {
+    AnalysisPanel panel;
+    std::vector<const ls::ParamSpec*> specs;
+    for (const ls::ParamSpec& s : ls::sharedParams().params) specs.push_back(&s);
+    for (const ls::AnalysisSpec& a : ls::analysisRegistry())
+        for (const ls::ParamSpec& s : a.params) specs.push_back(&s);
+    QVERIFY(specs.size() > 40);
+    for (const ls::ParamSpec* s : specs)
+        QVERIFY2(panel.findChild<QWidget*>(QString::fromStdString("field_" + s->key)),
+                 qPrintable(QString::fromStdString("no field for --" + s->key)));
+    panel.setAnalyses({"cossim", "losssep", "exit", "ablation"});  // an analysis's fields count while it is checked
+    panel.setFieldText("final-norm-last", "yes");
+    panel.setFieldText("subset-windows", "2");
+    panel.setFieldText("sweep-points", "9");
+    panel.setFieldText("probe-lr", "0.01");
+    panel.setFieldText("probe-architectures", "linear, mlp2_256");
+    const ls::LayerRunParams p = panel.params();
+    QVERIFY(p.finalNormLast);
+    QCOMPARE(p.ablation.subsetWindows, int64_t(2));
+    QCOMPARE(p.exit.sweepPoints, 9);
+    QCOMPARE(p.lossSep.probe.learningRate, 0.01);  // parsed from the same text: no arithmetic
+    QCOMPARE(p.lossSep.probe.architectures, (std::vector<std::string>{"linear", "mlp2_256"}));
 }
 
 void TestGui::demoLookup() {
