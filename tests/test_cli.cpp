@@ -445,7 +445,9 @@ void TestCli::everyCommandAnswersHelp() {
         if (!m.captured(2).isEmpty())  // a path that cannot be written, so that nothing is
             args << (QRegularExpression("FILE|DIR|PATH|RUN").match(m.captured(2)).hasMatch() ? "/nonexistent/x" : "1");
         const ProcResult r = runCli(args);
-        QVERIFY2(r.finished && !r.crashed && r.exitCode == 2, qPrintable(r.describe(args.join(' '))));
+        // An option alone lacks the command's required ones, except info --system, which needs none.
+        const int expectedExit = command == "info" && m.captured(1) == "system" ? 0 : 2;
+        QVERIFY2(r.finished && !r.crashed && r.exitCode == expectedExit, qPrintable(r.describe(args.join(' '))));
         QVERIFY2(!r.err.contains("unknown option"), qPrintable(r.describe(args.join(' '))));
     }
     qunsetenv("GOMP_SPINCOUNT");
