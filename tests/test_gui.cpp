@@ -158,6 +158,8 @@ void TestGui::panelHasEveryRunParameter() {
     QCOMPARE(p.exit.sweepPoints, 9);
     QCOMPARE(p.lossSep.probe.learningRate, 0.01);  // parsed from the same text: no arithmetic
     QCOMPARE(p.lossSep.probe.architectures, (std::vector<std::string>{"linear", "mlp2_256"}));
+    panel.resize(380, 1000);
+    screenshot(&panel, "analysis-panel.png");
 }
 
 void TestGui::demoLookup() {
