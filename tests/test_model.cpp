@@ -141,6 +141,7 @@ private slots:
     void badInput();
     void logitsBadInput();
     void overflowingShapeOnIgnoredBuffer();
+    void describeMatchesLoad();
     void cleanupTestCase();
 };
 
@@ -975,7 +976,17 @@ void TestModel::badInput() {
     QVERIFY2(setup.isEmpty(), qPrintable("test setup: " + setup));
 
     const Outcome o = tryLoad(dir);
+    // describeModel (layerscope-cli info) reads the headers only: it refuses the same folders
+    // with the same message, except what only the weights' values or their size in memory show.
+    const QString tag = QTest::currentDataTag();
+    const bool valuesOnly = tag == "NaN weight" || tag == "infinite weight" || tag.contains("memory");
+    const Outcome described = outcomeOf([&] { (void)ls::describeModel(dir.toStdString()); });
     qunsetenv("LAYERSCOPE_AVAILABLE_MEMORY");  // set by the memory case
+    if (valuesOnly)
+        QVERIFY2(!described.threwLsError && !described.threwOther, qPrintable("describeModel: " + described.message));
+    else
+        QVERIFY2(described.threwLsError && described.message == o.message,
+                 qPrintable(QString("describeModel: '%1', load: '%2'").arg(described.message, o.message)));
     const QString line = QString("%1 -> %2: %3")
                              .arg(QTest::currentDataTag(),
                                   o.threwLsError ? "ls::Error" : o.threwOther ? "OTHER EXCEPTION" : "NO ERROR",
@@ -988,6 +999,20 @@ void TestModel::badInput() {
         QVERIFY2(o.message.contains(m), qPrintable(QString("message does not name '%1': %2").arg(m, o.message)));
     QVERIFY2(mentionsAny(o.message, anyWord),
              qPrintable(QString("message names no problem word of [%1]: %2").arg(anyWord.join(", "), o.message)));
+}
+
+// describeModel gives what Model::load gives (config, dtype, the parameter count with a tied
+// head once and q/k/v counted apart), from the headers alone.
+void TestModel::describeMatchesLoad() {
+    for (const QString& dir : {gpt2Dir_, llamaDir_, shardedDir_}) {
+        const ls::Model model = ls::Model::load(dir.toStdString());
+        const ls::ModelDescription d = ls::describeModel(dir.toStdString());
+        QCOMPARE(d.parameterCount, model.parameterCount());
+        QCOMPARE(d.weightDtype, model.weightDtype());
+        QCOMPARE(d.architectureName(), model.architectureName());
+        QCOMPARE(d.config.numLayers, model.config().numLayers);
+        QCOMPARE(ls::modelSummary(d), ls::modelSummary(model));
+    }
 }
 
 void TestModel::logitsBadInput() {

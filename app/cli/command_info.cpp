@@ -38,13 +38,14 @@ int systemInfo(const Args& args) {
 
 int info(const Args& args) {
     if (args.flag("system")) return systemInfo(args);
-    const ls::Model model = ls::Model::load(args.require("model"));
-    const ls::ModelConfig& c = model.config();
+    // The headers only: no weight is read, so any size answers at once.
+    const ls::ModelDescription model = ls::describeModel(args.require("model"));
+    const ls::ModelConfig& c = model.config;
     if (!args.flag("json")) {
         for (const auto& [key, value] : ls::modelSummary(model)) std::printf("%-16s %s\n", key.c_str(), value.c_str());
         return 0;
     }
-    nlohmann::json j = {{"model", model.directory().string()},
+    nlohmann::json j = {{"model", model.directory.string()},
                         {"model_type", c.modelType},
                         {"architecture", model.architectureName()},
                         {"layers", c.numLayers},
@@ -55,8 +56,8 @@ int info(const Args& args) {
                         {"ffn_dim", c.intermediateSize},
                         {"vocab_size", c.vocabSize},
                         {"context", c.maxPositions},
-                        {"parameters", model.parameterCount()},
-                        {"dtype", model.weightDtype()},
+                        {"parameters", model.parameterCount},
+                        {"dtype", model.weightDtype},
                         {"tied_embeddings", c.tiedEmbeddings},
                         {"activation", c.activation}};
     if (c.modelType == "llama") {
@@ -74,8 +75,8 @@ Command infoCommand() {
              "",
              "--model DIR [--json] | --system [--json]",
              "a model folder's architecture and sizes; or this machine's LibTorch, BLAS and CPU",
-             "Reads config.json and the safetensors header (and checks the weights) of a Hugging Face model folder "
-             "and prints its architecture, sizes and parameter count. With --system instead: LibTorch's version, the "
+             "Reads config.json and the safetensors headers of a Hugging Face model folder (checking every tensor's "
+             "name, shape and dtype, reading no weight) and prints its architecture, sizes and parameter count. With --system instead: LibTorch's version, the "
              "BLAS library actually loaded (OpenBLAS, or the reference BLAS that is about 50x slower: then a "
              "warning), thread counts and the CPU features the fast paths use (AVX2, AVX-512, VNNI, bf16, AMX).",
              {{"options",

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 // All tensors of a checkpoint, possibly spread over shards, by name.
 class Checkpoint {
 public:
+    bool headerOnly = false;  // WeightLoader checks names, shapes and dtypes and reads no weight
     explicit Checkpoint(const fs::path& dir) {
         const fs::path single = dir / "model.safetensors";
         const fs::path index = dir / "model.safetensors.index.json";
@@ -119,6 +120,8 @@ public:
         if (type == torch::ScalarType::Undefined)
             throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has dtype " + t.dtypeName +
                                                  "; supported: F32, F16, BF16, F64");
+        if (ckpt_.headerOnly)  // shape only: the loaders' reshaping works on it, no byte is read
+            return torch::empty(expectedShape, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
         torch::Tensor raw = torch::empty(expectedShape, torch::TensorOptions().dtype(type));
         std::memcpy(raw.data_ptr(), t.data, t.bytes);
         torch::Tensor weight = raw.to(torch::kFloat32).contiguous();
@@ -265,10 +268,13 @@ int64_t countParameters(const ModelWeights& w) {
 }  // namespace
 
 std::vector<torch::Tensor> parameterList(const ModelWeights& w) {
-    std::set<const void*> seen;  // a tied head shares storage with the embedding
+    // A tied head shares storage with the embedding; q, k and v are views into one fused
+    // matrix at different offsets. (Storage and offset rather than data_ptr: weights described
+    // from the headers alone, on the meta device, have no data.)
+    std::set<std::pair<const void*, int64_t>> seen;
     std::vector<torch::Tensor> out;
     auto add = [&](const torch::Tensor& t) {
-        if (t.defined() && seen.insert(t.data_ptr()).second) out.push_back(t);
+        if (t.defined() && seen.insert({t.storage().unsafeGetStorageImpl(), t.storage_offset()}).second) out.push_back(t);
     };
     add(w.tokenEmbedding);
     add(w.positionEmbedding);
@@ -321,20 +327,23 @@ int64_t float32WeightBytes(const ModelConfig& c) {
     return 4 * n >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(4 * n);
 }
 
-Model Model::load(const std::filesystem::path& dirIn) {
-    const fs::path dir = dirIn;
+namespace {
+
+// Model::load and describeModel: the folder's config and weights (on the meta device, shapes
+// only, when headerOnly), their dtypes and parameter count.
+void readModelFolder(const fs::path& dir, bool headerOnly, ModelDescription& description, ModelWeights& weights) {
     if (!fs::exists(dir)) throw Error(dir, "model folder does not exist");
     if (!fs::is_directory(dir)) throw Error(dir, "is not a folder (a model is a folder with config.json and model.safetensors)");
-    auto impl = std::make_shared<Impl>();
-    impl->directory = dir;
-    impl->config = parseModelConfig(dir / "config.json");
-    const ModelConfig& c = impl->config;
+    description.directory = dir;
+    description.config = parseModelConfig(dir / "config.json");
+    const ModelConfig& c = description.config;
 
     Checkpoint ckpt(dir);
+    ckpt.headerOnly = headerOnly;
     // Every weight becomes float32: a checkpoint too large for this machine gets a message
     // before the loading starts, not an out-of-memory kill halfway.
     const int64_t needed = float32WeightBytes(c), available = availableMemoryBytes();
-    if (available >= 0 && needed > available)
+    if (!headerOnly && available >= 0 && needed > available)
         throw Error(dir, "the weights need about " + formatBytes(needed) +
                              " as float32 (LayerScope computes in float32), but only " + formatBytes(available) +
                              " of memory is available");
@@ -344,17 +353,36 @@ Model Model::load(const std::filesystem::path& dirIn) {
         // patching) must be able to save them; they never require grad themselves.
         torch::NoGradGuard guard;
         if (c.modelType == "gpt2")
-            loadGpt2(ckpt, c, impl->weights, used);
+            loadGpt2(ckpt, c, weights, used);
         else
-            loadLlama(ckpt, c, impl->weights, used);
-        fuseQkv(impl->weights);
+            loadLlama(ckpt, c, weights, used);
+        fuseQkv(weights);
     } catch (const c10::Error& e) {
         throw Error(dir, std::string("failed to read weights: ") + e.what_without_backtrace());
     }
     std::string dtypes;
     for (const auto& d : ckpt.dtypesUsed(used)) dtypes += (dtypes.empty() ? "" : "+") + d;
-    impl->weightDtype = dtypes;
-    impl->parameterCount = countParameters(impl->weights);
+    description.weightDtype = dtypes;
+    description.parameterCount = countParameters(weights);
+}
+
+}  // namespace
+
+ModelDescription describeModel(const std::filesystem::path& dir) {
+    ModelDescription description;
+    ModelWeights shapes;  // meta tensors, dropped here
+    readModelFolder(dir, /*headerOnly=*/true, description, shapes);
+    return description;
+}
+
+Model Model::load(const std::filesystem::path& dir) {
+    auto impl = std::make_shared<Impl>();
+    ModelDescription description;
+    readModelFolder(dir, /*headerOnly=*/false, description, impl->weights);
+    impl->directory = description.directory;
+    impl->config = description.config;
+    impl->weightDtype = description.weightDtype;
+    impl->parameterCount = description.parameterCount;
     return Model(std::move(impl));
 }
 
@@ -362,7 +390,7 @@ const ModelConfig& Model::config() const { return impl_->config; }
 const std::filesystem::path& Model::directory() const { return impl_->directory; }
 int64_t Model::parameterCount() const { return impl_->parameterCount; }
 std::string Model::weightDtype() const { return impl_->weightDtype; }
-std::string Model::architectureName() const { return impl_->config.modelType == "gpt2" ? "GPT-2" : "Llama"; }
+std::string Model::architectureName() const { return ModelDescription{impl_->directory, impl_->config}.architectureName(); }
 
 void checkTokenIds(const ModelConfig& c, const int32_t* ids, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
@@ -415,9 +443,13 @@ int setComputeThreads(int threads) {
 }
 
 std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model) {
-    const ModelConfig& c = model.config();
+    return modelSummary(ModelDescription{model.directory(), model.config(), model.parameterCount(), model.weightDtype()});
+}
+
+std::vector<std::pair<std::string, std::string>> modelSummary(const ModelDescription& model) {
+    const ModelConfig& c = model.config;
     std::vector<std::pair<std::string, std::string>> out = {
-        {"Folder", model.directory().string()},
+        {"Folder", model.directory.string()},
         {"Architecture", model.architectureName() + " (model_type " + c.modelType + ")"},
         {"Layers", std::to_string(c.numLayers)},
         {"Attention heads", std::to_string(c.numHeads) +
@@ -426,8 +458,8 @@ std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model
         {"FFN size", std::to_string(c.intermediateSize) + " (" + c.activation + ")"},
         {"Vocabulary", countText(c.vocabSize)},
         {"Context", countText(c.maxPositions)},
-        {"Parameters", countText(model.parameterCount())},
-        {"Weights", model.weightDtype() + " (computed in float32)"},
+        {"Parameters", countText(model.parameterCount)},
+        {"Weights", model.weightDtype + " (computed in float32)"},
         {"Output head", c.tiedEmbeddings ? "tied to embeddings" : "separate"},
     };
     if (c.modelType == "llama") {

@@ -33,6 +33,20 @@ struct ModelConfig {
     std::string torchDtype;       // as declared in config.json, informational
 };
 
+// What a model folder holds, from config.json and the safetensors headers alone.
+struct ModelDescription {
+    std::filesystem::path directory;
+    ModelConfig config;
+    int64_t parameterCount = 0;  // unique parameters (a tied head counts once)
+    std::string weightDtype;     // dtype stored in the safetensors files ("F32", "F16", "BF16", mixed)
+    std::string architectureName() const { return config.modelType == "gpt2" ? "GPT-2" : "Llama"; }
+};
+
+// Reads config.json and the safetensors headers and checks every tensor the model needs (name,
+// shape, dtype) as Model::load does, without reading a weight: no NaN check, no memory check, in
+// a fraction of a second for any size (`layerscope-cli info`). Throws ls::Error as load does.
+ModelDescription describeModel(const std::filesystem::path& dir);
+
 class Model {
 public:
     // Throws ls::Error naming the file and the problem.
@@ -74,6 +88,7 @@ int64_t float32WeightBytes(const ModelConfig& config);
 // (Compared with common/memory.h's availableMemoryBytes() before loading.)
 
 // Human summary lines (architecture, layers, heads, dims, parameters), for CLI and GUI.
+std::vector<std::pair<std::string, std::string>> modelSummary(const ModelDescription& model);
 std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model);
 
 }  // namespace ls
