@@ -4,7 +4,8 @@
 # installed demo, on OpenBLAS; the GUI's --help), then removed again, leaving nothing behind.
 #   tests/package_test.sh BUILD_DIR
 # Exit 77 (CTest: skipped) without root or apt-get, or when a layerscope package is installed
-# already: the test never touches an installation it did not make.
+# already: the test never touches an installation it did not make. apt waits up to 5 min
+# for a package manager that holds the lock (unattended upgrades).
 set -eu
 build=$(cd "$1" && pwd)
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -39,9 +40,9 @@ echo "$description" | grep -q "transformer language models" || fail "description
 echo "$description" | grep -qi "built using cmake" && fail "CMake's placeholder description: $description"
 [ "$(dpkg-deb -f "$deb" Version)" != "" ] || fail "no version"
 
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb" >"$out/apt.log" 2>&1 \
+installed=yes  # from here on the cleanup removes it, also after a half-done install
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "$deb" >"$out/apt.log" 2>&1 \
   || { cat "$out/apt.log"; fail "apt-get install $deb"; }
-installed=yes
 [ -x /usr/bin/layerscope-cli ] && [ -x /usr/bin/layerscope ] || fail "the programs are not in /usr/bin"
 demo=/usr/share/layerscope/demo
 [ -f "$demo/model/model.safetensors" ] && [ -f "$demo/eval.txt" ] || fail "the demo is not in $demo"
@@ -54,7 +55,7 @@ echo "$eval_out" | grep -q '"ppl"' || fail "eval printed no PPL: $eval_out"
 /usr/bin/layerscope --help >/dev/null || fail "layerscope --help"
 /usr/bin/layerscope --version | grep -q "LayerScope" || fail "layerscope --version"
 
-DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq layerscope >"$out/remove.log" 2>&1 \
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq -o DPkg::Lock::Timeout=300 layerscope >"$out/remove.log" 2>&1 \
   || { cat "$out/remove.log"; fail "apt-get remove layerscope"; }
 installed=no
 [ ! -e /usr/bin/layerscope-cli ] && [ ! -e /usr/bin/layerscope ] && [ ! -e "$demo" ] \
