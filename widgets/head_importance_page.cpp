@@ -62,20 +62,14 @@ QString HeadImportancePage::subtitle() const {
 
 void HeadImportancePage::setResult(const ls::AblationResult* result) {
     result_ = result;
-    ranked_.clear();
-    if (result_)
-        for (const ls::HeadAblation& a : result_->heads)
-            if (a.zeroDppl > 0 && std::isfinite(a.zeroDppl)) ranked_.push_back(&a);
-    // Most damaging first, as fitZipf ranks them.
-    std::stable_sort(ranked_.begin(), ranked_.end(),
-                     [](const ls::HeadAblation* a, const ls::HeadAblation* b) { return a->zeroDppl > b->zeroDppl; });
+    ranked_ = result_ ? ls::damagingHeads(result_->heads) : std::vector<const ls::HeadAblation*>{};
     QVector<double> rank, dppl, line;
     const ls::ZipfFit* z = result_ ? &result_->zipf : nullptr;
     for (size_t i = 0; i < ranked_.size(); ++i) {
         rank << double(i + 1);
         dppl << ranked_[i]->zeroDppl;
         if (z && z->heads >= 2)
-            line << std::exp(z->intercept - z->alpha * std::log(double(i + 1)));
+            line << z->at(int(i + 1));
     }
     heads_->setData(rank, dppl, true);
     fit_->setData(line.isEmpty() ? QVector<double>() : rank, line, true);
@@ -102,7 +96,7 @@ QString HeadImportancePage::pointToolTip(const QPointF& pos) const {
     QString text = tr("%1: rank %2, ΔPPL %3").arg(QString::fromStdString(a.name())).arg(i + 1).arg(formatNumber(a.zeroDppl, 4));
     const ls::ZipfFit& z = result_->zipf;
     if (z.heads >= 2)
-        text += tr(" (fit %1)").arg(formatNumber(std::exp(z.intercept - z.alpha * std::log(double(i + 1))), 4));
+        text += tr(" (fit %1)").arg(formatNumber(z.at(i + 1), 4));
     return text;
 }
 

@@ -668,10 +668,11 @@ void MainWindow::updateHint() {
 // Analysis > Compute Threads, as --threads: LibTorch's threads for every forward pass. Set
 // only while nothing runs (a pass keeps the count it started with), kept between sessions.
 void MainWindow::createThreadsMenu(QMenu* analysis) {
+    static const QString kThreadsKey = QStringLiteral("compute/threads");
     threadsMenu_ = analysis->addMenu(tr("Compute &Threads"));
     auto* group = new QActionGroup(threadsMenu_);
     const int cores = std::max(1, QThread::idealThreadCount());
-    const int saved = QSettings().value(QStringLiteral("compute/threads"), 0).toInt();
+    const int saved = QSettings().value(kThreadsKey, 0).toInt();
     QList<int> counts{0};
     for (int n = 1; n < cores; n *= 2) counts << n;
     if (cores > 1) counts << cores;
@@ -681,7 +682,7 @@ void MainWindow::createThreadsMenu(QMenu* analysis) {
         action->setChecked(n == saved);
         group->addAction(action);
         connect(action, &QAction::triggered, this, [this, n] {
-            QSettings().setValue(QStringLiteral("compute/threads"), n);
+            QSettings().setValue(kThreadsKey, n);
             statusBar()->showMessage(tr("Compute threads: %1").arg(ls::setComputeThreads(n)), 10000);
         });
     }

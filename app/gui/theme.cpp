@@ -8,11 +8,14 @@
 #include <QStyle>
 #include <QStyleFactory>
 
+#include "kit/palette.h"
+
+namespace palette = ls::widgets::palette;
+
 namespace {
 
 constexpr const char* kThemeKey = "view/theme";
 
-bool isDarkColour(const QColor& c) { return c.isValid() && c.lightness() < 128; }
 
 // One gsettings value, without its quotes; empty if gsettings is missing, fails or is slow.
 QString gnomeSetting(const QString& key) {
@@ -86,7 +89,7 @@ ThemeChoice savedThemeChoice() {
 void saveThemeChoice(ThemeChoice choice) { QSettings().setValue(kThemeKey, themeChoiceName(choice)); }
 
 bool desktopPrefersDark(const DesktopHints& hints) {
-    if (isDarkColour(hints.platformWindow))
+    if (palette::isDark(hints.platformWindow))
         return true;
     const QString gtk = hints.gtkThemeVariable.toLower();
     if (!gtk.isEmpty())  // GTK_THEME wins over the settings, as it does for GTK programs
@@ -100,7 +103,7 @@ DesktopHints readDesktopHints(const QColor& platformWindow) {
     DesktopHints hints;
     hints.platformWindow = platformWindow;
     hints.gtkThemeVariable = qEnvironmentVariable("GTK_THEME");
-    if (!isDarkColour(platformWindow) && hints.gtkThemeVariable.isEmpty()) {
+    if (!palette::isDark(platformWindow) && hints.gtkThemeVariable.isEmpty()) {
         hints.gnomeColorScheme = gnomeSetting(QStringLiteral("color-scheme"));
         if (hints.gnomeColorScheme != QLatin1String("prefer-dark"))
             hints.gnomeGtkTheme = gnomeSetting(QStringLiteral("gtk-theme"));
@@ -112,7 +115,7 @@ bool applyTheme(QApplication& app, ThemeChoice choice) {
     const QColor platformWindow = QApplication::palette().color(QPalette::Window);
     const bool dark = choice == ThemeChoice::Dark ||
                       (choice == ThemeChoice::Desktop && desktopPrefersDark(readDesktopHints(platformWindow)));
-    if (dark == isDarkColour(platformWindow))
+    if (dark == palette::isDark(platformWindow))
         return dark;  // the platform's look already is what is asked for
     QStyle* fusion = QStyleFactory::create(QStringLiteral("Fusion"));
     app.setStyle(fusion);

@@ -47,12 +47,18 @@ void rankHeads(std::vector<HeadAblation>& heads, double basePpl) {
 
 }  // namespace
 
-ZipfFit fitZipf(const std::vector<HeadAblation>& heads) {
-    // Ranks of the positive dPPLs among themselves, 1 = largest: the first ranks of the scan.
-    std::vector<double> positive;
+std::vector<const HeadAblation*> damagingHeads(const std::vector<HeadAblation>& heads) {
+    std::vector<const HeadAblation*> out;
     for (const HeadAblation& a : heads)
-        if (a.zeroDppl > 0 && std::isfinite(a.zeroDppl)) positive.push_back(a.zeroDppl);
-    std::sort(positive.begin(), positive.end(), std::greater<>());
+        if (a.zeroDppl > 0 && std::isfinite(a.zeroDppl)) out.push_back(&a);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const HeadAblation* a, const HeadAblation* b) { return a->zeroDppl > b->zeroDppl; });
+    return out;
+}
+
+ZipfFit fitZipf(const std::vector<HeadAblation>& heads) {
+    std::vector<double> positive;  // dPPL by rank among the damaging heads
+    for (const HeadAblation* a : damagingHeads(heads)) positive.push_back(a->zeroDppl);
     ZipfFit fit;
     fit.heads = static_cast<int>(positive.size());
     if (fit.heads < 2) return fit;

@@ -62,7 +62,10 @@ struct ZipfFit {
     double intercept = std::nan("");  // log dPPL at rank 1 on the fitted line
     double r2 = std::nan("");         // coefficient of determination of the fit
     int heads = 0;                    // heads with positive dPPL (the fit needs 2 at least)
+    double at(int rank) const { return std::exp(intercept - alpha * std::log(double(rank))); }  // the line's dPPL
 };
+// The heads with a positive (finite) zero-ablation dPPL, most damaging first: the fit's ranks 1, 2, ...
+std::vector<const HeadAblation*> damagingHeads(const std::vector<HeadAblation>& heads);
 ZipfFit fitZipf(const std::vector<HeadAblation>& heads);
 
 struct AblationResult : AnalysisResult {

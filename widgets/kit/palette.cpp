@@ -63,9 +63,9 @@ QColor withContrast(const QColor& color, const QColor& background, bool lighten)
 
 }  // namespace
 
-QColor readableOnWhite(const QColor& color) { return withContrast(color, Qt::white, false); }
+bool isDark(const QColor& windowColour) { return windowColour.isValid() && windowColour.lightness() < 128; }
 
-bool isDark(const QPalette& window) { return window.color(QPalette::Window).lightness() < 128; }
+bool isDark(const QPalette& window) { return isDark(window.color(QPalette::Window)); }
 
 QColor mutedText(const QPalette& window) { return isDark(window) ? QColor(165, 165, 165) : kMutedText; }
 

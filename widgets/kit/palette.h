@@ -36,6 +36,7 @@ inline const QColor kAlternateFills[2] = {QColor(214, 230, 250), QColor(252, 228
 // The theme: a window palette whose background is dark. The constants above are for a light
 // window (and for exported figures, always on white); what text or a fill behind text needs on
 // a dark one comes from these, given the palette of the widget that draws it.
+bool isDark(const QColor& windowColour);  // lightness below the middle; an invalid colour is not dark
 bool isDark(const QPalette& window);
 QColor mutedText(const QPalette& window);    // hints, timings, "nothing to show" notes
 QColor problemText(const QPalette& window);  // what is wrong with an input or a run
@@ -56,9 +57,6 @@ QColor onWhite(const QColor& color, int alpha);
 
 // Black or white, whichever reads better on background.
 QColor textOn(const QColor& background);
-// color darkened (same hue) until text in it reads on white: WCAG contrast at least 4.5:1.
-// Okabe-Ito's orange and sky blue are too light for text as they are.
-QColor readableOnWhite(const QColor& color);
 
 // As a style sheet writes it: css = "#d55e00", textStyle = "color: #d55e00;".
 QString css(const QColor& color);
