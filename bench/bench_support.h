@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/thread_pools.h"
+#include "common/program_module.h"
 #include "data/dataset.h"
 #include "model/model.h"
 #include "model/safetensors.h"
@@ -45,7 +45,7 @@ inline BenchArgs parseBenchArgs(int argc, char** argv, int64_t defaultWindows) {
 }
 
 // What every benchmark does first: the thread pools tuned as the CLI and GUI tune them
-// (common/thread_pools.h), the command line read, the compute threads printed.
+// (common/program_module.h), the command line read, the compute threads printed.
 inline BenchArgs startBenchmark(int argc, char** argv, int64_t defaultWindows) {
     ls::tuneThreadPools(argv);
     const BenchArgs args = parseBenchArgs(argc, argv, defaultWindows);

@@ -8,8 +8,9 @@ heads sharing 3 key/value heads, SwiGLU 1536, vocab 49152, RoPE), the grouped-qu
 
     /usr/bin/python3 bench/compare_eager.py [--arch gpt2|llama] [--model DIR] [--windows 2]
         [--seq-len 1024] [--threads 0] [--cli PATH] [--repeats 2] [--python-tuned]
+    /usr/bin/python3 bench/compare_eager.py --whole-process [--windows 1,2,8,32] [...]
 
-LayerScope's programs set their thread pools' waiting policy at start (core/common/thread_pools.h);
+LayerScope's programs set their thread pools' waiting policy at start (core/common/program_module.h);
 the Python side runs with the defaults, as a researcher's script would, unless --python-tuned.
 
 What is measured, per side (best of --repeats):
@@ -25,6 +26,16 @@ Throughput is input tokens/s = windows * seq_len / seconds on both sides (each w
 seq_len - 1 tokens, position 0 has no context). Next to it: this machine's fp32 matmul
 GFLOP/s (1024^3 torch.mm, the better of a measure before and one after both sides) and the
 fraction of that roofline each side reaches.
+--whole-process measures what a researcher waits for, per window count: the whole
+`layerscope-cli run cossim,saturation` process (start, model load, set-up, capture, summaries,
+writing the run file; wall clock from fork to exit) next to the compute time of a hook-style
+Python script doing the same work (the forward keeping every hidden state, cos-sim between
+consecutive ones, the 13 logit-lens projections W norm_f(h_l) with their top-1, the loss);
+and the whole `layerscope-cli eval` process next to the plain Python forward's compute.
+The Python side's model load is excluded, so the ratios are conservative. LayerScope runs
+twice per count: first with an empty set-up cache (a new model), then with the cache the
+first run left (the second run on a model). Both sides' cos-sim means and saturation
+rates must agree.
 Needs torch and numpy (Debian's /usr/bin/python3); no safetensors package.
 """
 import argparse, json, math, os, struct, subprocess, sys, tempfile, time
@@ -179,6 +190,119 @@ def write_random_llama(model, cfg=SMOLLM2_135M, seed=0):
     os.replace(model / "model.safetensors.partial", model / "model.safetensors")
 
 
+def forward_hidden_gpt2(w, cfg, ids):
+    """Hook-style: the residual stream entering block 1 and leaving every block, [L+1 x (B, T, D)]."""
+    B, T = ids.shape
+    H, D, eps = cfg["n_head"], cfg["n_embd"], cfg.get("layer_norm_epsilon", 1e-5)
+    hd = D // H
+    x = w["wte.weight"][ids] + w["wpe.weight"][:T]
+    causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+    hidden = [x]
+    for l in range(cfg["n_layer"]):
+        p = f"h.{l}."
+        h = layer_norm(x, w, p + "ln_1", eps)
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(D, dim=2))
+        scores = ((q @ k.transpose(-1, -2)) / math.sqrt(hd)).masked_fill(causal, float("-inf"))
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, D)
+        x = x + (a @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"])
+        h = layer_norm(x, w, p + "ln_2", eps)
+        h = F.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + (h @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"])
+        hidden.append(x)
+    return hidden
+
+
+def run_cossim_saturation(w, cfg, ids, seq_len):
+    """The work of `run cossim,saturation`, as a hook-style script does it, window by window:
+    (seconds, mean cos-sim per layer (L), saturation rate per layer (L+1))."""
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    windows = ids.view(-1, seq_len)
+    L = cfg["n_layer"]
+    cos_sum, agree, tokens = torch.zeros(L, dtype=torch.float64), torch.zeros(L + 1, dtype=torch.float64), 0
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for window in windows:
+            hidden = [h[0, :-1] for h in forward_hidden_gpt2(w, cfg, window.unsqueeze(0))]  # scored positions
+            for l in range(1, L + 1):
+                cos_sum[l - 1] += F.cosine_similarity(hidden[l - 1], hidden[l], dim=-1).double().sum()
+            top1 = []
+            for l in range(L + 1):  # the logit lens: W norm_f(h_l), (T-1, V)
+                logits = layer_norm(hidden[l], w, "ln_f", eps) @ w["wte.weight"].t()
+                top1.append(logits.argmax(-1))
+            loss = F.cross_entropy(logits, window[1:], reduction="none")  # (T-1): the saturated/unsaturated losses
+            for l in range(L + 1):
+                agree[l] += (top1[l] == top1[L]).double().sum()
+            tokens += seq_len - 1
+    seconds = time.perf_counter() - t0
+    return seconds, (cos_sum / tokens).tolist(), (agree / tokens).tolist()
+
+
+def whole_process(args, model, cfg, threads, w):
+    """--whole-process: LayerScope's whole processes against the Python script's compute."""
+    import shutil
+    T = args.seq_len
+    counts = [int(n) for n in str(args.windows).split(",")]
+    print(f"machine: {threads} threads; model: {model} ({args.arch}); {T}-token random windows; "
+          f"seconds (LayerScope: whole process, best of {args.repeats}; Python: compute only, best of "
+          f"{args.repeats}, 1 run above 8 windows)")
+    header = (f"{'windows':>7} | {'run: cold cache':>15} {'warm cache':>10} {'python':>8} {'ratio':>6} | "
+              f"{'eval':>6} {'python':>7} {'ratio':>6} | LayerScope's phases (warm run)")
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for W in counts:
+            ids = np.random.default_rng(1).integers(0, cfg["vocab_size"], size=W * T, dtype=np.int32)
+            ids_path = Path(tmp) / f"ids{W}.npy"
+            np.save(ids_path, ids)
+            common = ["--model", str(model), "--data", str(ids_path), "--seq-len", str(T), "--threads", str(threads)]
+            cache = Path(tmp) / "cache"
+
+            def timed(cmd, env_cache):
+                env = dict(os.environ, XDG_CACHE_HOME=str(env_cache))
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+                return time.perf_counter() - t0, json.loads(out)
+
+            run_cmd = [args.cli, "run", "cossim,saturation", *common, "--json",
+                       "--out", str(Path(tmp) / "run.h5")]
+            cold = []
+            for _ in range(args.repeats):
+                shutil.rmtree(cache, ignore_errors=True)
+                cold.append(timed(run_cmd, cache))
+            warm = min((timed(run_cmd, cache) for _ in range(args.repeats)), key=lambda r: r[0])
+            evals = min((timed([args.cli, "eval", *common, "--json"], cache) for _ in range(args.repeats)),
+                        key=lambda r: r[0])
+            repeats = args.repeats if W <= 8 else 1
+            ids_t = torch.from_numpy(ids.astype(np.int64))
+            py = min((run_cossim_saturation(w, cfg, ids_t, T) for _ in range(repeats)), key=lambda r: r[0])
+            py_eval = min((run_eager(w, cfg, ids_t, T) for _ in range(repeats)), key=lambda r: r[0])
+            cold_s = min(c[0] for c in cold)
+            phases = warm[1].get("phases", {})
+            print(f"{W:>7} | {cold_s:>15.2f} {warm[0]:>10.2f} {py[0]:>8.2f} {warm[0] / py[0]:>6.2f} | "
+                  f"{evals[0]:>6.2f} {py_eval[0]:>7.2f} {evals[0] / py_eval[0]:>6.2f} | "
+                  + " ".join(f"{k} {phases[k]:.2f}" for k in ("startup", "load", "setup", "capture", "summaries", "writing")
+                             if k in phases), flush=True)
+            check_agreement(warm[1], py)
+            if abs(evals[1]["mean_loss"] - py_eval[1]) > 1e-4 * abs(py_eval[1]):
+                raise SystemExit(f"MISMATCH: eval mean loss {evals[1]['mean_loss']} vs python {py_eval[1]}")
+    return 0
+
+
+def check_agreement(run, py):
+    """The run's cos-sim means and saturation rates against the script's: the same numbers (the
+    lens top-1 may differ on a float32 near-tie, so the rates within 0.2 points)."""
+    tables = run["tables"]
+    ours_cos = tables["cossim_layers"]["mean"]
+    ours_rate = tables["saturation_layers"]["rate"]
+    for l, (a, b) in enumerate(zip(ours_cos, py[1]), start=1):
+        if abs(a - b) > 1e-4:
+            raise SystemExit(f"MISMATCH: cos-sim mean at layer {l}: layerscope {a} vs python {b}")
+    for l, (a, b) in enumerate(zip(ours_rate, py[2])):
+        if abs(a - b) > 2e-3:
+            raise SystemExit(f"MISMATCH: saturation rate at layer {l}: layerscope {a} vs python {b}")
+
+
 def run_eager(w, cfg, ids, seq_len):
     """One timed pass over all windows: (seconds, mean loss, time split)."""
     forward = forward_loss_llama if cfg["model_type"] == "llama" else forward_loss
@@ -227,14 +351,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", choices=["gpt2", "llama"], default="gpt2")
     ap.add_argument("--model", help="default: /tmp/layerscope-bench-<arch>, made on first use")
-    ap.add_argument("--windows", type=int, default=2)
+    ap.add_argument("--windows", default="2", help="a count; with --whole-process a list, e.g. 1,2,8,32")
+    ap.add_argument("--whole-process", action="store_true",
+                    help="whole LayerScope processes (run cossim,saturation and eval) against the Python "
+                         "script's compute, per window count")
     ap.add_argument("--seq-len", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=0, help="0 = os.cpu_count()")
     ap.add_argument("--cli", default=str(ROOT / "build/app/cli/layerscope-cli"))
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--python-tuned", action="store_true",
                     help="run the Python side with LayerScope's thread-pool settings too "
-                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/thread_pools.h)")
+                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/program_module.h)")
     args = ap.parse_args()
     if args.python_tuned and "GOMP_SPINCOUNT" not in os.environ:  # libgomp reads it when loaded: re-run
         env = dict(os.environ, GOMP_SPINCOUNT="1000", OPENBLAS_THREAD_TIMEOUT="4")
@@ -251,7 +378,11 @@ def main():
                             "--keep", str(model)], check=True, stdout=subprocess.DEVNULL)
     cfg = json.loads((model / "config.json").read_text())
     w = load_safetensors(model / "model.safetensors")
-    T, W = args.seq_len, args.windows
+    if args.whole_process:
+        if args.arch != "gpt2":
+            raise SystemExit("--whole-process: the hook-style script is written for --arch gpt2")
+        return whole_process(args, model, cfg, threads, w)
+    T, W = args.seq_len, int(args.windows)
     ids = np.random.default_rng(1).integers(0, cfg["vocab_size"], size=W * T, dtype=np.int32)
 
     gflops = matmul_gflops()  # measured again after both sides; the best of the two is the roofline

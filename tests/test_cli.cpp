@@ -59,6 +59,8 @@ private slots:
     void info_data();
     void info();
     void infoSystem();
+    void onlyTheComputingCommandsLoadLibTorch();
+    void runAndEvalSayWhereTheTimeWent();
     void badInput_data();
     void badInput();
     void noArgumentsPrintsUsage();
@@ -268,6 +270,50 @@ void TestCli::infoSystem() {
     QVERIFY2(slow.err.contains("warning: LibTorch runs on the reference BLAS"), qPrintable(slow.describe("no warning")));
 }
 
+// The program is plain C++; LibTorch comes with the compute module, for the commands that
+// run a model (commands.h). The dynamic loader's log (LD_DEBUG=libs) names what it loaded.
+void TestCli::onlyTheComputingCommandsLoadLibTorch() {
+    const ProcResult info = runProcess("/usr/bin/env", {"LD_DEBUG=libs", cli(), "info", "--model", gpt2_, "--json"});
+    QVERIFY2(info.finished && info.exitCode == 0, qPrintable(info.describe("info")));
+    QVERIFY2(!info.err.contains("libtorch") && !info.err.contains("layerscope-cli-compute"),
+             qPrintable(info.describe("info loaded LibTorch")));
+    const ProcResult eval = runProcess(
+        "/usr/bin/env", {"LD_DEBUG=libs", cli(), "eval", "--model", gpt2_, "--data", gpt2_ + "/eval_ids.npy", "--seq-len", "64"});
+    QVERIFY2(eval.finished && eval.exitCode == 0, qPrintable(eval.describe("eval")));
+    QVERIFY2(eval.err.contains("layerscope-cli-compute.so") && eval.err.contains("libtorch"),
+             qPrintable(eval.describe("eval did not load the compute module and LibTorch")));
+}
+
+// run and eval --json give the phases; the run file keeps them (but its own writing).
+void TestCli::runAndEvalSayWhereTheTimeWent() {
+    QTemporaryDir tmp;
+    const QString runFile = tmp.path() + "/run.h5";
+    const ProcResult r = runCli({"run", "cossim,saturation", "--model", gpt2_, "--data", gpt2_ + "/eval_ids.npy",
+                                 "--seq-len", "64", "--out", runFile, "--json"});
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("run")));
+    QString jerr;
+    const QJsonObject phases = parseJsonStdout(r.out, &jerr)["phases"].toObject();
+    QVERIFY2(jerr.isEmpty(), qPrintable(jerr));
+    const QStringList names{"startup", "load", "setup", "capture", "summaries", "writing"};
+    QCOMPARE(phases.keys().size(), names.size());
+    for (const QString& name : names) QVERIFY2(phases.contains(name) && phases[name].toDouble() >= 0, qPrintable(name));
+    for (const char* name : {"startup", "load", "setup", "capture", "writing"})  // each of these did something
+        QVERIFY2(phases[name].toDouble() > 0, name);
+    QVERIFY2(phases["startup"].toDouble() < 60, "the start-up is since this process started, not since boot");
+
+    const ProcResult shown = runCli({"show", runFile, "--json"});
+    QVERIFY2(shown.finished && shown.exitCode == 0, qPrintable(shown.describe("show")));
+    const QJsonObject kept = parseJsonStdout(shown.out, &jerr)["phases"].toObject();
+    for (const QString& name : names)
+        QCOMPARE_NEAR(kept[name].toDouble(), name == "writing" ? 0.0 : phases[name].toDouble(), 1e-12, 0.0);
+
+    const ProcResult e = runCli({"eval", "--model", gpt2_, "--data", gpt2_ + "/eval_ids.npy", "--seq-len", "64", "--json"});
+    QVERIFY2(e.finished && e.exitCode == 0, qPrintable(e.describe("eval")));
+    const QJsonObject evalPhases = parseJsonStdout(e.out, &jerr)["phases"].toObject();
+    QCOMPARE(evalPhases.keys().size(), names.size());
+    QVERIFY(evalPhases["load"].toDouble() > 0 && evalPhases["capture"].toDouble() > 0);
+}
+
 void TestCli::info() {
     QFETCH(QString, model);
     const QString dir = model == "gpt2" ? gpt2_ : llama_;
@@ -433,10 +479,7 @@ void TestCli::everyCommandAnswersHelp() {
     QVERIFY2(help.startsWith("usage: layerscope-cli " + command), qPrintable(help));
     for (const QString& option : mustList) QVERIFY2(help.contains(option + " "), qPrintable(option + " missing from\n" + help));
     QCOMPARE(runCli({command, "-h"}).out, h.out);
-    // Every listed option is one the parser knows. The thread-pool settings are given, so the
-    // computing commands do not re-execute themselves for each of these calls.
-    qputenv("GOMP_SPINCOUNT", "1000");
-    qputenv("OPENBLAS_THREAD_TIMEOUT", "4");
+    // Every listed option is one the parser knows.
     const QRegularExpression optionLine("^  --([a-z0-9-]+)( \\S+)?", QRegularExpression::MultilineOption);
     int options = 0;
     for (auto it = optionLine.globalMatch(help); it.hasNext(); ++options) {
@@ -450,8 +493,6 @@ void TestCli::everyCommandAnswersHelp() {
         QVERIFY2(r.finished && !r.crashed && r.exitCode == expectedExit, qPrintable(r.describe(args.join(' '))));
         QVERIFY2(!r.err.contains("unknown option"), qPrintable(r.describe(args.join(' '))));
     }
-    qunsetenv("GOMP_SPINCOUNT");
-    qunsetenv("OPENBLAS_THREAD_TIMEOUT");
     QVERIFY2(options >= mustList.size(), qPrintable(help));
     // An option the table does not have is refused, naming the command's help.
     const ProcResult bad = runCli({command, "--no-such-option"});

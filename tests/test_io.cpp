@@ -13,10 +13,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
 
+#include "analysis/layer_run.h"
 #include "common/error.h"
 #include "io/hdf5_file.h"
 #include "io/table.h"
@@ -271,6 +274,7 @@ class TestIo : public QObject {
 
 private slots:
     void initTestCase();
+    void contentHashCachedUntilAFileChanges();
 
     // H5Writer -> H5Reader
     void arrays_data();
@@ -313,6 +317,48 @@ private:
     QTemporaryDir dir_;
     fs::path rich_;  // a valid file with a bit of everything, for the truncation tests
 };
+
+// The inputs' hash (run files' model_hash) is FNV-1a 64 of the bytes; a second hash of the same
+// files comes from the cache, and any change to a file (its size, time or inode) hashes again.
+void TestIo::contentHashCachedUntilAFileChanges() {
+    QTemporaryDir dir, cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    const std::string a = (dir.path() + "/a.bin").toStdString(), b = (dir.path() + "/b.bin").toStdString();
+    // Written an hour ago, as far as the files' times go: files changed in the last seconds are
+    // not cached (the kernel's modification times are coarse).
+    auto write = [](const std::string& path, const std::string& bytes) {
+        std::ofstream(path, std::ios::binary) << bytes;
+        std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+    };
+    write(a, "hello ");
+    write(b, "world");
+    const auto firstTime = std::filesystem::last_write_time(b);
+    // FNV-1a 64 of "hello world", computed by hand from the definition.
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : std::string("hello world")) h = (h ^ c) * 1099511628211ull;
+    char expected[17];
+    std::snprintf(expected, sizeof expected, "%016llx", static_cast<unsigned long long>(h));
+    QCOMPARE(ls::contentHash({a, b}), std::string(expected));
+    QCOMPARE(QDir(cache.path() + "/layerscope").entryList({"content-hash-*"}).size(), 1);
+    QCOMPARE(ls::contentHash({a, b}), std::string(expected));  // from the cache
+    std::ofstream(b, std::ios::binary) << "World";  // same size, written now: hashed, not cached
+    QVERIFY(ls::contentHash({a, b}) != std::string(expected));
+    QCOMPARE(QDir(cache.path() + "/layerscope").entryList({"content-hash-*"}).size(), 1);
+    write(b, "World");  // now an hour old: cached under its own key
+    QVERIFY(ls::contentHash({a, b}) != std::string(expected));
+    // A damaged entry is not believed.
+    QCOMPARE(QDir(cache.path() + "/layerscope").entryList({"content-hash-*"}).size(), 2);
+    for (const QString& name : QDir(cache.path() + "/layerscope").entryList({"content-hash-*"})) {
+        QFile f(cache.path() + "/layerscope/" + name);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write("not a hash\n");
+    }
+    // b as it was at first, to the nanosecond: the first entry's key, whose text is damaged now.
+    std::ofstream(b, std::ios::binary) << "world";
+    std::filesystem::last_write_time(b, firstTime);
+    QCOMPARE(ls::contentHash({a, b}), std::string(expected));
+    qunsetenv("XDG_CACHE_HOME");
+}
 
 void TestIo::initTestCase() {
     QVERIFY(dir_.isValid());

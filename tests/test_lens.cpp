@@ -54,6 +54,8 @@ private slots:
     void int8IsExact();
     void int8BoundOnEveryLogit();
     void everyMethodOnTheDemoModel();
+    void fromTheFullLogits();
+    void choiceCache();
 };
 
 void TestLens::everyRankIsExact_data() {
@@ -71,9 +73,33 @@ void TestLens::everyRankIsExact() {
         expectExact(lens, head, x, QString("rank %1").arg(rank));
     }
     QVERIFY(lens.candidates() >= lens.tokens());  // at least the winner per token
-    const std::string choice = lens.chooseMethod(x);
+    const std::string choice = lens.chooseMethod(x, /*tokenLayers=*/int64_t(1) << 40);
     QVERIFY2(choice.find("full projection: ") == 0 && choice.find(" -> ") != std::string::npos, choice.c_str());
+    QVERIFY(lens.timings().measured);
     expectExact(lens, head, x, "chosen rank");
+
+    // A run as short as the sample cannot repay trying a method: the full projection, untried.
+    ls::CertifiedLens shortRun(head);
+    const std::string shortChoice = shortRun.chooseMethod(x, x.size(0));
+    QVERIFY2(shortChoice.find("too few for a certified method to pay") != std::string::npos, shortChoice.c_str());
+    QVERIFY(!shortRun.pays());
+    QVERIFY(!shortRun.timings().measured);  // so no cache entry says "full" for longer runs
+
+    // An earlier run's choice (the cache's) is taken again when it repays its set-up here, and
+    // gives the exact top-1; a run too short for that keeps the full projection.
+    ls::CertifiedLens::Timings earlier;
+    earlier.sampleTokens = 300;
+    earlier.full = 1.0;
+    earlier.method = "rank 16";
+    earlier.chosen = 0.25;
+    earlier.setup = 3.0;  // repaid after 3 / (1.0 - 0.25) = 4 samples, 1,200 token-layers
+    ls::CertifiedLens reused(head);
+    const std::string again = reused.reuseChoice(earlier, x, 1300);
+    QVERIFY2(reused.pays() && reused.method() == "rank 16", again.c_str());
+    expectExact(reused, head, x, "rank 16 from an earlier choice");
+    ls::CertifiedLens tooShort(head);
+    const std::string notAgain = tooShort.reuseChoice(earlier, x, 1100);
+    QVERIFY2(!tooShort.pays() && notAgain.find("too short a run to pay") != std::string::npos, notAgain.c_str());
 }
 
 void TestLens::tiesGoToTheLowestIndex() {
@@ -92,6 +118,66 @@ void TestLens::tiesGoToTheLowestIndex() {
         QCOMPARE(ours[0].item<int64_t>(), std::min<int64_t>(winner, 90));
         expectExact(lens, head, x, QString("ties, rank %1").arg(rank));
     }
+}
+
+// At the final layer the float32 logits are there (for the loss): with the float32 GEMM's bound
+// they give the exact top-1 too, near-ties included (float32's own argmax may miss those).
+void TestLens::fromTheFullLogits() {
+    torch::InferenceMode guard;
+    for (bool decay : {true, false}) {
+        torch::Tensor head = makeHead(3000, 64, decay);
+        const torch::Tensor x = torch::randn({400, 64}) * 2;
+        // Near-ties below float32's resolution: row 17 a copy of token 0's winner plus a change
+        // in its last bits, row 5 an exact copy of token 1's winner.
+        const torch::Tensor winners = exactTop1(head, x.narrow(0, 0, 2));
+        head[17].copy_(head[winners[0].item<int64_t>()] * (1 + 1e-7));
+        head[5].copy_(head[winners[1].item<int64_t>()]);
+        ls::CertifiedLens lens(head);
+        const torch::Tensor ours = lens.top1(x, at::linear(x, head)), ref = exactTop1(head, x);
+        QVERIFY2(ours.equal(ref), qPrintable(QString("%1 of %2 tokens differ (decay %3)")
+                                                 .arg(ours.ne(ref).sum().item<int64_t>()).arg(x.size(0)).arg(decay)));
+        QCOMPARE(ours[1].item<int64_t>(), std::min<int64_t>(5, winners[1].item<int64_t>()));
+        QVERIFY(lens.candidates() >= lens.tokens());
+        QVERIFY2(lens.candidates() < 3 * lens.tokens(), "the float32 bound is tight: few exact dots");
+    }
+}
+
+// The choice's cache entry: read back as written, keyed by model and machine, and an entry that
+// does not read as one (truncated, hand-edited, from a future format) is no entry.
+void TestLens::choiceCache() {
+    QTemporaryDir cache;
+    qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+    const std::string key = ls::lensChoiceCacheKey("0123456789abcdef", 50257, 768);
+    QVERIFY(key != ls::lensChoiceCacheKey("0123456789abcdef", 50257, 1024));
+    QVERIFY(key != ls::lensChoiceCacheKey("fedcba9876543210", 50257, 768));
+    QVERIFY(!ls::cachedLensChoice(key));
+    ls::CertifiedLens::Timings t;
+    t.sampleTokens = 256;
+    t.full = 0.125;
+    t.method = "rank 64";
+    t.chosen = 0.05;
+    t.setup = 1.5;
+    ls::cacheLensChoice(key, t);
+    const auto back = ls::cachedLensChoice(key);
+    QVERIFY(back && back->measured);
+    QCOMPARE(back->sampleTokens, t.sampleTokens);
+    QCOMPARE(back->method, t.method);
+    QCOMPARE_NEAR(back->full, t.full, 1e-12, 0.0);
+    QCOMPARE_NEAR(back->chosen, t.chosen, 1e-12, 0.0);
+    QCOMPARE_NEAR(back->setup, t.setup, 1e-12, 0.0);
+    const QString file = cache.path() + "/layerscope/" + QString::fromStdString(key);
+    for (const QByteArray& broken : {QByteArray("{\"format\": 1, \"sample_tok"), QByteArray("[1, 2]"),
+                                     QByteArray("{\"format\": 2, \"sample_tokens\": 256, \"full_seconds\": 0.1, \"method\": "
+                                                "\"int8\", \"method_seconds\": 0.05, \"setup_seconds\": 1}"),
+                                     QByteArray("{\"format\": 1, \"sample_tokens\": 256, \"full_seconds\": -1, \"method\": "
+                                                "\"int8\", \"method_seconds\": 0.05, \"setup_seconds\": 1}")}) {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(broken);
+        f.close();
+        QVERIFY2(!ls::cachedLensChoice(key), broken.constData());
+    }
+    qunsetenv("XDG_CACHE_HOME");
 }
 
 void TestLens::statesInsideTheSubspace() {
@@ -187,7 +273,7 @@ void TestLens::everyMethodOnTheDemoModel() {
         for (size_t l = 0; l < normed.size(); ++l)
             expectExact(lens, m.weights.head, normed[l], QString("int8, layer %1").arg(l));
     }
-    lens.chooseMethod(normed[normed.size() / 2]);
+    lens.chooseMethod(normed[normed.size() / 2], int64_t(1) << 40);
     for (size_t l = 0; l < normed.size(); ++l)
         expectExact(lens, m.weights.head, normed[l], QString("%1, layer %2").arg(QString::fromStdString(lens.method())).arg(l));
 }

@@ -1,43 +1,17 @@
-// layerscope-cli info: what a model folder holds; --system: what this machine computes with.
+// layerscope-cli info: what a model folder holds (read here, without LibTorch); --system: what
+// this machine computes with (compute_system_info.cpp).
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "model/model.h"
-#include "model/system_info.h"
+#include "model/model_folder.h"
 
 namespace cli {
 
 namespace {
 
-int systemInfo(const Args& args) {
-    ls::setComputeThreads(0);  // the threads a run uses by default (--threads 0)
-    const ls::SystemInfo s = ls::systemInfo();
-    if (!s.warning.empty()) std::cerr << "layerscope-cli: warning: " << s.warning << "\n";
-    if (!args.flag("json")) {
-        for (const auto& [key, value] : ls::systemInfoRows(s)) std::printf("%-16s %s\n", key.c_str(), value.c_str());
-        return 0;
-    }
-    const nlohmann::json j = {{"layerscope", s.layerscopeVersion},
-                              {"libtorch", s.libtorchVersion},
-                              {"blas", s.blasKind},
-                              {"blas_library", s.blasLibrary},
-                              {"blas_config", s.blasConfig},
-                              {"reference_blas", s.referenceBlas},
-                              {"cpu_threads", s.hardwareThreads},
-                              {"torch_threads", s.torchThreads},
-                              {"torch_interop_threads", s.torchInteropThreads},
-                              {"blas_threads", s.blasThreads},
-                              {"cpu_features", s.cpuFeatures},
-                              {"int8_lens", s.int8Lens},
-                              {"warning", s.warning}};
-    std::cout << j.dump(2) << "\n";
-    return 0;
-}
-
-int info(const Args& args) {
-    if (args.flag("system")) return systemInfo(args);
+int modelInfo(const Args& args) {
     // The headers only: no weight is read, so any size answers at once.
     const ls::ModelDescription model = ls::describeModel(args.require("model"));
     const ls::ModelConfig& c = model.config;
@@ -83,7 +57,8 @@ Command infoCommand() {
                {{"model", "DIR", "The model folder (required without --system)."},
                 {"system", "", "Describe this machine and the libraries loaded instead of a model."},
                 {"json", "", "Print one JSON object instead of a table."}}}}},
-            info};
+            modelInfo,
+            [](const Args& args) { return args.flag("system"); }};
 }
 
 }  // namespace cli

@@ -1,60 +1,12 @@
 // layerscope-cli run: layer analyses in one capture pass (and the head scans), with progress,
-// tables, CSVs and an HDF5 run file.
-#include <cstdio>
-#include <optional>
-
-#include "analysis/layer_run.h"
+// tables, CSVs and an HDF5 run file (run by compute_run.cpp).
 #include "analysis/registry.h"
 #include "commands.h"
-#include "common/error.h"
-#include "inputs.h"
-#include "io/run_file.h"
-#include "progress_printer.h"
 #include "run_report.h"
 
 namespace cli {
 
 namespace {
-
-int run(const Args& args) {
-    if (args.positional.empty())
-        throw ls::Error("run needs the analyses to run, e.g. 'layerscope-cli run cossim,saturation --model ...'");
-    ls::LayerRunParams params;
-    params.analyses = ls::parseAnalysisList(args.positional);
-    // The analyses' parameters, parsed by their specs in the registry before anything loads.
-    ls::ParamValues values;
-    for (const auto& [key, text] : args.values)
-        if (const ls::ParamSpec* spec = ls::findParam(key)) values.set(key, ls::parseParam(*spec, text));
-    const std::optional<std::string> out = args.get("out");
-    if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
-        throw ls::Error("--quiet without --out or --csv would throw the results away");
-
-    Inputs in = loadInputs(args);
-    params.windows = in.windows;
-    params.dataset = in.dataOptions;
-    ls::applyParams(values, in.model->config(), params);
-    ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work
-    const auto windows = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
-    const ls::WindowSummary summary = ls::summarizeWindows(windows, in.data.documentStarts);
-
-    ls::Progress& progress = interruptibleProgress();
-    ProgressPrinter printer(progress, summary.scoredTokens, !args.flag("json"));
-    const ls::LayerRun run =
-        ls::runLayerAnalyses(*in.model, in.data, in.tokenizer ? &*in.tokenizer : nullptr, params, progress);
-    if (run.info.complete && !progress.isCanceled()) printer.finish();
-    printer.stop();
-    // Ctrl-C: a head-ablation scan keeps the windows it finished, marked partial; anything
-    // else writes nothing.
-    if (progress.isCanceled() && run.info.complete) throw ls::Canceled();
-    if (out) ls::writeRunFile(*out, run);
-    reportRun(run, args);
-    if (!run.info.complete) {
-        std::fprintf(stderr, "\ninterrupted: the scan's finished windows were kept, marked partial\n");
-        return 130;
-    }
-    if (out && !args.flag("json")) std::printf("run file: %s\n", out->c_str());
-    return 0;
-}
 
 std::string analysesHelp() {
     std::string text =
@@ -95,8 +47,8 @@ Command runCommand() {
              "layer analyses in one capture pass: tables, CSVs and a run file",
              analysesHelp(),
              groups},
-            run,
-            /*computes=*/true};
+            nullptr,
+            always};
 }
 
 }  // namespace cli

@@ -10,7 +10,7 @@ namespace {
 
 int show(const Args& args) {
     if (args.positional.empty()) throw ls::Error("show needs a run file: 'layerscope-cli show RUN.h5'");
-    reportRun(ls::readRunFile(args.positional), args);
+    reportRun(ls::readRunFile(args.positional), args, /*computedHere=*/false);
     return 0;
 }
 

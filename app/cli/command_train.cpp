@@ -1,17 +1,7 @@
-// layerscope-cli train: a small decoder-only transformer, saved as a Hugging Face folder.
-#include <cmath>
-#include <cstdio>
-#include <iostream>
-#include <nlohmann/json.hpp>
-
-#include "commands.h"
-#include "common/thread_pools.h"
-#include "inputs.h"
-#include "train/train_job.h"
+// layerscope-cli train: a small decoder-only transformer, saved as a Hugging Face folder (run by
+// compute_train.cpp).
+#include "compute_commands.h"
 #include "train/trainer.h"
-
-namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace cli {
 
@@ -54,11 +44,9 @@ std::vector<OptionSpec> withParams(std::vector<OptionSpec> before, const std::ve
     return before;
 }
 
-int train(const Args& args) {
-    const fs::path dataPath = args.require("data");
-    const fs::path outDir = args.require("out");
-    const bool asJson = args.flag("json");
-    ls::TrainParams p;
+}  // namespace
+
+void readTrainParams(const Args& args, ls::TrainParams& p) {
     p.layout = args.get("layout").value_or(p.layout);
     readParams(args, kShapeParams, p);
     p.numSamples = args.integer("samples", 0, 0);
@@ -68,57 +56,7 @@ int train(const Args& args) {
     p.evalEvery = static_cast<int>(args.integer("eval-every", 0, 0));
     p.validationFraction = args.real("val-fraction", p.validationFraction);
     p.seed = static_cast<uint64_t>(args.integer("seed", 0, 0));
-    ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
-    ls::TrainDataSpec spec;
-    spec.dataPath = dataPath;
-    spec.options = datasetOptionsFrom(args, dataPath);
-    spec.tokenizerDir = args.get("tokenizer").value_or("");
-    spec.wordVocab = static_cast<int>(args.integer("word-vocab", spec.wordVocab, 1));
-    // Everything is read and checked before the output folder is touched.
-    const ls::TrainData data = ls::prepareTrainData(spec);
-    const int vocabSize = data.vocabSize;
-    const bool overwrite = args.flag("overwrite");
-    ls::checkOutputFolder(data, outDir, overwrite);
-    ls::validateTrainParams(p, vocabSize, static_cast<int64_t>(data.tokens.size()));
-
-    ls::Progress& progress = interruptibleProgress();
-    if (!asJson)
-        std::printf("training %s layout: dim %d, %d heads, ffn %d, %d layers, seq_len %d, vocab %d, %zu tokens\n",
-                    p.layout.c_str(), p.dim, p.numHeads, p.ffnDim, p.numLayers, p.seqLen, vocabSize, data.tokens.size());
-    auto onPoint = [&](const ls::TrainPoint& pt) {
-        if (asJson) return;
-        if (pt.valLoss >= 0)
-            std::printf("step %6lld  epoch %5.2f  train %.4f  val %.4f (PPL %.2f)%s\n", static_cast<long long>(pt.step),
-                        pt.epoch, pt.trainLoss, pt.valLoss, std::exp(pt.valLoss), pt.improved ? "  (best, saved)" : "");
-        else
-            std::printf("step %6lld  epoch %5.2f  train %.4f\n", static_cast<long long>(pt.step), pt.epoch, pt.trainLoss);
-        std::fflush(stdout);
-    };
-    const ls::TrainResult r = ls::trainIntoFolder(data, p, outDir, overwrite, progress, onPoint);
-
-    std::string outcome = r.canceled ? "canceled" : r.stoppedEarly ? "stopped early (patience)" : "finished all epochs";
-    if (asJson) {
-        json j = {{"out", outDir.string()},         {"outcome", r.canceled ? "canceled" : r.stoppedEarly ? "early_stop" : "max_epochs"},
-                  {"saved", r.saved},               {"steps", r.steps},
-                  {"best_val_loss", r.bestValLoss}, {"best_step", r.bestStep},
-                  // the research notes report the validation PPL: exp of the mean token loss
-                  {"best_val_ppl", r.bestValLoss >= 0 ? json(std::exp(r.bestValLoss)) : json(nullptr)},
-                  {"train_samples", r.trainSamples}, {"validation_samples", r.validationSamples},
-                  {"vocab_size", vocabSize},        {"seconds", r.seconds}};
-        std::cout << j.dump(2) << "\n";
-    } else {
-        std::printf("%s after %lld steps in %.1f s\n", outcome.c_str(), static_cast<long long>(r.steps), r.seconds);
-        if (r.saved)
-            std::printf("best validation loss %.4f (PPL %.2f) at step %lld, saved in %s\n", r.bestValLoss,
-                        std::exp(r.bestValLoss), static_cast<long long>(r.bestStep), outDir.c_str());
-        else
-            std::printf("no checkpoint was saved (canceled before the first validation)\n");
-    }
-    if (r.canceled) return 130;
-    return 0;
 }
-
-}  // namespace
 
 Command trainCommand() {
     OptionGroup data = datasetOptions();
@@ -149,8 +87,8 @@ Command trainCommand() {
                            {"seed", "S", "Random seed (default 0)."},
                            {"threads", "N", "Compute threads (default one per core)."},
                            {"json", "", "Print one JSON object at the end instead of the loss lines."}})}}},
-            train,
-            /*computes=*/true};
+            nullptr,
+            always};
 }
 
 }  // namespace cli

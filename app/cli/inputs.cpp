@@ -4,7 +4,6 @@
 #include <csignal>
 
 #include "common/error.h"
-#include "common/thread_pools.h"
 
 namespace cli {
 

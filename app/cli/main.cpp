@@ -1,69 +1,11 @@
 // layerscope-cli: the workbench's analyses without a GUI, for scripts and batch machines.
-// Each command lives in command_<name>.cpp with the option table that parses its arguments
-// and prints `layerscope-cli COMMAND --help`.
-// Exit codes: 0 success, 2 bad input or usage (one "error: ..." line on stderr),
-// 1 internal failure, 130 interrupted.
-#include <cstdio>
-#include <string>
-
+// This program is plain C++ and starts at once; the commands that run a model load the
+// compute module, LibTorch with it (commands.h, common/program_module.h).
 #include "commands.h"
-#include "common/error.h"
-#include "common/thread_pools.h"
-
-namespace cli {
-
-std::vector<Command> allCommands() {
-    return {infoCommand(), evalCommand(), runCommand(), showCommand(), compareCommand(), trainCommand(), demoCorpusCommand()};
-}
-
-namespace {
-
-std::string overview() {
-    std::string text = "usage: layerscope-cli COMMAND [options]\n\ncommands:\n";
-    for (const Command& c : allCommands()) {
-        std::string name = "  " + c.spec.name;
-        name.resize(16, ' ');
-        text += name + c.spec.summary + "\n";
-    }
-    text += "\n'layerscope-cli COMMAND --help' lists a command's options.\n"
-            "Exit codes: 0 success, 2 bad input or usage, 1 internal failure, 130 interrupted.\n";
-    return text;
-}
-
-}  // namespace
-
-}  // namespace cli
+#include "common/program_module.h"
 
 int main(int argc, char** argv) {
-    const std::string first = argc >= 2 ? argv[1] : "";
-    if (argc < 2 || first == "--help" || first == "-h") {
-        std::fputs(cli::overview().c_str(), argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    for (const cli::Command& command : cli::allCommands()) {
-        if (command.spec.name != first) continue;
-        try {
-            const cli::Args args = cli::parseArgs(command.spec, argc, argv);
-            if (args.help) {
-                std::fputs(cli::helpText(command.spec).c_str(), stdout);
-                return 0;
-            }
-            if (command.computes) ls::tuneThreadPools(argv);  // may re-execute (common/thread_pools.h)
-            return command.run(args);
-        } catch (const ls::ParamError& e) {  // core names the parameter; here it is an option
-            std::fprintf(stderr, "error: --%s: %s\n", e.key().c_str(), e.problem().c_str());
-            return 2;
-        } catch (const ls::Canceled&) {
-            std::fprintf(stderr, "\ninterrupted: nothing was written\n");
-            return 130;
-        } catch (const ls::Error& e) {
-            std::fprintf(stderr, "error: %s\n", e.what());
-            return 2;
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "error: internal failure: %s\n", e.what());
-            return 1;
-        }
-    }
-    std::fprintf(stderr, "error: unknown command '%s' (see layerscope-cli --help)\n", first.c_str());
-    return 2;
+    return cli::runCommandLine(argc, argv, [&](const cli::Command&, const cli::Args&) {
+        return ls::runProgramModule("layerscope-cli-compute", argc, argv);
+    });
 }

@@ -28,13 +28,16 @@ void addTablesJson(json& out, const std::vector<ls::Table>& tables) {
     }
 }
 
-void reportRun(const ls::LayerRun& run, const Args& args) {
+void reportRun(const ls::LayerRun& run, const Args& args, bool computedHere) {
     // Each analysis's tables, made once: CSV and JSON take them all, the text report by analysis.
     const auto parts = run.tablesByAnalysis(args.flag("per-token-saturation"));
     std::vector<ls::Table> tables;
     for (const auto& part : parts) tables.insert(tables.end(), part.second.begin(), part.second.end());
+    ls::PhaseTimes times = run.info.times;
+    const ls::Stopwatch writing;
     if (auto dir = args.get("csv"))
         for (const ls::Table& t : tables) ls::writeCsv(t, *dir);
+    if (computedHere) times.writing += writing.seconds();
     if (args.flag("quiet")) return;
     if (args.flag("json")) {
         json j = {{"status", run.info.complete ? "complete" : "partial"},
@@ -44,6 +47,7 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
                   {"windows", run.windowCount()},
                   {"layer", run.params.layer},
                   {"seconds", run.capture.seconds}};
+        for (const auto& [phase, seconds] : times.named()) j["phases"][phase] = seconds;
         addTablesJson(j, tables);
         std::cout << j.dump(2) << "\n";
         return;
@@ -53,8 +57,11 @@ void reportRun(const ls::LayerRun& run, const Args& args) {
     // The capture pass's time (head scans alone run none; their tables give their own times).
     char captureTime[64] = "";
     if (run.capture.tokens() > 0) std::snprintf(captureTime, sizeof captureTime, ", capture pass %.2f s", run.capture.seconds);
-    std::printf("scored    %lld tokens in %lld windows%s%s\n\n", static_cast<long long>(run.scoredTokens()),
+    std::printf("scored    %lld tokens in %lld windows%s%s\n", static_cast<long long>(run.scoredTokens()),
                 static_cast<long long>(run.windowCount()), captureTime, run.info.complete ? "" : "  (PARTIAL run)");
+    const std::string phases = times.text();
+    if (!phases.empty()) std::printf("time      %s\n", phases.c_str());
+    std::printf("\n");
     if (!run.capture.lensMethodChoice.empty())  // how the lens top-1 was computed (not kept in run files)
         std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensMethodChoice.c_str(),
                     run.capture.lensCandidatesPerToken > 0

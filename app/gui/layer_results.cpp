@@ -133,6 +133,7 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
     row(tr("Finished"), timestamp(r.info.finishedAt));
     if (r.capture.tokens() > 0)  // head scans alone run no capture pass
         row(tr("Capture time"), tr("%1 s").arg(r.capture.seconds, 0, 'f', 2));
+    if (const std::string phases = r.info.times.text(); !phases.empty()) row(tr("Time by phase"), fromStd(phases));
 
     QStringList analyses;
     for (const ls::AnalysisSpec& info : ls::analysisRegistry())

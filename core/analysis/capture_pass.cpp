@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "analysis/capture_observer_internal.h"
@@ -298,6 +299,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             certified->setRank(method.rank);
             r.lensMethodChoice = "rank " + std::to_string(method.rank) + " (asked for)";
         } else {
+            const int64_t tokenLayers = totalScored * ((L + 1) + (request.postAttentionLens ? L : 0));
             // The sample: the middle layer's states at the first window's first 256 positions,
             // from a forward over those 256 tokens only (a whole window would cost a full forward).
             torch::Tensor sample;
@@ -309,17 +311,26 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
                 m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
             });
-            r.lensMethodChoice = certified->chooseMethod(sample);
+            const std::string cacheKey = request.modelHash.empty() ? "" : lensChoiceCacheKey(request.modelHash, c.vocabSize, c.hiddenSize);
+            const std::optional<CertifiedLens::Timings> earlier = cachedLensChoice(cacheKey);
+            if (earlier) {
+                r.lensMethodChoice = certified->reuseChoice(*earlier, sample, tokenLayers);
+            } else {
+                r.lensMethodChoice = certified->chooseMethod(sample, tokenLayers);
+                if (certified->timings().measured && !cacheKey.empty()) cacheLensChoice(cacheKey, certified->timings());
+            }
             if (!certified->pays()) certified.reset();
         }
     }
     auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined
-        return certified ? certified->top1(normed) : (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);
+        if (!certified) return (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);
+        return logits.defined() ? certified->top1(normed, logits) : certified->top1(normed);
     };
 
     const bool observersWantPostAttention =
         std::any_of(request.observers.begin(), request.observers.end(),
                     [](const CaptureObserver* o) { return o->wantsPostAttention(); });
+    r.setupSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.setStage("Capturing " + std::to_string(windows.size()) + " windows");
     progress.setFraction(0.0);
     forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {

@@ -38,6 +38,9 @@ struct CaptureRequest {
     // How the lens top-1 is computed without metrics (lensMethods()): "auto" times the certified
     // methods and keeps the fastest; the others force one path (tests, reproducing a run).
     std::string lensMethod = "auto";
+    // The model's content hash (RunInfo::modelHash): the certified lens's choice is cached under
+    // it (common/cache_dir.h). Empty: no cache.
+    std::string modelHash;
     std::vector<int> lowRankRanks;   // ranks r of the SVD head W_r; empty = no low-rank head
     int lowRankLayer = 0;            // the chosen layer l (1..L) for agreement and detection
     bool metrics = false;            // LayerMetrics at every layer 1..L (logit lens)
@@ -111,6 +114,7 @@ struct CaptureResult {
     int hiddenSize = 0;
     int64_t windows = 0;
     double seconds = 0;                          // wall time of the pass
+    double setupSeconds = 0;                     // of which one-off set-up: the head's SVD, the certified lens
     // The certified lens top-1 (when the lens ran without metrics): how its method was chosen
     // and exact dot products per token and lens layer. Not stored in run files.
     std::string lensMethodChoice;

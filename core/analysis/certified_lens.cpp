@@ -14,18 +14,22 @@
 
 namespace ls {
 
-CertifiedLens::CertifiedLens(const torch::Tensor& head) : head_(head) {
+CertifiedLens::CertifiedLens(const torch::Tensor& head) : head_(head) {}
+
+const torch::Tensor& CertifiedLens::eigenvectors() {
+    if (eigenvectors_.defined()) return eigenvectors_;
     torch::NoGradGuard noGrad;
-    const int64_t D = head.size(1);
+    const int64_t D = head_.size(1);
     // The right singular vectors of W are the eigenvectors of the D x D Gram matrix W^T W:
     // GEMMs and a small eigendecomposition instead of a (V x D) SVD.
     torch::Tensor gram = torch::zeros({D, D}, torch::kFloat64);
-    rowNorms2_ = torch::empty({head.size(0)}, torch::kFloat64);
-    forRowChunks(head, [&](int64_t first, const torch::Tensor& rows) {
+    rowNorms2_ = torch::empty({head_.size(0)}, torch::kFloat64);
+    forRowChunks(head_, [&](int64_t first, const torch::Tensor& rows) {
         gram.addmm_(rows.t(), rows);
         rowNorms2_.narrow(0, first, rows.size(0)).copy_(rows.pow(2).sum(1));
     });
     eigenvectors_ = std::get<1>(torch::linalg_eigh(gram)).flip({1}).contiguous();  // descending eigenvalues
+    return eigenvectors_;
 }
 
 const CertifiedLens::Factors& CertifiedLens::factors(int rank) {
@@ -33,7 +37,7 @@ const CertifiedLens::Factors& CertifiedLens::factors(int rank) {
         if (f.rank == rank) return f;
     Factors f;
     f.rank = rank;
-    f.basis = eigenvectors_.narrow(1, 0, rank).contiguous();  // (D, r)
+    f.basis = eigenvectors().narrow(1, 0, rank).contiguous();  // (D, r)
     torch::Tensor p64 = torch::empty({head_.size(0), rank}, torch::kFloat64);  // (V, r)
     forRowChunks(head_, [&](int64_t first, const torch::Tensor& rows) { p64.narrow(0, first, rows.size(0)).copy_(rows.mm(f.basis)); });
     const torch::Tensor p2 = p64.pow(2).sum(1);                // (V)
@@ -69,6 +73,10 @@ std::string CertifiedLens::method() const {
 
 torch::Tensor CertifiedLens::top1(const torch::Tensor& normed) { return top1Checked(normed); }
 
+torch::Tensor CertifiedLens::top1(const torch::Tensor& normed, const torch::Tensor& logits) {
+    return top1Checked(normed, 0, logits);
+}
+
 CertifiedLens::Approximation CertifiedLens::approximate(const torch::Tensor& normed) {
     Approximation a;
     if (useInt8_) {
@@ -94,7 +102,30 @@ CertifiedLens::Approximation CertifiedLens::approximate(const torch::Tensor& nor
     return a;
 }
 
-torch::Tensor CertifiedLens::top1Checked(const torch::Tensor& normed, int64_t maxPerToken) {
+const torch::Tensor& CertifiedLens::float32Bound() {
+    if (!float32Bound_.defined()) {
+        // gamma_D = D u / (1 - D u) bounds a float32 dot product's rounding in any summation
+        // order (FMA or not); doubled for margin, which also covers the norms' own float32
+        // rounding (relative D u at most, far below a factor of 2).
+        const double D = static_cast<double>(head_.size(1));
+        const double gamma = D * kFloat32Unit / (1 - D * kFloat32Unit);
+        float32Bound_ = (head_.norm(2, 1).to(torch::kFloat64) * (2 * gamma)).mul(kRoundUp).to(torch::kFloat32);
+    }
+    return float32Bound_;
+}
+
+CertifiedLens::Approximation CertifiedLens::fullProjection(const torch::Tensor& normed, const torch::Tensor& logits) {
+    Approximation a;
+    a.logits = logits;
+    a.scale = torch::ones({normed.size(0)}, torch::kFloat64);
+    a.tokenA = normed.to(torch::kFloat64).pow(2).sum(1).sqrt();  // ||x||
+    a.tokenB = torch::zeros({normed.size(0)}, torch::kFloat64);
+    a.rowA = float32Bound();
+    a.rowB = torch::zeros_like(a.rowA);
+    return a;
+}
+
+torch::Tensor CertifiedLens::top1Checked(const torch::Tensor& normed, int64_t maxPerToken, const torch::Tensor& fullLogits) {
     torch::NoGradGuard noGrad;
     const int64_t M = normed.size(0), V = head_.size(0), D = head_.size(1);
     const torch::Tensor x = normed.contiguous();
@@ -104,7 +135,8 @@ torch::Tensor CertifiedLens::top1Checked(const torch::Tensor& normed, int64_t ma
     std::atomic<bool> tooMany{false};
     for (int64_t from = 0; from < M; from += 256) {  // 256 tokens' logits at a time: (256, V) float32
         const int64_t n = std::min<int64_t>(256, M - from);
-        const Approximation ap = approximate(x.narrow(0, from, n));
+        const Approximation ap = fullLogits.defined() ? fullProjection(x.narrow(0, from, n), fullLogits.narrow(0, from, n))
+                                                  : approximate(x.narrow(0, from, n));
         const torch::Tensor logits = ap.logits.contiguous(), scale = ap.scale.contiguous(),
                             tokenA = ap.tokenA.contiguous(), tokenB = ap.tokenB.contiguous();
         const float* rowA = ap.rowA.data_ptr<float>();
@@ -187,69 +219,114 @@ int64_t CertifiedLens::logitsOutsideBound(const torch::Tensor& normed) {
     const Approximation ap = approximate(normed);
     const torch::Tensor x64 = normed.to(torch::kFloat64);
     const torch::Tensor approx = ap.logits.to(torch::kFloat64) * ap.scale.unsqueeze(1);  // (M, V)
+    const torch::Tensor bound = ap.tokenA.unsqueeze(1) * ap.rowA.to(torch::kFloat64).unsqueeze(0) +
+                                ap.tokenB.unsqueeze(1) * ap.rowB.to(torch::kFloat64).unsqueeze(0);  // (M, V)
+    // The float32 projection is within slack of the exact logits, so a logit it shows inside
+    // bound - slack is inside its bound; the rest (usually none) get a float64 dot product.
+    const torch::Tensor slack = x64.pow(2).sum(1).sqrt().unsqueeze(1) * float32Bound().to(torch::kFloat64).unsqueeze(0);
+    const torch::Tensor error32 = (approx - at::linear(normed, head_).to(torch::kFloat64)).abs();
+    const torch::Tensor suspects = error32.gt(bound - slack).nonzero();  // (K, 2): token, row
     int64_t outside = 0;
-    forRowChunks(head_, [&](int64_t first, const torch::Tensor& rows) {
-        const int64_t n = rows.size(0);
-        const torch::Tensor exact = x64.mm(rows.t());  // (M, n)
-        const torch::Tensor bound = ap.tokenA.unsqueeze(1) * ap.rowA.narrow(0, first, n).to(torch::kFloat64).unsqueeze(0) +
-                                    ap.tokenB.unsqueeze(1) * ap.rowB.narrow(0, first, n).to(torch::kFloat64).unsqueeze(0);
-        outside += (approx.narrow(1, first, n) - exact).abs().gt(bound).sum().item<int64_t>();
-    });
+    for (int64_t k = 0; k < suspects.size(0); ++k) {
+        const int64_t t = suspects[k][0].item<int64_t>(), i = suspects[k][1].item<int64_t>();
+        const double exact = x64[t].dot(head_[i].to(torch::kFloat64)).item<double>();
+        outside += std::abs(approx[t][i].item<double>() - exact) > bound[t][i].item<double>();
+    }
     return outside;
 }
 
-std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
+namespace {
+
+double secondsOf(const std::function<void()>& fn) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double timedAfterWarmUp(const std::function<void()>& fn) {
+    fn();
+    return secondsOf(fn);
+}
+
+}  // namespace
+
+bool CertifiedLens::int8Checked(const torch::Tensor& normed, std::string& report) {
+    // The int8 bound rests on oneDNN summing int8 products exactly; check it against float64
+    // logits on part of the sample before trusting it.
+    setInt8();
+    const int64_t outside = logitsOutsideBound(normed.narrow(0, 0, std::min<int64_t>(64, normed.size(0))));
+    if (outside == 0) return true;
+    report += "; int8: " + std::to_string(outside) + " logits outside their bound, not used";
+    useInt8_ = false;
+    int8_.reset();
+    return false;
+}
+
+std::string CertifiedLens::chooseMethod(const torch::Tensor& normed, int64_t tokenLayers) {
     torch::NoGradGuard noGrad;
     const int D = static_cast<int>(head_.size(1));
     const int64_t savedTokens = tokens_, savedCandidates = candidates_;
-    auto timed = [](const std::function<void()>& fn) {
-        fn();  // warm-up
-        const auto t0 = std::chrono::steady_clock::now();
-        fn();
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
+    const double samples = static_cast<double>(tokenLayers) / static_cast<double>(normed.size(0));
+    timings_ = Timings{};
+    timings_.sampleTokens = normed.size(0);
     // The bar: the full float32 projection and its argmax.
-    double bestSeconds = timed([&] { at::linear(normed, head_).argmax(-1); });
-    char line[160];
+    timings_.full = timedAfterWarmUp([&] { at::linear(normed, head_).argmax(-1); });
+    double bestSeconds = timings_.full;
+    char line[200];
     std::snprintf(line, sizeof line, "full projection: %.1f ms", bestSeconds * 1e3);
     std::string report = line;
+    // Trying a method costs its set-up and a few sample projections: about 6 full sample
+    // projections for int8 (quantising the head, the float64 check, two timed runs), about 2D/M
+    // for the Gram matrix of the low-rank bound. It can at best save the run's projections, so a
+    // run shorter than twice that keeps the full projection untried.
+    const double fullRun = samples * timings_.full;
+    const bool tryInt8 = Int8Projection::available() && fullRun > 2 * 6 * timings_.full;
+    const bool tryRanks = fullRun > 2 * (2.0 * D / static_cast<double>(normed.size(0)) + 4) * timings_.full;
     // A method whose cheap filter passes more than 1/16 of the vocabulary for some token cannot pay.
     const int64_t limit = std::max<int64_t>(1, head_.size(0) / 16);
     bool bestInt8 = false;
     int bestRank = 0;  // 0 with !bestInt8: nothing beats the full projection
-    auto tryMethod = [&](const std::string& name) {  // the current method
+    double bestSetup = 0;
+    auto tryMethod = [&](const std::string& name, double setup) {  // the current method
         if (!top1Checked(normed, limit).defined()) {
             report += "; " + name + ": too many candidates";
             return false;
         }
         const int64_t before = candidates_;
-        const double s = timed([&] { top1Checked(normed); });
-        std::snprintf(line, sizeof line, "; %s: %.1f ms, %.1f candidates/token", name.c_str(), s * 1e3,
-                      static_cast<double>(candidates_ - before) / 2.0 / static_cast<double>(normed.size(0)));
+        const double s = secondsOf([&] { top1Checked(normed); });
+        std::snprintf(line, sizeof line, "; %s: %.1f ms, %.1f candidates/token (set-up %.2f s)", name.c_str(), s * 1e3,
+                      static_cast<double>(candidates_ - before) / static_cast<double>(normed.size(0)), setup);
         report += line;
+        // The set-up is paid by now: what is left of the run decides.
         if (s < bestSeconds) {
             bestSeconds = s;
             bestInt8 = useInt8_;
             bestRank = useInt8_ ? 0 : rank_;
+            bestSetup = setup;
         }
         return true;
     };
-    if (Int8Projection::available()) {
-        // The int8 bound rests on oneDNN summing int8 products exactly; check it against float64
-        // logits on part of the sample before trusting it.
-        setInt8();
-        const int64_t outside = logitsOutsideBound(normed.narrow(0, 0, std::min<int64_t>(64, normed.size(0))));
-        if (outside == 0)
-            tryMethod("int8");
+    if (tryInt8) {
+        std::string problem;
+        const double setup = secondsOf([&] { int8Checked(normed, problem); });
+        if (useInt8_)
+            tryMethod("int8", setup);
         else
-            report += "; int8: " + std::to_string(outside) + " logits outside their bound, not used";
+            report += problem;
     }
-    std::vector<int> ranks;  // D/2 or below, powers of two from 16, largest first
-    for (int r = 16; r <= D / 2; r *= 2) ranks.insert(ranks.begin(), r);
-    for (int r : ranks) {
-        setRank(r);
-        // Lower ranks have larger bounds: stop at the first with too many candidates.
-        if (!tryMethod("rank " + std::to_string(r))) break;
+    if (tryRanks) {
+        const double gram = secondsOf([&] { eigenvectors(); });
+        std::vector<int> ranks;  // D/2 or below, powers of two from 16, largest first
+        for (int r = 16; r <= D / 2; r *= 2) ranks.insert(ranks.begin(), r);
+        for (int r : ranks) {
+            setRank(r);
+            // Lower ranks have larger bounds: stop at the first with too many candidates.
+            if (!tryMethod("rank " + std::to_string(r), gram)) break;
+        }
+    }
+    if (!tryInt8 && !tryRanks) {
+        std::snprintf(line, sizeof line, "; %.0f token-layers: too few for a certified method to pay", static_cast<double>(tokenLayers));
+        report += line;
     }
     if (bestInt8) {
         setInt8();
@@ -263,7 +340,39 @@ std::string CertifiedLens::chooseMethod(const torch::Tensor& normed) {
         it = !useInt8_ && it->rank == rank_ ? std::next(it) : cache_.erase(it);
     tokens_ = savedTokens;
     candidates_ = savedCandidates;
+    timings_.method = pays() ? method() : "full";
+    timings_.chosen = pays() ? bestSeconds : timings_.full;
+    timings_.setup = pays() ? bestSetup : 0;
+    timings_.measured = tryInt8 || tryRanks;
     return report + " -> " + (pays() ? method() : "none pays: the full projection");
+}
+
+std::string CertifiedLens::reuseChoice(const Timings& earlier, const torch::Tensor& normed, int64_t tokenLayers) {
+    torch::NoGradGuard noGrad;
+    timings_ = earlier;
+    const double samples = static_cast<double>(tokenLayers) / static_cast<double>(earlier.sampleTokens);
+    char line[200];
+    std::snprintf(line, sizeof line, "from the cache: full projection %.1f ms, %s %.1f ms, set-up %.2f s", earlier.full * 1e3,
+                  earlier.method.c_str(), earlier.chosen * 1e3, earlier.setup);
+    std::string report = line;
+    const bool pays = earlier.method != "full" && samples * (earlier.full - earlier.chosen) > earlier.setup;
+    const int D = static_cast<int>(head_.size(1));
+    int rank = 0;
+    if (pays && earlier.method == "int8" && Int8Projection::available()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (int8Checked(normed, report)) {
+            std::snprintf(line, sizeof line, "; int8 set-up and check %.2f s",
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            return report + line + " -> int8";
+        }
+    } else if (pays && std::sscanf(earlier.method.c_str(), "rank %d", &rank) == 1 && rank >= 1 && rank < D) {
+        setRank(rank);
+        return report + " -> " + method();
+    }
+    useInt8_ = false;
+    rank_ = 0;
+    timings_.method = "full";
+    return report + " -> " + (pays ? "not usable here: the full projection" : "too short a run to pay: the full projection");
 }
 
 }  // namespace ls

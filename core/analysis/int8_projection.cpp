@@ -3,6 +3,7 @@
 #include "analysis/int8_projection_internal.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #ifdef LAYERSCOPE_HAVE_DNNL
@@ -50,15 +51,35 @@ Int8Projection::Int8Projection(const torch::Tensor& head) : vocab_(head.size(0))
     std::vector<float> scales(static_cast<size_t>(V));
     rowError_ = torch::empty({V}, torch::kFloat32);
     rowNorm_ = torch::empty({V}, torch::kFloat32);
-    forRowChunks(head, [&](int64_t i, const torch::Tensor& rows) {
-        const int64_t n = rows.size(0);
-        const auto [scale, q] = quantiseRows(rows);
-        const torch::Tensor dequantised = q * scale.unsqueeze(1);
-        rowError_.narrow(0, i, n).copy_((rows - dequantised).pow(2).sum(1).sqrt().mul(kRoundUp));
-        rowNorm_.narrow(0, i, n).copy_(dequantised.pow(2).sum(1).sqrt().mul(kRoundUp));
-        q8.narrow(0, i, n).copy_(q.to(torch::kInt8));
-        const torch::Tensor s32 = scale.to(torch::kFloat32).contiguous();
-        std::copy(s32.data_ptr<float>(), s32.data_ptr<float>() + n, scales.begin() + i);
+    // quantiseRows's arithmetic, one pass over each row (the head is the largest matrix of the
+    // model: tensor ops in float64 took ten passes and most of a second).
+    const torch::Tensor w = head.contiguous();
+    const float* rows = w.data_ptr<float>();
+    int8_t* q = q8.data_ptr<int8_t>();
+    float* rowError = rowError_.data_ptr<float>();
+    float* rowNorm = rowNorm_.data_ptr<float>();
+    at::parallel_for(0, V, 256, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float* row = rows + i * D;
+            float amax = 0;
+            for (int64_t j = 0; j < D; ++j) amax = std::max(amax, std::abs(row[j]));
+            // The float32 value oneDNN multiplies by, so s q is exactly what runs.
+            const double s = static_cast<double>(static_cast<float>(amax > 0 ? amax / 127.0 : 1.0));
+            const float inverse = static_cast<float>(1.0 / s);
+            double error2 = 0, norm2 = 0;
+            for (int64_t j = 0; j < D; ++j) {
+                // Any integer q in [-127, 127] is sound (the bound is the error of the q used); the
+                // nearest one keeps the bound small.
+                const double qj = std::clamp(std::nearbyint(row[j] * inverse), -127.0f, 127.0f);
+                q[i * D + j] = static_cast<int8_t>(qj);
+                const double dequantised = qj * s;
+                error2 += (row[j] - dequantised) * (row[j] - dequantised);
+                norm2 += dequantised * dequantised;
+            }
+            scales[static_cast<size_t>(i)] = static_cast<float>(s);
+            rowError[i] = static_cast<float>(std::sqrt(error2) * kRoundUp);
+            rowNorm[i] = static_cast<float>(std::sqrt(norm2) * kRoundUp);
+        }
     });
 
     using dnnl::memory;

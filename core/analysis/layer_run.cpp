@@ -1,12 +1,18 @@
 #include "analysis/layer_run.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <optional>
 
 #include "analysis/inspect.h"
 #include "analysis/registry.h"
+#include "common/cache_dir.h"
+#include "common/fnv_hash.h"
 #include "common/error.h"
 #include "model/model.h"
 
@@ -101,24 +107,55 @@ std::vector<std::pair<const AnalysisSpec*, std::vector<Table>>> LayerRun::tables
     return parts;
 }
 
+namespace {
+
+// The files as they are now (path, device, inode, size, modification time): the cache key of
+// their content hash, which a change to any of them changes. newestChange: the latest
+// modification time, in seconds since the epoch.
+std::optional<std::string> identityKey(const std::vector<std::filesystem::path>& files, double& newestChange) {
+    uint64_t h = kFnv1aBasis;
+    newestChange = 0;
+    for (const auto& file : files) {
+        struct stat st{};
+        const std::string path = std::filesystem::absolute(file).string();
+        if (stat(path.c_str(), &st) != 0) return std::nullopt;
+        newestChange = std::max(newestChange, static_cast<double>(st.st_mtim.tv_sec) + 1e-9 * static_cast<double>(st.st_mtim.tv_nsec));
+        const int64_t fields[] = {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino),
+                                  static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec),
+                                  static_cast<int64_t>(st.st_mtim.tv_nsec)};
+        h = fnv1a(h, path.data(), path.size() + 1);
+        h = fnv1a(h, fields, sizeof fields);
+    }
+    return "content-hash-" + hex16(h);
+}
+
+}  // namespace
+
 std::string contentHash(const std::vector<std::filesystem::path>& files) {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a 64 offset basis
+    // Hashing a 16 GB checkpoint takes most of a minute: the second run on the same files
+    // takes the hash from the cache (common/cache_dir.h).
+    double newestChange = 0;
+    const std::optional<std::string> key = identityKey(files, newestChange);
+    if (key)
+        if (const auto cached = readCacheEntry(*key); cached && cached->size() == 17 && cached->back() == '\n' &&
+                                                     cached->find_first_not_of("0123456789abcdef") == 16)
+            return cached->substr(0, 16);
+    uint64_t h = kFnv1aBasis;
     std::vector<char> buffer(1 << 20);
     for (const auto& file : files) {
         std::ifstream in(file, std::ios::binary);
         if (!in) throw Error(file, "cannot read the file to hash it");
         while (in) {
             in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-            const std::streamsize got = in.gcount();
-            for (std::streamsize i = 0; i < got; ++i) {
-                h ^= static_cast<unsigned char>(buffer[static_cast<size_t>(i)]);
-                h *= 1099511628211ull;  // FNV prime
-            }
+            h = fnv1a(h, buffer.data(), static_cast<size_t>(in.gcount()));
         }
     }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    return hex;
+    // The kernel stamps modification times from a coarse clock: a file written again within the
+    // same few milliseconds keeps its time. Files changed in the last seconds are not cached (as
+    // git treats a "racily clean" index entry).
+    const double now = static_cast<double>(std::time(nullptr));
+    if (key && newestChange < now - 2) writeCacheEntry(*key, hex16(h) + "\n");
+    return hex16(h);
 }
 
 std::vector<std::filesystem::path> modelFiles(const std::filesystem::path& dir) {

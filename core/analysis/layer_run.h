@@ -21,6 +21,7 @@
 #include "analysis/linearize.h"
 #include "analysis/losssep.h"
 #include "analysis/lowrank.h"
+#include "common/phase_times.h"
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "io/table.h"
@@ -76,6 +77,9 @@ struct RunInfo {
     std::string datasetFormat;
     std::string startedAt, finishedAt;     // ISO 8601 UTC
     bool complete = true;
+    // Where the time went: core fills set-up, capture and summaries; the program that ran it
+    // (CLI, GUI) start-up, load and writing.
+    PhaseTimes times;
 };
 
 struct LayerRun {

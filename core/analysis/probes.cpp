@@ -1,5 +1,6 @@
 // Learned probes on hidden states (spec section 3, seed 002 "方法2: MLP" and "方法5").
 // LibTorch on the CPU; the tensors stay in this file.
+#include "common/fnv_hash.h"
 #include "analysis/probes.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -87,9 +88,7 @@ uint64_t mix(uint64_t x) {
     return x ^ (x >> 31);
 }
 uint64_t probeSeed(uint64_t seed, const std::string& name) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-    return mix(seed ^ mix(h));
+    return mix(seed ^ mix(fnv1a(name)));
 }
 
 // Fisher-Yates with std::mt19937_64 (a fully specified engine): the same order on every

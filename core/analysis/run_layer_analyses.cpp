@@ -36,14 +36,17 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
                         std::to_string(c.vocabSize);
     info.datasetPath = data.path.string();
     info.datasetFormat = dataFormatName(data.format);
+    const Stopwatch hashing;
     progress.setStage("Hashing the inputs");
     info.modelHash = contentHash(modelFiles(model.directory()));
     info.datasetHash = contentHash({data.path});
+    info.times.setup = hashing.seconds();
 
     // What the capture pass keeps: what the requested analyses ask for, and the observers of
     // the analyses that keep per-token values of their own.
     CaptureRequest request;
     request.finalNormLast = params.finalNormLast;
+    request.modelHash = info.modelHash;
     bool needsCapture = false;
     for (const AnalysisSpec& a : analysisRegistry())
         if (a.request && params.wants(a.name)) {
@@ -86,6 +89,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     run.params = std::move(params);
     run.capture.numLayers = c.numLayers;
     run.capture.hiddenSize = c.hiddenSize;
+    const Stopwatch passes_;
     if (needsCapture) {
         const ProgressPart part = nextPart(captureCost);
         run.capture = runCapturePass(model, data, run.params.windows, request, progress);
@@ -103,7 +107,11 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         runner->runPass(model, data, run, progress, callbacks);
     }
     run.info.finishedAt = utcNow();
+    run.info.times.setup += run.capture.setupSeconds;
+    run.info.times.capture = passes_.seconds() - run.capture.setupSeconds;
+    const Stopwatch summaries;
     summariseLayerRun(run);
+    run.info.times.summaries = summaries.seconds();
     return run;
 }
 

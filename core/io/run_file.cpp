@@ -60,6 +60,9 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
     w.attribute("meta", "dataset_hash", run.info.datasetHash);
     w.attribute("meta", "dataset_format", run.info.datasetFormat);
     w.attribute("meta", "hash_algorithm", std::string("FNV-1a 64 of the file bytes (model: config.json + weights)"));
+    // Where the run's time went (common/phase_times.h); the writing of this file is not known yet.
+    for (const auto& [phase, seconds] : run.info.times.named())
+        if (phase != "writing") w.attribute("meta", "seconds_" + phase, seconds);
     // /meta holds every parameter of the run (scripts read them there); each analysis's group
     // holds its own, which is where a reader takes them from.
     json all = paramsJson(sharedParams(), run.params);
@@ -113,6 +116,8 @@ LayerRun readSealedRunFile(const std::filesystem::path& path) {
     info.datasetPath = r.stringAttribute("meta", "dataset_path");
     info.datasetHash = r.stringAttribute("meta", "dataset_hash");
     info.datasetFormat = r.stringAttribute("meta", "dataset_format");
+    for (const auto& [phase, seconds] : PhaseTimes().named())  // runs written before 0.1.0's phases have none
+        if (r.hasAttribute("meta", "seconds_" + phase)) *info.times.find(phase) = r.realAttribute("meta", "seconds_" + phase);
     std::string where = "meta/params_json";
     try {
         const json meta = json::parse(r.stringAttribute("meta", "params_json"));

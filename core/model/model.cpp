@@ -4,17 +4,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
-#include <fstream>
+#include <stdexcept>
 #include <limits>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <thread>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/number_text.h"
 #include "common/memory.h"
-#include "model/config_internal.h"
+#include "model/checkpoint.h"
 #include "model/transformer_internal.h"
 
 namespace ls {
@@ -23,84 +23,39 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// All tensors of a checkpoint, possibly spread over shards, by name.
-class Checkpoint {
-public:
-    bool headerOnly = false;  // WeightLoader checks names, shapes and dtypes and reads no weight
-    explicit Checkpoint(const fs::path& dir) {
-        const fs::path single = dir / "model.safetensors";
-        const fs::path index = dir / "model.safetensors.index.json";
-        if (fs::exists(single)) {
-            addFile(single);
-        } else if (fs::exists(index)) {
-            readIndex(dir, index);
-        } else {
-            throw Error(dir, "no model.safetensors or model.safetensors.index.json in the model folder");
-        }
+// n stored elements (any alignment: the mapping's offsets need not suit float) into float32;
+// returns how many are NaN or infinite as float32. One pass: the check reads what the
+// conversion just wrote, still in cache.
+int64_t toFloat32(const unsigned char* src, StDtype dtype, int64_t n, float* dst) {
+    switch (dtype) {
+        case StDtype::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+        case StDtype::F16:
+            for (int64_t i = 0; i < n; ++i) {
+                c10::Half h;
+                std::memcpy(&h.x, src + 2 * i, 2);
+                dst[i] = static_cast<float>(h);
+            }
+            break;
+        case StDtype::BF16:
+            for (int64_t i = 0; i < n; ++i) {
+                uint16_t bits;
+                std::memcpy(&bits, src + 2 * i, 2);
+                const uint32_t wide = static_cast<uint32_t>(bits) << 16;  // bf16 is float32's top half
+                std::memcpy(dst + i, &wide, 4);
+            }
+            break;
+        case StDtype::F64:
+            for (int64_t i = 0; i < n; ++i) {
+                double d;
+                std::memcpy(&d, src + 8 * i, 8);
+                dst[i] = static_cast<float>(d);
+            }
+            break;
+        default: throw std::logic_error("toFloat32: not a float dtype");  // Checkpoint::checked refuses them
     }
-
-    bool has(const std::string& name) const { return byName_.count(name) != 0; }
-
-    const StTensor& tensor(const std::string& name) const {
-        auto it = byName_.find(name);
-        if (it == byName_.end()) throw Error(fileFor(name), "required tensor '" + name + "' is missing");
-        return *it->second.first;
-    }
-
-    fs::path fileFor(const std::string& name) const {
-        auto it = byName_.find(name);
-        return it == byName_.end() ? files_.front()->path() : it->second.second->path();
-    }
-
-    std::set<std::string> dtypesUsed(const std::set<std::string>& names) const {
-        std::set<std::string> out;
-        for (const auto& n : names) out.insert(tensor(n).dtypeName);
-        return out;
-    }
-
-private:
-    void addFile(const fs::path& file) {
-        files_.push_back(std::make_unique<SafetensorsFile>(file));
-        const SafetensorsFile* f = files_.back().get();
-        for (const auto& [name, t] : f->tensors()) byName_[name] = {&t, f};
-    }
-
-    void readIndex(const fs::path& dir, const fs::path& index) {
-        std::ifstream in(index, std::ios::binary);
-        if (!in) throw Error(index, "cannot open");
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(index, std::string("invalid JSON: ") + e.what());
-        }
-        if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-            throw Error(index, "has no 'weight_map' object");
-        std::set<std::string> shards;
-        for (const auto& [name, file] : j["weight_map"].items()) {
-            if (!file.is_string()) throw Error(index, "weight_map entry '" + name + "' is not a file name");
-            shards.insert(file.get<std::string>());
-        }
-        if (shards.empty()) throw Error(index, "weight_map is empty");
-        for (const auto& shard : shards) {
-            const fs::path file = dir / shard;
-            if (!fs::exists(file)) throw Error(index, "refers to shard '" + shard + "', which does not exist");
-            addFile(file);
-        }
-    }
-
-    std::vector<std::unique_ptr<SafetensorsFile>> files_;
-    std::map<std::string, std::pair<const StTensor*, const SafetensorsFile*>> byName_;
-};
-
-torch::ScalarType torchType(StDtype d) {
-    switch (d) {
-        case StDtype::F64: return torch::kFloat64;
-        case StDtype::F32: return torch::kFloat32;
-        case StDtype::F16: return torch::kFloat16;
-        case StDtype::BF16: return torch::kBFloat16;
-        default: return torch::ScalarType::Undefined;
-    }
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += !std::isfinite(dst[i]);
+    return bad;
 }
 
 // Builds LayerWeights/ModelWeights from a checkpoint, checking every shape.
@@ -108,30 +63,47 @@ class WeightLoader {
 public:
     WeightLoader(const Checkpoint& ckpt, std::string prefix) : ckpt_(ckpt), prefix_(std::move(prefix)) {}
 
-    // Copies the tensor out of the mapping (it may be unaligned) and upcasts to float32.
+    // The tensor as float32 in its stored shape, read from the mapping in one parallel pass that
+    // converts and checks for NaN/Inf.
     torch::Tensor load(const std::string& shortName, std::vector<int64_t> expectedShape) {
+        torch::Tensor weight = torch::empty(expectedShape, torch::kFloat32);
+        loadInto(shortName, weight);
+        return weight;
+    }
+
+    // The same into weight, a contiguous float32 tensor of the stored shape (a part of a larger one).
+    void loadInto(const std::string& shortName, torch::Tensor weight) {
         const std::string name = prefix_ + shortName;
-        const StTensor& t = ckpt_.tensor(name);
-        used_.insert(name);
-        if (t.shape != expectedShape)
-            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has shape " + shapeString(t.shape) +
-                                                 ", expected " + shapeString(expectedShape));
-        const auto type = torchType(t.dtype);
-        if (type == torch::ScalarType::Undefined)
-            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has dtype " + t.dtypeName +
-                                                 "; supported: F32, F16, BF16, F64");
-        if (ckpt_.headerOnly)  // shape only: the loaders' reshaping works on it, no byte is read
-            return torch::empty(expectedShape, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
-        torch::Tensor raw = torch::empty(expectedShape, torch::TensorOptions().dtype(type));
-        std::memcpy(raw.data_ptr(), t.data, t.bytes);
-        torch::Tensor weight = raw.to(torch::kFloat32).contiguous();
-        // A NaN or infinite weight would make every result NaN; say so at load instead.
-        const int64_t bad = weight.numel() - torch::isfinite(weight).sum().item<int64_t>();
-        if (bad > 0)
-            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has " + std::to_string(bad) + " of " +
-                                                 std::to_string(weight.numel()) +
-                                                 " values that are NaN or infinite (in float32): the checkpoint is "
-                                                 "corrupt or was saved after training diverged");
+        const StTensor& t = ckpt_.checked(name, weight.sizes().vec());
+        const size_t size = dtypeSize(t.dtype);
+        float* out = weight.data_ptr<float>();
+        std::atomic<int64_t> bad{0};
+        at::parallel_for(0, weight.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+            bad += toFloat32(t.data + static_cast<size_t>(begin) * size, t.dtype, end - begin, out + begin);
+        });
+        checkFinite(name, bad, weight.numel());
+    }
+
+    // A stored (rows, cols) matrix as float32 (cols, rows): GPT-2's Conv1D (in, out) as Linear's
+    // (out, in), converted, checked and transposed in one pass over tiles of rows.
+    torch::Tensor loadTransposed(const std::string& shortName, std::vector<int64_t> storedShape) {
+        const std::string name = prefix_ + shortName;
+        const StTensor& t = ckpt_.checked(name, storedShape);
+        const int64_t rows = storedShape[0], cols = storedShape[1], tile = 64;
+        torch::Tensor weight = torch::empty({cols, rows}, torch::kFloat32);
+        const size_t size = dtypeSize(t.dtype);
+        float* out = weight.data_ptr<float>();
+        std::atomic<int64_t> bad{0};
+        at::parallel_for(0, (rows + tile - 1) / tile, 1, [&](int64_t firstTile, int64_t endTile) {
+            std::vector<float> buffer(static_cast<size_t>(tile * cols));  // (tile, cols) as stored
+            for (int64_t k = firstTile; k < endTile; ++k) {
+                const int64_t r0 = k * tile, n = std::min(tile, rows - r0);
+                bad += toFloat32(t.data + static_cast<size_t>(r0 * cols) * size, t.dtype, n * cols, buffer.data());
+                for (int64_t c = 0; c < cols; ++c)  // out[c][r0 .. r0 + n): n contiguous floats
+                    for (int64_t r = 0; r < n; ++r) out[c * rows + r0 + r] = buffer[static_cast<size_t>(r * cols + c)];
+            }
+        });
+        checkFinite(name, bad, weight.numel());
         return weight;
     }
 
@@ -140,21 +112,21 @@ public:
         return load(shortName, std::move(shape));
     }
 
-    bool has(const std::string& shortName) const { return ckpt_.has(prefix_ + shortName); }
-    const std::set<std::string>& used() const { return used_; }
-
 private:
-    static std::string shapeString(const std::vector<int64_t>& s) {
-        std::string out = "[";
-        for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-        return out + "]";
+    // A NaN or infinite weight would make every result NaN; say so at load instead.
+    void checkFinite(const std::string& name, int64_t bad, int64_t numel) const {
+        if (bad > 0)
+            throw Error(ckpt_.fileFor(name), "tensor '" + name + "' has " + std::to_string(bad) + " of " +
+                                                 std::to_string(numel) +
+                                                 " values that are NaN or infinite (in float32): the checkpoint is "
+                                                 "corrupt or was saved after training diverged");
     }
+
     const Checkpoint& ckpt_;
     std::string prefix_;
-    std::set<std::string> used_;
 };
 
-void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, std::set<std::string>& used) {
+void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
     // Published gpt2 checkpoints have bare names; GPT2LMHeadModel.save_pretrained adds "transformer.".
     const std::string prefix = ckpt.has("transformer.wte.weight") ? "transformer." : "";
     WeightLoader ld(ckpt, prefix);
@@ -168,38 +140,37 @@ void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, std
         L.norm1Bias = ld.load(p + "ln_1.bias", {D});
         L.norm2Weight = ld.load(p + "ln_2.weight", {D});
         L.norm2Bias = ld.load(p + "ln_2.bias", {D});
-        // GPT-2's Conv1D stores (in, out); transpose once to Linear's (out, in).
-        torch::Tensor qkv = ld.load(p + "attn.c_attn.weight", {D, 3 * D}).t();  // (3D, D)
-        torch::Tensor qkvBias = ld.load(p + "attn.c_attn.bias", {3 * D});
-        auto parts = qkv.split(D, 0);
-        auto biasParts = qkvBias.split(D, 0);
-        L.qWeight = parts[0].contiguous();
-        L.kWeight = parts[1].contiguous();
-        L.vWeight = parts[2].contiguous();
-        L.qBias = biasParts[0].contiguous();
-        L.kBias = biasParts[1].contiguous();
-        L.vBias = biasParts[2].contiguous();
-        L.oWeight = ld.load(p + "attn.c_proj.weight", {D, D}).t().contiguous();
+        // GPT-2's Conv1D stores (in, out); read as Linear's (out, in). c_attn is already q, k and v
+        // fused: (3D, D), with q/k/v (and their biases) as views into it.
+        L.qkvWeight = ld.loadTransposed(p + "attn.c_attn.weight", {D, 3 * D});
+        L.qkvBias = ld.load(p + "attn.c_attn.bias", {3 * D});
+        auto parts = L.qkvWeight.split(D, 0);
+        auto biasParts = L.qkvBias.split(D, 0);
+        L.qWeight = parts[0];
+        L.kWeight = parts[1];
+        L.vWeight = parts[2];
+        L.qBias = biasParts[0];
+        L.kBias = biasParts[1];
+        L.vBias = biasParts[2];
+        L.oWeight = ld.loadTransposed(p + "attn.c_proj.weight", {D, D});
         L.oBias = ld.load(p + "attn.c_proj.bias", {D});
-        L.upWeight = ld.load(p + "mlp.c_fc.weight", {D, F}).t().contiguous();  // (F, D)
+        L.upWeight = ld.loadTransposed(p + "mlp.c_fc.weight", {D, F});  // (F, D)
         L.upBias = ld.load(p + "mlp.c_fc.bias", {F});
-        L.downWeight = ld.load(p + "mlp.c_proj.weight", {F, D}).t().contiguous();  // (D, F)
+        L.downWeight = ld.loadTransposed(p + "mlp.c_proj.weight", {F, D});  // (D, F)
         L.downBias = ld.load(p + "mlp.c_proj.bias", {D});
         w.layers.push_back(std::move(L));
     }
     w.finalNormWeight = ld.load("ln_f.weight", {D});
     w.finalNormBias = ld.load("ln_f.bias", {D});
-    used = ld.used();
     if (!c.tiedEmbeddings && ckpt.has("lm_head.weight")) {
         WeightLoader head(ckpt, "");
         w.head = head.load("lm_head.weight", {V, D});
-        used.insert("lm_head.weight");
     } else {
         w.head = w.tokenEmbedding;
     }
 }
 
-void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, std::set<std::string>& used) {
+void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
     WeightLoader ld(ckpt, "model.");
     const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
     const int64_t qOut = int64_t(c.numHeads) * c.headDim, kvOut = int64_t(c.numKvHeads) * c.headDim;
@@ -209,15 +180,32 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, st
         LayerWeights L;
         L.norm1Weight = ld.load(p + "input_layernorm.weight", {D});
         L.norm2Weight = ld.load(p + "post_attention_layernorm.weight", {D});
+        // q, k and v as one (H*hd + 2*KVH*hd, D) matrix so attention's input projection is one
+        // GEMM; each is read straight into its rows, and q/k/v (and their biases) are views.
+        const std::vector<int64_t> sizes{qOut, kvOut, kvOut};
+        L.qkvWeight = torch::empty({qOut + 2 * kvOut, D}, torch::kFloat32);
+        auto parts = L.qkvWeight.split_with_sizes(sizes, 0);
+        L.qWeight = parts[0];
+        L.kWeight = parts[1];
+        L.vWeight = parts[2];
+        if (c.attentionBias) {
+            L.qkvBias = torch::empty({qOut + 2 * kvOut}, torch::kFloat32);
+            auto biases = L.qkvBias.split_with_sizes(sizes, 0);
+            L.qBias = biases[0];
+            L.kBias = biases[1];
+            L.vBias = biases[2];
+        }
+        for (const auto& [name, weight, bias] : {std::tuple{"q_proj", L.qWeight, L.qBias}, std::tuple{"k_proj", L.kWeight, L.kBias},
+                                                 std::tuple{"v_proj", L.vWeight, L.vBias}}) {
+            ld.loadInto(p + "self_attn." + name + ".weight", weight);
+            if (c.attentionBias) ld.loadInto(p + "self_attn." + name + ".bias", bias);
+        }
         // A linear layer: weight (out, in), and its bias (out) when the config says it has one.
         auto linear = [&](const std::string& name, int64_t out, int64_t in, bool hasBias, torch::Tensor& weight,
                           torch::Tensor& bias) {
             weight = ld.load(p + name + ".weight", {out, in});
             bias = ld.loadOptional(p + name + ".bias", {out}, hasBias);
         };
-        linear("self_attn.q_proj", qOut, D, c.attentionBias, L.qWeight, L.qBias);
-        linear("self_attn.k_proj", kvOut, D, c.attentionBias, L.kWeight, L.kBias);
-        linear("self_attn.v_proj", kvOut, D, c.attentionBias, L.vWeight, L.vBias);
         linear("self_attn.o_proj", D, qOut, c.attentionBias, L.oWeight, L.oBias);
         linear("mlp.gate_proj", F, D, c.mlpBias, L.gateWeight, L.gateBias);
         linear("mlp.up_proj", F, D, c.mlpBias, L.upWeight, L.upBias);
@@ -225,45 +213,16 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w, st
         w.layers.push_back(std::move(L));
     }
     w.finalNormWeight = ld.load("norm.weight", {D});
-    used = ld.used();
     if (c.tiedEmbeddings) {
         w.head = w.tokenEmbedding;
-    } else {
-        if (!ckpt.has("lm_head.weight"))
-            throw Error(ckpt.fileFor("model.norm.weight"),
-                        "required tensor 'lm_head.weight' is missing (tie_word_embeddings is false)");
+    } else {  // describeCheckpoint checked that it exists
         WeightLoader head(ckpt, "");
         w.head = head.load("lm_head.weight", {V, D});
-        used.insert("lm_head.weight");
     }
     w.ropeInvFreq = ropeInverseFrequencies(c);
 }
 
-// q, k and v as one (H*hd + 2*KVH*hd, D) matrix so attention's input projection is one GEMM;
-// q/k/v (and their biases) become views into it, so no weight is stored twice.
-void fuseQkv(ModelWeights& w) {
-    for (LayerWeights& L : w.layers) {
-        const std::vector<int64_t> sizes{L.qWeight.size(0), L.kWeight.size(0), L.vWeight.size(0)};
-        L.qkvWeight = torch::cat({L.qWeight, L.kWeight, L.vWeight}, 0);
-        auto parts = L.qkvWeight.split_with_sizes(sizes, 0);
-        L.qWeight = parts[0];
-        L.kWeight = parts[1];
-        L.vWeight = parts[2];
-        if (L.qBias.defined()) {
-            L.qkvBias = torch::cat({L.qBias, L.kBias, L.vBias}, 0);
-            auto biases = L.qkvBias.split_with_sizes(sizes, 0);
-            L.qBias = biases[0];
-            L.kBias = biases[1];
-            L.vBias = biases[2];
-        }
-    }
-}
 
-int64_t countParameters(const ModelWeights& w) {
-    int64_t n = 0;
-    for (const auto& t : parameterList(w)) n += t.numel();
-    return n;
-}
 
 }  // namespace
 
@@ -317,68 +276,30 @@ torch::Tensor ropeInverseFrequencies(const ModelConfig& c) {
     return torch::from_blob(inv.data(), {half}, torch::kFloat32).clone();
 }
 
-int64_t float32WeightBytes(const ModelConfig& c) {
-    // In double: a config with absurd (but individually valid) sizes must not overflow int64.
-    const double D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, hd = c.headDim;
-    const double attention = D * hd * (2.0 * c.numHeads + 2.0 * c.numKvHeads);  // q, k, v, o
-    const double mlp = (c.modelType == "llama" ? 3 : 2) * D * F;
-    double n = V * D * (c.tiedEmbeddings ? 1 : 2) + double(c.numLayers) * (attention + mlp + 4 * D);
-    if (c.modelType == "gpt2") n += double(c.maxPositions) * D;
-    return 4 * n >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(4 * n);
-}
-
-namespace {
-
-// Model::load and describeModel: the folder's config and weights (on the meta device, shapes
-// only, when headerOnly), their dtypes and parameter count.
-void readModelFolder(const fs::path& dir, bool headerOnly, ModelDescription& description, ModelWeights& weights) {
-    if (!fs::exists(dir)) throw Error(dir, "model folder does not exist");
-    if (!fs::is_directory(dir)) throw Error(dir, "is not a folder (a model is a folder with config.json and model.safetensors)");
-    description.directory = dir;
-    description.config = parseModelConfig(dir / "config.json");
+Model Model::load(const std::filesystem::path& dir) {
+    // The config and every tensor's name, shape and dtype first, as `info` checks them.
+    const ModelDescription description = describeModel(dir);
     const ModelConfig& c = description.config;
-
-    Checkpoint ckpt(dir);
-    ckpt.headerOnly = headerOnly;
     // Every weight becomes float32: a checkpoint too large for this machine gets a message
     // before the loading starts, not an out-of-memory kill halfway.
     const int64_t needed = float32WeightBytes(c), available = availableMemoryBytes();
-    if (!headerOnly && available >= 0 && needed > available)
+    if (available >= 0 && needed > available)
         throw Error(dir, "the weights need about " + formatBytes(needed) +
                              " as float32 (LayerScope computes in float32), but only " + formatBytes(available) +
                              " of memory is available");
-    std::set<std::string> used;
+    auto impl = std::make_shared<Impl>();
+    const Checkpoint ckpt(dir);
     try {
         // Normal tensors, not inference tensors: autograd through the model (attribution
         // patching) must be able to save them; they never require grad themselves.
         torch::NoGradGuard guard;
         if (c.modelType == "gpt2")
-            loadGpt2(ckpt, c, weights, used);
+            loadGpt2(ckpt, c, impl->weights);
         else
-            loadLlama(ckpt, c, weights, used);
-        fuseQkv(weights);
+            loadLlama(ckpt, c, impl->weights);
     } catch (const c10::Error& e) {
         throw Error(dir, std::string("failed to read weights: ") + e.what_without_backtrace());
     }
-    std::string dtypes;
-    for (const auto& d : ckpt.dtypesUsed(used)) dtypes += (dtypes.empty() ? "" : "+") + d;
-    description.weightDtype = dtypes;
-    description.parameterCount = countParameters(weights);
-}
-
-}  // namespace
-
-ModelDescription describeModel(const std::filesystem::path& dir) {
-    ModelDescription description;
-    ModelWeights shapes;  // meta tensors, dropped here
-    readModelFolder(dir, /*headerOnly=*/true, description, shapes);
-    return description;
-}
-
-Model Model::load(const std::filesystem::path& dir) {
-    auto impl = std::make_shared<Impl>();
-    ModelDescription description;
-    readModelFolder(dir, /*headerOnly=*/false, description, impl->weights);
     impl->directory = description.directory;
     impl->config = description.config;
     impl->weightDtype = description.weightDtype;
@@ -390,7 +311,7 @@ const ModelConfig& Model::config() const { return impl_->config; }
 const std::filesystem::path& Model::directory() const { return impl_->directory; }
 int64_t Model::parameterCount() const { return impl_->parameterCount; }
 std::string Model::weightDtype() const { return impl_->weightDtype; }
-std::string Model::architectureName() const { return ModelDescription{impl_->directory, impl_->config}.architectureName(); }
+std::string Model::architectureName() const { return ModelDescription{impl_->directory, impl_->config, 0, ""}.architectureName(); }
 
 void checkTokenIds(const ModelConfig& c, const int32_t* ids, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
@@ -444,30 +365,6 @@ int setComputeThreads(int threads) {
 
 std::vector<std::pair<std::string, std::string>> modelSummary(const Model& model) {
     return modelSummary(ModelDescription{model.directory(), model.config(), model.parameterCount(), model.weightDtype()});
-}
-
-std::vector<std::pair<std::string, std::string>> modelSummary(const ModelDescription& model) {
-    const ModelConfig& c = model.config;
-    std::vector<std::pair<std::string, std::string>> out = {
-        {"Folder", model.directory.string()},
-        {"Architecture", model.architectureName() + " (model_type " + c.modelType + ")"},
-        {"Layers", std::to_string(c.numLayers)},
-        {"Attention heads", std::to_string(c.numHeads) +
-                                (c.numKvHeads != c.numHeads ? " (" + std::to_string(c.numKvHeads) + " key/value)" : "")},
-        {"Hidden size", std::to_string(c.hiddenSize) + " (head dim " + std::to_string(c.headDim) + ")"},
-        {"FFN size", std::to_string(c.intermediateSize) + " (" + c.activation + ")"},
-        {"Vocabulary", countText(c.vocabSize)},
-        {"Context", countText(c.maxPositions)},
-        {"Parameters", countText(model.parameterCount)},
-        {"Weights", model.weightDtype + " (computed in float32)"},
-        {"Output head", c.tiedEmbeddings ? "tied to embeddings" : "separate"},
-    };
-    if (c.modelType == "llama") {
-        std::string rope = "theta " + std::to_string(static_cast<long long>(c.ropeTheta));
-        if (!c.ropeScalingType.empty()) rope += ", " + c.ropeScalingType + " scaling x" + std::to_string(c.ropeScalingFactor);
-        out.push_back({"RoPE", rope});
-    }
-    return out;
 }
 
 }  // namespace ls

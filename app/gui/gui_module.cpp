@@ -1,4 +1,5 @@
-// layerscope: the desktop app. Command-line options make it scriptable (tests, the user
+// layerscope: the desktop app, the module the `layerscope` program loads (launcher.cpp,
+// common/program_module.h). Command-line options make it scriptable (tests, the user
 // guide's screenshots):
 //   layerscope --model DIR --data FILE --run --screenshot shot.png
 //   layerscope --analyses cossim,saturation,lowrank,inspect --tab cossim --screenshot shot.png
@@ -12,7 +13,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/registry.h"
 #include "common/error.h"
-#include "common/thread_pools.h"
+#include "common/program_module.h"
 #include "default_inputs.h"
 #include "main_window.h"
 #include "model/model.h"
@@ -84,7 +85,7 @@ void describeApplication() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** argv) {
     if (asksForHelpOrVersion(argc, argv)) {
         QCoreApplication app(argc, argv);
         describeApplication();
@@ -93,7 +94,6 @@ int main(int argc, char** argv) {
         parser.process(app);  // prints the help or the version and exits with 0
         return 0;
     }
-    ls::tuneThreadPools(argv);  // may re-execute this program (common/thread_pools.h)
     QApplication app(argc, argv);
     describeApplication();
     QApplication::setDesktopFileName("layerscope");  // packaging/layerscope.desktop

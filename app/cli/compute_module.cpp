@@ -1,0 +1,16 @@
+// The compute module of layerscope-cli (commands.h): the commands that run a model, entered
+// from the program with the same arguments once the thread pools' environment is set.
+#include <map>
+#include <string>
+
+#include "commands.h"
+#include "compute_commands.h"
+#include "common/program_module.h"
+
+extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** argv) {
+    static const std::map<std::string, int (*)(const cli::Args&)> kComputeBodies = {
+        {"eval", cli::computeEval}, {"run", cli::computeRun}, {"train", cli::computeTrain}, {"info", cli::computeSystemInfo}};
+    return cli::runCommandLine(argc, argv, [](const cli::Command& command, const cli::Args& args) {
+        return kComputeBodies.at(command.spec.name)(args);
+    });
+}
