@@ -144,45 +144,64 @@ torch::Tensor CertifiedLens::top1Checked(const torch::Tensor& normed, int64_t ma
         const double maxA = ap.rowA.max().item<float>(), maxB = ap.rowB.max().item<float>();
         // Tokens are independent: each one's filter, bounds and exact dots run on its own.
         at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
-            std::vector<int64_t> rows;
+            std::vector<int64_t> seen, rows;
             std::vector<double> approx, bound;
             for (int64_t t = begin; t < end; ++t) {
                 const float* a = logits.data_ptr<float>() + t * V;
                 const double c = scale.data_ptr<double>()[t];
                 const double tA = tokenA.data_ptr<double>()[t], tB = tokenB.data_ptr<double>()[t];
                 // Cheap filter: one radius per token, R >= every row's bound. The true top-1 j has
-                // approx_j + R >= its exact value >= the best row's lower bound >= max approx - R.
-                float lanes[16];
-                std::fill(std::begin(lanes), std::end(lanes), -std::numeric_limits<float>::infinity());
+                // approx_j + R >= its exact value >= the best row's lower bound >= max approx - R,
+                // so the candidates are the rows within 2R of the maximum.
+                const double radius = tA * maxA + tB * maxB;
+                auto thresholdFor = [&](float rawMax) {  // in float64, a little below max - 2R
+                    const double amax = rawMax * c;
+                    return amax - 2 * radius - 1e-6 * (std::abs(amax) + 2 * radius);
+                };
+                auto rawThresholdFor = [&](float rawMax) {  // the same for the float32 scan, rounded down
+                    const double threshold = thresholdFor(rawMax);
+                    return static_cast<float>(threshold / c * (threshold > 0 ? 1 - 1e-6 : 1 + 1e-6));
+                };
+                // One pass over the row: a block of 64 logits whose maximum reaches the threshold of
+                // the maximum so far keeps its logits that reach it. That threshold only rises, so
+                // every logit that reaches the final one is kept (in ascending row order), and the
+                // final threshold then picks the candidates among them.
+                seen.clear();
+                float runningMax = -std::numeric_limits<float>::infinity();
+                float scanAt = -std::numeric_limits<float>::infinity();
+                auto scan = [&](int64_t first, int64_t count, float blockMax) {
+                    if (blockMax < scanAt) return;
+                    for (int64_t k = first; k < first + count; ++k)
+                        if (a[k] >= scanAt) seen.push_back(k);
+                    if (blockMax > runningMax) {
+                        runningMax = blockMax;
+                        scanAt = rawThresholdFor(runningMax);
+                    }
+                };
                 int64_t i = 0;
-                for (; i + 16 <= V; i += 16)  // 16 independent maxima: vectorises without -ffast-math
-                    for (int k = 0; k < 16; ++k) lanes[k] = std::max(lanes[k], a[i + k]);
-                float rawMax = *std::max_element(std::begin(lanes), std::end(lanes));
-                for (; i < V; ++i) rawMax = std::max(rawMax, a[i]);
-                const double amax = rawMax * c, radius = tA * maxA + tB * maxB;
-                const double threshold = amax - 2 * radius - 1e-6 * (std::abs(amax) + 2 * radius);
-                // Scan in float32 a little below the threshold, then check in float64.
-                const float rawThreshold = static_cast<float>(threshold / c * (threshold > 0 ? 1 - 1e-6 : 1 + 1e-6));
+                for (; i + 64 <= V; i += 64) {
+                    float lanes[16];  // 16 independent maxima: vectorises without -ffast-math
+                    std::copy(a + i, a + i + 16, lanes);
+                    for (int b = 16; b < 64; b += 16)
+                        for (int k = 0; k < 16; ++k) lanes[k] = std::max(lanes[k], a[i + b + k]);
+                    scan(i, 64, *std::max_element(std::begin(lanes), std::end(lanes)));
+                }
+                for (; i < V; ++i) scan(i, 1, a[i]);
+                const double threshold = thresholdFor(runningMax);
+                const float rawThreshold = rawThresholdFor(runningMax);
                 rows.clear();
                 approx.clear();
                 bound.clear();
                 double bestLower = -std::numeric_limits<double>::infinity();
-                auto consider = [&](int64_t i) {
-                    if (a[i] < rawThreshold) return;
-                    const double value = a[i] * c;
-                    if (value < threshold) return;
-                    rows.push_back(i);
+                for (int64_t r : seen) {
+                    if (a[r] < rawThreshold) continue;
+                    const double value = a[r] * c;
+                    if (value < threshold) continue;
+                    rows.push_back(r);
                     approx.push_back(value);
-                    bound.push_back(rowA[i] * tA + rowB[i] * tB);
+                    bound.push_back(rowA[r] * tA + rowB[r] * tB);
                     bestLower = std::max(bestLower, value - bound.back());
-                };
-                for (i = 0; i + 16 <= V; i += 16) {  // a vectorised test per 16 rows; few pass
-                    bool any = false;
-                    for (int k = 0; k < 16; ++k) any |= a[i + k] >= rawThreshold;
-                    if (any)
-                        for (int k = 0; k < 16; ++k) consider(i + k);
                 }
-                for (; i < V; ++i) consider(i);
                 if (maxPerToken > 0 && static_cast<int64_t>(rows.size()) > maxPerToken) {
                     tooMany = true;
                     return;

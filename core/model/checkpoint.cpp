@@ -46,6 +46,10 @@ const StTensor& Checkpoint::checked(const std::string& name, const std::vector<i
     return t;
 }
 
+void Checkpoint::prefetch() const {
+    for (const auto& f : files_) f->prefetch();
+}
+
 void Checkpoint::addFile(const fs::path& file) {
     files_.push_back(std::make_unique<SafetensorsFile>(file));
     const SafetensorsFile* f = files_.back().get();

@@ -27,6 +27,7 @@ public:
     // The tensor, checked: present, of this shape, of a float dtype LayerScope reads.
     const StTensor& checked(const std::string& name, const std::vector<int64_t>& shape) const;
     std::filesystem::path fileFor(const std::string& name) const;  // the shard holding it
+    void prefetch() const;  // every file read ahead (SafetensorsFile::prefetch)
 
 private:
     void addFile(const std::filesystem::path& file);

@@ -289,6 +289,7 @@ Model Model::load(const std::filesystem::path& dir) {
                              " of memory is available");
     auto impl = std::make_shared<Impl>();
     const Checkpoint ckpt(dir);
+    ckpt.prefetch();
     try {
         // Normal tensors, not inference tensors: autograd through the model (attribution
         // patching) must be able to save them; they never require grad themselves.

@@ -31,6 +31,10 @@ constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 }  // namespace
 
+void SafetensorsFile::prefetch() const {
+    if (map_ && mapSize_ > 0) ::madvise(map_, mapSize_, MADV_WILLNEED);  // a hint: failure changes nothing
+}
+
 size_t dtypeSize(StDtype dtype) {
     switch (dtype) {
         case StDtype::F64: case StDtype::I64: return 8;

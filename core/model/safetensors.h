@@ -33,6 +33,9 @@ public:
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
+    // Asks the kernel to read the whole file ahead (Model::load: the weights are read next, in
+    // parallel; without it each thread waits on its own small reads). Describing never calls it.
+    void prefetch() const;
     const std::map<std::string, StTensor>& tensors() const { return tensors_; }
 
 private:
