@@ -158,13 +158,16 @@ SMOLLM2_135M = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "h
                 "tie_word_embeddings": True, "torch_dtype": "float32"}
 
 
-def write_random_llama(model, cfg=SMOLLM2_135M, seed=0):
-    """A random float32 Llama folder (config.json + model.safetensors written by hand)."""
+def write_random_llama(model, cfg=SMOLLM2_135M, seed=0, dtype="F32"):
+    """A random Llama folder (config.json + model.safetensors written by hand, tensor by tensor),
+    float32 or (dtype "BF16") bfloat16; with an lm_head when the config does not tie it."""
     g = np.random.default_rng(seed)
     D, F_, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     hd = D // cfg["num_attention_heads"]
     kv = cfg["num_key_value_heads"] * hd
     shapes = {"model.embed_tokens.weight": (V, D), "model.norm.weight": (D,)}
+    if not cfg.get("tie_word_embeddings", True):
+        shapes["lm_head.weight"] = (V, D)
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         shapes.update({p + "input_layernorm.weight": (D,), p + "post_attention_layernorm.weight": (D,),
@@ -172,10 +175,11 @@ def write_random_llama(model, cfg=SMOLLM2_135M, seed=0):
                        p + "self_attn.v_proj.weight": (kv, D), p + "self_attn.o_proj.weight": (D, D),
                        p + "mlp.gate_proj.weight": (F_, D), p + "mlp.up_proj.weight": (F_, D),
                        p + "mlp.down_proj.weight": (D, F_)})
+    size = {"F32": 4, "BF16": 2}[dtype]
     header, offset = {}, 0
     for name, shape in shapes.items():
-        n = 4 * int(np.prod(shape))
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        n = size * int(np.prod(shape))
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
         offset += n
     h = json.dumps(header).encode()
     h += b" " * (-len(h) % 8)
@@ -185,7 +189,8 @@ def write_random_llama(model, cfg=SMOLLM2_135M, seed=0):
         for name, shape in shapes.items():
             a = np.ones(shape, np.float32) if name.endswith("norm.weight") else \
                 (g.standard_normal(shape, dtype=np.float32) * 0.02)
-            f.write(a.astype("<f4").tobytes())
+            # bf16 is float32's top half (truncated)
+            f.write(a.astype("<f4").tobytes() if dtype == "F32" else (a.view(np.uint32) >> 16).astype("<u2").tobytes())
     (model / "config.json").write_text(json.dumps(cfg, indent=2))
     os.replace(model / "model.safetensors.partial", model / "model.safetensors")
 

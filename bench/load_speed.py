@@ -11,12 +11,14 @@ cache, and with --cold, as root, after dropping the page cache); and `layerscope
 load phase (config, headers, every weight converted to float32 and checked for NaN/Inf; the
 `phases` of eval --json) on one 16-token window, warm and (--cold) cold. The loaded model is
 float32 (4.4 GB), so the load writes twice the bytes it reads.
-Needs numpy (Debian's /usr/bin/python3).
+Needs numpy and torch (Debian's /usr/bin/python3; the model writer is compare_eager.py's).
 """
-import argparse, json, os, struct, subprocess, tempfile, time
+import argparse, json, subprocess, tempfile, time
 from pathlib import Path
 
 import numpy as np
+
+from compare_eager import write_random_llama  # same folder
 
 ROOT = Path(__file__).resolve().parent.parent
 TINYLLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 2048,
@@ -24,37 +26,6 @@ TINYLLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidd
              "num_key_value_heads": 4, "vocab_size": 32000, "max_position_embeddings": 2048,
              "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
              "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
-
-
-def write_random_bf16_llama(model, cfg=TINYLLAMA, seed=0):
-    """config.json + model.safetensors (bf16), written tensor by tensor (no 2 GB array in memory)."""
-    g = np.random.default_rng(seed)
-    D, F, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
-    kv = cfg["num_key_value_heads"] * (D // cfg["num_attention_heads"])
-    shapes = {"model.embed_tokens.weight": (V, D), "model.norm.weight": (D,), "lm_head.weight": (V, D)}
-    for l in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        shapes.update({p + "input_layernorm.weight": (D,), p + "post_attention_layernorm.weight": (D,),
-                       p + "self_attn.q_proj.weight": (D, D), p + "self_attn.k_proj.weight": (kv, D),
-                       p + "self_attn.v_proj.weight": (kv, D), p + "self_attn.o_proj.weight": (D, D),
-                       p + "mlp.gate_proj.weight": (F, D), p + "mlp.up_proj.weight": (F, D),
-                       p + "mlp.down_proj.weight": (D, F)})
-    header, offset = {}, 0
-    for name, shape in shapes.items():
-        n = 2 * int(np.prod(shape))
-        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + n]}
-        offset += n
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    model.mkdir(parents=True, exist_ok=True)
-    with open(model / "model.safetensors.partial", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
-        for name, shape in shapes.items():
-            a = np.ones(shape, np.float32) if name.endswith("norm.weight") else \
-                g.standard_normal(shape, dtype=np.float32) * 0.02
-            f.write((a.view(np.uint32) >> 16).astype("<u2").tobytes())  # bf16: float32's top half
-    (model / "config.json").write_text(json.dumps(cfg, indent=2))
-    os.replace(model / "model.safetensors.partial", model / "model.safetensors")
 
 
 def drop_page_cache():
@@ -82,7 +53,7 @@ def main():
     args = ap.parse_args()
     model = Path(args.model)
     if not (model / "model.safetensors").exists():
-        write_random_bf16_llama(model)
+        write_random_llama(model, TINYLLAMA, dtype="BF16")
     files = [model / "config.json", model / "model.safetensors"]
     gb = sum(f.stat().st_size for f in files) / 1e9
     with tempfile.TemporaryDirectory() as tmp:
