@@ -300,19 +300,22 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             r.lensMethodChoice = "rank " + std::to_string(method.rank) + " (asked for)";
         } else {
             const int64_t tokenLayers = totalScored * ((L + 1) + (request.postAttentionLens ? L : 0));
-            // The sample: the middle layer's states at the first window's first 256 positions,
-            // from a forward over those 256 tokens only (a whole window would cost a full forward).
-            torch::Tensor sample;
-            ForwardOptions o;
-            o.computeLogits = false;
-            o.observeResidual = [&](int l, const torch::Tensor& h) {
-                if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
-            };
-            forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
-                m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
-            });
             const std::string cacheKey = request.modelHash.empty() ? "" : lensChoiceCacheKey(request.modelHash, c.vocabSize, c.hiddenSize);
             const std::optional<CertifiedLens::Timings> earlier = cachedLensChoice(cacheKey);
+            // The sample: the middle layer's states at the first window's first 256 positions,
+            // from a forward over those 256 tokens only (a whole window would cost a full forward).
+            // A choice taken from the cache needs it only for the int8 bound's check.
+            torch::Tensor sample;
+            if (!earlier || earlier->method == "int8") {
+                ForwardOptions o;
+                o.computeLogits = false;
+                o.observeResidual = [&](int l, const torch::Tensor& h) {
+                    if (l == L / 2) sample = m.normFinal(h.reshape({-1, h.size(-1)}));
+                };
+                forEachWindowBatch({windows.front()}, data.tokens, progress, [&](const WindowBatch& b) {
+                    m.forward(b.ids.narrow(0, 0, 1).narrow(1, 0, std::min<int64_t>(256, b.ids.size(1))), o);
+                });
+            }
             if (earlier) {
                 r.lensMethodChoice = certified->reuseChoice(*earlier, sample, tokenLayers);
             } else {

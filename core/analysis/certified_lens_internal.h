@@ -52,7 +52,8 @@ public:
     // the run is too short for trying to pay). Returns a line for logs / benchmarks.
     std::string chooseMethod(const torch::Tensor& normed, int64_t tokenLayers);
     // The same choice from an earlier run's timings on this model and machine: the method again
-    // when it pays for this run's length (int8 is checked against float64 logits first).
+    // when it pays for this run's length (int8 is checked against float64 logits on normed
+    // first; normed may be undefined for any other method).
     std::string reuseChoice(const Timings& earlier, const torch::Tensor& normed, int64_t tokenLayers);
     const Timings& timings() const { return timings_; }
     void setRank(int rank);  // the low-rank method at this rank, 1..D; 0 or out of range = D

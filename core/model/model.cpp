@@ -228,8 +228,7 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
 
 std::vector<torch::Tensor> parameterList(const ModelWeights& w) {
     // A tied head shares storage with the embedding; q, k and v are views into one fused
-    // matrix at different offsets. (Storage and offset rather than data_ptr: weights described
-    // from the headers alone, on the meta device, have no data.)
+    // matrix at different offsets: one parameter per (storage, offset).
     std::set<std::pair<const void*, int64_t>> seen;
     std::vector<torch::Tensor> out;
     auto add = [&](const torch::Tensor& t) {
