@@ -16,7 +16,8 @@ std::string analysesHelp() {
         "count blocks from 1 (layer 0 is the embeddings); attention heads count from 0. Ctrl-C writes nothing, "
         "except that a head-ablation scan keeps the windows it finished, marked partial.\n"
         "Analyses:";
-    for (const ls::AnalysisSpec& a : ls::analysisRegistry()) text += "\n  " + a.name + ": " + a.description;
+    for (const ls::AnalysisSpec& a : ls::analysisRegistry())
+        if (a.ownCommand.empty()) text += "\n  " + a.name + ": " + a.description;
     return text;
 }
 

@@ -31,6 +31,7 @@ Command runCommand();
 Command showCommand();
 Command compareCommand();
 Command trainCommand();
+Command generateCommand();
 Command demoCorpusCommand();
 
 // Every command, in the order `layerscope-cli --help` lists them.

@@ -21,6 +21,11 @@ std::optional<std::string> Args::get(const std::string& key) const {
     return it->second;
 }
 
+std::vector<std::string> Args::all(const std::string& key) const {
+    const auto it = repeated.find(key);
+    return it == repeated.end() ? std::vector<std::string>{} : it->second;
+}
+
 std::string Args::require(const std::string& key) const {
     auto v = get(key);
     if (!v) throw ls::Error("missing required option --" + key + " (see layerscope-cli " + command + " --help)");
@@ -99,6 +104,7 @@ Args parseArgs(const CommandSpec& spec, int argc, char** argv) {
             value = argv[++i];
         }
         args.values[key] = value;
+        args.repeated[key].push_back(value);
     }
     return args;
 }

@@ -38,12 +38,15 @@ struct Args {
     std::string command;
     std::string positional;  // run: the analyses; show: the run file (the first, for several)
     std::vector<std::string> positionals;  // every one given, in order
-    std::map<std::string, std::string> values;
+    std::map<std::string, std::string> values;  // an option given twice: the last value
+    std::map<std::string, std::vector<std::string>> repeated;  // every value of each option, in order
     bool help = false;  // --help or -h was given: print the command's help, do nothing else
 
     std::optional<std::string> get(const std::string& key) const;
     bool flag(const std::string& key) const { return values.count(key) != 0; }
     std::string require(const std::string& key) const;
+    // Every value given for a repeatable option (generate --condition), in order.
+    std::vector<std::string> all(const std::string& key) const;
     // Throw ls::ParamError for a value that is not a number, or below minimum (the fallback may
     // be a "not set" value below it).
     double real(const std::string& key, double fallback) const;

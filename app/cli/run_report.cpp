@@ -57,8 +57,11 @@ void reportRun(const ls::LayerRun& run, const Args& args, bool computedHere) {
     // The capture pass's time (head scans alone run none; their tables give their own times).
     char captureTime[64] = "";
     if (run.capture.tokens() > 0) std::snprintf(captureTime, sizeof captureTime, ", capture pass %.2f s", run.capture.seconds);
-    std::printf("scored    %lld tokens in %lld windows%s%s\n", static_cast<long long>(run.scoredTokens()),
-                static_cast<long long>(run.windowCount()), captureTime, run.info.complete ? "" : "  (PARTIAL run)");
+    if (run.scoredTokens() > 0)  // generation scores no windows
+        std::printf("scored    %lld tokens in %lld windows%s%s\n", static_cast<long long>(run.scoredTokens()),
+                    static_cast<long long>(run.windowCount()), captureTime, run.info.complete ? "" : "  (PARTIAL run)");
+    else if (!run.info.complete)
+        std::printf("status    PARTIAL run\n");
     const std::string phases = times.text();
     if (!phases.empty()) std::printf("time      %s\n", phases.c_str());
     std::printf("\n");

@@ -45,6 +45,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     auto* whichBox = new QGroupBox(tr("Analyses (one capture pass)"), this);
     auto* whichLayout = new QVBoxLayout(whichBox);
     for (const ls::AnalysisSpec& info : ls::analysisRegistry()) {
+        if (!info.ownCommand.empty()) continue;  // generation has a tab of its own
         const QString name = fromStd(info.name);
         auto* check = new QCheckBox(fromStd(info.title), whichBox);
         check->setObjectName(QStringLiteral("check_%1").arg(name));

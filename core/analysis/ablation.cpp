@@ -243,11 +243,22 @@ AnalysisSpec ablationAnalysis() {
     };
     // The scan's tables are its result (ablationFromTables reads them back).
     spec.write = [](const LayerRun& run, H5Writer& file, const std::string& group) {
-        if (const auto r = run.result<AblationResult>("ablation")) file.tables(group, ablationTables(*r));
+        const auto r = run.result<AblationResult>("ablation");
+        if (!r) return;
+        file.tables(group, ablationTables(*r));
+        if (!r->headMeans.empty())
+            file.array(group + "/head_means", r->headMeans,  // (L, H, hd)
+                       {r->numLayers, r->numHeads, static_cast<int64_t>(r->headMeans.size()) / (int64_t(r->numLayers) * r->numHeads)});
     };
     spec.read = [](const H5Reader& file, const std::string& group, int version, LayerRun& run) {
         const std::string at = version == 1 ? "tables" : group;  // format 1: with every table
-        if (file.has(at + "/ablation_heads")) run.setResult("ablation", ablationFromTables(file.tables(at)));
+        if (!file.has(at + "/ablation_heads")) return;
+        std::vector<Table> tables;  // the group's tables; head_means beside them is an array
+        for (const std::string& name : file.children(at))
+            if (name != "head_means") tables.push_back(file.table(at + "/" + name));
+        AblationResult r = ablationFromTables(tables);
+        if (file.has(group + "/head_means")) r.headMeans = file.floats(group + "/head_means");  // runs since 0.1.0's generation
+        run.setResult("ablation", std::move(r));
     };
     spec.headScores = [](const LayerRun& run, std::vector<HeadScore>& out) {
         if (const auto r = run.result<AblationResult>("ablation"))

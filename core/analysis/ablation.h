@@ -85,7 +85,13 @@ struct AblationResult : AnalysisResult {
     bool hasAttribution = false;
     double attributionSpearmanZero = 0, attributionSpearmanMean = 0;  // estimate vs exact
     double seconds = 0, baselineSeconds = 0, attributionSeconds = 0;
+    // Every head's mean output over the evaluation tokens: (L * H * hd), (layer, head, dim)
+    // order; what mean ablation puts in. Kept in the run file (generation's mean-ablate reads it).
+    std::vector<float> headMeans;
 };
+
+// The same means, computed on their own (generation's mean-ablate on --data).
+std::vector<float> meanHeadOutputs(const Model& model, const Dataset& data, const WindowParams& params, Progress& progress);
 
 // Throws ls::Error on bad input; on cancel returns what was finished with complete = false
 // (at least one window), or throws ls::Canceled if nothing was.

@@ -21,6 +21,32 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 }  // namespace
 
+torch::Tensor meanHeadOutputs(const Model::Impl& m, const std::vector<Window>& windows, const Dataset& data, Progress& progress) {
+    const ModelConfig& c = m.config;
+    int64_t totalScored = 0;
+    for (const Window& w : windows) totalScored += w.scoredCount();
+    progress.setStage("Mean head outputs");
+    torch::Tensor headSums = torch::zeros({c.numLayers, c.numHeads, c.headDim}, torch::kFloat64);
+    int64_t meanTokens = 0;
+    forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
+        ForwardOptions o;
+        o.computeLogits = false;
+        o.editHeadOutputs = [&](int l, torch::Tensor& heads) {  // (B, T, H, hd)
+            headSums[l] += heads.narrow(1, batch.firstScored - 1, batch.scoredPerWindow()).sum(std::vector<int64_t>{0, 1}).to(torch::kFloat64);
+        };
+        m.forward(batch.ids, o);
+        meanTokens += batch.size * batch.scoredPerWindow();
+        progress.setFraction(static_cast<double>(meanTokens) / static_cast<double>(totalScored));
+    });
+    return (headSums / static_cast<double>(totalScored)).to(torch::kFloat32);
+}
+
+std::vector<float> meanHeadOutputs(const Model& model, const Dataset& data, const WindowParams& params, Progress& progress) {
+    torch::InferenceMode inference;
+    const torch::Tensor means = meanHeadOutputs(model.impl(), prepareWindows(model.config(), data, params), data, progress);
+    return std::vector<float>(means.data_ptr<float>(), means.data_ptr<float>() + means.numel());
+}
+
 AblationResult runAblationScan(const Model& model, const Dataset& data, const AblationParams& params,
                                Progress& progress) {
     const auto start = Clock::now();
@@ -42,28 +68,15 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     int64_t totalScored = 0;
     for (const Window& w : windows) totalScored += w.scoredCount();
 
-    // 1. Mean output of every head over the scored positions: (L, H, hd) float64.
+    // 1. Mean output of every head over the scored positions: (L, H, hd).
     torch::InferenceMode inference;
     // Shares of the whole task: this pass costs about one forward, the scan about a baseline
     // plus half a forward per intervention (zero and mean share a batch).
     const double meanShare = 1.0 / (2.0 + 0.5 * static_cast<double>(scan.size()));
-    progress.setStage("Mean head outputs");
-    torch::Tensor headSums = torch::zeros({L, H, hd}, torch::kFloat64);
     std::optional<ProgressPart> meanPart(std::in_place, progress, 0.0, meanShare);
-    int64_t meanTokens = 0;
-    forEachWindowBatch(windows, data.tokens, progress, [&](const WindowBatch& batch) {
-        ForwardOptions o;
-        o.computeLogits = false;
-        o.editHeadOutputs = [&](int l, torch::Tensor& heads) {  // (B, T, H, hd)
-            headSums[l] += heads.narrow(1, batch.firstScored - 1, batch.scoredPerWindow()).sum(std::vector<int64_t>{0, 1}).to(torch::kFloat64);
-        };
-        m.forward(batch.ids, o);
-        meanTokens += batch.size * batch.scoredPerWindow();
-        progress.setFraction(static_cast<double>(meanTokens) / static_cast<double>(totalScored));
-    });
+    const torch::Tensor headMeans = meanHeadOutputs(m, windows, data, progress);  // (L, H, hd) float32
     meanPart.reset();
     const ProgressPart scanPart(progress, meanShare, 1.0);
-    const torch::Tensor headMeans = (headSums / static_cast<double>(totalScored)).to(torch::kFloat32);  // (L, H, hd)
 
     // 2. Baseline and every intervention, window batch by window batch.
     const size_t count = scan.size();
@@ -73,6 +86,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     AblationResult r;
     r.numLayers = L;
     r.numHeads = H;
+    r.headMeans.assign(headMeans.data_ptr<float>(), headMeans.data_ptr<float>() + headMeans.numel());
     auto snapshot = [&](std::vector<HeadAblation>& out, double& basePpl) {
         out.clear();
         basePpl = std::exp(baseSum / static_cast<double>(tokens));

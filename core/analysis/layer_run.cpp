@@ -23,7 +23,8 @@ namespace {
 // "cossim, saturation, ...": every analysis's name, for messages.
 std::string analysisNames() {
     std::string names;
-    for (const AnalysisSpec& a : analysisRegistry()) names += (names.empty() ? "" : ", ") + a.name;
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.ownCommand.empty()) names += (names.empty() ? "" : ", ") + a.name;
     return names;
 }
 
@@ -35,7 +36,10 @@ std::vector<std::string> parseAnalysisList(const std::string& list) {
     while (start <= list.size()) {
         const size_t comma = std::min(list.find(',', start), list.size());
         const std::string name = list.substr(start, comma - start);
-        if (!findAnalysis(name)) throw Error("unknown analysis '" + name + "' (available: " + analysisNames() + ")");
+        const AnalysisSpec* spec = findAnalysis(name);
+        if (!spec) throw Error("unknown analysis '" + name + "' (available: " + analysisNames() + ")");
+        if (!spec->ownCommand.empty())
+            throw Error("'" + name + "' runs with a command of its own: layerscope-cli " + spec->ownCommand);
         if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
         start = comma + 1;
     }

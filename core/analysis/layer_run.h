@@ -17,6 +17,7 @@
 #include "analysis/capture_pass.h"
 #include "analysis/cossim.h"
 #include "analysis/early_exit.h"
+#include "analysis/generation.h"
 #include "analysis/inspect.h"
 #include "analysis/linearize.h"
 #include "analysis/losssep.h"
@@ -60,6 +61,7 @@ struct LayerRunParams {
     // linearize and context (ReLU attention; windows come from `windows`; heads and
     // contextSweep are filled from `heads` and the "context" analysis by resolveLayerRunParams)
     LinearizeParams linearize;
+    GenerationParams generation;        // generate (its own command and tab; prompts, not windows)
 
     bool wants(const std::string& analysis) const;
 };
@@ -128,6 +130,12 @@ struct LayerRunCallbacks {
         if (onLiveReport) onLiveReport(analysis, std::move(live));
     }
 };
+
+// Who ran what on which model and input, as every run file records it (started now; the
+// hashes are computed here). inputFormat: the dataset's format name, or "prompts".
+RunInfo runInfoFor(const Model& model, const std::filesystem::path& input, const std::string& inputFormat);
+// Now, as ISO 8601 UTC ("2026-12-07T03:41:39Z").
+std::string utcTimestamp();
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.

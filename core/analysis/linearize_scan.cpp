@@ -19,32 +19,6 @@ namespace {
 
 using HeadSet = std::map<int, std::vector<int64_t>>;  // 0-based layer -> its linearised heads
 
-// Softmax attention, with the heads in `relu` (of this layer) replaced by ReLU attention.
-// scores (B, H, T, T) scaled, causal mask not applied -> weights (B, H, T, T).
-torch::Tensor mixedAttention(const torch::Tensor& scores, const std::vector<int64_t>& relu, ReluNormalize normalize) {
-    const int64_t T = scores.size(-1);
-    const torch::Tensor future = torch::ones({T, T}, torch::kBool).triu(1);  // (T, T)
-    torch::Tensor weights = torch::softmax(scores.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
-    const torch::Tensor index = torch::tensor(relu, torch::kInt64);
-    torch::Tensor r = torch::relu(scores.index_select(1, index)).masked_fill_(future, 0.0);  // (B, h, T, T)
-    if (normalize == ReluNormalize::Count) {
-        r = r / torch::arange(1, T + 1, torch::kFloat32).view({1, 1, T, 1});  // i + 1 positions attended
-    } else {
-        const torch::Tensor sum = r.sum(-1, /*keepdim=*/true);
-        r = torch::where(sum > 0, r / sum, torch::zeros_like(r));
-    }
-    return weights.index_copy_(1, index, r);
-}
-
-ForwardOptions linearized(const HeadSet& heads, ReluNormalize normalize, const WindowBatch& batch) {
-    ForwardOptions o = scoredLogits(batch);
-    o.attentionWeights = [&heads, normalize](int layer, const torch::Tensor& scores) {
-        const auto it = heads.find(layer);
-        return it == heads.end() ? torch::Tensor() : mixedAttention(scores, it->second, normalize);
-    };
-    return o;
-}
-
 // PPL of the windows with each head set linearised. When sets[0] is empty (the baseline), its
 // pass caches the residual stream entering every block, and a set whose first linearised
 // layer is l reruns only blocks l..L from that cache (prefix caching). Reports 0..1 of its
@@ -60,7 +34,9 @@ std::vector<double> evaluateSets(const Model::Impl& m, const std::vector<Window>
         std::vector<torch::Tensor> blockInputs;  // L x (B, T, D), from the baseline
         for (size_t i = 0; i < sets.size(); ++i) {
             if (progress.isCanceled()) throw Canceled();
-            ForwardOptions o = linearized(sets[i], normalize, batch);
+            const ReluHeads relu{sets[i], normalize == ReluNormalize::RowSum};
+            ForwardOptions o = scoredLogits(batch);
+            o.reluHeads = &relu;
             const int first = sets[i].empty() ? L : sets[i].begin()->first;
             if (i == 0 && sets[i].empty()) {
                 o.observeResidual = [&](int index, const torch::Tensor& x) {

@@ -22,6 +22,7 @@ const std::vector<AnalysisSpec>& analysisRegistry() {
         ablationAnalysis(),
         linearizeAnalysis(),
         contextAnalysis(),
+        generationAnalysis(),
     };
     return all;
 }

@@ -41,6 +41,10 @@ struct AnalysisSpec {
     std::string title;        // "Cos-sim per layer"
     std::string description;  // one line: what it computes
     bool checkedByDefault = false;  // the GUI's default: the analyses that take seconds on the demo
+    // Non-empty for an analysis that runs from a command of its own ("generate": prompts, not
+    // windows of a dataset), not from `run` or the layer-analyses panel; its run files,
+    // tables, `show` and views are the registry's like any other's.
+    std::string ownCommand;
     std::vector<ParamSpec> params;  // its own; parameters several analyses use are in sharedParams()
     // Sets its part of the run's parameters from the values given; absent keys keep their
     // defaults. config is the loaded model's. Throws ls::ParamError.
@@ -121,5 +125,6 @@ AnalysisSpec ablationAnalysis();
 AnalysisSpec linearizeAnalysis();
 AnalysisSpec contextAnalysis();
 AnalysisSpec lensDivAnalysis();
+AnalysisSpec generationAnalysis();
 
 }  // namespace ls

@@ -12,8 +12,7 @@
 
 namespace ls {
 
-namespace {
-std::string utcNow() {
+std::string utcTimestamp() {
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm tm{};
     gmtime_r(&now, &tm);
@@ -21,26 +20,31 @@ std::string utcNow() {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
-}  // namespace
+
+RunInfo runInfoFor(const Model& model, const std::filesystem::path& input, const std::string& inputFormat) {
+    const ModelConfig& c = model.config();
+    RunInfo info;
+    info.layerscopeVersion = LAYERSCOPE_VERSION;
+    info.startedAt = utcTimestamp();
+    info.modelPath = model.directory().string();
+    info.modelSummary = model.architectureName() + ", " + std::to_string(c.numLayers) + " layers, " +
+                        std::to_string(c.numHeads) + " heads, dim " + std::to_string(c.hiddenSize) + ", vocab " +
+                        std::to_string(c.vocabSize);
+    info.datasetPath = input.string();
+    info.datasetFormat = inputFormat;
+    const Stopwatch hashing;
+    info.modelHash = contentHash(modelFiles(model.directory()));
+    info.datasetHash = input.empty() ? "" : contentHash({input});
+    info.times.setup = hashing.seconds();
+    return info;
+}
 
 LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokenizer* tokenizer,
                           LayerRunParams params, Progress& progress, const LayerRunCallbacks& callbacks) {
     const ModelConfig& c = model.config();
     resolveLayerRunParams(params, c);
-    RunInfo info;
-    info.layerscopeVersion = LAYERSCOPE_VERSION;
-    info.startedAt = utcNow();
-    info.modelPath = model.directory().string();
-    info.modelSummary = model.architectureName() + ", " + std::to_string(c.numLayers) + " layers, " +
-                        std::to_string(c.numHeads) + " heads, dim " + std::to_string(c.hiddenSize) + ", vocab " +
-                        std::to_string(c.vocabSize);
-    info.datasetPath = data.path.string();
-    info.datasetFormat = dataFormatName(data.format);
-    const Stopwatch hashing;
     progress.setStage("Hashing the inputs");
-    info.modelHash = contentHash(modelFiles(model.directory()));
-    info.datasetHash = contentHash({data.path});
-    info.times.setup = hashing.seconds();
+    RunInfo info = runInfoFor(model, data.path, dataFormatName(data.format));
 
     // What the capture pass keeps: what the requested analyses ask for, and the observers of
     // the analyses that keep per-token values of their own.
@@ -106,7 +110,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
         const ProgressPart part = nextPart(cost);
         runner->runPass(model, data, run, progress, callbacks);
     }
-    run.info.finishedAt = utcNow();
+    run.info.finishedAt = utcTimestamp();
     run.info.times.setup += run.capture.setupSeconds;
     run.info.times.capture = passes_.seconds() - run.capture.setupSeconds;
     const Stopwatch summaries;

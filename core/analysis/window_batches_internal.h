@@ -46,4 +46,8 @@ torch::Tensor tokenLosses(const torch::Tensor& logits, const torch::Tensor& targ
 // Sum over the batch of -log p(target) in float64: logits (B, S, V) from scoredLogits.
 double lossSum(const torch::Tensor& logits, const WindowBatch& batch);
 
+// Every head's mean output (before the output projection) over exactly the windows' scored
+// positions, unmodified model: (L, H, hd) float32 (ablation_scan.cpp). Reports 0..1.
+torch::Tensor meanHeadOutputs(const Model::Impl& m, const std::vector<Window>& windows, const Dataset& data, Progress& progress);
+
 }  // namespace ls

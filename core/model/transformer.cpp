@@ -132,6 +132,52 @@ torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, co
     return out;
 }
 
+// Attention of T new query positions [past, past + T) over keys [0, past + T), the heads in
+// `relu` with ReLU attention, the others softmax; each kernel computes only its own
+// heads' weights. q (B, T, H, hd) already scaled; k, v (B, KVH, past + T, hd) (the last dim
+// contiguous) -> (B, T, H, hd) contiguous. Grouped-query: query head h reads kv head h / rep.
+torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
+                                   const std::vector<int64_t>& relu, bool rowSum) {
+    const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3), KVH = k.size(1), rep = H / KVH;
+    const int64_t keys = past + T;
+    // (B, KVH, rep*T, hd) x (B, KVH, hd, keys): query head h = kv * rep + r
+    const torch::Tensor qh = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});
+    torch::Tensor scores = torch::matmul(qh, k.transpose(-1, -2)).view({B, H, T, keys});
+    // true where query i (absolute past + i) would see a later key j > past + i: (T, keys)
+    const torch::Tensor future = T > 1 ? torch::ones({T, keys}, torch::kBool).triu(past + 1) : torch::Tensor();
+    const auto softmaxOf = [&](torch::Tensor s) {  // (B, h, T, keys) in place
+        if (future.defined()) s.masked_fill_(future, -std::numeric_limits<float>::infinity());
+        return at::_softmax_out(s, s, -1, false);
+    };
+    const auto reluOf = [&](const torch::Tensor& s) {  // (B, h, T, keys)
+        torch::Tensor r = torch::relu(s);
+        if (future.defined()) r.masked_fill_(future, 0.0);
+        if (!rowSum) return r.div_(torch::arange(past + 1, keys + 1, torch::kFloat32).view({1, 1, T, 1}));  // positions attended
+        const torch::Tensor sum = r.sum(-1, /*keepdim=*/true);
+        return torch::where(sum > 0, r / sum, torch::zeros_like(r));
+    };
+    torch::Tensor weights;
+    if (relu.empty()) {
+        weights = softmaxOf(scores);
+    } else if (static_cast<int64_t>(relu.size()) == H) {  // (each head once)
+        weights = reluOf(scores);
+    } else {
+        std::vector<bool> isRelu(static_cast<size_t>(H), false);
+        for (const int64_t h : relu) isRelu[static_cast<size_t>(h)] = true;
+        std::vector<int64_t> soft;
+        for (int64_t h = 0; h < H; ++h)
+            if (!isRelu[static_cast<size_t>(h)]) soft.push_back(h);
+        const torch::Tensor reluIndex = torch::tensor(relu, torch::kInt64), softIndex = torch::tensor(soft, torch::kInt64);
+        weights = scores;
+        weights.index_copy_(1, softIndex, softmaxOf(scores.index_select(1, softIndex)));
+        weights.index_copy_(1, reluIndex, reluOf(scores.index_select(1, reluIndex)));
+    }
+    return torch::matmul(weights.view({B, KVH, rep * T, keys}), v)  // (B, KVH, rep*T, hd)
+        .view({B, H, T, hd})
+        .permute({0, 2, 1, 3})
+        .contiguous();
+}
+
 // The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
 torch::Tensor mlp(const ModelConfig& c, const LayerWeights& L, const torch::Tensor& x) {
     const torch::Tensor h = norm(c, x, L.norm2Weight, L.norm2Bias);
@@ -157,15 +203,27 @@ torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
     return at::linear(normFinal(residual), weights.head);
 }
 
-torch::Tensor Model::Impl::embed(const torch::Tensor& ids) const {
+torch::Tensor Model::Impl::embed(const torch::Tensor& ids, int64_t firstPosition) const {
     const int64_t B = ids.size(0), T = ids.size(1);
     torch::Tensor x = weights.tokenEmbedding.index_select(0, ids.reshape({-1})).view({B, T, -1});  // (B, T, D)
-    if (config.modelType != "llama") x = x + weights.positionEmbedding.narrow(0, 0, T).unsqueeze(0);
+    if (config.modelType != "llama") x = x + weights.positionEmbedding.narrow(0, firstPosition, T).unsqueeze(0);
     return x;
 }
 
+KvCache Model::Impl::makeCache(int64_t batch, int64_t capacity) const {
+    KvCache cache;
+    for (int l = 0; l < config.numLayers; ++l) {
+        cache.keys.push_back(torch::empty({batch, config.numKvHeads, capacity, config.headDim}, torch::kFloat32));
+        cache.values.push_back(torch::empty({batch, config.numKvHeads, capacity, config.headDim}, torch::kFloat32));
+    }
+    return cache;
+}
+
 torch::Tensor Model::Impl::forward(const torch::Tensor& ids, const ForwardOptions& options) const {
-    torch::Tensor x = embed(ids);
+    const int64_t past = options.cache ? options.cache->length : 0;
+    if (options.cache && past + ids.size(1) > options.cache->keys.front().size(2))
+        throw std::logic_error("forward: the KV cache holds fewer positions than the sequence needs");
+    torch::Tensor x = embed(ids, past);
     if (options.observeResidual) options.observeResidual(0, x);
     return forwardFrom(0, x, options);
 }
@@ -176,10 +234,12 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
     const int64_t B = x.size(0), T = x.size(1);
     const int64_t H = c.numHeads, KVH = c.numKvHeads, hd = c.headDim;
     const bool llama = c.modelType == "llama";
+    KvCache* cache = options.cache;  // forward() checked its capacity; positions start at past
+    const int64_t past = cache ? cache->length : 0;
 
     torch::Tensor cos, sin;
     if (llama) {
-        auto positions = torch::arange(T, torch::kFloat32);
+        auto positions = torch::arange(past, past + T, torch::kFloat32);
         auto freqs = torch::outer(positions, w.ropeInvFreq);  // (T, hd/2)
         auto emb = torch::cat({freqs, freqs}, -1);             // (T, hd)
         cos = emb.cos().view({1, T, 1, hd});
@@ -208,22 +268,21 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
             q = applyRope(q, cos, sin);
             k = applyRope(k, cos, sin);
         }
+        static const std::vector<int64_t> kNoRelu;
+        const std::vector<int64_t>* relu = &kNoRelu;
+        if (options.reluHeads)
+            if (const auto it = options.reluHeads->byLayer.find(l); it != options.reluHeads->byLayer.end()) relu = &it->second;
         torch::Tensor heads;  // (B, T, H, hd)
-        if (!options.attentionWeights) {
+        if (cache) {  // append this step's keys and values, attend over all of them
+            cache->keys[l].narrow(2, past, T).copy_(k.permute({0, 2, 1, 3}));
+            cache->values[l].narrow(2, past, T).copy_(v.permute({0, 2, 1, 3}));
+            heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(2, 0, past + T),
+                                         cache->values[l].narrow(2, 0, past + T), past, *relu, options.reluHeads && options.reluHeads->rowSum);
+        } else if (!relu->empty()) {
+            heads = mixedCausalAttention(q * scale, k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}), 0, *relu,
+                                         options.reluHeads->rowSum);
+        } else {
             heads = causalAttention(q * scale, k, v, future);
-        } else {  // the whole (B, H, T, T) score matrix, for a hook that replaces softmax
-            const int64_t rep = H / KVH;
-            q = q.permute({0, 2, 1, 3}).reshape({B, KVH, rep * T, hd});
-            k = k.permute({0, 2, 1, 3});  // (B, KVH, T, hd)
-            v = v.permute({0, 2, 1, 3});
-            torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale).view({B, H, T, T});
-            torch::Tensor weightsAttn = options.attentionWeights(l, scores);
-            if (!weightsAttn.defined())
-                weightsAttn = torch::softmax(scores.masked_fill_(future, -std::numeric_limits<float>::infinity()), -1);
-            heads = torch::matmul(weightsAttn.reshape({B, KVH, rep * T, T}), v)  // (B, KVH, rep*T, hd)
-                        .view({B, H, T, hd})
-                        .permute({0, 2, 1, 3})
-                        .contiguous();
         }
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
@@ -231,6 +290,7 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         x = x + mlp(c, L, x);
         if (options.observeResidual) options.observeResidual(l + 1, x);
     }
+    if (cache && firstLayer == 0) cache->length += T;
     if (!options.computeLogits) return {};
     const int64_t to = options.logitsTo < 0 ? T : options.logitsTo;
     return logitLens(x.narrow(1, options.logitsFrom, to - options.logitsFrom));  // (B, to - from, V)

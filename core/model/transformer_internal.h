@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,23 @@ struct ModelWeights {
     torch::Tensor ropeInvFreq;        // (hd/2) float32, Llama only, scaling already applied
 };
 
+// Keys and values of the positions a batch of sequences has seen, for generation: each new
+// token then costs one position per layer. keys[l], values[l]: (B, KVH, capacity, hd), the
+// first `length` positions filled (Model::Impl::makeCache).
+struct KvCache {
+    std::vector<torch::Tensor> keys, values;
+    int64_t length = 0;
+};
+
+// Query heads of one block that use ReLU attention instead of softmax (linearize.h): their
+// weights are relu(q.k/sqrt(hd)) under the causal mask, divided by the number of positions
+// attended (count) or by the row sum (rowSum; an all-zero row stays zero).
+struct ReluHeads {
+    std::map<int, std::vector<int64_t>> byLayer;  // 0-based layer -> its ReLU heads, ascending
+    bool rowSum = false;
+    bool empty() const { return byLayer.empty(); }
+};
+
 // What a caller wants from one forward pass. Capture points are observers: nothing is
 // materialised unless somebody asks. Interventions are parameters, not model copies.
 struct ForwardOptions {
@@ -46,10 +64,12 @@ struct ForwardOptions {
     // Called per layer with the heads' outputs before the output projection: (B, T, H, hd).
     // It may modify the tensor in place (zero / mean head ablation).
     std::function<void(int layer, torch::Tensor& headOutputs)> editHeadOutputs;
-    // Replaces softmax attention for a layer when set: gets the scaled scores q.k/sqrt(hd)
-    // (B, H, T, T) with the causal mask NOT applied, returns weights (B, H, T, T) that are
-    // zero above the diagonal; return an undefined tensor to keep softmax for that layer.
-    std::function<torch::Tensor(int layer, const torch::Tensor& scores)> attentionWeights;
+    // ReLU attention kernels for some heads (null or empty: softmax everywhere).
+    const ReluHeads* reluHeads = nullptr;
+    // Generation: the input holds positions [cache->length, cache->length + T) of sequences
+    // whose earlier keys and values are in the cache; they attend to those too, and theirs are
+    // appended (cache->length grows by T). Only with forward() (from block 1).
+    KvCache* cache = nullptr;
     // Logits are computed for positions [logitsFrom, logitsTo) only (the head is ~1/3 of
     // GPT-2's FLOPs); logitsTo < 0 means T. computeLogits=false skips the head entirely.
     bool computeLogits = true;
@@ -67,8 +87,11 @@ struct Model::Impl {
     // ids: (B, T) int64 -> logits (B, logitsTo - logitsFrom, V) float32 (undefined tensor
     // when computeLogits is false). Must run under torch::InferenceMode.
     torch::Tensor forward(const torch::Tensor& ids, const ForwardOptions& options = {}) const;
-    // Token (+ position) embeddings h_0: ids (B, T) -> (B, T, D).
-    torch::Tensor embed(const torch::Tensor& ids) const;
+    // Token (+ position) embeddings h_0 of positions [firstPosition, firstPosition + T):
+    // ids (B, T) -> (B, T, D).
+    torch::Tensor embed(const torch::Tensor& ids, int64_t firstPosition = 0) const;
+    // An empty cache for B sequences of up to `capacity` positions (<= the context).
+    KvCache makeCache(int64_t batch, int64_t capacity) const;
     // Blocks firstLayer .. L-1 (0-based) on x, the residual stream entering block firstLayer
     // (B, T, D), then the head as forward() does. observeResidual sees firstLayer + 1 .. L.
     // Reusing a cached x is what makes per-layer interventions cheap (prefix caching).

@@ -1,0 +1,122 @@
+// Prompt files for generation: token ids (.npy, JSONL "ids") or text (JSONL "prompt", lines).
+#include "data/prompts.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/dataset_readers_internal.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ls {
+
+namespace {
+
+using nlohmann::json;
+using dataset_readers::forEachLine;
+using dataset_readers::isBlank;
+using dataset_readers::trimmed;
+
+std::vector<int32_t> tokenized(const std::string& text, const Tokenizer* tokenizer, const std::filesystem::path& path,
+                               const std::string& where) {
+    if (!tokenizer)
+        throw Error(path, where + " is text, but the model has no tokenizer: give token ids instead (.npy, or JSONL "
+                              "lines {\"ids\": [...]})");
+    std::vector<int32_t> ids = tokenizer->encode(text);
+    if (ids.empty()) throw Error(path, where + " has no tokens");
+    return ids;
+}
+
+void checkIds(const std::vector<int32_t>& ids, int32_t vocabSize, const std::filesystem::path& path, const std::string& where) {
+    if (ids.empty()) throw Error(path, where + " has no token ids");
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || (vocabSize > 0 && ids[i] >= vocabSize))
+            throw Error(path, where + ": token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                                  " is outside the vocabulary (0.." + std::to_string(vocabSize - 1) + ")");
+}
+
+Prompt promptOfRecord(const std::string& line, int64_t lineNumber, const Tokenizer* tokenizer, int32_t vocabSize,
+                      const std::filesystem::path& path) {
+    const std::string where = "line " + std::to_string(lineNumber);
+    json record;
+    try {
+        record = json::parse(line);
+    } catch (const json::exception& e) {
+        throw Error(path, where + " is not valid JSON: " + e.what());
+    }
+    if (!record.is_object()) throw Error(path, where + " is not a JSON object");
+    Prompt p;
+    if (record.contains("ids")) {
+        const json& ids = record["ids"];
+        if (!ids.is_array()) throw Error(path, where + ": \"ids\" is not an array of token ids");
+        for (const json& id : ids) {
+            if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+                throw Error(path, where + ": \"ids\" holds " + id.dump() + ", not a token id");
+            p.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+        }
+        checkIds(p.ids, vocabSize, path, where);
+    } else if (record.contains("prompt")) {
+        if (!record["prompt"].is_string()) throw Error(path, where + ": \"prompt\" is not a string");
+        p.text = record["prompt"].get<std::string>();
+        p.ids = tokenized(p.text, tokenizer, path, where);
+    } else {
+        throw Error(path, where + " has neither \"prompt\" (text) nor \"ids\" (token ids)");
+    }
+    return p;
+}
+
+// A line without its "\n" or "\r\n".
+std::string withoutNewline(std::string_view line) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    return std::string(line);
+}
+
+}  // namespace
+
+std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize) {
+    if (detectFormat(path) == DataFormat::Npy) {
+        Prompt p;
+        p.ids = readNpyTokenIds(path);
+        checkIds(p.ids, vocabSize, path, "the prompt");
+        return {p};
+    }
+    const std::string body = readFileBytes(path);
+    requireValidUtf8(body, path);
+    const std::string_view first = trimmed(body);
+    const bool jsonl = !first.empty() && first.front() == '{';
+    std::vector<Prompt> prompts;
+    int64_t lineNumber = 0;
+    forEachLine(body, [&](std::string_view line) {
+        ++lineNumber;
+        if (isBlank(line)) return true;
+        if (jsonl) {
+            prompts.push_back(promptOfRecord(withoutNewline(line), lineNumber, tokenizer, vocabSize, path));
+        } else {
+            Prompt p;
+            p.text = withoutNewline(line);
+            p.ids = tokenized(p.text, tokenizer, path, "line " + std::to_string(lineNumber));
+            checkIds(p.ids, vocabSize, path, "line " + std::to_string(lineNumber));
+            prompts.push_back(std::move(p));
+        }
+        return true;
+    });
+    if (prompts.empty()) throw Error(path, "holds no prompt (every line is blank)");
+    return prompts;
+}
+
+std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer) {
+    if (!tokenizer) throw Error("the prompts are text, but the model has no tokenizer");
+    std::vector<Prompt> prompts;
+    forEachLine(text, [&](std::string_view line) {
+        if (isBlank(line)) return true;
+        Prompt p;
+        p.text = withoutNewline(line);
+        p.ids = tokenizer->encode(p.text);
+        if (!p.ids.empty()) prompts.push_back(std::move(p));
+        return true;
+    });
+    if (prompts.empty()) throw Error("no prompt given: write one per line");
+    return prompts;
+}
+
+}  // namespace ls

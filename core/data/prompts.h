@@ -1,0 +1,32 @@
+#pragma once
+// Prompts for generation (`layerscope-cli generate --prompts FILE`, the GUI's Generation tab).
+// Formats, by content:
+//   .npy                      one prompt of token ids (1-D integer array)
+//   JSONL, {"ids": [...]}     one prompt of token ids per line
+//   JSONL, {"prompt": "..."}  one text prompt per line (needs the model's tokenizer)
+//   anything else             UTF-8 text, one prompt per non-blank line (needs the tokenizer)
+// Blank lines are skipped in every line format.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ls {
+
+class Tokenizer;
+
+struct Prompt {
+    std::string text;          // as given; empty for token-id prompts
+    std::vector<int32_t> ids;  // what the model reads
+};
+
+// Throws ls::Error naming the file and the problem: unreadable, invalid UTF-8 or JSON (with
+// its line), a record without "prompt" or "ids", an id outside [0, vocabSize), an empty prompt,
+// a text prompt without a tokenizer, no prompt at all.
+std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize);
+
+// Text prompts typed in (the GUI): one per non-blank line, tokenized. Throws ls::Error without
+// a tokenizer or when no line holds a prompt.
+std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer);
+
+}  // namespace ls
