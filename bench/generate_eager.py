@@ -4,7 +4,7 @@ generation loop with a KV cache, on the same random model, the same prompt and g
 
     /usr/bin/python3 bench/generate_eager.py [--arch gpt2|llama] [--model DIR] [--small]
         [--contexts 128,512,1024] [--new-tokens 32] [--threads 0] [--cli PATH] [--repeats 2]
-        [--conditions 'baseline;relu:L0,L1,L2,L3,L4,L5'] [--no-rerun]
+        [--conditions 'baseline;relu:L0,L1,L2,L3,L4,L5'] [--no-rerun] [--python-tuned]
 
 Models are compare_eager.py's: --arch gpt2 (default) a random GPT-2 small (12 layers, dim 768, 12
 heads, vocab 50257; bench_eval writes it), --arch llama a random SmolLM2-135M shape (30 layers,
@@ -38,6 +38,11 @@ Check: the baseline's greedy ids from LayerScope must equal Python's (and Python
 its re-run ids). On a random model a float32 near-tie can flip a token: a mismatch prints the
 step and Python's top-2 logit gap there; it fails the run (exit 1) unless that gap is < 1e-3.
 --threads 0 = os.cpu_count() (as compare_eager.py), set on torch and passed to the CLI.
+LayerScope's programs set their thread pools' waiting policy at start (core/common/program_module.h);
+the Python side runs with the defaults, as a researcher's script would, unless --python-tuned
+(as compare_eager.py). On a small machine this matters most for decode, where every step is a
+few hundred tiny parallel regions: on a 2-CPU VM, GPT-2 small's decode step took ~130 ms with
+libgomp's defaults at 2 threads and ~38 ms with GOMP_SPINCOUNT=1000 (or at 1 thread).
 Needs torch and numpy (Debian's /usr/bin/python3, the LibTorch the C++ side links); no
 transformers, no safetensors package.
 """
@@ -348,7 +353,13 @@ def main():
     ap.add_argument("--conditions", help="';'-separated generate conditions (default: 'baseline;relu:L0,...,L5', "
                                          "the first six blocks' heads, fewer on a smaller model)")
     ap.add_argument("--no-rerun", action="store_true", help="skip the no-cache re-run on both sides")
+    ap.add_argument("--python-tuned", action="store_true",
+                    help="run the Python side with LayerScope's thread-pool settings too "
+                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/program_module.h)")
     args = ap.parse_args()
+    if args.python_tuned and "GOMP_SPINCOUNT" not in os.environ:  # libgomp reads it when loaded: re-run
+        env = dict(os.environ, GOMP_SPINCOUNT="1000", OPENBLAS_THREAD_TIMEOUT="4")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
     if args.new_tokens < 2:
         raise SystemExit("--new-tokens: at least 2 (one from the prefill, the rest decoded)")
     threads = args.threads or os.cpu_count()
@@ -368,7 +379,8 @@ def main():
             raise SystemExit(f"--contexts: {C} must exceed --new-tokens ({args.new_tokens}) and fit the model ({max_ctx})")
     have_cli = Path(args.cli).exists()
 
-    print(f"{'machine':<10} {machine_facts(threads)}")
+    print(f"{'machine':<10} {machine_facts(threads)}; python thread pools: "
+          + (f"tuned (GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']})" if "GOMP_SPINCOUNT" in os.environ else "defaults"))
     print(f"{'model':<10} {cfg['model_type']}, {n_layer} layers: {model}")
     print(f"{'work':<10} per context C: a random prompt of C - {args.new_tokens} ids, {args.new_tokens} greedy "
           f"tokens; best of {args.repeats}; decode tok/s excludes the prefill; re-run tok/s = new tokens / total")

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "analysis/ablation.h"
 #include "analysis/generation.h"
@@ -21,22 +20,6 @@
 namespace cli {
 
 namespace {
-
-// --best-of 1,2,3,5
-std::vector<int> parseBestOf(const std::string& text) {
-    std::vector<int> out;
-    std::istringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos || std::stoi(item) < 1)
-            throw ls::ParamError("best-of", "'" + text + "' is not a list of counts like 1,2,3,5");
-        const int n = std::stoi(item);
-        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-    }
-    if (out.empty()) throw ls::ParamError("best-of", "give at least one N");
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 ls::SamplingParams samplingFrom(const Args& args) {
     ls::SamplingParams s;
@@ -116,7 +99,7 @@ int computeGenerate(const Args& args) {
     if (const auto specs = args.all("condition"); !specs.empty()) p.conditions = specs;
     p.maxNewTokens = static_cast<int>(args.integer("max-new-tokens", p.maxNewTokens, 1));
     p.sampling = samplingFrom(args);
-    if (const auto bestOf = args.get("best-of")) p.bestOf = parseBestOf(*bestOf);
+    if (const auto bestOf = args.get("best-of")) p.bestOf = ls::parseBestOf(*bestOf);
     p.refine = static_cast<int>(args.integer("refine", p.refine, 1));
     if (const auto n = args.get("normalize")) p.normalize = ls::parseReluNormalize(*n);
     if (const auto separator = args.get("separator")) p.separator = *separator;

@@ -4,6 +4,7 @@
 #include "analysis/layer_run.h"
 #include "cossim_view.h"
 #include "early_exit_view.h"
+#include "generation_view.h"
 #include "lensdiv_view.h"
 #include "losssep_page.h"
 #include "losssep_view.h"
@@ -92,6 +93,20 @@ AnalysisView ablationView() {
     return entry;
 }
 
+// Generation: the columns fill as continuations finish.
+AnalysisView generationView() {
+    using ls::widgets::GenerationView;
+    AnalysisView entry = namedView<GenerationView, ls::GenerationResult>("generate", QObject::tr("Generation"));
+    entry.begin = [](QWidget* view, const ls::LayerRunParams& params) {
+        static_cast<GenerationView*>(view)->beginRun(params.generation.conditions);
+    };
+    entry.live = [](QWidget* view, const std::shared_ptr<const ls::LiveReport>& report) {
+        if (const auto* progress = dynamic_cast<const ls::GenerationProgress*>(report.get()))
+            static_cast<GenerationView*>(view)->addContinuation(*progress);
+    };
+    return entry;
+}
+
 }  // namespace
 
 const QList<AnalysisView>& analysisViews() {
@@ -105,6 +120,7 @@ const QList<AnalysisView>& analysisViews() {
         lossSepView(),
         exitView(),
         ablationView(),
+        generationView(),
     };
     return all;
 }

@@ -7,6 +7,7 @@
 //   layerscope --open-run run.h5 --tab inspect
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFile>
 #include <iostream>
 #include <string>
 
@@ -44,7 +45,7 @@ void describeOptions(QCommandLineParser& parser) {
     parser.addVersionOption();
     QString analyses;
     for (const ls::AnalysisSpec& a : ls::analysisRegistry())
-        analyses += (analyses.isEmpty() ? "" : ", ") + QString::fromStdString(a.name);
+        if (a.ownCommand.empty()) analyses += (analyses.isEmpty() ? "" : ", ") + QString::fromStdString(a.name);
     parser.addOptions({
         {"model", "Hugging Face model folder (config.json + model.safetensors); default: the built-in demo "
                   "model and its corpus.", "DIR"},
@@ -55,6 +56,8 @@ void describeOptions(QCommandLineParser& parser) {
         {"run", "Evaluate perplexity once the model and data are loaded."},
         {"analyses", "Run these layer analyses once the model and data are loaded (after --run): a "
                      "comma-separated list of " + analyses + ".", "LIST"},
+        {"generate", "Continue these prompts (a text file, one per line) with the Generation panel's settings once "
+                     "the model is loaded (after --analyses).", "FILE"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
                      "--out). Without --model the demo is not loaded.", "FILE"},
         {"compare", "Compare these run files (comma-separated, two or more) in the Compare tab, as File > "
@@ -130,6 +133,15 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
     }
     options.seqLen = parser.isSet("seq-len") ? params.seqLen : 0;
     options.openRun = parser.value("open-run");
+    if (parser.isSet("generate")) {
+        QFile prompts(parser.value("generate"));
+        if (!prompts.open(QIODevice::ReadOnly)) {
+            std::cerr << "layerscope: --generate: cannot read " << parser.value("generate").toStdString() << std::endl;
+            return 2;
+        }
+        options.generatePrompts = QString::fromUtf8(prompts.readAll());
+        options.generate = true;
+    }
     if (parser.isSet("compare")) options.compare = parser.value("compare").split(',', Qt::SkipEmptyParts);
     options.tab = parser.value("tab");
     if (!options.tab.isEmpty() && !MainWindow::tabNames().contains(options.tab, Qt::CaseInsensitive)) {
@@ -142,7 +154,8 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
     // Open on the demo (its corpus only goes with its model), unless only a run file is
     // to be opened: a run file needs neither model nor data.
     const bool runFileOnly =
-        (parser.isSet("open-run") || parser.isSet("compare")) && !parser.isSet("analyses") && !parser.isSet("run");
+        (parser.isSet("open-run") || parser.isSet("compare")) && !parser.isSet("analyses") && !parser.isSet("run") &&
+        !parser.isSet("generate");
     if (!parser.isSet("model") && !runFileOnly) {
         const DefaultInputs demo = resolveDefaultInputs();
         options.modelDir = demo.modelDir;

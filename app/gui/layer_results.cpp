@@ -122,12 +122,16 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
     row(tr("Source"), source_.isEmpty() ? tr("this session (not saved)") : source_);
     row(tr("Model"), fromStd(r.info.modelSummary));
     row(tr("Model folder"), fromStd(r.info.modelPath));
-    row(tr("Data"), tr("%1 (%2)").arg(fromStd(r.info.datasetPath), fromStd(r.info.datasetFormat)));
-    row(tr("Tokens"), tr("%1 scored").arg(formatCount(r.scoredTokens())));
-    row(tr("Windows"), formatCount(r.windowCount()));
-    row(tr("Seq len / stride"),
-        tr("%1 / %2").arg(p.windows.seqLen).arg(p.windows.stride > 0 ? p.windows.stride : p.windows.seqLen));
-    row(tr("Documents"), p.windows.respectDocuments ? tr("respected") : tr("packed"));
+    const bool windows = !p.wants("generate");  // generation continues prompts: no windows
+    row(windows ? tr("Data") : tr("Prompts"),
+        r.info.datasetPath.empty() ? tr("typed in") : tr("%1 (%2)").arg(fromStd(r.info.datasetPath), fromStd(r.info.datasetFormat)));
+    if (windows) {
+        row(tr("Tokens"), tr("%1 scored").arg(formatCount(r.scoredTokens())));
+        row(tr("Windows"), formatCount(r.windowCount()));
+        row(tr("Seq len / stride"),
+            tr("%1 / %2").arg(p.windows.seqLen).arg(p.windows.stride > 0 ? p.windows.stride : p.windows.seqLen));
+        row(tr("Documents"), p.windows.respectDocuments ? tr("respected") : tr("packed"));
+    }
     row(tr("Status"), r.info.complete ? tr("complete") : tr("partial"));
     row(tr("Started"), timestamp(r.info.startedAt));
     row(tr("Finished"), timestamp(r.info.finishedAt));
@@ -140,7 +144,7 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
         if (p.wants(info.name))
             analyses << QString::fromStdString(info.title);
     row(tr("Analyses"), analyses.join(", "));
-    row(tr("Layer"), tr("%1 of %2").arg(p.layer).arg(r.capture.numLayers));
+    if (windows) row(tr("Layer"), tr("%1 of %2").arg(p.layer).arg(r.capture.numLayers));
     for (const ls::AnalysisSpec& info : ls::analysisRegistry())
         if (info.settings && p.wants(info.name))
             for (const auto& [label, value] : info.settings(r))

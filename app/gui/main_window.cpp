@@ -28,6 +28,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
+#include "generation_panel.h"
 #include "analysis_panel.h"
 #include "dataset_panel.h"
 #include "dataset_preview.h"
@@ -121,6 +122,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     datasetDock_ = makeDock(tr("Dataset"), "datasetDock", scrolling(datasetPanel_, true));
     analysisPanel_ = new AnalysisPanel(this);
     analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", analysisPanel_);  // scrolls its own fields
+    generationPanel_ = new GenerationPanel(this);
+    generationDock_ = makeDock(tr("Generation"), "generationDock", generationPanel_);  // scrolls its own fields
     // One column of tabbed docks on the right leaves the analysis views the width their
     // charts and tables need; any dock can be dragged out to see two at once.
     runLibrary_ = new RunLibrary(this);
@@ -128,7 +131,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addDockWidget(Qt::RightDockWidgetArea, summaryDock_);
     tabifyDockWidget(summaryDock_, datasetDock_);
     tabifyDockWidget(datasetDock_, analysisDock_);
-    tabifyDockWidget(analysisDock_, libraryDock_);
+    tabifyDockWidget(analysisDock_, generationDock_);
+    tabifyDockWidget(generationDock_, libraryDock_);
     connect(runLibrary_, &RunLibrary::openRequested, this, [this](const QString& path) { openRunFile(path); });
     connect(runLibrary_, &RunLibrary::compareRequested, this, [this](const QStringList& paths) { compareRunFiles(paths); });
     // The library lists what was saved there since.
@@ -137,6 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     datasetDock_->raise();
     connect(analysisPanel_, &AnalysisPanel::runRequested, this, [this] { runLayerAnalyses(); });
+    connect(generationPanel_, &GenerationPanel::runRequested, this, [this] { runGeneration(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
     connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
         if (tasks_->dataset())
@@ -334,25 +339,32 @@ void MainWindow::connectTasks() {
             [](std::shared_ptr<const ls::LayerRun>, const QString& path) { RecentFiles::add(OpenedFile::Kind::Run, path); });
     connect(tasks_, &WorkbenchTasks::evaluated, this, &MainWindow::showResult);
     connect(tasks_, &WorkbenchTasks::layerRunStarted, this, [this](const ls::LayerRunParams& params) {
-        analysisDock_->raise();  // the parameters next to the progress and then the results
+        // the parameters next to the progress and then the results
+        (params.wants("generate") ? generationDock_ : analysisDock_)->raise();
         layerResults_->beginRun(params);
     });
     connect(tasks_, &WorkbenchTasks::liveReport, layerResults_, &LayerResults::addLiveReport);
     connect(tasks_, &WorkbenchTasks::layerRunEnded, layerResults_, &LayerResults::endRun);
     connect(tasks_, &WorkbenchTasks::layerRunFinished, this, [this](std::shared_ptr<const ls::LayerRun> run) {
         showLayerRun(run, {});
-        statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")
-                                     .arg(formatCount(run->scoredTokens()),
-                                          QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
+        if (const auto generation = run->result<ls::GenerationResult>("generate"))
+            statusBar()->showMessage(tr("Generation: %1 continuations of %2 prompts")
+                                         .arg(generation->continuations.size())
+                                         .arg(generation->prompts.size()));
+        else
+            statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")
+                                         .arg(formatCount(run->scoredTokens()),
+                                              QString::fromStdString(run->info.complete ? "complete" : "PARTIAL")));
     });
     connect(tasks_, &WorkbenchTasks::runsCompared, this, &MainWindow::showComparison);
     connect(tasks_, &WorkbenchTasks::runFileOpened, this,
             [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
                 showOpenedRun(run, path);
                 summaryDock_->raise();  // what the run is: model, data, parameters
-                statusBar()->showMessage(tr("Opened %1: %2 tokens, %3")
-                                             .arg(path, formatCount(run->scoredTokens()),
-                                                  run->info.complete ? tr("complete") : tr("partial run")));
+                const QString size = run->params.wants("generate") ? tr("generation")
+                                                                   : tr("%1 tokens").arg(formatCount(run->scoredTokens()));
+                statusBar()->showMessage(tr("Opened %1: %2, %3")
+                                             .arg(path, size, run->info.complete ? tr("complete") : tr("partial run")));
             });
     connect(tasks_, &WorkbenchTasks::runFileSaved, this,
             [this](std::shared_ptr<const ls::LayerRun> run, const QString& path) {
@@ -480,6 +492,13 @@ void MainWindow::runLayerAnalyses(Then then) {
     tasks_->runLayerAnalyses(params, std::move(then));
 }
 
+void MainWindow::runGeneration(Then then) {
+    if (tasks_->refuse(tr("Generation"), generationPanel_->problemText(), then))
+        return;
+    tasks_->generate(generationPanel_->promptsText(), generationPanel_->params(), layerResults_->run(), windowParams(),
+                     std::move(then));
+}
+
 void MainWindow::openRunFile(const QString& path, Then then) { tasks_->openRunFile(path, std::move(then)); }
 
 void MainWindow::openPaths(const QStringList& paths, Then then) {
@@ -542,6 +561,8 @@ void MainWindow::saveRunFile(const QString& path, Then then) {
 }
 
 void MainWindow::showLayerRun(std::shared_ptr<const ls::LayerRun> run, const QString& source) {
+    // A generation run keeps the run its heads came from as the panel's source.
+    if (!run->params.wants("generate")) generationPanel_->setSourceRun(run);
     layerResults_->show(std::move(run), source);
     showingOpenedRun_ = false;
     central_->setCurrentWidget(tabs_);
@@ -698,6 +719,7 @@ void MainWindow::updateActions() {
     evaluateAction_->setEnabled(idle && inputs);
     layerAnalysesAction_->setEnabled(idle && inputs);
     analysisPanel_->setRunAvailable(idle && inputs);
+    generationPanel_->setRunAvailable(idle && tasks_->model());
     openRunAction_->setEnabled(idle);
     compareAction_->setEnabled(idle);
     saveRunAction_->setEnabled(idle && layerResults_->run());

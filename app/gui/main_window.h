@@ -30,6 +30,7 @@ class TokenPreviewView;
 }  // namespace widgets
 }  // namespace ls
 
+class GenerationPanel;
 class AnalysisPanel;
 class DatasetPanel;
 class LayerResults;
@@ -58,6 +59,7 @@ public:
     ls::widgets::LossHistogramView* histogram() const { return histogram_; }
     ls::widgets::ModelSummaryView* summaryView() const { return summary_; }
     AnalysisPanel* analysisPanel() const { return analysisPanel_; }
+    GenerationPanel* generationPanel() const { return generationPanel_; }
     LayerResults* layerResults() const { return layerResults_; }
     QTabWidget* tabs() const { return tabs_; }
     WorkbenchTasks* tasks() const { return tasks_; }
@@ -76,6 +78,8 @@ public:
     // (Analysis > Layer Analyses, Ctrl+L). Bad parameters are reported and start nothing; a
     // canceled or failed run leaves the previous results in place.
     void runLayerAnalyses(Then then = {});
+    // The Generation panel's prompts under its conditions (a Generation tab shows them).
+    void runGeneration(Then then = {});
     // File > Open Run… / Save Run As… without the file dialogs.
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(const QString& path, Then then = {});
@@ -138,6 +142,8 @@ private:
     ls::widgets::TaskProgressBar* taskBar_ = nullptr;
     DatasetPanel* datasetPanel_ = nullptr;
     AnalysisPanel* analysisPanel_ = nullptr;
+    GenerationPanel* generationPanel_ = nullptr;
+    QDockWidget* generationDock_ = nullptr;
     QDockWidget* summaryDock_ = nullptr;
     QDockWidget* datasetDock_ = nullptr;
     QDockWidget* analysisDock_ = nullptr;

@@ -8,6 +8,7 @@
 
 #include "analysis_panel.h"
 #include "layer_results.h"
+#include "generation_panel.h"
 #include "main_window.h"
 
 void StartupSequence::start(MainWindow* window, const StartupOptions& options) {
@@ -34,15 +35,23 @@ void StartupSequence::run() {
         else
             compare(ok);
     };
-    const Then analyses = [this, openRun](bool ok) {
+    const Then generate = [this, openRun](bool ok) {
+        if (ok && options_.generate) {
+            window_->generationPanel()->setPromptsText(options_.generatePrompts);
+            window_->runGeneration(openRun);
+        } else {
+            openRun(ok);
+        }
+    };
+    const Then analyses = [this, generate](bool ok) {
         if (ok && !options_.analyses.isEmpty()) {
             std::vector<std::string> names;
             for (const QString& name : options_.analyses)
                 names.push_back(name.toStdString());
             window_->analysisPanel()->setAnalyses(names);
-            window_->runLayerAnalyses(openRun);
+            window_->runLayerAnalyses(generate);
         } else {
-            openRun(ok);
+            generate(ok);
         }
     };
     const Then evaluate = [this, analyses](bool ok) {

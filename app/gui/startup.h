@@ -15,6 +15,8 @@ struct StartupOptions {
     bool run = false;          // evaluate once model and data are loaded
     QStringList analyses;      // layer analyses to run once model and data are loaded
     int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
+    bool generate = false;     // continue generatePrompts with the Generation panel's settings (after the analyses)
+    QString generatePrompts;
     QString openRun;           // a run file to open (after the analyses, if both)
     QStringList compare;       // run files to compare (last)
     QString tab;               // the tab to show at the end (MainWindow::tabNames())

@@ -1,5 +1,7 @@
 #include "workbench_tasks.h"
 
+#include <algorithm>
+
 #include "analysis/perplexity.h"
 #include "common/error.h"
 #include "compare/compare_runs.h"
@@ -183,6 +185,66 @@ void WorkbenchTasks::runLayerAnalyses(const ls::LayerRunParams& params, Then the
     // Its live reports are queued, so the window is ready for them before the first comes.
     if (start(std::move(task), std::move(then)))
         emit layerRunStarted(params);
+}
+
+void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationParams& params,
+                              std::shared_ptr<const ls::LayerRun> source, const ls::WindowParams& windows, Then then) {
+    const QString what = tr("Generation");
+    if (refuse(what, model_ ? QString() : tr("open a model first"), then))
+        return;
+    auto model = model_;
+    auto tokenizer = tokenizer_;
+    auto dataset = dataset_;
+    auto run = std::make_shared<ls::LayerRun>();
+    const std::string text = promptsText.toStdString();
+    const auto onContinuation = [this](const ls::GenerationProgress& report) {
+        auto live = std::make_shared<const ls::GenerationProgress>(report);
+        QMetaObject::invokeMethod(
+            this, [this, live] { emit liveReport(QStringLiteral("generate"), live); }, Qt::QueuedConnection);
+    };
+    Task task{what, what, tr("Generating…"),
+              [model, tokenizer, dataset, source, params, windows, text, run, onContinuation](ls::Progress& progress) {
+                  const ls::ModelConfig& c = model->config();
+                  const std::vector<ls::Prompt> prompts = ls::promptsFromLines(text, tokenizer.get(), c.vocabSize);
+                  std::vector<ls::HeadId> order;  // relu:N: the shown run's linearisation order
+                  if (const auto lin = source ? source->result<ls::LinearizeResult>("linearize") : nullptr) {
+                      std::vector<ls::LinearizedHead> heads = lin->heads;
+                      std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+                      for (const ls::LinearizedHead& h : heads) order.push_back({h.layer, h.head});
+                  }
+                  std::vector<ls::GenerationCondition> conditions;
+                  bool meanAblation = false;
+                  for (const std::string& spec : params.conditions) {
+                      conditions.push_back(ls::parseCondition(spec, c, order));
+                      meanAblation = meanAblation || conditions.back().kind == ls::GenerationCondition::Kind::MeanAblate;
+                  }
+                  std::vector<float> means;
+                  bool computedMeans = false;
+                  const auto ablation = source ? source->result<ls::AblationResult>("ablation") : nullptr;
+                  if (meanAblation && ablation && ablation->headMeans.size() == size_t(c.numLayers) * c.numHeads * c.headDim) {
+                      means = ablation->headMeans;
+                  } else if (meanAblation && dataset) {
+                      ls::ProgressPart part(progress, 0.0, 0.1);
+                      means = ls::meanHeadOutputs(*model, *dataset, windows, progress);
+                      computedMeans = true;
+                  } else if (meanAblation) {
+                      throw ls::Error("mean ablation needs the heads' mean outputs: open a dataset, or show a run of the "
+                                      "ablation analysis");
+                  }
+                  ls::RunInfo info = ls::runInfoFor(*model, {}, "prompts");
+                  ls::ProgressPart part(progress, computedMeans ? 0.1 : 0.0, 1.0);
+                  ls::GenerationResult result =
+                      ls::runGeneration(*model, tokenizer.get(), prompts, conditions, params, means, progress, onContinuation);
+                  if (!result.complete) throw ls::Canceled();  // the GUI keeps nothing of a canceled generation
+                  *run = ls::generationRun(*model, std::move(info), params, std::move(result));
+              },
+              [this, run] { emit layerRunFinished(run); },
+              [this] { emit layerRunEnded(); }};
+    ls::LayerRunParams started;
+    started.analyses = {"generate"};
+    started.generation = params;
+    if (start(std::move(task), std::move(then)))
+        emit layerRunStarted(started);
 }
 
 void WorkbenchTasks::closeInputs() {

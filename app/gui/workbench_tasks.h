@@ -78,6 +78,12 @@ public:
     // Layer analyses of the model on the dataset (the caller checked the parameters);
     // snapshots of an ablation scan and probe epochs come while it runs.
     void runLayerAnalyses(const ls::LayerRunParams& params, Then then = {});
+    // Continuations of the prompts (one per line) under the conditions of params (the caller
+    // checked the form). relu:N takes its order, and mean-ablate its means, from `source` (the
+    // run shown; may be null), the means otherwise from the open dataset's windows. Reports
+    // like a layer run: layerRunStarted, a GenerationProgress per continuation, layerRunFinished.
+    void generate(const QString& prompts, const ls::GenerationParams& params, std::shared_ptr<const ls::LayerRun> source,
+                  const ls::WindowParams& windows, Then then = {});
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then = {});
     // Reads the run files (two or more) and compares them (compare/compare_runs.h).

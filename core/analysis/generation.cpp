@@ -52,6 +52,21 @@ std::vector<int32_t> idsOf(const std::string& text) {
 
 }  // namespace
 
+std::vector<int> parseBestOf(const std::string& text) {
+    std::vector<int> out;
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos || std::stoi(item) < 1)
+            throw ParamError("best-of", "'" + text + "' is not a list of counts like 1,2,3,5");
+        const int n = std::stoi(item);
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+    if (out.empty()) throw ParamError("best-of", "give at least one N");
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::string samplingText(const SamplingParams& s) {
     if (s.greedy) return "greedy";
     char text[128];

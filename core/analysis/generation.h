@@ -61,6 +61,9 @@ struct SamplingParams {
     uint64_t seed = 0;         // continuation (prompt p, sample s, iteration k) draws from its own stream
 };
 
+// "1,2,3,5" -> {1, 2, 3, 5} (sorted, each once). Throws ls::ParamError("best-of", ...).
+std::vector<int> parseBestOf(const std::string& text);
+
 // "greedy", or "temperature 0.8, top-k 50, top-p 0.95, seed 1".
 std::string samplingText(const SamplingParams& sampling);
 
@@ -146,7 +149,8 @@ struct GenerationResult : AnalysisResult {
 // What the views show while it runs: one continuation finished.
 struct GenerationProgress : LiveReport {
     Continuation continuation;
-    std::string condition;
+    std::string condition;   // its name
+    std::string promptText;  // the prompt's text, or "(N token ids)"
 };
 
 // Generates every continuation. Mean ablation needs headMeans: (L * H * hd) float32, (layer,
@@ -157,7 +161,7 @@ struct GenerationProgress : LiveReport {
 GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, const std::vector<Prompt>& prompts,
                                const std::vector<GenerationCondition>& conditions, const GenerationParams& params,
                                const std::vector<float>& headMeans, Progress& progress,
-                               const std::function<void(const GenerationResult&)>& onContinuation = {});
+                               const std::function<void(const GenerationProgress&)>& onContinuation = {});
 
 // The run that keeps a generation (run files, `show`, the GUI): info from runInfoFor() taken
 // when it started; finished now.

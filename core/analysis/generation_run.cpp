@@ -209,7 +209,7 @@ void checkParams(const GenerationParams& p, const std::vector<GenerationConditio
 GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, const std::vector<Prompt>& prompts,
                                const std::vector<GenerationCondition>& conditions, const GenerationParams& params,
                                const std::vector<float>& headMeans, Progress& progress,
-                               const std::function<void(const GenerationResult&)>& onContinuation) {
+                               const std::function<void(const GenerationProgress&)>& onContinuation) {
     const auto start = Clock::now();
     const Model::Impl& m = model.impl();
     const ModelConfig& config = model.config();
@@ -278,7 +278,15 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                         previous = d.ids;
                         done += N;
                         progress.setFraction(done / total);
-                        if (onContinuation) onContinuation(r);
+                        if (onContinuation) {
+                            GenerationProgress report;
+                            report.continuation = r.continuations.back();
+                            report.condition = conditions[ci].name;
+                            report.promptText = prompts[p].text.empty()
+                                                    ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
+                                                    : prompts[p].text;
+                            onContinuation(report);
+                        }
                     }
                 }
             }

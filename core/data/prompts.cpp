@@ -2,6 +2,7 @@
 #include "data/prompts.h"
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/error.h"
 #include "data/dataset.h"
@@ -104,15 +105,33 @@ std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokeniz
     return prompts;
 }
 
-std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer) {
-    if (!tokenizer) throw Error("the prompts are text, but the model has no tokenizer");
+std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer, int32_t vocabSize) {
     std::vector<Prompt> prompts;
+    int64_t lineNumber = 0;
     forEachLine(text, [&](std::string_view line) {
+        ++lineNumber;
         if (isBlank(line)) return true;
+        const std::string where = "prompt line " + std::to_string(lineNumber);
         Prompt p;
-        p.text = withoutNewline(line);
-        p.ids = tokenizer->encode(p.text);
-        if (!p.ids.empty()) prompts.push_back(std::move(p));
+        if (tokenizer) {
+            p.text = withoutNewline(line);
+            p.ids = tokenizer->encode(p.text);
+            if (p.ids.empty()) throw Error(where + " has no tokens");
+        } else {  // token ids
+            std::istringstream in{std::string(line)};
+            std::string item;
+            while (in >> item) {
+                if (item.size() > 10 || item.find_first_not_of("0123456789") != std::string::npos)
+                    throw Error(where + ": '" + item + "' is not a token id (the model has no tokenizer: write ids "
+                                        "separated by spaces)");
+                const int64_t id = std::stoll(item);
+                if (vocabSize > 0 && id >= vocabSize)
+                    throw Error(where + ": token id " + item + " is outside the vocabulary (0.." +
+                                std::to_string(vocabSize - 1) + ")");
+                p.ids.push_back(static_cast<int32_t>(id));
+            }
+        }
+        prompts.push_back(std::move(p));
         return true;
     });
     if (prompts.empty()) throw Error("no prompt given: write one per line");

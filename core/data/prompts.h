@@ -25,8 +25,9 @@ struct Prompt {
 // a text prompt without a tokenizer, no prompt at all.
 std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize);
 
-// Text prompts typed in (the GUI): one per non-blank line, tokenized. Throws ls::Error without
-// a tokenizer or when no line holds a prompt.
-std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer);
+// Prompts typed in (the GUI): one per non-blank line, tokenized; without a tokenizer, token ids
+// separated by spaces. Throws ls::Error when no line holds a prompt, a line holds no tokens, or
+// (without a tokenizer) a line is not ids inside [0, vocabSize).
+std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer, int32_t vocabSize);
 
 }  // namespace ls
