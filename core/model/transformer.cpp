@@ -132,10 +132,9 @@ torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, co
     return out;
 }
 
-// Attention of T new query positions [past, past + T) over keys [0, past + T), the heads in
-// `relu` with ReLU attention, the others softmax; each kernel computes only its own
-// heads' weights. q (B, T, H, hd) already scaled; k, v (B, KVH, past + T, hd) (the last dim
-// contiguous) -> (B, T, H, hd) contiguous. Grouped-query: query head h reads kv head h / rep.
+}  // namespace
+
+// transformer_internal.h says what it computes. Grouped-query: query head h reads kv head h / rep.
 torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
                                    const std::vector<int64_t>& relu, bool rowSum) {
     const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3), KVH = k.size(1), rep = H / KVH;
@@ -177,6 +176,8 @@ torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& 
         .permute({0, 2, 1, 3})
         .contiguous();
 }
+
+namespace {
 
 // The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
 torch::Tensor mlp(const ModelConfig& c, const LayerWeights& L, const torch::Tensor& x) {

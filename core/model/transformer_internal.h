@@ -110,6 +110,12 @@ struct Model::Impl {
 }  // namespace ls
 
 namespace ls {
+// The attention of the cached and the ReLU paths: T new query positions [past, past + T) over
+// keys [0, past + T), the query heads in `relu` with ReLU attention (rowSum or count), the others
+// softmax, each kernel computing only its own heads' weights. q (B, T, H, hd) already scaled by
+// 1/sqrt(hd); k, v (B, KVH, past + T, hd), the last dim contiguous -> (B, T, H, hd) contiguous.
+torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
+                                   const std::vector<int64_t>& relu, bool rowSum);
 // RoPE inverse frequencies (hd/2) float32 with the config's scaling applied.
 torch::Tensor ropeInverseFrequencies(const ModelConfig& config);
 // Throws ls::Error naming the first id outside [0, vocab).
