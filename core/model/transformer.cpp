@@ -277,13 +277,15 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         if (cache) {  // append this step's keys and values, attend over all of them
             cache->keys[l].narrow(2, past, T).copy_(k.permute({0, 2, 1, 3}));
             cache->values[l].narrow(2, past, T).copy_(v.permute({0, 2, 1, 3}));
-            heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(2, 0, past + T),
-                                         cache->values[l].narrow(2, 0, past + T), past, *relu, options.reluHeads && options.reluHeads->rowSum);
-        } else if (!relu->empty()) {
-            heads = mixedCausalAttention(q * scale, k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}), 0, *relu,
-                                         options.reluHeads->rowSum);
-        } else {
+        }
+        const bool rowSum = options.reluHeads && options.reluHeads->rowSum;
+        if (relu->empty() && past == 0) {  // whole sequences, or a prompt's prefill: the blocked kernel
             heads = causalAttention(q * scale, k, v, future);
+        } else if (cache) {
+            heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(2, 0, past + T), cache->values[l].narrow(2, 0, past + T),
+                                         past, *relu, rowSum);
+        } else {
+            heads = mixedCausalAttention(q * scale, k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}), 0, *relu, rowSum);
         }
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
         x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
