@@ -20,6 +20,7 @@
 #include <QStatusBar>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QProcess>
 #include <QPushButton>
 #include <QRandomGenerator>
 #include <QSpinBox>
@@ -47,6 +48,8 @@
 #include "compare/compare_runs.h"
 #include "compare_view.h"
 #include "early_exit_view.h"
+#include "generation_panel.h"
+#include "generation_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
 #include "loss_histogram_view.h"
@@ -183,6 +186,7 @@ private slots:
     void badParameterStartsNothing_data();
     void badParameterStartsNothing();
     void lossSepAndExitShowTheDirectNumbers();
+    void generationPanelRunsSavesAndReopens();
 
 private:
     // Checks every tab against the reference run computed directly, the first result tab current.
@@ -1037,6 +1041,75 @@ void TestGuiLayers::lossSepAndExitShowTheDirectNumbers() {
     const QString summary = window.summaryView()->toText();
     QVERIFY2(summary.contains(QString("Probes: on h_%1").arg(L)), qPrintable(summary));
     QVERIFY2(summary.contains("Exit signal: confidence"), qPrintable(summary));
+}
+
+// ---- generation ---------------------------------------------------------------------------
+
+// The Generation panel on the demo: the tab's columns are the continuations layerscope-cli
+// generate makes with the same settings (token for token), the demo's copy is there, and the
+// run saved and reopened shows the same.
+void TestGuiLayers::generationPanelRunsSavesAndReopens() {
+    MainWindow& window = *window_;
+    GenerationPanel* panel = window.generationPanel();
+    const QString prompts = QStringLiteral("copy lonu sasa loka mito again\ncount one two\n");
+    panel->setPromptsText(prompts);
+    panel->setConditionsText(QStringLiteral("baseline\nablate:L0H1,L1H2\nrelu:L1"));
+    QVERIFY2(panel->problemText().isEmpty(), qPrintable(panel->problemText()));
+    QTRY_VERIFY(panel->runButton()->isEnabled());
+    panel->runButton()->click();
+    QVERIFY(waitIdle(window));
+    const auto run = window.layerResults()->run();
+    QVERIFY(run);
+    const auto result = run->result<ls::GenerationResult>("generate");
+    QVERIFY2(result, qPrintable(window.lastError()));
+    QCOMPARE(result->conditions.size(), size_t(3));
+    QCOMPARE(result->continuations.size(), size_t(3 * 2));
+    QVERIFY(window.selectTab("generate"));
+    auto* view = window.findChild<ls::widgets::GenerationView*>();
+    QVERIFY(view);
+    QVERIFY2(view->columnText(0).startsWith("lonu sasa loka mito ."), qPrintable(view->columnText(0)));
+    QCOMPARE(view->summaryTable()->rowCount(), 3);
+
+    // The same settings through the CLI: the same tokens.
+    const QString promptsFile = dir_.filePath("gen_prompts.txt"), jsonl = dir_.filePath("gen.jsonl");
+    {
+        QFile f(promptsFile);
+        QVERIFY(f.open(QIODevice::WriteOnly) && f.write(prompts.toUtf8()) == prompts.toUtf8().size());
+    }
+    QProcess cli;
+    cli.start(QStringLiteral(LAYERSCOPE_CLI),
+              {"generate", "--model", kDemo + "/model", "--prompts", promptsFile, "--max-new-tokens", "32", "--condition",
+               "baseline", "--condition", "ablate:L0H1,L1H2", "--condition", "relu:L1", "--jsonl", jsonl, "--quiet"});
+    QVERIFY(cli.waitForFinished(120000));
+    QCOMPARE(cli.exitCode(), 0);
+    QFile records(jsonl);
+    QVERIFY(records.open(QIODevice::ReadOnly));
+    size_t i = 0;
+    for (const QByteArray& line : records.readAll().split('\n')) {
+        if (line.trimmed().isEmpty()) continue;
+        QVERIFY(i < result->continuations.size());
+        std::vector<int32_t> ids;
+        for (const auto& id : QJsonDocument::fromJson(line).object()["ids"].toArray()) ids.push_back(id.toInt());
+        QCOMPARE(ids, result->continuations[i++].ids);
+    }
+    QCOMPARE(i, result->continuations.size());
+    screenshot(&window, "generation.png");
+
+    // Saved and reopened: the same continuations in the tab.
+    const QString file = dir_.filePath("generation.h5");
+    bool saved = false;
+    window.saveRunFile(file, [&](bool ok) { saved = ok; });
+    QVERIFY(waitIdle(window) && saved);
+    bool opened = false;
+    window.openRunFile(file, [&](bool ok) { opened = ok; });
+    QVERIFY(waitIdle(window) && opened);
+    const auto reopened = window.layerResults()->run()->result<ls::GenerationResult>("generate");
+    QVERIFY(reopened);
+    QCOMPARE(reopened->continuations.size(), result->continuations.size());
+    for (size_t c = 0; c < reopened->continuations.size(); ++c)
+        QCOMPARE(reopened->continuations[c].ids, result->continuations[c].ids);
+    QVERIFY(window.selectTab("generate"));
+    QVERIFY(view->columnText(0).startsWith("lonu sasa loka mito ."));
 }
 
 QTEST_MAIN(TestGuiLayers)

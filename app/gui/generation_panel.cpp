@@ -150,6 +150,7 @@ GenerationPanel::GenerationPanel(QWidget* parent) : QWidget(parent) {
 
 QString GenerationPanel::promptsText() const { return prompts_->toPlainText(); }
 void GenerationPanel::setPromptsText(const QString& text) { prompts_->setPlainText(text); }
+void GenerationPanel::setConditionsText(const QString& text) { conditions_->setPlainText(text); }
 
 ls::GenerationParams GenerationPanel::params() const {
     ls::GenerationParams p;

@@ -28,6 +28,8 @@ public:
 
     QString promptsText() const;
     void setPromptsText(const QString& text);
+    void setConditionsText(const QString& text);  // one spec per line
+    QPushButton* runButton() const { return runButton_; }
     // The settings as generate's parameters (conditions as written); problemText() says what
     // is wrong with them, if anything.
     ls::GenerationParams params() const;
