@@ -352,6 +352,20 @@ def flops_per_token(cfg, seq_len):
     return 2.0 * block * L + 4.0 * T * D * L + 2.0 * V * D * (T - 1) / T
 
 
+def add_python_tuned_option(ap):
+    ap.add_argument("--python-tuned", action="store_true",
+                    help="run the Python side with LayerScope's thread-pool settings too "
+                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/program_module.h)")
+
+
+def apply_python_tuned(args):
+    """--python-tuned: re-run this script with LayerScope's thread-pool settings (libgomp reads
+    them when it loads, so they cannot be set from inside)."""
+    if args.python_tuned and "GOMP_SPINCOUNT" not in os.environ:
+        env = dict(os.environ, GOMP_SPINCOUNT="1000", OPENBLAS_THREAD_TIMEOUT="4")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", choices=["gpt2", "llama"], default="gpt2")
@@ -364,13 +378,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="0 = os.cpu_count()")
     ap.add_argument("--cli", default=str(ROOT / "build/app/cli/layerscope-cli"))
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--python-tuned", action="store_true",
-                    help="run the Python side with LayerScope's thread-pool settings too "
-                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/program_module.h)")
+    add_python_tuned_option(ap)
     args = ap.parse_args()
-    if args.python_tuned and "GOMP_SPINCOUNT" not in os.environ:  # libgomp reads it when loaded: re-run
-        env = dict(os.environ, GOMP_SPINCOUNT="1000", OPENBLAS_THREAD_TIMEOUT="4")
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    apply_python_tuned(args)
     threads = args.threads or os.cpu_count()
     torch.set_num_threads(threads)
     model = Path(args.model or f"/tmp/layerscope-bench-{args.arch}")

@@ -353,13 +353,9 @@ def main():
     ap.add_argument("--conditions", help="';'-separated generate conditions (default: 'baseline;relu:L0,...,L5', "
                                          "the first six blocks' heads, fewer on a smaller model)")
     ap.add_argument("--no-rerun", action="store_true", help="skip the no-cache re-run on both sides")
-    ap.add_argument("--python-tuned", action="store_true",
-                    help="run the Python side with LayerScope's thread-pool settings too "
-                         "(GOMP_SPINCOUNT=1000, OPENBLAS_THREAD_TIMEOUT=4; core/common/program_module.h)")
+    ce.add_python_tuned_option(ap)
     args = ap.parse_args()
-    if args.python_tuned and "GOMP_SPINCOUNT" not in os.environ:  # libgomp reads it when loaded: re-run
-        env = dict(os.environ, GOMP_SPINCOUNT="1000", OPENBLAS_THREAD_TIMEOUT="4")
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    ce.apply_python_tuned(args)
     if args.new_tokens < 2:
         raise SystemExit("--new-tokens: at least 2 (one from the prefill, the rest decoded)")
     threads = args.threads or os.cpu_count()
