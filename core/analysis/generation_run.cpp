@@ -141,10 +141,12 @@ struct Decoded {
     double logProbSum = 0;  // under the condition's own model
 };
 
-// max new tokens continuing `context` under a condition. With the cache, the context is one
+// newTokens tokens continuing `context` under a condition. With the cache, the context is one
 // forward and every new token one position; without, every token re-runs the whole sequence.
+// onToken: after each token (progress within a long continuation).
 Decoded decode(const Model::Impl& m, const std::vector<int32_t>& context, int newTokens, const ForwardOptions& condition,
-               bool useCache, const SamplingParams& sampling, Stream& stream, Progress& progress) {
+               bool useCache, const SamplingParams& sampling, Stream& stream, Progress& progress,
+               const std::function<void()>& onToken) {
     const int64_t V = m.config.vocabSize;
     Decoded d;
     KvCache cache;
@@ -166,6 +168,7 @@ Decoded decode(const Model::Impl& m, const std::vector<int32_t>& context, int ne
         d.logProbSum += logProbability(row, V, token);
         d.ids.push_back(token);
         sequence.push_back(token);
+        onToken();
     }
     return d;
 }
@@ -256,7 +259,8 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                             context.insert(context.end(), separator.begin(), separator.end());
                         }
                         Stream stream(params.sampling.seed, static_cast<int>(p), s, k);
-                        const Decoded d = decode(m, context, N, options, params.useCache, params.sampling, stream, progress);
+                        const Decoded d = decode(m, context, N, options, params.useCache, params.sampling, stream, progress,
+                                                 [&] { progress.setFraction(++done / total); });
                         Continuation c;
                         c.condition = static_cast<int>(ci);
                         c.prompt = static_cast<int>(p);
@@ -276,8 +280,6 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                         c.longestRepeat = longestRepeat(d.ids);
                         r.continuations.push_back(std::move(c));
                         previous = d.ids;
-                        done += N;
-                        progress.setFraction(done / total);
                         if (onContinuation) {
                             GenerationProgress report;
                             report.continuation = r.continuations.back();
