@@ -132,6 +132,7 @@ void GenerationView::beginRun(const std::vector<std::string>& conditions) {
     liveConditions_ = conditions;
     live_.clear();
     liveTexts_.clear();
+    for (QSpinBox* spin : {promptSpin_, sampleSpin_, iterationSpin_}) spin->setRange(1, 1);  // they grow as continuations come
     makeColumns(conditions);
     fillTables();
     drawChart();
