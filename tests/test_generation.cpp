@@ -225,11 +225,12 @@ void TestGeneration::greedyMatchesReference() {
 void TestGeneration::samplingIsReproducible() {
     const QString dir = tmp_.path() + "/sampling";
     QDir().mkpath(dir);
-    auto sample = [&](const QString& seed, const QString& name) {
-        return runProcess(cli(), {"generate", "--model", gpt2_, "--prompts", prompts_, "--max-new-tokens", "10",
-                                  "--temperature", "1.3", "--top-k", "20", "--top-p", "0.9", "--seed", seed,
-                                  "--condition", "baseline", "--condition", "relu:L0H1", "--best-of", "3", "--jsonl",
-                                  dir + "/" + name + ".jsonl", "--quiet"});
+    auto sample = [&](const QString& seed, const QString& name, const QStringList& more = {}) {
+        return runProcess(cli(), QStringList{"generate", "--model", gpt2_, "--prompts", prompts_, "--max-new-tokens", "10",
+                                             "--temperature", "1.3", "--top-k", "20", "--top-p", "0.9", "--seed", seed,
+                                             "--condition", "baseline", "--condition", "relu:L0H1", "--best-of", "3",
+                                             "--jsonl", dir + "/" + name + ".jsonl", "--quiet"} +
+                                     more);
     };
     for (const auto& [seed, name] : {std::pair<QString, QString>{"7", "a"}, {"7", "b"}, {"8", "c"}}) {
         const ProcResult r = sample(seed, name);
@@ -237,6 +238,11 @@ void TestGeneration::samplingIsReproducible() {
     }
     QCOMPARE(readFile(dir + "/a.jsonl"), readFile(dir + "/b.jsonl"));  // same seed: the same draws
     QVERIFY(readFile(dir + "/a.jsonl") != readFile(dir + "/c.jsonl"));
+    // A prompt's three samples decode as one batch over one shared prefill; re-running the whole
+    // sequences instead draws the same tokens (the draws fall far from the float32 differences).
+    const ProcResult plain = sample("7", "plain", {"--no-cache"});
+    QVERIFY2(plain.finished && plain.exitCode == 0, qPrintable(plain.describe("sampling --no-cache")));
+    QCOMPARE(readFile(dir + "/plain.jsonl"), readFile(dir + "/a.jsonl"));
     // Three samples per prompt, and (top-k 20) no two samples of a prompt all the same.
     const auto records = readJsonl(dir + "/a.jsonl");
     QCOMPARE(records.size(), size_t(2 * 3 * 3));

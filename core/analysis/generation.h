@@ -14,7 +14,8 @@
 //   distinct_n      distinct n-grams / n-grams among the new tokens (NaN when there are none).
 //   longest_repeat  the longest run of new tokens that occurs twice in them (overlap allowed).
 //   prefill_ms      the prompt's forward, filling the cache (gives the first new token).
-//   ms_per_token    each further token's decode step, averaged (tokens_per_second = 1000 / it).
+//   ms_per_token    each further token's decode step, averaged (tokens_per_second = 1000 / it);
+//                   a prompt's samples (best-of) decode as one batch, one step for all of them.
 //   best-of-N       N sampled continuations per prompt; the one with the lowest ppl_base kept.
 //   self-refinement iteration k >= 2 continues from prompt + separator + iteration k-1's new
 //                   tokens + separator (the separator is "\n\n" tokenized, none for id prompts).

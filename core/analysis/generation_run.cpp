@@ -92,10 +92,6 @@ double logProbability(const float* logits, int64_t V, int32_t token) {
     return static_cast<double>(logits[token]) - maxLogit - std::log(sum);
 }
 
-torch::Tensor idTensor(const std::vector<int32_t>& ids) {
-    return torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).view({1, -1});
-}
-
 // A condition inside the forward: its ReLU kernels and its head edits. (layer, head) from 1.
 struct ConditionForward {
     ReluHeads relu;
@@ -135,54 +131,88 @@ struct ConditionForward {
     }
 };
 
+// The continuations of one batch: B sequences decoded together (a prompt's samples), one
+// forward per step for all of them, so the weights are read once per step.
 struct Decoded {
-    std::vector<int32_t> ids;
-    double prefillMs = 0, decodeMs = 0;
-    double logProbSum = 0;  // under the condition's own model
+    std::vector<std::vector<int32_t>> ids;  // (B) the new tokens
+    std::vector<double> logProbSum;         // (B) under the condition's own model
+    double prefillMs = 0, decodeMs = 0;     // the batch's
 };
 
-// newTokens tokens continuing `context` under a condition. With the cache, the context is one
-// forward and every new token one position; without, every token re-runs the whole sequence.
-// onToken: after each token (progress within a long continuation).
-Decoded decode(const Model::Impl& m, const std::vector<int32_t>& context, int newTokens, const ForwardOptions& condition,
-               bool useCache, const SamplingParams& sampling, Stream& stream, Progress& progress,
-               const std::function<void()>& onToken) {
-    const int64_t V = m.config.vocabSize;
+// (B, T) int64 from B sequences of the same length.
+torch::Tensor idTensor(const std::vector<std::vector<int32_t>>& sequences) {
+    std::vector<int64_t> flat;
+    for (const auto& s : sequences) flat.insert(flat.end(), s.begin(), s.end());
+    return torch::tensor(flat, torch::kInt64).view({static_cast<int64_t>(sequences.size()), -1});
+}
+
+// newTokens tokens continuing each of `contexts` (the same length) under a condition, each with
+// its own random stream. With the cache, the contexts are one forward (one sequence when they
+// are all the same: the cache takes its keys and values for every row) and every new token one
+// position; without, every token re-runs the whole sequences. onToken: after each step.
+Decoded decode(const Model::Impl& m, const std::vector<std::vector<int32_t>>& contexts, int newTokens,
+               const ForwardOptions& condition, bool useCache, const SamplingParams& sampling, std::vector<Stream>& streams,
+               Progress& progress, const std::function<void()>& onToken) {
+    const int64_t V = m.config.vocabSize, B = static_cast<int64_t>(contexts.size());
+    const bool same = std::all_of(contexts.begin(), contexts.end(), [&](const auto& c) { return c == contexts.front(); });
     Decoded d;
+    d.ids.assign(static_cast<size_t>(B), {});
+    d.logProbSum.assign(static_cast<size_t>(B), 0.0);
     KvCache cache;
     ForwardOptions o = condition;
     if (useCache) {
-        cache = m.makeCache(1, static_cast<int64_t>(context.size()) + newTokens);
+        cache = m.makeCache(B, static_cast<int64_t>(contexts.front().size()) + newTokens);
         o.cache = &cache;
     }
-    std::vector<int32_t> sequence = context;
+    std::vector<std::vector<int32_t>> sequences = contexts;
     for (int i = 0; i < newTokens; ++i) {
         if (progress.isCanceled()) throw Canceled();
         const auto start = Clock::now();
-        const std::vector<int32_t> input = useCache && i > 0 ? std::vector<int32_t>{sequence.back()} : sequence;
-        o.logitsFrom = static_cast<int64_t>(input.size()) - 1;
-        const torch::Tensor logits = m.forward(idTensor(input), o).contiguous();  // (1, 1, V)
-        const float* row = logits.data_ptr<float>();
-        const int32_t token = pickToken(row, V, sampling, stream);
+        torch::Tensor input;  // (B or 1, T)
+        if (useCache && i > 0) {
+            std::vector<std::vector<int32_t>> last;
+            for (const auto& s : sequences) last.push_back({s.back()});
+            input = idTensor(last);
+        } else {
+            input = same && i == 0 ? idTensor({sequences.front()}) : idTensor(sequences);
+        }
+        o.logitsFrom = input.size(1) - 1;
+        const torch::Tensor logits = m.forward(input, o).contiguous();  // (B or 1, 1, V)
+        std::vector<int32_t> tokens(static_cast<size_t>(B));
+        for (int64_t b = 0; b < B; ++b) {
+            const float* row = logits.data_ptr<float>() + (logits.size(0) == 1 ? 0 : b) * V;
+            tokens[static_cast<size_t>(b)] = pickToken(row, V, sampling, streams[static_cast<size_t>(b)]);
+        }
         (i == 0 ? d.prefillMs : d.decodeMs) += msSince(start);
-        d.logProbSum += logProbability(row, V, token);
-        d.ids.push_back(token);
-        sequence.push_back(token);
+        for (int64_t b = 0; b < B; ++b) {
+            const float* row = logits.data_ptr<float>() + (logits.size(0) == 1 ? 0 : b) * V;
+            const auto at = static_cast<size_t>(b);
+            d.logProbSum[at] += logProbability(row, V, tokens[at]);
+            d.ids[at].push_back(tokens[at]);
+            sequences[at].push_back(tokens[at]);
+        }
         onToken();
     }
     return d;
 }
 
-// exp(mean -log p(new token | before)) under the unmodified model: one forward.
-double perplexityOfContinuation(const Model::Impl& m, const std::vector<int32_t>& context, const std::vector<int32_t>& ids) {
-    std::vector<int32_t> sequence = context;
-    sequence.insert(sequence.end(), ids.begin(), ids.end());
+// exp(mean -log p(new token | before)) under the unmodified model, per sequence of the batch:
+// one forward. contexts (B), the same length; ids (B), N tokens each.
+std::vector<double> perplexityOfContinuations(const Model::Impl& m, const std::vector<std::vector<int32_t>>& contexts,
+                                              const std::vector<std::vector<int32_t>>& ids) {
+    std::vector<std::vector<int32_t>> sequences = contexts;
+    for (size_t b = 0; b < sequences.size(); ++b) sequences[b].insert(sequences[b].end(), ids[b].begin(), ids[b].end());
     ForwardOptions o;
-    o.logitsFrom = static_cast<int64_t>(context.size()) - 1;
-    o.logitsTo = static_cast<int64_t>(sequence.size()) - 1;
-    const torch::Tensor logp = torch::log_softmax(m.forward(idTensor(sequence), o).squeeze(0).to(torch::kFloat64), -1);  // (N, V)
-    const torch::Tensor targets = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).view({-1, 1});
-    return std::exp(-logp.gather(1, targets).mean().item<double>());
+    o.logitsFrom = static_cast<int64_t>(contexts.front().size()) - 1;
+    o.logitsTo = static_cast<int64_t>(sequences.front().size()) - 1;
+    const torch::Tensor logits = m.forward(idTensor(sequences), o);  // (B, N, V)
+    std::vector<double> out;
+    for (size_t b = 0; b < ids.size(); ++b) {
+        const torch::Tensor logp = torch::log_softmax(logits[static_cast<int64_t>(b)].to(torch::kFloat64), -1);  // (N, V)
+        const torch::Tensor targets = torch::tensor(std::vector<int64_t>(ids[b].begin(), ids[b].end()), torch::kInt64).view({-1, 1});
+        out.push_back(std::exp(-logp.gather(1, targets).mean().item<double>()));
+    }
+    return out;
 }
 
 void checkParams(const GenerationParams& p, const std::vector<GenerationCondition>& conditions, const std::vector<float>& headMeans,
@@ -249,48 +279,72 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
             for (size_t p = 0; p < prompts.size(); ++p) {
                 progress.setStage("Generating: " + conditions[ci].name + ", prompt " + std::to_string(p + 1) + " of " +
                                   std::to_string(prompts.size()));
-                for (int s = 0; s < samples; ++s) {
-                    std::vector<int32_t> previous;
+                // A prompt's samples decode as one batch, iteration by iteration (each sample
+                // refines its own previous iteration); rows go out in (sample, iteration) order.
+                std::vector<Continuation> rows;
+                std::vector<std::vector<int32_t>> previous(static_cast<size_t>(samples));
+                const auto flush = [&] {
+                    std::sort(rows.begin(), rows.end(), [](const Continuation& a, const Continuation& b) {
+                        return a.sample != b.sample ? a.sample < b.sample : a.iteration < b.iteration;
+                    });
+                    for (Continuation& c : rows) r.continuations.push_back(std::move(c));
+                    rows.clear();
+                };
+                try {
                     for (int k = 1; k <= params.refine; ++k) {
-                        std::vector<int32_t> context = prompts[p].ids;
-                        if (k > 1) {  // prompt, separator, the previous iteration's tokens, separator
-                            context.insert(context.end(), separator.begin(), separator.end());
-                            context.insert(context.end(), previous.begin(), previous.end());
-                            context.insert(context.end(), separator.begin(), separator.end());
+                        std::vector<std::vector<int32_t>> contexts;
+                        std::vector<Stream> streams;
+                        for (int s = 0; s < samples; ++s) {
+                            std::vector<int32_t> context = prompts[p].ids;
+                            if (k > 1) {  // prompt, separator, the previous iteration's tokens, separator
+                                const auto& before = previous[static_cast<size_t>(s)];
+                                context.insert(context.end(), separator.begin(), separator.end());
+                                context.insert(context.end(), before.begin(), before.end());
+                                context.insert(context.end(), separator.begin(), separator.end());
+                            }
+                            contexts.push_back(std::move(context));
+                            streams.emplace_back(params.sampling.seed, static_cast<int>(p), s, k);
                         }
-                        Stream stream(params.sampling.seed, static_cast<int>(p), s, k);
-                        const Decoded d = decode(m, context, N, options, params.useCache, params.sampling, stream, progress,
-                                                 [&] { progress.setFraction(++done / total); });
-                        Continuation c;
-                        c.condition = static_cast<int>(ci);
-                        c.prompt = static_cast<int>(p);
-                        c.sample = s;
-                        c.iteration = k;
-                        c.ids = d.ids;
-                        if (tokenizer) c.text = tokenizer->decode(d.ids);
-                        c.contextTokens = static_cast<int64_t>(context.size());
-                        c.prefillMs = d.prefillMs;
-                        c.msPerToken = N > 1 ? d.decodeMs / (N - 1) : std::nan("");
-                        c.tokensPerSecond = N > 1 ? 1000.0 / c.msPerToken : std::nan("");
-                        c.pplSelf = std::exp(-d.logProbSum / N);
-                        c.pplBase = conditions[ci].kind == GenerationCondition::Kind::Baseline
-                                        ? c.pplSelf  // the same model: its own log-probabilities
-                                        : perplexityOfContinuation(m, context, d.ids);
-                        for (int n = 1; n <= 3; ++n) c.distinct[n - 1] = distinctNgrams(d.ids, n);
-                        c.longestRepeat = longestRepeat(d.ids);
-                        r.continuations.push_back(std::move(c));
-                        previous = d.ids;
-                        if (onContinuation) {
-                            GenerationProgress report;
-                            report.continuation = r.continuations.back();
-                            report.condition = conditions[ci].name;
-                            report.promptText = prompts[p].text.empty()
-                                                    ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
-                                                    : prompts[p].text;
-                            onContinuation(report);
+                        const Decoded d = decode(m, contexts, N, options, params.useCache, params.sampling, streams, progress,
+                                                 [&] { progress.setFraction((done += samples) / total); });
+                        const bool baseline = conditions[ci].kind == GenerationCondition::Kind::Baseline;
+                        // the baseline's own log-probabilities are the unmodified model's
+                        const std::vector<double> pplBase = baseline ? std::vector<double>{} : perplexityOfContinuations(m, contexts, d.ids);
+                        for (int s = 0; s < samples; ++s) {
+                            const auto at = static_cast<size_t>(s);
+                            Continuation c;
+                            c.condition = static_cast<int>(ci);
+                            c.prompt = static_cast<int>(p);
+                            c.sample = s;
+                            c.iteration = k;
+                            c.ids = d.ids[at];
+                            if (tokenizer) c.text = tokenizer->decode(c.ids);
+                            c.contextTokens = static_cast<int64_t>(contexts[at].size());
+                            c.prefillMs = d.prefillMs;
+                            c.msPerToken = N > 1 ? d.decodeMs / (N - 1) : std::nan("");
+                            c.tokensPerSecond = N > 1 ? 1000.0 / c.msPerToken : std::nan("");
+                            c.pplSelf = std::exp(-d.logProbSum[at] / N);
+                            c.pplBase = baseline ? c.pplSelf : pplBase[at];
+                            for (int n = 1; n <= 3; ++n) c.distinct[n - 1] = distinctNgrams(c.ids, n);
+                            c.longestRepeat = longestRepeat(c.ids);
+                            previous[at] = c.ids;
+                            if (onContinuation) {
+                                GenerationProgress report;
+                                report.continuation = c;
+                                report.condition = conditions[ci].name;
+                                report.promptText = prompts[p].text.empty()
+                                                        ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
+                                                        : prompts[p].text;
+                                onContinuation(report);
+                            }
+                            rows.push_back(std::move(c));
                         }
                     }
+                } catch (const Canceled&) {
+                    flush();  // the iterations finished stay
+                    throw;
                 }
+                flush();
             }
         }
     } catch (const Canceled&) {

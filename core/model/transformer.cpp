@@ -274,7 +274,7 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         if (options.reluHeads)
             if (const auto it = options.reluHeads->byLayer.find(l); it != options.reluHeads->byLayer.end()) relu = &it->second;
         torch::Tensor heads;  // (B, T, H, hd)
-        if (cache) {  // append this step's keys and values, attend over all of them
+        if (cache) {  // append this step's keys and values (one sequence fills every row), attend over them
             cache->keys[l].narrow(2, past, T).copy_(k.permute({0, 2, 1, 3}));
             cache->values[l].narrow(2, past, T).copy_(v.permute({0, 2, 1, 3}));
         }
@@ -282,8 +282,8 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         if (relu->empty() && past == 0) {  // whole sequences, or a prompt's prefill: the blocked kernel
             heads = causalAttention(q * scale, k, v, future);
         } else if (cache) {
-            heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(2, 0, past + T), cache->values[l].narrow(2, 0, past + T),
-                                         past, *relu, rowSum);
+            heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(0, 0, B).narrow(2, 0, past + T),
+                                         cache->values[l].narrow(0, 0, B).narrow(2, 0, past + T), past, *relu, rowSum);
         } else {
             heads = mixedCausalAttention(q * scale, k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}), 0, *relu, rowSum);
         }

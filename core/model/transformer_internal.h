@@ -38,7 +38,8 @@ struct ModelWeights {
 
 // Keys and values of the positions a batch of sequences has seen, for generation: each new
 // token then costs one position per layer. keys[l], values[l]: (B, KVH, capacity, hd), the
-// first `length` positions filled (Model::Impl::makeCache).
+// first `length` positions filled (Model::Impl::makeCache). A forward of one sequence into a
+// cache of B rows fills every row (a prompt shared by B samples); its output is that one row's.
 struct KvCache {
     std::vector<torch::Tensor> keys, values;
     int64_t length = 0;
