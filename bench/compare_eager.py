@@ -158,6 +158,20 @@ SMOLLM2_135M = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "h
                 "tie_word_embeddings": True, "torch_dtype": "float32"}
 
 
+def safetensors_header(shapes, dtype):
+    """A safetensors file's beginning for tensors of `shapes` (name -> shape, in file order), all of
+    `dtype` ("F32" or "BF16"): the u64 LE length and the JSON header, padded to 8 bytes."""
+    size = {"F32": 4, "BF16": 2}[dtype]
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        n = size * int(np.prod(shape))
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h
+
+
 def write_random_llama(model, cfg=SMOLLM2_135M, seed=0, dtype="F32"):
     """A random Llama folder (config.json + model.safetensors written by hand, tensor by tensor),
     float32 or (dtype "BF16") bfloat16; with an lm_head when the config does not tie it."""
@@ -175,17 +189,9 @@ def write_random_llama(model, cfg=SMOLLM2_135M, seed=0, dtype="F32"):
                        p + "self_attn.v_proj.weight": (kv, D), p + "self_attn.o_proj.weight": (D, D),
                        p + "mlp.gate_proj.weight": (F_, D), p + "mlp.up_proj.weight": (F_, D),
                        p + "mlp.down_proj.weight": (D, F_)})
-    size = {"F32": 4, "BF16": 2}[dtype]
-    header, offset = {}, 0
-    for name, shape in shapes.items():
-        n = size * int(np.prod(shape))
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
-        offset += n
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
     model.mkdir(parents=True, exist_ok=True)
     with open(model / "model.safetensors.partial", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
+        f.write(safetensors_header(shapes, dtype))
         for name, shape in shapes.items():
             a = np.ones(shape, np.float32) if name.endswith("norm.weight") else \
                 (g.standard_normal(shape, dtype=np.float32) * 0.02)

@@ -83,16 +83,9 @@ def write_random_gpt2(model, cfg, seed=0):
                      p + "mlp.c_fc.weight": ((D, 4 * D), 0.02, 0.0), p + "mlp.c_fc.bias": ((4 * D,), 0.02, 0.0),
                      p + "mlp.c_proj.weight": ((4 * D, D), 0.02, 0.0), p + "mlp.c_proj.bias": ((D,), 0.02, 0.0)})
     spec.update({"ln_f.weight": ((D,), 0.02, 1.0), "ln_f.bias": ((D,), 0.02, 0.0)})
-    header, offset = {}, 0
-    for name, (shape, _, _) in spec.items():
-        n = 4 * int(np.prod(shape))
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + n]}
-        offset += n
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
     model.mkdir(parents=True, exist_ok=True)
     with open(model / "model.safetensors.partial", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
+        f.write(ce.safetensors_header({name: shape for name, (shape, _, _) in spec.items()}, "F32"))
         for name, (shape, stdev, mean) in spec.items():
             f.write((g.standard_normal(shape, dtype=np.float32) * stdev + mean).astype("<f4").tobytes())
     (model / "config.json").write_text(json.dumps(cfg, indent=2))
