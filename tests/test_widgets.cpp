@@ -24,6 +24,8 @@
 #include "kit/forms.h"
 #include "kit/palette.h"
 #include "kit/plot_theme.h"
+#include "generation_view.h"
+#include "model/model_folder.h"
 #include "loss_histogram_view.h"
 #include "plot_export.h"
 #include "model_summary_view.h"
@@ -112,6 +114,7 @@ private slots:
     void trainingCurveGraphs();
     void spinTakesTheWheelOnlyWhenFocused();
     void trainingCurveExport();
+    void generationColumnsStream();
 };
 
 // ---- ETA ---------------------------------------------------------------------------------
@@ -717,6 +720,56 @@ void TestWidgets::spinTakesTheWheelOnlyWhenFocused() {
     QTRY_VERIFY(spin->hasFocus());
     QVERIFY(wheel());
     QCOMPARE(spin->value(), 49);
+}
+
+// ---- generation ------------------------------------------------------------------------------
+
+// The Generation tab while a run goes: a column shows its continuation as it grows, then with its
+// numbers once finished; the finished result replaces the live ones.
+void TestWidgets::generationColumnsStream() {
+    ls::widgets::GenerationView view;
+    view.beginRun({"baseline", "relu:L0H1"});
+    ls::GenerationProgress growing;
+    growing.continuation.condition = 1;
+    growing.continuation.ids = {4, 5, 6};
+    growing.continuation.text = "four five six";
+    growing.finished = false;
+    growing.promptText = "one two three";
+    view.addContinuation(growing);
+    QCOMPARE(view.columnText(0), QStringLiteral("(not generated yet)"));
+    QVERIFY2(view.columnText(1).contains("four five six") && view.columnText(1).contains("generating… 3 tokens"),
+             qPrintable(view.columnText(1)));
+    ls::GenerationProgress done = growing;
+    done.finished = true;
+    done.continuation.ids = {4, 5, 6, 7};
+    done.continuation.text = "four five six seven";
+    done.continuation.pplBase = 12.5;
+    done.continuation.pplSelf = 3.25;
+    view.addContinuation(done);
+    QVERIFY2(view.columnText(1).contains("ids: 4 5 6 7") && view.columnText(1).contains("ppl_base 12.50"),
+             qPrintable(view.columnText(1)));
+    QVERIFY(!view.columnText(1).contains("generating"));
+
+    auto result = std::make_shared<ls::GenerationResult>();
+    result->conditions = {{"baseline", ls::GenerationCondition::Kind::Baseline, {}}};
+    result->prompts = {{"one two three", {1, 2, 3}}};
+    ls::Continuation c;
+    c.ids = {9};
+    c.text = "nine";
+    c.pplBase = c.pplSelf = 2;
+    result->continuations = {c};
+    result->bestOf = {1};
+    ls::ModelConfig config;
+    config.modelType = "gpt2";
+    config.numLayers = 1;
+    config.numHeads = config.numKvHeads = 1;
+    config.hiddenSize = config.headDim = 4;
+    config.intermediateSize = 8;
+    config.vocabSize = 10;
+    ls::summariseGeneration(*result, config);
+    view.setResult(result);
+    QVERIFY2(view.columnText(0).startsWith("nine"), qPrintable(view.columnText(0)));
+    QCOMPARE(view.summaryTable()->rowCount(), 1);
 }
 
 QTEST_MAIN(TestWidgets)

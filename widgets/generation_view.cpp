@@ -131,6 +131,7 @@ void GenerationView::beginRun(const std::vector<std::string>& conditions) {
     result_.reset();
     liveConditions_ = conditions;
     live_.clear();
+    liveFinished_ = 0;
     liveTexts_.clear();
     for (QSpinBox* spin : {promptSpin_, sampleSpin_, iterationSpin_}) spin->setRange(1, 1);  // they grow as continuations come
     makeColumns(conditions);
@@ -141,7 +142,13 @@ void GenerationView::beginRun(const std::vector<std::string>& conditions) {
 }
 
 void GenerationView::addContinuation(const ls::GenerationProgress& progress) {
-    live_.push_back(progress.continuation);
+    const ls::Continuation& next = progress.continuation;
+    const auto same = std::find_if(live_.begin(), live_.end(), [&](const ls::Continuation& c) {
+        return c.condition == next.condition && c.prompt == next.prompt && c.sample == next.sample && c.iteration == next.iteration;
+    });
+    if (same != live_.end()) *same = next;  // a continuation that grew, or finished
+    else live_.push_back(next);
+    if (progress.finished) ++liveFinished_;
     if (static_cast<int>(liveTexts_.size()) <= progress.continuation.prompt)
         liveTexts_.resize(static_cast<size_t>(progress.continuation.prompt) + 1);
     liveTexts_[static_cast<size_t>(progress.continuation.prompt)] = progress.promptText;
@@ -149,7 +156,7 @@ void GenerationView::addContinuation(const ls::GenerationProgress& progress) {
     promptSpin_->setMaximum(std::max(promptSpin_->maximum(), c.prompt + 1));
     sampleSpin_->setMaximum(std::max(sampleSpin_->maximum(), c.sample + 1));
     iterationSpin_->setMaximum(std::max(iterationSpin_->maximum(), c.iteration));
-    setSummary(tr("Generating… %1 continuations done").arg(live_.size()));
+    setSummary(tr("Generating… %1 continuations done").arg(liveFinished_));
     fillColumns();
 }
 
@@ -193,6 +200,10 @@ void GenerationView::fillColumns() {
         for (const ls::Continuation& c : list)
             if (c.condition == static_cast<int>(ci) && c.prompt == prompt && c.sample == sample && c.iteration == iteration) {
                 text = c.text.empty() ? QString() : fromStd(c.text) + QStringLiteral("\n\n");
+                if (c.pplBase == 0 && !result_) {  // still growing: a finished one has its PPL (>= 1)
+                    text += tr("(generating… %1 tokens)").arg(c.ids.size());
+                    continue;
+                }
                 QStringList ids;
                 for (const int32_t id : c.ids) ids << QString::number(id);
                 text += tr("ids: %1\n\nppl_base %2 · ppl_self %3 · %4 tokens/s · longest repeat %5")

@@ -59,6 +59,7 @@ private:
     // While a run goes: the continuations so far (shown before the result comes).
     std::vector<std::string> liveConditions_;
     std::vector<ls::Continuation> live_;
+    int liveFinished_ = 0;
     std::vector<std::string> liveTexts_;  // their prompts' texts, by prompt index
     CaptionedTable summary_, bestOf_, refinement_;
     QCustomPlot* pplPlot_ = nullptr;

@@ -147,9 +147,11 @@ struct GenerationResult : AnalysisResult {
     double seconds = 0;
 };
 
-// What the views show while it runs: one continuation finished.
+// What the views show while it runs: a continuation so far (about every 0.2 s while it grows:
+// its ids and text only) or finished (everything).
 struct GenerationProgress : LiveReport {
     Continuation continuation;
+    bool finished = true;
     std::string condition;   // its name
     std::string promptText;  // the prompt's text, or "(N token ids)"
 };
@@ -158,7 +160,8 @@ struct GenerationProgress : LiveReport {
 // head, dim) order (ablation.h's mean head outputs). Throws ls::ParamError for bad params, ls::Error
 // when a prompt plus its new tokens exceed the model's context (naming the prompt); on cancel
 // returns what was finished with complete = false, or throws ls::Canceled if nothing was.
-// onContinuation (may be empty) is called on the generating thread after each continuation.
+// onContinuation (may be empty) is called on the generating thread as continuations grow and
+// when each is finished.
 GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, const std::vector<Prompt>& prompts,
                                const std::vector<GenerationCondition>& conditions, const GenerationParams& params,
                                const std::vector<float>& headMeans, Progress& progress,

@@ -149,10 +149,11 @@ torch::Tensor idTensor(const std::vector<std::vector<int32_t>>& sequences) {
 // newTokens tokens continuing each of `contexts` (the same length) under a condition, each with
 // its own random stream. With the cache, the contexts are one forward (one sequence when they
 // are all the same: the cache takes its keys and values for every row) and every new token one
-// position; without, every token re-runs the whole sequences. onToken: after each step.
+// position; without, every token re-runs the whole sequences. onToken: after each step, with the
+// tokens so far.
 Decoded decode(const Model::Impl& m, const std::vector<std::vector<int32_t>>& contexts, int newTokens,
                const ForwardOptions& condition, bool useCache, const SamplingParams& sampling, std::vector<Stream>& streams,
-               Progress& progress, const std::function<void()>& onToken) {
+               Progress& progress, const std::function<void(const Decoded&)>& onToken) {
     const int64_t V = m.config.vocabSize, B = static_cast<int64_t>(contexts.size());
     const bool same = std::all_of(contexts.begin(), contexts.end(), [&](const auto& c) { return c == contexts.front(); });
     Decoded d;
@@ -191,7 +192,7 @@ Decoded decode(const Model::Impl& m, const std::vector<std::vector<int32_t>>& co
             d.ids[at].push_back(tokens[at]);
             sequences[at].push_back(tokens[at]);
         }
-        onToken();
+        onToken(d);
     }
     return d;
 }
@@ -305,8 +306,33 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                             contexts.push_back(std::move(context));
                             streams.emplace_back(params.sampling.seed, static_cast<int>(p), s, k);
                         }
-                        const Decoded d = decode(m, contexts, N, options, params.useCache, params.sampling, streams, progress,
-                                                 [&] { progress.setFraction((done += samples) / total); });
+                        const auto report = [&](Continuation c, bool finished) {
+                            GenerationProgress live;
+                            live.continuation = std::move(c);
+                            live.finished = finished;
+                            live.condition = conditions[ci].name;
+                            live.promptText = prompts[p].text.empty()
+                                                  ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
+                                                  : prompts[p].text;
+                            onContinuation(live);
+                        };
+                        auto lastReport = Clock::now();
+                        const auto onToken = [&](const Decoded& sofar) {
+                            progress.setFraction((done += samples) / total);
+                            if (!onContinuation || msSince(lastReport) < 200) return;
+                            lastReport = Clock::now();
+                            for (int s = 0; s < samples; ++s) {  // the texts so far, for the views
+                                Continuation c;
+                                c.condition = static_cast<int>(ci);
+                                c.prompt = static_cast<int>(p);
+                                c.sample = s;
+                                c.iteration = k;
+                                c.ids = sofar.ids[static_cast<size_t>(s)];
+                                if (tokenizer) c.text = tokenizer->decode(c.ids);
+                                report(std::move(c), false);
+                            }
+                        };
+                        const Decoded d = decode(m, contexts, N, options, params.useCache, params.sampling, streams, progress, onToken);
                         const bool baseline = conditions[ci].kind == GenerationCondition::Kind::Baseline;
                         // the baseline's own log-probabilities are the unmodified model's
                         const std::vector<double> pplBase = baseline ? std::vector<double>{} : perplexityOfContinuations(m, contexts, d.ids);
@@ -328,15 +354,7 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                             for (int n = 1; n <= 3; ++n) c.distinct[n - 1] = distinctNgrams(c.ids, n);
                             c.longestRepeat = longestRepeat(c.ids);
                             previous[at] = c.ids;
-                            if (onContinuation) {
-                                GenerationProgress report;
-                                report.continuation = c;
-                                report.condition = conditions[ci].name;
-                                report.promptText = prompts[p].text.empty()
-                                                        ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
-                                                        : prompts[p].text;
-                                onContinuation(report);
-                            }
+                            if (onContinuation) report(c, true);
                             rows.push_back(std::move(c));
                         }
                     }
