@@ -131,8 +131,6 @@ void GenerationView::beginRun(const std::vector<std::string>& conditions) {
     result_.reset();
     liveConditions_ = conditions;
     live_.clear();
-    liveFinished_ = 0;
-    liveTexts_.clear();
     for (QSpinBox* spin : {promptSpin_, sampleSpin_, iterationSpin_}) spin->setRange(1, 1);  // they grow as continuations come
     makeColumns(conditions);
     fillTables();
@@ -142,21 +140,18 @@ void GenerationView::beginRun(const std::vector<std::string>& conditions) {
 }
 
 void GenerationView::addContinuation(const ls::GenerationProgress& progress) {
-    const ls::Continuation& next = progress.continuation;
-    const auto same = std::find_if(live_.begin(), live_.end(), [&](const ls::Continuation& c) {
-        return c.condition == next.condition && c.prompt == next.prompt && c.sample == next.sample && c.iteration == next.iteration;
-    });
-    if (same != live_.end()) *same = next;  // a continuation that grew, or finished
-    else live_.push_back(next);
-    if (progress.finished) ++liveFinished_;
-    if (static_cast<int>(liveTexts_.size()) <= progress.continuation.prompt)
-        liveTexts_.resize(static_cast<size_t>(progress.continuation.prompt) + 1);
-    liveTexts_[static_cast<size_t>(progress.continuation.prompt)] = progress.promptText;
     const ls::Continuation& c = progress.continuation;
+    const auto same = std::find_if(live_.begin(), live_.end(), [&](const ls::GenerationProgress& p) {
+        const ls::Continuation& o = p.continuation;
+        return o.condition == c.condition && o.prompt == c.prompt && o.sample == c.sample && o.iteration == c.iteration;
+    });
+    if (same != live_.end()) *same = progress;  // a continuation that grew, or finished
+    else live_.push_back(progress);
     promptSpin_->setMaximum(std::max(promptSpin_->maximum(), c.prompt + 1));
     sampleSpin_->setMaximum(std::max(sampleSpin_->maximum(), c.sample + 1));
     iterationSpin_->setMaximum(std::max(iterationSpin_->maximum(), c.iteration));
-    setSummary(tr("Generating… %1 continuations done").arg(liveFinished_));
+    const auto finished = std::count_if(live_.begin(), live_.end(), [](const ls::GenerationProgress& p) { return p.finished; });
+    setSummary(tr("Generating… %1 continuations done").arg(finished));
     fillColumns();
 }
 
@@ -186,29 +181,36 @@ QString GenerationView::summaryText() const {
 
 void GenerationView::fillColumns() {
     const int prompt = promptSpin_->value() - 1, sample = sampleSpin_->value() - 1, iteration = iterationSpin_->value();
-    const std::vector<ls::Continuation>& list = result_ ? result_->continuations : live_;
+    // What the columns show: the result's continuations, or while a run goes the latest reports.
+    std::vector<std::pair<const ls::Continuation*, bool>> shown;  // (continuation, finished)
     QString promptText;
-    if (result_ && prompt < static_cast<int>(result_->prompts.size())) {
-        const ls::Prompt& p = result_->prompts[static_cast<size_t>(prompt)];
-        promptText = p.text.empty() ? tr("(%1 token ids)").arg(p.ids.size()) : fromStd(p.text);
-    } else if (prompt < static_cast<int>(liveTexts_.size())) {
-        promptText = fromStd(liveTexts_[static_cast<size_t>(prompt)]);
+    if (result_) {
+        for (const ls::Continuation& c : result_->continuations) shown.push_back({&c, true});
+        if (prompt < static_cast<int>(result_->prompts.size())) {
+            const ls::Prompt& p = result_->prompts[static_cast<size_t>(prompt)];
+            promptText = p.text.empty() ? tr("(%1 token ids)").arg(p.ids.size()) : fromStd(p.text);
+        }
+    } else {
+        for (const ls::GenerationProgress& p : live_) {
+            shown.push_back({&p.continuation, p.finished});
+            if (p.continuation.prompt == prompt) promptText = fromStd(p.promptText);
+        }
     }
     promptLabel_->setText(tr("<b>Prompt %1:</b> %2").arg(prompt + 1).arg(promptText.toHtmlEscaped()));
     for (size_t ci = 0; ci < columns_.size(); ++ci) {
         QString text = tr("(not generated yet)");
-        for (const ls::Continuation& c : list)
-            if (c.condition == static_cast<int>(ci) && c.prompt == prompt && c.sample == sample && c.iteration == iteration) {
-                text = c.text.empty() ? QString() : fromStd(c.text) + QStringLiteral("\n\n");
-                if (c.pplBase == 0 && !result_) {  // still growing: a finished one has its PPL (>= 1)
-                    text += tr("(generating… %1 tokens)").arg(c.ids.size());
+        for (const auto& [c, finished] : shown)
+            if (c->condition == static_cast<int>(ci) && c->prompt == prompt && c->sample == sample && c->iteration == iteration) {
+                text = c->text.empty() ? QString() : fromStd(c->text) + QStringLiteral("\n\n");
+                if (!finished) {
+                    text += tr("(generating… %1 tokens)").arg(c->ids.size());
                     continue;
                 }
                 QStringList ids;
-                for (const int32_t id : c.ids) ids << QString::number(id);
+                for (const int32_t id : c->ids) ids << QString::number(id);
                 text += tr("ids: %1\n\nppl_base %2 · ppl_self %3 · %4 tokens/s · longest repeat %5")
-                            .arg(ids.join(' '), number(c.pplBase, 2), number(c.pplSelf, 2), number(c.tokensPerSecond, 1))
-                            .arg(c.longestRepeat);
+                            .arg(ids.join(' '), number(c->pplBase, 2), number(c->pplSelf, 2), number(c->tokensPerSecond, 1))
+                            .arg(c->longestRepeat);
             }
         columns_[ci]->setPlainText(text);
     }

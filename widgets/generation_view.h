@@ -56,11 +56,9 @@ private:
     QWidget* columnsArea_ = nullptr;
     std::vector<QLabel*> columnTitles_;
     std::vector<QPlainTextEdit*> columns_;
-    // While a run goes: the continuations so far (shown before the result comes).
+    // While a run goes: the latest report of each continuation (shown before the result comes).
     std::vector<std::string> liveConditions_;
-    std::vector<ls::Continuation> live_;
-    int liveFinished_ = 0;
-    std::vector<std::string> liveTexts_;  // their prompts' texts, by prompt index
+    std::vector<ls::GenerationProgress> live_;
     CaptionedTable summary_, bestOf_, refinement_;
     QCustomPlot* pplPlot_ = nullptr;
 };

@@ -41,11 +41,7 @@ std::vector<ls::HeadId> linearisationOrder(const std::filesystem::path& path) {
     const auto lin = run.result<ls::LinearizeResult>("linearize");
     if (!lin || lin->heads.empty())
         throw ls::Error(path, "has no linearisation order: give a run of the linearize analysis (layerscope-cli run linearize)");
-    std::vector<ls::LinearizedHead> heads = lin->heads;
-    std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
-    std::vector<ls::HeadId> order;
-    for (const ls::LinearizedHead& h : heads) order.push_back({h.layer, h.head});
-    return order;
+    return ls::linearisationOrder(*lin);
 }
 
 // The heads' mean outputs (L * H * hd) kept by an ablation run.
@@ -105,33 +101,28 @@ int computeGenerate(const Args& args) {
     if (const auto separator = args.get("separator")) p.separator = *separator;
     p.useCache = !args.flag("no-cache");
     const std::vector<ls::HeadId> order = args.get("order") ? linearisationOrder(*args.get("order")) : std::vector<ls::HeadId>{};
-    std::vector<ls::GenerationCondition> conditions;
-    bool meanAblation = false;
-    for (const std::string& spec : p.conditions) {
-        conditions.push_back(ls::parseCondition(spec, c, order));
-        meanAblation = meanAblation || conditions.back().kind == ls::GenerationCondition::Kind::MeanAblate;
-    }
+    const std::vector<ls::GenerationCondition> conditions = ls::parseConditions(p.conditions, c, order);
+    const bool meanAblation = ls::needsHeadMeans(conditions);
 
-    ls::Progress& progress = interruptibleProgress();
+    // The heads' mean outputs for mean-ablate: kept by an ablation run, or computed on --data
+    // (read now; computed with the generation, which it counts with: it runs the model).
     std::vector<float> headMeans;
+    std::optional<ls::Dataset> meansData;
     if (meanAblation && args.get("means")) {
         headMeans = meansFromRun(*args.get("means"), c);
     } else if (meanAblation && args.get("data")) {
         const std::filesystem::path dataPath = *args.get("data");
-        const ls::DatasetOptions options = datasetOptionsFrom(args, dataPath);
-        const ls::Dataset data = ls::loadDataset(dataPath, tok, c.vocabSize, options);
-        ls::WindowParams w;
-        w.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
-        w.stride = static_cast<int>(args.integer("stride", w.seqLen, 1));
-        w.maxTokens = args.integer("max-tokens", 0, 2);
-        headMeans = ls::meanHeadOutputs(model, data, w, progress);
+        meansData = ls::loadDataset(dataPath, tok, c.vocabSize, datasetOptionsFrom(args, dataPath));
     }
     const double load = loading.seconds();
+
+    ls::Progress& progress = interruptibleProgress();
+    const ls::Stopwatch generating;
+    if (meansData) headMeans = ls::meanHeadOutputs(model, *meansData, windowParamsFrom(args, c, modelDir), progress);
 
     ls::RunInfo info = ls::runInfoFor(model, promptsPath, "prompts");
     const int64_t newTokens = static_cast<int64_t>(conditions.size() * prompts.size()) * p.samples() * p.refine * p.maxNewTokens;
     ProgressPrinter printer(progress, newTokens, !args.flag("json") && !args.flag("quiet"));
-    const ls::Stopwatch generating;
     ls::GenerationResult result = ls::runGeneration(model, tok, prompts, conditions, p, headMeans, progress);
     if (result.complete) printer.finish();
     printer.stop();

@@ -43,24 +43,29 @@ ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::p
     return o;
 }
 
+ls::WindowParams windowParamsFrom(const Args& args, const ls::ModelConfig& c, const std::filesystem::path& modelDir) {
+    ls::WindowParams w;
+    w.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
+    w.stride = static_cast<int>(args.integer("stride", w.seqLen, 1));
+    w.maxTokens = args.integer("max-tokens", 0, 2);
+    w.maxWindows = args.integer("max-windows", 0, 0);
+    w.respectDocuments = documentsRespected(args);
+    if (w.seqLen > c.maxPositions)
+        throw ls::Error("--seq-len " + std::to_string(w.seqLen) + " exceeds the context of " + modelDir.string() + " (" +
+                        std::to_string(c.maxPositions) + " tokens)");
+    if (w.stride > w.seqLen)
+        throw ls::Error("--stride " + std::to_string(w.stride) + " is larger than --seq-len " + std::to_string(w.seqLen));
+    return w;
+}
+
 Inputs loadInputs(const Args& args) {
     Inputs in;
     in.modelDir = args.require("model");
     in.dataPath = args.require("data");
     in.model.emplace(ls::Model::load(in.modelDir));
     const ls::ModelConfig& c = in.model->config();
-    ls::WindowParams& w = in.windows;
-    w.seqLen = static_cast<int>(args.integer("seq-len", std::min(1024, c.maxPositions), 2));
-    w.stride = static_cast<int>(args.integer("stride", w.seqLen, 1));
-    w.maxTokens = args.integer("max-tokens", 0, 2);
-    w.maxWindows = args.integer("max-windows", 0, 0);
-    w.respectDocuments = documentsRespected(args);
+    in.windows = windowParamsFrom(args, c, in.modelDir);
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
-    if (w.seqLen > c.maxPositions)
-        throw ls::Error("--seq-len " + std::to_string(w.seqLen) + " exceeds the context of " + in.modelDir.string() +
-                        " (" + std::to_string(c.maxPositions) + " tokens)");
-    if (w.stride > w.seqLen)
-        throw ls::Error("--stride " + std::to_string(w.stride) + " is larger than --seq-len " + std::to_string(w.seqLen));
 
     in.dataOptions = datasetOptionsFrom(args, in.dataPath);
     // The inspector shows token texts whenever the folder has a tokenizer.

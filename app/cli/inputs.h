@@ -22,6 +22,10 @@ struct Inputs {
     ls::WindowParams windows;
 };
 
+// The window options (--seq-len, --stride, --max-tokens, --max-windows, --documents; absent ones
+// take their defaults), checked against the model's context. Throws ls::Error naming the option.
+ls::WindowParams windowParamsFrom(const Args& args, const ls::ModelConfig& config, const std::filesystem::path& modelDir);
+
 // --model, --data, the window options (windowOptions()) and the dataset options.
 Inputs loadInputs(const Args& args);
 

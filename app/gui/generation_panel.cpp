@@ -80,10 +80,8 @@ GenerationPanel::GenerationPanel(QWidget* parent) : QWidget(parent) {
     connect(addLinearised_, &QPushButton::clicked, this, [this] {
         const auto lin = source_ ? source_->result<ls::LinearizeResult>("linearize") : nullptr;
         if (!lin || lin->thresholds.empty()) return;
-        const int n = lin->thresholds.front().nHeads;  // within 1.1x
-        std::vector<ls::HeadId> heads;
-        for (const ls::LinearizedHead& h : lin->heads)
-            if (h.order >= 1 && h.order <= n) heads.push_back({h.layer, h.head});
+        std::vector<ls::HeadId> heads = ls::linearisationOrder(*lin);
+        heads.resize(std::min(heads.size(), static_cast<size_t>(lin->thresholds.front().nHeads)));  // within 1.1x
         if (!heads.empty()) addCondition("relu:" + headList(heads));
     });
     auto* pick = new QHBoxLayout;

@@ -1,7 +1,5 @@
 #include "workbench_tasks.h"
 
-#include <algorithm>
-
 #include "analysis/perplexity.h"
 #include "common/error.h"
 #include "compare/compare_runs.h"
@@ -206,18 +204,11 @@ void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationPa
               [model, tokenizer, dataset, source, params, windows, text, run, onContinuation](ls::Progress& progress) {
                   const ls::ModelConfig& c = model->config();
                   const std::vector<ls::Prompt> prompts = ls::promptsFromLines(text, tokenizer.get(), c.vocabSize);
-                  std::vector<ls::HeadId> order;  // relu:N: the shown run's linearisation order
-                  if (const auto lin = source ? source->result<ls::LinearizeResult>("linearize") : nullptr) {
-                      std::vector<ls::LinearizedHead> heads = lin->heads;
-                      std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
-                      for (const ls::LinearizedHead& h : heads) order.push_back({h.layer, h.head});
-                  }
-                  std::vector<ls::GenerationCondition> conditions;
-                  bool meanAblation = false;
-                  for (const std::string& spec : params.conditions) {
-                      conditions.push_back(ls::parseCondition(spec, c, order));
-                      meanAblation = meanAblation || conditions.back().kind == ls::GenerationCondition::Kind::MeanAblate;
-                  }
+                  const auto lin = source ? source->result<ls::LinearizeResult>("linearize") : nullptr;
+                  // relu:N: the first N heads of the shown run's linearisation order
+                  const std::vector<ls::GenerationCondition> conditions =
+                      ls::parseConditions(params.conditions, c, lin ? ls::linearisationOrder(*lin) : std::vector<ls::HeadId>{});
+                  const bool meanAblation = ls::needsHeadMeans(conditions);
                   std::vector<float> means;
                   bool computedMeans = false;
                   const auto ablation = source ? source->result<ls::AblationResult>("ablation") : nullptr;

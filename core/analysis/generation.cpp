@@ -111,6 +111,18 @@ GenerationCondition parseCondition(const std::string& spec, const ModelConfig& c
     return c;
 }
 
+std::vector<GenerationCondition> parseConditions(const std::vector<std::string>& specs, const ModelConfig& config,
+                                                 const std::vector<HeadId>& order) {
+    std::vector<GenerationCondition> out;
+    for (const std::string& spec : specs) out.push_back(parseCondition(spec, config, order));
+    return out;
+}
+
+bool needsHeadMeans(const std::vector<GenerationCondition>& conditions) {
+    return std::any_of(conditions.begin(), conditions.end(),
+                       [](const GenerationCondition& c) { return c.kind == GenerationCondition::Kind::MeanAblate; });
+}
+
 FlopModel flopModel(const ModelConfig& c, int64_t context, int linearisedHeads) {
     const double D = c.hiddenSize, H = c.numHeads, KVH = c.numKvHeads, hd = c.headDim, F = c.intermediateSize,
                  V = c.vocabSize, L = c.numLayers, T = static_cast<double>(context);

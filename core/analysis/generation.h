@@ -53,6 +53,10 @@ struct GenerationCondition {
 // Throws ls::ParamError("condition", ...) naming the spec. order: heads by increasing damage
 // (relu:N); empty when no order was given (relu:N then throws).
 GenerationCondition parseCondition(const std::string& spec, const ModelConfig& config, const std::vector<HeadId>& order);
+std::vector<GenerationCondition> parseConditions(const std::vector<std::string>& specs, const ModelConfig& config,
+                                                 const std::vector<HeadId>& order);
+// Whether a condition mean-ablates (the heads' mean outputs must be given).
+bool needsHeadMeans(const std::vector<GenerationCondition>& conditions);
 
 struct SamplingParams {
     bool greedy = true;        // argmax (ties: the lowest id); else sample with the rest
@@ -152,7 +156,6 @@ struct GenerationResult : AnalysisResult {
 struct GenerationProgress : LiveReport {
     Continuation continuation;
     bool finished = true;
-    std::string condition;   // its name
     std::string promptText;  // the prompt's text, or "(N token ids)"
 };
 

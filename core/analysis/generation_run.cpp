@@ -306,11 +306,21 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                             contexts.push_back(std::move(context));
                             streams.emplace_back(params.sampling.seed, static_cast<int>(p), s, k);
                         }
+                        // Sample s's continuation so far: who it is, its tokens and their text.
+                        const auto continuation = [&](int s, const std::vector<int32_t>& ids) {
+                            Continuation c;
+                            c.condition = static_cast<int>(ci);
+                            c.prompt = static_cast<int>(p);
+                            c.sample = s;
+                            c.iteration = k;
+                            c.ids = ids;
+                            if (tokenizer) c.text = tokenizer->decode(ids);
+                            return c;
+                        };
                         const auto report = [&](Continuation c, bool finished) {
                             GenerationProgress live;
                             live.continuation = std::move(c);
                             live.finished = finished;
-                            live.condition = conditions[ci].name;
                             live.promptText = prompts[p].text.empty()
                                                   ? "(" + std::to_string(prompts[p].ids.size()) + " token ids)"
                                                   : prompts[p].text;
@@ -321,16 +331,8 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                             progress.setFraction((done += samples) / total);
                             if (!onContinuation || msSince(lastReport) < 200) return;
                             lastReport = Clock::now();
-                            for (int s = 0; s < samples; ++s) {  // the texts so far, for the views
-                                Continuation c;
-                                c.condition = static_cast<int>(ci);
-                                c.prompt = static_cast<int>(p);
-                                c.sample = s;
-                                c.iteration = k;
-                                c.ids = sofar.ids[static_cast<size_t>(s)];
-                                if (tokenizer) c.text = tokenizer->decode(c.ids);
-                                report(std::move(c), false);
-                            }
+                            for (int s = 0; s < samples; ++s)  // the texts so far, for the views
+                                report(continuation(s, sofar.ids[static_cast<size_t>(s)]), false);
                         };
                         const Decoded d = decode(m, contexts, N, options, params.useCache, params.sampling, streams, progress, onToken);
                         const bool baseline = conditions[ci].kind == GenerationCondition::Kind::Baseline;
@@ -338,13 +340,7 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
                         const std::vector<double> pplBase = baseline ? std::vector<double>{} : perplexityOfContinuations(m, contexts, d.ids);
                         for (int s = 0; s < samples; ++s) {
                             const auto at = static_cast<size_t>(s);
-                            Continuation c;
-                            c.condition = static_cast<int>(ci);
-                            c.prompt = static_cast<int>(p);
-                            c.sample = s;
-                            c.iteration = k;
-                            c.ids = d.ids[at];
-                            if (tokenizer) c.text = tokenizer->decode(c.ids);
+                            Continuation c = continuation(s, d.ids[at]);
                             c.contextTokens = static_cast<int64_t>(contexts[at].size());
                             c.prefillMs = d.prefillMs;
                             c.msPerToken = N > 1 ? d.decodeMs / (N - 1) : std::nan("");

@@ -215,4 +215,12 @@ AnalysisSpec contextAnalysis() {
     return spec;
 }
 
+std::vector<HeadId> linearisationOrder(const LinearizeResult& result) {
+    std::vector<LinearizedHead> heads = result.heads;
+    std::sort(heads.begin(), heads.end(), [](const LinearizedHead& a, const LinearizedHead& b) { return a.order < b.order; });
+    std::vector<HeadId> order;
+    for (const LinearizedHead& h : heads) order.push_back({h.layer, h.head});
+    return order;
+}
+
 }  // namespace ls

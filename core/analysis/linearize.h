@@ -87,6 +87,9 @@ struct LinearizeResult : AnalysisResult {
     double seconds = 0;
 };
 
+// The candidate heads by increasing damage (order 1 first): what relu:N takes the first N of.
+std::vector<HeadId> linearisationOrder(const LinearizeResult& result);
+
 // Throws ls::Error for a protected layer outside 1..L, protecting every layer (or every chosen
 // head's layer), a head outside the model, steps < 1, a context length beyond the model's
 // context (checkLinearizeParams); ls::Canceled when canceled.
