@@ -58,7 +58,6 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
     w.attribute("meta", "model_summary", run.info.modelSummary);
     w.attribute("meta", "dataset_path", run.info.datasetPath);
     w.attribute("meta", "dataset_hash", run.info.datasetHash);
-    w.attribute("meta", "dataset_format", run.info.datasetFormat);
     w.attribute("meta", "hash_algorithm", std::string("FNV-1a 64 of the file bytes (model: config.json + weights)"));
     // Where the run's time went (common/phase_times.h); the writing of this file is not known yet.
     for (const auto& [phase, seconds] : run.info.times.named())
@@ -68,6 +67,9 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
     json all = paramsJson(sharedParams(), run.params);
     for (const AnalysisSpec* a : analysesOf(run.params)) all.update(paramsJson(*a, run.params));
     writeParams(w, "meta", all);
+    // After the parameters, whose dataset_format is the option asked for: the format read wins
+    // (they differ for a generation, whose input is prompts, not a dataset).
+    w.attribute("meta", "dataset_format", run.info.datasetFormat);
     writeCapture(run.capture, w);
     for (const AnalysisSpec* a : analysesOf(run.params)) {
         const std::string group = groupOf(*a);
