@@ -15,6 +15,7 @@ packages=(
   xvfb xauth
   python3 python3-torch python3-numpy python3-h5py
   libicu-dev
+  munge slurmctld slurmd slurm-client   # tests/slurm_test.sh: a Slurm with a configuration of its own
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -187,6 +187,7 @@ private slots:
     void badParameterStartsNothing();
     void lossSepAndExitShowTheDirectNumbers();
     void generationPanelRunsSavesAndReopens();
+    void planButtonShowsThePlanAndRunsNothing();
 
 private:
     // Checks every tab against the reference run computed directly, the first result tab current.
@@ -1114,3 +1115,29 @@ void TestGuiLayers::generationPanelRunsSavesAndReopens() {
 
 QTEST_MAIN(TestGuiLayers)
 #include "test_gui_layers.moc"
+
+// The Plan button: the run's plan in the panel (the demo's windows and tokens, as the CLI's
+// --plan counts them), computed off the GUI thread; the results shown stay; a changed
+// parameter clears it.
+void TestGuiLayers::planButtonShowsThePlanAndRunsNothing() {
+    MainWindow& window = *window_;
+    AnalysisPanel* panel = window.analysisPanel();
+    panel->setAnalyses({"cossim", "saturation", "ablation"});
+    QTRY_VERIFY(panel->planButton()->isEnabled());
+    const auto shownBefore = window.layerResults()->run();
+    panel->planButton()->click();
+    QVERIFY(window.runner()->isBusy());  // on the worker thread
+    QVERIFY(waitIdle(window));
+    const QString plan = panel->planText();
+    QVERIFY2(plan.startsWith("plan of cossim,saturation,ablation"), qPrintable(plan + window.lastError()));
+    const ls::WindowParams windows = window.windowParams();
+    const ls::Tokenizer tokenizer = ls::Tokenizer::fromModelDir(toPath(kDemo + "/model"));
+    const ls::Dataset data = ls::loadDataset(toPath(kDemo + "/eval.txt"), &tokenizer, tokenizer.vocabSize(), {});
+    const ls::WindowSummary summary =
+        ls::summarizeWindows(ls::makeWindows(int64_t(data.tokens.size()), data.documentStarts, windows), data.documentStarts);
+    QVERIFY2(plan.contains(QString("%1 windows, %2 scored tokens").arg(summary.windows).arg(summary.scoredTokens)), qPrintable(plan));
+    QVERIFY2(plan.contains("peak memory") && plan.contains("in N shards"), qPrintable(plan));
+    QCOMPARE(window.layerResults()->run(), shownBefore);  // planning runs nothing that is shown
+    panel->setAnalyses({"cossim"});
+    QVERIFY(panel->planText().isEmpty());
+}

@@ -40,7 +40,16 @@ Command runCommand() {
     OptionGroup output = reportOptions();
     output.options.insert(output.options.begin(), {"out", "RUN.h5", "Write an HDF5 run file (reopened by show and the GUI)."});
     output.options.push_back({"quiet", "", "Print no tables (with --out, --csv or --json)."});
-    std::vector<OptionGroup> groups{windowOptions(), datasetOptions(), output};
+    const OptionGroup scale{"shards and plans (docs/sharding.md)",
+                            {{"shard", "K/N",
+                              "Compute shard K of N (whole window batches, the K-th of N contiguous ranges) and write "
+                              "a run file marked as that shard; 'layerscope-cli merge' joins the N files into the "
+                              "run one machine makes. linearize and context cannot be sharded."},
+                             {"plan", "",
+                              "Print what the run will cost on this machine, without running it: time, peak memory "
+                              "and run-file size, whole and in N shards (with --shard, its N too), from the same "
+                              "analyses timed on the first window batches (--json: as JSON)."}}};
+    std::vector<OptionGroup> groups{windowOptions(), datasetOptions(), output, scale};
     for (OptionGroup& g : analysisOptions()) groups.push_back(std::move(g));
     return {{"run",
              "ANALYSES",

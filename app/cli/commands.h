@@ -28,6 +28,7 @@ inline bool always(const Args&) { return true; }
 Command infoCommand();
 Command evalCommand();
 Command runCommand();
+Command mergeCommand();
 Command showCommand();
 Command compareCommand();
 Command trainCommand();

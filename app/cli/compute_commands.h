@@ -11,6 +11,7 @@ namespace cli {
 
 int computeEval(const Args& args);
 int computeRun(const Args& args);
+int computeMerge(const Args& args);
 int computeTrain(const Args& args);
 int computeGenerate(const Args& args);
 int computeSystemInfo(const Args& args);  // info --system

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "analysis/layer_run.h"
+#include "analysis/plan.h"
 #include "analysis/registry.h"
 #include "common/error.h"
 #include "compute_commands.h"
@@ -24,7 +25,7 @@ int computeRun(const Args& args) {
     for (const auto& [key, text] : args.values)
         if (const ls::ParamSpec* spec = ls::findParam(key)) values.set(key, ls::parseParam(*spec, text));
     const std::optional<std::string> out = args.get("out");
-    if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
+    if (!out && !args.get("csv") && !args.flag("json") && args.flag("quiet") && !args.flag("plan"))
         throw ls::Error("--quiet without --out or --csv would throw the results away");
 
     const double startup = ls::secondsSinceProcessStart();  // the phases core does not see
@@ -32,10 +33,21 @@ int computeRun(const Args& args) {
     Inputs in = loadInputs(args);
     const double load = loading.seconds();
     params.windows = in.windows;
+    if (const auto shard = args.get("shard")) params.windows.shard = ls::parseShard(*shard);
     params.dataset = in.dataOptions;
     ls::applyParams(values, in.model->config(), params);
     ls::resolveLayerRunParams(params, in.model->config());  // bad options fail before any work
-    const auto windows = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
+    if (args.flag("plan")) {
+        std::fprintf(stderr, "plan: running the analyses on the first window batches to time them...\n");
+        const ls::RunPlan plan = ls::planLayerRun(*in.model, in.data, params, params.windows.shard.count,
+                                                  interruptibleProgress());
+        std::printf("%s\n", (args.flag("json") ? ls::planJson(plan) : ls::planText(plan)).c_str());
+        return 0;
+    }
+    const auto all = ls::makeWindows(static_cast<int64_t>(in.data.tokens.size()), in.data.documentStarts, in.windows);
+    const auto [first, end] = ls::shardWindowRange(all, params.windows.shard);  // every window when unsharded
+    const std::vector<ls::Window> windows(all.begin() + static_cast<std::ptrdiff_t>(first),
+                                          all.begin() + static_cast<std::ptrdiff_t>(end));
     const ls::WindowSummary summary = ls::summarizeWindows(windows, in.data.documentStarts);
 
     ls::Progress& progress = interruptibleProgress();

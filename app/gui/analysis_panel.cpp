@@ -2,8 +2,10 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFontDatabase>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -90,11 +92,37 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
             emit runRequested();
     });
 
+    planButton_ = new QPushButton(tr("Plan"), this);
+    planButton_->setObjectName("planButton");
+    planButton_->setToolTip(tr("Estimate the run's time, peak memory and run-file size on this machine, whole and in "
+                               "shards, from the checked analyses timed on the first window batches"));
+    connect(planButton_, &QPushButton::clicked, this, [this] {
+        if (canRun())
+            emit planRequested();
+    });
+    planLabel_ = new QLabel(this);
+    planLabel_->setObjectName("planLabel");
+    planLabel_->setWordWrap(false);
+    planLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    planLabel_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    planLabel_->setVisible(false);
+    auto* planScroll = new QScrollArea(this);  // the plan's table is wider than the dock
+    planScroll->setObjectName("planScroll");
+    planScroll->setWidget(planLabel_);
+    planScroll->setWidgetResizable(true);
+    planScroll->setFrameShape(QFrame::NoFrame);
+    planScroll->setVisible(false);
+    planScroll_ = planScroll;
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(planButton_);
+    buttons->addWidget(runButton_, 1);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(scroll, 1);
     layout->addWidget(layerNote_);
     layout->addWidget(problemLabel_);
-    layout->addWidget(runButton_);
+    layout->addWidget(planScroll);
+    layout->addLayout(buttons);
 
     // The defaults: the analyses checked by default (the ones that take seconds on the demo;
     // the probes, head scans and linearisation run many passes, so they are opted into) and
@@ -234,6 +262,16 @@ void AnalysisPanel::setWindowCount(int64_t windows) {
 void AnalysisPanel::setRunAvailable(bool available) {
     runAvailable_ = available;
     runButton_->setEnabled(canRun());
+    planButton_->setEnabled(canRun());
+}
+
+QString AnalysisPanel::planText() const { return planLabel_->text(); }
+
+void AnalysisPanel::setPlanText(const QString& text) {
+    planLabel_->setText(text);
+    planLabel_->setVisible(!text.isEmpty());
+    planScroll_->setVisible(!text.isEmpty());
+    planScroll_->setMinimumHeight(text.isEmpty() ? 0 : std::min(planLabel_->sizeHint().height() + 24, 260));
 }
 
 bool AnalysisPanel::canRun() const { return runAvailable_ && config_ && problem_.isEmpty(); }
@@ -356,5 +394,7 @@ void AnalysisPanel::revalidate() {
     if (field)
         ls::widgets::markInvalid(field->widget, true);
     runButton_->setEnabled(canRun());
+    planButton_->setEnabled(canRun());
+    setPlanText({});  // it was for other parameters
     emit paramsChanged();
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The "Layer analyses" panel: one checkbox per analysis of ls::analysisRegistry() and, built
 // from the registry's ParamSpecs, a box of fields for the shared parameters and one for each
-// analysis that has parameters (enabled while that analysis is checked); a Run button. A
+// analysis that has parameters (enabled while that analysis is checked); Plan and Run buttons. A
 // field per ParamSpec: a flag a check box, an integer a spin box, a text of fixed choices a
 // combo box, anything else a line edit; label and tooltip from the spec, initial text from a
 // default ls::LayerRunParams (through the entries' `values`). It produces an
@@ -57,9 +57,15 @@ public:
     QString problemText() const { return problem_; }
     bool canRun() const;
     QPushButton* runButton() const { return runButton_; }
+    QPushButton* planButton() const { return planButton_; }
+    // The plan of the run these parameters make (run --plan's text), shown above the buttons
+    // until a parameter changes; empty hides it.
+    void setPlanText(const QString& text);
+    QString planText() const;
 
 signals:
     void runRequested();
+    void planRequested();
     void paramsChanged();
 
 private:
@@ -96,4 +102,7 @@ private:
     QLabel* problemLabel_ = nullptr;
     QLabel* layerNote_ = nullptr;
     QPushButton* runButton_ = nullptr;
+    QPushButton* planButton_ = nullptr;
+    QLabel* planLabel_ = nullptr;
+    QWidget* planScroll_ = nullptr;
 };

@@ -56,6 +56,8 @@ void describeOptions(QCommandLineParser& parser) {
         {"run", "Evaluate perplexity once the model and data are loaded."},
         {"analyses", "Run these layer analyses once the model and data are loaded (after --run): a "
                      "comma-separated list of " + analyses + ".", "LIST"},
+        {"plan", "Plan the layer analyses (--analyses, or those checked) instead of running them: the Analysis "
+                 "panel shows their time, memory and file size, as its Plan button does."},
         {"generate", "Continue these prompts (a text file, one per line) with the Generation panel's settings once "
                      "the model is loaded (after --analyses).", "FILE"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
@@ -163,6 +165,7 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
             options.dataPath = demo.dataPath;
     }
     options.run = parser.isSet("run");
+    options.plan = parser.isSet("plan");
     options.screenshot = parser.value("screenshot");
     options.quitAfterRun = parser.isSet("quit-after-run");
 

@@ -141,6 +141,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     datasetDock_->raise();
     connect(analysisPanel_, &AnalysisPanel::runRequested, this, [this] { runLayerAnalyses(); });
+    connect(analysisPanel_, &AnalysisPanel::planRequested, this, [this] { planLayerAnalyses(); });
+    connect(tasks_, &WorkbenchTasks::planned, this, [this](const QString& text) {
+        analysisPanel_->setPlanText(text);
+        analysisDock_->raise();  // the plan shows there
+        statusBar()->showMessage(tr("Plan ready: see the Layer analyses panel"));
+    });
     connect(generationPanel_, &GenerationPanel::runRequested, this, [this] { runGeneration(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
     connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
@@ -466,14 +472,31 @@ void MainWindow::showResult() {
 
 // ---- layer analyses and run files ------------------------------------------------------
 
-void MainWindow::runLayerAnalyses(Then then) {
+QString MainWindow::layerRunProblem() const {
     // The panels' parameters are checked here; the tasks check that no other task runs.
     QString problem = tasks_->missingInputs();
     if (problem.isEmpty() && !datasetPanel_->windowError().isEmpty())
         problem = tr("the Dataset panel's window options: %1").arg(datasetPanel_->windowError());
     if (problem.isEmpty())
         problem = analysisPanel_->problemText();
-    if (tasks_->refuse(tr("Layer analyses"), problem, then))
+    return problem;
+}
+
+ls::LayerRunParams MainWindow::layerRunParams() const {
+    ls::LayerRunParams params = analysisPanel_->params();
+    params.windows = windowParams();
+    params.dataset = tasks_->datasetOptions();
+    return params;
+}
+
+void MainWindow::planLayerAnalyses(Then then) {
+    if (tasks_->refuse(tr("Plan"), layerRunProblem(), then))
+        return;
+    tasks_->planLayerRun(layerRunParams(), std::move(then));
+}
+
+void MainWindow::runLayerAnalyses(Then then) {
+    if (tasks_->refuse(tr("Layer analyses"), layerRunProblem(), then))
         return;
     // A new run replaces the results shown: not those of a run file without asking (the file
     // keeps them either way).
@@ -486,10 +509,7 @@ void MainWindow::runLayerAnalyses(Then then) {
         if (then) then(false);
         return;
     }
-    ls::LayerRunParams params = analysisPanel_->params();
-    params.windows = windowParams();
-    params.dataset = tasks_->datasetOptions();
-    tasks_->runLayerAnalyses(params, std::move(then));
+    tasks_->runLayerAnalyses(layerRunParams(), std::move(then));
 }
 
 void MainWindow::runGeneration(Then then) {

@@ -76,7 +76,9 @@ public:
     void evaluate(Then then = {});
     // Layer analyses with the Analysis panel's parameters over the Dataset panel's windows
     // (Analysis > Layer Analyses, Ctrl+L). Bad parameters are reported and start nothing; a
-    // canceled or failed run leaves the previous results in place.
+    // canceled or failed run leaves the previous results in place. The plan (the panel's Plan
+    // button, run --plan) shows what that run would cost, in the panel.
+    void planLayerAnalyses(Then then = {});
     void runLayerAnalyses(Then then = {});
     // The Generation panel's prompts under its conditions (a Generation tab shows them).
     void runGeneration(Then then = {});
@@ -113,6 +115,9 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
+    // Why the layer analyses cannot run now (empty: they can), and their parameters.
+    QString layerRunProblem() const;
+    ls::LayerRunParams layerRunParams() const;
     void createActions();
     void createToolBar();
     void createThreadsMenu(QMenu* analysis);

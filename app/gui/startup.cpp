@@ -44,12 +44,16 @@ void StartupSequence::run() {
         }
     };
     const Then analyses = [this, generate](bool ok) {
-        if (ok && !options_.analyses.isEmpty()) {
+        if (ok && (!options_.analyses.isEmpty() || options_.plan)) {
             std::vector<std::string> names;
             for (const QString& name : options_.analyses)
                 names.push_back(name.toStdString());
-            window_->analysisPanel()->setAnalyses(names);
-            window_->runLayerAnalyses(generate);
+            if (!names.empty())
+                window_->analysisPanel()->setAnalyses(names);
+            if (options_.plan)
+                window_->planLayerAnalyses(generate);
+            else
+                window_->runLayerAnalyses(generate);
         } else {
             generate(ok);
         }

@@ -14,6 +14,7 @@ struct StartupOptions {
     QString dataPath;
     bool run = false;          // evaluate once model and data are loaded
     QStringList analyses;      // layer analyses to run once model and data are loaded
+    bool plan = false;         // plan them (the Analysis panel's Plan) instead of running them
     int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
     bool generate = false;     // continue generatePrompts with the Generation panel's settings (after the analyses)
     QString generatePrompts;

@@ -1,5 +1,7 @@
 #include "workbench_tasks.h"
 
+#include "analysis/plan.h"
+
 #include "analysis/perplexity.h"
 #include "common/error.h"
 #include "compare/compare_runs.h"
@@ -183,6 +185,21 @@ void WorkbenchTasks::runLayerAnalyses(const ls::LayerRunParams& params, Then the
     // Its live reports are queued, so the window is ready for them before the first comes.
     if (start(std::move(task), std::move(then)))
         emit layerRunStarted(params);
+}
+
+void WorkbenchTasks::planLayerRun(const ls::LayerRunParams& params, Then then) {
+    const QString what = tr("Plan");
+    if (refuse(what, missingInputs(), then))
+        return;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto text = std::make_shared<std::string>();
+    Task task{tr("Planning"), what, tr("Timing the analyses on the first window batches…"),
+              [model, dataset, params, text](ls::Progress& progress) {
+                  *text = ls::planText(ls::planLayerRun(*model, *dataset, params, 0, progress));
+              },
+              [this, text] { emit planned(QString::fromStdString(*text).trimmed()); }};
+    start(std::move(task), std::move(then));
 }
 
 void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationParams& params,

@@ -78,6 +78,8 @@ public:
     // Layer analyses of the model on the dataset (the caller checked the parameters);
     // snapshots of an ablation scan and probe epochs come while it runs.
     void runLayerAnalyses(const ls::LayerRunParams& params, Then then = {});
+    // What that run would cost (run --plan): planned(text) with ls::planText's.
+    void planLayerRun(const ls::LayerRunParams& params, Then then = {});
     // Continuations of the prompts (one per line) under the conditions of params (the caller
     // checked the form). relu:N takes its order, and mean-ablate its means, from `source` (the
     // run shown; may be null), the means otherwise from the open dataset's windows. Reports
@@ -103,6 +105,7 @@ signals:
     // A live report of an analysis's pass (LayerRunCallbacks), on the GUI thread.
     void liveReport(const QString& analysis, std::shared_ptr<const ls::LiveReport> report);
     void layerRunFinished(std::shared_ptr<const ls::LayerRun> run);
+    void planned(const QString& text);
     void runFileOpened(std::shared_ptr<const ls::LayerRun> run, const QString& path);
     void runsCompared(std::shared_ptr<const ls::RunComparison> comparison, const QStringList& paths);
     void runFileSaved(std::shared_ptr<const ls::LayerRun> run, const QString& path);

@@ -101,6 +101,75 @@ void rankAblation(AblationResult& r) {
     r.attributionSpearmanMean = r.hasAttribution ? spearman(estMean, exactMean) : std::nan("");
 }
 
+namespace {
+
+// Loss sums of a scan over `tokens` tokens, back from its perplexities (exp(sum / tokens)).
+struct ScanSums {
+    double base = 0;
+    std::vector<double> zero, mean, estZero, estMean;
+    void add(const std::vector<HeadAblation>& heads, double basePpl, int64_t tokens) {
+        const double n = static_cast<double>(tokens);
+        if (zero.empty()) zero.assign(heads.size(), 0), mean = estZero = estMean = zero;
+        base += n * std::log(basePpl);
+        for (size_t i = 0; i < heads.size(); ++i) {
+            zero[i] += n * std::log(heads[i].zeroPpl);
+            mean[i] += n * std::log(heads[i].meanPpl);
+            estZero[i] += n * heads[i].estZeroDloss;
+            estMean[i] += n * heads[i].estMeanDloss;
+        }
+    }
+    // The heads (layer and head from `like`) and base PPL over `tokens` tokens.
+    std::vector<HeadAblation> heads(const std::vector<HeadAblation>& like, int64_t tokens, double& basePpl) const {
+        const double n = static_cast<double>(tokens);
+        basePpl = std::exp(base / n);
+        std::vector<HeadAblation> out;
+        for (size_t i = 0; i < like.size(); ++i) {
+            HeadAblation a;
+            a.layer = like[i].layer;
+            a.head = like[i].head;
+            a.zeroPpl = std::exp(zero[i] / n);
+            a.meanPpl = std::exp(mean[i] / n);
+            a.estZeroDloss = estZero[i] / n;
+            a.estMeanDloss = estMean[i] / n;
+            out.push_back(a);
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+AblationResult mergeAblationShards(const std::vector<const AblationResult*>& shards) {
+    if (shards.empty()) throw Error("no ablation scans to merge");
+    const AblationResult& first = *shards.front();
+    AblationResult r;
+    r.numLayers = first.numLayers;
+    r.numHeads = first.numHeads;
+    r.hasAttribution = first.hasAttribution;
+    r.headMeans = first.headMeans;  // over the whole run's windows in every shard
+    ScanSums all, subset;
+    for (const AblationResult* s : shards) {
+        if (s->heads.size() != first.heads.size()) throw Error("the shards scanned different heads");
+        if (!s->complete) throw Error("a shard's ablation scan is partial");
+        all.add(s->heads, s->basePpl, s->tokens);
+        r.tokens += s->tokens;
+        r.windows += s->windows;
+        r.seconds += s->seconds;
+        r.baselineSeconds += s->baselineSeconds;
+        r.attributionSeconds += s->attributionSeconds;
+        if (s->subsetTokens > 0 && !s->subsetHeads.empty()) {  // its part of the run's first windows
+            subset.add(s->subsetHeads, s->subsetBasePpl, s->subsetTokens);
+            r.subsetTokens += s->subsetTokens;
+            r.subsetWindows += s->subsetWindows;
+        }
+    }
+    r.heads = all.heads(first.heads, r.tokens, r.basePpl);
+    r.baseLoss = std::log(r.basePpl);
+    if (r.subsetTokens > 0) r.subsetHeads = subset.heads(first.heads, r.subsetTokens, r.subsetBasePpl);
+    rankAblation(r);
+    return r;
+}
+
 std::vector<Table> ablationTables(const AblationResult& r) {
     using K = Column::Kind;
     Table heads{"ablation_heads", "Head ablation: dPPL = PPL / base - 1 (layer from 1, head from 0; name L{layer-1}H{head})", {}};
@@ -192,6 +261,7 @@ AblationResult ablationFromTables(const std::vector<Table>& tables) {
         r.numLayers = std::max(r.numLayers, a.layer);
         r.numHeads = std::max(r.numHeads, a.head + 1);
         r.heads.push_back(a);
+        if (stability.rows() == 0) continue;  // a shard past the run's first windows has no subset
         HeadAblation s = a;
         s.zeroPpl = stability.column("subset_zero_ppl").numbers.at(i);
         s.meanPpl = stability.column("subset_mean_ppl").numbers.at(i);
@@ -259,6 +329,16 @@ AnalysisSpec ablationAnalysis() {
         AblationResult r = ablationFromTables(tables);
         if (file.has(group + "/head_means")) r.headMeans = file.floats(group + "/head_means");  // runs since 0.1.0's generation
         run.setResult("ablation", std::move(r));
+    };
+    spec.mergeShards = [](const std::vector<const LayerRun*>& shards, LayerRun& merged) {
+        std::vector<const AblationResult*> scans;
+        std::vector<std::shared_ptr<const AblationResult>> keep;
+        for (const LayerRun* shard : shards) {
+            keep.push_back(shard->result<AblationResult>("ablation"));
+            if (!keep.back()) throw Error("a shard has no ablation results");
+            scans.push_back(keep.back().get());
+        }
+        merged.setResult("ablation", mergeAblationShards(scans));
     };
     spec.headScores = [](const LayerRun& run, std::vector<HeadScore>& out) {
         if (const auto r = run.result<AblationResult>("ablation"))

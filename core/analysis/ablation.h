@@ -101,6 +101,12 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
 // Fills ranks and the rank correlations from the PPLs (used by the scan and by run files).
 void rankAblation(AblationResult& result);
 
+// The scan of a run computed in shards (run --shard): every head's PPL over all the shards'
+// tokens (their loss sums added), the subset from the shards holding the run's first windows,
+// ranks and correlations recomputed. Shards in order; throws ls::Error for partial scans or
+// different heads.
+AblationResult mergeAblationShards(const std::vector<const AblationResult*>& shards);
+
 // ablation_heads, ablation_summary, ranking_stability, attribution (when estimated).
 std::vector<Table> ablationTables(const AblationResult& result);
 // The inverse of ablationTables (run files). Throws ls::Error on missing tables or columns.

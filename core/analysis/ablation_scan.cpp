@@ -64,7 +64,10 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     scan.erase(std::unique(scan.begin(), scan.end()), scan.end());
     std::vector<bool> layerScanned(static_cast<size_t>(L), false);
     for (const HeadId& id : scan) layerScanned[static_cast<size_t>(id.layer - 1)] = true;
-    const std::vector<Window> windows = prepareWindows(c, data, params.windows);
+    // A shard (run --shard) scans its range of the run's windows; the means and the subset are
+    // the whole run's, so that its shards add up to the single-machine scan.
+    const ShardWindows shard = prepareShardWindows(c, data, params.windows);
+    const std::vector<Window>& windows = shard.mine;
     int64_t totalScored = 0;
     for (const Window& w : windows) totalScored += w.scoredCount();
 
@@ -74,7 +77,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     // plus half a forward per intervention (zero and mean share a batch).
     const double meanShare = 1.0 / (2.0 + 0.5 * static_cast<double>(scan.size()));
     std::optional<ProgressPart> meanPart(std::in_place, progress, 0.0, meanShare);
-    const torch::Tensor headMeans = meanHeadOutputs(m, windows, data, progress);  // (L, H, hd) float32
+    const torch::Tensor headMeans = meanHeadOutputs(m, shard.all, data, progress);  // (L, H, hd) float32
     meanPart.reset();
     const ProgressPart scanPart(progress, meanShare, 1.0);
 
@@ -107,14 +110,17 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     // The subset is the first subsetWindows windows, or else the smallest prefix of windows
     // holding subsetTokens scored tokens; batches never straddle its end, so its snapshot covers
     // exactly those windows.
+    // (Indices into the run's windows; a shard takes its part of the subset.)
+    const std::vector<Window>& all = shard.all;
     size_t subsetEnd = 0;
     if (params.subsetWindows > 0)
-        subsetEnd = static_cast<size_t>(std::min<int64_t>(params.subsetWindows, static_cast<int64_t>(windows.size())));
+        subsetEnd = static_cast<size_t>(std::min<int64_t>(params.subsetWindows, static_cast<int64_t>(all.size())));
     else
-        for (int64_t n = 0; subsetEnd < windows.size() && n < params.subsetTokens; ++subsetEnd)
-            n += windows[subsetEnd].scoredCount();
-    const std::vector<Window> firstPart(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd));
-    const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(subsetEnd), windows.end());
+        for (int64_t n = 0; subsetEnd < all.size() && n < params.subsetTokens; ++subsetEnd)
+            n += all[subsetEnd].scoredCount();
+    const size_t split = std::clamp(subsetEnd, shard.first, shard.first + windows.size()) - shard.first;
+    const std::vector<Window> firstPart(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(split));
+    const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(split), windows.end());
     auto processBatch = [&](const WindowBatch& batch) {
         const int64_t scored = batch.size * batch.scoredPerWindow();
         const torch::Tensor targets = scoredTargets(batch);  // (B, S)
@@ -210,7 +216,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     };
     try {
         forEachWindowBatch(firstPart, data.tokens, progress, processBatch);
-        snapshot(r.subsetHeads, r.subsetBasePpl);
+        if (!firstPart.empty()) snapshot(r.subsetHeads, r.subsetBasePpl);  // a shard past the subset has none
         r.subsetTokens = tokens;
         r.subsetWindows = windowsDone;
         forEachWindowBatch(secondPart, data.tokens, progress, processBatch);
@@ -222,7 +228,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     r.windows = windowsDone;
     r.baseLoss = baseSum / static_cast<double>(tokens);
     snapshot(r.heads, r.basePpl);
-    if (r.subsetHeads.empty()) {  // canceled within the subset: the subset is what was done
+    if (!r.complete && r.subsetHeads.empty()) {  // canceled within the subset: the subset is what was done
         r.subsetHeads = r.heads;
         r.subsetBasePpl = r.basePpl;
         r.subsetTokens = tokens;

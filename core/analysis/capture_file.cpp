@@ -104,6 +104,13 @@ void writeCapture(const CaptureResult& c, H5Writer& w) {
         w.array("metrics_lowrank/logit_mse", mse, {}, "mean (z_r - z)^2");
         w.array("metrics_lowrank/seconds", seconds, {}, "computing z_r for timed_tokens tokens");
         w.array("metrics_lowrank/timed_tokens", timed);
+        std::vector<double> moments;  // (R, 7): what logit_corr and logit_mse come from; shards add them
+        for (const LowRankMetrics& k : c.lowRankMetrics) {
+            const LogitMoments& m = k.moments;
+            moments.insert(moments.end(), {m.n, m.sx, m.sy, m.sxx, m.syy, m.sxy, m.sse});
+        }
+        w.array("metrics_lowrank/logit_moments", moments, {static_cast<int64_t>(ranks.size()), 7},
+                "entries n and sums of x, y, x^2, y^2, xy, (x - y)^2 over every (token, vocab) entry; x = z, y = z_r");
         for (const auto& [name, field] : metricFields()) {
             if (name == "correct_logprob") continue;
             std::vector<float> flat;
@@ -111,6 +118,12 @@ void writeCapture(const CaptureResult& c, H5Writer& w) {
                 flat.insert(flat.end(), (k.metrics.*field).begin(), (k.metrics.*field).end());
             w.array("metrics_lowrank/" + name, flat, {static_cast<int64_t>(ranks.size()), N}, "row i = rank[i]");
         }
+    }
+    if (!c.probeHidden.empty()) {  // a shard's probe sample (a whole run trains its probes and drops it)
+        const int64_t M = static_cast<int64_t>(c.probeTokens.size());
+        w.attribute("probe_sample", "layer", static_cast<int64_t>(c.probeLayer));
+        w.array("probe_sample/tokens", c.probeTokens, {}, "indices into the per-token arrays");
+        w.array("probe_sample/hidden", c.probeHidden, {M, static_cast<int64_t>(c.hiddenSize)}, "h_layer of those tokens");
     }
     const InspectGrid& g = c.inspect;
     if (g.positions > 0) {
@@ -214,6 +227,24 @@ CaptureResult readCapture(const H5Reader& r, const std::filesystem::path& path) 
                 k.tokens = timed[size_t(i)];
             }
         }
+        if (r.has("metrics_lowrank/logit_moments")) {  // since run --shard; before, merging cannot add them
+            const auto moments = r.doubles("metrics_lowrank/logit_moments", &shape);
+            if (shape.size() != 2 || shape[0] != R || shape[1] != 7)
+                throw Error(path, "dataset 'metrics_lowrank/logit_moments' has the wrong shape: the file is damaged");
+            for (int64_t i = 0; i < R; ++i) {
+                const double* m = moments.data() + i * 7;
+                c.lowRankMetrics[size_t(i)].moments = LogitMoments{m[0], m[1], m[2], m[3], m[4], m[5], m[6]};
+            }
+        }
+    }
+    if (r.has("probe_sample/hidden")) {
+        c.probeLayer = static_cast<int>(r.integerAttribute("probe_sample", "layer"));
+        c.probeTokens = r.ints64("probe_sample/tokens");
+        c.probeHidden = r.floats("probe_sample/hidden", &shape);
+        if (shape.size() != 2 || shape[0] != static_cast<int64_t>(c.probeTokens.size()) || shape[1] != c.hiddenSize)
+            throw Error(path, "dataset 'probe_sample/hidden' has the wrong shape: the file is damaged");
+        for (int64_t t : c.probeTokens)
+            if (t < 0 || t >= N) throw Error(path, "dataset 'probe_sample/tokens' points outside the tokens: the file is damaged");
     }
     if (r.has("inspect/top_ids")) {
         InspectGrid& g = c.inspect;

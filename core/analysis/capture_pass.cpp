@@ -23,30 +23,21 @@ namespace {
 
 // Running sums over every (token, vocab) entry of the full logits x and the low-rank ones y,
 // in float64 (hundreds of millions of entries), for their Pearson r and mean squared difference.
-struct LogitAgreementSums {
-    double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sse = 0;
-    void add(const torch::Tensor& x, const torch::Tensor& y) {  // both (M, V) float32
-        constexpr int64_t kRows = 64;  // (64, V) in float64 at a time: 25 MB at V = 49152
-        for (int64_t i = 0; i < x.size(0); i += kRows) {
-            const int64_t rows = std::min(kRows, x.size(0) - i);
-            const torch::Tensor xd = x.narrow(0, i, rows).to(torch::kFloat64), yd = y.narrow(0, i, rows).to(torch::kFloat64);
-            n += static_cast<double>(xd.numel());
-            sx += xd.sum().item<double>();
-            sy += yd.sum().item<double>();
-            sxx += xd.square().sum().item<double>();
-            syy += yd.square().sum().item<double>();
-            sxy += (xd * yd).sum().item<double>();
-            sse += (xd - yd).square().sum().item<double>();
-        }
+// Adds the (token, vocab) entries of x (full logits) and y (rank-r logits), both (M, V) float32.
+void addLogitMoments(LogitMoments& m, const torch::Tensor& x, const torch::Tensor& y) {
+    constexpr int64_t kRows = 64;  // (64, V) in float64 at a time: 25 MB at V = 49152
+    for (int64_t i = 0; i < x.size(0); i += kRows) {
+        const int64_t rows = std::min(kRows, x.size(0) - i);
+        const torch::Tensor xd = x.narrow(0, i, rows).to(torch::kFloat64), yd = y.narrow(0, i, rows).to(torch::kFloat64);
+        m.n += static_cast<double>(xd.numel());
+        m.sx += xd.sum().item<double>();
+        m.sy += yd.sum().item<double>();
+        m.sxx += xd.square().sum().item<double>();
+        m.syy += yd.square().sum().item<double>();
+        m.sxy += (xd * yd).sum().item<double>();
+        m.sse += (xd - yd).square().sum().item<double>();
     }
-    void finish(LowRankMetrics& k) const {
-        if (n == 0) return;
-        const double cov = sxy / n - (sx / n) * (sy / n);
-        const double vx = sxx / n - (sx / n) * (sx / n), vy = syy / n - (sy / n) * (sy / n);
-        k.logitCorr = vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : std::nan("");
-        k.logitMse = sse / n;
-    }
-};
+}
 
 void checkRequest(const ModelConfig& c, const CaptureRequest& r, size_t windowCount) {
     const int maxRank = std::min(c.hiddenSize, c.vocabSize);
@@ -122,46 +113,88 @@ void appendMetrics(LayerMetrics& out, const torch::Tensor& z, const torch::Tenso
     if (targets.defined()) appendFloats(out.correctLogProb, logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1));
 }
 
-// Keeps a uniform random sample of at most `capacity` token rows (reservoir sampling, seeded).
-class ReservoirSample {
+// A uniform random sample of at most `capacity` token rows, the same whichever way the windows
+// are split (run --shard): each token gets a seeded random key from its position in the stream
+// and the sample is the `capacity` tokens with the smallest keys (bottom-k sampling), so the
+// sample of a merged run is the bottom-k of its shards' samples.
+}  // namespace
+
+void LogitMoments::add(const LogitMoments& o) {
+    n += o.n;
+    sx += o.sx;
+    sy += o.sy;
+    sxx += o.sxx;
+    syy += o.syy;
+    sxy += o.sxy;
+    sse += o.sse;
+}
+
+void setLogitAgreement(LowRankMetrics& k) {
+    const LogitMoments& m = k.moments;
+    if (m.n == 0) return;
+    const double cov = m.sxy / m.n - (m.sx / m.n) * (m.sy / m.n);
+    const double vx = m.sxx / m.n - (m.sx / m.n) * (m.sx / m.n), vy = m.syy / m.n - (m.sy / m.n) * (m.sy / m.n);
+    k.logitCorr = vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : std::nan("");
+    k.logitMse = m.sse / m.n;
+}
+
+uint64_t probeSampleKey(uint64_t seed, int64_t streamIndex) {  // splitmix64 of the pair
+    uint64_t z = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(streamIndex) + 0x632BE59BD9B4E019ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+namespace {
+
+class TokenSample {
 public:
-    ReservoirSample(int64_t capacity, int dim, uint64_t seed) : capacity_(capacity), dim_(dim), rng_(seed) {}
-    // rows (M, D) float32 for tokens firstToken .. firstToken + M - 1
-    void add(const torch::Tensor& rows, int64_t firstToken) {
+    TokenSample(int64_t capacity, int dim, uint64_t seed) : capacity_(capacity), dim_(dim), seed_(seed) {}
+    // rows (M, D) float32 for tokens firstToken .. firstToken + M - 1, whose targets sit at
+    // streamIndex[0 .. M) in the token stream
+    void add(const torch::Tensor& rows, int64_t firstToken, const std::vector<int64_t>& streamIndex) {
         const torch::Tensor c = rows.contiguous();
         const float* data = c.data_ptr<float>();
         for (int64_t i = 0; i < c.size(0); ++i) {
-            const int64_t token = firstToken + i;
-            int64_t slot = static_cast<int64_t>(tokens_.size());
-            if (slot >= capacity_) {
-                slot = std::uniform_int_distribution<int64_t>(0, token)(rng_);
-                if (slot >= capacity_) continue;
-            } else {
-                tokens_.push_back(0);
+            const Entry e{probeSampleKey(seed_, streamIndex[static_cast<size_t>(i)]), firstToken + i, 0};
+            size_t slot = entries_.size();
+            if (static_cast<int64_t>(entries_.size()) < capacity_) {
                 hidden_.resize(hidden_.size() + static_cast<size_t>(dim_));
+                entries_.push_back(e);
+            } else {
+                if (!(e.key < entries_.front().key)) continue;  // the heap's top is the largest key kept
+                std::pop_heap(entries_.begin(), entries_.end(), byKey);
+                slot = entries_.back().slot;
+                entries_.back() = e;
             }
-            tokens_[slot] = token;
-            std::copy(data + i * dim_, data + (i + 1) * dim_, hidden_.begin() + slot * dim_);
+            entries_.back().slot = slot;
+            std::push_heap(entries_.begin(), entries_.end(), byKey);
+            std::copy(data + i * dim_, data + (i + 1) * dim_, hidden_.begin() + static_cast<std::ptrdiff_t>(slot) * dim_);
         }
     }
     // Rows sorted by token index.
     void moveTo(std::vector<int64_t>& tokens, std::vector<float>& hidden) {
-        std::vector<size_t> order(tokens_.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tokens_[a] < tokens_[b]; });
+        std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.token < b.token; });
         tokens.clear();
         hidden.clear();
-        for (size_t i : order) {
-            tokens.push_back(tokens_[i]);
-            hidden.insert(hidden.end(), hidden_.begin() + i * dim_, hidden_.begin() + (i + 1) * dim_);
+        for (const Entry& e : entries_) {
+            tokens.push_back(e.token);
+            const auto row = hidden_.begin() + static_cast<std::ptrdiff_t>(e.slot) * dim_;
+            hidden.insert(hidden.end(), row, row + dim_);
         }
     }
 
 private:
+    struct Entry {
+        uint64_t key;
+        int64_t token;  // index into the per-token arrays
+        size_t slot;    // row in hidden_
+    };
+    static bool byKey(const Entry& a, const Entry& b) { return a.key < b.key; }
     int64_t capacity_;
     int dim_;
-    std::mt19937_64 rng_;
-    std::vector<int64_t> tokens_;
+    uint64_t seed_;
+    std::vector<Entry> entries_;  // a max-heap by key
     std::vector<float> hidden_;
 };
 
@@ -240,8 +273,10 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     const Model::Impl& m = model.impl();
     const ModelConfig& c = model.config();
     const int L = c.numLayers;
-    const std::vector<Window> windows = prepareWindows(c, data, windowParams);
-    checkRequest(c, request, windows.size());
+    // A shard computes its range of the run's windows (the inspector's window is numbered in the run).
+    const ShardWindows shard = prepareShardWindows(c, data, windowParams);
+    const std::vector<Window>& windows = shard.mine;
+    checkRequest(c, request, shard.all.size());
     const bool lowRank = !request.lowRankRanks.empty();
     const bool lens = request.lens || lowRank;  // detection needs the true saturation labels
     int64_t totalScored = 0;
@@ -265,13 +300,12 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
 
     if (request.metrics) r.metrics.assign(L, {});
     for (int rank : request.metricRanks) r.lowRankMetrics.push_back(LowRankMetrics{rank, {}});
-    std::unique_ptr<ReservoirSample> probeSample;
+    std::unique_ptr<TokenSample> probeSample;
     if (request.probeLayer >= 0 && request.probeSampleSize > 0) {
         r.probeLayer = request.probeLayer;
-        probeSample = std::make_unique<ReservoirSample>(request.probeSampleSize, c.hiddenSize, request.probeSeed);
+        probeSample = std::make_unique<TokenSample>(request.probeSampleSize, c.hiddenSize, request.probeSeed);
     }
 
-    std::vector<LogitAgreementSums> logitSums(r.lowRankMetrics.size());  // per metric rank
     std::unique_ptr<LowRankHead> lowRankHead;
     torch::Tensor timingBatch;  // (M, D) normed final states of the first batch
     if (lowRank || !request.metricRanks.empty()) {
@@ -346,6 +380,9 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         torch::Tensor finalLogits;                    // (M, V)
         const torch::Tensor targets = batch.ids.narrow(1, batch.firstScored, S).reshape({-1});  // (M)
         const int64_t firstToken = static_cast<int64_t>(r.loss.size());
+        std::vector<int64_t> streamIndex;  // (M) where each scored target sits in the token stream
+        for (int64_t b = 0; b < batch.size; ++b)
+            for (int64_t s = 0; s < S; ++s) streamIndex.push_back(windows[batch.first + b].begin + batch.firstScored + s);
 
         ForwardOptions options;
         options.computeLogits = false;
@@ -355,7 +392,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             const torch::Tensor seen = request.finalNormLast && l == L ? m.normFinal(h) : h;
             if (request.cossim && l > 0)
                 appendFloats(r.cossim[l - 1], torch::cosine_similarity(previous, seen, /*dim=*/-1, /*eps=*/1e-8));
-            if (probeSample && l == request.probeLayer) probeSample->add(seen, firstToken);
+            if (probeSample && l == request.probeLayer) probeSample->add(seen, firstToken, streamIndex);
             for (CaptureObserver* o : request.observers) o->residual(l, h);
             if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);
@@ -384,13 +421,9 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         for (CaptureObserver* o : request.observers) o->endBatch(targets);
 
         appendFloats(r.loss, tokenLosses(finalLogits, targets));
-        for (int64_t b = 0; b < batch.size; ++b) {
-            const Window& w = windows[batch.first + b];
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t target = w.begin + batch.firstScored + s;
-                r.targetIndex.push_back(target);
-                r.targetId.push_back(data.tokens[target]);
-            }
+        for (const int64_t target : streamIndex) {
+            r.targetIndex.push_back(target);
+            r.targetId.push_back(data.tokens[target]);
         }
         if (lowRank) {
             const torch::Tensor trueSat = top1[request.lowRankLayer].eq(top1[L]);  // (M) bool
@@ -414,21 +447,22 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             k.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             k.tokens += approx.size(0);
             appendMetrics(k.metrics, approx, torch::Tensor());
-            logitSums[i].add(finalLogits, approx);
+            addLogitMoments(k.moments, finalLogits, approx);
         }
         finalLogits = torch::Tensor();
         progress.setFraction(static_cast<double>(r.loss.size()) / static_cast<double>(totalScored));
     });
 
-    for (size_t i = 0; i < r.lowRankMetrics.size(); ++i) logitSums[i].finish(r.lowRankMetrics[i]);
+    for (LowRankMetrics& k : r.lowRankMetrics) setLogitAgreement(k);
     if (probeSample) probeSample->moveTo(r.probeTokens, r.probeHidden);
     if (lowRank) {
         progress.setStage("Timing the factorised head");
         r.lowRankTiming = timeLowRank(m, *lowRankHead, timingBatch, request.lowRankRanks);
     }
-    if (request.inspect) {
+    const size_t inspected = static_cast<size_t>(request.inspectWindow);
+    if (request.inspect && inspected >= shard.first && inspected < shard.first + windows.size()) {  // this shard's
         progress.setStage("Token inspector");
-        r.inspect = inspectWindow(m, data.tokens, windows[request.inspectWindow], request.inspectWindow, request.topK);
+        r.inspect = inspectWindow(m, data.tokens, shard.all[inspected], request.inspectWindow, request.topK);
     }
     if (certified) r.lensCandidatesPerToken = static_cast<double>(certified->candidates()) / static_cast<double>(certified->tokens());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

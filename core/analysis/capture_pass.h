@@ -46,7 +46,7 @@ struct CaptureRequest {
     bool metrics = false;            // LayerMetrics at every layer 1..L (logit lens)
     std::vector<int> metricRanks;    // low-rank versions of the final-layer metrics (ranks of W_r)
     int probeLayer = 0;              // keep h_probeLayer (0..L) of a token sample for probes; -1 = none
-    int64_t probeSampleSize = 0;     // at most this many tokens (reservoir sample, seeded)
+    int64_t probeSampleSize = 0;     // at most this many tokens (seeded: probeSampleKey)
     uint64_t probeSeed = 0;
     bool inspect = false;            // the token inspector grid of one window
     int inspectWindow = 0;           // index into the window list
@@ -98,16 +98,27 @@ struct LayerMetrics {
     std::vector<float> confidence, maxLogit, maxMinusMean, margin, entropy, correctLogProb;
 };
 
+// Sums over (token, vocab) entries of the full logits x and the rank-r logits y, in float64:
+// what the agreement below is computed from, and what shards of a run add up.
+struct LogitMoments {
+    double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, sse = 0;  // sse = sum (x - y)^2
+    void add(const LogitMoments& o);
+};
+
 // The same metrics from the rank-r head W_r at the final layer (no correctLogProb), and how
 // its logits z_r = W_r norm_f(h_L) compare with the full z over every (token, vocab) entry.
 struct LowRankMetrics {
     int rank = 0;
     LayerMetrics metrics;
+    LogitMoments moments;             // logitCorr and logitMse come from these (setLogitAgreement)
     double logitCorr = std::nan("");  // Pearson r of z_r with z
     double logitMse = std::nan("");   // mean (z_r - z)^2
     double seconds = 0;               // computing z_r (the factored product), all tokens
     int64_t tokens = 0;               // the tokens timed
 };
+
+// logitCorr and logitMse from k.moments (NaN without entries).
+void setLogitAgreement(LowRankMetrics& k);
 
 struct CaptureResult {
     int numLayers = 0;
@@ -137,6 +148,11 @@ struct CaptureResult {
 
     int64_t tokens() const { return static_cast<int64_t>(loss.size()); }
 };
+
+// The probes' token sample (CaptureRequest::probeLayer) keeps the probeSampleSize tokens with
+// the smallest keys, a seeded hash of the target's index in the token stream: a uniform sample
+// that is the same however the windows are split into shards.
+uint64_t probeSampleKey(uint64_t seed, int64_t streamIndex);
 
 // Throws ls::Error on bad input (a layer or rank out of range, seq_len beyond the context,
 // ids outside the vocabulary, no tokens, inspect window beyond the list) and ls::Canceled

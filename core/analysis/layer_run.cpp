@@ -73,6 +73,11 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
                 added = true;
             }
     }
+    if (p.windows.shard.sharded())
+        for (const AnalysisSpec& a : analysisRegistry())
+            if (p.wants(a.name) && a.shardRefusal)
+                if (const std::string why = a.shardRefusal(p); !why.empty())
+                    throw ParamError("shard", a.name + " cannot run in shards: " + why);
 }
 
 void summariseLayerRun(LayerRun& run) {

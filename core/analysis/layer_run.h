@@ -125,6 +125,9 @@ void summariseLayerRun(LayerRun& run);
 // ProbeEpoch; ablation: the scan so far after every window batch, an AblationResult).
 struct LayerRunCallbacks {
     std::function<void(const std::string& analysis, std::shared_ptr<const LiveReport> report)> onLiveReport;
+    // After each pass over the data: "capture" (the capture pass), or the registry name of the
+    // analysis whose own pass it was, and its wall time (run --plan separates them).
+    std::function<void(const std::string& pass, double seconds)> onPassTimed;
 
     void report(const std::string& analysis, std::shared_ptr<const LiveReport> live) const {
         if (onLiveReport) onLiveReport(analysis, std::move(live));

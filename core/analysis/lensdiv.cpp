@@ -61,6 +61,43 @@ void readGroup(const H5Reader& file, const std::string& group, int /*version: fo
     run.results[kName] = std::move(r);
 }
 
+// The shards' rows, each a mean over its tokens: token-weighted means, KL per token concatenated.
+void mergeShards(const std::vector<const LayerRun*>& shards, LayerRun& merged) {
+    LensDivResult out;
+    for (const LayerRun* shard : shards) {
+        const auto r = shard->result<LensDivResult>(kName);
+        if (!r) throw Error("a shard has no lensdiv results");
+        if (out.rows.empty()) {
+            out.numLayers = r->numLayers;
+            out.rows = r->rows;
+            for (LensDivRow& row : out.rows) {
+                row.klToFinal = row.crossEntropy = row.entropy = row.top1Accuracy = 0;
+                row.tokenKl.clear();
+            }
+        }
+        if (r->rows.size() != out.rows.size()) throw Error("the shards' lensdiv tables differ in rows");
+        const double n = static_cast<double>(r->tokens);
+        for (size_t i = 0; i < out.rows.size(); ++i) {  // sums for now, means below
+            LensDivRow& row = out.rows[i];
+            const LensDivRow& add = r->rows[i];
+            row.klToFinal += n * add.klToFinal;
+            row.crossEntropy += n * add.crossEntropy;
+            row.entropy += n * add.entropy;
+            row.top1Accuracy += n * add.top1Accuracy;
+            row.tokenKl.insert(row.tokenKl.end(), add.tokenKl.begin(), add.tokenKl.end());
+        }
+        out.tokens += r->tokens;
+    }
+    const double n = static_cast<double>(out.tokens);
+    for (LensDivRow& row : out.rows) {
+        row.klToFinal /= n;
+        row.crossEntropy /= n;
+        row.entropy /= n;
+        row.top1Accuracy /= n;
+    }
+    merged.setResult(kName, std::move(out));
+}
+
 }  // namespace
 
 Table lensDivTable(const LensDivResult& r) {
@@ -83,6 +120,7 @@ AnalysisSpec lensDivAnalysis() {
     };
     spec.write = writeGroup;
     spec.read = readGroup;
+    spec.mergeShards = mergeShards;
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) { j["post_attention_lens"] = p.lens.postAttention; };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.lens.postAttention = j.at("post_attention_lens").get<bool>();

@@ -169,6 +169,11 @@ AnalysisSpec linearizeAnalysis() {
         const std::string at = version == 1 ? "tables" : group;  // format 1: with every table
         if (file.has(at + "/linearize_summary")) run.setResult("linearize", linearizeFromTables(file.tables(at)));
     };
+    // Its order of heads (by their damage alone) is over the whole data, which no shard sees.
+    spec.shardRefusal = [](const LayerRunParams&) -> std::string {
+        return "it linearises heads in the order of their damage over all windows, which no shard sees; run it "
+               "without --shard";
+    };
     return spec;
 }
 

@@ -502,37 +502,50 @@ ProbeResult trainProbes(const std::vector<float>& hidden, int64_t M, int D, cons
     }
 }
 
+namespace {
+
+// The probes, trained once on the capture pass's token sample: its hidden states, losses and
+// final-layer metrics. The sample's hidden states are dropped after (not part of the run).
+void trainProbesOnSample(LayerRun& run, Progress& progress, const LayerRunCallbacks& callbacks) {
+    if (!run.params.lossSep.probes) return;
+    CaptureResult& capture = run.capture;
+    progress.setStage("Training probes on layer " + std::to_string(capture.probeLayer));
+    const int64_t M = static_cast<int64_t>(capture.probeTokens.size());
+    std::vector<float> loss;
+    for (int64_t t : capture.probeTokens) loss.push_back(capture.loss[static_cast<size_t>(t)]);
+    std::vector<std::pair<std::string, std::vector<float>>> metrics;
+    for (const std::string& name : run.params.lossSep.probe.metricProbes) {
+        const std::vector<float> all = metricValues(capture.metrics.back(), name);
+        std::vector<float> sample;
+        for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
+        metrics.emplace_back(name, std::move(sample));
+    }
+    LossSepResult probed;  // the rest comes from the capture when the run is summarised
+    probed.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.lossSep.probe,
+                                progress, [&callbacks](const ProbeEpoch& epoch) {
+                                    callbacks.report("losssep", std::make_shared<const ProbeEpoch>(epoch));
+                                });
+    probed.probes->layer = capture.probeLayer;
+    probed.probes->sampleTokens = M;
+    run.setResult("losssep", std::move(probed));
+    std::vector<float>().swap(capture.probeHidden);
+}
+
+}  // namespace
+
 AnalysisRunner lossSepRunner() {
     AnalysisRunner runner;
     runner.name = "losssep";
-    // The probes, trained once on the capture pass's token sample: its hidden states, losses
-    // and final-layer metrics.
+    // A shard keeps its sample in its run file instead: the probes learn from the whole run's
+    // sample when the shards are merged (afterMerge).
     runner.runPass = [](const Model&, const Dataset&, LayerRun& run, Progress& progress,
                         const LayerRunCallbacks& callbacks) {
-        if (!run.params.lossSep.probes) return;
-        CaptureResult& capture = run.capture;
-        progress.setStage("Training probes on layer " + std::to_string(capture.probeLayer));
-        const int64_t M = static_cast<int64_t>(capture.probeTokens.size());
-        std::vector<float> loss;
-        for (int64_t t : capture.probeTokens) loss.push_back(capture.loss[static_cast<size_t>(t)]);
-        std::vector<std::pair<std::string, std::vector<float>>> metrics;
-        for (const std::string& name : run.params.lossSep.probe.metricProbes) {
-            const std::vector<float> all = metricValues(capture.metrics.back(), name);
-            std::vector<float> sample;
-            for (int64_t t : capture.probeTokens) sample.push_back(all[static_cast<size_t>(t)]);
-            metrics.emplace_back(name, std::move(sample));
-        }
-        LossSepResult probed;  // the rest comes from the capture when the run is summarised
-        probed.probes = trainProbes(capture.probeHidden, M, capture.hiddenSize, loss, metrics, run.params.lossSep.probe,
-                                    progress, [&callbacks](const ProbeEpoch& epoch) {
-                                        callbacks.report("losssep", std::make_shared<const ProbeEpoch>(epoch));
-                                    });
-        probed.probes->layer = capture.probeLayer;
-        probed.probes->sampleTokens = M;
-        run.setResult("losssep", std::move(probed));
-        std::vector<float>().swap(capture.probeHidden);  // the hidden states are not part of the run
+        if (!run.params.windows.shard.sharded()) trainProbesOnSample(run, progress, callbacks);
     };
-    runner.cost = [](const Model&, const LayerRunParams& p) { return p.lossSep.probes ? 1.0 : 0.0; };
+    runner.afterMerge = [](LayerRun& run, Progress& progress) { trainProbesOnSample(run, progress, {}); };
+    runner.cost = [](const Model&, const LayerRunParams& p) {
+        return p.lossSep.probes && !p.windows.shard.sharded() ? 1.0 : 0.0;
+    };
     return runner;
 }
 

@@ -97,6 +97,7 @@ AnalysisSpec makeSharedParams() {
         for (const HeadId& h : p.heads) heads.push_back({h.layer, h.head});
         j["heads"] = heads;
         j["final_norm_last"] = p.finalNormLast;
+        if (p.windows.shard.sharded()) j["shard"] = {p.windows.shard.index, p.windows.shard.count};  // [K, N]
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
         p.analyses = j.at("analyses").get<std::vector<std::string>>();
@@ -114,6 +115,8 @@ AnalysisSpec makeSharedParams() {
         for (const nlohmann::json& pair : j.value("heads", nlohmann::json::array()))
             p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
         p.finalNormLast = j.value("final_norm_last", false);  // runs from before the switch: without
+        if (j.contains("shard"))
+            p.windows.shard = WindowShard{jsonInteger<int>(j.at("shard").at(0)), jsonInteger<int>(j.at("shard").at(1))};
     };
     return spec;
 }
@@ -130,6 +133,18 @@ std::string tablesAsText(const std::vector<Table>& tables, const std::vector<std
     for (const Table& t : tables)
         if (std::find(csvOnly.begin(), csvOnly.end(), t.name) == csvOnly.end()) text += toText(t) + "\n";
     return text;
+}
+
+nlohmann::json runParamsJson(const LayerRunParams& params) {
+    nlohmann::json all = nlohmann::json::object();
+    sharedParams().paramsToJson(params, all);
+    for (const AnalysisSpec& a : analysisRegistry())
+        if (a.paramsToJson && params.wants(a.name)) {
+            nlohmann::json own = nlohmann::json::object();
+            a.paramsToJson(params, own);
+            all.update(own);
+        }
+    return all;
 }
 
 const ParamSpec* findParam(const std::string& key) {

@@ -87,6 +87,13 @@ struct AnalysisSpec {
     // its own tables give them (the same doubles its CSVs print). Null: nothing to compare.
     void (*layerQuantities)(const LayerRun& run, std::vector<LayerQuantity>& out) = nullptr;
     void (*headScores)(const LayerRun& run, std::vector<HeadScore>& out) = nullptr;
+    // Run in shards (run --shard K/N, then merge; analysis/shards.h): combines the shards' results
+    // of its own pass, given in shard order, into merged (whose capture is already the shards'
+    // concatenated and whose results the summaries fill after). Null: it keeps nothing of its
+    // own beyond the capture.
+    void (*mergeShards)(const std::vector<const LayerRun*>& shards, LayerRun& merged) = nullptr;
+    // Why it cannot run in shards with these parameters; null or empty: it can.
+    std::string (*shardRefusal)(const LayerRunParams& params) = nullptr;
     // Its settings as (label, value) rows for the GUI's run summary; null: none.
     std::vector<std::pair<std::string, std::string>> (*settings)(const LayerRun& run) = nullptr;
 };
@@ -106,6 +113,9 @@ const AnalysisSpec* findAnalysis(const std::string& name);
 // The parameters several analyses share (layer, bins, heads), as an entry without a name; its
 // params JSON also holds the analyses, the windows and the dataset options.
 const AnalysisSpec& sharedParams();
+// Every parameter of the run as run files keep them in /meta (params_json): the shared entry's
+// and those of the analyses it holds.
+nlohmann::json runParamsJson(const LayerRunParams& params);
 // The spec of a parameter key, shared or of any analysis; null when there is none.
 const ParamSpec* findParam(const std::string& key);
 // Applies values through the shared entry and every analysis's entry.

@@ -97,6 +97,7 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     if (needsCapture) {
         const ProgressPart part = nextPart(captureCost);
         run.capture = runCapturePass(model, data, run.params.windows, request, progress);
+        if (callbacks.onPassTimed) callbacks.onPassTimed("capture", run.capture.seconds);
     }
     for (auto& [name, observer] : observers) run.results[name] = observer->finish();
     if (tokenizer) {  // the token inspector's texts
@@ -108,7 +109,9 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     for (const auto& [runner, cost] : passes) {
         if (cost <= 0) continue;
         const ProgressPart part = nextPart(cost);
+        const Stopwatch pass;
         runner->runPass(model, data, run, progress, callbacks);
+        if (callbacks.onPassTimed) callbacks.onPassTimed(runner->name, pass.seconds());
     }
     run.info.finishedAt = utcTimestamp();
     run.info.times.setup += run.capture.setupSeconds;

@@ -28,6 +28,9 @@ struct AnalysisRunner {
     // ls::Canceled (a scan may instead keep what it finished and mark the run partial).
     void (*runPass)(const Model& model, const Dataset& data, LayerRun& run, Progress& progress,
                     const LayerRunCallbacks& callbacks) = nullptr;
+    // Its work that needs the whole run's data, done again on a run merged from shards (no
+    // model: the probes of losssep learn on the merged sample). Null: nothing to redo.
+    void (*afterMerge)(LayerRun& run, Progress& progress) = nullptr;
     // Its rough cost, in forward passes over the data, for the run's progress shares (0: no
     // work for these parameters).
     double (*cost)(const Model& model, const LayerRunParams& params) = nullptr;

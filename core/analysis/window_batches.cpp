@@ -5,10 +5,6 @@
 
 namespace ls {
 
-namespace {
-constexpr int64_t kBatchTokens = 1024;
-}  // namespace
-
 std::vector<Window> prepareWindows(const ModelConfig& c, const Dataset& data, const WindowParams& wp) {
     if (wp.seqLen > c.maxPositions)
         throw ParamError("seq-len", std::to_string(wp.seqLen) + " exceeds the model's context of " +
@@ -24,28 +20,29 @@ std::vector<Window> prepareWindows(const ModelConfig& c, const Dataset& data, co
     return windows;
 }
 
+ShardWindows prepareShardWindows(const ModelConfig& c, const Dataset& data, const WindowParams& wp) {
+    ShardWindows w;
+    w.all = prepareWindows(c, data, wp);
+    const auto [first, end] = shardWindowRange(w.all, wp.shard);
+    w.first = first;
+    w.mine.assign(w.all.begin() + static_cast<std::ptrdiff_t>(first), w.all.begin() + static_cast<std::ptrdiff_t>(end));
+    return w;
+}
+
 void forEachWindowBatch(const std::vector<Window>& windows, const std::vector<int32_t>& tokens, Progress& progress,
                         const std::function<void(const WindowBatch&)>& fn) {
-    size_t i = 0;
-    while (i < windows.size()) {
+    for (const auto& [i, j] : windowBatchRanges(windows)) {
         if (progress.isCanceled()) throw Canceled();
-        const Window& first = windows[i];
-        size_t j = i + 1;
-        const size_t maxBatch = static_cast<size_t>(std::max<int64_t>(1, kBatchTokens / first.length));
-        while (j < windows.size() && j - i < maxBatch && windows[j].length == first.length &&
-               windows[j].firstScored == first.firstScored)
-            ++j;
         WindowBatch batch;
         batch.first = i;
         batch.size = static_cast<int64_t>(j - i);
-        batch.length = first.length;
-        batch.firstScored = first.firstScored;
+        batch.length = windows[i].length;
+        batch.firstScored = windows[i].firstScored;
         batch.ids = torch::empty({batch.size, batch.length}, torch::kInt64);  // (B, T)
         auto acc = batch.ids.accessor<int64_t, 2>();
         for (int64_t b = 0; b < batch.size; ++b)
             for (int64_t t = 0; t < batch.length; ++t) acc[b][t] = tokens[windows[i + b].begin + t];
         fn(batch);
-        i = j;
     }
 }
 

@@ -15,7 +15,15 @@ namespace ls {
 
 // Checks the windows against the model (seq_len within the context, ids inside the
 // vocabulary, something to score) and makes them. Throws ls::Error naming the problem.
+// Every window of the run (a shard's are a range of them: shardWindowRange).
 std::vector<Window> prepareWindows(const ModelConfig& config, const Dataset& data, const WindowParams& params);
+// The windows this run computes: params.shard's range of prepareWindows (all when unsharded),
+// and the index of the first in the run's list.
+struct ShardWindows {
+    std::vector<Window> all, mine;
+    size_t first = 0;
+};
+ShardWindows prepareShardWindows(const ModelConfig& config, const Dataset& data, const WindowParams& params);
 
 // Consecutive windows with the same length and scored range, run as one batch.
 struct WindowBatch {
@@ -27,8 +35,7 @@ struct WindowBatch {
     int64_t scoredPerWindow() const { return length - firstScored; }  // S
 };
 
-// Calls fn for every batch in window order (up to ~1024 tokens per batch: small windows
-// would otherwise leave BLAS with skinny matrices). Throws ls::Canceled between batches
+// Calls fn for every batch in window order (windowBatchRanges in data/windows.h). Throws ls::Canceled between batches
 // when progress is canceled.
 void forEachWindowBatch(const std::vector<Window>& windows, const std::vector<int32_t>& tokens, Progress& progress,
                         const std::function<void(const WindowBatch&)>& fn);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "common/error.h"
@@ -66,6 +67,60 @@ std::vector<Window> makeWindows(int64_t numTokens, const std::vector<int64_t>& d
         appendWindows(documentStarts[d], end, seqLen, stride, limit, windows);
     }
     return windows;
+}
+
+std::vector<std::pair<size_t, size_t>> windowBatchRanges(const std::vector<Window>& windows) {
+    constexpr int64_t kBatchTokens = 1024;
+    std::vector<std::pair<size_t, size_t>> ranges;
+    size_t i = 0;
+    while (i < windows.size()) {
+        const Window& first = windows[i];
+        const size_t maxBatch = static_cast<size_t>(std::max<int64_t>(1, kBatchTokens / first.length));
+        size_t j = i + 1;
+        while (j < windows.size() && j - i < maxBatch && windows[j].length == first.length &&
+               windows[j].firstScored == first.firstScored)
+            ++j;
+        ranges.emplace_back(i, j);
+        i = j;
+    }
+    return ranges;
+}
+
+std::pair<size_t, size_t> shardWindowRange(const std::vector<Window>& windows, const WindowShard& shard) {
+    if (!shard.sharded()) return {0, windows.size()};
+    if (shard.index < 1 || shard.index > shard.count)
+        throw ParamError("shard", shardText(shard) + " is not a shard: K must be within 1.." + std::to_string(shard.count));
+    const auto batches = windowBatchRanges(windows);
+    const size_t G = batches.size(), N = static_cast<size_t>(shard.count), K = static_cast<size_t>(shard.index);
+    const size_t from = (K - 1) * G / N, to = K * G / N;
+    if (from == to)
+        throw ParamError("shard", "shard " + shardText(shard) + " has no windows: the run's " +
+                                      std::to_string(windows.size()) + " windows make " + std::to_string(G) +
+                                      " batches, so at most " + std::to_string(G) + " shards");
+    return {batches[from].first, batches[to - 1].second};
+}
+
+WindowShard parseShard(const std::string& text) {
+    WindowShard s;
+    const size_t slash = text.find('/');
+    try {
+        size_t used = 0;
+        if (slash == std::string::npos) throw std::invalid_argument("no slash");
+        s.index = std::stoi(text.substr(0, slash), &used);
+        if (used != slash) throw std::invalid_argument("K");
+        const std::string n = text.substr(slash + 1);
+        s.count = std::stoi(n, &used);
+        if (used != n.size()) throw std::invalid_argument("N");
+    } catch (const std::exception&) {
+        throw ParamError("shard", "'" + text + "' is not K/N (e.g. 3/8: the third of 8 shards)");
+    }
+    if (s.count < 1 || s.index < 1 || s.index > s.count)
+        throw ParamError("shard", "'" + text + "' is not a shard: N must be at least 1 and K within 1..N");
+    return s;
+}
+
+std::string shardText(const WindowShard& shard) {
+    return std::to_string(shard.index) + "/" + std::to_string(shard.count);
 }
 
 WindowSummary summarizeWindows(const std::vector<Window>& windows, const std::vector<int64_t>& documentStarts) {

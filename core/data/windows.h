@@ -8,9 +8,18 @@
 // With stride == seqLen (default) the windows are non-overlapping chunks and each scores
 // length - 1 predictions; with stride < seqLen every token after the first is scored once.
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace ls {
+
+// One of N shards of a run (`run --shard K/N`): K in 1..N; count 0 = the whole run.
+struct WindowShard {
+    int index = 0;  // K, 1..count
+    int count = 0;  // N
+    bool sharded() const { return count > 0; }
+};
 
 struct WindowParams {
     int seqLen = 1024;
@@ -19,6 +28,7 @@ struct WindowParams {
     int64_t maxWindows = 0;    // 0 means all; otherwise only the first maxWindows windows
     bool respectDocuments = false;  // true: each document is windowed on its own (no window
                                     // crosses a boundary); false: documents are packed
+    WindowShard shard;         // compute only this shard's windows (shardWindowRange below)
 };
 
 struct Window {
@@ -37,6 +47,22 @@ std::vector<Window> makeWindows(int64_t numTokens, const WindowParams& params);
 // params.respectDocuments the loop above runs inside every document separately.
 std::vector<Window> makeWindows(int64_t numTokens, const std::vector<int64_t>& documentStarts,
                                 const WindowParams& params);
+
+// The batches a pass runs the windows in: consecutive windows of the same length and scored
+// range, up to ~1024 tokens per batch (small windows would otherwise leave BLAS with skinny
+// matrices). Returns each batch's [first, end) window indices, in order.
+std::vector<std::pair<size_t, size_t>> windowBatchRanges(const std::vector<Window>& windows);
+
+// The windows of shard K of N, as [first, end) indices into the run's windows: the batches
+// above (so a shard computes exactly the batches a single run would) cut into N contiguous
+// ranges of about equal size, shard K taking batches [floor((K-1)G/N), floor(KG/N)) of G. An
+// unsharded run gets every window. Throws ls::ParamError("shard") for K outside 1..N and for
+// a shard left without windows (N larger than the number of batches).
+std::pair<size_t, size_t> shardWindowRange(const std::vector<Window>& windows, const WindowShard& shard);
+
+// "3/8" -> {3, 8}; throws ls::ParamError("shard") for anything else or K outside 1..N.
+WindowShard parseShard(const std::string& text);
+std::string shardText(const WindowShard& shard);  // "3/8"
 
 struct WindowSummary {
     int64_t documents = 0;      // documents that contribute at least one window

@@ -64,9 +64,7 @@ void writeRunFile(const std::filesystem::path& path, const LayerRun& run) {
         if (phase != "writing") w.attribute("meta", "seconds_" + phase, seconds);
     // /meta holds every parameter of the run (scripts read them there); each analysis's group
     // holds its own, which is where a reader takes them from.
-    json all = paramsJson(sharedParams(), run.params);
-    for (const AnalysisSpec* a : analysesOf(run.params)) all.update(paramsJson(*a, run.params));
-    writeParams(w, "meta", all);
+    writeParams(w, "meta", runParamsJson(run.params));
     // After the parameters, whose dataset_format is the option asked for: the format read wins
     // (they differ for a generation, whose input is prompts, not a dataset).
     w.attribute("meta", "dataset_format", run.info.datasetFormat);
