@@ -186,8 +186,8 @@ private slots:
     void badParameterStartsNothing_data();
     void badParameterStartsNothing();
     void lossSepAndExitShowTheDirectNumbers();
-    void generationPanelRunsSavesAndReopens();
     void planButtonShowsThePlanAndRunsNothing();
+    void generationPanelRunsSavesAndReopens();
 
 private:
     // Checks every tab against the reference run computed directly, the first result tab current.

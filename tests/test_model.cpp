@@ -142,6 +142,9 @@ private slots:
     void logitsBadInput();
     void overflowingShapeOnIgnoredBuffer();
     void describeMatchesLoad();
+    void halfPrecisionWeights_data();
+    void halfPrecisionWeights();
+    void weightsDtypeAutoFollowsTheMemory();
     void cleanupTestCase();
 };
 
@@ -1079,6 +1082,122 @@ void TestModel::overflowingShapeOnIgnoredBuffer() {
         maxErr = std::max(maxErr, std::abs(double(got[i]) - refLogits.values[i]));
     }
     QVERIFY(maxErr <= kRelTol * std::max(1.0, maxRef));
+}
+
+// --weights-dtype: a half checkpoint's matrices kept as stored (bfloat16 / float16) and each
+// converted as used give the float32 load's logits (the same stored values) and the float64
+// reference's; bfloat16 matmuls (CPUs with AVX512-BF16 or AMX) round activations to bfloat16: the
+// logits within 2 % of their range and the losses within 0.05 nats of the reference's.
+void TestModel::halfPrecisionWeights_data() {
+    QTest::addColumn<QStringList>("args");
+    const QStringList small{"--vocab", "300", "--ctx", "128", "--tokens", "64"};
+    QTest::newRow("llama-bf16-untied-gqa")
+        << (QStringList{"--arch", "llama", "--dtype", "bf16", "--tied", "0", "--kv-heads", "2", "--seed", "41"} + small);
+    QTest::newRow("gpt2-bf16") << (QStringList{"--arch", "gpt2", "--dtype", "bf16", "--seed", "42"} + small);
+    QTest::newRow("llama-f16-tied") << (QStringList{"--arch", "llama", "--dtype", "f16", "--tied", "1", "--seed", "43"} + small);
+    QTest::newRow("gpt2-f32-rounded") << (QStringList{"--arch", "gpt2", "--dtype", "f32", "--seed", "44"} + small);
+}
+
+void TestModel::halfPrecisionWeights() {
+    QFETCH(QStringList, args);
+    QTemporaryDir tmp;
+    const MadeModel made = makeAndLoad(tmp, args, {"input_ids", "ref_logits", "ref_losses"});
+    QVERIFY2(made.error.isEmpty(), qPrintable(made.error));
+    const Npy &ids = made.arrays.at("input_ids"), &refLogits = made.arrays.at("ref_logits"),
+              &refLosses = made.arrays.at("ref_losses");
+    std::vector<int32_t> input;
+    for (double v : ids.values) input.push_back(int32_t(v));
+    const int T = int(input.size()), V = made.model->config().vocabSize;
+    const std::vector<float> float32 = made.model->logits(input);
+    QCOMPARE(QString::fromStdString(made.model->weightsInMemory()), QString("float32"));
+    double range = 0;
+    for (double r : refLogits.values) range = std::max(range, std::abs(r));
+    auto lossesOf = [&](const std::vector<float>& logits) {
+        std::vector<double> out;
+        for (int t = 0; t + 1 < T; ++t) {
+            const float* g = logits.data() + size_t(t) * V;
+            double m = -INFINITY, s = 0;
+            for (int v = 0; v < V; ++v) m = std::max(m, double(g[v]));
+            for (int v = 0; v < V; ++v) s += std::exp(double(g[v]) - m);
+            out.push_back(m + std::log(s) - g[input[size_t(t) + 1]]);
+        }
+        return out;
+    };
+    const bool rounded = args.contains("f32");  // a float32 checkpoint rounded to bfloat16: other weights
+    const bool float16 = args.contains("f16");
+    ls::ModelLoadOptions exact;
+    exact.weights = ls::WeightsDtype::BFloat16;
+    exact.convertHalfMatrices = true;
+    if (float16) {  // kept as float16 by auto when float32 does not fit
+        qputenv("LAYERSCOPE_AVAILABLE_MEMORY", QByteArray::number(qint64(ls::weightBytes(made.model->config(), 2) * 2)));
+        exact.weights = ls::WeightsDtype::Auto;
+    }
+    const ls::Model converted = ls::Model::load(made.dir.toStdString(), exact);
+    qunsetenv("LAYERSCOPE_AVAILABLE_MEMORY");
+    QVERIFY2(QString::fromStdString(converted.weightsInMemory()).startsWith(float16 ? "float16 matrices (each converted"
+                                                                                    : "bfloat16 matrices (each converted"),
+             converted.weightsInMemory().c_str());
+    const std::vector<float> half = converted.logits(input);
+    double fromFloat32 = 0, fromReference = 0;
+    for (size_t i = 0; i < half.size(); ++i) {
+        fromFloat32 = std::max(fromFloat32, std::abs(double(half[i]) - float32[i]));
+        fromReference = std::max(fromReference, std::abs(double(half[i]) - refLogits.values[i]));
+    }
+    const QString line = QString("%1: converted half matrices: max |logit - float32 load| %2, - reference %3 (range %4)")
+                             .arg(QTest::currentDataTag()).arg(fromFloat32, 0, 'e', 2).arg(fromReference, 0, 'e', 2)
+                             .arg(range, 0, 'g', 3);
+    qInfo().noquote() << line;
+    if (!rounded) {  // the same stored values: the float32 load's numbers, to float32 rounding
+        QVERIFY2(fromFloat32 <= 1e-5 * std::max(1.0, range), qPrintable(line));
+        QVERIFY2(fromReference <= kRelTol * std::max(1.0, range), qPrintable(line));
+    } else {  // weights rounded to bfloat16 (8 bits of mantissa): the logits move a little
+        QVERIFY2(fromFloat32 <= 0.02 * std::max(1.0, range), qPrintable(line));
+    }
+
+    // bfloat16 matmuls, where this CPU has them.
+    if (float16 || ls::bf16MatmulAvailable() == false) return;
+    ls::ModelLoadOptions fast;
+    fast.weights = ls::WeightsDtype::BFloat16;
+    const ls::Model bf16 = ls::Model::load(made.dir.toStdString(), fast);
+    QVERIFY2(QString::fromStdString(bf16.weightsInMemory()).contains("multiplied in bfloat16"), bf16.weightsInMemory().c_str());
+    const std::vector<float> logits = bf16.logits(input);
+    const std::vector<double> losses = lossesOf(logits);
+    double logitErr = 0, lossErr = 0;
+    for (size_t i = 0; i < logits.size(); ++i) logitErr = std::max(logitErr, std::abs(double(logits[i]) - refLogits.values[i]));
+    for (size_t t = 0; t < losses.size(); ++t) lossErr = std::max(lossErr, std::abs(losses[t] - refLosses.values[t]));
+    const QString fastLine = QString("%1: bfloat16 matmuls: max |logit - reference| %2 (range %3), max |loss - reference| %4 nats")
+                                 .arg(QTest::currentDataTag()).arg(logitErr, 0, 'e', 2).arg(range, 0, 'g', 3).arg(lossErr, 0, 'e', 2);
+    qInfo().noquote() << fastLine;
+    QVERIFY2(logitErr <= 0.02 * std::max(1.0, range), qPrintable(fastLine));
+    QVERIFY2(lossErr <= 0.05, qPrintable(fastLine));
+}
+
+// auto keeps float32 while it fits with room to run, else a half checkpoint's own dtype; a
+// float32 checkpoint that does not fit is refused, the message naming --weights-dtype bfloat16.
+void TestModel::weightsDtypeAutoFollowsTheMemory() {
+    QTemporaryDir tmp;
+    const QString bf16Dir = tmp.filePath("bf16"), f32Dir = tmp.filePath("f32");
+    QString err = makeModel(bf16Dir, {"--arch", "llama", "--dtype", "bf16", "--tokens", "8", "--seed", "45"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    err = makeModel(f32Dir, {"--arch", "llama", "--dtype", "f32", "--tokens", "8", "--seed", "46"});
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    const ls::ModelConfig config = ls::describeModel(bf16Dir.toStdString()).config;
+    const int64_t float32Bytes = ls::weightBytes(config, 4), halfBytes = ls::weightBytes(config, 2);
+    QVERIFY(halfBytes < float32Bytes && halfBytes > float32Bytes / 3);
+    struct Guard {
+        ~Guard() { qunsetenv("LAYERSCOPE_AVAILABLE_MEMORY"); }
+    } guard;
+    qputenv("LAYERSCOPE_AVAILABLE_MEMORY", QByteArray::number(qint64(float32Bytes * 4)));  // room: float32
+    QCOMPARE(QString::fromStdString(ls::Model::load(bf16Dir.toStdString()).weightsInMemory()), QString("float32"));
+    qputenv("LAYERSCOPE_AVAILABLE_MEMORY", QByteArray::number(qint64(float32Bytes * 9 / 10)));  // float32 does not fit
+    QVERIFY(QString::fromStdString(ls::Model::load(bf16Dir.toStdString()).weightsInMemory()).startsWith("bfloat16"));
+    expectLsError([&] { ls::Model::load(f32Dir.toStdString()); }, {"--weights-dtype bfloat16"}, "float32 checkpoint, no room");
+    ls::ModelLoadOptions asked;
+    asked.weights = ls::WeightsDtype::BFloat16;
+    QVERIFY(QString::fromStdString(ls::Model::load(f32Dir.toStdString(), asked).weightsInMemory()).startsWith("bfloat16"));
+    qputenv("LAYERSCOPE_AVAILABLE_MEMORY", QByteArray::number(qint64(halfBytes / 2)));  // not even half
+    expectLsError([&] { ls::Model::load(bf16Dir.toStdString()); }, {"as bfloat16", "available"}, "too little for half");
+    QVERIFY_THROWS_EXCEPTION(ls::ParamError, ls::parseWeightsDtype("float16"));
 }
 
 void TestModel::cleanupTestCase() {

@@ -32,7 +32,8 @@ Command generateCommand() {
                 {"prompts", "FILE",
                  "The prompts (required): text, one per line; JSONL {\"prompt\": \"...\"} (both need the model's "
                  "tokenizer); or token ids, JSONL {\"ids\": [...]} or a .npy of one prompt."},
-                {"threads", "N", "Compute threads (default one per core)."}}},
+                {"threads", "N", "Compute threads (default one per core)."},
+                weightsDtypeOption()}},
               {"conditions",
                {{"condition", "SPEC",
                  "Repeatable, in table order (default baseline): baseline; ablate:HEADS (zero); mean-ablate:HEADS (the "

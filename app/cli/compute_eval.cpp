@@ -10,6 +10,7 @@
 #include "analysis/perplexity.h"
 #include "compute_commands.h"
 #include "common/error.h"
+#include "common/memory.h"
 #include "common/phase_times.h"
 #include "inputs.h"
 #include "progress_printer.h"
@@ -65,6 +66,10 @@ int computeEval(const Args& args) {
     const ls::Stopwatch loading;
     const Inputs in = loadInputs(args);
     times.load = loading.seconds();
+    // Memory from here on: the weights and what the evaluation adds (while loading, the resident
+    // size also counts the checkpoint's pages in the page cache, which the kernel can drop).
+    const int64_t afterLoad = ls::residentBytes();
+    ls::resetPeakResidentBytes();
     const fs::path& modelDir = in.modelDir;
     const fs::path& dataPath = in.dataPath;
     const ls::Model& model = *in.model;
@@ -111,7 +116,10 @@ int computeEval(const Args& args) {
                   {"mean_loss", r.meanLoss},
                   {"ppl", r.ppl},
                   {"seconds", r.seconds},
-                  {"tokens_per_second", r.tokensPerSecond}};
+                  {"tokens_per_second", r.tokensPerSecond},
+                  {"weights_in_memory", model.weightsInMemory()},
+                  {"resident_after_load_bytes", afterLoad},
+                  {"peak_memory_bytes", ls::peakResidentBytes()}};
         for (const auto& [phase, seconds] : times.named()) j["phases"][phase] = seconds;
         if (params.timeSplit)
             j["time_split"] = {{"embedding", r.split.embedding}, {"attention", r.split.attention},
@@ -128,6 +136,9 @@ int computeEval(const Args& args) {
     std::printf("mean loss    %.6f nats\n", r.meanLoss);
     std::printf("perplexity   %.4f\n", r.ppl);
     std::printf("time         %.2f s (%.1f tokens/s); %s\n", r.seconds, r.tokensPerSecond, times.text().c_str());
+    std::printf("memory       peak %s evaluating, %s after loading; weights %s\n",
+                ls::formatBytes(ls::peakResidentBytes()).c_str(), ls::formatBytes(afterLoad).c_str(),
+                model.weightsInMemory().c_str());
     if (params.timeSplit) {
         const ls::EvalTimeSplit& t = r.split;
         const double total = t.embedding + t.attention + t.mlp + t.headLoss;

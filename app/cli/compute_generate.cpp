@@ -81,7 +81,7 @@ int computeGenerate(const Args& args) {
     if (!out && !args.get("csv") && !args.get("jsonl") && !args.flag("json") && args.flag("quiet"))
         throw ls::Error("--quiet without --out, --csv or --jsonl would throw the results away");
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
-    const ls::Model model = ls::Model::load(modelDir);
+    const ls::Model model = ls::Model::load(modelDir, modelLoadOptions(args));
     const ls::ModelConfig& c = model.config();
     std::optional<ls::Tokenizer> tokenizer;
     try {

@@ -58,11 +58,17 @@ ls::WindowParams windowParamsFrom(const Args& args, const ls::ModelConfig& c, co
     return w;
 }
 
+ls::Model::LoadOptions modelLoadOptions(const Args& args) {
+    ls::Model::LoadOptions options;
+    if (const auto dtype = args.get("weights-dtype")) options.weights = ls::parseWeightsDtype(*dtype);
+    return options;
+}
+
 Inputs loadInputs(const Args& args) {
     Inputs in;
     in.modelDir = args.require("model");
     in.dataPath = args.require("data");
-    in.model.emplace(ls::Model::load(in.modelDir));
+    in.model.emplace(ls::Model::load(in.modelDir, modelLoadOptions(args)));
     const ls::ModelConfig& c = in.model->config();
     in.windows = windowParamsFrom(args, c, in.modelDir);
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));

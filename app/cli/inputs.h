@@ -37,4 +37,7 @@ ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::p
 // check). One per process: it lives until the process ends.
 ls::Progress& interruptibleProgress();
 
+// --weights-dtype as Model::load's options (throws ls::ParamError for a bad value).
+ls::Model::LoadOptions modelLoadOptions(const Args& args);
+
 }  // namespace cli

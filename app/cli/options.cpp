@@ -156,7 +156,15 @@ OptionGroup windowOptions() {
              {"documents", "pack|respect",
               "pack (default) lets windows run across document boundaries; respect keeps every window inside one "
               "document."},
-             {"threads", "N", "Compute threads (default one per core)."}}};
+             {"threads", "N", "Compute threads (default one per core)."},
+             weightsDtypeOption()}};
+}
+
+OptionSpec weightsDtypeOption() {
+    return {"weights-dtype", "auto|float32|bfloat16",
+            "The weight matrices in memory: float32; bfloat16 (half the memory; a float32 checkpoint rounded); "
+            "auto (default): float32 when it fits, else a bfloat16 or float16 checkpoint's own dtype. See "
+            "docs/large-models.md."};
 }
 
 OptionGroup datasetOptions() {

@@ -63,5 +63,6 @@ std::string helpText(const CommandSpec& spec);
 // Option groups that several commands share.
 OptionGroup windowOptions();   // --model, --data, --seq-len, --stride, ...
 OptionGroup datasetOptions();  // --format, --prompt-template, ..., --num-samples
+OptionSpec weightsDtypeOption();  // --weights-dtype (in windowOptions; generate's own group)
 
 }  // namespace cli

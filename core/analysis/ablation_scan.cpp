@@ -147,7 +147,7 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
             const int l = scan[i].layer - 1, h = scan[i].head;
             const torch::Tensor& a = postAttention[static_cast<size_t>(l)];
             const torch::Tensor o = headOutputs[static_cast<size_t>(l)].select(2, h);         // (B, T, hd)
-            const torch::Tensor wo = m.weights.layers[static_cast<size_t>(l)].oWeight.narrow(1, int64_t(h) * hd, hd);  // (D, hd)
+            const torch::Tensor wo = float32Matrix(m.weights.layers[static_cast<size_t>(l)].oWeight.narrow(1, int64_t(h) * hd, hd));  // (D, hd)
             const torch::Tensor zeroed = a - at::linear(o, wo);
             const torch::Tensor meaned = a + at::linear(headMeans[l][h] - o, wo);
             const torch::Tensor logits = m.forwardFromMlp(l, torch::cat({zeroed, meaned}, 0), scoredLogits(batch));

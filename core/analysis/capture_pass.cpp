@@ -213,7 +213,7 @@ double medianSeconds(const std::function<void()>& work, int repeats = 5) {
 std::vector<LowRankTiming> timeLowRank(const Model::Impl& m, const LowRankHead& lr, const torch::Tensor& x,
                                        const std::vector<int>& ranks) {
     std::vector<LowRankTiming> out;
-    const double full = medianSeconds([&] { at::linear(x, m.weights.head).argmax(-1); });
+    const double full = medianSeconds([&] { m.headLogits(x).argmax(-1); });
     for (int r : ranks) {
         // contiguous factors, as a deployment would store them
         const torch::Tensor us = lr.us.narrow(1, 0, r).contiguous(), vt = lr.vt.narrow(0, 0, r).contiguous();
@@ -308,9 +308,16 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
 
     std::unique_ptr<LowRankHead> lowRankHead;
     torch::Tensor timingBatch;  // (M, D) normed final states of the first batch
+    // The head as float32 for its factorisations (the SVD, the certified lens): one copy of a
+    // half-precision head, shared; the head itself otherwise.
+    torch::Tensor floatHead;
+    auto headFloat32 = [&] {
+        if (!floatHead.defined()) floatHead = m.headFloat32();
+        return floatHead;
+    };
     if (lowRank || !request.metricRanks.empty()) {
         progress.setStage("SVD of the output head");
-        lowRankHead = std::make_unique<LowRankHead>(m.weights.head);
+        lowRankHead = std::make_unique<LowRankHead>(headFloat32());
         r.singularValues = lowRankHead->singularValues;
         for (int rank : request.lowRankRanks) r.lowRank.push_back(LowRankCounts{rank});
     }
@@ -325,7 +332,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         if (method.kind == Method::Int8 && !Int8Projection::available())
             throw ParamError("lens-method", "int8 needs a CPU with VNNI (and a build with oneDNN); this one has none");
         progress.setStage("Preparing the certified lens (head factors, int8 weights)");
-        certified = std::make_unique<CertifiedLens>(m.weights.head);
+        certified = std::make_unique<CertifiedLens>(headFloat32());
         if (method.kind == Method::Int8) {
             certified->setInt8();
             r.lensMethodChoice = "int8 (asked for)";
@@ -360,7 +367,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
         }
     }
     auto lensTop1 = [&](const torch::Tensor& normed, const torch::Tensor& logits) {  // (M, D), (M, V) or undefined
-        if (!certified) return (logits.defined() ? logits : at::linear(normed, m.weights.head)).argmax(-1);
+        if (!certified) return (logits.defined() ? logits : m.headLogits(normed)).argmax(-1);
         return logits.defined() ? certified->top1(normed, logits) : certified->top1(normed);
     };
 
@@ -397,7 +404,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             if (lens || l == L || (request.metrics && l > 0)) {
                 const torch::Tensor normed = m.normFinal(h);
                 // (M, V): the loss needs layer L's, the metrics every layer's
-                torch::Tensor logits = l == L || request.metrics ? at::linear(normed, m.weights.head) : torch::Tensor();
+                torch::Tensor logits = l == L || request.metrics ? m.headLogits(normed) : torch::Tensor();
                 top1[l] = lensTop1(normed, logits);
                 if (lens) appendInts(r.lensTop1[l], top1[l]);
                 if (request.metrics && l > 0) appendMetrics(r.metrics[l - 1], logits, targets);

@@ -43,13 +43,13 @@ public:
         for (int64_t from = 0; from < M; from += kChunk) {
             const int64_t C = std::min(kChunk, M - from);
             const torch::Tensor target = targets.narrow(0, from, C).unsqueeze(-1);  // (C, 1)
-            const torch::Tensor finalZ = at::linear(normed_[L].narrow(0, from, C), m_.weights.head);  // (C, V)
+            const torch::Tensor finalZ = m_.headLogits(normed_[L].narrow(0, from, C));  // (C, V)
             const torch::Tensor finalLogp = torch::log_softmax(finalZ, -1);
             const torch::Tensor finalP = finalLogp.exp();
             for (size_t i = 0; i < rows_.size(); ++i) {
                 // Block L's row is the model's output itself (its KL is 0 by construction).
                 const bool isFinal = i == static_cast<size_t>(L);
-                const torch::Tensor z = isFinal ? finalZ : at::linear(normed_[i].narrow(0, from, C), m_.weights.head);
+                const torch::Tensor z = isFinal ? finalZ : m_.headLogits(normed_[i].narrow(0, from, C));
                 const torch::Tensor logp = isFinal ? finalLogp : torch::log_softmax(z, -1);
                 const torch::Tensor kl = (finalP * (finalLogp - logp)).sum(-1);  // (C)
                 const torch::Tensor ce = -logp.gather(-1, target).squeeze(-1);

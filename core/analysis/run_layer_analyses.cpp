@@ -30,6 +30,8 @@ RunInfo runInfoFor(const Model& model, const std::filesystem::path& input, const
     info.modelSummary = model.architectureName() + ", " + std::to_string(c.numLayers) + " layers, " +
                         std::to_string(c.numHeads) + " heads, dim " + std::to_string(c.hiddenSize) + ", vocab " +
                         std::to_string(c.vocabSize);
+    // Half-precision matrices change the numbers a little (docs/large-models.md): the run says so.
+    if (const std::string memory = model.weightsInMemory(); memory != "float32") info.modelSummary += "; weights " + memory;
     info.datasetPath = input.string();
     info.datasetFormat = inputFormat;
     const Stopwatch hashing;

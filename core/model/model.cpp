@@ -58,51 +58,111 @@ int64_t toFloat32(const unsigned char* src, StDtype dtype, int64_t n, float* dst
     return bad;
 }
 
-// Builds LayerWeights/ModelWeights from a checkpoint, checking every shape.
+// n float32 values into dtype's elements at dst (float32, bfloat16 or float16; rounded to
+// nearest even).
+void fromFloat32(const float* src, int64_t n, torch::ScalarType dtype, void* dst) {
+    switch (dtype) {
+        case torch::kFloat32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+        case torch::kBFloat16: {
+            auto* out = static_cast<c10::BFloat16*>(dst);
+            for (int64_t i = 0; i < n; ++i) out[i] = c10::BFloat16(src[i]);
+            break;
+        }
+        case torch::kHalf: {
+            auto* out = static_cast<c10::Half*>(dst);
+            for (int64_t i = 0; i < n; ++i) out[i] = c10::Half(src[i]);
+            break;
+        }
+        default: throw std::logic_error("fromFloat32: not a weight dtype");
+    }
+}
+
+// Builds LayerWeights/ModelWeights from a checkpoint, checking every shape. Weight matrices
+// (embeddings, projections, head) are made in matrixDtype (ModelWeights::matrixDtype), the rest
+// in float32.
 class WeightLoader {
 public:
-    WeightLoader(const Checkpoint& ckpt, std::string prefix) : ckpt_(ckpt), prefix_(std::move(prefix)) {}
+    WeightLoader(const Checkpoint& ckpt, std::string prefix, torch::ScalarType matrixDtype = torch::kFloat32)
+        : ckpt_(ckpt), prefix_(std::move(prefix)), matrixDtype_(matrixDtype) {}
 
-    // The tensor as float32 in its stored shape, read from the mapping in one parallel pass that
-    // converts and checks for NaN/Inf.
+    // A norm, bias or position table: float32 in its stored shape, read from the mapping in one
+    // parallel pass that converts and checks for NaN/Inf.
     torch::Tensor load(const std::string& shortName, std::vector<int64_t> expectedShape) {
         torch::Tensor weight = torch::empty(expectedShape, torch::kFloat32);
         loadInto(shortName, weight);
         return weight;
     }
+    // A weight matrix: the same, in the matrix dtype.
+    torch::Tensor loadMatrix(const std::string& shortName, std::vector<int64_t> expectedShape) {
+        torch::Tensor weight = torch::empty(expectedShape, matrixDtype_);
+        loadInto(shortName, weight);
+        return weight;
+    }
 
-    // The same into weight, a contiguous float32 tensor of the stored shape (a part of a larger one).
+    // The same into weight, a contiguous tensor of the stored shape (a part of a larger one) of
+    // float32 or the matrix dtype.
     void loadInto(const std::string& shortName, torch::Tensor weight) {
         const std::string name = prefix_ + shortName;
         const StTensor& t = ckpt_.checked(name, weight.sizes().vec());
         const size_t size = dtypeSize(t.dtype);
-        float* out = weight.data_ptr<float>();
+        const torch::ScalarType dtype = weight.scalar_type();
+        char* out = static_cast<char*>(weight.data_ptr());
+        const size_t outSize = weight.element_size();
         std::atomic<int64_t> bad{0};
+        // Kept as stored (a bfloat16 or float16 matrix of a checkpoint of that dtype): copied, and
+        // checked on the bits (an exponent of all ones is NaN or infinite).
+        const uint16_t exponent = t.dtype == StDtype::BF16 && dtype == torch::kBFloat16 ? 0x7F80
+                                  : t.dtype == StDtype::F16 && dtype == torch::kHalf   ? 0x7C00
+                                                                                       : 0;
         at::parallel_for(0, weight.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
-            bad += toFloat32(t.data + static_cast<size_t>(begin) * size, t.dtype, end - begin, out + begin);
+            if (exponent) {
+                const unsigned char* src = t.data + static_cast<size_t>(begin) * 2;
+                std::memcpy(out + static_cast<size_t>(begin) * 2, src, static_cast<size_t>(end - begin) * 2);
+                int64_t nonFinite = 0;
+                for (int64_t i = 0; i < end - begin; ++i) {
+                    uint16_t bits;
+                    std::memcpy(&bits, src + 2 * i, 2);
+                    nonFinite += (bits & exponent) == exponent;
+                }
+                bad += nonFinite;
+                return;
+            }
+            if (dtype == torch::kFloat32) {
+                bad += toFloat32(t.data + static_cast<size_t>(begin) * size, t.dtype, end - begin,
+                                 reinterpret_cast<float*>(out) + begin);
+                return;
+            }
+            std::vector<float> buffer(static_cast<size_t>(end - begin));  // checked as float32, then stored
+            bad += toFloat32(t.data + static_cast<size_t>(begin) * size, t.dtype, end - begin, buffer.data());
+            fromFloat32(buffer.data(), end - begin, dtype, out + static_cast<size_t>(begin) * outSize);
         });
+        releaseMappedPages(t);
         checkFinite(name, bad, weight.numel());
     }
 
-    // A stored (rows, cols) matrix as float32 (cols, rows): GPT-2's Conv1D (in, out) as Linear's
-    // (out, in), converted, checked and transposed in one pass over tiles of rows.
+    // A stored (rows, cols) matrix as (cols, rows) in the matrix dtype: GPT-2's Conv1D (in, out) as
+    // Linear's (out, in), converted, checked and transposed in one pass over tiles of rows.
     torch::Tensor loadTransposed(const std::string& shortName, std::vector<int64_t> storedShape) {
         const std::string name = prefix_ + shortName;
         const StTensor& t = ckpt_.checked(name, storedShape);
         const int64_t rows = storedShape[0], cols = storedShape[1], tile = 64;
-        torch::Tensor weight = torch::empty({cols, rows}, torch::kFloat32);
-        const size_t size = dtypeSize(t.dtype);
-        float* out = weight.data_ptr<float>();
+        torch::Tensor weight = torch::empty({cols, rows}, matrixDtype_);
+        const size_t size = dtypeSize(t.dtype), outSize = weight.element_size();
+        char* out = static_cast<char*>(weight.data_ptr());
         std::atomic<int64_t> bad{0};
         at::parallel_for(0, (rows + tile - 1) / tile, 1, [&](int64_t firstTile, int64_t endTile) {
             std::vector<float> buffer(static_cast<size_t>(tile * cols));  // (tile, cols) as stored
+            std::vector<float> column(static_cast<size_t>(tile));
             for (int64_t k = firstTile; k < endTile; ++k) {
                 const int64_t r0 = k * tile, n = std::min(tile, rows - r0);
                 bad += toFloat32(t.data + static_cast<size_t>(r0 * cols) * size, t.dtype, n * cols, buffer.data());
-                for (int64_t c = 0; c < cols; ++c)  // out[c][r0 .. r0 + n): n contiguous floats
-                    for (int64_t r = 0; r < n; ++r) out[c * rows + r0 + r] = buffer[static_cast<size_t>(r * cols + c)];
+                for (int64_t c = 0; c < cols; ++c) {  // out[c][r0 .. r0 + n): n contiguous elements
+                    for (int64_t r = 0; r < n; ++r) column[static_cast<size_t>(r)] = buffer[static_cast<size_t>(r * cols + c)];
+                    fromFloat32(column.data(), n, matrixDtype_, out + static_cast<size_t>(c * rows + r0) * outSize);
+                }
             }
         });
+        releaseMappedPages(t);
         checkFinite(name, bad, weight.numel());
         return weight;
     }
@@ -124,14 +184,15 @@ private:
 
     const Checkpoint& ckpt_;
     std::string prefix_;
+    torch::ScalarType matrixDtype_;
 };
 
 void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
     // Published gpt2 checkpoints have bare names; GPT2LMHeadModel.save_pretrained adds "transformer.".
     const std::string prefix = ckpt.has("transformer.wte.weight") ? "transformer." : "";
-    WeightLoader ld(ckpt, prefix);
+    WeightLoader ld(ckpt, prefix, w.matrixDtype);
     const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
-    w.tokenEmbedding = ld.load("wte.weight", {V, D});
+    w.tokenEmbedding = ld.loadMatrix("wte.weight", {V, D});
     w.positionEmbedding = ld.load("wpe.weight", {c.maxPositions, D});
     for (int i = 0; i < c.numLayers; ++i) {
         const std::string p = "h." + std::to_string(i) + ".";
@@ -163,18 +224,18 @@ void loadGpt2(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
     w.finalNormWeight = ld.load("ln_f.weight", {D});
     w.finalNormBias = ld.load("ln_f.bias", {D});
     if (!c.tiedEmbeddings && ckpt.has("lm_head.weight")) {
-        WeightLoader head(ckpt, "");
-        w.head = head.load("lm_head.weight", {V, D});
+        WeightLoader head(ckpt, "", w.matrixDtype);
+        w.head = head.loadMatrix("lm_head.weight", {V, D});
     } else {
         w.head = w.tokenEmbedding;
     }
 }
 
 void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
-    WeightLoader ld(ckpt, "model.");
+    WeightLoader ld(ckpt, "model.", w.matrixDtype);
     const int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize;
     const int64_t qOut = int64_t(c.numHeads) * c.headDim, kvOut = int64_t(c.numKvHeads) * c.headDim;
-    w.tokenEmbedding = ld.load("embed_tokens.weight", {V, D});
+    w.tokenEmbedding = ld.loadMatrix("embed_tokens.weight", {V, D});
     for (int i = 0; i < c.numLayers; ++i) {
         const std::string p = "layers." + std::to_string(i) + ".";
         LayerWeights L;
@@ -183,7 +244,7 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
         // q, k and v as one (H*hd + 2*KVH*hd, D) matrix so attention's input projection is one
         // GEMM; each is read straight into its rows, and q/k/v (and their biases) are views.
         const std::vector<int64_t> sizes{qOut, kvOut, kvOut};
-        L.qkvWeight = torch::empty({qOut + 2 * kvOut, D}, torch::kFloat32);
+        L.qkvWeight = torch::empty({qOut + 2 * kvOut, D}, w.matrixDtype);
         auto parts = L.qkvWeight.split_with_sizes(sizes, 0);
         L.qWeight = parts[0];
         L.kWeight = parts[1];
@@ -203,7 +264,7 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
         // A linear layer: weight (out, in), and its bias (out) when the config says it has one.
         auto linear = [&](const std::string& name, int64_t out, int64_t in, bool hasBias, torch::Tensor& weight,
                           torch::Tensor& bias) {
-            weight = ld.load(p + name + ".weight", {out, in});
+            weight = ld.loadMatrix(p + name + ".weight", {out, in});
             bias = ld.loadOptional(p + name + ".bias", {out}, hasBias);
         };
         linear("self_attn.o_proj", D, qOut, c.attentionBias, L.oWeight, L.oBias);
@@ -216,8 +277,8 @@ void loadLlama(const Checkpoint& ckpt, const ModelConfig& c, ModelWeights& w) {
     if (c.tiedEmbeddings) {
         w.head = w.tokenEmbedding;
     } else {  // describeCheckpoint checked that it exists
-        WeightLoader head(ckpt, "");
-        w.head = head.load("lm_head.weight", {V, D});
+        WeightLoader head(ckpt, "", w.matrixDtype);
+        w.head = head.loadMatrix("lm_head.weight", {V, D});
     }
     w.ropeInvFreq = ropeInverseFrequencies(c);
 }
@@ -275,18 +336,58 @@ torch::Tensor ropeInverseFrequencies(const ModelConfig& c) {
     return torch::from_blob(inv.data(), {half}, torch::kFloat32).clone();
 }
 
-Model Model::load(const std::filesystem::path& dir) {
+WeightsDtype parseWeightsDtype(const std::string& name) {
+    if (name == "auto") return WeightsDtype::Auto;
+    if (name == "float32") return WeightsDtype::Float32;
+    if (name == "bfloat16") return WeightsDtype::BFloat16;
+    throw ParamError("weights-dtype", "'" + name + "' is not auto, float32 or bfloat16");
+}
+
+namespace {
+
+// The dtype the weight matrices are kept in. auto: float32 when that fits in memory with room
+// for the run (a quarter of what is available), else the checkpoint's own half
+// dtype (exact: nothing rounded); a float32 checkpoint stays float32 (bfloat16 must be asked).
+torch::ScalarType matrixDtypeFor(const ModelDescription& m, WeightsDtype asked, int64_t available) {
+    if (asked == WeightsDtype::Float32) return torch::kFloat32;
+    if (asked == WeightsDtype::BFloat16) return torch::kBFloat16;
+    const int64_t float32Bytes = weightBytes(m.config, 4);
+    const bool fits = available < 0 || float32Bytes + available / 4 <= available;
+    if (fits) return torch::kFloat32;
+    if (m.weightDtype == "BF16") return torch::kBFloat16;
+    if (m.weightDtype == "F16") return torch::kHalf;
+    return torch::kFloat32;
+}
+
+const char* dtypeName(torch::ScalarType t) {
+    return t == torch::kBFloat16 ? "bfloat16" : t == torch::kHalf ? "float16" : "float32";
+}
+
+}  // namespace
+
+Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
     // The config and every tensor's name, shape and dtype first, as `info` checks them.
     const ModelDescription description = describeModel(dir);
     const ModelConfig& c = description.config;
-    // Every weight becomes float32: a checkpoint too large for this machine gets a message
-    // before the loading starts, not an out-of-memory kill halfway.
-    const int64_t needed = float32WeightBytes(c), available = availableMemoryBytes();
-    if (available >= 0 && needed > available)
-        throw Error(dir, "the weights need about " + formatBytes(needed) +
-                             " as float32 (LayerScope computes in float32), but only " + formatBytes(available) +
-                             " of memory is available");
+    // The weights in memory (float32, or half-precision matrices): a checkpoint too large for
+    // this machine gets a message before the loading starts, not an out-of-memory kill halfway.
+    const int64_t available = availableMemoryBytes();
+    const torch::ScalarType matrixDtype = matrixDtypeFor(description, options.weights, available);
+    const int64_t needed = weightBytes(c, matrixDtype == torch::kFloat32 ? 4 : 2);
+    if (available >= 0 && needed > available) {
+        std::string hint;
+        if (matrixDtype == torch::kFloat32)
+            hint = description.weightDtype == "BF16" || description.weightDtype == "F16"
+                       ? " (--weights-dtype auto keeps this checkpoint's half-precision matrices: about " +
+                             formatBytes(weightBytes(c, 2)) + ")"
+                       : " (--weights-dtype bfloat16 would need about " + formatBytes(weightBytes(c, 2)) + ")";
+        throw Error(dir, "the weights need about " + formatBytes(needed) + " as " + dtypeName(matrixDtype) +
+                             ", but only " + formatBytes(available) + " of memory is available" + hint);
+    }
     auto impl = std::make_shared<Impl>();
+    impl->weights.matrixDtype = matrixDtype;
+    impl->weights.halfMatmul = matrixDtype == torch::kBFloat16 && !options.convertHalfMatrices ? bf16MatmulOnThisCpu()
+                                                                                              : HalfMatmul::ConvertEach;
     const Checkpoint ckpt(dir);
     ckpt.prefetch();
     try {
@@ -311,6 +412,13 @@ const ModelConfig& Model::config() const { return impl_->config; }
 const std::filesystem::path& Model::directory() const { return impl_->directory; }
 int64_t Model::parameterCount() const { return impl_->parameterCount; }
 std::string Model::weightDtype() const { return impl_->weightDtype; }
+std::string Model::weightsInMemory() const {
+    const ModelWeights& w = impl_->weights;
+    if (!w.halfMatrices()) return "float32";
+    return std::string(dtypeName(w.matrixDtype)) +
+           (w.halfMatmul == HalfMatmul::Bf16 ? " matrices (blocks multiplied in bfloat16 by oneDNN; the head converted)"
+                                              : " matrices (each converted to float32 as it is used)");
+}
 std::string Model::architectureName() const { return ModelDescription{impl_->directory, impl_->config, 0, ""}.architectureName(); }
 
 void checkTokenIds(const ModelConfig& c, const int32_t* ids, int64_t n) {

@@ -12,15 +12,38 @@
 
 namespace ls {
 
+// How the weight matrices (embeddings, projections, head) are kept in memory (--weights-dtype).
+// float32: converted at load (LayerScope's default for models that fit). bfloat16: kept in
+// bfloat16 (a float32 or float16 checkpoint is rounded to it), half the memory. auto: float32 when
+// it fits in the memory available with room to run, else the checkpoint's own bfloat16 or
+// float16 (nothing rounded). Norms, biases and activations are float32 either way; how half
+// matrices are multiplied is in transformer_internal.h (HalfMatmul).
+enum class WeightsDtype { Auto, Float32, BFloat16 };
+WeightsDtype parseWeightsDtype(const std::string& name);  // "auto" ...; throws ls::ParamError("weights-dtype")
+
+// Whether this process multiplies bfloat16 weight matrices in bfloat16 (the CPU has AVX512-BF16
+// or AMX, and LAYERSCOPE_BF16_MATMUL is not "convert"); else each is converted to float32.
+bool bf16MatmulAvailable();
+
+struct ModelLoadOptions {
+    WeightsDtype weights = WeightsDtype::Auto;
+    // Multiply bfloat16 matrices by converting each to float32 even on a CPU with bfloat16
+    // matmuls (exact to the stored weights; slower). Tests, and LAYERSCOPE_BF16_MATMUL=convert.
+    bool convertHalfMatrices = false;
+};
+
 class Model {
 public:
-    // Throws ls::Error naming the file and the problem.
-    static Model load(const std::filesystem::path& dir);
+    using LoadOptions = ModelLoadOptions;
+    // Throws ls::Error naming the file and the problem (and too little memory, with the
+    // estimate for the dtype chosen).
+    static Model load(const std::filesystem::path& dir, const LoadOptions& options = {});
 
     const ModelConfig& config() const;
     const std::filesystem::path& directory() const;
     int64_t parameterCount() const;      // unique parameters (a tied head counts once)
     std::string weightDtype() const;     // dtype stored in the safetensors files ("F32", "F16", "BF16", mixed)
+    std::string weightsInMemory() const; // "float32", or "bfloat16 matrices (...how multiplied)"
     std::string architectureName() const;// "GPT-2" or "Llama"
 
     // Logits for one sequence: ids (T,) -> (T * vocab) float32, row-major (T, vocab).

@@ -21,14 +21,16 @@ ModelDescription describeModel(const std::filesystem::path& dir) {
     return description;
 }
 
-int64_t float32WeightBytes(const ModelConfig& c) {
+int64_t weightBytes(const ModelConfig& c, int matrixBytes) {
     // In double: a config with absurd (but individually valid) sizes must not overflow int64.
     const double D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, hd = c.headDim;
     const double attention = D * hd * (2.0 * c.numHeads + 2.0 * c.numKvHeads);  // q, k, v, o
     const double mlp = (c.modelType == "llama" ? 3 : 2) * D * F;
-    double n = V * D * (c.tiedEmbeddings ? 1 : 2) + double(c.numLayers) * (attention + mlp + 4 * D);
-    if (c.modelType == "gpt2") n += double(c.maxPositions) * D;
-    return 4 * n >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(4 * n);
+    const double matrices = V * D * (c.tiedEmbeddings ? 1 : 2) + double(c.numLayers) * (attention + mlp);
+    double rest = double(c.numLayers) * 4 * D;  // norms and biases, about
+    if (c.modelType == "gpt2") rest += double(c.maxPositions) * D;
+    const double bytes = matrixBytes * matrices + 4 * rest;
+    return bytes >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(bytes);
 }
 
 
@@ -45,7 +47,9 @@ std::vector<std::pair<std::string, std::string>> modelSummary(const ModelDescrip
         {"Vocabulary", countText(c.vocabSize)},
         {"Context", countText(c.maxPositions)},
         {"Parameters", countText(model.parameterCount)},
-        {"Weights", model.weightDtype + " (computed in float32)"},
+        {"Weights", model.weightDtype + (model.weightDtype == "BF16" || model.weightDtype == "F16"
+                                             ? " (in memory: float32 if it fits, else as stored; --weights-dtype)"
+                                             : " (in memory: float32)")},
         {"Output head", c.tiedEmbeddings ? "tied to embeddings" : "separate"},
     };
     if (c.modelType == "llama") {

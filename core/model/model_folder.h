@@ -47,9 +47,10 @@ struct ModelDescription {
 // load does.
 ModelDescription describeModel(const std::filesystem::path& dir);
 
-// Bytes the model's weights take once loaded (float32, whatever the checkpoint's dtype).
+// Bytes the model's weights take once loaded, with matrixBytes per element of the weight
+// matrices (4: float32; 2: bfloat16 or float16) and float32 norms, biases and positions.
 // (Compared with common/memory.h's availableMemoryBytes() before loading.)
-int64_t float32WeightBytes(const ModelConfig& config);
+int64_t weightBytes(const ModelConfig& config, int matrixBytes = 4);
 
 // Human summary lines (architecture, layers, heads, dims, parameters), for CLI and GUI.
 std::vector<std::pair<std::string, std::string>> modelSummary(const ModelDescription& model);

@@ -35,6 +35,13 @@ void SafetensorsFile::prefetch() const {
     if (map_ && mapSize_ > 0) ::madvise(map_, mapSize_, MADV_WILLNEED);  // a hint: failure changes nothing
 }
 
+void releaseMappedPages(const StTensor& t) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data) + page - 1) / page * page;  // whole pages inside
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(t.data) + t.bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 size_t dtypeSize(StDtype dtype) {
     switch (dtype) {
         case StDtype::F64: case StDtype::I64: return 8;

@@ -47,6 +47,11 @@ private:
 
 size_t dtypeSize(StDtype dtype);  // bytes per element; 0 for Other
 
+// Drops this process's mapping of a tensor's pages once it has been read (they stay in the page
+// cache): the resident size then counts the loaded weights, not the checkpoint's pages too. A
+// hint: failure changes nothing.
+void releaseMappedPages(const StTensor& tensor);
+
 // One tensor to write: `bytes` little-endian bytes of dtype `dtypeName` ("F32", "F16", "BF16").
 struct StTensorToWrite {
     std::string name;

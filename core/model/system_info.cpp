@@ -25,7 +25,8 @@ std::string libraryOf(const char* symbol) {
     return realpath(where.dli_fname, resolved) ? std::string(resolved) : std::string(where.dli_fname);
 }
 
-// The CPU's flags (Linux /proc/cpuinfo), the ones LayerScope's paths care about.
+}  // namespace
+
 std::vector<std::string> cpuFeatures() {
     static const char* const wanted[] = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
                                          "amx_int8", "f16c"};
@@ -43,6 +44,8 @@ std::vector<std::string> cpuFeatures() {
         if (flags.count(f)) found.emplace_back(f);
     return found;
 }
+
+namespace {
 
 }  // namespace
 

@@ -23,6 +23,9 @@ struct SystemInfo {
     std::string warning;              // empty, or what to fix (the reference BLAS)
 };
 
+// The CPU's flags (Linux /proc/cpuinfo) that LayerScope's paths care about, of those above.
+std::vector<std::string> cpuFeatures();
+
 // Looks at the running process (call after LibTorch is loaded: any program linking core is).
 SystemInfo systemInfo();
 

@@ -5,19 +5,44 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <limits>
 #include <mutex>
 #include <vector>
 
+#include "model/system_info.h"
 #include "model/transformer_internal.h"
 
 namespace ls {
 
-namespace {
-
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-    return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+HalfMatmul bf16MatmulOnThisCpu() {
+    static const HalfMatmul choice = [] {
+        const char* forced = std::getenv("LAYERSCOPE_BF16_MATMUL");
+        if (forced && std::string(forced) == "convert") return HalfMatmul::ConvertEach;
+        if (forced && std::string(forced) == "bf16") return HalfMatmul::Bf16;
+        for (const std::string& f : cpuFeatures())
+            if (f == "avx512_bf16" || f == "amx_bf16") return HalfMatmul::Bf16;
+        return HalfMatmul::ConvertEach;
+    }();
+    return choice;
 }
+
+bool bf16MatmulAvailable() { return bf16MatmulOnThisCpu() == HalfMatmul::Bf16; }
+
+torch::Tensor matmulWeights(const ModelWeights& w, const torch::Tensor& x, const torch::Tensor& matrix,
+                            const torch::Tensor& bias) {
+    if (matrix.scalar_type() == torch::kFloat32)
+        return bias.defined() ? at::linear(x, matrix, bias) : at::linear(x, matrix);
+    if (matrix.scalar_type() == torch::kBFloat16 && w.halfMatmul == HalfMatmul::Bf16) {
+        torch::Tensor y = at::linear(x.to(torch::kBFloat16), matrix).to(torch::kFloat32);  // float32 accumulation
+        return bias.defined() ? y.add_(bias) : y;
+    }
+    const torch::Tensor converted = matrix.to(torch::kFloat32);  // this matrix only, freed after
+    return bias.defined() ? at::linear(x, converted, bias) : at::linear(x, converted);
+}
+
+namespace {
 
 // GPT-2: LayerNorm; Llama: RMSNorm x * rsqrt(mean(x^2) + eps) * w. (..., D) -> (..., D)
 torch::Tensor norm(const ModelConfig& c, const torch::Tensor& x, const torch::Tensor& weight,
@@ -180,18 +205,18 @@ torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& 
 namespace {
 
 // The MLP of one block on the residual stream entering it (B, T, D) -> its output (B, T, D).
-torch::Tensor mlp(const ModelConfig& c, const LayerWeights& L, const torch::Tensor& x) {
+torch::Tensor mlp(const ModelConfig& c, const ModelWeights& w, const LayerWeights& L, const torch::Tensor& x) {
     const torch::Tensor h = norm(c, x, L.norm2Weight, L.norm2Bias);
     const torch::Tensor inner = c.modelType == "llama"
-                                    ? activation(c.activation, linear(h, L.gateWeight, L.gateBias)) * linear(h, L.upWeight, L.upBias)
-                                    : activation(c.activation, linear(h, L.upWeight, L.upBias));  // (B, T, F)
-    return linear(inner, L.downWeight, L.downBias);
+                                    ? activation(c.activation, matmulWeights(w, h, L.gateWeight, L.gateBias)) * matmulWeights(w, h, L.upWeight, L.upBias)
+                                    : activation(c.activation, matmulWeights(w, h, L.upWeight, L.upBias));  // (B, T, F)
+    return matmulWeights(w, inner, L.downWeight, L.downBias);
 }
 
 }  // namespace
 
 torch::Tensor Model::Impl::forwardFromMlp(int layer, torch::Tensor postAttention, const ForwardOptions& options) const {
-    torch::Tensor x = postAttention + mlp(config, weights.layers[layer], postAttention);
+    torch::Tensor x = postAttention + mlp(config, weights, weights.layers[layer], postAttention);
     if (options.observeResidual) options.observeResidual(layer + 1, x);
     return forwardFrom(layer + 1, x, options);
 }
@@ -201,12 +226,30 @@ torch::Tensor Model::Impl::normFinal(const torch::Tensor& residual) const {
 }
 
 torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
-    return at::linear(normFinal(residual), weights.head);
+    return headLogits(normFinal(residual));
+}
+
+torch::Tensor Model::Impl::headLogits(const torch::Tensor& normed) const {
+    const torch::Tensor& head = weights.head;  // (V, D)
+    if (head.scalar_type() == torch::kFloat32) return at::linear(normed, head);
+    // A half head is converted (never multiplied in bfloat16, whose logits would be rounded to 3
+    // digits: the lens and the loss need them exact), in blocks of vocabulary rows: all of a
+    // 128K x 4096 head would be 2 GB as float32.
+    constexpr int64_t kRows = 16384;
+    const int64_t V = head.size(0);
+    std::vector<int64_t> shape = normed.sizes().vec();
+    shape.back() = V;
+    torch::Tensor out = torch::empty(shape, normed.options().dtype(torch::kFloat32));
+    for (int64_t from = 0; from < V; from += kRows) {
+        const int64_t n = std::min(kRows, V - from);
+        out.narrow(-1, from, n).copy_(at::linear(normed, head.narrow(0, from, n).to(torch::kFloat32)));
+    }
+    return out;
 }
 
 torch::Tensor Model::Impl::embed(const torch::Tensor& ids, int64_t firstPosition) const {
     const int64_t B = ids.size(0), T = ids.size(1);
-    torch::Tensor x = weights.tokenEmbedding.index_select(0, ids.reshape({-1})).view({B, T, -1});  // (B, T, D)
+    torch::Tensor x = float32Matrix(weights.tokenEmbedding.index_select(0, ids.reshape({-1}))).view({B, T, -1});  // (B, T, D)
     if (config.modelType != "llama") x = x + weights.positionEmbedding.narrow(0, firstPosition, T).unsqueeze(0);
     return x;
 }
@@ -256,14 +299,14 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
         torch::Tensor h = norm(c, x, L.norm1Weight, L.norm1Bias);
         torch::Tensor q, k, v;
         if (L.qkvWeight.defined()) {  // one GEMM: (B, T, H*hd + 2*KVH*hd), then views
-            const torch::Tensor qkv = linear(h, L.qkvWeight, L.qkvBias);
+            const torch::Tensor qkv = matmulWeights(weights, h, L.qkvWeight, L.qkvBias);
             q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
             k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
             v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd});
         } else {
-            q = linear(h, L.qWeight, L.qBias).view({B, T, H, hd});
-            k = linear(h, L.kWeight, L.kBias).view({B, T, KVH, hd});
-            v = linear(h, L.vWeight, L.vBias).view({B, T, KVH, hd});
+            q = matmulWeights(weights, h, L.qWeight, L.qBias).view({B, T, H, hd});
+            k = matmulWeights(weights, h, L.kWeight, L.kBias).view({B, T, KVH, hd});
+            v = matmulWeights(weights, h, L.vWeight, L.vBias).view({B, T, KVH, hd});
         }
         if (llama) {
             q = applyRope(q, cos, sin);
@@ -288,9 +331,9 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
             heads = mixedCausalAttention(q * scale, k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}), 0, *relu, rowSum);
         }
         if (options.editHeadOutputs) options.editHeadOutputs(l, heads);
-        x = x + linear(heads.view({B, T, H * hd}), L.oWeight, L.oBias);
+        x = x + matmulWeights(weights, heads.view({B, T, H * hd}), L.oWeight, L.oBias);
         if (options.observePostAttention) options.observePostAttention(l + 1, x);
-        x = x + mlp(c, L, x);
+        x = x + mlp(c, weights, L, x);
         if (options.observeResidual) options.observeResidual(l + 1, x);
     }
     if (cache && firstLayer == 0) cache->length += T;

@@ -1,7 +1,10 @@
 #pragma once
 // Model internals: LibTorch weights and the forward pass. Included only by core's .cpp
 // files (never by Qt code: Qt's `slots` macro breaks <torch/torch.h>).
-// All weights are float32 on the CPU, whatever dtype the checkpoint stored.
+// Weights are float32 on the CPU, whatever dtype the checkpoint stored, unless the model was
+// loaded with half-precision matrices (Model::LoadOptions): then the weight matrices (token
+// embedding, projections, head) are bfloat16 or float16 and everything else (norms, biases,
+// positions, activations) stays float32; matmulWeights() below multiplies either kind.
 #include <torch/torch.h>
 
 #include <functional>
@@ -27,14 +30,34 @@ struct LayerWeights {
     torch::Tensor gateWeight, upWeight, downWeight, gateBias, upBias, downBias;
 };
 
+// How the forward multiplies by half-precision weight matrices: in bfloat16 through oneDNN (CPUs
+// with AVX512-BF16 or AMX: activations rounded to bfloat16, float32 accumulation), or each
+// matrix converted to float32 as it is used (exact to the stored weights; one matrix at a time).
+enum class HalfMatmul { ConvertEach, Bf16 };
+
 struct ModelWeights {
+    torch::ScalarType matrixDtype = torch::kFloat32;  // of the matrices below; kBFloat16 / kHalf: half
+    HalfMatmul halfMatmul = HalfMatmul::ConvertEach;
     torch::Tensor tokenEmbedding;     // (V, D)
     torch::Tensor positionEmbedding;  // (P, D), GPT-2 only
     std::vector<LayerWeights> layers;
     torch::Tensor finalNormWeight, finalNormBias;  // (D); bias GPT-2 only
     torch::Tensor head;               // (V, D); the same storage as tokenEmbedding when tied
     torch::Tensor ropeInvFreq;        // (hd/2) float32, Llama only, scaling already applied
+    bool halfMatrices() const { return matrixDtype != torch::kFloat32; }
 };
+
+// x (..., in) float32 times a weight matrix (out, in) of the model's (+ bias (out) float32 or
+// undefined) -> (..., out) float32, whatever the matrix's dtype (HalfMatmul says how).
+torch::Tensor matmulWeights(const ModelWeights& weights, const torch::Tensor& x, const torch::Tensor& matrix,
+                            const torch::Tensor& bias = {});
+// A weight matrix (or a slice of one) as float32: itself, or a converted copy.
+inline torch::Tensor float32Matrix(const torch::Tensor& matrix) {
+    return matrix.scalar_type() == torch::kFloat32 ? matrix : matrix.to(torch::kFloat32);
+}
+// How to multiply by bfloat16 matrices on this CPU: Bf16 where it has AVX512-BF16 or AMX, unless
+// LAYERSCOPE_BF16_MATMUL=convert (or =bf16 to force it, for tests and benchmarks).
+HalfMatmul bf16MatmulOnThisCpu();
 
 // Keys and values of the positions a batch of sequences has seen, for generation: each new
 // token then costs one position per layer. keys[l], values[l]: (B, KVH, capacity, hd), the
@@ -106,6 +129,12 @@ struct Model::Impl {
     torch::Tensor normFinal(const torch::Tensor& residual) const;
     // final norm then head: (..., D) -> (..., V)
     torch::Tensor logitLens(const torch::Tensor& residual) const;
+    // The head's logits of final-normed states (..., D) -> (..., V) float32. A half head is
+    // converted in blocks of vocabulary rows (never a float32 copy of all of it) and never
+    // multiplied in bfloat16: the logits stay exact to the stored weights.
+    torch::Tensor headLogits(const torch::Tensor& normed) const;
+    // The head as float32 (V, D): itself, or a converted copy (the certified lens, the SVD).
+    torch::Tensor headFloat32() const { return float32Matrix(weights.head); }
 };
 
 }  // namespace ls
