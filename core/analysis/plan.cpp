@@ -81,7 +81,8 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     };
     const std::filesystem::path file = std::filesystem::temp_directory_path() /
                                        ("layerscope-plan-" + std::to_string(::getpid()) + ".h5");
-    auto calibrate = [&](size_t batchCount) {
+    auto calibrate = [&](size_t batchCount, double progressFrom, double progressTo) {
+        const ProgressPart part(progress, progressFrom, progressTo);
         Calibration k;
         LayerRunParams p = params;
         p.windows.maxWindows = static_cast<int64_t>(batches[batchCount - 1].second);
@@ -112,8 +113,9 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     };
     plan.residentBeforeBytes = residentBytes();
     const Stopwatch calibrating;
-    const Calibration one = calibrate(1);
-    const Calibration two = batches.size() > 1 ? calibrate(2) : one;
+    const bool twoBatches = batches.size() > 1;
+    const Calibration one = calibrate(1, 0.0, twoBatches ? 1.0 / 3 : 1.0);  // progress by batches run
+    const Calibration two = twoBatches ? calibrate(2, 1.0 / 3, 1.0) : one;
     plan.calibrationSeconds = calibrating.seconds();
     plan.calibrationWindows = two.windows;
     plan.calibrationTokens = two.tokens;
