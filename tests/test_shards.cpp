@@ -246,6 +246,15 @@ private slots:
             sawThree = sawThree || n == 3;
         }
         QVERIFY(sawThree);  // the N asked for
+        QVERIFY(plan["shard_refusal"].toString().isEmpty());
+
+        // An analysis that cannot be sharded: no shard rows, and why.
+        const ProcResult lin = runCli({"run", "linearize", "--model", demoModel(), "--data", demoData(), "--seq-len", "64",
+                                       "--max-windows", "32", "--steps", "8", "--plan", "--json"});
+        QVERIFY2(lin.exitCode == 0, qPrintable(lin.describe("plan of linearize")));
+        const QJsonObject linPlan = QJsonDocument::fromJson(lin.out).object();
+        QVERIFY(linPlan["sharded"].toArray().isEmpty());
+        QVERIFY2(linPlan["shard_refusal"].toString().contains("linearize"), lin.out.constData());
     }
 
     // linearize (and context, which runs inside it) order heads over all windows: refused as

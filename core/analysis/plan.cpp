@@ -150,6 +150,14 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     plan.fileBytes = fileFor(N);  // a whole run keeps no sample
     plan.mergeSeconds = plan.probeSeconds + plan.secondsPerToken * 0.05 * N;  // reading and summarising: small
 
+    try {  // an analysis that cannot be sharded says why (as run --shard would)
+        LayerRunParams sharded = params;
+        sharded.windows.shard = WindowShard{1, 2};
+        resolveLayerRunParams(sharded, c);
+    } catch (const ParamError& e) {
+        plan.shardRefusal = e.problem();
+        return plan;
+    }
     std::vector<int> counts;
     for (int k = 2; k <= plan.batches; k *= 2) counts.push_back(k);
     if (askedShards > 1 && askedShards <= plan.batches && std::find(counts.begin(), counts.end(), askedShards) == counts.end())
@@ -193,6 +201,7 @@ std::string planText(const RunPlan& p) {
     add("  %s before the run, %lld bytes per token\n", formatBytes(p.residentBeforeBytes).c_str(),
         static_cast<long long>(p.bytesPerToken));
     add("run file     %s at most\n", formatBytes(p.fileBytes).c_str());
+    if (!p.shardRefusal.empty()) text += "in shards: no (" + p.shardRefusal + ")\n";
     if (!p.shards.empty()) {
         text += "in N shards (run --shard K/N), the largest:\n";
         text += "  N     tokens    time       memory     file\n";
@@ -226,7 +235,8 @@ std::string planJson(const RunPlan& p) {
                               {"peak_bytes", p.peakBytes},
                               {"file_bytes", p.fileBytes},
                               {"merge_seconds", p.mergeSeconds},
-                              {"sharded", shards}};
+                              {"sharded", shards},
+                              {"shard_refusal", p.shardRefusal}};
     return j.dump(2);
 }
 

@@ -40,6 +40,7 @@ struct RunPlan {
     int64_t fileBytes = 0;                     // its run file (--out)
     double mergeSeconds = 0;                   // merging shards (reading them, the probes)
     std::vector<ShardPlan> shards;             // N = 2, 4, 8, ... up to the batches, and the asked N
+    std::string shardRefusal;                  // why these analyses cannot run in shards (then no rows)
 };
 
 // params as for runLayerAnalyses (resolved here); askedShards: an N to include (0: none).
