@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -201,7 +202,18 @@ std::string planText(const RunPlan& p) {
     add("  %s before the run, %lld bytes per token\n", formatBytes(p.residentBeforeBytes).c_str(),
         static_cast<long long>(p.bytesPerToken));
     add("run file     %s at most\n", formatBytes(p.fileBytes).c_str());
-    if (!p.shardRefusal.empty()) text += "in shards: no (" + p.shardRefusal + ")\n";
+    if (!p.shardRefusal.empty()) {  // a sentence: wrapped to the table's width
+        std::string row = "in shards: no.";
+        std::istringstream words(p.shardRefusal);
+        for (std::string word; words >> word;) {
+            if (row.size() + 1 + word.size() > 56) {
+                text += row + "\n";
+                row = " ";
+            }
+            row += " " + word;
+        }
+        text += row + "\n";
+    }
     if (!p.shards.empty()) {
         text += "in N shards (run --shard K/N), the largest:\n";
         text += "  N     tokens    time       memory     file\n";
