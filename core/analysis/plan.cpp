@@ -206,7 +206,7 @@ std::string planText(const RunPlan& p) {
         std::string row = "in shards: no.";
         std::istringstream words(p.shardRefusal);
         for (std::string word; words >> word;) {
-            if (row.size() + 1 + word.size() > 56) {
+            if (row.size() + 1 + word.size() > 46) {
                 text += row + "\n";
                 row = " ";
             }
