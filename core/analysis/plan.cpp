@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "analysis/lensdiv.h"
+#include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "common/memory.h"
 #include "common/progress.h"
@@ -64,8 +65,7 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     resolveLayerRunParams(params, c);
     RunPlan plan;
     for (const std::string& a : params.analyses) plan.analyses += (plan.analyses.empty() ? "" : ",") + a;
-    const std::vector<Window> windows = makeWindows(static_cast<int64_t>(data.tokens.size()), data.documentStarts, params.windows);
-    if (windows.empty()) throw Error(data.path, "too few tokens to score");
+    const std::vector<Window> windows = prepareWindows(c, data, params.windows);  // the run's checks, the run's windows
     const auto batches = windowBatchRanges(windows);
     plan.windows = static_cast<int64_t>(windows.size());
     plan.batches = static_cast<int64_t>(batches.size());
@@ -76,7 +76,7 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     // oneDNN's kernels), so times come from the second; file sizes from their difference.
     struct Calibration {
         int64_t windows = 0, tokens = 0;
-        double setup = 0, passes = 0, probes = 0;  // seconds
+        double setup = 0, passes = 0, probes = 0, summaries = 0;  // seconds
         int64_t peakBytes = 0, fileBytes = 0, bytesPerToken = 0;
         double meanPass = 0;                      // ablation's baseline: about one forward
     };
@@ -99,7 +99,7 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
         const LayerRun run = runLayerAnalyses(model, data, nullptr, p, progress, callbacks);
         k.peakBytes = peakResidentBytes();
         k.setup = run.info.times.setup;
-        k.passes += run.info.times.summaries;
+        k.summaries = run.info.times.summaries;
         k.bytesPerToken = bytesPerToken(run);
         if (const auto ablation = run.result<AblationResult>("ablation")) k.meanPass = ablation->baselineSeconds;
         try {
@@ -123,7 +123,7 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
 
     const double n = static_cast<double>(two.tokens), N = static_cast<double>(plan.tokens);
     const double dn = static_cast<double>(two.tokens - one.tokens);
-    plan.secondsPerToken = two.passes / n;
+    plan.secondsPerToken = (two.passes + two.summaries) / n;
     plan.setupSeconds = std::max(one.setup, two.setup);  // the first run on a model times the lens methods
     plan.meanPassSecondsPerToken = two.meanPass / n;
     // The probes learn on min(sample size, tokens) tokens: scaled by that (an upper estimate:
@@ -149,7 +149,7 @@ RunPlan planLayerRun(const Model& model, const Dataset& data, LayerRunParams par
     };
     plan.peakBytes = peakFor(N, sample);
     plan.fileBytes = fileFor(N);  // a whole run keeps no sample
-    plan.mergeSeconds = plan.probeSeconds + plan.secondsPerToken * 0.05 * N;  // reading and summarising: small
+    plan.mergeSeconds = plan.probeSeconds + two.summaries / n * N;  // summarising the merged data, the probes
 
     try {  // an analysis that cannot be sharded says why (as run --shard would)
         LayerRunParams sharded = params;
