@@ -118,9 +118,8 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
     else
         for (int64_t n = 0; subsetEnd < all.size() && n < params.subsetTokens; ++subsetEnd)
             n += all[subsetEnd].scoredCount();
-    const size_t split = std::clamp(subsetEnd, shard.first, shard.first + windows.size()) - shard.first;
-    const std::vector<Window> firstPart(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(split));
-    const std::vector<Window> secondPart(windows.begin() + static_cast<std::ptrdiff_t>(split), windows.end());
+    const size_t mineEnd = shard.first + windows.size();
+    const size_t split = std::clamp(subsetEnd, shard.first, mineEnd);  // in the run's windows
     auto processBatch = [&](const WindowBatch& batch) {
         const int64_t scored = batch.size * batch.scoredPerWindow();
         const torch::Tensor targets = scoredTargets(batch);  // (B, S)
@@ -214,12 +213,24 @@ AblationResult runAblationScan(const Model& model, const Dataset& data, const Ab
             params.onSnapshot(partial);
         }
     };
+    // Windows [from, to) of the run in the run's own batches (windowBatchRanges of all its
+    // windows), cut at from and to: a shard (whole batches of the run) computes exactly the
+    // batches the single run does, so its sums are the same floats on any CPU (a BLAS kernel may
+    // round a batch of another size differently).
+    const std::vector<std::pair<size_t, size_t>> runBatches = windowBatchRanges(all);
+    auto scanWindows = [&](size_t from, size_t to) {
+        for (const auto& [i, j] : runBatches)
+            if (std::max(i, from) < std::min(j, to))
+                forEachWindowBatch(std::vector<Window>(all.begin() + static_cast<std::ptrdiff_t>(std::max(i, from)),
+                                                       all.begin() + static_cast<std::ptrdiff_t>(std::min(j, to))),
+                                   data.tokens, progress, processBatch);
+    };
     try {
-        forEachWindowBatch(firstPart, data.tokens, progress, processBatch);
-        if (!firstPart.empty()) snapshot(r.subsetHeads, r.subsetBasePpl);  // a shard past the subset has none
+        scanWindows(shard.first, split);
+        if (split > shard.first) snapshot(r.subsetHeads, r.subsetBasePpl);  // a shard past the subset has none
         r.subsetTokens = tokens;
         r.subsetWindows = windowsDone;
-        forEachWindowBatch(secondPart, data.tokens, progress, processBatch);
+        scanWindows(split, mineEnd);
     } catch (const Canceled&) {
         if (tokens == 0) throw;
         r.complete = false;
