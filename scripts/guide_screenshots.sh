@@ -37,3 +37,7 @@ for tab in cossim saturation lensdiv lowrank inspect losssep exit ablation; do
   shot "03-$tab" --open-run "$work/demo.h5" --tab "$tab"
 done
 shot 04-compare --compare "$work/demo.h5,$work/first2.h5" --tab compare
+# A tuned lens for the demo, trained on a demo corpus of another seed, against the logit lens.
+"$cli" demo-corpus --out "$work/lens-corpus.txt" --seed 2 --words 60000 >/dev/null
+"$cli" lens train --model resources/demo/model --data "$work/lens-corpus.txt" --seq-len 128 --out "$work/lens" >/dev/null
+shot 04-compare-lenses --lens "tuned:$work/lens" --analyses saturation,lensdiv,exit --compare-lenses --tab compare

@@ -16,12 +16,14 @@
 #include <cmath>
 #include <csignal>
 #include <map>
+#include <random>
 
 #include "analysis/layer_run.h"
 #include "analysis/lensdiv.h"
 #include "analysis/registry.h"
 #include "io/run_file.h"
 #include "model/model.h"
+#include "cli_test_support.h"
 #include "model_reference_support.h"
 #include "test_support.h"
 
@@ -231,6 +233,10 @@ private slots:
     void formatOneRunFileReopens();
     void lensDivMatchesReference_data();
     void lensDivMatchesReference();
+    void tunedLensDivMatchesReference_data();
+    void tunedLensDivMatchesReference();
+    void untrainedTunedLensIsTheLogitLens();
+    void tunedLensOfIdentityBlocksStaysIdentity();
 
 private:
     ProcResult runCli(const QStringList& args, int timeoutMs = 300000) { return runProcess(cli(), args, timeoutMs); }
@@ -936,6 +942,148 @@ void TestAnalysis::lensDivMatchesReference() {
     const ProcResult s = runCli({"show", run, "--csv", reread});
     QVERIFY2(s.finished && s.exitCode == 0, qPrintable(s.describe("layerscope-cli show")));
     expectSameCsvs(ours, reread);
+}
+
+namespace {
+
+// A stream of seeded uniform ids below vocab, for training a lens on windows the eval stream
+// does not share.
+bool writeTrainingIds(const QString& path, int vocab, int tokens) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int32_t> id(0, vocab - 1);
+    std::vector<int32_t> ids(static_cast<size_t>(tokens));
+    for (int32_t& v : ids) v = id(rng);
+    return writeNpyInt32(path, ids);
+}
+
+// The file's A.{stage}.{layer} or b.{stage}.{layer} as doubles (F32).
+std::vector<double> lensTensor(const StFile& f, const QString& name) {
+    const int i = indexOf(f, name);
+    if (i < 0) return {};
+    const QByteArray& bytes = f.entries[i].data;
+    std::vector<double> out(static_cast<size_t>(bytes.size()) / 4);
+    for (size_t k = 0; k < out.size(); ++k) {
+        float v;
+        std::memcpy(&v, bytes.constData() + 4 * k, 4);
+        out[k] = v;
+    }
+    return out;
+}
+
+}  // namespace
+
+// A tuned lens trained by `lens train` on a stream of its own, then lensdiv through it on the
+// eval stream (windows it never saw) against lensdiv_reference.py --tuned-lens, which reads the
+// saved translators itself. It must also lower the KL to the final output below the logit
+// lens's at every layer before the last, on those unseen windows.
+void TestAnalysis::tunedLensDivMatchesReference_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<bool>("attentionTranslators");
+    QTest::newRow("gpt2, blocks and after attention") << "gpt2" << true;
+    QTest::newRow("llama gqa, blocks only (attention rows read by the logit lens)") << "llama" << false;
+}
+
+void TestAnalysis::tunedLensDivMatchesReference() {
+    QFETCH(QString, name);
+    QFETCH(bool, attentionTranslators);
+    const RowOutputs o = rowOutputs("tuned-");
+    const QString base = QFileInfo(o.run).path(), lens = base + "/lens", trainIds = base + "/train_ids.npy";
+    QVERIFY(QDir().mkpath(base));
+    QVERIFY(writeTrainingIds(trainIds, 300, 4000));
+    QStringList train{"lens", "train", "--model", model(name), "--data", trainIds, "--seq-len", "64",
+                      "--steps", "40", "--batch-tokens", "512", "--threads", "1", "--out", lens};
+    if (attentionTranslators) train << "--post-attention";
+    const ProcResult t = runCli(train);
+    QVERIFY2(t.finished && t.exitCode == 0, qPrintable(t.describe("layerscope-cli lens train")));
+
+    const QStringList common{"--seq-len", "64", "--post-attention"};
+    const QString eval = model(name) + "/eval_ids.npy";
+    const ProcResult r = runCli(QStringList{"run", "lensdiv", "--model", model(name), "--data", eval, "--lens",
+                                            "tuned:" + lens, "--threads", "1", "--csv", o.ours, "--out", o.run, "--quiet"} +
+                                common);
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("layerscope-cli run lensdiv --lens tuned:")));
+    const ProcResult p = runProcess(python(), QStringList{sourceDir() + "/tests/reference/lensdiv_reference.py", "--model",
+                                                          model(name), "--ids", eval, "--tuned-lens", lens, "--out", o.ref} +
+                                                  common);
+    QVERIFY2(p.finished && p.exitCode == 0, qPrintable(p.describe("lensdiv_reference.py --tuned-lens")));
+    const int tokens = readCsv(o.ref + "/tokens.csv").rows;
+    QVERIFY(tokens > 1000);
+    compareWithReference(o.ours, o.ref, {{"lensdiv_layers", "lensdiv_layers"}}, tokens);
+    if (QTest::currentTestFailed()) return;
+
+    // Below the logit lens on the unseen windows, at every block layer before the last.
+    const QString logitCsv = base + "/logit";
+    const ProcResult g = runCli(QStringList{"run", "lensdiv", "--model", model(name), "--data", eval, "--threads", "1",
+                                            "--csv", logitCsv, "--quiet"} + common);
+    QVERIFY2(g.finished && g.exitCode == 0, qPrintable(g.describe("layerscope-cli run lensdiv")));
+    const Csv tuned = readCsv(o.ours + "/lensdiv_layers.csv"), logit = readCsv(logitCsv + "/lensdiv_layers.csv");
+    const int L = name == "gpt2" ? 3 : 4;
+    for (int l = 0; l < L; ++l) {
+        const double a = tuned.col("kl_to_final")[l].toDouble(), b = logit.col("kl_to_final")[l].toDouble();
+        QVERIFY2(a < b, qPrintable(QString("layer %1: tuned KL %2, logit KL %3").arg(l).arg(a).arg(b)));
+    }
+
+    // The run file says which lens, and its hash; `show` rereads the same tables.
+    const ls::LayerRun reopened = ls::readRunFile(o.run.toStdString());
+    QCOMPARE(QString::fromStdString(reopened.params.lensChoice.text()), "tuned:" + lens);
+    QCOMPARE(reopened.params.lensChoice.hash.size(), size_t(16));
+    expectShowRereadsTheRun(o.run, o.ours, o.reread);
+}
+
+// A lens saved before any step (the translators at identity and zero) reads every layer exactly
+// as the logit lens: the same tables, to the last digit, from every lens-based analysis. And a
+// lens is refused for another model, both hashes named.
+void TestAnalysis::untrainedTunedLensIsTheLogitLens() {
+    const QString base = dir_.path() + "/untrained-lens", lens = base + "/lens";
+    const QString eval = model("gpt2") + "/eval_ids.npy";
+    const ProcResult t = runCli({"lens", "train", "--model", model("gpt2"), "--data", eval, "--seq-len", "64", "--steps",
+                                 "0", "--threads", "1", "--out", lens});
+    QVERIFY2(t.finished && t.exitCode == 0, qPrintable(t.describe("layerscope-cli lens train --steps 0")));
+    const QStringList run{"run", "saturation,lensdiv,inspect,losssep,exit", "--model", model("gpt2"), "--data", eval,
+                          "--seq-len", "64", "--post-attention", "--threads", "1", "--quiet"};
+    const ProcResult a = runCli(run + QStringList{"--csv", base + "/logit"});
+    QVERIFY2(a.finished && a.exitCode == 0, qPrintable(a.describe("run with the logit lens")));
+    const ProcResult b = runCli(run + QStringList{"--csv", base + "/tuned", "--lens", "tuned:" + lens});
+    QVERIFY2(b.finished && b.exitCode == 0, qPrintable(b.describe("run with the untrained tuned lens")));
+    const QStringList files = QDir(base + "/logit").entryList({"*.csv"}, QDir::Files);
+    QVERIFY(files.size() >= 8);
+    static const QRegularExpression timing(QStringLiteral("second|speed|time"));
+    for (const QString& f : files) {
+        const Csv x = readCsv(base + "/logit/" + f), y = readCsv(base + "/tuned/" + f);
+        QCOMPARE(y.header, x.header);
+        for (const QString& column : x.header)
+            if (!column.contains(timing))
+                QVERIFY2(x.col(column) == y.col(column), qPrintable(f + ": column " + column + " differs"));
+    }
+
+    const ProcResult other = runCli({"run", "lensdiv", "--model", model("llama"), "--data", model("llama") + "/eval_ids.npy",
+                                     "--seq-len", "48", "--lens", "tuned:" + lens, "--csv", base + "/other", "--quiet"});
+    const QString lensHash = readJsonObject(lens + "/tuned_lens.json")["model_hash"].toString();
+    QCOMPARE(lensHash.size(), 16);
+    expectOneErrorLine(other, 2, {lens, lensHash, "another model"}, "a lens of another model");
+}
+
+// In a model whose blocks are identities every layer's lens already gives the final
+// distribution (KL 0): training must leave each translator at (identity, zero).
+void TestAnalysis::tunedLensOfIdentityBlocksStaysIdentity() {
+    const QString lens = dir_.path() + "/identity-lens";
+    const ProcResult t = runCli({"lens", "train", "--model", model("identity"), "--data", model("identity") + "/eval_ids.npy",
+                                 "--seq-len", "64", "--steps", "30", "--batch-tokens", "256", "--threads", "1", "--out", lens});
+    QVERIFY2(t.finished && t.exitCode == 0, qPrintable(t.describe("layerscope-cli lens train")));
+    const StFile f = readSafetensors(lens + "/tuned_lens.safetensors");
+    QVERIFY(f.ok);
+    const int L = 3, D = 32;
+    QCOMPARE(f.entries.size(), 2 * L);
+    for (int l = 0; l < L; ++l) {
+        const std::vector<double> A = lensTensor(f, QString("A.block.%1").arg(l)), b = lensTensor(f, QString("b.block.%1").arg(l));
+        QCOMPARE(A.size(), size_t(D * D));
+        QCOMPARE(b.size(), size_t(D));
+        std::vector<double> identity(A.size(), 0.0), zero(b.size(), 0.0);
+        for (int i = 0; i < D; ++i) identity[size_t(i * D + i)] = 1.0;
+        const QString offA = mismatchOf(A, identity, 1e-5, 0), offB = mismatchOf(b, zero, 1e-5, 0);
+        QVERIFY2(offA.isEmpty(), qPrintable(QString("A.block.%1: %2").arg(l).arg(offA)));
+        QVERIFY2(offB.isEmpty(), qPrintable(QString("b.block.%1: %2").arg(l).arg(offB)));
+    }
 }
 
 #include "test_analysis.moc"

@@ -145,7 +145,7 @@ void TestCompare::json() {
     const QJsonArray differences = j["differences"].toArray();
     QVERIFY(!differences.isEmpty());
     const QJsonObject tables = j["tables"].toObject();
-    for (const char* name : {"compare_runs", "compare_layers", "compare_heads", "compare_rankings"})
+    for (const char* name : {"compare_runs", "compare_layers", "compare_heads", "compare_rankings", "compare_fronts"})
         QVERIFY2(tables.contains(name), name);
     QCOMPARE(tables["compare_runs"].toObject()["run"].toArray().size(), 2);
 }

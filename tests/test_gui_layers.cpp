@@ -40,6 +40,7 @@
 
 #include "analysis/layer_run.h"
 #include "analysis_panel.h"
+#include "train_lens_dialog.h"
 #include "common/progress.h"
 #include "ablation_view.h"
 #include "cossim_view.h"
@@ -188,6 +189,7 @@ private slots:
     void lossSepAndExitShowTheDirectNumbers();
     void planButtonShowsThePlanAndRunsNothing();
     void generationPanelRunsSavesAndReopens();
+    void tunedLensTrainedChosenAndCompared();
 
 private:
     // Checks every tab against the reference run computed directly, the first result tab current.
@@ -1140,4 +1142,57 @@ void TestGuiLayers::planButtonShowsThePlanAndRunsNothing() {
     QCOMPARE(window.layerResults()->run(), shownBefore);  // planning runs nothing that is shown
     panel->setAnalyses({"cossim"});
     QVERIFY(panel->planText().isEmpty());
+}
+
+// Train Tuned Lens on the demo, "Use This Lens" fills the Lens field, and Compare Lenses runs the
+// analyses through both lenses into the Compare tab: KL to final per layer and the early-exit
+// Pareto fronts, one curve per lens; the run shown is the tuned lens's and says so.
+void TestGuiLayers::tunedLensTrainedChosenAndCompared() {
+    MainWindow& window = *window_;
+    bool ready = false;  // the demo again (an opened run before let the inputs go)
+    window.openModel(kDemo + "/model", [&](bool ok) {
+        if (ok) window.openDataset(kDemo + "/eval.txt", [&](bool ok2) { ready = ok2; });
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(ready, kRunTimeout);
+    QVERIFY(waitIdle(window));
+    TrainLensDialog* dialog = window.showTrainLensDialog();
+    const QString lens = dir_.path() + "/demo-lens";
+    dialog->setOutputFolder(lens);
+    ls::LensTrainParams params;
+    params.steps = 6;
+    params.batchTokens = 512;
+    dialog->setTrainParams(params);
+    QTRY_VERIFY2(dialog->problemText().isEmpty(), qPrintable(dialog->problemText()));
+    dialog->start();
+    QVERIFY(window.runner()->isBusy());  // on the worker thread
+    QVERIFY(waitIdle(window));
+    QVERIFY2(QFile::exists(lens + "/tuned_lens.json"), qPrintable(window.lastError() + dialog->resultText()));
+    QCOMPARE(dialog->klTable()->rowCount(), demoLayers_);
+    QVERIFY(dialog->curveView()->points().size() >= 2);  // before training, and after
+    for (int row = 0; row < demoLayers_; ++row)  // each layer kept its best state: never above the logit lens
+        QVERIFY(dialog->klTable()->item(row, 3)->text().toDouble() <= dialog->klTable()->item(row, 2)->text().toDouble());
+    screenshot(dialog, "train_lens_dialog.png");
+    const QString chosen = "tuned:" + QDir::cleanPath(lens);
+    emit dialog->lensChosen(lens);  // as "Use This Lens" does
+    AnalysisPanel* panel = window.analysisPanel();
+    QCOMPARE(panel->fieldText("lens"), chosen);
+    dialog->close();
+
+    panel->setAnalyses({"saturation", "lensdiv", "exit"});
+    QTRY_VERIFY2(panel->canRun(), qPrintable(panel->problemText()));
+    const QString errorBefore = window.lastError();  // an earlier test's
+    window.compareLenses();
+    QVERIFY(waitIdle(window));
+    QVERIFY2(window.lastError() == errorBefore, qPrintable(window.lastError()));
+    ls::widgets::CompareView* compare = window.compareView();
+    QCOMPARE(window.tabs()->currentWidget(), compare);
+    QCOMPARE(compare->frontGraphs().size(), 2);  // one Pareto front per lens
+    QVERIFY(compare->quantities().contains(QStringLiteral("kl_to_final")));
+    QCOMPARE(compare->runGraphs().size(), 2);
+    screenshot(&window, "compare_lenses.png");
+    const auto shown = window.layerResults()->run();
+    QVERIFY(shown);
+    QCOMPARE(QString::fromStdString(shown->params.lensChoice.text()), chosen);
+    QCOMPARE(shown->params.lensChoice.hash.size(), size_t(16));
+    panel->setFieldText("lens", "logit");
 }

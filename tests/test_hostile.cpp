@@ -17,15 +17,19 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "analysis/tuned_lens.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "io/hdf5_file.h"
 #include "io/run_file.h"
 #include "model/model.h"
+#include "model/model_folder.h"
+#include "model/safetensors.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -148,6 +152,50 @@ void withAvailableMemory(const char* bytes, const std::function<void()>& f) {
     } unset;
     f();
 }
+
+// ---- a tuned lens for the demo model, and edits of it ------------------------------------
+
+// The model hash the demo's lens names (fixed, so that messages are the same everywhere), and
+// the demo's config.
+const char* kLensModelHash = "0123456789abcdef";
+const ls::ModelConfig& demoConfig() {
+    static const ls::ModelConfig config = ls::Model::load(kDemo / "model").config();
+    return config;
+}
+
+// An identity lens of the demo (stage block, layers 0..L-1), its tensors edited by editTensors
+// (name -> (dtype, shape, bytes)) and its JSON by editInfo.
+struct LensTensor {
+    std::string dtype;
+    std::vector<int64_t> shape;
+    std::string bytes;
+};
+void writeLens(const fs::path& dir, const std::function<void(std::map<std::string, LensTensor>&)>& editTensors,
+               const std::function<void(json&)>& editInfo) {
+    const int L = demoConfig().numLayers, D = demoConfig().hiddenSize;
+    std::map<std::string, LensTensor> tensors;
+    for (int l = 0; l < L; ++l) {
+        std::vector<float> a(size_t(D) * D, 0.0f), b(size_t(D), 0.0f);
+        for (int i = 0; i < D; ++i) a[size_t(i) * D + i] = 1.0f;
+        tensors["A.block." + std::to_string(l)] = {"F32", {D, D}, std::string(reinterpret_cast<const char*>(a.data()), a.size() * 4)};
+        tensors["b.block." + std::to_string(l)] = {"F32", {D}, std::string(reinterpret_cast<const char*>(b.data()), b.size() * 4)};
+    }
+    editTensors(tensors);
+    std::vector<ls::StTensorToWrite> out;
+    for (const auto& [name, t] : tensors) out.push_back({name, t.dtype, t.shape, t.bytes.data(), t.bytes.size()});
+    fs::create_directories(dir);
+    ls::writeSafetensors(dir / ls::kTunedLensWeightsFile, out);
+    ls::TunedLensInfo info;
+    info.modelHash = kLensModelHash;
+    info.layers = L;
+    info.hiddenSize = D;
+    info.stages = {"block"};
+    json j = ls::tunedLensInfoJson(info);
+    editInfo(j);
+    writeBytes(dir / ls::kTunedLensInfoFile, j.dump(2));
+}
+
+void loadLens(const fs::path& dir) { ls::TunedLens::load(dir / "lens", demoConfig(), kLensModelHash); }
 
 // ---- the cases ---------------------------------------------------------------------------
 
@@ -285,6 +333,48 @@ std::vector<Case> cases() {
     c.push_back({D, "a dataset larger than the memory available (forced to 200 kB here)",
                  [](const fs::path& d) { fs::copy_file(kDemo / "eval.txt", d / "eval.txt"); },
                  [](const fs::path& d) { withAvailableMemory("200000", [&] { loadData(d / "eval.txt"); }); }});
+
+    const std::string TL = "Tuned lens folders (--lens tuned:DIR)";
+    auto lens = [&](std::string input, std::function<void(std::map<std::string, LensTensor>&)> tensors,
+                    std::function<void(json&)> info) {
+        c.push_back({TL, std::move(input), [tensors, info](const fs::path& d) { writeLens(d / "lens", tensors, info); }, loadLens});
+    };
+    auto keep = [](auto&) {};
+    c.push_back({TL, "no such folder", [](const fs::path&) {}, loadLens});
+    lens("no tuned_lens.json", keep, keep);
+    c.back().make = [](const fs::path& d) {
+        writeLens(d / "lens", [](auto&) {}, [](json&) {});
+        fs::remove(d / "lens" / ls::kTunedLensInfoFile);
+    };
+    lens("tuned_lens.json is not JSON", keep, keep);
+    c.back().make = [](const fs::path& d) {
+        writeLens(d / "lens", [](auto&) {}, [](json&) {});
+        writeBytes(d / "lens" / ls::kTunedLensInfoFile, "{\"model_hash\": ");
+    };
+    lens("a lens of another model (another model_hash)", keep, [](json& j) { j["model_hash"] = "fedcba9876543210"; });
+    lens("a lens for 6 layers (the model has 4)", keep, [](json& j) { j["layers"] = 6; });
+    lens("an unknown stage \"mlp\"", keep, [](json& j) { j["stages"] = {"block", "mlp"}; });
+    lens("a layer's A missing", [](auto& t) { t.erase("A.block.2"); }, keep);
+    lens("A of the wrong shape (D x D+1)", [](auto& t) {
+        LensTensor& a = t["A.block.1"];
+        a.shape[1] += 1;
+        a.bytes.append(size_t(a.shape[0]) * 4, '\0');
+    }, keep);
+    lens("b stored as F16", [](auto& t) {
+        LensTensor& b = t["b.block.0"];
+        b.dtype = "F16";
+        b.bytes.resize(b.bytes.size() / 2);
+    }, keep);
+    lens("NaN in b", [](auto& t) {
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::memcpy(t["b.block.3"].bytes.data(), &nan, 4);
+    }, keep);
+    lens("tuned_lens.safetensors truncated", keep, keep);
+    c.back().make = [](const fs::path& d) {
+        writeLens(d / "lens", [](auto&) {}, [](json&) {});
+        const std::string b = readBytes(d / "lens" / ls::kTunedLensWeightsFile);
+        writeBytes(d / "lens" / ls::kTunedLensWeightsFile, b.substr(0, b.size() - 100));
+    };
 
     const std::string R = "Run files (.h5)";
     auto run = [&](std::string input, std::function<std::string(std::string)> edit) {

@@ -93,6 +93,11 @@ CompareView::CompareView(QWidget* parent)
         return text.isEmpty() ? QString() : tr("<b>layer %1</b><br>%2").arg(layer).arg(text);
     });
 
+    frontPlot_ = addChart(QStringLiteral("compare_fronts"), makeTitledPlot(this, tr("Early-exit Pareto front"), QSize(320, 240)));
+    frontPlot_->xAxis->setLabel(tr("compute saved"));
+    frontPlot_->yAxis->setLabel(tr("top-1 agreement with layer L"));
+    legendBelow(frontPlot_);
+
     headDiffPlot_ = addChart(QStringLiteral("compare_heads_zero_dppl"),
                              makeTitledPlot(this, tr("Zero ΔPPL: run 1 − run 0"), QSize(280, 220)));
     headDiffPlot_->xAxis->setLabel(tr("head"));
@@ -118,22 +123,30 @@ CompareView::CompareView(QWidget* parent)
     rankings_ = makeTable(this, {tr("run a"), tr("run b"), tr("ablation"), tr("Spearman ρ"), tr("Kendall τ-b"),
                                  tr("top-10 overlap")});
 
-    auto* grid = new QGridLayout;
-    grid->setContentsMargins(0, 0, 4, 0);
-    grid->addWidget(layerPlot_, 0, 0, 1, 2);
-    grid->addWidget(headDiffPlot_, 0, 2);
-    grid->addWidget(rankPlot_, 0, 3);
+    // Charts in two rows whose hidden charts give their room to the others (no exit sweep: no
+    // front; fewer than two head scans: no head charts), then the tables.
+    auto* charts = new QHBoxLayout;
+    charts->addWidget(layerPlot_, 3);
+    charts->addWidget(frontPlot_, 2);
+    headCharts_ = new QWidget(this);
+    auto* headCharts = new QHBoxLayout(headCharts_);
+    headCharts->setContentsMargins(0, 0, 0, 0);
+    headCharts->addWidget(headDiffPlot_, 1);
+    headCharts->addWidget(rankPlot_, 1);
     auto* runsBox = new QVBoxLayout;
     runsBox->addWidget(new QLabel(tr("<b>Runs</b>"), this));
     runsBox->addWidget(runs_, 1);
     auto* rankingsBox = new QVBoxLayout;
     rankingsBox->addWidget(new QLabel(tr("<b>Head rankings</b> over the heads both runs scanned"), this));
     rankingsBox->addWidget(rankings_, 1);
-    grid->addLayout(runsBox, 1, 0, 1, 2);
-    grid->addLayout(rankingsBox, 1, 2, 1, 2);
-    grid->setRowStretch(0, 3);
-    grid->setRowStretch(1, 1);
-    for (int c = 0; c < 4; ++c) grid->setColumnStretch(c, 1);
+    auto* tables = new QHBoxLayout;
+    tables->addLayout(runsBox, 1);
+    tables->addLayout(rankingsBox, 1);
+    auto* grid = new QVBoxLayout;
+    grid->setContentsMargins(0, 0, 4, 0);
+    grid->addLayout(charts, 3);
+    grid->addWidget(headCharts_, 3);
+    grid->addLayout(tables, 1);
     setBody(grid);
     clear();
 }
@@ -170,6 +183,7 @@ void CompareView::showResult() {
         setSummary(runLabels(*result_).join(QStringLiteral(" · ")));
     }
     fillLayerChart();
+    fillFronts();
     fillHeads();
     fillTable(runs_, result_ ? tableNamed(*result_, "compare_runs") : nullptr,
               {"run", "file", "model", "data", "tokens", "windows", "status"});
@@ -217,6 +231,39 @@ void CompareView::fillLayerChart() {
     layerPlot_->replot();
 }
 
+// One curve per run with an exit sweep: its Pareto points, by compute saved.
+void CompareView::fillFronts() {
+    for (QCPGraph* g : frontGraphs_) frontPlot_->removeGraph(g);
+    frontGraphs_.clear();
+    const ls::Table* fronts = result_ ? tableNamed(*result_, "compare_fronts") : nullptr;
+    if (fronts && fronts->rows() > 0) {
+        const QStringList labels = runLabels(*result_);
+        for (int run = 0; run < labels.size(); ++run) {
+            QVector<double> xs, ys;
+            for (size_t i = 0; i < fronts->rows(); ++i)
+                if (fronts->column("front").texts[i] == "exit_pareto" && int(fronts->column("run").numbers[i]) == run) {
+                    xs << fronts->column("x").numbers[i];
+                    ys << fronts->column("y").numbers[i];
+                }
+            if (xs.isEmpty()) continue;
+            QCPGraph* g = frontPlot_->addGraph();
+            const QColor colour = palette::series(run);
+            g->setName(labels[run]);
+            g->setPen(QPen(colour, 2));
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colour, 6));
+            g->setData(xs, ys, true);
+            frontGraphs_ << g;
+        }
+        frontPlot_->rescaleAxes();
+        const QCPRange y = frontPlot_->yAxis->range();
+        const double pad = std::max(0.06 * y.size(), 1e-3);
+        frontPlot_->yAxis->setRange(y.lower - pad, std::min(1.0 + pad, y.upper + pad));
+    }
+    frontPlot_->setVisible(!frontGraphs_.isEmpty());
+    frontPlot_->legend->setVisible(!frontGraphs_.isEmpty());
+    frontPlot_->replot();
+}
+
 // The heads both of the first two runs with a head scan scanned: the difference and the ranks.
 void CompareView::fillHeads() {
     headDiffMap_->data()->clear();
@@ -227,8 +274,8 @@ void CompareView::fillHeads() {
         for (double run : heads->column("run").numbers)
             if (std::find(scanned.begin(), scanned.end(), int(run)) == scanned.end()) scanned.push_back(int(run));
     const int runA = scanned.size() > 0 ? scanned[0] : 0, runB = scanned.size() > 1 ? scanned[1] : 1;
-    titleOf(headDiffPlot_)->setText(scanned.size() >= 2 ? tr("Zero ΔPPL: run %1 − run %2").arg(runB).arg(runA)
-                                                        : tr("No two head scans"));
+    titleOf(headDiffPlot_)->setText(tr("Zero ΔPPL: run %1 − run %2").arg(runB).arg(runA));
+    headCharts_->setVisible(scanned.size() >= 2);
     rankPlot_->xAxis->setLabel(tr("rank in run %1").arg(runA));
     rankPlot_->yAxis->setLabel(tr("rank in run %1").arg(runB));
     std::map<std::pair<int, int>, std::pair<size_t, size_t>> both;  // (layer, head) -> rows of runs A, B

@@ -3,9 +3,11 @@
 //   - what differs between the runs (model, data, parameters);
 //   - a per-layer quantity of every run on one chart, one colour and legend entry per run
 //     (the quantity chosen in a list: cos-sim mean, saturation rate, KL to final, ...);
-//   - the heads that the first two runs with a head scan (A, B) both scanned: their
-//     zero-ablation ΔPPL difference (B − A) as a layer x head heatmap on a diverging scale, and
-//     B's rank against A's (points on the diagonal: the same rank);
+//   - the early-exit Pareto front of every run with an exit sweep (compute saved against top-1
+//     agreement), one curve per run: logit against tuned lens, say;
+//   - when two runs scanned heads, the heads that the first two with a head scan (A, B) both
+//     scanned: their zero-ablation ΔPPL difference (B − A) as a layer x head heatmap on a
+//     diverging scale, and B's rank against A's (points on the diagonal: the same rank);
 //   - the tables compare_runs and compare_rankings; every table in Export….
 // Takes the comparison and nothing else: nothing here is recomputed.
 #include <memory>
@@ -34,6 +36,8 @@ public:
     QComboBox* quantityBox() const { return quantity_; }
     QCustomPlot* layerPlot() const { return layerPlot_; }
     QList<QCPGraph*> runGraphs() const { return runGraphs_; }  // one per run, in run order
+    QCustomPlot* frontPlot() const { return frontPlot_; }
+    QList<QCPGraph*> frontGraphs() const { return frontGraphs_; }  // one per run with an exit sweep
     QCustomPlot* headDiffPlot() const { return headDiffPlot_; }
     QCPColorMap* headDiffMap() const { return headDiffMap_; }  // cell (head, layer - 1) = Δ zero ΔPPL
     QCustomPlot* rankPlot() const { return rankPlot_; }
@@ -45,12 +49,16 @@ public:
 private:
     void showResult() override;
     void fillLayerChart();
+    void fillFronts();
     void fillHeads();
 
     QLabel* differences_ = nullptr;
     QComboBox* quantity_ = nullptr;
     QCustomPlot* layerPlot_ = nullptr;
     QList<QCPGraph*> runGraphs_;
+    QCustomPlot* frontPlot_ = nullptr;
+    QList<QCPGraph*> frontGraphs_;
+    QWidget* headCharts_ = nullptr;  // the two head charts, hidden without two head scans
     QCustomPlot* headDiffPlot_ = nullptr;
     QCPColorMap* headDiffMap_ = nullptr;
     QCustomPlot* rankPlot_ = nullptr;

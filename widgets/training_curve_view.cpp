@@ -69,6 +69,13 @@ void TrainingCurveView::setPoints(const QVector<LossCurvePoint>& points) {
     plot_->replot();
 }
 
+void TrainingCurveView::setQuantity(const QString& quantity, const QString& validation) {
+    plot_->yAxis->setLabel(tr("%1 (nats)").arg(quantity));
+    train_->setName(tr("train %1").arg(quantity));
+    validation_->setName(tr("%1 %2").arg(validation, quantity));
+    plot_->replot();
+}
+
 void TrainingCurveView::setTitle(const QString& title) {
     titleOf(plot_)->setText(title);
     plot_->replot();

@@ -27,6 +27,9 @@ public:
     void clear() { setPoints({}); }
     const QVector<LossCurvePoint>& points() const { return points_; }
     void setTitle(const QString& title);
+    // What the curves measure (default "loss": "train loss", "validation loss", "loss (nats)"),
+    // and what the validation data is called ("validation").
+    void setQuantity(const QString& quantity, const QString& validation);
 
     QCustomPlot* plot() const { return plot_; }
     QCPGraph* trainGraph() const { return train_; }

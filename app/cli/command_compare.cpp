@@ -96,9 +96,11 @@ Command compareCommand() {
         "  compare_heads.csv: name,layer,head,run,zero_dppl,mean_dppl,zero_rank,mean_rank\n"
         "  compare_rankings.csv: run_a,run_b,metric,spearman,kendall,top10_overlap (zero and mean ablation, over "
         "the heads both runs scanned; Kendall's tau-b; top10_overlap: the share of run_a's 10 most damaging heads "
-        "among run_b's 10)",
+        "among run_b's 10)\n"
+        "  compare_fronts.csv: front,run,x,y (exit_pareto: compute_saved and top1_agreement of the Pareto points of "
+        "each run's exit sweep, by compute saved: the logit lens against a tuned lens, say)",
         {{"output",
-          {{"csv", "DIR", "Write the four tables as DIR/compare_*.csv."},
+          {{"csv", "DIR", "Write the five tables as DIR/compare_*.csv."},
            {"json", "", "Print the differences and every table as one JSON object instead of text."},
            {"quiet", "", "Print nothing (with --csv)."}}}}};
     spec.manyPositionals = true;

@@ -32,6 +32,7 @@ Command mergeCommand();
 Command showCommand();
 Command compareCommand();
 Command trainCommand();
+Command lensCommand();
 Command generateCommand();
 Command demoCorpusCommand();
 

@@ -13,6 +13,7 @@ int computeEval(const Args& args);
 int computeRun(const Args& args);
 int computeMerge(const Args& args);
 int computeTrain(const Args& args);
+int computeLens(const Args& args);  // lens train
 int computeGenerate(const Args& args);
 int computeSystemInfo(const Args& args);  // info --system
 

@@ -212,15 +212,30 @@ void AnalysisPanel::setText(const Field& field, const QString& text) {
         check->setChecked(!text.isEmpty());
     else if (auto* spin = qobject_cast<QSpinBox*>(field.widget))
         spin->setValue(text.isEmpty() ? spin->minimum() : text.toInt());
-    else if (auto* combo = qobject_cast<QComboBox*>(field.widget))
+    else if (auto* combo = qobject_cast<QComboBox*>(field.widget)) {
+        if (!text.isEmpty() && combo->findText(text) < 0) combo->addItem(text);  // a value from a run file
         combo->setCurrentText(text);
-    else
+    } else
         qobject_cast<QLineEdit*>(field.widget)->setText(text);
 }
 
 void AnalysisPanel::setFieldText(const QString& key, const QString& text) {
     if (const Field* field = findField(key.toStdString()))
         setText(*field, text);
+}
+
+void AnalysisPanel::setChoices(const QString& key, const QStringList& values) {
+    const Field* field = findField(key.toStdString());
+    auto* combo = field ? qobject_cast<QComboBox*>(field->widget) : nullptr;
+    if (!combo) return;
+    const QString current = combo->currentText();
+    {
+        const QSignalBlocker block(combo);
+        combo->clear();
+        combo->addItems(values);
+    }
+    setText(*field, current);
+    revalidate();
 }
 
 QString AnalysisPanel::fieldText(const QString& key) const {

@@ -52,6 +52,9 @@ public:
     // automatic value, an empty line edit). A flag takes any other text as checked.
     void setFieldText(const QString& key, const QString& text);
     QString fieldText(const QString& key) const;
+    // The values a list field offers (a Text parameter with choices), for those known only at
+    // run time (--lens: the tuned lenses of the model); the current value stays chosen.
+    void setChoices(const QString& key, const QStringList& values);
 
     // The first problem with the parameters (empty if none), as shown under the form.
     QString problemText() const { return problem_; }

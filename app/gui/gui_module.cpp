@@ -58,6 +58,10 @@ void describeOptions(QCommandLineParser& parser) {
                      "comma-separated list of " + analyses + ".", "LIST"},
         {"plan", "Plan the layer analyses (--analyses, or those checked) instead of running them: the Analysis "
                  "panel shows their time, memory and file size, as its Plan button does."},
+        {"lens", "The Lens field of the layer analyses: logit, or tuned:DIR (a folder made by Train Tuned Lens or "
+                 "layerscope-cli lens train).", "LENS"},
+        {"compare-lenses", "Run the layer analyses through the logit lens and through --lens's tuned lens and compare "
+                           "them (Analysis > Compare Lenses) instead of one run."},
         {"generate", "Continue these prompts (a text file, one per line) with the Generation panel's settings once "
                      "the model is loaded (after --analyses).", "FILE"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
@@ -166,6 +170,8 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
     }
     options.run = parser.isSet("run");
     options.plan = parser.isSet("plan");
+    options.lens = parser.value("lens");
+    options.compareLenses = parser.isSet("compare-lenses");
     options.screenshot = parser.value("screenshot");
     options.quitAfterRun = parser.isSet("quit-after-run");
 

@@ -8,6 +8,7 @@
 #include "analysis/registry.h"
 #include "analysis_views.h"
 #include "export_menu.h"
+#include "file_paths.h"
 #include "kit/result_view.h"
 #include "kit/format.h"
 
@@ -145,6 +146,9 @@ ls::widgets::SummarySection LayerResults::summarySection() const {
             analyses << QString::fromStdString(info.title);
     row(tr("Analyses"), analyses.join(", "));
     if (windows) row(tr("Layer"), tr("%1 of %2").arg(p.layer).arg(r.capture.numLayers));
+    if (windows)
+        row(tr("Lens"), p.lensChoice.tuned() ? tr("tuned: %1 (hash %2)").arg(fromPath(p.lensChoice.tunedDir), fromStd(p.lensChoice.hash))
+                                             : tr("logit"));
     for (const ls::AnalysisSpec& info : ls::analysisRegistry())
         if (info.settings && p.wants(info.name))
             for (const auto& [label, value] : info.settings(r))

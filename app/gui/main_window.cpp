@@ -14,6 +14,8 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -40,6 +42,7 @@
 #include "layer_results.h"
 #include "opened_files.h"
 #include "run_library.h"
+#include "train_lens_dialog.h"
 #include "loss_histogram_view.h"
 #include "model/model.h"
 #include "model/system_info.h"
@@ -278,6 +281,16 @@ void MainWindow::createActions() {
     analysis->addSeparator();
     trainAction_ = analysis->addAction(tr("&Train Small Model…"), this, [this] { showTrainDialog(); });
     trainAction_->setToolTip(tr("Train a small transformer on a text file and save it as a model folder"));
+    trainLensAction_ = analysis->addAction(tr("Train Tuned &Lens…"), this, [this] { showTrainLensDialog(); });
+    trainLensAction_->setToolTip(tr("Train a tuned lens (an affine translator per layer) for the open model on the open "
+                                    "dataset's windows"));
+    analysis->addAction(tr("Open Tuned Lens…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Tuned Lens (a folder made by Train Tuned Lens)"));
+        if (!dir.isEmpty()) useTunedLens(dir);
+    });
+    compareLensesAction_ = analysis->addAction(tr("&Compare Lenses"), this, [this] { compareLenses(); });
+    compareLensesAction_->setToolTip(tr("The checked analyses through the logit lens and through the chosen tuned lens, "
+                                        "side by side: KL to final, saturation rates, early-exit Pareto fronts"));
     analysis->addSeparator();
     createThreadsMenu(analysis);
 
@@ -421,6 +434,7 @@ void MainWindow::showModel(const QString& dir) {
     const int seqLenBefore = datasetPanel_->windowParams().seqLen;
     datasetPanel_->setContextLimit(context);
     analysisPanel_->setModelConfig(model.config());
+    updateLensChoices();
     if (datasetPanel_->windowParams().seqLen < seqLenBefore)
         notes << tr("seq len lowered to the model's context (%1)").arg(context);
     if (!tasks_->tokenizer())
@@ -738,6 +752,8 @@ void MainWindow::updateActions() {
     openDatasetAction_->setEnabled(idle);
     evaluateAction_->setEnabled(idle && inputs);
     layerAnalysesAction_->setEnabled(idle && inputs);
+    trainLensAction_->setEnabled(inputs);
+    compareLensesAction_->setEnabled(idle && inputs);
     analysisPanel_->setRunAvailable(idle && inputs);
     generationPanel_->setRunAvailable(idle && tasks_->model());
     openRunAction_->setEnabled(idle);
@@ -771,6 +787,59 @@ TrainDialog* MainWindow::showTrainDialog() {
     trainDialog_->raise();
     trainDialog_->activateWindow();
     return trainDialog_;
+}
+
+namespace {
+
+constexpr const char* kTunedLensesKey = "tunedLenses";  // QSettings: the lens folders known
+
+}  // namespace
+
+TrainLensDialog* MainWindow::showTrainLensDialog() {
+    if (!trainLensDialog_) {
+        trainLensDialog_ = new TrainLensDialog(tasks_, this);
+        connect(trainLensDialog_, &TrainLensDialog::lensChosen, this, &MainWindow::useTunedLens);
+    }
+    trainLensDialog_->setWindows(windowParams());
+    if (const auto& model = tasks_->model(); model && trainLensDialog_->outputFolder().isEmpty())
+        trainLensDialog_->setOutputFolder(fromPath(model->directory()) + QStringLiteral("-tuned-lens"));
+    trainLensDialog_->show();
+    trainLensDialog_->raise();
+    trainLensDialog_->activateWindow();
+    return trainLensDialog_;
+}
+
+void MainWindow::useTunedLens(const QString& dir) {
+    const QString clean = QDir::cleanPath(QDir(dir).absolutePath());
+    QSettings settings;
+    QStringList known = settings.value(kTunedLensesKey).toStringList();
+    known.removeAll(clean);
+    known.prepend(clean);
+    settings.setValue(kTunedLensesKey, known.mid(0, 50));
+    updateLensChoices();
+    analysisPanel_->setFieldText(QStringLiteral("lens"), QStringLiteral("tuned:") + clean);
+    analysisDock_->raise();
+    statusBar()->showMessage(tr("Lens: the tuned lens in %1").arg(clean));
+}
+
+void MainWindow::updateLensChoices() {
+    QStringList choices{QStringLiteral("logit")};
+    const auto& model = tasks_->model();
+    const QString modelDir = model ? QDir::cleanPath(QDir(fromPath(model->directory())).absolutePath()) : QString();
+    for (const QString& dir : QSettings().value(kTunedLensesKey).toStringList()) {
+        // Offered for the model it was trained for (its own check of the model's hash runs with the analyses).
+        QFile file(dir + QStringLiteral("/tuned_lens.json"));
+        if (!file.open(QIODevice::ReadOnly)) continue;
+        const QString lensModel = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("model_path")).toString();
+        if (!model || QDir::cleanPath(QDir(lensModel).absolutePath()) == modelDir) choices << QStringLiteral("tuned:") + dir;
+    }
+    analysisPanel_->setChoices(QStringLiteral("lens"), choices);
+}
+
+void MainWindow::compareLenses(Then then) {
+    if (tasks_->refuse(tr("Comparing lenses"), layerRunProblem(), then))
+        return;
+    tasks_->compareLenses(layerRunParams(), std::move(then));
 }
 
 void MainWindow::exportHistogram(const QString& suffix) {

@@ -42,6 +42,7 @@ class QMenu;
 class QStackedWidget;
 class QTabWidget;
 class TrainDialog;
+class TrainLensDialog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -102,6 +103,13 @@ public:
     bool selectTab(const QString& name);
     // Opens (creating once) the training dialog, filled from the current model and data.
     TrainDialog* showTrainDialog();
+    // Opens (creating once) Analysis > Train Tuned Lens… for the open model and dataset.
+    TrainLensDialog* showTrainLensDialog();
+    // Analysis > Compare Lenses: the checked analyses through the logit lens and through the
+    // Lens field's tuned lens, side by side in the Compare tab.
+    void compareLenses(Then then = {});
+    // A tuned lens folder joins the Lens field's list (kept between sessions) and is chosen.
+    void useTunedLens(const QString& dir);
 
     // Loads what the options name, one step after the other, then runs/screenshots/quits
     // (startup.h).
@@ -138,6 +146,8 @@ private:
     void updatePreview();
     void updateActions();
     void updateHint();
+    // The Lens field's list: the logit lens and the known tuned lenses made for the open model.
+    void updateLensChoices();
 
     bool unattended_ = false;
 
@@ -154,6 +164,7 @@ private:
     QDockWidget* analysisDock_ = nullptr;
     LayerResults* layerResults_ = nullptr;
     TrainDialog* trainDialog_ = nullptr;
+    TrainLensDialog* trainLensDialog_ = nullptr;
     WorkbenchTasks* tasks_ = nullptr;
     QStackedWidget* central_ = nullptr;  // the hint, or the tabs once there is something to show
     QTabWidget* tabs_ = nullptr;
@@ -163,6 +174,8 @@ private:
     QAction* openDatasetAction_ = nullptr;
     QAction* evaluateAction_ = nullptr;
     QAction* trainAction_ = nullptr;
+    QAction* trainLensAction_ = nullptr;
+    QAction* compareLensesAction_ = nullptr;
     QAction* layerAnalysesAction_ = nullptr;
     QAction* openRunAction_ = nullptr;
     QAction* saveRunAction_ = nullptr;

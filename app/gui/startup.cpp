@@ -50,7 +50,13 @@ void StartupSequence::run() {
                 names.push_back(name.toStdString());
             if (!names.empty())
                 window_->analysisPanel()->setAnalyses(names);
-            if (options_.plan)
+            if (options_.lens.startsWith(QStringLiteral("tuned:")))
+                window_->useTunedLens(options_.lens.mid(6));
+            else if (!options_.lens.isEmpty())
+                window_->analysisPanel()->setFieldText(QStringLiteral("lens"), options_.lens);
+            if (options_.compareLenses)
+                window_->compareLenses(generate);
+            else if (options_.plan)
                 window_->planLayerAnalyses(generate);
             else
                 window_->runLayerAnalyses(generate);

@@ -15,6 +15,8 @@ struct StartupOptions {
     bool run = false;          // evaluate once model and data are loaded
     QStringList analyses;      // layer analyses to run once model and data are loaded
     bool plan = false;         // plan them (the Analysis panel's Plan) instead of running them
+    QString lens;              // the Lens field: "logit" or "tuned:DIR" (empty: as it is)
+    bool compareLenses = false;  // run them through the logit and the tuned lens, compared
     int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
     bool generate = false;     // continue generatePrompts with the Generation panel's settings (after the analyses)
     QString generatePrompts;

@@ -297,6 +297,64 @@ void WorkbenchTasks::compareRunFiles(const QStringList& paths, Then then) {
     start(std::move(task), std::move(then));
 }
 
+void WorkbenchTasks::trainLens(const ls::LensTrainParams& params, const QString& outDir, bool overwrite, Then then) {
+    const QString what = tr("Training the tuned lens");
+    if (refuse(what, missingInputs(), then))
+        return;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto result = std::make_shared<ls::LensTrainResult>();
+    const std::filesystem::path dir = toPath(outDir);
+    const auto onPoint = [this](const ls::TrainPoint& point) {
+        QMetaObject::invokeMethod(this, [this, point] { emit lensTrainPoint(point); }, Qt::QueuedConnection);
+    };
+    Task task{tr("Training lens"), what, tr("Training a tuned lens into %1…").arg(outDir),
+              [model, dataset, params, dir, overwrite, result, onPoint](ls::Progress& progress) {
+                  progress.setStage("Hashing the inputs");
+                  const ls::RunInfo hashes = ls::runInfoFor(*model, dataset->path, ls::dataFormatName(dataset->format));
+                  *result = ls::trainTunedLens(*model, *dataset, hashes.modelHash, hashes.datasetHash, params, dir,
+                                               overwrite, progress, onPoint);
+                  if (result->canceled && !result->saved) throw ls::Canceled();
+              },
+              [this, result] { emit lensTrained(result); }};
+    start(std::move(task), std::move(then));
+}
+
+void WorkbenchTasks::compareLenses(const ls::LayerRunParams& params, Then then) {
+    const QString what = tr("Comparing lenses");
+    const QString noLens = tr("choose a tuned lens in the Lens field first (Analysis > Train Tuned Lens…)");
+    if (refuse(what, missingInputs(), then) || refuse(what, params.lensChoice.tuned() ? QString() : noLens, then))
+        return;
+    auto model = model_;
+    auto dataset = dataset_;
+    auto tokenizer = tokenizer_;
+    auto tunedRun = std::make_shared<ls::LayerRun>();
+    auto comparison = std::make_shared<ls::RunComparison>();
+    const QStringList labels{QStringLiteral("logit lens"), QStringLiteral("tuned lens")};  // the folder: in the differences
+    Task task{what, what, tr("Running the analyses through both lenses…"),
+              [model, dataset, tokenizer, params, tunedRun, comparison, labels](ls::Progress& progress) {
+                  ls::LayerRunParams logit = params;
+                  logit.lensChoice = {};
+                  ls::LayerRun logitRun;
+                  {
+                      const ls::ProgressPart part(progress, 0.0, 0.5);
+                      logitRun = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), logit, progress);
+                  }
+                  {
+                      const ls::ProgressPart part(progress, 0.5, 1.0);
+                      *tunedRun = ls::runLayerAnalyses(*model, *dataset, tokenizer.get(), params, progress);
+                  }
+                  *comparison = ls::compareRuns({{labels[0].toStdString(), &logitRun}, {labels[1].toStdString(), tunedRun.get()}});
+              },
+              [this, tunedRun, comparison, labels] {
+                  emit layerRunFinished(tunedRun);
+                  emit runsCompared(comparison, labels);
+              },
+              [this] { emit layerRunEnded(); }};
+    if (start(std::move(task), std::move(then)))
+        emit layerRunStarted(params);
+}
+
 void WorkbenchTasks::saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then) {
     const QString what = tr("Saving the run");
     const QString noRun = tr("there is no run to save: run the layer analyses first (Analysis > Layer Analyses)");

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "data/windows.h"
 #include "task_runner.h"
+#include "train/tuned_lens_trainer.h"
 
 namespace ls {
 class Model;
@@ -90,6 +91,14 @@ public:
     void saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then = {});
     // Reads the run files (two or more) and compares them (compare/compare_runs.h).
     void compareRunFiles(const QStringList& paths, Then then = {});
+    // A tuned lens for the model, trained on the dataset's windows (train/tuned_lens_trainer.h):
+    // lensTrainPoint after each held-out scoring, lensTrained when it ended with a lens in
+    // outDir (a cancel keeps the best so far).
+    void trainLens(const ls::LensTrainParams& params, const QString& outDir, bool overwrite, Then then = {});
+    // params' analyses through the logit lens and through its tuned lens, compared side by side
+    // (runsCompared with the labels "logit lens" and "tuned lens"); the tuned run is shown too
+    // (layerRunFinished).
+    void compareLenses(const ls::LayerRunParams& params, Then then = {});
 
 signals:
     void busyChanged(bool busy);
@@ -109,6 +118,8 @@ signals:
     void runFileOpened(std::shared_ptr<const ls::LayerRun> run, const QString& path);
     void runsCompared(std::shared_ptr<const ls::RunComparison> comparison, const QStringList& paths);
     void runFileSaved(std::shared_ptr<const ls::LayerRun> run, const QString& path);
+    void lensTrainPoint(const ls::TrainPoint& point);
+    void lensTrained(std::shared_ptr<const ls::LensTrainResult> result);
 
 private:
     static QString busyText();  // why a task cannot start while another runs

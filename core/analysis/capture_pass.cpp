@@ -13,6 +13,7 @@
 #include "analysis/certified_lens_internal.h"
 #include "analysis/int8_projection_internal.h"
 #include "analysis/saturation.h"
+#include "analysis/tuned_lens_internal.h"
 #include "analysis/window_batches_internal.h"
 #include "common/error.h"
 #include "model/transformer_internal.h"
@@ -228,8 +229,8 @@ std::vector<LowRankTiming> timeLowRank(const Model::Impl& m, const LowRankHead& 
 }
 
 // One separate forward over the inspected window: all positions, every layer 0..L.
-InspectGrid inspectWindow(const Model::Impl& m, const std::vector<int32_t>& tokens, const Window& w, int index,
-                          int topK) {
+InspectGrid inspectWindow(const Model::Impl& m, const LensReader& lens, const std::vector<int32_t>& tokens,
+                          const Window& w, int index, int topK) {
     const int L = m.config.numLayers;
     torch::Tensor ids = torch::empty({1, w.length}, torch::kInt64);  // (1, T)
     for (int t = 0; t < w.length; ++t) ids[0][t] = tokens[w.begin + t];
@@ -249,10 +250,10 @@ InspectGrid inspectWindow(const Model::Impl& m, const std::vector<int32_t>& toke
         g.inputIds.push_back(tokens[w.begin + t]);
         g.targetIds.push_back(t + 1 < w.length ? tokens[w.begin + t + 1] : -1);
     }
-    const torch::Tensor finalTop1 = m.logitLens(residuals[L]).argmax(-1);  // (T)
+    const torch::Tensor finalTop1 = lens.logits(LensStage::Block, L, residuals[L]).argmax(-1);  // (T)
     std::vector<torch::Tensor> ids_, probs_, finalProb_;
     for (int l = 0; l <= L; ++l) {
-        const torch::Tensor probs = torch::softmax(m.logitLens(residuals[l]), -1);  // (T, V)
+        const torch::Tensor probs = torch::softmax(lens.logits(LensStage::Block, l, residuals[l]), -1);  // (T, V)
         auto [p, i] = probs.topk(topK, -1);                                         // (T, K)
         ids_.push_back(i);
         probs_.push_back(p);
@@ -283,6 +284,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     for (const Window& w : windows) totalScored += w.scoredCount();
 
     torch::InferenceMode guard;
+    const LensReader lensReader(m, request.tunedLens);
     CaptureResult r;
     r.numLayers = L;
     r.hiddenSize = c.hiddenSize;
@@ -402,7 +404,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             if (probeSample && l == request.probeLayer) probeSample->add(seen, firstToken, streamIndex);
             for (CaptureObserver* o : request.observers) o->residual(l, h);
             if (lens || l == L || (request.metrics && l > 0)) {
-                const torch::Tensor normed = m.normFinal(h);
+                const torch::Tensor normed = lensReader.normed(LensStage::Block, l, h);
                 // (M, V): the loss needs layer L's, the metrics every layer's
                 torch::Tensor logits = l == L || request.metrics ? m.headLogits(normed) : torch::Tensor();
                 top1[l] = lensTop1(normed, logits);
@@ -420,7 +422,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
             options.observePostAttention = [&](int l, const torch::Tensor& full) {
                 const torch::Tensor a = scored(full);
                 if (request.postAttentionLens)
-                    appendInts(r.postAttentionTop1[l - 1], lensTop1(m.normFinal(a), torch::Tensor()));
+                    appendInts(r.postAttentionTop1[l - 1], lensTop1(lensReader.normed(LensStage::Attention, l, a), torch::Tensor()));
                 for (CaptureObserver* o : request.observers)
                     if (o->wantsPostAttention()) o->postAttention(l, a);
             };
@@ -469,7 +471,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     const size_t inspected = static_cast<size_t>(request.inspectWindow);
     if (request.inspect && inspected >= shard.first && inspected < shard.first + windows.size()) {  // this shard's
         progress.setStage("Token inspector");
-        r.inspect = inspectWindow(m, data.tokens, shard.all[inspected], request.inspectWindow, request.topK);
+        r.inspect = inspectWindow(m, lensReader, data.tokens, shard.all[inspected], request.inspectWindow, request.topK);
     }
     if (certified) r.lensCandidatesPerToken = static_cast<double>(certified->candidates()) / static_cast<double>(certified->tokens());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

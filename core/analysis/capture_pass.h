@@ -8,7 +8,8 @@
 // order; every quantity is taken at the predicting position p (target = token p + 1).
 // Layers: h_0 = residual stream entering block 1 (embeddings), h_l = block l's output,
 // a_l = h_{l-1} + attention_l (inside block l, after attention, before the MLP).
-// Logit lens: z_l = W norm_f(h_l), W the output head, norm_f the final norm.
+// Logit lens: z_l = W norm_f(h_l), W the output head, norm_f the final norm; with a tuned lens
+// (CaptureRequest::tunedLens) z_l = W norm_f(A_l h_l + b_l).
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -22,6 +23,7 @@ namespace ls {
 
 class CaptureObserver;
 class Model;
+class TunedLens;
 struct Dataset;
 
 // The logit lens as the lens-based analyses (saturation, lensdiv) ask for it.
@@ -41,6 +43,10 @@ struct CaptureRequest {
     // The model's content hash (RunInfo::modelHash): the certified lens's choice is cached under
     // it (common/cache_dir.h). Empty: no cache.
     std::string modelHash;
+    // The lens every lens quantity reads through (the top-1s, metrics, low-rank detection, the
+    // inspector, observers' own): null = the logit lens, else norm_f(A_l h + b_l) where the tuned
+    // lens has a translator (analysis/tuned_lens.h). Not owned.
+    const TunedLens* tunedLens = nullptr;
     std::vector<int> lowRankRanks;   // ranks r of the SVD head W_r; empty = no low-rank head
     int lowRankLayer = 0;            // the chosen layer l (1..L) for agreement and detection
     bool metrics = false;            // LayerMetrics at every layer 1..L (logit lens)

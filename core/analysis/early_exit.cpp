@@ -349,6 +349,15 @@ AnalysisSpec exitAnalysis() {
     spec.tables = [](const LayerRun& run, bool, std::vector<Table>& out) {
         if (const auto r = run.result<ExitResult>("exit")) appendTables(out, exitTables(*r));
     };
+    spec.fronts = [](const LayerRun& run, std::vector<FrontPoint>& out) {
+        const auto r = run.result<ExitResult>("exit");
+        if (!r) return;
+        std::vector<FrontPoint> front;
+        for (const SweepPoint& p : r->sweep)
+            if (p.pareto) front.push_back({"exit_pareto", p.outcome.computeSaved, p.outcome.top1Agreement});
+        std::sort(front.begin(), front.end(), [](const FrontPoint& a, const FrontPoint& b) { return a.x < b.x; });
+        out.insert(out.end(), front.begin(), front.end());
+    };
     spec.resolve = resolveExitParams;
     spec.settings = [](const LayerRun& run) -> std::vector<std::pair<std::string, std::string>> {
         const auto r = run.result<ExitResult>("exit");

@@ -62,6 +62,11 @@ void resolveLayerRunParams(LayerRunParams& p, const ModelConfig& c) {
                     std::to_string(L));
     if (p.bins < 1 || p.bins > 100000) throw ParamError("bins", "must be between 1 and 100000");
     checkHeads(p.heads, c);
+    // A tuned lens is loaded (and checked against the model's hash) when the run starts; a folder
+    // without one is refused now, before any work.
+    if (p.lensChoice.tuned() && !std::filesystem::is_regular_file(p.lensChoice.tunedDir / kTunedLensInfoFile))
+        throw ParamError("lens", p.lensChoice.tunedDir.string() + " holds no tuned lens (no " + kTunedLensInfoFile +
+                                     "; make one with `lens train`)");
     // Each asked-for analysis's own; one may add another it needs, whose own then run too.
     std::vector<std::string> resolved;
     for (bool added = true; added;) {

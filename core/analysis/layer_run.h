@@ -22,6 +22,7 @@
 #include "analysis/linearize.h"
 #include "analysis/losssep.h"
 #include "analysis/lowrank.h"
+#include "analysis/tuned_lens.h"
 #include "common/phase_times.h"
 #include "data/dataset.h"
 #include "data/windows.h"
@@ -50,6 +51,12 @@ struct LayerRunParams {
     // changes what compares or learns on hidden states (cos-sim's c_L, probes at layer L);
     // the logit lens at L is the model's output either way.
     bool finalNormLast = false;
+    // The lens of every lens-based analysis (saturation, lensdiv, the inspector, losssep's
+    // per-layer metrics and the probes on them, exit, the low-rank head's detection): logit or
+    // tuned (analysis/tuned_lens.h). runLayerAnalyses loads a tuned one into tunedLens and sets
+    // lensChoice.hash; a run read from a file has the choice and hash only.
+    LensChoice lensChoice;
+    std::shared_ptr<const TunedLens> tunedLens;
     // Each analysis's own, set and read by its registry entry (its own header says what).
     CossimParams cossim;                // layer and bins: the shared ones
     LensParams lens;                    // saturation and lensdiv

@@ -5,6 +5,7 @@
 #include "analysis/layer_run.h"
 #include "analysis/lensdiv.h"
 #include "analysis/runners_internal.h"
+#include "analysis/tuned_lens_internal.h"
 #include "model/transformer_internal.h"
 
 namespace ls {
@@ -16,7 +17,8 @@ constexpr int64_t kChunk = 256;
 
 class LensDivObserver : public CaptureObserver {
 public:
-    LensDivObserver(const Model::Impl& model, bool postAttention) : m_(model), postAttention_(postAttention) {
+    LensDivObserver(const Model::Impl& model, const TunedLens* tuned, bool postAttention)
+        : m_(model), lens_(model, tuned), postAttention_(postAttention) {
         const int L = m_.config.numLayers;
         auto addRow = [this](int layer, const char* stage) {
             LensDivRow row;
@@ -32,9 +34,9 @@ public:
     }
 
     bool wantsPostAttention() const override { return postAttention_; }
-    void residual(int layer, const torch::Tensor& h) override { normed_[layer] = m_.normFinal(h); }
+    void residual(int layer, const torch::Tensor& h) override { normed_[layer] = lens_.normed(LensStage::Block, layer, h); }
     void postAttention(int layer, const torch::Tensor& a) override {
-        normed_[m_.config.numLayers + layer] = m_.normFinal(a);
+        normed_[m_.config.numLayers + layer] = lens_.normed(LensStage::Attention, layer, a);
     }
 
     void endBatch(const torch::Tensor& targets) override {
@@ -90,11 +92,12 @@ private:
         int64_t correct = 0;
     };
     const Model::Impl& m_;
+    LensReader lens_;  // the run's lens (logit or tuned)
     bool postAttention_;
     int64_t tokens_ = 0;
     std::vector<LensDivRow> rows_;      // block 0..L, then attention 1..L
     std::vector<Sums> sums_;            // per row, over the batches so far
-    std::vector<torch::Tensor> normed_; // per row: norm_f of the batch's states, (M, D) float32
+    std::vector<torch::Tensor> normed_; // per row: what the head reads of the batch's states (the lens), (M, D) float32
 };
 
 }  // namespace
@@ -103,7 +106,7 @@ AnalysisRunner lensDivRunner() {
     AnalysisRunner runner;
     runner.name = "lensdiv";
     runner.observe = [](const Model& model, const LayerRunParams& params) -> std::unique_ptr<CaptureObserver> {
-        return std::make_unique<LensDivObserver>(model.impl(), params.lens.postAttention);
+        return std::make_unique<LensDivObserver>(model.impl(), params.tunedLens.get(), params.lens.postAttention);
     };
     // One projection onto the vocabulary and a log-softmax per row and token, like the lens's
     // metrics.

@@ -64,12 +64,18 @@ AnalysisSpec makeSharedParams() {
             "Layer L with the final norm applied, as Hugging Face's output_hidden_states[-1]: cos-sim's c_L compares "
             "h_{L-1} with norm_f(h_L) and probes at layer L learn on norm_f(h_L) (default: h_L before the final norm, "
             "the residual stream itself). The logit lens is the same either way."},
+        ParamSpec{"lens", K::Text, "logit|tuned:DIR", "Lens",
+            "The lens that reads the layers for saturation, lensdiv, the inspector, losssep's per-layer metrics and "
+            "probes, exit and the low-rank head's detection: logit (W norm_f(h_l), the default) or tuned:LENS_DIR, a "
+            "tuned lens trained for this model by `lens train` (W norm_f(A_l h_l + b_l))."}
+            .withChoices({"logit"}),  // the GUI adds the tuned lenses it knows (AnalysisPanel::setChoices)
     };
     spec.apply = [](const ParamValues& v, const ModelConfig& config, LayerRunParams& p) {
         if (v.has("layer")) p.layer = static_cast<int>(v.integer("layer"));
         if (v.has("bins")) p.bins = p.lossSep.bins = static_cast<int>(v.integer("bins"));
         if (v.has("heads")) p.heads = parseHeadList(v.text("heads"), config.numLayers, config.numHeads);
         if (v.has("final-norm-last")) p.finalNormLast = v.flag("final-norm-last");
+        if (v.has("lens")) p.lensChoice = parseLensChoice(v.text("lens"));
     };
     spec.values = [](const LayerRunParams& p, ParamValues& v) {
         if (p.layer > 0) v.set("layer", int64_t(p.layer));
@@ -79,6 +85,7 @@ AnalysisSpec makeSharedParams() {
             heads += (heads.empty() ? "" : ",") + headName(h);
         if (!heads.empty()) v.set("heads", heads);
         if (p.finalNormLast) v.set("final-norm-last", true);
+        if (p.lensChoice.tuned()) v.set("lens", p.lensChoice.text());
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["analyses"] = p.analyses;
@@ -97,6 +104,8 @@ AnalysisSpec makeSharedParams() {
         for (const HeadId& h : p.heads) heads.push_back({h.layer, h.head});
         j["heads"] = heads;
         j["final_norm_last"] = p.finalNormLast;
+        j["lens"] = p.lensChoice.text();
+        j["lens_hash"] = p.lensChoice.hash;  // the tuned lens's content hash; "" for the logit lens
         if (p.windows.shard.sharded()) j["shard"] = {p.windows.shard.index, p.windows.shard.count};  // [K, N]
     };
     spec.paramsFromJson = [](const nlohmann::json& j, LayerRunParams& p) {
@@ -115,6 +124,8 @@ AnalysisSpec makeSharedParams() {
         for (const nlohmann::json& pair : j.value("heads", nlohmann::json::array()))
             p.heads.push_back({jsonInteger<int>(pair.at(0)), jsonInteger<int>(pair.at(1))});
         p.finalNormLast = j.value("final_norm_last", false);  // runs from before the switch: without
+        p.lensChoice = parseLensChoice(j.value("lens", std::string("logit")));  // runs from before: the logit lens
+        p.lensChoice.hash = j.value("lens_hash", std::string());
         if (j.contains("shard"))
             p.windows.shard = WindowShard{jsonInteger<int>(j.at("shard").at(0)), jsonInteger<int>(j.at("shard").at(1))};
     };

@@ -29,6 +29,12 @@ struct LayerQuantity {
     std::string stage;   // "block", "attention", or "best" (layer: where the best is)
     double value = 0;
 };
+// What `compare` draws as one trade-off curve per run: a point of a named front
+// ("exit_pareto": x = compute saved, y = top-1 agreement with the final layer).
+struct FrontPoint {
+    std::string front;
+    double x = 0, y = 0;
+};
 struct HeadScore {
     int layer = 0;  // 1..L
     int head = 0;   // 0..H-1
@@ -87,6 +93,8 @@ struct AnalysisSpec {
     // its own tables give them (the same doubles its CSVs print). Null: nothing to compare.
     void (*layerQuantities)(const LayerRun& run, std::vector<LayerQuantity>& out) = nullptr;
     void (*headScores)(const LayerRun& run, std::vector<HeadScore>& out) = nullptr;
+    // Its trade-off curves (exit's Pareto front), as its own tables give them. Null: none.
+    void (*fronts)(const LayerRun& run, std::vector<FrontPoint>& out) = nullptr;
     // Run in shards (run --shard K/N, then merge; analysis/shards.h): combines the shards' results
     // of its own pass, given in shard order, into merged (whose capture is already the shards'
     // concatenated and whose results the summaries fill after). Null: it keeps nothing of its

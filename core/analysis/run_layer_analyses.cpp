@@ -47,12 +47,18 @@ LayerRun runLayerAnalyses(const Model& model, const Dataset& data, const Tokeniz
     resolveLayerRunParams(params, c);
     progress.setStage("Hashing the inputs");
     RunInfo info = runInfoFor(model, data.path, dataFormatName(data.format));
+    if (params.lensChoice.tuned()) {
+        progress.setStage("Loading the tuned lens");
+        params.tunedLens = TunedLens::load(params.lensChoice.tunedDir, c, info.modelHash);
+        params.lensChoice.hash = params.tunedLens->hash();
+    }
 
     // What the capture pass keeps: what the requested analyses ask for, and the observers of
     // the analyses that keep per-token values of their own.
     CaptureRequest request;
     request.finalNormLast = params.finalNormLast;
     request.modelHash = info.modelHash;
+    request.tunedLens = params.tunedLens.get();
     bool needsCapture = false;
     for (const AnalysisSpec& a : analysisRegistry())
         if (a.request && params.wants(a.name)) {

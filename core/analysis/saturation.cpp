@@ -117,7 +117,7 @@ LensMethod parseLensMethod(const std::string& name, int hiddenSize) {
 
 AnalysisSpec saturationAnalysis() {
     using K = ParamSpec::Kind;
-    AnalysisSpec spec = analysisEntry("saturation", "Saturation (logit lens)",
+    AnalysisSpec spec = analysisEntry("saturation", "Saturation per layer",
         "where each token's lens top-1 settles: rate per layer, saturation layer, loss of saturated tokens", kCheckedByDefault);
     spec.params = {
         {"post-attention", K::Flag, "", "Lens also after attention",

@@ -70,6 +70,27 @@ Table layersTable(const std::vector<ComparedRun>& runs) {
     return t;
 }
 
+// Every run's trade-off curves (AnalysisSpec::fronts), by front, then run, in the runs' order.
+Table frontsTable(const std::vector<ComparedRun>& runs) {
+    std::vector<std::pair<std::string, std::pair<size_t, FrontPoint>>> rows;
+    std::vector<std::string> fronts;  // first-seen order
+    for (size_t i = 0; i < runs.size(); ++i) {
+        std::vector<FrontPoint> points;
+        for (const AnalysisSpec& spec : analysisRegistry())
+            if (spec.fronts) spec.fronts(*runs[i].run, points);
+        for (const FrontPoint& p : points) {
+            if (std::find(fronts.begin(), fronts.end(), p.front) == fronts.end()) fronts.push_back(p.front);
+            rows.push_back({p.front, {i, p}});
+        }
+    }
+    Table t{"compare_fronts", "Trade-off curves of every run", {}};
+    addColumns(t, {{"front", K::Text}, {"run", K::Integer}, {"x", K::Real}, {"y", K::Real}});
+    for (const std::string& front : fronts)
+        for (const auto& [name, point] : rows)
+            if (name == front) addRow(t, {front, int64_t(point.first), point.second.x, point.second.y});
+    return t;
+}
+
 std::vector<HeadScore> headScores(const LayerRun& run) {
     std::vector<HeadScore> scores;
     for (const AnalysisSpec& spec : analysisRegistry())
@@ -206,7 +227,7 @@ RunComparison compareRuns(const std::vector<ComparedRun>& runs) {
     std::vector<std::vector<HeadScore>> scores;
     for (const ComparedRun& r : runs) scores.push_back(headScores(*r.run));
     RunComparison c;
-    c.tables = {runsTable(runs), layersTable(runs), headsTable(scores), rankingsTable(scores)};
+    c.tables = {runsTable(runs), layersTable(runs), headsTable(scores), rankingsTable(scores), frontsTable(runs)};
     c.differences = differences(runs);
     return c;
 }

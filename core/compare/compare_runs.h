@@ -10,6 +10,8 @@
 //   compare_layers:   metric,layer,stage,run,value,diff_to_first
 //   compare_heads:    name,layer,head,run,zero_dppl,mean_dppl,zero_rank,mean_rank
 //   compare_rankings: run_a,run_b,metric,spearman,kendall,top10_overlap
+//   compare_fronts:   front,run,x,y   (exit_pareto: x = compute_saved, y = top1_agreement of
+//                     the exit sweep's Pareto points, by compute saved)
 // run = 0, 1, ... in the order given. diff_to_first = value - run 0's value for the same
 // (metric, layer, stage), NaN where run 0 has none. Rankings, for every pair of runs that both
 // scanned heads and for zero and mean ablation, over the heads both scanned: Spearman's rho and
@@ -30,7 +32,7 @@ struct ComparedRun {
 };
 
 struct RunComparison {
-    std::vector<Table> tables;  // compare_runs, compare_layers, compare_heads, compare_rankings
+    std::vector<Table> tables;  // compare_runs, compare_layers, compare_heads, compare_rankings, compare_fronts
     // What differs between the runs, a sentence each: "model: run 1 (…) is not run 0's (…)",
     // "data: …", "seq_len: 128 in run 0, 64 in run 1". Empty when they agree in all three.
     std::vector<std::string> differences;

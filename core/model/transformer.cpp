@@ -225,10 +225,6 @@ torch::Tensor Model::Impl::normFinal(const torch::Tensor& residual) const {
     return norm(config, residual, weights.finalNormWeight, weights.finalNormBias);
 }
 
-torch::Tensor Model::Impl::logitLens(const torch::Tensor& residual) const {
-    return headLogits(normFinal(residual));
-}
-
 torch::Tensor Model::Impl::headLogits(const torch::Tensor& normed) const {
     const torch::Tensor& head = weights.head;  // (V, D)
     if (head.scalar_type() == torch::kFloat32) return at::linear(normed, head);
@@ -339,7 +335,7 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
     if (cache && firstLayer == 0) cache->length += T;
     if (!options.computeLogits) return {};
     const int64_t to = options.logitsTo < 0 ? T : options.logitsTo;
-    return logitLens(x.narrow(1, options.logitsFrom, to - options.logitsFrom));  // (B, to - from, V)
+    return headLogits(normFinal(x.narrow(1, options.logitsFrom, to - options.logitsFrom)));  // (B, to - from, V)
 }
 
 }  // namespace ls

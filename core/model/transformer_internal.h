@@ -127,8 +127,6 @@ struct Model::Impl {
 
     // the final norm: (..., D) -> (..., D)
     torch::Tensor normFinal(const torch::Tensor& residual) const;
-    // final norm then head: (..., D) -> (..., V)
-    torch::Tensor logitLens(const torch::Tensor& residual) const;
     // The head's logits of final-normed states (..., D) -> (..., V) float32. A half head is
     // converted in blocks of vocabulary rows (never a float32 copy of all of it) and never
     // multiplied in bfloat16: the logits stay exact to the stored weights.
