@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "compute_commands.h"
 #include "inputs.h"
+#include "progress_printer.h"
 #include "train/tuned_lens_trainer.h"
 
 namespace fs = std::filesystem;
@@ -45,8 +46,12 @@ int computeLens(const Args& args) {
         std::fflush(stdout);
     };
     ls::Progress& progress = interruptibleProgress();
+    // Progress and ETA on stderr (tokens/s counts the training steps' tokens).
+    ProgressPrinter printer(progress, p.steps * p.batchTokens, !asJson);
     const ls::LensTrainResult r = ls::trainTunedLens(*in.model, in.data, hashes.modelHash, hashes.datasetHash, p, outDir,
                                                      overwrite, progress, onPoint);
+    if (r.canceled) printer.stop();
+    else printer.finish();
     const ls::TunedLensInfo& info = r.info;
     const double perLayerStep = r.steps > 0 && r.translators > 0 ? r.translatorSeconds / double(r.steps) / r.translators : 0;
     if (asJson) {
