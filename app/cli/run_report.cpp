@@ -46,6 +46,8 @@ void reportRun(const ls::LayerRun& run, const Args& args, bool computedHere) {
                   {"tokens", run.scoredTokens()},
                   {"windows", run.windowCount()},
                   {"layer", run.params.layer},
+                  {"lens", run.params.lensChoice.text()},
+                  {"lens_hash", run.params.lensChoice.hash},
                   {"seconds", run.capture.seconds}};
         for (const auto& [phase, seconds] : times.named()) j["phases"][phase] = seconds;
         addTablesJson(j, tables);
@@ -64,6 +66,8 @@ void reportRun(const ls::LayerRun& run, const Args& args, bool computedHere) {
         std::printf("status    PARTIAL run\n");
     const std::string phases = times.text();
     if (!phases.empty()) std::printf("time      %s\n", phases.c_str());
+    if (run.params.lensChoice.tuned())
+        std::printf("lens      %s (hash %s)\n", run.params.lensChoice.text().c_str(), run.params.lensChoice.hash.c_str());
     std::printf("\n");
     if (!run.capture.lensMethodChoice.empty())  // how the lens top-1 was computed (not kept in run files)
         std::printf("lens      certified top-1 check: %s%s\n\n", run.capture.lensMethodChoice.c_str(),
