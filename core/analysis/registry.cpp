@@ -85,7 +85,7 @@ AnalysisSpec makeSharedParams() {
             heads += (heads.empty() ? "" : ",") + headName(h);
         if (!heads.empty()) v.set("heads", heads);
         if (p.finalNormLast) v.set("final-norm-last", true);
-        if (p.lensChoice.tuned()) v.set("lens", p.lensChoice.text());
+        v.set("lens", p.lensChoice.text());  // "logit" too: the GUI's list shows it
     };
     spec.paramsToJson = [](const LayerRunParams& p, nlohmann::json& j) {
         j["analyses"] = p.analyses;
