@@ -53,7 +53,7 @@ int computeLens(const Args& args) {
     if (r.canceled) printer.stop();
     else printer.finish();
     const ls::TunedLensInfo& info = r.info;
-    const double perLayerStep = r.steps > 0 && r.translators > 0 ? r.translatorSeconds / double(r.steps) / r.translators : 0;
+    const double perLayerStep = r.secondsPerLayerStep();
     if (asJson) {
         nlohmann::json j = ls::tunedLensInfoJson(info);
         j["out"] = outDir.string();

@@ -14,8 +14,6 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -30,6 +28,8 @@
 
 #include "analysis/layer_run.h"
 #include "analysis/perplexity.h"
+#include "analysis/tuned_lens.h"
+#include "common/error.h"
 #include "generation_panel.h"
 #include "analysis_panel.h"
 #include "dataset_panel.h"
@@ -828,9 +828,12 @@ void MainWindow::updateLensChoices() {
     const QString modelDir = model ? QDir::cleanPath(QDir(fromPath(model->directory())).absolutePath()) : QString();
     for (const QString& dir : QSettings().value(kTunedLensesKey).toStringList()) {
         // Offered for the model it was trained for (its own check of the model's hash runs with the analyses).
-        QFile file(dir + QStringLiteral("/tuned_lens.json"));
-        if (!file.open(QIODevice::ReadOnly)) continue;
-        const QString lensModel = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("model_path")).toString();
+        QString lensModel;
+        try {
+            lensModel = fromPath(ls::readTunedLensInfo(toPath(dir)).modelPath);
+        } catch (const ls::Error&) {
+            continue;  // gone or damaged: not offered
+        }
         if (!model || QDir::cleanPath(QDir(lensModel).absolutePath()) == modelDir) choices << QStringLiteral("tuned:") + dir;
     }
     analysisPanel_->setChoices(QStringLiteral("lens"), choices);

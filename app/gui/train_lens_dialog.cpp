@@ -200,7 +200,7 @@ void TrainLensDialog::start() {
 void TrainLensDialog::showResult(const ls::LensTrainResult& r) {
     const ls::TunedLensInfo& info = r.info;
     trainedDir_ = fromPath(r.outputDir);
-    const double perLayerStep = r.steps > 0 && r.translators > 0 ? r.translatorSeconds / double(r.steps) / r.translators : 0;
+    const double perLayerStep = r.secondsPerLayerStep();
     result_->setText(tr("%1 after %2 steps in %3 s (%4 s per layer per step). Held-out KL over %5 tokens never "
                         "trained on; saved in %6.")
                          .arg(r.canceled ? tr("Canceled") : tr("Finished"))

@@ -206,7 +206,7 @@ CaptureResult readCapture(const H5Reader& r, const std::filesystem::path& path) 
     if (r.has("metrics_lowrank/rank")) {
         const auto ranks = r.ints64("metrics_lowrank/rank");
         const int64_t R = static_cast<int64_t>(ranks.size());
-        for (int64_t rank : ranks) c.lowRankMetrics.push_back(LowRankMetrics{static_cast<int>(rank), {}});
+        for (int64_t rank : ranks) c.lowRankMetrics.emplace_back().rank = static_cast<int>(rank);
         for (const auto& [name, field] : metricFields()) {
             if (name == "correct_logprob") continue;
             const auto rows =

@@ -301,7 +301,7 @@ CaptureResult runCapturePass(const Model& model, const Dataset& data, const Wind
     for (auto& v : r.postAttentionTop1) v.reserve(n);
 
     if (request.metrics) r.metrics.assign(L, {});
-    for (int rank : request.metricRanks) r.lowRankMetrics.push_back(LowRankMetrics{rank, {}});
+    for (int rank : request.metricRanks) r.lowRankMetrics.emplace_back().rank = rank;
     std::unique_ptr<TokenSample> probeSample;
     if (request.probeLayer >= 0 && request.probeSampleSize > 0) {
         r.probeLayer = request.probeLayer;

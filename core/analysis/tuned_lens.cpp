@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/json_integer.h"
+#include "data/dataset.h"
 
 namespace ls {
 
@@ -62,6 +63,17 @@ TunedLensInfo tunedLensInfoFromJson(const nlohmann::json& j) {
     for (const std::string& s : info.stages)
         if (s != "block" && s != "attention") throw std::runtime_error("unknown stage '" + s + "'");
     return info;
+}
+
+TunedLensInfo readTunedLensInfo(const std::filesystem::path& dir) {
+    const std::filesystem::path path = dir / kTunedLensInfoFile;
+    if (!std::filesystem::is_regular_file(path)) throw Error(path, "missing: not a tuned lens folder (make one with `lens train`)");
+    const std::string text = readFileBytes(path);
+    try {
+        return tunedLensInfoFromJson(nlohmann::json::parse(text));
+    } catch (const std::exception& e) {
+        throw Error(path, std::string("not a tuned lens description: ") + e.what());
+    }
 }
 
 }  // namespace ls

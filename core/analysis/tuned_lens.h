@@ -67,6 +67,8 @@ struct TunedLensInfo {
 nlohmann::json tunedLensInfoJson(const TunedLensInfo& info);
 // Throws std::exception for a missing or malformed key (the caller names the file).
 TunedLensInfo tunedLensInfoFromJson(const nlohmann::json& j);
+// dir's tuned_lens.json; throws ls::Error naming the file when it is missing or malformed.
+TunedLensInfo readTunedLensInfo(const std::filesystem::path& dir);
 
 // A loaded tuned lens. Its tensors stay inside core (analysis/tuned_lens_internal.h).
 class TunedLens {

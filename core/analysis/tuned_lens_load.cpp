@@ -4,10 +4,8 @@
 #include "analysis/layer_run.h"
 #include "analysis/tuned_lens_internal.h"
 #include "common/error.h"
-#include "data/dataset.h"
 #include "model/model_folder.h"
 #include "model/safetensors.h"
-#include <nlohmann/json.hpp>
 
 namespace ls {
 
@@ -38,18 +36,12 @@ torch::Tensor readTensor(const SafetensorsFile& file, const std::string& name, c
 std::shared_ptr<const TunedLens> TunedLens::load(const std::filesystem::path& dir, const ModelConfig& config,
                                                  const std::string& modelHash) {
     if (!std::filesystem::is_directory(dir)) throw Error(dir, "is not a tuned lens folder (no such folder; make one with `lens train`)");
-    const std::filesystem::path infoPath = dir / kTunedLensInfoFile, weightsPath = dir / kTunedLensWeightsFile;
-    for (const auto& p : {infoPath, weightsPath})
-        if (!std::filesystem::is_regular_file(p)) throw Error(p, "missing: not a tuned lens folder (make one with `lens train`)");
     auto lens = std::shared_ptr<TunedLens>(new TunedLens());
     lens->dir_ = dir;
-    try {
-        lens->info_ = tunedLensInfoFromJson(nlohmann::json::parse(readFileBytes(infoPath)));
-    } catch (const Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw Error(infoPath, std::string("not a tuned lens description: ") + e.what());
-    }
+    lens->info_ = readTunedLensInfo(dir);
+    const std::filesystem::path infoPath = dir / kTunedLensInfoFile, weightsPath = dir / kTunedLensWeightsFile;
+    if (!std::filesystem::is_regular_file(weightsPath))
+        throw Error(weightsPath, "missing: not a tuned lens folder (make one with `lens train`)");
     const TunedLensInfo& info = lens->info_;
     if (!modelHash.empty() && info.modelHash != modelHash)
         throw Error(dir, "is a tuned lens of another model (its model hash " + info.modelHash + ", this model's " + modelHash +

@@ -50,6 +50,10 @@ struct LensTrainResult {
     double modelSeconds = 0;          // the model's forwards (training steps)
     double translatorSeconds = 0;     // the translators' forward and backward passes, all layers
     int translators = 0;              // (stage, layer) pairs trained
+    // The translators' time per layer and step (0 before a step).
+    double secondsPerLayerStep() const {
+        return steps > 0 && translators > 0 ? translatorSeconds / static_cast<double>(steps) / translators : 0.0;
+    }
     std::filesystem::path outputDir;
 };
 
