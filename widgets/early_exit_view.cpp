@@ -103,7 +103,7 @@ std::shared_ptr<EarlyExitView::Built> EarlyExitView::build(std::shared_ptr<const
 
 EarlyExitView::EarlyExitView(QWidget* parent)
     : ResultView(tr("<b>Early exit.</b> A token exits at the first allowed layer whose signal passes the threshold "
-                    "and uses that layer's logit-lens prediction; the others run all L blocks. Compute saved = 1 − "
+                    "and uses that layer's lens prediction (the run's Lens: logit or tuned); the others run all L blocks. Compute saved = 1 − "
                     "mean blocks / L; top-1 agreement with the final prediction; PPL of the exit layer's logits on "
                     "the true next tokens."),
                  parent) {

@@ -61,7 +61,8 @@ QCustomPlot* makeLayerPlot(QWidget* parent, const QString& title, const QString&
 
 LensDivView::LensDivView(QWidget* parent)
     : ResultViewOf(tr("<b>Lens divergence.</b> %1")
-                       .arg(subscriptsAsHtml(tr("p_l = softmax(W norm_f(h_l)), the logit lens at layer l; p_L is the "
+                       .arg(subscriptsAsHtml(tr("p_l = softmax(W norm_f(h_l)) at layer l through the logit lens, or softmax(W norm_f(A_l h_l + b_l)) "
+                                                "through a tuned lens (the run's Lens, in its Summary); p_L is the "
                                                 "model's output. KL(p_L ‖ p_l) says how far layer l still is from the "
                                                 "final prediction; the lens's cross-entropy and entropy say how good and "
                                                 "how sure it is (all in nats)."))),

@@ -49,7 +49,7 @@ LossSepTables::LossSepTables(QWidget* parent) : QTabWidget(parent) {
     comparison_ = {makeNote(this),
                    makeTable(this, {tr("Method"), tr("Layer"), tr("Pearson r"), tr("Easy %"), tr("Easy loss"),
                                     tr("Hard loss"), tr("Loss Diff"), tr("Oracle ratio"), tr("Note")},
-                             {tr("The score (metrics through the logit lens at the final layer)"),
+                             {tr("The score (metrics through the lens at the final layer)"),
                               tr("The lens layer (metrics) or the hidden states' layer (probes)"),
                               tr("Pearson r of the score with the loss (probes: of the prediction)"),
                               tr("Share of the tokens on the easy side of the split"),

@@ -17,7 +17,7 @@ LossSepView::LossSepView(QWidget* parent)
                            "A score splits the tokens at its median into easy and hard (higher = easier; entropy: lower "
                            "= easier). Loss Diff = mean loss(hard) − mean loss(easy); Oracle ratio = Loss Diff(score) / "
                            "Loss Diff(Oracle), the Oracle splitting at the median of the loss itself. Metrics from the "
-                           "logit lens z_l = W norm_f(h_l)."))),
+                           "run's lens, z_l = W norm_f(h_l) (logit) or W norm_f(A_l h_l + b_l) (tuned)."))),
                    &ls::lossSepTables, parent) {
     histogram_ = addChart(QStringLiteral("losssep_loss_histogram"), new LossSplitHistogram(this));
     ratio_ = addChart(QStringLiteral("losssep_oracle_ratio"), new OracleRatioChart(this));

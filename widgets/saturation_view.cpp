@@ -45,8 +45,8 @@ QString layerName(int layer) { return layer == 0 ? QStringLiteral("emb") : QStri
 }  // namespace
 
 SaturationView::SaturationView(QWidget* parent)
-    : ResultViewOf(tr("<b>Saturation through the logit lens.</b> %1")
-                       .arg(subscriptsAsHtml(tr("top1_l = argmax W norm_f(h_l). A token is saturated at layer l when "
+    : ResultViewOf(tr("<b>Saturation through the lens.</b> %1")
+                       .arg(subscriptsAsHtml(tr("top1_l = argmax W norm_f(h_l) (logit lens; a tuned lens reads A_l h_l + b_l). A token is saturated at layer l when "
                                                 "top1_l equals the final top1_L; its saturation layer is the first block "
                                                 "from which the lens keeps the final top-1."))),
                    // Without perToken the capture is not read: the result alone gives every table.
