@@ -1,15 +1,46 @@
 #pragma once
-// Helpers shared by the tests that run layerscope-cli with bad input (test_cli.cpp,
-// test_train.cpp): the data rows name files through {PLACEHOLDERS}, and every failure must be
-// one "error: ..." line.
+// Helpers shared by the tests that run layerscope-cli: with bad input (test_cli.cpp,
+// test_train.cpp), the data rows name files through {PLACEHOLDERS} and every failure must be
+// one "error: ..." line; the CSVs it writes, read back as rows.
 #include <QString>
 #include <QStringList>
 #include <QtTest>
 
 #include <initializer_list>
+#include <map>
+#include <vector>
 #include <utility>
 
 #include "model_reference_support.h"
+
+// One CSV line's cells; a quoted cell may hold commas and doubled quotes.
+inline QStringList csvCells(const QString& line) {
+    QStringList cells{QString()};
+    bool quoted = false;
+    for (int i = 0; i < line.size(); ++i) {
+        const QChar ch = line[i];
+        if (quoted && ch == '"' && i + 1 < line.size() && line[i + 1] == '"') cells.back() += '"', ++i;
+        else if (ch == '"') quoted = !quoted;
+        else if (ch == ',' && !quoted) cells << QString();
+        else cells.back() += ch;
+    }
+    return cells;
+}
+
+// A CSV (no newlines inside cells) as rows of column -> text.
+inline std::vector<std::map<QString, QString>> readCsvRows(const QString& path) {
+    const QStringList lines = QString::fromUtf8(reftest::readFile(path)).split('\n', Qt::SkipEmptyParts);
+    std::vector<std::map<QString, QString>> rows;
+    if (lines.isEmpty()) return rows;
+    const QStringList header = csvCells(lines[0]);
+    for (int i = 1; i < lines.size(); ++i) {
+        const QStringList cells = csvCells(lines[i]);
+        std::map<QString, QString> row;
+        for (int c = 0; c < header.size() && c < cells.size(); ++c) row[header[c]] = cells[c];
+        rows.push_back(row);
+    }
+    return rows;
+}
 
 // args with every placeholder replaced by its value, in the order given.
 inline QStringList withPlaceholders(QStringList args, std::initializer_list<std::pair<const char*, QString>> values) {

@@ -25,35 +25,6 @@ namespace {
 QString cli() { return QStringLiteral(LAYERSCOPE_CLI); }
 QString referenceScript() { return sourceDir() + "/tests/reference/generate_reference.py"; }
 
-// One CSV line's cells; a quoted cell may hold commas and doubled quotes.
-QStringList csvCells(const QString& line) {
-    QStringList cells{QString()};
-    bool quoted = false;
-    for (int i = 0; i < line.size(); ++i) {
-        const QChar ch = line[i];
-        if (quoted && ch == '"' && i + 1 < line.size() && line[i + 1] == '"') cells.back() += '"', ++i;
-        else if (ch == '"') quoted = !quoted;
-        else if (ch == ',' && !quoted) cells << QString();
-        else cells.back() += ch;
-    }
-    return cells;
-}
-
-// A CSV (no newlines inside cells) as rows of column -> text.
-std::vector<std::map<QString, QString>> readCsv(const QString& path) {
-    const QStringList lines = QString::fromUtf8(readFile(path)).split('\n', Qt::SkipEmptyParts);
-    std::vector<std::map<QString, QString>> rows;
-    if (lines.isEmpty()) return rows;
-    const QStringList header = csvCells(lines[0]);
-    for (int i = 1; i < lines.size(); ++i) {
-        const QStringList cells = csvCells(lines[i]);
-        std::map<QString, QString> row;
-        for (int c = 0; c < header.size() && c < cells.size(); ++c) row[header[c]] = cells[c];
-        rows.push_back(row);
-    }
-    return rows;
-}
-
 // JSONL records, one object per line.
 std::vector<QJsonObject> readJsonl(const QString& path) {
     std::vector<QJsonObject> out;
@@ -183,7 +154,7 @@ void TestGeneration::greedyMatchesReference() {
         ProcResult r = runProcess(cli(), args + conditionArgs + meansArgs);
         QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("generate " + cache)));
         const std::vector<QJsonObject> records = readJsonl(dir + "/" + cache + ".jsonl");
-        const auto rows = readCsv(dir + "/" + cache + "/generation.csv");
+        const auto rows = readCsvRows(dir + "/" + cache + "/generation.csv");
         QCOMPARE(records.size(), size_t(kConditions.size() * 3));
         QCOMPARE(rows.size(), records.size());
         int compared = 0;
@@ -214,7 +185,7 @@ void TestGeneration::greedyMatchesReference() {
         QVERIFY2(compared >= 15, qPrintable(QString("only %1 of 18 continuations compared").arg(compared)));
     }
     // Cached and uncached: the same tokens and the same log-probabilities to float32 rounding.
-    const auto cached = readCsv(dir + "/cached/generation.csv"), uncached = readCsv(dir + "/uncached/generation.csv");
+    const auto cached = readCsvRows(dir + "/cached/generation.csv"), uncached = readCsvRows(dir + "/uncached/generation.csv");
     const auto cachedIds = readJsonl(dir + "/cached.jsonl"), uncachedIds = readJsonl(dir + "/uncached.jsonl");
     for (size_t i = 0; i < cached.size(); ++i) {
         QCOMPARE(idsOf(cachedIds[i]["ids"].toArray()), idsOf(uncachedIds[i]["ids"].toArray()));
@@ -258,11 +229,11 @@ void TestGeneration::bestOfAndRefinement() {
                                             "--temperature", "1.0", "--seed", "3", "--best-of", "1,2,3", "--refine", "2",
                                             "--condition", "baseline", "--condition", "ablate:L1H2", "--csv", dir, "--quiet"});
     QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("best-of")));
-    const auto rows = readCsv(dir + "/generation.csv");
-    const auto texts = readCsv(dir + "/generation_texts.csv");
+    const auto rows = readCsvRows(dir + "/generation.csv");
+    const auto texts = readCsvRows(dir + "/generation_texts.csv");
     QCOMPARE(rows.size(), size_t(2 * 3 * 3 * 2));  // conditions x prompts x samples x iterations
     // Best of the first N by hand from the rows: the lowest ppl_base per prompt, averaged.
-    const auto best = readCsv(dir + "/best_of.csv");
+    const auto best = readCsvRows(dir + "/best_of.csv");
     QCOMPARE(best.size(), size_t(2 * 2 * 3));  // conditions x iterations x N
     for (const auto& b : best) {
         const int n = b.at("n").toInt(), iteration = b.at("iteration").toInt();
@@ -284,7 +255,7 @@ void TestGeneration::bestOfAndRefinement() {
         const int p = texts[i].at("prompt").toInt(), iteration = texts[i].at("iteration").toInt();
         QCOMPARE(texts[i].at("context_tokens").toInt(), promptLength[p] + (iteration == 2 ? 8 : 0));
     }
-    const auto refinement = readCsv(dir + "/refinement.csv");
+    const auto refinement = readCsvRows(dir + "/refinement.csv");
     QCOMPARE(refinement.size(), size_t(4));
 }
 
@@ -310,7 +281,7 @@ void TestGeneration::orderAndMeansFromRunFiles() {
     QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("run linearize,ablation")));
     // relu:2 with --order = the two least damaging heads named explicitly.
     QStringList firstTwo;
-    for (const auto& row : readCsv(dir + "/scan/linearize_heads.csv"))
+    for (const auto& row : readCsvRows(dir + "/scan/linearize_heads.csv"))
         if (row.at("order").toInt() <= 2) firstTwo << row.at("name");
     QCOMPARE(firstTwo.size(), 2);
     r = runProcess(cli(), {"generate", "--model", gpt2_, "--prompts", prompts_, "--max-new-tokens", "8", "--order",

@@ -9,7 +9,7 @@
 namespace cli {
 
 std::vector<Command> allCommands() {
-    return {infoCommand(), evalCommand(), runCommand(), mergeCommand(), showCommand(), compareCommand(), trainCommand(), lensCommand(), generateCommand(), demoCorpusCommand()};
+    return {infoCommand(), evalCommand(), runCommand(), mergeCommand(), showCommand(), compareCommand(), trainCommand(), lensCommand(), generateCommand(), promptCommand(), patchCommand(), demoCorpusCommand()};
 }
 
 namespace {

@@ -34,6 +34,8 @@ Command compareCommand();
 Command trainCommand();
 Command lensCommand();
 Command generateCommand();
+Command promptCommand();
+Command patchCommand();
 Command demoCorpusCommand();
 
 // Every command, in the order `layerscope-cli --help` lists them.

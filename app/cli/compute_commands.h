@@ -15,6 +15,8 @@ int computeMerge(const Args& args);
 int computeTrain(const Args& args);
 int computeLens(const Args& args);  // lens train
 int computeGenerate(const Args& args);
+int computePrompt(const Args& args);
+int computePatch(const Args& args);
 int computeSystemInfo(const Args& args);  // info --system
 
 // train's shape and schedule options (command_train.cpp) into p.

@@ -22,6 +22,8 @@
 #include "analysis/linearize.h"
 #include "analysis/losssep.h"
 #include "analysis/lowrank.h"
+#include "analysis/patching.h"
+#include "analysis/prompt.h"
 #include "analysis/tuned_lens.h"
 #include "common/phase_times.h"
 #include "data/dataset.h"
@@ -69,6 +71,8 @@ struct LayerRunParams {
     // contextSweep are filled from `heads` and the "context" analysis by resolveLayerRunParams)
     LinearizeParams linearize;
     GenerationParams generation;        // generate (its own command and tab; prompts, not windows)
+    PromptParams prompt;                // prompt (its own command; one prompt)
+    PatchParams patch;                  // patch (its own command; prompt pairs)
 
     bool wants(const std::string& analysis) const;
 };

@@ -23,6 +23,8 @@ const std::vector<AnalysisSpec>& analysisRegistry() {
         linearizeAnalysis(),
         contextAnalysis(),
         generationAnalysis(),
+        promptAnalysis(),
+        patchAnalysis(),
     };
     return all;
 }

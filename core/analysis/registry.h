@@ -144,5 +144,7 @@ AnalysisSpec linearizeAnalysis();
 AnalysisSpec contextAnalysis();
 AnalysisSpec lensDivAnalysis();
 AnalysisSpec generationAnalysis();
+AnalysisSpec promptAnalysis();
+AnalysisSpec patchAnalysis();
 
 }  // namespace ls

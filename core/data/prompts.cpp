@@ -105,6 +105,90 @@ std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokeniz
     return prompts;
 }
 
+namespace {
+
+// A pair's prompt: a string (tokenized) or an array of ids.
+std::vector<int32_t> pairPrompt(const json& record, const char* key, const Tokenizer* tokenizer, int32_t vocabSize,
+                                const std::filesystem::path& path, const std::string& where, std::string& text) {
+    if (!record.contains(key)) throw Error(path, where + " has no \"" + key + "\"");
+    const json& value = record[key];
+    if (value.is_string()) {
+        text = value.get<std::string>();
+        std::vector<int32_t> ids = tokenized(text, tokenizer, path, where + " (\"" + key + "\")");
+        checkIds(ids, vocabSize, path, where);
+        return ids;
+    }
+    if (!value.is_array()) throw Error(path, where + ": \"" + key + "\" is neither text nor an array of token ids");
+    std::vector<int32_t> ids;
+    for (const json& id : value) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+            throw Error(path, where + ": \"" + key + "\" holds " + id.dump() + ", not a token id");
+        ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+    }
+    checkIds(ids, vocabSize, path, where + " (\"" + key + "\")");
+    return ids;
+}
+
+// A pair's answer or wrong token: one token of text, or an id.
+int32_t pairToken(const json& record, const char* key, const Tokenizer* tokenizer, int32_t vocabSize,
+                  const std::filesystem::path& path, const std::string& where) {
+    if (!record.contains(key)) throw Error(path, where + " has no \"" + key + "\"");
+    const json& value = record[key];
+    std::vector<int32_t> ids;
+    if (value.is_string()) {
+        ids = tokenized(value.get<std::string>(), tokenizer, path, where + " (\"" + key + "\")");
+        if (ids.size() != 1)
+            throw Error(path, where + ": \"" + key + "\" is " + std::to_string(ids.size()) + " tokens, not one: " + value.dump() +
+                                  " (write its token id instead, or a text that is a single token)");
+    } else if (value.is_number_integer() && value.get<int64_t>() >= 0 && value.get<int64_t>() <= INT32_MAX) {
+        ids = {static_cast<int32_t>(value.get<int64_t>())};
+    } else {
+        throw Error(path, where + ": \"" + key + "\" is neither a token's text nor a token id");
+    }
+    checkIds(ids, vocabSize, path, where + " (\"" + key + "\")");
+    return ids.front();
+}
+
+}  // namespace
+
+std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize) {
+    const std::string body = readFileBytes(path);
+    requireValidUtf8(body, path);
+    std::vector<PromptPair> pairs;
+    int64_t lineNumber = 0;
+    forEachLine(body, [&](std::string_view line) {
+        ++lineNumber;
+        if (isBlank(line)) return true;
+        const std::string where = "line " + std::to_string(lineNumber);
+        json record;
+        try {
+            record = json::parse(withoutNewline(line));
+        } catch (const json::exception& e) {
+            throw Error(path, where + " is not valid JSON: " + e.what());
+        }
+        if (!record.is_object())
+            throw Error(path, where + " is not a JSON object {\"clean\", \"corrupted\", \"answer\", \"wrong\"}");
+        PromptPair p;
+        p.line = lineNumber;
+        p.clean = pairPrompt(record, "clean", tokenizer, vocabSize, path, where, p.cleanText);
+        p.corrupted = pairPrompt(record, "corrupted", tokenizer, vocabSize, path, where, p.corruptedText);
+        p.answer = pairToken(record, "answer", tokenizer, vocabSize, path, where);
+        p.wrong = pairToken(record, "wrong", tokenizer, vocabSize, path, where);
+        if (p.clean.size() != p.corrupted.size())
+            throw Error(path, where + ": the clean prompt has " + std::to_string(p.clean.size()) + " tokens and the corrupted " +
+                                  std::to_string(p.corrupted.size()) + "; patching needs the same length");
+        if (!pairs.empty() && p.clean.size() != pairs.front().clean.size())
+            throw Error(path, where + ": its prompts have " + std::to_string(p.clean.size()) + " tokens, those of line " +
+                                  std::to_string(pairs.front().line) + " " + std::to_string(pairs.front().clean.size()) +
+                                  "; every pair of a file needs the same length (positions are averaged over the pairs)");
+        if (p.answer == p.wrong) throw Error(path, where + ": \"answer\" and \"wrong\" are the same token");
+        pairs.push_back(std::move(p));
+        return true;
+    });
+    if (pairs.empty()) throw Error(path, "holds no prompt pair (every line is blank)");
+    return pairs;
+}
+
 std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer, int32_t vocabSize) {
     std::vector<Prompt> prompts;
     int64_t lineNumber = 0;

@@ -25,6 +25,21 @@ struct Prompt {
 // a text prompt without a tokenizer, no prompt at all.
 std::vector<Prompt> loadPrompts(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize);
 
+// A pair of prompts for activation patching (analysis/patching.h): clean and corrupted of the
+// same length, and the two tokens whose logit difference is the metric.
+struct PromptPair {
+    std::string cleanText, corruptedText;  // as given; empty for token ids
+    std::vector<int32_t> clean, corrupted;
+    int32_t answer = 0, wrong = 0;
+    int64_t line = 0;  // in the file, from 1 (messages)
+};
+
+// JSONL, one pair per line: {"clean": TEXT or [ids], "corrupted": ..., "answer": TEXT or id,
+// "wrong": ...}; a text answer must be one token (a leading space is kept: " Paris"). Blank lines
+// are skipped. Every prompt of the file must have the same number of tokens (positions are
+// averaged over the pairs). Throws ls::Error naming the file, the line and the problem.
+std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize);
+
 // Prompts typed in (the GUI): one per non-blank line, tokenized; without a tokenizer, token ids
 // separated by spaces. Throws ls::Error when no line holds a prompt, a line holds no tokens, or
 // (without a tokenizer) a line is not ids inside [0, vocabSize).

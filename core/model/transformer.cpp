@@ -159,9 +159,9 @@ torch::Tensor causalAttention(const torch::Tensor& q, const torch::Tensor& k, co
 
 }  // namespace
 
-// transformer_internal.h says what it computes. Grouped-query: query head h reads kv head h / rep.
-torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
-                                   const std::vector<int64_t>& relu, bool rowSum) {
+// transformer_internal.h says what they compute. Grouped-query: query head h reads kv head h / rep.
+torch::Tensor mixedCausalAttentionWeights(const torch::Tensor& q, const torch::Tensor& k, int64_t past,
+                                          const std::vector<int64_t>& relu, bool rowSum) {
     const int64_t B = q.size(0), T = q.size(1), H = q.size(2), hd = q.size(3), KVH = k.size(1), rep = H / KVH;
     const int64_t keys = past + T;
     // (B, KVH, rep*T, hd) x (B, KVH, hd, keys): query head h = kv * rep + r
@@ -180,26 +180,32 @@ torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& 
         const torch::Tensor sum = r.sum(-1, /*keepdim=*/true);
         return torch::where(sum > 0, r / sum, torch::zeros_like(r));
     };
-    torch::Tensor weights;
-    if (relu.empty()) {
-        weights = softmaxOf(scores);
-    } else if (static_cast<int64_t>(relu.size()) == H) {  // (each head once)
-        weights = reluOf(scores);
-    } else {
-        std::vector<bool> isRelu(static_cast<size_t>(H), false);
-        for (const int64_t h : relu) isRelu[static_cast<size_t>(h)] = true;
-        std::vector<int64_t> soft;
-        for (int64_t h = 0; h < H; ++h)
-            if (!isRelu[static_cast<size_t>(h)]) soft.push_back(h);
-        const torch::Tensor reluIndex = torch::tensor(relu, torch::kInt64), softIndex = torch::tensor(soft, torch::kInt64);
-        weights = scores;
-        weights.index_copy_(1, softIndex, softmaxOf(scores.index_select(1, softIndex)));
-        weights.index_copy_(1, reluIndex, reluOf(scores.index_select(1, reluIndex)));
-    }
+    if (relu.empty()) return softmaxOf(scores);
+    if (static_cast<int64_t>(relu.size()) == H) return reluOf(scores);  // (each head once)
+    std::vector<bool> isRelu(static_cast<size_t>(H), false);
+    for (const int64_t h : relu) isRelu[static_cast<size_t>(h)] = true;
+    std::vector<int64_t> soft;
+    for (int64_t h = 0; h < H; ++h)
+        if (!isRelu[static_cast<size_t>(h)]) soft.push_back(h);
+    const torch::Tensor reluIndex = torch::tensor(relu, torch::kInt64), softIndex = torch::tensor(soft, torch::kInt64);
+    torch::Tensor weights = scores;
+    weights.index_copy_(1, softIndex, softmaxOf(scores.index_select(1, softIndex)));
+    weights.index_copy_(1, reluIndex, reluOf(scores.index_select(1, reluIndex)));
+    return weights;
+}
+
+torch::Tensor attendWith(const torch::Tensor& weights, const torch::Tensor& v) {
+    const int64_t B = weights.size(0), H = weights.size(1), T = weights.size(2), keys = weights.size(3);
+    const int64_t KVH = v.size(1), rep = H / KVH, hd = v.size(3);
     return torch::matmul(weights.view({B, KVH, rep * T, keys}), v)  // (B, KVH, rep*T, hd)
         .view({B, H, T, hd})
         .permute({0, 2, 1, 3})
         .contiguous();
+}
+
+torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
+                                   const std::vector<int64_t>& relu, bool rowSum) {
+    return attendWith(mixedCausalAttentionWeights(q, k, past, relu, rowSum), v);
 }
 
 namespace {
@@ -318,7 +324,11 @@ torch::Tensor Model::Impl::forwardFrom(int firstLayer, torch::Tensor x, const Fo
             cache->values[l].narrow(2, past, T).copy_(v.permute({0, 2, 1, 3}));
         }
         const bool rowSum = options.reluHeads && options.reluHeads->rowSum;
-        if (relu->empty() && past == 0) {  // whole sequences, or a prompt's prefill: the blocked kernel
+        if (options.observeAttention && !cache) {  // the weights themselves: (B, H, T, T)
+            const torch::Tensor weights = mixedCausalAttentionWeights(q * scale, k.permute({0, 2, 1, 3}), 0, *relu, rowSum);
+            options.observeAttention(l, weights);
+            heads = attendWith(weights, v.permute({0, 2, 1, 3}));
+        } else if (relu->empty() && past == 0) {  // whole sequences, or a prompt's prefill: the blocked kernel
             heads = causalAttention(q * scale, k, v, future);
         } else if (cache) {
             heads = mixedCausalAttention(q * scale, cache->keys[l].narrow(0, 0, B).narrow(2, 0, past + T),

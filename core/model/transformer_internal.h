@@ -88,6 +88,10 @@ struct ForwardOptions {
     // Called per layer with the heads' outputs before the output projection: (B, T, H, hd).
     // It may modify the tensor in place (zero / mean head ablation).
     std::function<void(int layer, torch::Tensor& headOutputs)> editHeadOutputs;
+    // Called per 0-based layer with its attention weights (B, H, T, T): query i's weights over
+    // keys 0..i (0 above the diagonal). Asking for them computes every head's weights whole (the
+    // explicit kernel, not the blocked one): single prompts. Not with a cache.
+    std::function<void(int layer, const torch::Tensor& weights)> observeAttention;
     // ReLU attention kernels for some heads (null or empty: softmax everywhere).
     const ReluHeads* reluHeads = nullptr;
     // Generation: the input holds positions [cache->length, cache->length + T) of sequences
@@ -144,6 +148,11 @@ namespace ls {
 // 1/sqrt(hd); k, v (B, KVH, past + T, hd), the last dim contiguous -> (B, T, H, hd) contiguous.
 torch::Tensor mixedCausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t past,
                                    const std::vector<int64_t>& relu, bool rowSum);
+// Its two halves: the weights (B, H, T, past + T) float32, and those weights applied to the
+// values v (B, KVH, past + T, hd) -> (B, T, H, hd) contiguous.
+torch::Tensor mixedCausalAttentionWeights(const torch::Tensor& q, const torch::Tensor& k, int64_t past,
+                                          const std::vector<int64_t>& relu, bool rowSum);
+torch::Tensor attendWith(const torch::Tensor& weights, const torch::Tensor& v);
 // RoPE inverse frequencies (hd/2) float32 with the config's scaling applied.
 torch::Tensor ropeInverseFrequencies(const ModelConfig& config);
 // Throws ls::Error naming the first id outside [0, vocab).
