@@ -28,6 +28,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QSignalSpy>
 #include <QDropEvent>
@@ -50,6 +51,10 @@
 #include "compare_view.h"
 #include "early_exit_view.h"
 #include "generation_panel.h"
+#include "kit/grid_heatmap.h"
+#include "microscope_panel.h"
+#include "patching_view.h"
+#include "prompt_view.h"
 #include "generation_view.h"
 #include "export_menu.h"
 #include "layer_results.h"
@@ -190,6 +195,7 @@ private slots:
     void planButtonShowsThePlanAndRunsNothing();
     void generationPanelRunsSavesAndReopens();
     void tunedLensTrainedChosenAndCompared();
+    void microscopePromptAndPatching();
 
 private:
     // Checks every tab against the reference run computed directly, the first result tab current.
@@ -1113,6 +1119,81 @@ void TestGuiLayers::generationPanelRunsSavesAndReopens() {
         QCOMPARE(reopened->continuations[c].ids, result->continuations[c].ids);
     QVERIFY(window.selectTab("generate"));
     QVERIFY(view->columnText(0).startsWith("lonu sasa loka mito ."));
+}
+
+void TestGuiLayers::microscopePromptAndPatching() {
+    // The Microscope panel on the demo: one prompt (attention, logit attribution), then the
+    // copy pairs patched; the views draw exactly what the run holds, and a saved run reopens so.
+    MainWindow& window = *window_;
+    bool ready = false;
+    window.openModel(kDemo + "/model", [&](bool ok) { ready = ok; });
+    QTRY_VERIFY_WITH_TIMEOUT(ready, kRunTimeout);
+    QVERIFY(waitIdle(window));
+    MicroscopePanel* panel = window.microscopePanel();
+    panel->setPromptText("copy sami sape tope runu again sami sape");
+    QTRY_VERIFY(panel->promptButton()->isEnabled());
+    panel->promptButton()->click();
+    QVERIFY(waitIdle(window));
+    auto* prompt = window.layerResults()->view<ls::widgets::PromptView>("prompt");
+    QVERIFY(prompt && prompt->hasData());
+    QCOMPARE(window.tabs()->currentWidget(), window.layerResults()->viewFor("prompt"));
+    const ls::PromptResult& r = *prompt->result();
+    const int L = r.attention.numLayers, H = r.attention.numHeads, T = r.attention.tokens;
+    QCOMPARE(T, 8);
+    QCOMPARE(QString::fromStdString(r.chosenTokenText), QString("tope"));  // the copy
+    // The picked pattern is the head with the highest induction score (block 3 copies), drawn T x T.
+    ls::widgets::GridHeatmap* pattern = prompt->patternChart();
+    QCOMPARE(pattern->rows(), T);
+    QCOMPARE(pattern->columns(), T);
+    QVERIFY(prompt->headSummaryChart()->valueAt(2, 2) > 0.9 || prompt->headSummaryChart()->valueAt(2, 3) > 0.9);
+    QVERIFY(std::isnan(pattern->valueAt(0, 1)));  // masked: a later key
+    prompt->showPattern(2, 1);
+    QCOMPARE_NEAR(pattern->valueAt(5, 3), double(r.attention.weight(2, 1, 5, 3)), 1e-7, 0);
+    screenshot(&window, "microscope_attention.png");
+    // The attribution heatmap: L blocks x (H heads, the bias, the MLP), each cell its component.
+    ls::widgets::GridHeatmap* dla = prompt->attributionChart();
+    QCOMPARE(dla->rows(), L);
+    QCOMPARE(dla->columns(), H + 2);  // GPT-2 has attention output biases
+    for (const ls::LogitComponent& c : r.attribution.components) {
+        const int column = c.kind == ls::LogitComponent::Kind::Head ? c.head
+                           : c.kind == ls::LogitComponent::Kind::AttentionBias ? H
+                                                                               : H + 1;
+        if (c.kind != ls::LogitComponent::Kind::Embeddings) QCOMPARE(dla->valueAt(c.layer - 1, column), c.value);
+    }
+    prompt->pages()->setCurrentIndex(1);
+    QVERIFY(prompt->tokenTable()->rowCount() == 10);
+    QVERIFY(prompt->componentTable()->rowCount() > 0);
+    screenshot(&window, "microscope_attribution.png");
+
+    panel->setPairsPath(kDemo + "/copy_pairs.jsonl");
+    QTRY_VERIFY(panel->patchButton()->isEnabled());
+    panel->patchButton()->click();
+    QVERIFY(waitIdle(window));
+    auto* patching = window.layerResults()->view<ls::widgets::PatchingView>("patch");
+    QVERIFY(patching && patching->hasData());
+    const ls::PatchResult& p = *patching->result();
+    QCOMPARE(p.pairs.size(), size_t(8));
+    QCOMPARE(patching->residChart()->rows(), L + 1);
+    QCOMPARE(patching->residChart()->columns(), T);
+    QCOMPARE(patching->headsChart()->rows(), L);
+    QCOMPARE(patching->headPositionsChart()->rows(), L * H);
+    QCOMPARE(patching->residChart()->valueAt(L, T - 1), p.resid[ls::kDenoise][size_t(L * T + T - 1)]);
+    QCOMPARE_NEAR(patching->residChart()->valueAt(L, T - 1), 1.0, 1e-5, 0);  // the whole final state restores the answer
+    patching->directionChoice()->setCurrentIndex(1);
+    QCOMPARE(patching->headsChart()->valueAt(2, 2), p.heads[ls::kNoise][size_t(2 * H + 2)]);
+    patching->directionChoice()->setCurrentIndex(0);
+    screenshot(&window, "microscope_patching.png");
+    // Saved and reopened: the same values drawn.
+    const QString file = dir_.path() + "/patching.h5";
+    bool saved = false;
+    window.saveRunFile(file, [&](bool ok) { saved = ok; });
+    QTRY_VERIFY_WITH_TIMEOUT(saved, kRunTimeout);
+    const double before = patching->headsChart()->valueAt(2, 2);
+    bool opened = false;
+    window.openRunFile(file, [&](bool ok) { opened = ok; });
+    QTRY_VERIFY_WITH_TIMEOUT(opened, kRunTimeout);
+    QVERIFY(patching->hasData() && patching->result() != &p);
+    QCOMPARE(patching->headsChart()->valueAt(2, 2), before);
 }
 
 QTEST_MAIN(TestGuiLayers)

@@ -138,14 +138,7 @@ int computePatch(const Args& args) {
     ls::RunInfo info = ls::runInfoFor(model, pairsPath, "prompt pairs");
     ProgressPrinter printer(progress, static_cast<int64_t>(pairs.size() * pairs.front().clean.size()) * 2,
                             !args.flag("json") && !args.flag("quiet"));
-    ls::PatchResult result;
-    try {
-        result = ls::runPatching(model, tok, pairs, p, progress);
-    } catch (const ls::ParamError&) {
-        throw;
-    } catch (const ls::Error& e) {  // about a pair: name the file
-        throw ls::Error(pairsPath, e.what());
-    }
+    ls::PatchResult result = ls::runPatching(model, tok, pairs, p, progress);
     if (result.complete) printer.finish();
     printer.stop();
     info.times.startup = startup;

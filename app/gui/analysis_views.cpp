@@ -9,6 +9,8 @@
 #include "losssep_page.h"
 #include "losssep_view.h"
 #include "lowrank_view.h"
+#include "patching_view.h"
+#include "prompt_view.h"
 #include "probe_training_panel.h"
 #include "saturation_view.h"
 #include "token_inspector_view.h"
@@ -121,6 +123,8 @@ const QList<AnalysisView>& analysisViews() {
         exitView(),
         ablationView(),
         generationView(),
+        namedView<PromptView, ls::PromptResult>("prompt", QObject::tr("Prompt")),
+        namedView<PatchingView, ls::PatchResult>("patch", QObject::tr("Patching")),
     };
     return all;
 }

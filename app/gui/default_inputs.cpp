@@ -21,6 +21,9 @@ DefaultInputs findDemo(const QStringList& demoFolders) {
         inputs.modelDir = QDir::cleanPath(dir.absoluteFilePath("model"));
         if (QFileInfo::exists(dir.filePath("eval.txt")))
             inputs.dataPath = QDir::cleanPath(dir.absoluteFilePath("eval.txt"));
+        inputs.prompt = QStringLiteral("copy sami sape tope runu again sami sape");
+        if (QFileInfo::exists(dir.filePath("copy_pairs.jsonl")))
+            inputs.pairsPath = QDir::cleanPath(dir.absoluteFilePath("copy_pairs.jsonl"));
         return inputs;
     }
     return {};

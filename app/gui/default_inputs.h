@@ -7,6 +7,10 @@
 struct DefaultInputs {
     QString modelDir;  // empty: open with no model
     QString dataPath;  // empty: no dataset
+    // The Microscope panel's examples: a prompt the demo model completes by copying, and prompt
+    // pairs for patching that copy (copy_pairs.jsonl; empty if absent).
+    QString prompt;
+    QString pairsPath;
 };
 
 // The demo folders to look in, best first: the installed layout next to the executable

@@ -17,6 +17,7 @@
 #include "common/program_module.h"
 #include "default_inputs.h"
 #include "main_window.h"
+#include "microscope_panel.h"
 #include "model/model.h"
 #include "theme.h"
 
@@ -64,6 +65,10 @@ void describeOptions(QCommandLineParser& parser) {
                            "them (Analysis > Compare Lenses) instead of one run."},
         {"generate", "Continue these prompts (a text file, one per line) with the Generation panel's settings once "
                      "the model is loaded (after --analyses).", "FILE"},
+        {"prompt", "Run this prompt in the Microscope panel (attention patterns, direct logit attribution) once the "
+                   "model is loaded (after --generate).", "TEXT"},
+        {"pairs", "Patch these prompt pairs (JSONL, as layerscope-cli patch --pairs) in the Microscope panel once the "
+                  "model is loaded (after --prompt).", "FILE"},
         {"open-run", "Open a run file of layer analyses (written by Save Run As or layerscope-cli run "
                      "--out). Without --model the demo is not loaded.", "FILE"},
         {"compare", "Compare these run files (comma-separated, two or more) in the Compare tab, as File > "
@@ -148,6 +153,8 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
         options.generatePrompts = QString::fromUtf8(prompts.readAll());
         options.generate = true;
     }
+    options.prompt = parser.value("prompt");
+    options.pairs = parser.value("pairs");
     if (parser.isSet("compare")) options.compare = parser.value("compare").split(',', Qt::SkipEmptyParts);
     options.tab = parser.value("tab");
     if (!options.tab.isEmpty() && !MainWindow::tabNames().contains(options.tab, Qt::CaseInsensitive)) {
@@ -161,9 +168,10 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
     // to be opened: a run file needs neither model nor data.
     const bool runFileOnly =
         (parser.isSet("open-run") || parser.isSet("compare")) && !parser.isSet("analyses") && !parser.isSet("run") &&
-        !parser.isSet("generate");
+        !parser.isSet("generate") && !parser.isSet("prompt") && !parser.isSet("pairs");
+    DefaultInputs demo;  // the demo's inputs when it is opened
     if (!parser.isSet("model") && !runFileOnly) {
-        const DefaultInputs demo = resolveDefaultInputs();
+        demo = resolveDefaultInputs();
         options.modelDir = demo.modelDir;
         if (!parser.isSet("data"))
             options.dataPath = demo.dataPath;
@@ -177,6 +185,8 @@ extern "C" LAYERSCOPE_MODULE_ENTRY int layerscope_module_main(int argc, char** a
 
     MainWindow window;
     window.setWindowParams(params);
+    window.microscopePanel()->setPromptText(demo.prompt);  // the demo's examples, ready to run
+    window.microscopePanel()->setPairsPath(demo.pairsPath);
     window.show();
     window.startWith(options);
     return app.exec();

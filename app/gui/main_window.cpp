@@ -31,6 +31,7 @@
 #include "analysis/tuned_lens.h"
 #include "common/error.h"
 #include "generation_panel.h"
+#include "microscope_panel.h"
 #include "analysis_panel.h"
 #include "dataset_panel.h"
 #include "dataset_preview.h"
@@ -127,6 +128,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     analysisDock_ = makeDock(tr("Layer analyses"), "analysisDock", analysisPanel_);  // scrolls its own fields
     generationPanel_ = new GenerationPanel(this);
     generationDock_ = makeDock(tr("Generation"), "generationDock", generationPanel_);  // scrolls its own fields
+    microscopePanel_ = new MicroscopePanel(this);
+    microscopeDock_ = makeDock(tr("Microscope"), "microscopeDock", scrolling(microscopePanel_, true));
     // One column of tabbed docks on the right leaves the analysis views the width their
     // charts and tables need; any dock can be dragged out to see two at once.
     runLibrary_ = new RunLibrary(this);
@@ -135,7 +138,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabifyDockWidget(summaryDock_, datasetDock_);
     tabifyDockWidget(datasetDock_, analysisDock_);
     tabifyDockWidget(analysisDock_, generationDock_);
-    tabifyDockWidget(generationDock_, libraryDock_);
+    tabifyDockWidget(generationDock_, microscopeDock_);
+    tabifyDockWidget(microscopeDock_, libraryDock_);
     connect(runLibrary_, &RunLibrary::openRequested, this, [this](const QString& path) { openRunFile(path); });
     connect(runLibrary_, &RunLibrary::compareRequested, this, [this](const QStringList& paths) { compareRunFiles(paths); });
     // The library lists what was saved there since.
@@ -151,6 +155,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         statusBar()->showMessage(tr("Plan ready: see the Layer analyses panel"));
     });
     connect(generationPanel_, &GenerationPanel::runRequested, this, [this] { runGeneration(); });
+    connect(microscopePanel_, &MicroscopePanel::promptRequested, this, [this] { runPrompt(); });
+    connect(microscopePanel_, &MicroscopePanel::patchRequested, this, [this] { runPatching(); });
     connect(datasetPanel_, &DatasetPanel::openRequested, this, [this] { openDatasetAction_->trigger(); });
     connect(datasetPanel_, &DatasetPanel::rereadRequested, this, [this] {
         if (tasks_->dataset())
@@ -359,7 +365,11 @@ void MainWindow::connectTasks() {
     connect(tasks_, &WorkbenchTasks::evaluated, this, &MainWindow::showResult);
     connect(tasks_, &WorkbenchTasks::layerRunStarted, this, [this](const ls::LayerRunParams& params) {
         // the parameters next to the progress and then the results
-        (params.wants("generate") ? generationDock_ : analysisDock_)->raise();
+        // (the panels of the analyses with a command of their own: generate, prompt, patch)
+        (params.wants("generate")                         ? generationDock_
+         : params.wants("prompt") || params.wants("patch") ? microscopeDock_
+                                                           : analysisDock_)
+            ->raise();
         layerResults_->beginRun(params);
     });
     connect(tasks_, &WorkbenchTasks::liveReport, layerResults_, &LayerResults::addLiveReport);
@@ -370,6 +380,10 @@ void MainWindow::connectTasks() {
             statusBar()->showMessage(tr("Generation: %1 continuations of %2 prompts")
                                          .arg(generation->continuations.size())
                                          .arg(generation->prompts.size()));
+        else if (const auto prompt = run->result<ls::PromptResult>("prompt"))
+            statusBar()->showMessage(tr("Prompt: %1 tokens, attention patterns and logit attribution").arg(prompt->prompt.ids.size()));
+        else if (const auto patching = run->result<ls::PatchResult>("patch"))
+            statusBar()->showMessage(tr("Patching: %1 pairs of %2 tokens").arg(patching->pairs.size()).arg(patching->tokens));
         else
             statusBar()->showMessage(tr("Layer analyses: %1 scored tokens, %2")
                                          .arg(formatCount(run->scoredTokens()),
@@ -531,6 +545,19 @@ void MainWindow::runGeneration(Then then) {
         return;
     tasks_->generate(generationPanel_->promptsText(), generationPanel_->params(), layerResults_->run(), windowParams(),
                      std::move(then));
+}
+
+void MainWindow::runPrompt(Then then) {
+    if (tasks_->refuse(tr("Prompt"), microscopePanel_->promptProblem(), then))
+        return;
+    tasks_->inspectPrompt(microscopePanel_->promptText(), microscopePanel_->tokenText(), microscopePanel_->promptParams(),
+                          std::move(then));
+}
+
+void MainWindow::runPatching(Then then) {
+    if (tasks_->refuse(tr("Patching"), microscopePanel_->patchProblem(), then))
+        return;
+    tasks_->patch(microscopePanel_->pairsPath(), microscopePanel_->patchParams(), std::move(then));
 }
 
 void MainWindow::openRunFile(const QString& path, Then then) { tasks_->openRunFile(path, std::move(then)); }
@@ -756,6 +783,7 @@ void MainWindow::updateActions() {
     compareLensesAction_->setEnabled(idle && inputs);
     analysisPanel_->setRunAvailable(idle && inputs);
     generationPanel_->setRunAvailable(idle && tasks_->model());
+    microscopePanel_->setRunAvailable(idle && tasks_->model());
     openRunAction_->setEnabled(idle);
     compareAction_->setEnabled(idle);
     saveRunAction_->setEnabled(idle && layerResults_->run());

@@ -31,6 +31,7 @@ class TokenPreviewView;
 }  // namespace ls
 
 class GenerationPanel;
+class MicroscopePanel;
 class AnalysisPanel;
 class DatasetPanel;
 class LayerResults;
@@ -61,6 +62,7 @@ public:
     ls::widgets::ModelSummaryView* summaryView() const { return summary_; }
     AnalysisPanel* analysisPanel() const { return analysisPanel_; }
     GenerationPanel* generationPanel() const { return generationPanel_; }
+    MicroscopePanel* microscopePanel() const { return microscopePanel_; }
     LayerResults* layerResults() const { return layerResults_; }
     QTabWidget* tabs() const { return tabs_; }
     WorkbenchTasks* tasks() const { return tasks_; }
@@ -83,6 +85,9 @@ public:
     void runLayerAnalyses(Then then = {});
     // The Generation panel's prompts under its conditions (a Generation tab shows them).
     void runGeneration(Then then = {});
+    // The Microscope panel's prompt (a Prompt tab) or its patching over prompt pairs (a Patching tab).
+    void runPrompt(Then then = {});
+    void runPatching(Then then = {});
     // File > Open Run… / Save Run As… without the file dialogs.
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(const QString& path, Then then = {});
@@ -159,6 +164,8 @@ private:
     AnalysisPanel* analysisPanel_ = nullptr;
     GenerationPanel* generationPanel_ = nullptr;
     QDockWidget* generationDock_ = nullptr;
+    MicroscopePanel* microscopePanel_ = nullptr;
+    QDockWidget* microscopeDock_ = nullptr;
     QDockWidget* summaryDock_ = nullptr;
     QDockWidget* datasetDock_ = nullptr;
     QDockWidget* analysisDock_ = nullptr;

@@ -10,6 +10,7 @@
 #include "layer_results.h"
 #include "generation_panel.h"
 #include "main_window.h"
+#include "microscope_panel.h"
 
 void StartupSequence::start(MainWindow* window, const StartupOptions& options) {
     window->setUnattended(options.batch());
@@ -35,12 +36,28 @@ void StartupSequence::run() {
         else
             compare(ok);
     };
-    const Then generate = [this, openRun](bool ok) {
-        if (ok && options_.generate) {
-            window_->generationPanel()->setPromptsText(options_.generatePrompts);
-            window_->runGeneration(openRun);
+    const Then patch = [this, openRun](bool ok) {
+        if (ok && !options_.pairs.isEmpty()) {
+            window_->microscopePanel()->setPairsPath(options_.pairs);
+            window_->runPatching(openRun);
         } else {
             openRun(ok);
+        }
+    };
+    const Then prompt = [this, patch](bool ok) {
+        if (ok && !options_.prompt.isEmpty()) {
+            window_->microscopePanel()->setPromptText(options_.prompt);
+            window_->runPrompt(patch);
+        } else {
+            patch(ok);
+        }
+    };
+    const Then generate = [this, prompt](bool ok) {
+        if (ok && options_.generate) {
+            window_->generationPanel()->setPromptsText(options_.generatePrompts);
+            window_->runGeneration(prompt);
+        } else {
+            prompt(ok);
         }
     };
     const Then analyses = [this, generate](bool ok) {

@@ -20,6 +20,8 @@ struct StartupOptions {
     int seqLen = 0;            // --seq-len as given (0: not given); more than the model's context is an error
     bool generate = false;     // continue generatePrompts with the Generation panel's settings (after the analyses)
     QString generatePrompts;
+    QString prompt;            // run this prompt in the Microscope panel once the model is loaded (after generating)
+    QString pairs;             // patch these prompt pairs in the Microscope panel (after the prompt)
     QString openRun;           // a run file to open (after the analyses, if both)
     QStringList compare;       // run files to compare (last)
     QString tab;               // the tab to show at the end (MainWindow::tabNames())

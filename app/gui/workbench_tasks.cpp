@@ -255,6 +255,69 @@ void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationPa
         emit layerRunStarted(started);
 }
 
+void WorkbenchTasks::inspectPrompt(const QString& promptText, const QString& tokenText, const ls::PromptParams& params, Then then) {
+    const QString what = tr("Prompt");
+    if (refuse(what, model_ ? QString() : tr("open a model first"), then))
+        return;
+    auto model = model_;
+    auto tokenizer = tokenizer_;
+    auto run = std::make_shared<ls::LayerRun>();
+    const std::string text = promptText.toStdString(), token = tokenText.trimmed().toStdString();
+    Task task{what, what, tr("Running the prompt…"),
+              [model, tokenizer, params, text, token, run](ls::Progress&) {
+                  const ls::ModelConfig& c = model->config();
+                  const ls::Prompt prompt = ls::promptsFromLines(text, tokenizer.get(), c.vocabSize).front();
+                  ls::PromptParams p = params;
+                  if (!token.empty() && token[0] == '#') {
+                      try {
+                          p.token = static_cast<int32_t>(std::stol(token.substr(1)));
+                      } catch (const std::exception&) {
+                          throw ls::ParamError("token", "'" + token + "' is not #ID");
+                      }
+                  } else if (!token.empty()) {
+                      if (!tokenizer) throw ls::ParamError("token", "the model has no tokenizer: write #ID");
+                      const std::vector<int32_t> ids = tokenizer->encode(token);
+                      if (ids.size() != 1)
+                          throw ls::ParamError("token", "'" + token + "' is " + std::to_string(ids.size()) + " tokens, not one: write #ID");
+                      p.token = ids.front();
+                  }
+                  ls::RunInfo info = ls::runInfoFor(*model, {}, "prompt");
+                  *run = ls::promptRun(*model, std::move(info), p, ls::runPrompt(*model, tokenizer.get(), prompt, p));
+              },
+              [this, run] { emit layerRunFinished(run); },
+              [this] { emit layerRunEnded(); }};
+    ls::LayerRunParams started;
+    started.analyses = {"prompt"};
+    started.prompt = params;
+    if (start(std::move(task), std::move(then)))
+        emit layerRunStarted(started);
+}
+
+void WorkbenchTasks::patch(const QString& pairsPath, const ls::PatchParams& params, Then then) {
+    const QString what = tr("Patching");
+    if (refuse(what, model_ ? QString() : tr("open a model first"), then))
+        return;
+    auto model = model_;
+    auto tokenizer = tokenizer_;
+    auto run = std::make_shared<ls::LayerRun>();
+    const std::filesystem::path path = toPath(pairsPath);
+    Task task{what, what, tr("Patching…"),
+              [model, tokenizer, params, path, run](ls::Progress& progress) {
+                  const std::vector<ls::PromptPair> pairs = ls::loadPromptPairs(path, tokenizer.get(), model->config().vocabSize);
+                  ls::RunInfo info = ls::runInfoFor(*model, path, "prompt pairs");
+                  ls::PatchResult result = ls::runPatching(*model, tokenizer.get(), pairs, params, progress);
+                  if (!result.complete) throw ls::Canceled();  // the GUI keeps nothing of a canceled scan
+                  *run = ls::patchRun(*model, std::move(info), params, std::move(result));
+              },
+              [this, run] { emit layerRunFinished(run); },
+              [this] { emit layerRunEnded(); }};
+    ls::LayerRunParams started;
+    started.analyses = {"patch"};
+    started.patch = params;
+    if (start(std::move(task), std::move(then)))
+        emit layerRunStarted(started);
+}
+
 void WorkbenchTasks::closeInputs() {
     model_.reset();
     tokenizer_.reset();

@@ -87,6 +87,12 @@ public:
     // like a layer run: layerRunStarted, a GenerationProgress per continuation, layerRunFinished.
     void generate(const QString& prompts, const ls::GenerationParams& params, std::shared_ptr<const ls::LayerRun> source,
                   const ls::WindowParams& windows, Then then = {});
+    // One prompt (the first line of text; without a tokenizer, token ids separated by spaces):
+    // its attention patterns and the direct logit attribution of token (its text, "#ID", or ""
+    // for the default) at params.position. Activation patching over a file of prompt pairs.
+    // Both report like a layer run (layerRunStarted, layerRunFinished).
+    void inspectPrompt(const QString& prompt, const QString& token, const ls::PromptParams& params, Then then = {});
+    void patch(const QString& pairsPath, const ls::PatchParams& params, Then then = {});
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then = {});
     // Reads the run files (two or more) and compares them (compare/compare_runs.h).

@@ -14,6 +14,12 @@ namespace ls {
 
 namespace {
 
+// A problem with a pair, naming its file and line.
+Error pairError(const PromptPair& pair, const std::string& problem) {
+    const std::string where = "line " + std::to_string(pair.line) + ": " + problem;
+    return pair.file.empty() ? Error(where) : Error(pair.file, where);
+}
+
 // One prompt's run, batch 1, with what patching reads from it.
 struct CachedRun {
     std::vector<torch::Tensor> residual;       // L + 1 x (1, T, D): h_0 .. h_L
@@ -163,11 +169,11 @@ PatchResult runPatching(const Model& model, const Tokenizer* tokenizer, const st
     if (!params.resid && !params.heads && !params.mlp) throw ParamError("what", "choose at least one of resid, heads, mlp");
     const int64_t T = static_cast<int64_t>(pairs.front().clean.size());
     for (const PromptPair& p : pairs) {
-        const std::string where = "line " + std::to_string(p.line);
         if (p.clean.size() != p.corrupted.size() || static_cast<int64_t>(p.clean.size()) != T)
-            throw Error(where + ": every prompt must have the same number of tokens (" + std::to_string(T) + ")");
+            throw pairError(p, "every prompt must have the same number of tokens (" + std::to_string(T) + ")");
         if (T > c.maxPositions)
-            throw Error(where + " has " + std::to_string(T) + " tokens, more than the model's context of " + std::to_string(c.maxPositions));
+            throw pairError(p, "the prompts have " + std::to_string(T) + " tokens, more than the model's context of " +
+                                   std::to_string(c.maxPositions));
         checkTokenIds(c, p.clean.data(), T);
         checkTokenIds(c, p.corrupted.data(), T);
         checkTokenIds(c, &p.answer, 1);
@@ -196,9 +202,9 @@ PatchResult runPatching(const Model& model, const Tokenizer* tokenizer, const st
             const CachedRun clean = runAndCache(m, pair.clean, pair.answer, pair.wrong);
             const CachedRun corrupted = runAndCache(m, pair.corrupted, pair.answer, pair.wrong);
             if (!(std::abs(clean.metric - corrupted.metric) > 1e-6 * std::max(1.0, std::abs(clean.metric))))
-                throw Error("line " + std::to_string(pair.line) + ": the clean and the corrupted prompt give the same logit "
-                            "difference (" + std::to_string(clean.metric) + "), so the normalised metric is undefined: "
-                            "choose answer and wrong tokens the corruption changes");
+                throw pairError(pair, "the clean and the corrupted prompt give the same logit difference (" +
+                                          std::to_string(clean.metric) + "), so the normalised metric is undefined: choose "
+                                          "answer and wrong tokens the corruption changes");
             const PairValues v = patchPair(m, pair, clean, corrupted, params, progress, step);
             for (const int d : {kDenoise, kNoise}) {  // the pair is complete: add it
                 addTo(sums.resid[d], v.resid[d]);

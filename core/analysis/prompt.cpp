@@ -71,9 +71,10 @@ LogitComponent::Kind parseComponentKind(const std::string& name) {
 std::string componentLabel(const LogitComponent& c) {
     switch (c.kind) {
         case LogitComponent::Kind::Embeddings: return "embeddings";
-        case LogitComponent::Kind::Head: return headName({c.layer, c.head});
-        case LogitComponent::Kind::AttentionBias: return "attention bias, block " + std::to_string(c.layer);
-        case LogitComponent::Kind::Mlp: return "MLP, block " + std::to_string(c.layer);
+        case LogitComponent::Kind::Head:
+            return "block " + std::to_string(c.layer) + " head " + std::to_string(c.head) + " (" + headName({c.layer, c.head}) + ")";
+        case LogitComponent::Kind::AttentionBias: return "block " + std::to_string(c.layer) + " attention bias";
+        case LogitComponent::Kind::Mlp: return "block " + std::to_string(c.layer) + " MLP";
     }
     return "";
 }

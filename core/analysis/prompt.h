@@ -71,7 +71,7 @@ struct LogitComponent {
 };
 std::string componentKindName(LogitComponent::Kind kind);  // "embeddings", "head", "attention_bias", "mlp"
 LogitComponent::Kind parseComponentKind(const std::string& name);  // throws ls::Error
-// "embeddings", "L3H2" (TransformerLens names: blocks from 0), "L3 attention bias", "L3 MLP".
+// "embeddings", "block 3 head 2 (L2H2)" (with the TransformerLens name), "block 3 attention bias", "block 3 MLP".
 std::string componentLabel(const LogitComponent& c);
 
 struct LogitAttribution {

@@ -169,6 +169,7 @@ std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const
         if (!record.is_object())
             throw Error(path, where + " is not a JSON object {\"clean\", \"corrupted\", \"answer\", \"wrong\"}");
         PromptPair p;
+        p.file = path;
         p.line = lineNumber;
         p.clean = pairPrompt(record, "clean", tokenizer, vocabSize, path, where, p.cleanText);
         p.corrupted = pairPrompt(record, "corrupted", tokenizer, vocabSize, path, where, p.corruptedText);

@@ -31,7 +31,8 @@ struct PromptPair {
     std::string cleanText, corruptedText;  // as given; empty for token ids
     std::vector<int32_t> clean, corrupted;
     int32_t answer = 0, wrong = 0;
-    int64_t line = 0;  // in the file, from 1 (messages)
+    std::filesystem::path file;  // where it was read (messages); empty for pairs made in memory
+    int64_t line = 0;            // in the file, from 1
 };
 
 // JSONL, one pair per line: {"clean": TEXT or [ids], "corrupted": ..., "answer": TEXT or id,
