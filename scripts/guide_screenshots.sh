@@ -41,3 +41,6 @@ shot 04-compare --compare "$work/demo.h5,$work/first2.h5" --tab compare
 "$cli" demo-corpus --out "$work/lens-corpus.txt" --seed 2 --words 60000 >/dev/null
 "$cli" lens train --model resources/demo/model --data "$work/lens-corpus.txt" --seq-len 128 --out "$work/lens" >/dev/null
 shot 04-compare-lenses --lens "tuned:$work/lens" --analyses saturation,lensdiv,exit --compare-lenses --tab compare
+# One prompt under the microscope, and the copy pairs patched (docs/microscope.md).
+shot 05-prompt --prompt "copy sami sape tope runu again sami sape" --tab prompt
+shot 05-patching --pairs resources/demo/copy_pairs.jsonl --tab patch

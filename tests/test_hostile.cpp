@@ -25,6 +25,7 @@
 #include "analysis/tuned_lens.h"
 #include "common/error.h"
 #include "data/dataset.h"
+#include "data/prompts.h"
 #include "io/hdf5_file.h"
 #include "io/run_file.h"
 #include "model/model.h"
@@ -375,6 +376,27 @@ std::vector<Case> cases() {
         const std::string b = readBytes(d / "lens" / ls::kTunedLensWeightsFile);
         writeBytes(d / "lens" / ls::kTunedLensWeightsFile, b.substr(0, b.size() - 100));
     };
+
+    const std::string PP = "Prompt pairs (patch --pairs)";
+    auto pairs = [&](std::string input, std::string bytes) {
+        c.push_back({PP, std::move(input), [bytes](const fs::path& d) { writeBytes(d / "pairs.jsonl", bytes); },
+                     [](const fs::path& d) { ls::loadPromptPairs(d / "pairs.jsonl", &demoTokenizer(), demoTokenizer().vocabSize()); }});
+    };
+    c.push_back({PP, "no such file", [](const fs::path&) {},
+                 [](const fs::path& d) { ls::loadPromptPairs(d / "pairs.jsonl", &demoTokenizer(), demoTokenizer().vocabSize()); }});
+    pairs("an empty file", "");
+    pairs("invalid UTF-8", "{\"clean\": \"copy \xff\"}\n");
+    pairs("a line that is not JSON", "{\"clean\": [1, 2], \"corrupted\": [1, 3], \"answer\": 4, \"wrong\": 5}\nclean: copy\n");
+    pairs("a JSON array, not an object", "[1, 2, 3]\n");
+    pairs("no \"corrupted\"", "{\"clean\": [1, 2], \"answer\": 4, \"wrong\": 5}\n");
+    pairs("clean and corrupted of different lengths", "{\"clean\": \"copy sami sape\", \"corrupted\": \"copy sami\", \"answer\": \"tope\", \"wrong\": \"runu\"}\n");
+    pairs("a second pair of another length",
+          "{\"clean\": [1, 2, 3], \"corrupted\": [1, 2, 4], \"answer\": 4, \"wrong\": 5}\n"
+          "{\"clean\": [1, 2], \"corrupted\": [1, 3], \"answer\": 4, \"wrong\": 5}\n");
+    pairs("an answer of two tokens", "{\"clean\": \"copy sami\", \"corrupted\": \"copy sape\", \"answer\": \"tope runu\", \"wrong\": \"sami\"}\n");
+    pairs("answer and wrong the same token", "{\"clean\": [1, 2], \"corrupted\": [1, 3], \"answer\": 4, \"wrong\": 4}\n");
+    pairs("a token id beyond the vocabulary", "{\"clean\": [1, 2], \"corrupted\": [1, 3000], \"answer\": 4, \"wrong\": 5}\n");
+    pairs("a negative answer id", "{\"clean\": [1, 2], \"corrupted\": [1, 3], \"answer\": -4, \"wrong\": 5}\n");
 
     const std::string R = "Run files (.h5)";
     auto run = [&](std::string input, std::function<std::string(std::string)> edit) {

@@ -81,6 +81,7 @@ private slots:
     void patchingMatchesReference_data();
     void patchingMatchesReference();
     void demoCopyingHeadStandsOut();
+    void datasetWindowAndLimits();
     void badPairs_data();
     void badPairs();
 
@@ -261,6 +262,31 @@ void TestMicroscope::demoCopyingHeadStandsOut() {
     for (const auto& row : readCsvRows(dir + "/prompt/attention_summary.csv"))
         if (row.at("layer") == "3") induction = std::max(induction, row.at("induction").toDouble());
     QVERIFY2(induction > 0.9, qPrintable(QString::number(induction)));
+}
+
+void TestMicroscope::datasetWindowAndLimits() {
+    // --data --window K: window K of the dataset as `run` windows it; here the first 16 words of
+    // eval.txt (a word-level tokenizer: one token per word), the same as typing them.
+    const QString eval = sourceDir() + "/resources/demo/eval.txt";
+    const QStringList words = QString::fromUtf8(readFile(eval)).split(QRegularExpression("\\s+"), Qt::SkipEmptyParts).mid(16, 16);
+    const QString dir = tmp_.path() + "/window";
+    ProcResult r = runProcess(cli(), {"prompt", "--model", demoModel(), "--data", eval, "--seq-len", "16", "--window", "1", "--csv",
+                                      dir + "/window", "--quiet"});
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("prompt --data --window")));
+    r = runProcess(cli(), {"prompt", "--model", demoModel(), "--text", words.join(' '), "--csv", dir + "/text", "--quiet"});
+    QVERIFY2(r.finished && r.exitCode == 0, qPrintable(r.describe("prompt --text")));
+    QCOMPARE(readFile(dir + "/window/prompt_tokens.csv"), readFile(dir + "/text/prompt_tokens.csv"));
+    QCOMPARE(readCsvRows(dir + "/window/prompt_tokens.csv").size(), size_t(16));
+    // Past the last window, and longer than the microscope takes: one clear error each.
+    r = runProcess(cli(), {"prompt", "--model", demoModel(), "--data", eval, "--seq-len", "16", "--window", "100000", "--quiet", "--csv", dir + "/x"});
+    expectOneErrorLine(r, 2, {"--window", "windows"}, runLine(r));
+    QStringList ids;
+    for (int i = 0; i < 300; ++i) ids << QString::number(i % 70 + 1);
+    const QString big = tmp_.path() + "/big";
+    QVERIFY(makeModel(big, {"--arch", "gpt2", "--layers", "1", "--dim", "16", "--heads", "2", "--vocab", "80", "--ctx", "400",
+                            "--tokens", "8", "--seed", "5"}).isEmpty());
+    r = runProcess(cli(), {"prompt", "--model", big, "--ids", ids.join(','), "--quiet", "--csv", dir + "/z"});
+    expectOneErrorLine(r, 2, {"300 tokens", "256"}, runLine(r));
 }
 
 void TestMicroscope::badPairs_data() {

@@ -19,7 +19,7 @@ OptionGroup outputOptions() {
 Command promptCommand() {
     return {{"prompt",
              "",
-             "--model DIR (--text TEXT | --ids N,N,... | --prompts FILE [--index K]) [options]",
+             "--model DIR (--text TEXT | --ids N,N,... | --prompts FILE [--index K] | --data PATH [--window K]) [options]",
              "one prompt: attention patterns of every head, direct logit attribution",
              "Runs one prompt and keeps what a single forward shows: every layer x head attention pattern (table "
              "attention: layer, head, query, key, weight) with per-head summaries (attention_summary: entropy, attention "
@@ -34,6 +34,12 @@ Command promptCommand() {
                 {"ids", "N,N,...", "The prompt as token ids."},
                 {"prompts", "FILE", "A prompts file (as `generate --prompts`): its prompt number --index."},
                 {"index", "K", "Which prompt of --prompts, from 1 (default 1)."},
+                {"data", "PATH", "Or a dataset: its window --window, windowed as `run` windows it (--seq-len, --stride, "
+                                 "--max-tokens)."},
+                {"window", "K", "Which window of --data, from 0 (default 0)."},
+                {"seq-len", "N", "Tokens per window of --data (default min(1024, the model's context))."},
+                {"stride", "S", "Step between windows of --data (default seq-len)."},
+                {"max-tokens", "T", "Use only the first T tokens of --data."},
                 {"threads", "N", "Compute threads (default one per core)."},
                 weightsDtypeOption()}},
               {"attribution",

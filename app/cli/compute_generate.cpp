@@ -131,17 +131,9 @@ int computeGenerate(const Args& args) {
     info.times.capture = generating.seconds();
     ls::LayerRun run = ls::generationRun(model, std::move(info), p, std::move(result));
 
-    const ls::Stopwatch writing;
-    if (out) ls::writeRunFile(*out, run);
-    if (const auto jsonl = args.get("jsonl")) writeJsonl(*jsonl, *run.result<ls::GenerationResult>("generate"), tok != nullptr);
-    run.info.times.writing = writing.seconds();
-    reportRun(run, args, /*computedHere=*/true);
-    if (!run.info.complete) {
-        std::fprintf(stderr, "\ninterrupted: the finished continuations were kept, marked partial\n");
-        return 130;
-    }
-    if (out && !args.flag("json") && !args.flag("quiet")) std::printf("run file: %s\n", out->c_str());
-    return 0;
+    return finishOwnCommandRun(run, args, "the finished continuations were kept, marked partial", [&](const ls::LayerRun& done) {
+        if (const auto jsonl = args.get("jsonl")) writeJsonl(*jsonl, *done.result<ls::GenerationResult>("generate"), tok != nullptr);
+    });
 }
 
 }  // namespace cli

@@ -34,11 +34,17 @@ void refuseQuietWithoutOutput(const Args& args) {
         throw ls::Error("--quiet without --out or --csv would throw the results away");
 }
 
-// --text, --ids or --prompts [--index]: exactly one.
-ls::Prompt promptFrom(const Args& args, const ls::Tokenizer* tok, int32_t vocabSize) {
-    const int given = args.flag("text") + args.flag("ids") + args.flag("prompts");
-    if (given != 1) throw ls::Error("give the prompt once: --text TEXT, --ids N,N,... or --prompts FILE");
+// --text, --ids, --prompts [--index] or --data [--window]: exactly one.
+ls::Prompt promptFrom(const Args& args, const ls::Tokenizer* tok, const ls::ModelConfig& config, const std::filesystem::path& modelDir) {
+    const int given = args.flag("text") + args.flag("ids") + args.flag("prompts") + args.flag("data");
+    if (given != 1) throw ls::Error("give the prompt once: --text TEXT, --ids N,N,..., --prompts FILE or --data PATH");
     if (args.flag("index") && !args.flag("prompts")) throw ls::Error("--index chooses among --prompts FILE's prompts");
+    if (args.flag("window") && !args.flag("data")) throw ls::Error("--window chooses among --data PATH's windows");
+    const int32_t vocabSize = config.vocabSize;
+    if (const auto data = args.get("data")) {
+        const ls::Dataset dataset = ls::loadDataset(*data, tok, vocabSize, datasetOptionsFrom(args, *data));
+        return ls::windowPrompt(dataset, windowParamsFrom(args, config, modelDir), args.integer("window", 0, 0));
+    }
     if (const auto text = args.get("text")) {
         if (!tok) throw ls::Error("--text needs the model's tokenizer, and the model folder has none: give --ids");
         ls::Prompt p{*text, tok->encode(*text)};
@@ -77,21 +83,6 @@ int32_t tokenFrom(const Args& args, const ls::Tokenizer* tok) {
     return args.flag("token-id") ? static_cast<int32_t>(args.integer("token-id", 0, 0)) : -1;
 }
 
-// Writes the run file, prints or writes the tables; the exit code.
-int finishRun(ls::LayerRun& run, const Args& args, const char* partialNote) {
-    const ls::Stopwatch writing;
-    const std::optional<std::string> out = args.get("out");
-    if (out) ls::writeRunFile(*out, run);
-    run.info.times.writing = writing.seconds();
-    reportRun(run, args, /*computedHere=*/true);
-    if (!run.info.complete) {
-        std::fprintf(stderr, "\ninterrupted: %s\n", partialNote);
-        return 130;
-    }
-    if (out && !args.flag("json") && !args.flag("quiet")) std::printf("run file: %s\n", out->c_str());
-    return 0;
-}
-
 }  // namespace
 
 int computePrompt(const Args& args) {
@@ -103,7 +94,7 @@ int computePrompt(const Args& args) {
     const ls::Model model = ls::Model::load(modelDir, modelLoadOptions(args));
     const std::optional<ls::Tokenizer> tokenizer = tokenizerOf(modelDir);
     const ls::Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
-    const ls::Prompt prompt = promptFrom(args, tok, model.config().vocabSize);
+    const ls::Prompt prompt = promptFrom(args, tok, model.config(), modelDir);
     ls::PromptParams p;
     p.position = static_cast<int>(args.integer("position", -1, 0));
     p.token = tokenFrom(args, tok);
@@ -117,7 +108,7 @@ int computePrompt(const Args& args) {
     info.times.load = load;
     info.times.capture = computing.seconds();
     ls::LayerRun run = ls::promptRun(model, std::move(info), p, std::move(result));
-    return finishRun(run, args, "");
+    return finishOwnCommandRun(run, args, "");
 }
 
 int computePatch(const Args& args) {
@@ -145,7 +136,7 @@ int computePatch(const Args& args) {
     info.times.load = load;
     info.times.capture = computing.seconds();
     ls::LayerRun run = ls::patchRun(model, std::move(info), p, std::move(result));
-    return finishRun(run, args, "the pairs finished were kept and averaged, marked partial");
+    return finishOwnCommandRun(run, args, "the pairs finished were kept and averaged, marked partial");
 }
 
 }  // namespace cli

@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "analysis/registry.h"
+#include "common/phase_times.h"
+#include "io/run_file.h"
 #include "io/table.h"
 
 using nlohmann::json;
@@ -85,6 +88,22 @@ OptionGroup reportOptions() {
             {{"csv", "DIR", "Write every table as DIR/<table>.csv (the columns are described in docs/run-files.md)."},
              {"json", "", "Print every table as one JSON object instead of text."},
              {"per-token-saturation", "", "Also write saturation_tokens (every token's saturation layer)."}}};
+}
+
+int finishOwnCommandRun(ls::LayerRun& run, const Args& args, const std::string& partialNote,
+                        const std::function<void(const ls::LayerRun&)>& alsoWrite) {
+    const ls::Stopwatch writing;
+    const std::optional<std::string> out = args.get("out");
+    if (out) ls::writeRunFile(*out, run);
+    if (alsoWrite) alsoWrite(run);
+    run.info.times.writing = writing.seconds();
+    reportRun(run, args, /*computedHere=*/true);
+    if (!run.info.complete) {
+        std::fprintf(stderr, "\ninterrupted: %s\n", partialNote.c_str());
+        return 130;
+    }
+    if (out && !args.flag("json") && !args.flag("quiet")) std::printf("run file: %s\n", out->c_str());
+    return 0;
 }
 
 }  // namespace cli

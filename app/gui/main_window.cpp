@@ -550,8 +550,8 @@ void MainWindow::runGeneration(Then then) {
 void MainWindow::runPrompt(Then then) {
     if (tasks_->refuse(tr("Prompt"), microscopePanel_->promptProblem(), then))
         return;
-    tasks_->inspectPrompt(microscopePanel_->promptText(), microscopePanel_->tokenText(), microscopePanel_->promptParams(),
-                          std::move(then));
+    tasks_->inspectPrompt(microscopePanel_->promptText(), microscopePanel_->window(), windowParams(), microscopePanel_->tokenText(),
+                          microscopePanel_->promptParams(), std::move(then));
 }
 
 void MainWindow::runPatching(Then then) {

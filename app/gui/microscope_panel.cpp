@@ -31,6 +31,9 @@ QLabel* problemLabel(QWidget* parent, const char* name) {
 MicroscopePanel::MicroscopePanel(QWidget* parent) : QWidget(parent) {
     prompt_ = makeLineEdit(this, "microscopePrompt", tr("A prompt (text; without a tokenizer, token ids separated by spaces)"),
                            tr("One prompt: every head's attention pattern, and the direct logit attribution below"));
+    window_ = makeSpin(this, "microscopeWindow", -1, 1 << 30, -1,
+                       tr("A window of the open dataset (from 0, as the layer analyses window it) instead of the prompt text"));
+    window_->setSpecialValueText(tr("the prompt above"));
     position_ = makeSpin(this, "microscopePosition", -1, 4095, -1, tr("The position attributed, from 0 (last: the prompt's last)"));
     position_->setSpecialValueText(tr("last"));
     token_ = makeLineEdit(this, "microscopeToken", tr("the next token, or the top prediction"),
@@ -59,7 +62,7 @@ MicroscopePanel::MicroscopePanel(QWidget* parent) : QWidget(parent) {
     patchProblem_ = problemLabel(this, "microscopePatchProblem");
 
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(formBox(this, tr("One prompt"), {{tr("Prompt"), prompt_}, {tr("Position"), position_}, {tr("Token"), token_},
+    layout->addWidget(formBox(this, tr("One prompt"), {{tr("Prompt"), prompt_}, {tr("Or window"), window_}, {tr("Position"), position_}, {tr("Token"), token_},
                                                         {tr("Top tokens"), top_}, {QString(), runPrompt_}, {QString(), promptProblem_}}));
     layout->addWidget(formBox(this, tr("Activation patching"), {{tr("Pairs"), pairsRow}, {QString(), resid_}, {QString(), heads_},
                                                                  {QString(), mlp_}, {QString(), runPatch_}, {QString(), patchProblem_}}));
@@ -74,13 +77,15 @@ MicroscopePanel::MicroscopePanel(QWidget* parent) : QWidget(parent) {
         if (runPrompt_->isEnabled()) emit promptRequested();
     });
     connect(runPatch_, &QPushButton::clicked, this, &MicroscopePanel::patchRequested);
-    onChanged({prompt_, token_, pairs_, resid_, heads_, mlp_}, this, [this] { revalidate(); });
+    onChanged({prompt_, window_, token_, pairs_, resid_, heads_, mlp_}, this, [this] { revalidate(); });
     revalidate();
 }
 
 QString MicroscopePanel::promptText() const { return prompt_->text(); }
 void MicroscopePanel::setPromptText(const QString& text) { prompt_->setText(text); }
 QString MicroscopePanel::tokenText() const { return token_->text(); }
+int MicroscopePanel::window() const { return window_->value(); }
+void MicroscopePanel::setWindow(int window) { window_->setValue(window); }
 QString MicroscopePanel::pairsPath() const { return pairs_->text().trimmed(); }
 void MicroscopePanel::setPairsPath(const QString& path) { pairs_->setText(path); }
 
@@ -101,7 +106,7 @@ ls::PatchParams MicroscopePanel::patchParams() const {
 
 QString MicroscopePanel::promptProblem() const {
     if (!runAvailable_) return tr("Open a model first (and wait for the task running to end).");
-    if (prompt_->text().trimmed().isEmpty()) return tr("Write a prompt.");
+    if (window_->value() < 0 && prompt_->text().trimmed().isEmpty()) return tr("Write a prompt, or choose a window of the dataset.");
     return {};
 }
 

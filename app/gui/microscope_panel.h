@@ -23,6 +23,9 @@ public:
     // The position (-1: the last) and top; the token is tokenText().
     ls::PromptParams promptParams() const;
     QString tokenText() const;  // "" (the default), a token's text, or #ID
+    // The dataset window to run instead of the prompt text (from 0), or -1 for the text.
+    int window() const;
+    void setWindow(int window);
     QString pairsPath() const;
     void setPairsPath(const QString& path);
     ls::PatchParams patchParams() const;
@@ -42,7 +45,7 @@ private:
     void revalidate();
 
     QLineEdit *prompt_ = nullptr, *token_ = nullptr, *pairs_ = nullptr;
-    QSpinBox *position_ = nullptr, *top_ = nullptr;
+    QSpinBox *window_ = nullptr, *position_ = nullptr, *top_ = nullptr;
     QCheckBox *resid_ = nullptr, *heads_ = nullptr, *mlp_ = nullptr;
     QPushButton *runPrompt_ = nullptr, *runPatch_ = nullptr, *browse_ = nullptr;
     QLabel *promptProblem_ = nullptr, *patchProblem_ = nullptr;

@@ -210,15 +210,17 @@ void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationPa
     auto model = model_;
     auto tokenizer = tokenizer_;
     auto dataset = dataset_;
-    auto run = std::make_shared<ls::LayerRun>();
     const std::string text = promptsText.toStdString();
     const auto onContinuation = [this](const ls::GenerationProgress& report) {
         auto live = std::make_shared<const ls::GenerationProgress>(report);
         QMetaObject::invokeMethod(
             this, [this, live] { emit liveReport(QStringLiteral("generate"), live); }, Qt::QueuedConnection);
     };
-    Task task{what, what, tr("Generating…"),
-              [model, tokenizer, dataset, source, params, windows, text, run, onContinuation](ls::Progress& progress) {
+    ls::LayerRunParams started;
+    started.analyses = {"generate"};
+    started.generation = params;
+    startOwnCommandRun(what, tr("Generating…"),
+              [model, tokenizer, dataset, source, params, windows, text, onContinuation](ls::Progress& progress) {
                   const ls::ModelConfig& c = model->config();
                   const std::vector<ls::Prompt> prompts = ls::promptsFromLines(text, tokenizer.get(), c.vocabSize);
                   const auto lin = source ? source->result<ls::LinearizeResult>("linearize") : nullptr;
@@ -244,29 +246,28 @@ void WorkbenchTasks::generate(const QString& promptsText, const ls::GenerationPa
                   ls::GenerationResult result =
                       ls::runGeneration(*model, tokenizer.get(), prompts, conditions, params, means, progress, onContinuation);
                   if (!result.complete) throw ls::Canceled();  // the GUI keeps nothing of a canceled generation
-                  *run = ls::generationRun(*model, std::move(info), params, std::move(result));
+                  return ls::generationRun(*model, std::move(info), params, std::move(result));
               },
-              [this, run] { emit layerRunFinished(run); },
-              [this] { emit layerRunEnded(); }};
-    ls::LayerRunParams started;
-    started.analyses = {"generate"};
-    started.generation = params;
-    if (start(std::move(task), std::move(then)))
-        emit layerRunStarted(started);
+              started, std::move(then));
 }
 
-void WorkbenchTasks::inspectPrompt(const QString& promptText, const QString& tokenText, const ls::PromptParams& params, Then then) {
+void WorkbenchTasks::inspectPrompt(const QString& promptText, int window, const ls::WindowParams& windows, const QString& tokenText,
+                                   const ls::PromptParams& params, Then then) {
     const QString what = tr("Prompt");
-    if (refuse(what, model_ ? QString() : tr("open a model first"), then))
+    if (refuse(what, !model_ ? tr("open a model first") : window >= 0 && !dataset_ ? tr("open a dataset for its window") : QString(), then))
         return;
     auto model = model_;
     auto tokenizer = tokenizer_;
-    auto run = std::make_shared<ls::LayerRun>();
+    auto dataset = dataset_;
     const std::string text = promptText.toStdString(), token = tokenText.trimmed().toStdString();
-    Task task{what, what, tr("Running the prompt…"),
-              [model, tokenizer, params, text, token, run](ls::Progress&) {
+    ls::LayerRunParams started;
+    started.analyses = {"prompt"};
+    started.prompt = params;
+    startOwnCommandRun(what, tr("Running the prompt…"),
+              [model, tokenizer, dataset, window, windows, params, text, token](ls::Progress&) {
                   const ls::ModelConfig& c = model->config();
-                  const ls::Prompt prompt = ls::promptsFromLines(text, tokenizer.get(), c.vocabSize).front();
+                  const ls::Prompt prompt = window >= 0 ? ls::windowPrompt(*dataset, windows, window)
+                                                        : ls::promptsFromLines(text, tokenizer.get(), c.vocabSize).front();
                   ls::PromptParams p = params;
                   if (!token.empty() && token[0] == '#') {
                       try {
@@ -282,15 +283,9 @@ void WorkbenchTasks::inspectPrompt(const QString& promptText, const QString& tok
                       p.token = ids.front();
                   }
                   ls::RunInfo info = ls::runInfoFor(*model, {}, "prompt");
-                  *run = ls::promptRun(*model, std::move(info), p, ls::runPrompt(*model, tokenizer.get(), prompt, p));
+                  return ls::promptRun(*model, std::move(info), p, ls::runPrompt(*model, tokenizer.get(), prompt, p));
               },
-              [this, run] { emit layerRunFinished(run); },
-              [this] { emit layerRunEnded(); }};
-    ls::LayerRunParams started;
-    started.analyses = {"prompt"};
-    started.prompt = params;
-    if (start(std::move(task), std::move(then)))
-        emit layerRunStarted(started);
+              started, std::move(then));
 }
 
 void WorkbenchTasks::patch(const QString& pairsPath, const ls::PatchParams& params, Then then) {
@@ -299,21 +294,26 @@ void WorkbenchTasks::patch(const QString& pairsPath, const ls::PatchParams& para
         return;
     auto model = model_;
     auto tokenizer = tokenizer_;
-    auto run = std::make_shared<ls::LayerRun>();
     const std::filesystem::path path = toPath(pairsPath);
-    Task task{what, what, tr("Patching…"),
-              [model, tokenizer, params, path, run](ls::Progress& progress) {
+    ls::LayerRunParams started;
+    started.analyses = {"patch"};
+    started.patch = params;
+    startOwnCommandRun(what, tr("Patching…"),
+              [model, tokenizer, params, path](ls::Progress& progress) {
                   const std::vector<ls::PromptPair> pairs = ls::loadPromptPairs(path, tokenizer.get(), model->config().vocabSize);
                   ls::RunInfo info = ls::runInfoFor(*model, path, "prompt pairs");
                   ls::PatchResult result = ls::runPatching(*model, tokenizer.get(), pairs, params, progress);
                   if (!result.complete) throw ls::Canceled();  // the GUI keeps nothing of a canceled scan
-                  *run = ls::patchRun(*model, std::move(info), params, std::move(result));
+                  return ls::patchRun(*model, std::move(info), params, std::move(result));
               },
-              [this, run] { emit layerRunFinished(run); },
-              [this] { emit layerRunEnded(); }};
-    ls::LayerRunParams started;
-    started.analyses = {"patch"};
-    started.patch = params;
+              started, std::move(then));
+}
+
+void WorkbenchTasks::startOwnCommandRun(const QString& what, const QString& status, std::function<ls::LayerRun(ls::Progress&)> work,
+                                        const ls::LayerRunParams& started, Then then) {
+    auto run = std::make_shared<ls::LayerRun>();
+    Task task{what, what, status, [work = std::move(work), run](ls::Progress& progress) { *run = work(progress); },
+              [this, run] { emit layerRunFinished(run); }, [this] { emit layerRunEnded(); }};
     if (start(std::move(task), std::move(then)))
         emit layerRunStarted(started);
 }

@@ -91,7 +91,9 @@ public:
     // its attention patterns and the direct logit attribution of token (its text, "#ID", or ""
     // for the default) at params.position. Activation patching over a file of prompt pairs.
     // Both report like a layer run (layerRunStarted, layerRunFinished).
-    void inspectPrompt(const QString& prompt, const QString& token, const ls::PromptParams& params, Then then = {});
+    // window >= 0: that window of the open dataset (windowed by windows) instead of the text.
+    void inspectPrompt(const QString& prompt, int window, const ls::WindowParams& windows, const QString& token,
+                       const ls::PromptParams& params, Then then = {});
     void patch(const QString& pairsPath, const ls::PatchParams& params, Then then = {});
     void openRunFile(const QString& path, Then then = {});
     void saveRunFile(std::shared_ptr<const ls::LayerRun> run, const QString& path, Then then = {});
@@ -141,6 +143,10 @@ private:
     // Starts task unless another is running (that is reported, and then(false) called);
     // then(ok) follows its end. True if it started.
     bool start(Task task, Then then);
+    // A task making the run of an analysis with a command of its own (generate, prompt, patch),
+    // reported like a layer run: layerRunStarted(started), layerRunFinished with what work made.
+    void startOwnCommandRun(const QString& what, const QString& status, std::function<ls::LayerRun(ls::Progress&)> work,
+                            const ls::LayerRunParams& started, Then then);
     // True if the task finished; otherwise reports the cancel/failure for `what`.
     bool handleOutcome(const QString& what, const TaskOutcome& outcome);
 

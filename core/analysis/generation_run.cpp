@@ -371,14 +371,10 @@ GenerationResult runGeneration(const Model& model, const Tokenizer* tokenizer, c
 }
 
 LayerRun generationRun(const Model& model, RunInfo info, const GenerationParams& params, GenerationResult result) {
-    LayerRun run;
-    run.info = std::move(info);
-    run.info.finishedAt = utcTimestamp();
-    run.info.complete = result.complete;
-    run.params.analyses = {"generate"};
-    run.params.generation = params;
-    run.capture.numLayers = model.config().numLayers;  // the model's shape, as every run file records it
-    run.capture.hiddenSize = model.config().hiddenSize;
+    LayerRunParams p;
+    p.analyses = {"generate"};
+    p.generation = params;
+    LayerRun run = ownCommandRun(model, std::move(info), std::move(p), result.complete);
     run.setResult("generate", std::move(result));
     return run;
 }

@@ -150,6 +150,10 @@ struct LayerRunCallbacks {
 RunInfo runInfoFor(const Model& model, const std::filesystem::path& input, const std::string& inputFormat);
 // Now, as ISO 8601 UTC ("2026-12-07T03:41:39Z").
 std::string utcTimestamp();
+// The run that keeps the result of an analysis with a command of its own (generate, prompt,
+// patch; the caller then sets its result): info from runInfoFor() taken when it started,
+// finished now; params names the analysis and holds its parameters; complete: not canceled.
+LayerRun ownCommandRun(const Model& model, RunInfo info, LayerRunParams params, bool complete);
 
 // Resolves params, runs the capture pass, the probes (losssep) and the summaries. tokenizer
 // (may be null) gives the inspector's token texts. Throws ls::Error / ls::Canceled.

@@ -231,14 +231,10 @@ PatchResult runPatching(const Model& model, const Tokenizer* tokenizer, const st
 }
 
 LayerRun patchRun(const Model& model, RunInfo info, const PatchParams& params, PatchResult result) {
-    LayerRun run;
-    run.info = std::move(info);
-    run.info.finishedAt = utcTimestamp();
-    run.info.complete = result.complete;
-    run.params.analyses = {"patch"};
-    run.params.patch = params;
-    run.capture.numLayers = model.config().numLayers;  // the model's shape, as every run file records it
-    run.capture.hiddenSize = model.config().hiddenSize;
+    LayerRunParams p;
+    p.analyses = {"patch"};
+    p.patch = params;
+    LayerRun run = ownCommandRun(model, std::move(info), std::move(p), result.complete);
     run.setResult("patch", std::move(result));
     return run;
 }

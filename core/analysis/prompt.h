@@ -107,6 +107,10 @@ struct PromptResult : AnalysisResult {
     int64_t ownPassWindows() const override { return 1; }
 };
 
+// The longest prompt runPrompt takes: it keeps L x H x T x T attention weights (and the
+// attention table a row for each), 268 MB for 32 x 32 heads at 256 tokens.
+inline constexpr int kMaxPromptTokens = 256;
+
 // One forward of the prompt. Throws ls::ParamError("position" / "token" / "top") for a choice
 // outside the prompt or the vocabulary, ls::Error for a prompt longer than the context.
 PromptResult runPrompt(const Model& model, const Tokenizer* tokenizer, const Prompt& prompt, const PromptParams& params);

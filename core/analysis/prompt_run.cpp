@@ -44,6 +44,10 @@ PromptResult runPrompt(const Model& model, const Tokenizer* tokenizer, const Pro
     if (T > c.maxPositions)
         throw Error("the prompt has " + std::to_string(T) + " tokens, more than the model's context of " +
                     std::to_string(c.maxPositions));
+    if (T > kMaxPromptTokens)
+        throw Error("the prompt has " + std::to_string(T) + " tokens; the microscope keeps every head's T x T attention "
+                    "pattern and takes at most " + std::to_string(kMaxPromptTokens) +
+                    " (a shorter prompt, or a window of --seq-len " + std::to_string(kMaxPromptTokens) + " or less)");
     checkTokenIds(c, prompt.ids.data(), T);
     const int position = params.position < 0 ? static_cast<int>(T - 1) : params.position;
     if (position >= T)
@@ -151,13 +155,10 @@ PromptResult runPrompt(const Model& model, const Tokenizer* tokenizer, const Pro
 }
 
 LayerRun promptRun(const Model& model, RunInfo info, const PromptParams& params, PromptResult result) {
-    LayerRun run;
-    run.info = std::move(info);
-    run.info.finishedAt = utcTimestamp();
-    run.params.analyses = {"prompt"};
-    run.params.prompt = params;
-    run.capture.numLayers = model.config().numLayers;  // the model's shape, as every run file records it
-    run.capture.hiddenSize = model.config().hiddenSize;
+    LayerRunParams p;
+    p.analyses = {"prompt"};
+    p.prompt = params;
+    LayerRun run = ownCommandRun(model, std::move(info), std::move(p), true);
     run.setResult("prompt", std::move(result));
     return run;
 }

@@ -21,6 +21,17 @@ std::string utcTimestamp() {
     return buf;
 }
 
+LayerRun ownCommandRun(const Model& model, RunInfo info, LayerRunParams params, bool complete) {
+    LayerRun run;
+    run.info = std::move(info);
+    run.info.finishedAt = utcTimestamp();
+    run.info.complete = complete;
+    run.params = std::move(params);
+    run.capture.numLayers = model.config().numLayers;  // the model's shape, as every run file records it
+    run.capture.hiddenSize = model.config().hiddenSize;
+    return run;
+}
+
 RunInfo runInfoFor(const Model& model, const std::filesystem::path& input, const std::string& inputFormat) {
     const ModelConfig& c = model.config();
     RunInfo info;

@@ -94,6 +94,18 @@ void addAlpacaJson(std::string_view body, const DatasetOptions& options, const f
         addAlpacaRecord(root[i], "record " + std::to_string(i), options, path, writer);
 }
 
+json jsonLine(std::string_view line, const fs::path& path, const std::string& where) {
+    try {
+        return json::parse(line.begin(), line.end());
+    } catch (const json::exception& e) {
+        // The parser saw one line: its "line 1" would only confuse.
+        std::string text = parseErrorText(e);
+        const std::string lineOne = "at line 1, column ";
+        if (const size_t at = text.find(lineOne); at != std::string::npos) text.replace(at, lineOne.size(), "at column ");
+        throw Error(path, where + ": invalid JSON (JSON Lines hold one complete record per line): " + text);
+    }
+}
+
 void addAlpacaJsonl(std::string_view body, const DatasetOptions& options, const fs::path& path,
                     DocumentWriter& writer) {
     int64_t lineNumber = 0;
@@ -101,17 +113,7 @@ void addAlpacaJsonl(std::string_view body, const DatasetOptions& options, const 
         ++lineNumber;
         if (isBlank(line)) return true;
         const std::string where = "line " + std::to_string(lineNumber);
-        json record;
-        try {
-            record = json::parse(line.begin(), line.end());
-        } catch (const json::exception& e) {
-            // The parser saw one line: its "line 1" would only confuse.
-            std::string text = parseErrorText(e);
-            const std::string lineOne = "at line 1, column ";
-            if (const size_t at = text.find(lineOne); at != std::string::npos) text.replace(at, lineOne.size(), "at column ");
-            throw Error(path, where + ": invalid JSON (JSON Lines hold one complete record per line): " + text);
-        }
-        addAlpacaRecord(record, where, options, path, writer);
+        addAlpacaRecord(jsonLine(line, path, where), where, options, path, writer);
         return !writer.full();
     });
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.h"
 
 namespace ls::dataset_readers {
@@ -24,6 +26,10 @@ std::ifstream openForReading(const std::filesystem::path& path);
 int64_t regularFileSize(const std::filesystem::path& path);
 
 // ---- lines (text_documents.cpp) --------------------------------------------------------
+
+// One line of a JSON Lines file (alpaca_records.cpp). Throws ls::Error(path, where + ": invalid
+// JSON (...): <the parser's message>").
+nlohmann::json jsonLine(std::string_view line, const std::filesystem::path& path, const std::string& where);
 
 bool isBlank(std::string_view text);
 std::string_view trimmed(std::string_view text);

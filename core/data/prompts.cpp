@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "data/dataset.h"
+#include "data/windows.h"
 #include "data/dataset_readers_internal.h"
 #include "tokenizer/tokenizer.h"
 
@@ -16,6 +17,7 @@ namespace {
 using nlohmann::json;
 using dataset_readers::forEachLine;
 using dataset_readers::isBlank;
+using dataset_readers::jsonLine;
 using dataset_readers::trimmed;
 
 std::vector<int32_t> tokenized(const std::string& text, const Tokenizer* tokenizer, const std::filesystem::path& path,
@@ -36,26 +38,28 @@ void checkIds(const std::vector<int32_t>& ids, int32_t vocabSize, const std::fil
                                   " is outside the vocabulary (0.." + std::to_string(vocabSize - 1) + ")");
 }
 
+// A JSON array of token ids (record[key]), checked against the vocabulary.
+std::vector<int32_t> idsOfArray(const json& value, const std::string& key, int32_t vocabSize, const std::filesystem::path& path,
+                                const std::string& where) {
+    if (!value.is_array()) throw Error(path, where + ": \"" + key + "\" is not an array of token ids");
+    std::vector<int32_t> ids;
+    for (const json& id : value) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+            throw Error(path, where + ": \"" + key + "\" holds " + id.dump() + ", not a token id");
+        ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+    }
+    checkIds(ids, vocabSize, path, where + " (\"" + key + "\")");
+    return ids;
+}
+
 Prompt promptOfRecord(const std::string& line, int64_t lineNumber, const Tokenizer* tokenizer, int32_t vocabSize,
                       const std::filesystem::path& path) {
     const std::string where = "line " + std::to_string(lineNumber);
-    json record;
-    try {
-        record = json::parse(line);
-    } catch (const json::exception& e) {
-        throw Error(path, where + " is not valid JSON: " + e.what());
-    }
+    const json record = jsonLine(line, path, where);
     if (!record.is_object()) throw Error(path, where + " is not a JSON object");
     Prompt p;
     if (record.contains("ids")) {
-        const json& ids = record["ids"];
-        if (!ids.is_array()) throw Error(path, where + ": \"ids\" is not an array of token ids");
-        for (const json& id : ids) {
-            if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-                throw Error(path, where + ": \"ids\" holds " + id.dump() + ", not a token id");
-            p.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
-        }
-        checkIds(p.ids, vocabSize, path, where);
+        p.ids = idsOfArray(record["ids"], "ids", vocabSize, path, where);
     } else if (record.contains("prompt")) {
         if (!record["prompt"].is_string()) throw Error(path, where + ": \"prompt\" is not a string");
         p.text = record["prompt"].get<std::string>();
@@ -119,14 +123,7 @@ std::vector<int32_t> pairPrompt(const json& record, const char* key, const Token
         return ids;
     }
     if (!value.is_array()) throw Error(path, where + ": \"" + key + "\" is neither text nor an array of token ids");
-    std::vector<int32_t> ids;
-    for (const json& id : value) {
-        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-            throw Error(path, where + ": \"" + key + "\" holds " + id.dump() + ", not a token id");
-        ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
-    }
-    checkIds(ids, vocabSize, path, where + " (\"" + key + "\")");
-    return ids;
+    return idsOfArray(value, key, vocabSize, path, where);
 }
 
 // A pair's answer or wrong token: one token of text, or an id.
@@ -160,12 +157,7 @@ std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const
         ++lineNumber;
         if (isBlank(line)) return true;
         const std::string where = "line " + std::to_string(lineNumber);
-        json record;
-        try {
-            record = json::parse(withoutNewline(line));
-        } catch (const json::exception& e) {
-            throw Error(path, where + " is not valid JSON: " + e.what());
-        }
+        const json record = jsonLine(line, path, where);
         if (!record.is_object())
             throw Error(path, where + " is not a JSON object {\"clean\", \"corrupted\", \"answer\", \"wrong\"}");
         PromptPair p;
@@ -188,6 +180,17 @@ std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const
     });
     if (pairs.empty()) throw Error(path, "holds no prompt pair (every line is blank)");
     return pairs;
+}
+
+Prompt windowPrompt(const Dataset& data, const WindowParams& params, int64_t index) {
+    const std::vector<Window> windows = makeWindows(static_cast<int64_t>(data.tokens.size()), data.documentStarts, params);
+    if (index < 0 || index >= static_cast<int64_t>(windows.size()))
+        throw ParamError("window", "the dataset has " + std::to_string(windows.size()) + " windows (0.." +
+                                       std::to_string(static_cast<int64_t>(windows.size()) - 1) + "), not " + std::to_string(index));
+    const Window& w = windows[static_cast<size_t>(index)];
+    Prompt p;
+    p.ids.assign(data.tokens.begin() + w.begin, data.tokens.begin() + w.begin + w.length);
+    return p;
 }
 
 std::vector<Prompt> promptsFromLines(const std::string& text, const Tokenizer* tokenizer, int32_t vocabSize) {

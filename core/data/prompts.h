@@ -41,6 +41,12 @@ struct PromptPair {
 // averaged over the pairs). Throws ls::Error naming the file, the line and the problem.
 std::vector<PromptPair> loadPromptPairs(const std::filesystem::path& path, const Tokenizer* tokenizer, int32_t vocabSize);
 
+// Window `index` (from 0) of a dataset, as the layer analyses window it, as a prompt of ids (the
+// microscope on a window). Throws ls::ParamError("window", ...) past the last window.
+struct Dataset;
+struct WindowParams;
+Prompt windowPrompt(const Dataset& data, const WindowParams& params, int64_t index);
+
 // Prompts typed in (the GUI): one per non-blank line, tokenized; without a tokenizer, token ids
 // separated by spaces. Throws ls::Error when no line holds a prompt, a line holds no tokens, or
 // (without a tokenizer) a line is not ids inside [0, vocabSize).

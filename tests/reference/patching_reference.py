@@ -155,10 +155,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except Exception as e:   # one line on stderr, exit 1
-        sys.stderr.write("patching_reference.py: %s: %s\n" % (type(e).__name__, e))
-        sys.exit(1)
+    pr.run_as_script(main, "patching_reference.py")

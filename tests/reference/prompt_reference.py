@@ -283,11 +283,16 @@ def main():
     write_csv(a.out, "dla_top.csv", "component,layer,head,direction,rank,token_id,value", top)
 
 
-if __name__ == "__main__":
+def run_as_script(main, name):
+    """main() with any failure as one line on stderr and exit 1 (shared with patching_reference.py)."""
     try:
         main()
     except SystemExit:
         raise
-    except Exception as e:   # one line on stderr, exit 1
-        sys.stderr.write("prompt_reference.py: %s: %s\n" % (type(e).__name__, e))
+    except Exception as e:
+        sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_as_script(main, "prompt_reference.py")
