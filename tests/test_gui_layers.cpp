@@ -54,6 +54,7 @@
 #include "kit/grid_heatmap.h"
 #include "microscope_panel.h"
 #include "patching_view.h"
+#include "plot_export.h"
 #include "prompt_view.h"
 #include "generation_view.h"
 #include "export_menu.h"
@@ -1160,6 +1161,20 @@ void TestGuiLayers::microscopePromptAndPatching() {
                                                                                : H + 1;
         if (c.kind != ls::LogitComponent::Kind::Embeddings) QCOMPARE(dla->valueAt(c.layer - 1, column), c.value);
     }
+    // Export… offers the three heatmaps; a journal-column PNG of the attribution has its cells.
+    QCOMPARE(prompt->charts().size(), 3);
+    const QString figure = dir_.path() + "/logit_attribution.png";
+    QVERIFY(ls::widgets::savePlotImage(dla, figure, ls::widgets::FigureSize{85, 70, 300}));
+    const QImage exported(figure);
+    QVERIFY(exported.width() > 900 && exported.height() > 700);
+    int reddish = 0;  // block 1's MLP promotes the answer most: a deep red cell
+    for (int y = 0; y < exported.height(); y += 4)
+        for (int x = 0; x < exported.width(); x += 4) {
+            const QColor c = exported.pixelColor(x, y);
+            reddish += c.red() > 90 && c.red() < 200 && c.green() < 40 && c.blue() < 60;
+        }
+    QVERIFY2(reddish > 200, qPrintable(QString::number(reddish)));
+    screenshotFile(figure, "microscope_attribution_export.png");
     prompt->pages()->setCurrentIndex(1);
     QVERIFY(prompt->tokenTable()->rowCount() == 10);
     QVERIFY(prompt->componentTable()->rowCount() > 0);

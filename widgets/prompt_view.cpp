@@ -270,7 +270,7 @@ void PromptView::showPattern(int layer, int head) {
             values[size_t(i) * a.tokens + j] = j <= i ? a.weight(layer, head, i, j) : std::nan("");
     const QStringList labels = positionLabels(result_->tokenTexts);
     pattern_->setGrid(a.tokens, a.tokens, values, labels, labels, 1.0);
-    pattern_->setTitle(tr("Attention pattern of %1 (block %2, head %3)").arg(fromStd(ls::headName({layer, head}))).arg(layer).arg(head));
+    pattern_->setTitle(tr("Attention of block %1 head %2 (%3)").arg(layer).arg(head).arg(fromStd(ls::headName({layer, head}))));
     grid_->pick(layer, head);
     headSummary_->outlineCell(layer - 1, head);
 }
@@ -321,7 +321,7 @@ void PromptView::drawAttribution() {
     if (hasBias_) columnLabels << tr("bias");
     columnLabels << tr("MLP");
     attribution_->setGrid(L, columns, values, rowLabels, columnLabels);
-    attribution_->setTitle(tr("Direct logit attribution of '%1' at position %2").arg(tokenText(result_->chosenTokenText)).arg(d.position));
+    attribution_->setTitle(tr("Logit of '%1' at position %2").arg(tokenText(result_->chosenTokenText)).arg(d.position));
 
     // The largest shares, by |value|.
     std::vector<size_t> order(d.components.size());

@@ -120,8 +120,9 @@ void GridHeatmap::layoutTicks() {
     // Long labels (tokens) turn to slant up, so that each takes a line's height, not its width.
     const bool slanted = widest > 28;
     xAxis->setTickLabelRotation(slanted ? -60 : 0);
-    const int columnStep = labelStep(0, columns_ - 1, laidOutWidth(this, 400), slanted ? fontMetrics().height() + 2 : widest + 8);
-    const int rowStep = labelStep(0, rows_ - 1, laidOutHeight(this, 300), fontMetrics().height() + 2);
+    // A few categories (heads, "bias", "MLP") are all named; a long axis (positions) steps.
+    const int columnStep = columns_ <= 8 ? 1 : labelStep(0, columns_ - 1, laidOutWidth(this, 400), slanted ? fontMetrics().height() + 2 : widest + 8);
+    const int rowStep = rows_ <= 8 ? 1 : labelStep(0, rows_ - 1, laidOutHeight(this, 300), fontMetrics().height() + 2);
     if (columnStep == columnStep_ && rowStep == rowStep_) return;
     columnStep_ = columnStep;
     rowStep_ = rowStep;
