@@ -47,7 +47,7 @@ PromptResult runPrompt(const Model& model, const Tokenizer* tokenizer, const Pro
     if (T > kMaxPromptTokens)
         throw Error("the prompt has " + std::to_string(T) + " tokens; the microscope keeps every head's T x T attention "
                     "pattern and takes at most " + std::to_string(kMaxPromptTokens) +
-                    " (a shorter prompt, or a window of --seq-len " + std::to_string(kMaxPromptTokens) + " or less)");
+                    ": a shorter prompt, or windows of at most " + std::to_string(kMaxPromptTokens) + " tokens");
     checkTokenIds(c, prompt.ids.data(), T);
     const int position = params.position < 0 ? static_cast<int>(T - 1) : params.position;
     if (position >= T)
