@@ -9,16 +9,14 @@
 #include "analysis/heads.h"
 #include "kit/format.h"
 #include "kit/grid_heatmap.h"
+#include "token_preview_view.h"
 
 namespace ls::widgets {
 
 namespace {
 
-QString tokenText(const std::string& text) {
-    QString t = QString::fromStdString(text);
-    t.replace(QLatin1Char('\n'), QStringLiteral("\\n")).replace(QLatin1Char(' '), QStringLiteral("·"));
-    return t.isEmpty() ? QStringLiteral("∅") : t;
-}
+// A token for labels, whitespace made visible as the dataset preview shows it.
+QString tokenText(const std::string& text) { return TokenPreviewView::visibleWhitespace(QString::fromStdString(text)); }
 
 // "2 sami" for position 2, "2 sami/tope" where the corrupted prompt differs.
 QStringList positionLabels(const ls::PatchResult& r) {

@@ -17,6 +17,7 @@
 #include "kit/format.h"
 #include "kit/grid_heatmap.h"
 #include "kit/palette.h"
+#include "token_preview_view.h"
 
 namespace ls::widgets {
 
@@ -24,12 +25,8 @@ namespace {
 
 QString fromStd(const std::string& s) { return QString::fromStdString(s); }
 
-// A token for labels: its text with spaces and newlines made visible, or its id.
-QString tokenText(const std::string& text) {
-    QString t = fromStd(text);
-    t.replace(QLatin1Char('\n'), QStringLiteral("\\n")).replace(QLatin1Char(' '), QStringLiteral("·"));
-    return t.isEmpty() ? QStringLiteral("∅") : t;
-}
+// A token for labels: its text (or #id) with whitespace made visible, as the dataset preview shows it.
+QString tokenText(const std::string& text) { return TokenPreviewView::visibleWhitespace(fromStd(text)); }
 
 QStringList positionLabels(const std::vector<std::string>& tokens) {
     QStringList labels;

@@ -83,11 +83,7 @@ int computeGenerate(const Args& args) {
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
     const ls::Model model = ls::Model::load(modelDir, modelLoadOptions(args));
     const ls::ModelConfig& c = model.config();
-    std::optional<ls::Tokenizer> tokenizer;
-    try {
-        tokenizer = ls::Tokenizer::fromModelDir(modelDir);
-    } catch (const ls::Error&) {  // token-id prompts need none; text prompts say so
-    }
+    const std::optional<ls::Tokenizer> tokenizer = tokenizerIfAny(modelDir);
     const ls::Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
     const std::vector<ls::Prompt> prompts = ls::loadPrompts(promptsPath, tok, c.vocabSize);
 

@@ -20,15 +20,6 @@ namespace cli {
 
 namespace {
 
-// The model's tokenizer, or none (token-id prompts need none; text says so).
-std::optional<ls::Tokenizer> tokenizerOf(const std::filesystem::path& modelDir) {
-    try {
-        return ls::Tokenizer::fromModelDir(modelDir);
-    } catch (const ls::Error&) {
-        return std::nullopt;
-    }
-}
-
 void refuseQuietWithoutOutput(const Args& args) {
     if (!args.get("out") && !args.get("csv") && !args.flag("json") && args.flag("quiet"))
         throw ls::Error("--quiet without --out or --csv would throw the results away");
@@ -92,7 +83,7 @@ int computePrompt(const Args& args) {
     refuseQuietWithoutOutput(args);
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
     const ls::Model model = ls::Model::load(modelDir, modelLoadOptions(args));
-    const std::optional<ls::Tokenizer> tokenizer = tokenizerOf(modelDir);
+    const std::optional<ls::Tokenizer> tokenizer = tokenizerIfAny(modelDir);
     const ls::Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
     const ls::Prompt prompt = promptFrom(args, tok, model.config(), modelDir);
     ls::PromptParams p;
@@ -118,7 +109,7 @@ int computePatch(const Args& args) {
     refuseQuietWithoutOutput(args);
     ls::setComputeThreads(static_cast<int>(args.integer("threads", 0, 0)));
     const ls::Model model = ls::Model::load(modelDir, modelLoadOptions(args));
-    const std::optional<ls::Tokenizer> tokenizer = tokenizerOf(modelDir);
+    const std::optional<ls::Tokenizer> tokenizer = tokenizerIfAny(modelDir);
     const ls::Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
     const std::vector<ls::PromptPair> pairs = ls::loadPromptPairs(pairsPath, tok, model.config().vocabSize);
     const ls::PatchParams p = args.get("what") ? ls::parsePatchSites(*args.get("what")) : ls::PatchParams{};

@@ -86,4 +86,12 @@ Inputs loadInputs(const Args& args) {
     return in;
 }
 
+std::optional<ls::Tokenizer> tokenizerIfAny(const std::filesystem::path& modelDir) {
+    try {
+        return ls::Tokenizer::fromModelDir(modelDir);
+    } catch (const ls::Error&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace cli

@@ -36,6 +36,9 @@ ls::DatasetOptions datasetOptionsFrom(const Args& args, const std::filesystem::p
 // The command's progress, which SIGINT and SIGTERM cancel (the computation stops at its next
 // check). One per process: it lives until the process ends.
 ls::Progress& interruptibleProgress();
+// The model folder's tokenizer, or none when it has none (token-id prompts need none; text
+// prompts then say so).
+std::optional<ls::Tokenizer> tokenizerIfAny(const std::filesystem::path& modelDir);
 
 // --weights-dtype as Model::load's options (throws ls::ParamError for a bad value).
 ls::Model::LoadOptions modelLoadOptions(const Args& args);

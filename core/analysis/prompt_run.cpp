@@ -64,8 +64,10 @@ PromptResult runPrompt(const Model& model, const Tokenizer* tokenizer, const Pro
     o.observePostAttention = [&](int l, const torch::Tensor& a) { postAttention[static_cast<size_t>(l - 1)] = a[0]; };  // (T, D)
     o.editHeadOutputs = [&](int l, torch::Tensor& heads) { headOutputs[static_cast<size_t>(l)] = heads[0]; };  // (T, H, hd)
     o.observeAttention = [&](int l, const torch::Tensor& w) { weights[static_cast<size_t>(l)] = w[0]; };       // (H, T, T)
+    o.logitsFrom = position;  // the head only where the logit is attributed
+    o.logitsTo = position + 1;
     const torch::Tensor ids = torch::tensor(std::vector<int64_t>(prompt.ids.begin(), prompt.ids.end()), torch::kInt64).unsqueeze(0);
-    const torch::Tensor logits = m.forward(ids, o)[0][position];  // (V)
+    const torch::Tensor logits = m.forward(ids, o)[0][0];  // (V) at the position
 
     PromptResult r;
     r.prompt = prompt;
